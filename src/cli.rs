@@ -1,0 +1,291 @@
+//! Command-line syntax: what the user typed, as clap derive structs.
+//!
+//! Nothing here is validated beyond its shape. Every `dev` option is an `Option<String>` so
+//! that [`crate::config`] can tell "not given" from "given", merge it with the environment
+//! (flags > env > defaults) and report a bad value with our own error naming the flag.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// The environment variables listed under the top-level `--help`.
+const ENV_HELP: &str = "\
+Environment (a flag beats its variable; an empty variable counts as unset):
+  FASTMCP_TRANSPORT             http-stream | stdio                        [default: http-stream]
+  FASTMCP_HOST                  address to listen on                       [default: 127.0.0.1]
+  FASTMCP_PORT, PORT            port to listen on, 0 = ephemeral           [default: 8080]
+  FASTMCP_ENDPOINT              path of the MCP endpoint                   [default: /mcp]
+  FASTMCP_STATELESS             true | false                               [default: false]
+  FASTMCP_ALLOWED_HOSTS         comma-separated Host names, * = any        [default: loopback]
+  FASTMCP_ALLOWED_ORIGINS       comma-separated origins, * = any           [default: loopback]
+  FASTMCP_TOOL_TIMEOUT          duration, e.g. 30s, 500ms, 2m              [default: 60s]
+  FASTMCP_MAX_BODY_BYTES        request body cap, e.g. 4MiB, 512KiB        [default: 4MiB]
+  FASTMCP_SESSION_IDLE_TIMEOUT  idle session lifetime                      [default: 30m]
+  FASTMCP_SHUTDOWN_TIMEOUT      grace period for in-flight requests        [default: 10s]
+  FASTMCP_LOG_FORMAT            pretty | json                              [default: pretty]
+  FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
+  FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
+  FASTMCP_PROFILE               cargo profile for plugin crates            [default: release]";
+
+/// `fastmcp`: serve MCP tools written as Rust cdylib plugins.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fastmcp",
+    version,
+    about = "A dev server for MCP tools written as Rust cdylib plugins",
+    after_help = ENV_HELP
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at startup; boxing would only add noise"
+)]
+pub enum Command {
+    /// Serve one or more plugins over Streamable HTTP or stdio.
+    Dev(DevArgs),
+    /// Print what a plugin offers (tools, prompts, resources).
+    Inspect(InspectArgs),
+    /// Run one tool call without a server and print its result.
+    Call(CallArgs),
+    /// GET the server's /ready; exit 0 when it answers 200, 1 otherwise (for HEALTHCHECKs).
+    Probe(ProbeArgs),
+}
+
+/// `fastmcp dev [OPTIONS] <PLUGIN>...`
+///
+/// `plugins` is not `required` for clap on purpose: a bare `--stateless` or `--watch` takes
+/// the next word as its value (`dev --watch x.so`), and the config stage explains that better
+/// than clap's "required argument missing" would.
+#[derive(Debug, Clone, Default, Args)]
+#[command(override_usage = "fastmcp dev [OPTIONS] <PLUGIN>...")]
+pub struct DevArgs {
+    /// One or more plugins to serve: a built library (.so/.dylib), a plugin crate directory, or its Cargo.toml
+    #[arg(value_name = "PLUGIN")]
+    pub plugins: Vec<PathBuf>,
+
+    /// Transport: http-stream (also httpStream) or stdio [env: FASTMCP_TRANSPORT] [default: http-stream]
+    #[arg(long, value_name = "TRANSPORT")]
+    pub transport: Option<String>,
+
+    /// Address to listen on [env: FASTMCP_HOST] [default: 127.0.0.1]
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Port to listen on, 0 = any free port [env: FASTMCP_PORT, PORT] [default: 8080]
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<String>,
+
+    /// Path of the MCP endpoint [env: FASTMCP_ENDPOINT] [default: /mcp]
+    #[arg(long, value_name = "PATH")]
+    pub endpoint: Option<String>,
+
+    /// Serve without sessions; bare --stateless means true [env: FASTMCP_STATELESS] [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub stateless: Option<String>,
+
+    /// Comma-separated Host header names to accept, * = any [env: FASTMCP_ALLOWED_HOSTS] [default: loopback names]
+    #[arg(long, value_name = "HOSTS")]
+    pub allowed_hosts: Option<String>,
+
+    /// Comma-separated origins to accept, e.g. http://localhost:3000, * = any [env: FASTMCP_ALLOWED_ORIGINS] [default: loopback origins]
+    #[arg(long, value_name = "ORIGINS")]
+    pub allowed_origins: Option<String>,
+
+    /// Time limit of one tool call: 30s, 500ms, 2m or seconds [env: FASTMCP_TOOL_TIMEOUT] [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub tool_timeout: Option<String>,
+
+    /// Largest accepted request body: bytes or 4MiB, 512KiB, 1MB [env: FASTMCP_MAX_BODY_BYTES] [default: 4MiB]
+    #[arg(long, value_name = "SIZE")]
+    pub max_body_bytes: Option<String>,
+
+    /// Drop a session after this long without requests [env: FASTMCP_SESSION_IDLE_TIMEOUT] [default: 30m]
+    #[arg(long, value_name = "DURATION")]
+    pub session_idle_timeout: Option<String>,
+
+    /// How long shutdown waits for in-flight requests [env: FASTMCP_SHUTDOWN_TIMEOUT] [default: 10s]
+    #[arg(long, value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
+
+    /// Log format: pretty or json [env: FASTMCP_LOG_FORMAT] [default: pretty]
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+
+    /// Rebuild and reload plugins when they change; bare --watch means true [env: FASTMCP_WATCH] [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub watch: Option<String>,
+
+    /// Cargo profile for plugin crates; dev and debug both mean target/debug [env: FASTMCP_PROFILE] [default: release]
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+/// `fastmcp inspect [--json] [--profile P] <PLUGIN>`
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// A built library (.so/.dylib), a plugin crate directory, or its Cargo.toml
+    #[arg(value_name = "PLUGIN")]
+    pub plugin: PathBuf,
+
+    /// Print the manifest as JSON instead of a summary
+    #[arg(long)]
+    pub json: bool,
+
+    /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+/// `fastmcp call [--profile P] <PLUGIN> <TOOL> [--args JSON]`
+#[derive(Debug, Clone, Args)]
+pub struct CallArgs {
+    /// A built library (.so/.dylib), a plugin crate directory, or its Cargo.toml
+    #[arg(value_name = "PLUGIN")]
+    pub plugin: PathBuf,
+
+    /// Name of the tool to call
+    #[arg(value_name = "TOOL")]
+    pub tool: String,
+
+    /// Tool arguments as a JSON object
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub args: String,
+
+    /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+}
+
+/// `fastmcp probe [--url URL] [--timeout DUR]`
+#[derive(Debug, Clone, Default, Args)]
+pub struct ProbeArgs {
+    /// URL to GET [default: http://$FASTMCP_HOST:$FASTMCP_PORT/ready, i.e. http://127.0.0.1:8080/ready]
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Give up after this long: 5s, 500ms or seconds [default: 5s]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use std::path::Path;
+
+    fn parse(argv: &[&str]) -> Command {
+        Cli::try_parse_from(argv).expect("argv parses").command
+    }
+
+    fn dev(argv: &[&str]) -> DevArgs {
+        match parse(argv) {
+            Command::Dev(args) => args,
+            other => panic!("expected dev, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dev_with_plugins_then_bare_flag() {
+        let args = dev(&["fastmcp", "dev", "a.so", "b.so", "--stateless"]);
+        assert_eq!(args.plugins, [PathBuf::from("a.so"), PathBuf::from("b.so")]);
+        assert_eq!(args.stateless.as_deref(), Some("true"));
+        assert_eq!(args.watch, None);
+    }
+
+    #[test]
+    fn dev_flag_with_value_before_plugin() {
+        let args = dev(&["fastmcp", "dev", "--stateless", "true", "x.so"]);
+        assert_eq!(args.plugins, [PathBuf::from("x.so")]);
+        assert_eq!(args.stateless.as_deref(), Some("true"));
+        let args = dev(&["fastmcp", "dev", "--watch=false", "--port", "0", "x.so"]);
+        assert_eq!(args.watch.as_deref(), Some("false"));
+        assert_eq!(args.port.as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn dev_options_are_raw_strings() {
+        let args = dev(&[
+            "fastmcp",
+            "dev",
+            "--transport",
+            "stdio",
+            "--port",
+            "abc",
+            "--tool-timeout",
+            "0",
+            "--allowed-hosts",
+            "a,b",
+            "--profile",
+            "debug",
+            "crate/",
+        ]);
+        assert_eq!(args.transport.as_deref(), Some("stdio"));
+        assert_eq!(args.port.as_deref(), Some("abc"));
+        assert_eq!(args.tool_timeout.as_deref(), Some("0"));
+        assert_eq!(args.allowed_hosts.as_deref(), Some("a,b"));
+        assert_eq!(args.profile.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn inspect_call_probe() {
+        match parse(&["fastmcp", "inspect", "--json", "p.so"]) {
+            Command::Inspect(a) => assert!(a.json && a.plugin == Path::new("p.so")),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["fastmcp", "call", "p.so", "add"]) {
+            Command::Call(a) => assert_eq!((a.tool.as_str(), a.args.as_str()), ("add", "{}")),
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "fastmcp",
+            "call",
+            "--profile",
+            "dev",
+            "p",
+            "add",
+            "--args",
+            r#"{"a":1}"#,
+        ]) {
+            Command::Call(a) => {
+                assert_eq!(a.args, r#"{"a":1}"#);
+                assert_eq!(a.profile.as_deref(), Some("dev"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["fastmcp", "probe", "--timeout", "2s"]) {
+            Command::Probe(a) => assert_eq!((a.url, a.timeout.as_deref()), (None, Some("2s"))),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn call_needs_a_tool_and_help_lists_env() {
+        assert!(Cli::try_parse_from(["fastmcp", "call", "p.so"]).is_err());
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains("FASTMCP_PORT, PORT"), "{help}");
+        let mut cmd = Cli::command();
+        let dev_help = cmd
+            .find_subcommand_mut("dev")
+            .unwrap()
+            .render_help()
+            .to_string();
+        assert!(
+            dev_help.contains("[env: FASTMCP_PORT, PORT] [default: 8080]"),
+            "{dev_help}"
+        );
+        assert!(dev_help.contains("<PLUGIN>..."), "{dev_help}");
+    }
+}

@@ -1,0 +1,204 @@
+//! The one-shot subcommands: `inspect`, `call` and `probe`.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::{Value, json};
+
+use crate::config::{PluginSource, ProbeConfig};
+use crate::plugin::{CallOutcome, Generation, NullSink, PluginError, build};
+
+/// Builds (for a crate) and loads one plugin outside any server. Blocking.
+pub fn load_one(plugin: &std::path::Path, profile: &str) -> Result<Arc<Generation>, PluginError> {
+    let library: PathBuf = match PluginSource::from_arg(plugin) {
+        PluginSource::Library(p) => p,
+        PluginSource::Crate { manifest_path } => {
+            build::cargo_build(&manifest_path, profile, true)?.library
+        }
+    };
+    Generation::load(&library, 1)
+}
+
+/// The manifest as the JSON `inspect --json` prints.
+pub fn manifest_json(g: &Generation) -> Value {
+    let m = &g.manifest;
+    let tools: Vec<Value> = m
+        .tools
+        .iter()
+        .map(|t| {
+            let mut v = serde_json::to_value(&t.tool).unwrap_or(Value::Null);
+            if t.access.authenticated || !t.access.scopes.is_empty() {
+                v["access"] =
+                    json!({"authenticated": t.access.authenticated, "scopes": t.access.scopes});
+            }
+            v
+        })
+        .collect();
+    json!({
+        "name": m.name,
+        "version": m.version,
+        "sdk": m.sdk,
+        "path": g.path(),
+        "tools": tools,
+        "resources": m.resources,
+        "resourceTemplates": m.resource_templates,
+        "prompts": m.prompts,
+    })
+}
+
+/// The human-readable table of `inspect`.
+pub fn manifest_table(g: &Generation) -> String {
+    let m = &g.manifest;
+    let mut out = format!(
+        "{} {} ({})\n{}\n",
+        m.name,
+        m.version,
+        m.sdk.as_deref().unwrap_or("unknown sdk"),
+        g.path().display()
+    );
+    out.push_str(&format!("\nTools ({}):\n", m.tools.len()));
+    for t in &m.tools {
+        let desc = t.tool.description.as_deref().unwrap_or("");
+        out.push_str(&format!(
+            "  {:<24} {}\n",
+            t.tool.name,
+            desc.lines().next().unwrap_or("")
+        ));
+        let schema = &t.tool.input_schema;
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, p) in props {
+                let ty = describe_type(p);
+                let req = if required.contains(&name.as_str()) {
+                    "required"
+                } else {
+                    "optional"
+                };
+                let d = p.get("description").and_then(Value::as_str).unwrap_or("");
+                out.push_str(&format!("      {name:<20} {ty:<28} {req:<9} {d}\n"));
+            }
+        }
+        if t.access.authenticated || !t.access.scopes.is_empty() {
+            out.push_str(&format!(
+                "      (requires authentication; scopes: {:?})\n",
+                t.access.scopes
+            ));
+        }
+    }
+    for (label, n) in [
+        ("Resources", m.resources.len()),
+        ("Resource templates", m.resource_templates.len()),
+        ("Prompts", m.prompts.len()),
+    ] {
+        if n > 0 {
+            out.push_str(&format!("\n{label}: {n}\n"));
+        }
+    }
+    for r in &m.resources {
+        out.push_str(&format!("  {:<40} {}\n", r.uri, r.name));
+    }
+    for t in &m.resource_templates {
+        out.push_str(&format!("  {:<40} {}\n", t.uri_template, t.name));
+    }
+    for p in &m.prompts {
+        out.push_str(&format!(
+            "  {:<40} {}\n",
+            p.name,
+            p.description.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+fn describe_type(p: &Value) -> String {
+    if let Some(e) = p.get("enum").and_then(Value::as_array) {
+        let vals: Vec<String> = e
+            .iter()
+            .map(|v| v.as_str().map_or(v.to_string(), str::to_string))
+            .collect();
+        return vals.join("|");
+    }
+    match p.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("|"),
+        _ if p.get("$ref").is_some() => "object".into(),
+        _ => "any".into(),
+    }
+}
+
+/// Runs `tool` once with `args`; returns the printed result and whether it is an error.
+pub fn call_tool(
+    g: &Arc<Generation>,
+    tool: &str,
+    args: serde_json::Map<String, Value>,
+) -> (String, bool) {
+    let request = json!({
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": args},
+        "context": {"protocolVersion": crate::mcp::service::LATEST_HANDSHAKE, "requestId": 1},
+    });
+    let bytes = serde_json::to_vec(&request).unwrap_or_default();
+    match g.call_blocking(bytes, Arc::new(NullSink), Arc::new(AtomicBool::new(false))) {
+        Ok(CallOutcome::Ok(raw)) => {
+            let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            let is_error = v.get("isError").and_then(Value::as_bool).unwrap_or(false);
+            (
+                serde_json::to_string_pretty(&v).unwrap_or_default(),
+                is_error,
+            )
+        }
+        Ok(CallOutcome::Panic(m)) => (format!("tool \"{tool}\" panicked: {m}"), true),
+        Ok(CallOutcome::Error { code, message, .. }) => (format!("error {code}: {message}"), true),
+        Ok(other) => (format!("call failed: {other:?}"), true),
+        Err(_) => ("the plugin's worker threads are gone".into(), true),
+    }
+}
+
+/// GETs the probe URL; `Ok` when the server answered 200.
+pub fn probe(p: &ProbeConfig) -> Result<(), String> {
+    let addr = (p.host.as_str(), p.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("{}: cannot resolve: {e}", p.url))?
+        .next()
+        .ok_or_else(|| format!("{}: no address", p.url))?;
+    let mut stream = TcpStream::connect_timeout(&addr, p.timeout)
+        .map_err(|e| format!("{}: cannot connect: {e}", p.url))?;
+    let _ = stream.set_read_timeout(Some(p.timeout));
+    let _ = stream.set_write_timeout(Some(p.timeout));
+    let host = if p.host.contains(':') {
+        format!("[{}]", p.host)
+    } else {
+        p.host.clone()
+    };
+    let req = format!(
+        "GET {} HTTP/1.1\r\nHost: {host}:{}\r\nConnection: close\r\nUser-Agent: fastmcp-probe\r\n\r\n",
+        p.path, p.port
+    );
+    stream
+        .write_all(req.as_bytes())
+        .map_err(|e| format!("{}: {e}", p.url))?;
+    let mut buf = Vec::new();
+    let _ = stream.take(64 * 1024).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let status_line = text.lines().next().unwrap_or("");
+    let code = status_line.split_whitespace().nth(1).unwrap_or("");
+    if code == "200" {
+        Ok(())
+    } else if status_line.is_empty() {
+        Err(format!("{}: no answer", p.url))
+    } else {
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").trim();
+        Err(format!("{}: {status_line} {body}", p.url))
+    }
+}

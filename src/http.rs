@@ -1,0 +1,41 @@
+//! The HTTP front: the router, health endpoints and the Streamable HTTP MCP endpoint.
+//!
+//! - [`guard`]: Host/Origin, Accept and Content-Type checks.
+//! - [`error`]: HTTP errors with JSON-RPC bodies.
+//! - [`health`]: `/health` and `/ready`.
+//! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
+
+pub mod error;
+pub mod guard;
+pub mod health;
+pub mod mcp;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::mcp::Service;
+pub use guard::Security;
+
+/// What every handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The MCP core.
+    pub service: Arc<Service>,
+    /// Host/Origin rules for the MCP endpoint.
+    pub security: Arc<Security>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Stateless mode.
+    pub stateless: bool,
+}
+
+/// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`.
+pub fn router(state: AppState, endpoint: &str) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route(endpoint, get(mcp::get).post(mcp::post).delete(mcp::delete))
+        .with_state(state)
+}

@@ -1,0 +1,232 @@
+//! Request checks in front of the MCP endpoint: Host and Origin (DNS-rebinding protection),
+//! `Accept`, `Content-Type` and the protocol version header.
+
+use axum::http::{HeaderMap, StatusCode, header};
+
+use super::error::HttpError;
+
+/// Which `Host` and `Origin` values the MCP endpoint accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Extra host names allowed besides the loopback names; `*` allows any.
+    pub allowed_hosts: Vec<String>,
+    /// Extra origins allowed besides loopback origins; `*` allows any.
+    pub allowed_origins: Vec<String>,
+}
+
+const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// The host part of a `Host` header value, lowercased, without port or IPv6 brackets.
+pub fn host_name(value: &str) -> String {
+    let v = value.trim();
+    let host = if let Some(rest) = v.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        match v.rsplit_once(':') {
+            Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+            _ => v,
+        }
+    };
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl Security {
+    /// Checks `Host` and `Origin`; 403 when either is not allowed.
+    pub fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(host_name);
+        let host_ok = match &host {
+            None => false,
+            Some(h) => {
+                LOOPBACK.contains(&h.as_str())
+                    || self.allowed_hosts.iter().any(|a| a == "*" || a == h)
+            }
+        };
+        if !host_ok {
+            return Err(HttpError::forbidden(format!(
+                "Forbidden: Host {} is not allowed (see --allowed-hosts)",
+                host.as_deref()
+                    .map_or("(missing)".to_string(), |h| format!("{h:?}"))
+            )));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin
+                .to_str()
+                .unwrap_or("")
+                .trim()
+                .trim_end_matches('/')
+                .to_ascii_lowercase();
+            if !self.origin_allowed(&origin) {
+                return Err(HttpError::forbidden(format!(
+                    "Forbidden: Origin {origin:?} is not allowed (see --allowed-origins)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn origin_allowed(&self, origin: &str) -> bool {
+        if self.allowed_origins.iter().any(|a| a == "*" || a == origin) {
+            return true;
+        }
+        let Some((scheme, rest)) = origin.split_once("://") else {
+            return false;
+        };
+        (scheme == "http" || scheme == "https") && LOOPBACK.contains(&host_name(rest).as_str())
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Whether an `Accept` value covers `mime` (wildcards count).
+fn accepts(accept: &str, mime: &str) -> bool {
+    let (kind, _) = mime.split_once('/').unwrap_or((mime, ""));
+    accept.split(',').any(|item| {
+        let m = item
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        m == mime || m == "*/*" || m == format!("{kind}/*")
+    })
+}
+
+/// POST needs `Accept` covering both JSON and SSE (406) and a JSON body (415).
+pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
+    let accept = header_str(headers, header::ACCEPT);
+    if !(accepts(accept, "application/json") && accepts(accept, "text/event-stream")) {
+        return Err(HttpError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: the client must accept both application/json and text/event-stream",
+        ));
+    }
+    let ctype = header_str(headers, header::CONTENT_TYPE);
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" {
+        return Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type: Content-Type must be application/json",
+        ));
+    }
+    Ok(())
+}
+
+/// GET needs `Accept` covering SSE (406).
+pub fn check_get(headers: &HeaderMap) -> Result<(), HttpError> {
+    if !accepts(header_str(headers, header::ACCEPT), "text/event-stream") {
+        return Err(HttpError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: the client must accept text/event-stream",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("localhost:8080"), "localhost");
+        assert_eq!(host_name("[::1]:80"), "::1");
+        assert_eq!(host_name("Example.COM"), "example.com");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+    }
+
+    #[test]
+    fn host_and_origin_checks() {
+        let s = Security::default();
+        assert!(s.check(&headers(&[("host", "127.0.0.1:9")])).is_ok());
+        assert!(s.check(&headers(&[("host", "evil.example.com")])).is_err());
+        assert!(s.check(&headers(&[])).is_err());
+        assert!(
+            s.check(&headers(&[
+                ("host", "localhost"),
+                ("origin", "http://localhost:3000")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            s.check(&headers(&[
+                ("host", "localhost"),
+                ("origin", "https://evil.com")
+            ]))
+            .is_err()
+        );
+        assert!(
+            s.check(&headers(&[("host", "localhost"), ("origin", "null")]))
+                .is_err()
+        );
+        let open = Security {
+            allowed_hosts: vec!["api.example.com".into()],
+            allowed_origins: vec!["https://app.example.com".into()],
+        };
+        assert!(
+            open.check(&headers(&[
+                ("host", "api.example.com:443"),
+                ("origin", "https://app.example.com")
+            ]))
+            .is_ok()
+        );
+        let any = Security {
+            allowed_hosts: vec!["*".into()],
+            allowed_origins: vec![],
+        };
+        assert!(any.check(&headers(&[("host", "whatever")])).is_ok());
+    }
+
+    #[test]
+    fn accept_and_content_type() {
+        assert!(
+            check_post(&headers(&[
+                ("accept", "application/json, text/event-stream"),
+                ("content-type", "application/json")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            check_post(&headers(&[
+                ("accept", "*/*"),
+                ("content-type", "application/json; charset=utf-8")
+            ]))
+            .is_ok()
+        );
+        let e = check_post(&headers(&[
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.status, StatusCode::NOT_ACCEPTABLE);
+        let e = check_post(&headers(&[
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "text/plain"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(check_get(&headers(&[("accept", "text/event-stream")])).is_ok());
+        assert!(check_get(&headers(&[("accept", "application/json")])).is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! The Streamable HTTP MCP endpoint.
+//!
+//! `POST` carries one JSON-RPC message. A request is answered with `application/json` unless
+//! the tool sends something first (progress, a log line, a request to the client); then the
+//! answer switches to a `text/event-stream` that carries those messages and ends with the
+//! response. `GET` opens a session's stream for messages not tied to a request; `DELETE` ends a
+//! session. In stateless mode every POST gets a throwaway session and GET/DELETE answer 405.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rmcp::model::ErrorData;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+
+use super::AppState;
+use super::error::HttpError;
+use super::guard;
+use crate::mcp::jsonrpc::{self, Incoming};
+use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS};
+use crate::mcp::{RequestCtx, Session};
+
+/// The session header.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The protocol version header.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+/// How often an idle SSE stream gets a comment, so dead connections are noticed.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Sets the flag when dropped unless disarmed: a request whose client went away is cancelled.
+struct CancelOnDrop(Arc<AtomicBool>, bool);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The session a stateful request names: 400 without the header, 404 when unknown.
+fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, HttpError> {
+    let id = header(headers, SESSION_HEADER).ok_or_else(|| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required",
+        )
+    })?;
+    state.service.sessions.get(id).ok_or_else(|| HttpError {
+        status: StatusCode::NOT_FOUND,
+        code: -32001,
+        message: "Session not found".into(),
+        id: None,
+    })
+}
+
+fn not_allowed() -> Response {
+    let mut r = HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed: this server is stateless; use POST",
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+/// The protocol version a request declares in its header (default 2025-03-26); 400 when the
+/// version is not served.
+fn header_version(headers: &HeaderMap) -> Result<String, HttpError> {
+    match header(headers, VERSION_HEADER) {
+        None => Ok(DEFAULT_VERSION.to_string()),
+        Some(v) if HANDSHAKE_VERSIONS.contains(&v) => Ok(v.to_string()),
+        Some(v) => Err(HttpError::rpc(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorData::new(
+                rmcp::model::ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
+                format!("Bad Request: unsupported MCP-Protocol-Version {v:?}"),
+                None,
+            ),
+        )),
+    }
+}
+
+async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<Bytes, HttpError> {
+    let too_large = || {
+        HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "Payload Too Large: the limit is {} bytes",
+                state.max_body_bytes
+            ),
+        )
+    };
+    if let Some(len) =
+        header(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
+        && len > state.max_body_bytes as u64 {
+            return Err(too_large());
+        }
+    axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// `POST` on the MCP endpoint.
+pub async fn post(State(state): State<AppState>, req: Request) -> Response {
+    match post_inner(state, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    state.security.check(headers)?;
+    guard::check_post(headers)?;
+    let bytes = read_body(&state, body, headers).await?;
+    let message = jsonrpc::parse(&bytes).map_err(|e| {
+        let (id, err) = e.to_error();
+        HttpError::rpc(StatusCode::BAD_REQUEST, id, err)
+    })?;
+    let version = header_version(headers)?;
+    match message {
+        Incoming::Notification { method, params } => {
+            if state.stateless {
+                let s = Session::new(None, &version);
+                state.service.handle_notification(&method, params, &s);
+            } else {
+                let s = session(&state, headers)?;
+                state.service.handle_notification(&method, params, &s);
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Incoming::Response { id, outcome } => {
+            if !state.stateless {
+                let s = session(&state, headers)?;
+                if !s.answer(&id, outcome) {
+                    tracing::debug!(request = ?id, "answer to an unknown or expired server request");
+                }
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        Incoming::Request { id, method, params } => {
+            if !state.service.registry.is_ready() {
+                return Err(HttpError::rpc(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some(id),
+                    ErrorData::new(
+                        rmcp::model::ErrorCode(-32000),
+                        "Service Unavailable: plugins are still loading",
+                        None,
+                    ),
+                ));
+            }
+            let (session, new_session) = if state.stateless {
+                (Arc::new(Session::new(None, &version)), false)
+            } else if method == "initialize" {
+                (state.service.sessions.create(&version), true)
+            } else {
+                (session(&state, headers)?, false)
+            };
+            let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
+            let mut response =
+                answer(&state, session.clone(), id, method.into_owned(), params).await;
+            if new_session
+                && let Some(sid) = session
+                    .id
+                    .as_deref()
+                    .and_then(|s| HeaderValue::from_str(s).ok())
+                {
+                    response.headers_mut().insert(SESSION_HEADER, sid);
+                }
+            Ok(response)
+        }
+    }
+}
+
+/// Serves one request: JSON if the handler finishes without sending anything first, else SSE.
+async fn answer(
+    state: &AppState,
+    session: Arc<Session>,
+    id: rmcp::model::RequestId,
+    method: String,
+    params: Option<Box<RawValue>>,
+) -> Response {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut guard = CancelOnDrop(cancel.clone(), true);
+    let service = state.service.clone();
+    let ctx = RequestCtx {
+        session,
+        outbound: Some(tx),
+        cancel: cancel.clone(),
+        caller: None,
+    };
+    let work = async move {
+        let out = service
+            .handle_request(&id, &method, params.as_deref(), &ctx)
+            .await;
+        drop(ctx);
+        out
+    };
+    let mut work = Box::pin(work);
+    let first = tokio::select! {
+        out = &mut work => {
+            match rx.try_recv() {
+                Ok(first) => {
+                    // The tool sent messages before returning: they go first, on a stream.
+                    let mut events = vec![first];
+                    while let Ok(m) = rx.try_recv() {
+                        events.push(m);
+                    }
+                    events.push(out);
+                    guard.1 = false;
+                    return sse_response(stream_of(events));
+                }
+                Err(_) => {
+                    guard.1 = false;
+                    return json_response(out);
+                }
+            }
+        }
+        Some(first) = rx.recv() => first,
+    };
+    // Something was sent before the answer: stream it and everything after, then the answer.
+    guard.1 = false;
+    let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
+    tokio::spawn(async move {
+        let _cancel_if_gone = CancelOnDrop(cancel, true);
+        if body_tx.send(Ok(event(&first))).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                out = &mut work => {
+                    while let Ok(m) = rx.try_recv() {
+                        if body_tx.send(Ok(event(&m))).await.is_err() {
+                            return;
+                        }
+                    }
+                    let _ = body_tx.send(Ok(event(&out))).await;
+                    let mut done = _cancel_if_gone;
+                    done.1 = false;
+                    return;
+                }
+                Some(m) = rx.recv() => {
+                    if body_tx.send(Ok(event(&m))).await.is_err() {
+                        return;
+                    }
+                }
+                () = body_tx.closed() => return,
+            }
+        }
+    });
+    sse_response(Body::from_stream(ReceiverStream(body_rx)))
+}
+
+/// A `message` event carrying one JSON-RPC message.
+fn event(json: &str) -> Bytes {
+    let mut s = String::with_capacity(json.len() + 24);
+    s.push_str("event: message\ndata: ");
+    s.push_str(json);
+    s.push_str("\n\n");
+    Bytes::from(s)
+}
+
+fn stream_of(events: Vec<String>) -> Body {
+    let mut buf = Vec::new();
+    for e in &events {
+        buf.extend_from_slice(&event(e));
+    }
+    Body::from(buf)
+}
+
+fn json_response(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn sse_response(body: Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Adapts an mpsc receiver to a `Stream` for the response body.
+struct ReceiverStream<T>(mpsc::Receiver<T>);
+
+impl<T> futures_util::Stream for ReceiverStream<T> {
+    type Item = T;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+/// `GET` on the MCP endpoint: the session's stream for messages not tied to a request.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.stateless {
+        return not_allowed();
+    }
+    let opened = (|| {
+        state.security.check(&headers)?;
+        guard::check_get(&headers)?;
+        session(&state, &headers)
+    })();
+    let session = match opened {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    session.set_standalone(tx);
+    let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEEP_ALIVE);
+        tick.tick().await;
+        loop {
+            let chunk = tokio::select! {
+                m = rx.recv() => match m {
+                    Some(m) => event(&m),
+                    None => return,
+                },
+                _ = tick.tick() => Bytes::from_static(b": keep-alive\n\n"),
+                () = body_tx.closed() => return,
+            };
+            if body_tx.send(Ok(chunk)).await.is_err() {
+                return;
+            }
+        }
+    });
+    sse_response(Body::from_stream(ReceiverStream(body_rx)))
+}
+
+/// `DELETE` on the MCP endpoint: ends the session.
+pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if state.stateless {
+        return not_allowed();
+    }
+    if let Err(e) = state.security.check(&headers) {
+        return e.into_response();
+    }
+    let Some(id) = header(&headers, SESSION_HEADER) else {
+        return HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request: Mcp-Session-Id header is required",
+        )
+        .into_response();
+    };
+    if state.service.sessions.remove(id) {
+        tracing::info!(session = id, "session deleted by the client");
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        HttpError {
+            status: StatusCode::NOT_FOUND,
+            code: -32001,
+            message: "Session not found".into(),
+            id: None,
+        }
+        .into_response()
+    }
+}

@@ -1,0 +1,28 @@
+//! fastmcp: a dev server for MCP tools written as Rust `cdylib` plugins.
+//!
+//! A plugin is an ordinary crate built against `fastmcp-sdk`; `fastmcp dev` loads it and serves
+//! its tools over Streamable HTTP (stateless or stateful) or stdio, with health checks.
+//!
+//! # Layout
+//! - [`cli`]: the command line as typed (clap derive structs only).
+//! - [`config`]: the validated [`config::Config`]: flags > environment > defaults.
+//! - [`logging`]: installs the tracing subscriber (the only place that does).
+//! - [`plugin`]: the plugin ABI checks, loader, per-generation workers and registry.
+//! - [`mcp`]: JSON-RPC framing, sessions and the MCP method handlers.
+//! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint.
+//! - [`stdio`]: the stdio transport.
+//! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
+//! - [`commands`]: `inspect`, `call` and `probe`.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod http;
+pub mod logging;
+pub mod mcp;
+pub mod plugin;
+pub mod server;
+pub mod stdio;
+
+pub use config::Config;
+pub use server::run;

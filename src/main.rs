@@ -1,0 +1,149 @@
+//! The `fastmcp` binary: parse arguments, set up logging, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fastmcp::cli::{Cli, Command};
+use fastmcp::config::{self, Config, ProbeConfig, Transport};
+use fastmcp::{commands, logging, server, stdio};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Dev(args) => dev(args),
+        Command::Inspect(args) => {
+            let profile = match config::resolve_profile(args.profile.clone(), config::env_vars()) {
+                Ok(p) => p,
+                Err(e) => return usage_error(&e),
+            };
+            logging::init(config::LogFormat::Pretty, "warn");
+            match commands::load_one(&args.plugin, &profile) {
+                Ok(g) => {
+                    if args.json {
+                        println!("{:#}", commands::manifest_json(&g));
+                    } else {
+                        print!("{}", commands::manifest_table(&g));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => failure(&e),
+            }
+        }
+        Command::Call(args) => {
+            let parsed = config::resolve_profile(args.profile.clone(), config::env_vars())
+                .and_then(|p| Ok((p, config::parse_tool_args(&args.args)?)));
+            let (profile, tool_args) = match parsed {
+                Ok(v) => v,
+                Err(e) => return usage_error(&e),
+            };
+            logging::init(config::LogFormat::Pretty, "warn");
+            match commands::load_one(&args.plugin, &profile) {
+                Ok(g) => {
+                    let (out, is_error) = commands::call_tool(&g, &args.tool, tool_args);
+                    println!("{out}");
+                    if is_error {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => failure(&e),
+            }
+        }
+        Command::Probe(args) => match ProbeConfig::from_env_and_args(args) {
+            Ok(p) => match commands::probe(&p) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(msg) => {
+                    eprintln!("probe failed: {msg}");
+                    ExitCode::FAILURE
+                }
+            },
+            Err(e) => usage_error(&e),
+        },
+    }
+}
+
+fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
+    let config = match Config::from_env_and_args(args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    logging::init(config.log_format, &config.log_filter);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return failure(&e),
+    };
+    let result = runtime.block_on(async move {
+        match config.transport {
+            Transport::Stdio => stdio::run(config).await,
+            Transport::HttpStream => {
+                let addr = format!("{}:{}", bracket(&config.host), config.port);
+                let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {
+                    server::ServerError::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("cannot listen on {addr}: {e}"),
+                    ))
+                })?;
+                server::run(config, listener, shutdown_signal()).await
+            }
+        }
+    });
+    // Do not wait for blocking work (a plugin build, a stuck tool) when leaving.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => failure(&e),
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// A bad flag or variable: exit code 2.
+fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+/// A runtime failure (plugin load, bind): exit code 1, with the error chain.
+fn failure(e: &dyn std::error::Error) -> ExitCode {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
+}

@@ -1,0 +1,16 @@
+//! The Model Context Protocol: message framing, sessions and method handlers.
+//!
+//! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
+//! - [`session`]: per-client state and the stateful session store.
+//! - [`sink`]: how a running tool's notifications and requests reach the client.
+//! - [`service`]: the method handlers, shared by every transport.
+//! - [`uri_template`]: matching resource URIs to templates.
+
+pub mod jsonrpc;
+pub mod service;
+pub mod session;
+pub mod sink;
+pub mod uri_template;
+
+pub use service::{Caller, RequestCtx, Service, ServiceOptions};
+pub use session::{Session, SessionStore};

@@ -1,0 +1,272 @@
+//! JSON-RPC 2.0 framing: classifying an incoming message and writing outgoing ones.
+//!
+//! Incoming messages are parsed into a borrowed envelope first (method, id and raw params), so
+//! only the params a method needs are deserialized, into `rmcp::model` types, by its handler.
+//! Outgoing messages are written as strings with the result spliced in from its own
+//! serialization, which lets plugin results pass through without being re-parsed.
+
+use std::borrow::Cow;
+
+use rmcp::model::{ErrorCode, ErrorData, RequestId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+/// One incoming JSON-RPC message.
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    /// A request: answer it.
+    Request {
+        /// The request id, echoed in the answer.
+        id: RequestId,
+        /// The method name.
+        method: Cow<'a, str>,
+        /// Raw params, if any.
+        params: Option<&'a RawValue>,
+    },
+    /// A notification: no answer.
+    Notification {
+        /// The method name.
+        method: Cow<'a, str>,
+        /// Raw params, if any.
+        params: Option<&'a RawValue>,
+    },
+    /// The client's answer to a request the server sent.
+    Response {
+        /// The id the server gave its request.
+        id: RequestId,
+        /// The result, or the client's error object.
+        outcome: Result<Value, Value>,
+    },
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Value>,
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+/// Keeps an explicit `null` distinct from an absent field.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// Why a body is not a message we can answer normally.
+#[derive(Debug)]
+pub enum ParseError {
+    /// Not JSON (`-32700`).
+    Parse(String),
+    /// JSON, but not a valid JSON-RPC message (`-32600`); carries the id when one was readable.
+    Invalid(Option<RequestId>, String),
+    /// A JSON array: a batch (removed from the protocol in 2025-06-18).
+    Batch,
+}
+
+impl ParseError {
+    /// The JSON-RPC error for this failure.
+    pub fn to_error(&self) -> (Option<RequestId>, ErrorData) {
+        match self {
+            ParseError::Parse(m) => (
+                None,
+                ErrorData::parse_error(format!("Parse error: {m}"), None),
+            ),
+            ParseError::Invalid(id, m) => (
+                id.clone(),
+                ErrorData::invalid_request(format!("Invalid request: {m}"), None),
+            ),
+            ParseError::Batch => (
+                None,
+                ErrorData::invalid_request(
+                    "Invalid request: JSON-RPC batches are not supported",
+                    None,
+                ),
+            ),
+        }
+    }
+}
+
+fn request_id(v: Value) -> Result<RequestId, String> {
+    match v {
+        Value::String(s) => Ok(RequestId::String(s.into())),
+        Value::Number(n) => n
+            .as_i64()
+            .map(RequestId::Number)
+            .ok_or_else(|| "id must be a string or an integer".to_string()),
+        _ => Err("id must be a string or an integer".to_string()),
+    }
+}
+
+/// Parses one message from `body`.
+pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return match serde_json::from_slice::<Value>(body) {
+            Ok(_) => Err(ParseError::Batch),
+            Err(e) => Err(ParseError::Parse(e.to_string())),
+        };
+    }
+    let env: Envelope<'_> = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) if e.is_syntax() || e.is_eof() => return Err(ParseError::Parse(e.to_string())),
+        Err(e) => return Err(ParseError::Invalid(None, e.to_string())),
+    };
+    let id = match env.id {
+        None => None,
+        Some(v) => Some(request_id(v).map_err(|m| ParseError::Invalid(None, m))?),
+    };
+    if env.jsonrpc.as_deref() != Some("2.0") {
+        return Err(ParseError::Invalid(
+            id,
+            "\"jsonrpc\" must be \"2.0\"".into(),
+        ));
+    }
+    match (env.method, id) {
+        (Some(method), Some(id)) => Ok(Incoming::Request {
+            id,
+            method,
+            params: env.params,
+        }),
+        (Some(method), None) => Ok(Incoming::Notification {
+            method,
+            params: env.params,
+        }),
+        (None, Some(id)) => match (env.result, env.error) {
+            (Some(r), None) => Ok(Incoming::Response { id, outcome: Ok(r) }),
+            (None, Some(e)) => Ok(Incoming::Response {
+                id,
+                outcome: Err(e),
+            }),
+            _ => Err(ParseError::Invalid(
+                Some(id),
+                "a response needs exactly one of \"result\" and \"error\"".into(),
+            )),
+        },
+        (None, None) => Err(ParseError::Invalid(None, "missing \"method\"".into())),
+    }
+}
+
+/// Deserializes params (absent params read as `{}`) or gives an invalid-params error.
+pub fn params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorData> {
+    let text = params.map(RawValue::get).unwrap_or("{}");
+    serde_json::from_str(text)
+        .map_err(|e| ErrorData::invalid_params(format!("Invalid params: {e}"), None))
+}
+
+fn id_json(id: &RequestId) -> String {
+    match id {
+        RequestId::Number(n) => n.to_string(),
+        RequestId::String(s) => serde_json::to_string(&**s).unwrap_or_else(|_| "null".into()),
+    }
+}
+
+/// `{"jsonrpc":"2.0","id":ID,"result":RAW}`.
+pub fn response_raw(id: &RequestId, result: &str) -> String {
+    let id = id_json(id);
+    let mut s = String::with_capacity(result.len() + id.len() + 32);
+    s.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
+    s.push_str(&id);
+    s.push_str(",\"result\":");
+    s.push_str(result);
+    s.push('}');
+    s
+}
+
+/// A response carrying `result` serialized.
+pub fn response<T: Serialize>(id: &RequestId, result: &T) -> String {
+    match serde_json::to_string(result) {
+        Ok(r) => response_raw(id, &r),
+        Err(e) => error(
+            Some(id),
+            &ErrorData::internal_error(format!("cannot serialize result: {e}"), None),
+        ),
+    }
+}
+
+/// An error response (id absent when it could not be read).
+pub fn error(id: Option<&RequestId>, err: &ErrorData) -> String {
+    let err = serde_json::to_string(err).unwrap_or_else(|_| {
+        format!(
+            "{{\"code\":{},\"message\":\"internal error\"}}",
+            ErrorCode::INTERNAL_ERROR.0
+        )
+    });
+    match id {
+        Some(id) => format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{},\"error\":{err}}}",
+            id_json(id)
+        ),
+        // JSON-RPC 2.0: an id that could not be read is answered as null.
+        None => format!("{{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{err}}}"),
+    }
+}
+
+/// A notification `{"jsonrpc":"2.0","method":M,"params":P}`.
+pub fn notification(method: &str, params: &Value) -> String {
+    serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+}
+
+/// A server-to-client request.
+pub fn request(id: &RequestId, method: &str, params: &Value) -> String {
+    serde_json::json!({"jsonrpc": "2.0", "id": id.clone().into_json_value(), "method": method, "params": params})
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_messages() {
+        let m = parse(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
+        assert!(
+            matches!(m, Incoming::Request { id: RequestId::Number(1), ref method, .. } if method == "ping")
+        );
+        let m = parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
+        assert!(matches!(m, Incoming::Notification { .. }));
+        let m = parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
+        assert!(matches!(m, Incoming::Response { outcome: Ok(_), .. }));
+    }
+
+    #[test]
+    fn rejects_bad_messages() {
+        assert!(matches!(parse(b"{not json"), Err(ParseError::Parse(_))));
+        assert!(matches!(parse(b"[]"), Err(ParseError::Batch)));
+        assert!(matches!(
+            parse(br#"{"id":1,"method":"x"}"#),
+            Err(ParseError::Invalid(Some(_), _))
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":null,"method":"x"}"#),
+            Err(ParseError::Invalid(..))
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#),
+            Err(ParseError::Invalid(..))
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0"}"#),
+            Err(ParseError::Invalid(..))
+        ));
+        assert!(matches!(parse(br#"42"#), Err(ParseError::Invalid(..))));
+    }
+
+    #[test]
+    fn writes_messages() {
+        let id = RequestId::String("x\"y".into());
+        let v: Value = serde_json::from_str(&response_raw(&id, "{\"a\":1}")).unwrap();
+        assert_eq!(v["id"], "x\"y");
+        assert_eq!(v["result"]["a"], 1);
+        let v: Value =
+            serde_json::from_str(&error(None, &ErrorData::parse_error("bad", None))).unwrap();
+        assert_eq!(v["error"]["code"], -32700);
+        assert!(v["id"].is_null());
+    }
+}

@@ -1,0 +1,610 @@
+//! The MCP method handlers, shared by every transport and both modes.
+//!
+//! A transport parses a message with [`super::jsonrpc`], finds or makes the [`Session`], and
+//! hands requests to [`Service::handle_request`] with a [`RequestCtx`] that says where related
+//! messages (progress, logs, server-to-client requests) may go. Plugin calls go through the
+//! [`Registry`]'s current catalog; nothing here depends on HTTP.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{
+    ErrorCode, ErrorData, Implementation, InitializeRequestParams, InitializeResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
+    ProgressToken, PromptsCapability, RequestId, ResourcesCapability, ServerCapabilities,
+    ToolsCapability,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::jsonrpc;
+use super::session::{Negotiated, Session, SessionStore, level_index};
+use super::sink::RequestSink;
+use crate::plugin::manifest::{Access, ToolEntry};
+use crate::plugin::{CallOutcome, Generation, Registry};
+
+/// Protocol versions served with the `initialize` handshake, oldest first.
+pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+/// The newest handshake version, offered when the client asks for one we do not know.
+pub const LATEST_HANDSHAKE: &str = "2025-11-25";
+/// The version assumed when a client sends no `MCP-Protocol-Version` header.
+pub const DEFAULT_VERSION: &str = "2025-03-26";
+/// How many items a list result holds before it pages with `nextCursor`.
+pub const PAGE_SIZE: usize = 100;
+
+/// Who is calling, as established by authentication.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's identity (key id or JWT `sub`).
+    pub id: String,
+    /// The caller's scopes.
+    pub scopes: Vec<String>,
+}
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// Stateless mode: no sessions, no server-to-client requests.
+    pub stateless: bool,
+    /// A tool call running longer than this gets a "timed out" error result.
+    pub tool_timeout: Duration,
+}
+
+/// Where one request's related messages go, and its cancellation flag.
+#[derive(Debug)]
+pub struct RequestCtx {
+    /// The request's session (throwaway in stateless mode).
+    pub session: Arc<Session>,
+    /// The request's response stream, for notifications and requests to the client.
+    pub outbound: Option<UnboundedSender<String>>,
+    /// Set when the client cancels or goes away.
+    pub cancel: Arc<AtomicBool>,
+    /// The authenticated caller, if any.
+    pub caller: Option<Caller>,
+}
+
+/// The MCP server core.
+#[derive(Debug)]
+pub struct Service {
+    /// The plugins being served.
+    pub registry: Arc<Registry>,
+    /// Live sessions (stateful mode).
+    pub sessions: SessionStore,
+    /// Settings.
+    pub options: ServiceOptions,
+}
+
+/// What the plugin sees of a request's context (`docs/abi.md`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PluginContext<'a> {
+    protocol_version: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    caller: Option<&'a Caller>,
+    request_id: &'a RequestId,
+}
+
+#[derive(Deserialize, Default)]
+struct RequestMeta {
+    #[serde(rename = "progressToken")]
+    progress_token: Option<ProgressToken>,
+}
+
+#[derive(Deserialize)]
+struct NamedParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(rename = "_meta", default)]
+    meta: Option<RequestMeta>,
+}
+
+#[derive(Deserialize)]
+struct UriParams<'a> {
+    #[serde(borrow)]
+    uri: Cow<'a, str>,
+}
+
+#[derive(Deserialize, Default)]
+struct PageParams {
+    cursor: Option<String>,
+}
+
+type Reply = Result<String, ErrorData>;
+
+fn json<T: Serialize>(v: &T) -> Reply {
+    serde_json::to_string(v).map_err(|e| ErrorData::internal_error(e.to_string(), None))
+}
+
+/// Whether `caller` may see and call a tool with these access rules.
+pub fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
+    if !access.authenticated && access.scopes.is_empty() {
+        return true;
+    }
+    match caller {
+        None => false,
+        Some(c) => access.scopes.iter().all(|s| c.scopes.contains(s)),
+    }
+}
+
+fn page<T: Clone>(
+    items: &[T],
+    cursor: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), ErrorData> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => c
+            .parse::<usize>()
+            .ok()
+            .filter(|&n| n <= items.len())
+            .ok_or_else(|| ErrorData::invalid_params(format!("Invalid cursor: {c:?}"), None))?,
+    };
+    let end = (start + PAGE_SIZE).min(items.len());
+    let next = (end < items.len()).then(|| end.to_string());
+    Ok((items[start..end].to_vec(), next))
+}
+
+fn error_result(text: &str) -> String {
+    serde_json::json!({"content": [{"type": "text", "text": text}], "isError": true}).to_string()
+}
+
+impl Service {
+    /// A service for `registry`.
+    pub fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
+        Service {
+            registry,
+            sessions: SessionStore::default(),
+            options,
+        }
+    }
+
+    /// Answers one request with the full JSON-RPC response text.
+    pub async fn handle_request(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> String {
+        let reply = self.dispatch(id, method, params, ctx).await;
+        match reply {
+            Ok(raw) => jsonrpc::response_raw(id, &raw),
+            Err(e) => jsonrpc::error(Some(id), &e),
+        }
+    }
+
+    async fn dispatch(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        match method {
+            "initialize" => self.initialize(params, &ctx.session),
+            "ping" => Ok("{}".into()),
+            "tools/list" => self.list_tools(params, ctx.caller.as_ref()),
+            "tools/call" => self.call_tool(id, params, ctx).await,
+            "resources/list" => {
+                let p: PageParams = jsonrpc::params(params)?;
+                let cat = self.registry.catalog();
+                let all: Vec<_> = cat.resources.iter().map(|(_, r)| r.clone()).collect();
+                let (items, next) = page(&all, p.cursor.as_deref())?;
+                let mut r = ListResourcesResult::with_all_items(items);
+                r.result_type = None;
+                r.next_cursor = next;
+                json(&r)
+            }
+            "resources/templates/list" => {
+                let p: PageParams = jsonrpc::params(params)?;
+                let cat = self.registry.catalog();
+                let all: Vec<_> = cat
+                    .resource_templates
+                    .iter()
+                    .map(|(_, t)| t.clone())
+                    .collect();
+                let (items, next) = page(&all, p.cursor.as_deref())?;
+                let mut r = ListResourceTemplatesResult::with_all_items(items);
+                r.result_type = None;
+                r.next_cursor = next;
+                json(&r)
+            }
+            "resources/read" => {
+                let p: UriParams = jsonrpc::params(params)?;
+                let generation = self.resource_owner(&p.uri).ok_or_else(|| {
+                    ErrorData::resource_not_found(
+                        format!("Resource not found: {}", p.uri),
+                        Some(serde_json::json!({"uri": p.uri})),
+                    )
+                })?;
+                self.call_plugin(&generation, id, "resources/read", params, ctx)
+                    .await
+            }
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let p: UriParams = jsonrpc::params(params)?;
+                let generation = self.resource_owner(&p.uri);
+                if method == "resources/subscribe" {
+                    ctx.session.subscribe(&p.uri);
+                } else {
+                    ctx.session.unsubscribe(&p.uri);
+                }
+                match generation {
+                    Some(g) if g.manifest.capabilities.subscribe => {
+                        self.call_plugin(&g, id, method, params, ctx).await
+                    }
+                    _ => Ok("{}".into()),
+                }
+            }
+            "prompts/list" => {
+                let p: PageParams = jsonrpc::params(params)?;
+                let cat = self.registry.catalog();
+                let all: Vec<_> = cat.prompts.iter().map(|(_, p)| p.clone()).collect();
+                let (items, next) = page(&all, p.cursor.as_deref())?;
+                let mut r = ListPromptsResult::with_all_items(items);
+                r.result_type = None;
+                r.next_cursor = next;
+                json(&r)
+            }
+            "prompts/get" => {
+                let p: NamedParams = jsonrpc::params(params)?;
+                let generation = {
+                    let cat = self.registry.catalog();
+                    cat.prompt(&p.name).map(|(_, g)| g.clone())
+                };
+                let generation = generation.ok_or_else(|| {
+                    ErrorData::invalid_params(format!("Unknown prompt: {}", p.name), None)
+                })?;
+                self.call_plugin(&generation, id, method, params, ctx).await
+            }
+            "completion/complete" => self.complete(id, params, ctx).await,
+            "logging/setLevel" => {
+                #[derive(Deserialize)]
+                struct P {
+                    level: String,
+                }
+                let p: P = jsonrpc::params(params)?;
+                let level = level_index(&p.level).ok_or_else(|| {
+                    ErrorData::invalid_params(format!("Unknown log level: {:?}", p.level), None)
+                })?;
+                ctx.session.set_log_level(level);
+                Ok("{}".into())
+            }
+            _ => Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+                None,
+            )),
+        }
+    }
+
+    /// Handles a notification from the client.
+    pub fn handle_notification(&self, method: &str, params: Option<&RawValue>, session: &Session) {
+        match method {
+            "notifications/cancelled" => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct P {
+                    request_id: RequestId,
+                }
+                if let Ok(p) = jsonrpc::params::<P>(params) {
+                    let found = session.cancel_request(&p.request_id);
+                    tracing::debug!(request = ?p.request_id, found, "client cancelled a request");
+                }
+            }
+            "notifications/initialized" | "notifications/roots/list_changed" => {}
+            other => tracing::debug!(method = other, "ignored notification"),
+        }
+    }
+
+    fn initialize(&self, params: Option<&RawValue>, session: &Session) -> Reply {
+        let p: InitializeRequestParams = jsonrpc::params(params)?;
+        let requested = p.protocol_version.to_string();
+        let version = if HANDSHAKE_VERSIONS.contains(&requested.as_str()) {
+            requested
+        } else {
+            LATEST_HANDSHAKE.to_string()
+        };
+        session.set_negotiated(Negotiated {
+            protocol_version: version.clone(),
+            client_capabilities: Some(p.capabilities),
+            client_info: Some(p.client_info),
+        });
+        let mut result = InitializeResult::new(capabilities())
+            .with_server_info(server_info())
+            .with_protocol_version(
+                serde_json::from_value(serde_json::Value::String(version))
+                    .map_err(|e| ErrorData::internal_error(e.to_string(), None))?,
+            );
+        result.instructions = None;
+        json(&result)
+    }
+
+    fn list_tools(&self, params: Option<&RawValue>, caller: Option<&Caller>) -> Reply {
+        let p: PageParams = jsonrpc::params(params)?;
+        let cat = self.registry.catalog();
+        let visible: Vec<&ToolEntry> = cat
+            .tools
+            .iter()
+            .map(|(_, e)| e)
+            .filter(|e| allowed(&e.access, caller))
+            .collect();
+        let (items, next) = page(&visible, p.cursor.as_deref())?;
+        let mut r =
+            ListToolsResult::with_all_items(items.into_iter().map(|e| e.tool.clone()).collect());
+        r.result_type = None;
+        r.next_cursor = next;
+        json(&r)
+    }
+
+    async fn call_tool(
+        &self,
+        id: &RequestId,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        let p: NamedParams = jsonrpc::params(params)?;
+        let found = {
+            let cat = self.registry.catalog();
+            cat.tool(&p.name)
+                .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
+                .map(|(_, g)| g.clone())
+        };
+        let generation = found
+            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
+        let token = p.meta.and_then(|m| m.progress_token);
+        let started = Instant::now();
+        let outcome = self
+            .run(&generation, id, "tools/call", params, ctx, token)
+            .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (reply, label) = match outcome {
+            Ran::Done(CallOutcome::Ok(raw)) => (Ok(raw.get().to_string()), "ok"),
+            Ran::Done(CallOutcome::Panic(msg)) => (
+                Ok(error_result(&format!(
+                    "Tool \"{}\" panicked: {msg}",
+                    p.name
+                ))),
+                "panic",
+            ),
+            Ran::TimedOut(after) => (
+                Ok(error_result(&format!(
+                    "Tool \"{}\" timed out after {}",
+                    p.name,
+                    humanize(after)
+                ))),
+                "timeout",
+            ),
+            other => (self.outcome_error(other), "error"),
+        };
+        tracing::info!(
+            tool = %p.name,
+            plugin = %generation.manifest.name,
+            generation = generation.id,
+            session = ctx.session.id.as_deref().unwrap_or("-"),
+            elapsed_ms,
+            outcome = label,
+            "tool call"
+        );
+        reply
+    }
+
+    async fn complete(&self, id: &RequestId, params: Option<&RawValue>, ctx: &RequestCtx) -> Reply {
+        #[derive(Deserialize)]
+        struct Ref {
+            #[serde(rename = "type")]
+            kind: String,
+            name: Option<String>,
+            uri: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct P {
+            #[serde(rename = "ref")]
+            reference: Ref,
+        }
+        let p: P = jsonrpc::params(params)?;
+        let owner = {
+            let cat = self.registry.catalog();
+            match p.reference.kind.as_str() {
+                "ref/prompt" => {
+                    let name = p.reference.name.unwrap_or_default();
+                    match cat.prompt(&name) {
+                        Some((_, g)) => Some(g.clone()),
+                        None => {
+                            return Err(ErrorData::invalid_params(
+                                format!("Unknown prompt: {name}"),
+                                None,
+                            ));
+                        }
+                    }
+                }
+                "ref/resource" => {
+                    let uri = p.reference.uri.unwrap_or_default();
+                    cat.resource_templates
+                        .iter()
+                        .find(|(_, t)| t.uri_template == uri)
+                        .map(|(slot, _)| cat.generations[*slot].clone())
+                }
+                other => {
+                    return Err(ErrorData::invalid_params(
+                        format!("Unknown reference type: {other}"),
+                        None,
+                    ));
+                }
+            }
+        };
+        match owner {
+            Some(g) if g.manifest.capabilities.completions => {
+                self.call_plugin(&g, id, "completion/complete", params, ctx)
+                    .await
+            }
+            _ => Ok(r#"{"completion":{"values":[],"total":0,"hasMore":false}}"#.into()),
+        }
+    }
+
+    /// The generation serving a resource URI: a static resource, else a matching template.
+    fn resource_owner(&self, uri: &str) -> Option<Arc<Generation>> {
+        let cat = self.registry.catalog();
+        if let Some((_, g)) = cat.resource(uri) {
+            return Some(g.clone());
+        }
+        cat.resource_templates
+            .iter()
+            .find(|(_, t)| super::uri_template::matches(&t.uri_template, uri))
+            .map(|(slot, _)| cat.generations[*slot].clone())
+    }
+
+    async fn call_plugin(
+        &self,
+        generation: &Arc<Generation>,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        let token = params
+            .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
+            .and_then(|m| m.meta)
+            .and_then(|m| m.progress_token);
+        match self.run(generation, id, method, params, ctx, token).await {
+            Ran::Done(CallOutcome::Ok(raw)) => Ok(raw.get().to_string()),
+            other => self.outcome_error(other),
+        }
+    }
+
+    fn outcome_error(&self, ran: Ran) -> Reply {
+        Err(match ran {
+            Ran::Done(CallOutcome::Ok(_)) => unreachable_ok(),
+            Ran::Done(CallOutcome::Error {
+                code,
+                message,
+                data,
+            }) => ErrorData::new(ErrorCode(code), message, data),
+            Ran::Done(CallOutcome::Panic(msg)) => {
+                ErrorData::internal_error(format!("The plugin panicked: {msg}"), None)
+            }
+            Ran::Done(CallOutcome::Cancelled) => {
+                ErrorData::new(ErrorCode(-32800), "Request cancelled", None)
+            }
+            Ran::Done(CallOutcome::InputRequired) => ErrorData::internal_error(
+                "The call needs input from the client that this protocol version cannot carry",
+                None,
+            ),
+            Ran::Done(CallOutcome::Invalid(msg)) => {
+                tracing::error!(reason = %msg, "plugin broke the ABI contract");
+                ErrorData::internal_error("The plugin returned an invalid reply", None)
+            }
+            Ran::TimedOut(after) => {
+                ErrorData::internal_error(format!("Timed out after {}", humanize(after)), None)
+            }
+            Ran::Closed => ErrorData::internal_error("The server is shutting down", None),
+        })
+    }
+
+    /// Runs one plugin request with the tool timeout, registering it for cancellation.
+    async fn run(
+        &self,
+        generation: &Arc<Generation>,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+        progress_token: Option<ProgressToken>,
+    ) -> Ran {
+        let version = ctx.session.protocol_version();
+        let context = PluginContext {
+            protocol_version: &version,
+            session_id: ctx.session.id.as_deref(),
+            caller: ctx.caller.as_ref(),
+            request_id: id,
+        };
+        let request = build_request(method, params, &context);
+        let sink = Arc::new(RequestSink {
+            session: ctx.session.clone(),
+            outbound: ctx.outbound.clone(),
+            progress_token,
+            can_request: !self.options.stateless && ctx.outbound.is_some(),
+        });
+        ctx.session.begin_request(id, ctx.cancel.clone());
+        let call = generation.call(request, sink, ctx.cancel.clone());
+        let ran = match tokio::time::timeout(self.options.tool_timeout, call).await {
+            Ok(Ok(outcome)) => Ran::Done(outcome),
+            Ok(Err(_)) => Ran::Closed,
+            Err(_) => {
+                ctx.cancel.store(true, Ordering::Relaxed);
+                Ran::TimedOut(self.options.tool_timeout)
+            }
+        };
+        ctx.session.end_request(id);
+        ran
+    }
+}
+
+#[derive(Deserialize)]
+struct MetaOnly {
+    #[serde(rename = "_meta")]
+    meta: Option<RequestMeta>,
+}
+
+/// How a plugin request ended.
+enum Ran {
+    Done(CallOutcome),
+    TimedOut(Duration),
+    Closed,
+}
+
+fn unreachable_ok() -> ErrorData {
+    ErrorData::internal_error("unexpected success", None)
+}
+
+fn build_request(method: &str, params: Option<&RawValue>, context: &PluginContext<'_>) -> Vec<u8> {
+    let params = params.map(RawValue::get).unwrap_or("{}");
+    let context = serde_json::to_string(context).unwrap_or_else(|_| "{}".into());
+    let method = serde_json::to_string(method).unwrap_or_default();
+    let mut out = Vec::with_capacity(params.len() + context.len() + method.len() + 40);
+    out.extend_from_slice(b"{\"method\":");
+    out.extend_from_slice(method.as_bytes());
+    out.extend_from_slice(b",\"params\":");
+    out.extend_from_slice(params.as_bytes());
+    out.extend_from_slice(b",\"context\":");
+    out.extend_from_slice(context.as_bytes());
+    out.push(b'}');
+    out
+}
+
+/// `1.5s`, `60s`, `250ms`.
+pub fn humanize(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+/// What this server can do; the same in every session (lists may change after a reload).
+pub fn capabilities() -> ServerCapabilities {
+    let mut tools = ToolsCapability::default();
+    tools.list_changed = Some(true);
+    let mut resources = ResourcesCapability::default();
+    resources.subscribe = Some(true);
+    resources.list_changed = Some(true);
+    let mut prompts = PromptsCapability::default();
+    prompts.list_changed = Some(true);
+    let mut caps = ServerCapabilities::default();
+    caps.tools = Some(tools);
+    caps.resources = Some(resources);
+    caps.prompts = Some(prompts);
+    caps.logging = Some(Default::default());
+    caps.completions = Some(Default::default());
+    caps
+}
+
+/// This server's name and version.
+pub fn server_info() -> Implementation {
+    Implementation::new("fastmcp", env!("CARGO_PKG_VERSION"))
+}

@@ -1,0 +1,337 @@
+//! Sessions: per-client protocol state, in-flight calls and the server-to-client stream.
+//!
+//! A stateful server keeps sessions in a [`SessionStore`] keyed by `Mcp-Session-Id` and reaps
+//! them when idle. A stateless server makes a throwaway [`Session`] for every request, so the
+//! same handlers serve both modes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rmcp::model::{ClientCapabilities, Implementation, RequestId};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Protocol state negotiated by `initialize`.
+#[derive(Debug, Clone, Default)]
+pub struct Negotiated {
+    /// The protocol version in use.
+    pub protocol_version: String,
+    /// What the client said it can do (sampling, elicitation, roots).
+    pub client_capabilities: Option<ClientCapabilities>,
+    /// The client's name and version.
+    pub client_info: Option<Implementation>,
+}
+
+/// A client's answer to a request the server sent, delivered to the waiting worker thread.
+pub type Answer = Result<Value, Value>;
+
+/// One client's session.
+#[derive(Debug)]
+pub struct Session {
+    /// The `Mcp-Session-Id`; `None` for a stateless request's throwaway session.
+    pub id: Option<Arc<str>>,
+    negotiated: Mutex<Negotiated>,
+    /// Minimum level of `notifications/message` sent (0 = debug ... 7 = emergency).
+    log_level: AtomicU8,
+    last_seen: Mutex<Instant>,
+    next_request_id: AtomicI64,
+    /// Requests the server sent and is waiting on.
+    pending: Mutex<HashMap<RequestId, std::sync::mpsc::SyncSender<Answer>>>,
+    /// Cancellation flags of the client's requests being served.
+    in_flight: Mutex<HashMap<RequestId, Arc<AtomicBool>>>,
+    /// The GET stream for messages not tied to a request.
+    standalone: Mutex<Option<UnboundedSender<String>>>,
+    /// Resource URIs the client subscribed to.
+    subscriptions: Mutex<HashSet<String>>,
+}
+
+/// The severity index of an MCP log level name (0 = debug ... 7 = emergency).
+pub fn level_index(name: &str) -> Option<u8> {
+    let i = match name {
+        "debug" => 0,
+        "info" => 1,
+        "notice" => 2,
+        "warning" => 3,
+        "error" => 4,
+        "critical" => 5,
+        "alert" => 6,
+        "emergency" => 7,
+        _ => return None,
+    };
+    Some(i)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Session {
+    /// A new session; `id` is `None` for stateless requests.
+    pub fn new(id: Option<Arc<str>>, protocol_version: &str) -> Session {
+        Session {
+            id,
+            negotiated: Mutex::new(Negotiated {
+                protocol_version: protocol_version.to_string(),
+                ..Negotiated::default()
+            }),
+            // Until the client sets a level, send info and above.
+            log_level: AtomicU8::new(1),
+            last_seen: Mutex::new(Instant::now()),
+            next_request_id: AtomicI64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            standalone: Mutex::new(None),
+            subscriptions: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// The negotiated protocol state.
+    pub fn negotiated(&self) -> Negotiated {
+        lock(&self.negotiated).clone()
+    }
+
+    /// The protocol version in use.
+    pub fn protocol_version(&self) -> String {
+        lock(&self.negotiated).protocol_version.clone()
+    }
+
+    /// Records what `initialize` negotiated.
+    pub fn set_negotiated(&self, n: Negotiated) {
+        *lock(&self.negotiated) = n;
+    }
+
+    /// Sets the minimum log level sent to this client.
+    pub fn set_log_level(&self, index: u8) {
+        self.log_level.store(index, Ordering::Relaxed);
+    }
+
+    /// Whether a log message at `level` passes this session's level.
+    pub fn wants_log(&self, level: &str) -> bool {
+        level_index(level).is_some_and(|l| l >= self.log_level.load(Ordering::Relaxed))
+    }
+
+    /// Marks the session as used now.
+    pub fn touch(&self) {
+        *lock(&self.last_seen) = Instant::now();
+    }
+
+    /// How long since the session was last used.
+    pub fn idle_for(&self) -> Duration {
+        lock(&self.last_seen).elapsed()
+    }
+
+    /// Registers a client request being served; returns its cancellation flag.
+    pub fn begin_request(&self, id: &RequestId, cancel: Arc<AtomicBool>) {
+        lock(&self.in_flight).insert(id.clone(), cancel);
+    }
+
+    /// Forgets a served request.
+    pub fn end_request(&self, id: &RequestId) {
+        lock(&self.in_flight).remove(id);
+    }
+
+    /// Cancels a request being served (from `notifications/cancelled`); false if unknown.
+    pub fn cancel_request(&self, id: &RequestId) -> bool {
+        match lock(&self.in_flight).get(id) {
+            Some(flag) => {
+                flag.store(true, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Allocates an id for a server-to-client request and registers where its answer goes.
+    pub fn register_pending(&self) -> (RequestId, std::sync::mpsc::Receiver<Answer>) {
+        let id = RequestId::Number(self.next_request_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        lock(&self.pending).insert(id.clone(), tx);
+        (id, rx)
+    }
+
+    /// Drops a pending server-to-client request (answered elsewhere, cancelled or timed out).
+    pub fn forget_pending(&self, id: &RequestId) {
+        lock(&self.pending).remove(id);
+    }
+
+    /// Delivers the client's answer; false if nobody waits for that id.
+    pub fn answer(&self, id: &RequestId, answer: Answer) -> bool {
+        match lock(&self.pending).remove(id) {
+            Some(tx) => tx.send(answer).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Installs the GET stream, replacing (and so closing) an earlier one.
+    pub fn set_standalone(&self, tx: UnboundedSender<String>) {
+        *lock(&self.standalone) = Some(tx);
+    }
+
+    /// Sends a message on the GET stream; false if there is none or it is closed.
+    pub fn send_standalone(&self, message: String) -> bool {
+        let mut guard = lock(&self.standalone);
+        match guard.as_ref() {
+            Some(tx) if tx.send(message).is_ok() => true,
+            Some(_) => {
+                *guard = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Adds a resource subscription.
+    pub fn subscribe(&self, uri: &str) {
+        lock(&self.subscriptions).insert(uri.to_string());
+    }
+
+    /// Removes a resource subscription.
+    pub fn unsubscribe(&self, uri: &str) {
+        lock(&self.subscriptions).remove(uri);
+    }
+
+    /// Whether the client subscribed to `uri`.
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.subscriptions).contains(uri)
+    }
+
+    /// Ends the session: wakes waiting workers with an error and cancels running calls.
+    pub fn close(&self) {
+        for (_, flag) in lock(&self.in_flight).drain() {
+            flag.store(true, Ordering::Relaxed);
+        }
+        for (_, tx) in lock(&self.pending).drain() {
+            let _ = tx.send(Err(
+                serde_json::json!({"code": -32000, "message": "session closed"}),
+            ));
+        }
+        *lock(&self.standalone) = None;
+    }
+}
+
+/// The sessions of a stateful server.
+#[derive(Debug, Default)]
+pub struct SessionStore {
+    sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
+}
+
+impl SessionStore {
+    /// Creates and stores a session with a fresh random id.
+    pub fn create(&self, protocol_version: &str) -> Arc<Session> {
+        let id: Arc<str> = new_session_id().into();
+        let session = Arc::new(Session::new(Some(id.clone()), protocol_version));
+        lock(&self.sessions).insert(id, session.clone());
+        session
+    }
+
+    /// The session with this id, marked as used.
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        let s = lock(&self.sessions).get(id).cloned()?;
+        s.touch();
+        Some(s)
+    }
+
+    /// Removes and closes a session; false if it did not exist.
+    pub fn remove(&self, id: &str) -> bool {
+        let removed = lock(&self.sessions).remove(id);
+        match removed {
+            Some(s) => {
+                s.close();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
+    /// Whether there are no sessions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All live sessions (for broadcasts).
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        lock(&self.sessions).values().cloned().collect()
+    }
+
+    /// Removes sessions idle for longer than `idle`; returns how many.
+    pub fn reap(&self, idle: Duration) -> usize {
+        let expired: Vec<Arc<Session>> = {
+            let mut map = lock(&self.sessions);
+            let ids: Vec<Arc<str>> = map
+                .iter()
+                .filter(|(_, s)| s.idle_for() > idle && lock(&s.in_flight).is_empty())
+                .map(|(id, _)| id.clone())
+                .collect();
+            ids.iter().filter_map(|id| map.remove(id)).collect()
+        };
+        for s in &expired {
+            s.close();
+        }
+        expired.len()
+    }
+}
+
+/// 128 random bits as 32 hex characters (visible ASCII, as the spec requires).
+pub fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: fall back to a time-and-counter id (unique, not secret).
+        static SEQ: AtomicI64 = AtomicI64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let n = SEQ.fetch_add(1, Ordering::Relaxed) as u128;
+        bytes = (nanos ^ (n << 64)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_creates_finds_removes_and_reaps() {
+        let store = SessionStore::default();
+        let s = store.create("2025-06-18");
+        let id = s.id.clone().unwrap();
+        assert_eq!(id.len(), 32);
+        assert!(store.get(&id).is_some());
+        assert!(store.remove(&id));
+        assert!(store.get(&id).is_none());
+        assert!(!store.remove(&id));
+        let _s2 = store.create("2025-06-18");
+        assert_eq!(store.reap(Duration::from_secs(60)), 0);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.reap(Duration::from_millis(1)), 1);
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn log_levels_filter() {
+        let s = Session::new(None, "2025-06-18");
+        assert!(!s.wants_log("debug"));
+        assert!(s.wants_log("info"));
+        s.set_log_level(level_index("error").unwrap());
+        assert!(!s.wants_log("warning"));
+        assert!(s.wants_log("critical"));
+        assert!(!s.wants_log("bogus"));
+    }
+
+    #[test]
+    fn pending_requests_get_answers() {
+        let s = Session::new(None, "2025-06-18");
+        let (id, rx) = s.register_pending();
+        assert!(s.answer(&id, Ok(serde_json::json!({"ok": true}))));
+        assert_eq!(rx.recv().unwrap().unwrap()["ok"], true);
+        assert!(!s.answer(&id, Ok(Value::Null)));
+    }
+}

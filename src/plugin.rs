@@ -1,0 +1,22 @@
+//! Plugins: checking, loading, calling and replacing cdylib plugin libraries.
+//!
+//! - [`elf`]: a file sanity check before `dlopen` (truncated files would SIGBUS).
+//! - [`library`]: `dlopen` of a private copy, the ABI handshake, raw calls.
+//! - [`manifest`]: the manifest JSON, parsed into `rmcp::model` types and checked.
+//! - [`pool`]: each generation's own worker threads.
+//! - [`generation`]: one loaded version of a plugin; calls and the host callbacks.
+//! - [`registry`]: the configured plugins and the catalog being served.
+//! - [`build`]: building a plugin crate with cargo.
+
+pub mod build;
+pub mod elf;
+mod error;
+pub mod generation;
+pub mod library;
+pub mod manifest;
+pub mod pool;
+pub mod registry;
+
+pub use error::PluginError;
+pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
+pub use registry::{Catalog, Changes, Registry, Slot};

@@ -1,0 +1,446 @@
+//! Builds a plugin crate with cargo and finds the cdylib it produced.
+//!
+//! Cargo runs with `--message-format json-render-diagnostics`: its stdout is one JSON message
+//! per line (we want the `compiler-artifact` of the crate's cdylib), and its stderr is what a
+//! person reads (progress, rendered compiler diagnostics). Stderr is teed: forwarded to ours so
+//! the user sees the build, and the lines of each `error` diagnostic are kept so a failed build
+//! reports the compiler's own words, snippet included.
+
+use std::collections::VecDeque;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// Why a plugin crate could not be built. Every variant names the crate's manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Cargo could not be started (not installed, not on `PATH`, bad `CARGO`).
+    #[error("{manifest_path}: cannot run `{program}` to build the plugin: {source}")]
+    Spawn {
+        /// The crate's `Cargo.toml`.
+        manifest_path: PathBuf,
+        /// The cargo we tried to run (`$CARGO` or `cargo`).
+        program: String,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// Cargo's output could not be read, or waiting for it failed.
+    #[error("{manifest_path}: lost track of the cargo build: {source}")]
+    Io {
+        /// The crate's `Cargo.toml`.
+        manifest_path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// Cargo ran and failed: compile errors, a bad manifest, a missing crate.
+    #[error("{manifest_path}: cargo build failed ({status}):\n{messages}")]
+    Failed {
+        /// The crate's `Cargo.toml`.
+        manifest_path: PathBuf,
+        /// Cargo's exit status.
+        status: ExitStatus,
+        /// The rendered `error` diagnostics as the compiler printed them (or, when there are
+        /// none, the last lines cargo printed).
+        messages: String,
+    },
+    /// The build succeeded but produced no cdylib for this crate.
+    #[error(
+        "{manifest_path}: cargo built no cdylib for this crate; add `crate-type = [\"cdylib\"]` under `[lib]` in its Cargo.toml"
+    )]
+    NoLibrary {
+        /// The crate's `Cargo.toml`.
+        manifest_path: PathBuf,
+    },
+}
+
+/// A successful build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildOutput {
+    /// The cdylib cargo produced (inside the target directory; the loader copies it).
+    pub library: PathBuf,
+    /// Cargo said nothing was rebuilt, so the library is the one already there.
+    pub fresh: bool,
+    /// How long the build took.
+    pub elapsed: Duration,
+}
+
+/// At most this many diagnostic lines go into [`BuildError::Failed`].
+const MAX_ERROR_LINES: usize = 200;
+/// Without error diagnostics, a failed build reports this many of cargo's last lines.
+const TAIL_LINES: usize = 20;
+
+/// Runs `cargo build --manifest-path M --lib --profile P --message-format json-render-diagnostics`
+/// and returns the cdylib of the crate at M.
+///
+/// Blocking: call it from `spawn_blocking`. Cargo's human output (stderr) is forwarded to our
+/// stderr when `show_progress`; the error diagnostics end up in [`BuildError::Failed`] either
+/// way. `profile` is a cargo profile name (`dev` is the one whose output dir is `target/debug`).
+/// Uses `$CARGO` if set, else `cargo` from `PATH`.
+pub fn cargo_build(
+    manifest_path: &Path,
+    profile: &str,
+    show_progress: bool,
+) -> Result<BuildOutput, BuildError> {
+    let started = Instant::now();
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    tracing::debug!(manifest = %manifest_path.display(), profile, "running cargo build");
+    let mut child = Command::new(&program)
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(manifest_path)
+        .args(["--lib", "--profile", profile])
+        .args([
+            "--message-format",
+            "json-render-diagnostics",
+            "--color",
+            "never",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| BuildError::Spawn {
+            manifest_path: manifest_path.to_owned(),
+            program: program.to_string_lossy().into_owned(),
+            source,
+        })?;
+    let io_error = |source| BuildError::Io {
+        manifest_path: manifest_path.to_owned(),
+        source,
+    };
+
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let tee = std::thread::spawn(move || tee_stderr(stderr, show_progress));
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let scanned = scan_messages(BufReader::new(stdout), manifest_path);
+    // Wait even when reading failed, so no zombie is left behind.
+    let status = child.wait().map_err(io_error)?;
+    let diagnostics = tee.join().unwrap_or_default();
+    let (library, fresh) = scanned.map_err(io_error)?;
+
+    if !status.success() {
+        return Err(BuildError::Failed {
+            manifest_path: manifest_path.to_owned(),
+            status,
+            messages: diagnostics.into_message(),
+        });
+    }
+    let library = library.ok_or_else(|| BuildError::NoLibrary {
+        manifest_path: manifest_path.to_owned(),
+    })?;
+    let elapsed = started.elapsed();
+    tracing::debug!(library = %library.display(), fresh, ?elapsed, "cargo build finished");
+    Ok(BuildOutput {
+        library,
+        fresh,
+        elapsed,
+    })
+}
+
+/// The parts of cargo's JSON messages we use; everything else is ignored.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "reason", rename_all = "kebab-case")]
+enum Message {
+    CompilerArtifact(Artifact),
+    #[serde(other)]
+    Other,
+}
+
+/// A `compiler-artifact` message: one target that cargo compiled (or found fresh).
+#[derive(Debug, Deserialize)]
+struct Artifact {
+    manifest_path: PathBuf,
+    target: ArtifactTarget,
+    filenames: Vec<PathBuf>,
+    fresh: bool,
+}
+
+#[derive(Debug, Deserialize)]
+struct ArtifactTarget {
+    kind: Vec<String>,
+}
+
+impl Artifact {
+    /// Parses one line of cargo's stdout; `None` for other messages and non-JSON lines.
+    fn from_line(line: &str) -> Option<Artifact> {
+        match serde_json::from_str(line) {
+            Ok(Message::CompilerArtifact(artifact)) => Some(artifact),
+            _ => None,
+        }
+    }
+
+    /// The shared library, if this is the cdylib target of the crate at `manifest` (canonical).
+    fn cdylib_of(&self, manifest: &Path) -> Option<&Path> {
+        if !self.target.kind.iter().any(|k| k == "cdylib")
+            || canonical(&self.manifest_path) != manifest
+        {
+            return None;
+        }
+        let is_dylib = |f: &&PathBuf| {
+            f.extension()
+                .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
+        };
+        self.filenames.iter().find(is_dylib).map(PathBuf::as_path)
+    }
+}
+
+/// Reads cargo's JSON messages: the crate's cdylib, and whether every artifact was fresh.
+fn scan_messages(
+    stdout: impl BufRead,
+    manifest_path: &Path,
+) -> io::Result<(Option<PathBuf>, bool)> {
+    let manifest = canonical(manifest_path);
+    let (mut library, mut fresh) = (None, true);
+    for line in stdout.lines() {
+        let Some(artifact) = Artifact::from_line(&line?) else {
+            continue;
+        };
+        fresh &= artifact.fresh;
+        if let Some(path) = artifact.cdylib_of(&manifest) {
+            library = Some(path.to_owned());
+        }
+    }
+    Ok((library, fresh))
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_owned())
+}
+
+/// Forwards cargo's stderr to ours (when `show_progress`) and collects error diagnostics.
+fn tee_stderr(stderr: impl Read, show_progress: bool) -> Diagnostics {
+    let mut diagnostics = Diagnostics::default();
+    let mut out = io::stderr();
+    let mut reader = BufReader::new(stderr);
+    let mut buf = Vec::new();
+    // Bytes, not `lines()`: a non-UTF-8 path in cargo's output must not end the tee early.
+    while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if show_progress {
+            // Our stderr being gone must not stop the build.
+            let _ = writeln!(out, "{line}");
+        }
+        diagnostics.push(line);
+        buf.clear();
+    }
+    diagnostics
+}
+
+/// Sorts cargo's stderr lines into error diagnostics and the rest.
+#[derive(Debug, Default)]
+struct Diagnostics {
+    /// Lines of `error` diagnostics, in order, with their snippets and notes.
+    errors: Vec<String>,
+    /// How many error lines did not fit in `errors`.
+    dropped: usize,
+    /// The last lines of everything, for failures without a diagnostic.
+    tail: VecDeque<String>,
+    /// Whether the current line belongs to an `error` diagnostic.
+    in_error: bool,
+}
+
+impl Diagnostics {
+    fn push(&mut self, line: &str) {
+        if starts_diagnostic(line, "error") {
+            self.in_error = true;
+        } else if starts_diagnostic(line, "warning") || is_cargo_status(line) {
+            self.in_error = false;
+        }
+        if self.in_error {
+            if self.errors.len() < MAX_ERROR_LINES {
+                self.errors.push(line.to_owned());
+            } else {
+                self.dropped += 1;
+            }
+        }
+        if !line.trim().is_empty() {
+            if self.tail.len() == TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.to_owned());
+        }
+    }
+
+    fn into_message(self) -> String {
+        let mut lines: Vec<String> = if self.errors.is_empty() {
+            self.tail.into()
+        } else {
+            self.errors
+        };
+        while lines.last().is_some_and(|l| l.trim().is_empty()) {
+            lines.pop();
+        }
+        if self.dropped > 0 {
+            lines.push(format!("… ({} more lines)", self.dropped));
+        }
+        if lines.is_empty() {
+            return "(cargo printed nothing)".into();
+        }
+        lines.join("\n")
+    }
+}
+
+/// `error: …` or `error[E0308]: …` at the start of a line (likewise for `warning`).
+fn starts_diagnostic(line: &str, level: &str) -> bool {
+    line.strip_prefix(level)
+        .is_some_and(|rest| rest.starts_with([':', '[']))
+}
+
+/// Cargo's right-aligned progress lines: `   Compiling foo v0.1.0 (…)`, `    Finished …`.
+/// Snippet lines are indented too, but continue with `|`, `-->`, `=` or a line number.
+fn is_cargo_status(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    let word = trimmed.split(' ').next().unwrap_or_default();
+    trimmed.len() < line.len()
+        && word.len() > 1
+        && word.starts_with(|c: char| c.is_ascii_uppercase())
+        && word[1..].chars().all(|c| c.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `compiler-artifact` line as cargo 1.95 prints it (trimmed of fields we ignore).
+    const ARTIFACT: &str = r#"{"reason":"compiler-artifact","package_id":"path+file:///tmp/calc#0.1.0","manifest_path":"/tmp/calc/Cargo.toml","target":{"kind":["cdylib","rlib"],"crate_types":["cdylib","rlib"],"name":"calc","src_path":"/tmp/calc/src/lib.rs","edition":"2024","doc":true,"doctest":false,"test":true},"profile":{"opt_level":"0","debuginfo":2,"debug_assertions":true,"overflow_checks":true,"test":false},"features":[],"filenames":["/tmp/calc/target/debug/libcalc.so","/tmp/calc/target/debug/libcalc.dylib","/tmp/calc/target/debug/calc.dll","/tmp/calc/target/debug/libcalc.rlib"],"executable":null,"fresh":false}"#;
+
+    #[test]
+    fn artifact_line_gives_the_cdylib_of_our_crate() {
+        let artifact = Artifact::from_line(ARTIFACT).expect("an artifact");
+        assert!(!artifact.fresh);
+        let lib = artifact
+            .cdylib_of(Path::new("/tmp/calc/Cargo.toml"))
+            .expect("our cdylib");
+        assert_eq!(lib.extension().unwrap(), std::env::consts::DLL_EXTENSION);
+        assert_eq!(artifact.cdylib_of(Path::new("/tmp/other/Cargo.toml")), None);
+        assert!(Artifact::from_line(r#"{"reason":"build-finished","success":true}"#).is_none());
+        assert!(Artifact::from_line("not json").is_none());
+    }
+
+    #[test]
+    fn scan_reports_fresh_only_when_every_artifact_is() {
+        let fresh = ARTIFACT.replace(r#""fresh":false"#, r#""fresh":true"#);
+        let input = format!("{fresh}\n{{\"reason\":\"build-finished\",\"success\":true}}\n");
+        let (lib, all_fresh) =
+            scan_messages(input.as_bytes(), Path::new("/tmp/calc/Cargo.toml")).unwrap();
+        assert!(lib.is_some() && all_fresh);
+        let input = format!("{fresh}\n{ARTIFACT}\n");
+        let (_, all_fresh) =
+            scan_messages(input.as_bytes(), Path::new("/tmp/calc/Cargo.toml")).unwrap();
+        assert!(!all_fresh);
+    }
+
+    #[test]
+    fn diagnostics_keep_errors_and_drop_progress_and_warnings() {
+        let stderr = "   Compiling bad v0.1.0 (/tmp/bad)
+warning: unused variable: `x`
+ --> src/lib.rs:1:5
+  |
+  = note: `#[warn(unused_variables)]` on by default
+
+error[E0308]: mismatched types
+ --> src/lib.rs:2:21
+  |
+2 | pub fn f() -> u32 { \"x\" }
+  |               ---   ^^^ expected `u32`, found `&str`
+
+For more information about this error, try `rustc --explain E0308`.
+warning: `bad` (lib) generated 1 warning
+error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
+";
+        let mut diagnostics = Diagnostics::default();
+        stderr.lines().for_each(|l| diagnostics.push(l));
+        let message = diagnostics.into_message();
+        assert!(
+            message.starts_with("error[E0308]: mismatched types\n --> src/lib.rs:2:21"),
+            "{message}"
+        );
+        assert!(
+            message.contains("^^^ expected `u32`, found `&str`"),
+            "{message}"
+        );
+        assert!(message.ends_with(
+            "error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted"
+        ));
+        assert!(
+            !message.contains("Compiling") && !message.contains("unused"),
+            "{message}"
+        );
+    }
+
+    fn write_crate(dir: &Path, crate_type: &str, source: &str) -> PathBuf {
+        let manifest = dir.join("Cargo.toml");
+        let toml = format!(
+            "[package]\nname = \"probe_plugin\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+             [lib]\ncrate-type = [{crate_type}]\n\n[workspace]\n"
+        );
+        std::fs::write(&manifest, toml).unwrap();
+        std::fs::create_dir(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), source).unwrap();
+        manifest
+    }
+
+    #[test]
+    fn builds_a_cdylib_and_reports_fresh_on_the_second_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = write_crate(
+            dir.path(),
+            "\"cdylib\"",
+            "#[unsafe(no_mangle)]\npub extern \"C\" fn f() -> u32 { 1 }\n",
+        );
+        let first = cargo_build(&manifest, "dev", false).expect("builds");
+        assert!(first.library.is_file(), "{first:?}");
+        assert!(
+            first
+                .library
+                .starts_with(dir.path().canonicalize().unwrap().join("target/debug"))
+        );
+        assert!(!first.fresh);
+        let second = cargo_build(&manifest, "dev", false).expect("builds again");
+        assert_eq!(second.library, first.library);
+        assert!(second.fresh);
+    }
+
+    #[test]
+    fn a_type_error_is_reported_with_the_compiler_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = write_crate(dir.path(), "\"cdylib\"", "pub fn f() -> u32 { \"x\" }\n");
+        let err = cargo_build(&manifest, "dev", false).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
+        assert!(text.contains("error[E0308]: mismatched types"), "{text}");
+        assert!(
+            text.contains("pub fn f() -> u32"),
+            "snippet missing: {text}"
+        );
+    }
+
+    #[test]
+    fn a_crate_without_cdylib_is_no_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = write_crate(dir.path(), "\"rlib\"", "pub fn f() {}\n");
+        let err = cargo_build(&manifest, "dev", false).unwrap_err();
+        assert!(matches!(err, BuildError::NoLibrary { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_missing_crate_fails_with_cargos_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("nowhere/Cargo.toml");
+        let err = cargo_build(&manifest, "dev", false).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
+        assert!(
+            text.starts_with(&format!("{}: cargo build failed", manifest.display())),
+            "{text}"
+        );
+        assert!(
+            text.contains("error:") && text.contains("does not exist"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,227 @@
+//! One loaded copy of a plugin library: `dlopen`, the ABI handshake, and raw calls.
+//!
+//! Every load works on a private copy of the file with a unique path, never on the file the
+//! user named: `dlopen` of a path that is already open returns the old handle (stale code), and
+//! overwriting a mapped library in place crashes the process with SIGBUS. The copy is unlinked
+//! as soon as it is mapped, so nothing is left behind even after a crash.
+//!
+//! All functions that run plugin code (`open`, `manifest`, `call`) must be called on the owning
+//! generation's worker threads (see [`super::pool`]).
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fastmcp_abi::{ABI_VERSION, Buf, ENTRY_SYMBOL, EntryFn, HostContext, PluginTable};
+
+use super::PluginError;
+
+/// The function pointers of a checked plugin table, copied out of the library.
+#[derive(Clone, Copy)]
+struct Table {
+    manifest: unsafe extern "C" fn(*mut Buf) -> i32,
+    call: unsafe extern "C" fn(*const HostContext, *const u8, usize, *mut Buf) -> i32,
+    free_buf: unsafe extern "C" fn(Buf),
+}
+
+/// A mapped plugin library whose ABI header has been checked.
+pub struct Library {
+    /// The path the user gave, for messages.
+    path: PathBuf,
+    table: Table,
+    /// Keeps the code mapped; `None` only while dropping.
+    handle: Option<libloading::Library>,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library").field("path", &self.path).finish()
+    }
+}
+
+/// What a call returned: the status and the bytes the plugin wrote.
+#[derive(Debug)]
+pub struct RawReply {
+    /// One of the `fastmcp_abi::STATUS_*` codes.
+    pub status: i32,
+    /// The JSON the plugin wrote (may be empty).
+    pub body: Vec<u8>,
+}
+
+/// The private directory holding this process's library copies.
+fn copies_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("fastmcp-{}", std::process::id()))
+}
+
+static COPY_SEQ: AtomicU64 = AtomicU64::new(0);
+
+impl Library {
+    /// Checks `bytes` (the content of `path`), maps a private copy and performs the ABI
+    /// handshake. Runs the library's initialisers: call it on a generation worker thread.
+    pub fn open(path: &Path, bytes: &[u8]) -> Result<Library, PluginError> {
+        super::elf::check_shared_object(bytes).map_err(|reason| PluginError::Open {
+            path: path.to_owned(),
+            reason,
+        })?;
+        let dir = copies_dir();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin");
+        let copy = dir.join(format!(
+            "{stem}.{}.so",
+            COPY_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let write = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&copy, bytes));
+        if let Err(source) = write {
+            return Err(PluginError::Copy {
+                path: path.to_owned(),
+                copy,
+                source,
+            });
+        }
+        let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
+        // SAFETY: loading a library runs its initialisers. The file passed the ELF checks above
+        // and is a private copy nobody else writes; running the initialisers of the plugin the
+        // user asked us to serve is the point of this program.
+        let opened = unsafe { libloading::os::unix::Library::open(Some(&copy), flags) };
+        // The mapping keeps the code alive; the name is no longer needed.
+        let _ = std::fs::remove_file(&copy);
+        let handle: libloading::Library = opened
+            .map_err(|e| PluginError::Open {
+                path: path.to_owned(),
+                reason: dl_reason(&e),
+            })?
+            .into();
+        let table = Self::handshake(path, &handle)?;
+        Ok(Library {
+            path: path.to_owned(),
+            table,
+            handle: Some(handle),
+        })
+    }
+
+    /// Finds the entry point and checks the table's version and size before copying anything
+    /// else out of it.
+    fn handshake(path: &Path, handle: &libloading::Library) -> Result<Table, PluginError> {
+        // SAFETY: the symbol's type is fixed by the ABI crate; a library exporting this name
+        // with another type is not a fastmcp plugin and is outside what we can defend against.
+        let entry: EntryFn = unsafe {
+            *handle
+                .get::<EntryFn>(ENTRY_SYMBOL)
+                .map_err(|_| PluginError::MissingEntry {
+                    path: path.to_owned(),
+                })?
+        };
+        // SAFETY: calling the entry point is the documented handshake; it takes no arguments.
+        let table_ptr = unsafe { entry() };
+        if table_ptr.is_null() || !table_ptr.is_aligned() {
+            return Err(PluginError::BadTable {
+                path: path.to_owned(),
+                reason: "the entry point returned a null or misaligned table".into(),
+            });
+        }
+        let header = table_ptr.cast::<u32>();
+        // SAFETY: every ABI version starts the table with two u32s (version, size); the pointer
+        // is non-null and aligned for the table, so at least these 8 bytes are readable.
+        let (version, size) = unsafe { (header.read(), header.add(1).read()) };
+        if version != ABI_VERSION {
+            return Err(PluginError::AbiMismatch {
+                path: path.to_owned(),
+                found: version,
+                expected: ABI_VERSION,
+            });
+        }
+        if (size as usize) < size_of::<PluginTable>() {
+            return Err(PluginError::BadTable {
+                path: path.to_owned(),
+                reason: format!(
+                    "table is {size} bytes, ABI version {ABI_VERSION} needs at least {}",
+                    size_of::<PluginTable>()
+                ),
+            });
+        }
+        // SAFETY: version and size say the plugin's table has at least all v1 fields.
+        let table = unsafe { &*table_ptr };
+        Ok(Table {
+            manifest: table.manifest,
+            call: table.call,
+            free_buf: table.free_buf,
+        })
+    }
+
+    /// The path the user named.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Asks the plugin for its manifest JSON.
+    pub fn manifest(&self) -> RawReply {
+        let mut out = Buf::EMPTY;
+        // SAFETY: `manifest` comes from a checked v1 table and takes a pointer to a Buf it fills.
+        let status = unsafe { (self.table.manifest)(&mut out) };
+        self.take(status, out)
+    }
+
+    /// Sends one request (`{"method","params","context"}` JSON) with the given host context.
+    pub fn call(&self, ctx: &HostContext, request: &[u8]) -> RawReply {
+        let mut out = Buf::EMPTY;
+        // SAFETY: `call` comes from a checked v1 table; `ctx` and `request` outlive the call,
+        // and `out` is a valid Buf for the plugin to fill.
+        let status = unsafe { (self.table.call)(ctx, request.as_ptr(), request.len(), &mut out) };
+        self.take(status, out)
+    }
+
+    /// Copies a plugin-owned buffer into host memory and gives it back to the plugin.
+    fn take(&self, status: i32, out: Buf) -> RawReply {
+        let body = if out.ptr.is_null() || out.len == 0 {
+            Vec::new()
+        } else {
+            // SAFETY: the plugin promises `ptr` points at `len` initialised bytes it owns until
+            // we call `free_buf`.
+            unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec()
+        };
+        if !out.ptr.is_null() {
+            // SAFETY: the buffer came from this plugin and is freed exactly once.
+            unsafe { (self.table.free_buf)(out) };
+        }
+        RawReply { status, body }
+    }
+}
+
+impl Drop for Library {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            // A failing dlclose leaves the library mapped: a leak, not a crash.
+            let _ = handle.close();
+        }
+    }
+}
+
+/// The loader's message without libloading's wrapper text.
+fn dl_reason(e: &libloading::Error) -> String {
+    let s = e.to_string();
+    match s.split_once(": ") {
+        Some((_, rest)) if rest.contains(".so") || rest.contains("ELF") => rest.to_string(),
+        _ => s,
+    }
+}
+
+/// Builds the [`HostContext`] header for a host state pointer and its callbacks.
+pub fn host_context(
+    data: *const c_void,
+    notify: unsafe extern "C" fn(*const c_void, *const u8, usize) -> i32,
+    is_cancelled: unsafe extern "C" fn(*const c_void) -> u8,
+    request: unsafe extern "C" fn(*const c_void, *const u8, usize, *mut Buf) -> i32,
+    free_buf: unsafe extern "C" fn(Buf),
+) -> HostContext {
+    HostContext {
+        abi_version: ABI_VERSION,
+        size: size_of::<HostContext>() as u32,
+        data,
+        notify,
+        is_cancelled,
+        request,
+        free_buf,
+    }
+}

@@ -1,0 +1,225 @@
+//! The plugin manifest: what a plugin offers, parsed and checked at load time.
+//!
+//! The wire shapes are MCP's own (`docs/abi.md`), so entries deserialize straight into
+//! `rmcp::model` types; a manifest that does not is refused with the reason and, where there is
+//! one, the name of the offending entry.
+
+use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Who may see and call a tool (filled in by the SDK's `requires_auth` / `scopes`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct Access {
+    /// Only authenticated callers may use the tool.
+    pub authenticated: bool,
+    /// Scopes the caller must all have.
+    pub scopes: Vec<String>,
+}
+
+/// One tool as the host serves it.
+#[derive(Debug, Clone)]
+pub struct ToolEntry {
+    /// The MCP tool definition, served as is by `tools/list`.
+    pub tool: Tool,
+    /// Access rules, never sent to clients.
+    pub access: Access,
+}
+
+/// Optional features a plugin implements beyond listing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PluginCapabilities {
+    /// Answers `completion/complete`.
+    pub completions: bool,
+    /// Answers `resources/subscribe` and sends `notifications/resources/updated`.
+    pub subscribe: bool,
+}
+
+/// Everything a plugin offers.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The plugin's name (from `export_plugin!`).
+    pub name: String,
+    /// The plugin's version.
+    pub version: String,
+    /// The SDK that built it, if it says.
+    pub sdk: Option<String>,
+    /// Tools, in the plugin's order.
+    pub tools: Vec<ToolEntry>,
+    /// Static resources.
+    pub resources: Vec<Resource>,
+    /// Resource templates (RFC 6570 URI templates).
+    pub resource_templates: Vec<ResourceTemplate>,
+    /// Prompts.
+    pub prompts: Vec<Prompt>,
+    /// Optional features.
+    pub capabilities: PluginCapabilities,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawManifest {
+    name: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    sdk: Option<String>,
+    tools: Vec<Value>,
+    #[serde(default)]
+    resources: Vec<Value>,
+    #[serde(default)]
+    resource_templates: Vec<Value>,
+    #[serde(default)]
+    prompts: Vec<Value>,
+    #[serde(default)]
+    capabilities: PluginCapabilities,
+}
+
+/// Parses and checks manifest JSON; the error says what is wrong.
+pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+    let raw: RawManifest =
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid manifest JSON: {e}"))?;
+    if raw.name.trim().is_empty() {
+        return Err("the plugin name is empty".into());
+    }
+    let mut tools = Vec::with_capacity(raw.tools.len());
+    for (i, value) in raw.tools.into_iter().enumerate() {
+        tools.push(parse_tool(i, value)?);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for t in &tools {
+        if !seen.insert(t.tool.name.as_ref()) {
+            return Err(format!("tool `{}` is declared twice", t.tool.name));
+        }
+    }
+    Ok(Manifest {
+        name: raw.name,
+        version: raw.version,
+        sdk: raw.sdk,
+        tools,
+        resources: entries(raw.resources, "resource", "uri")?,
+        resource_templates: entries(raw.resource_templates, "resource template", "uriTemplate")?,
+        prompts: entries(raw.prompts, "prompt", "name")?,
+        capabilities: raw.capabilities,
+    })
+}
+
+fn entries<T: serde::de::DeserializeOwned>(
+    values: Vec<Value>,
+    kind: &str,
+    key: &str,
+) -> Result<Vec<T>, String> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let label = label(&v, key, i);
+            serde_json::from_value(v).map_err(|e| format!("{kind} {label}: {e}"))
+        })
+        .collect()
+}
+
+fn label(v: &Value, key: &str, index: usize) -> String {
+    match v.get(key).and_then(Value::as_str) {
+        Some(s) => format!("`{s}`"),
+        None => format!("#{}", index + 1),
+    }
+}
+
+fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
+    let label = label(&value, "name", index);
+    let access = match value.as_object_mut().and_then(|o| o.remove("access")) {
+        Some(a) => serde_json::from_value(a).map_err(|e| format!("tool {label}: access: {e}"))?,
+        None => Access::default(),
+    };
+    let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;
+    check_tool_name(&tool.name).map_err(|e| format!("tool {label}: {e}"))?;
+    check_object_schema(&tool.input_schema)
+        .map_err(|e| format!("tool {label}: inputSchema {e}"))?;
+    if let Some(out) = &tool.output_schema {
+        check_object_schema(out).map_err(|e| format!("tool {label}: outputSchema {e}"))?;
+    }
+    Ok(ToolEntry { tool, access })
+}
+
+/// MCP tool names: 1 to 128 of `A-Z a-z 0-9 _ - .`.
+pub fn check_tool_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 128 {
+        return Err("name must be 1 to 128 characters".into());
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        Some(c) => Err(format!(
+            "name contains {c:?}; allowed are A-Z, a-z, 0-9, '_', '-' and '.'"
+        )),
+        None => Ok(()),
+    }
+}
+
+fn check_object_schema(schema: &serde_json::Map<String, Value>) -> Result<(), String> {
+    match schema.get("type") {
+        Some(Value::String(t)) if t == "object" => Ok(()),
+        Some(other) => Err(format!("must have \"type\": \"object\", found {other}")),
+        None => Err("must have \"type\": \"object\"".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool(name: &str, schema: Value) -> Value {
+        serde_json::json!({"name": name, "description": "d", "inputSchema": schema})
+    }
+
+    fn manifest(tools: Vec<Value>) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"name": "p", "version": "1", "tools": tools}))
+            .unwrap()
+    }
+
+    #[test]
+    fn parses_a_good_manifest() {
+        let bytes = manifest(vec![tool("calc", serde_json::json!({"type": "object"}))]);
+        let m = parse(&bytes).unwrap();
+        assert_eq!(m.name, "p");
+        assert_eq!(m.tools[0].tool.name, "calc");
+        assert_eq!(m.tools[0].access, Access::default());
+    }
+
+    #[test]
+    fn names_the_bad_tool() {
+        let e = parse(&manifest(vec![tool(
+            "bad name",
+            serde_json::json!({"type": "object"}),
+        )]))
+        .unwrap_err();
+        assert!(e.contains("tool `bad name`") && e.contains("' '"), "{e}");
+        let e = parse(&manifest(vec![tool(
+            "t",
+            serde_json::json!({"type": "string"}),
+        )]))
+        .unwrap_err();
+        assert!(e.contains("tool `t`: inputSchema"), "{e}");
+        let e = parse(&manifest(vec![tool("t", serde_json::json!(true))])).unwrap_err();
+        assert!(e.contains("tool `t`"), "{e}");
+        let e = parse(&manifest(vec![
+            tool("t", serde_json::json!({"type": "object"})),
+            tool("t", serde_json::json!({"type": "object"})),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("declared twice"), "{e}");
+    }
+
+    #[test]
+    fn rejects_non_json() {
+        assert!(
+            parse(b"{nope")
+                .unwrap_err()
+                .starts_with("not valid manifest JSON")
+        );
+    }
+}

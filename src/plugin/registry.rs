@@ -1,0 +1,273 @@
+//! The registry: every configured plugin slot and the catalog of what is served right now.
+//!
+//! The catalog is an immutable snapshot (generations, name indexes) swapped atomically, so a
+//! request takes one lock-free load and then works on a consistent view; a reload builds a new
+//! catalog and swaps it in, and calls already running keep their generation.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
+
+use super::PluginError;
+use super::generation::Generation;
+use super::manifest::ToolEntry;
+
+/// One configured plugin: where it comes from and how its reloads went.
+#[derive(Debug)]
+pub struct Slot {
+    /// What the user named (a library path or a crate), for messages and `/ready`.
+    pub label: String,
+    /// The library file this slot loads.
+    pub library: PathBuf,
+    /// The last failed reload's message, cleared by a good one.
+    last_error: Mutex<Option<String>>,
+    /// Next generation number.
+    next_id: AtomicU64,
+}
+
+impl Slot {
+    /// A slot for `library`, shown to users as `label`.
+    pub fn new(label: impl Into<String>, library: impl Into<PathBuf>) -> Slot {
+        Slot {
+            label: label.into(),
+            library: library.into(),
+            last_error: Mutex::new(None),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The message of the last failed reload, if the latest attempt failed.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Records the outcome of a reload attempt.
+    pub fn set_last_error(&self, error: Option<String>) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    /// Loads the slot's library as its next generation. Blocking.
+    pub fn load(&self) -> Result<Arc<Generation>, PluginError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        Generation::load(&self.library, id)
+    }
+
+    /// Loads already-read library bytes as the next generation. Blocking.
+    pub fn load_bytes(&self, bytes: Vec<u8>) -> Result<Arc<Generation>, PluginError> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        Generation::load_bytes(&self.library, bytes, id)
+    }
+}
+
+/// An immutable view of what is served: one generation per slot plus name indexes.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// The serving generation of each slot, by slot index.
+    pub generations: Vec<Arc<Generation>>,
+    /// All tools in slot order, then plugin order.
+    pub tools: Vec<(usize, ToolEntry)>,
+    tool_index: HashMap<String, usize>,
+    /// Static resources with their slot.
+    pub resources: Vec<(usize, Resource)>,
+    resource_index: HashMap<String, usize>,
+    /// Resource templates with their slot.
+    pub resource_templates: Vec<(usize, ResourceTemplate)>,
+    /// Prompts with their slot.
+    pub prompts: Vec<(usize, Prompt)>,
+    prompt_index: HashMap<String, usize>,
+}
+
+impl Catalog {
+    /// Builds a catalog, refusing names that two plugins both export.
+    pub fn build(
+        slots: &[Slot],
+        generations: Vec<Arc<Generation>>,
+    ) -> Result<Catalog, PluginError> {
+        let mut c = Catalog::default();
+        let mut tool_owner: HashMap<String, usize> = HashMap::new();
+        let mut prompt_owner: HashMap<String, usize> = HashMap::new();
+        let mut resource_owner: HashMap<String, usize> = HashMap::new();
+        let dup = |kind, name: &str, a: usize, b: usize| PluginError::Duplicate {
+            kind,
+            name: name.to_string(),
+            first: slots[a].label.clone(),
+            second: slots[b].label.clone(),
+        };
+        for (slot, generation) in generations.iter().enumerate() {
+            let m = &generation.manifest;
+            for entry in &m.tools {
+                let name = entry.tool.name.to_string();
+                if let Some(&other) = tool_owner.get(&name) {
+                    return Err(dup("tool", &name, other, slot));
+                }
+                tool_owner.insert(name.clone(), slot);
+                c.tool_index.insert(name, c.tools.len());
+                c.tools.push((slot, entry.clone()));
+            }
+            for r in &m.resources {
+                if let Some(&other) = resource_owner.get(&r.uri) {
+                    return Err(dup("resource", &r.uri, other, slot));
+                }
+                resource_owner.insert(r.uri.clone(), slot);
+                c.resource_index.insert(r.uri.clone(), c.resources.len());
+                c.resources.push((slot, r.clone()));
+            }
+            for t in &m.resource_templates {
+                c.resource_templates.push((slot, t.clone()));
+            }
+            for p in &m.prompts {
+                if let Some(&other) = prompt_owner.get(&p.name) {
+                    return Err(dup("prompt", &p.name, other, slot));
+                }
+                prompt_owner.insert(p.name.clone(), slot);
+                c.prompt_index.insert(p.name.clone(), c.prompts.len());
+                c.prompts.push((slot, p.clone()));
+            }
+        }
+        c.generations = generations;
+        Ok(c)
+    }
+
+    /// The tool named `name` and the generation serving it.
+    pub fn tool(&self, name: &str) -> Option<(&ToolEntry, &Arc<Generation>)> {
+        let &i = self.tool_index.get(name)?;
+        let (slot, entry) = &self.tools[i];
+        Some((entry, &self.generations[*slot]))
+    }
+
+    /// The generation serving the static resource `uri`.
+    pub fn resource(&self, uri: &str) -> Option<(&Resource, &Arc<Generation>)> {
+        let &i = self.resource_index.get(uri)?;
+        let (slot, r) = &self.resources[i];
+        Some((r, &self.generations[*slot]))
+    }
+
+    /// The generation serving the prompt `name`.
+    pub fn prompt(&self, name: &str) -> Option<(&Prompt, &Arc<Generation>)> {
+        let &i = self.prompt_index.get(name)?;
+        let (slot, p) = &self.prompts[i];
+        Some((p, &self.generations[*slot]))
+    }
+
+    /// The MCP tool definitions, in order.
+    pub fn tool_defs(&self) -> impl Iterator<Item = &Tool> {
+        self.tools.iter().map(|(_, e)| &e.tool)
+    }
+}
+
+/// Which lists differ between two catalogs (for `list_changed` notifications).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// The tool list changed.
+    pub tools: bool,
+    /// The resource or resource-template list changed.
+    pub resources: bool,
+    /// The prompt list changed.
+    pub prompts: bool,
+}
+
+/// All plugin slots and the catalog being served.
+#[derive(Debug)]
+pub struct Registry {
+    /// Set once, when every plugin has been built and loaded.
+    slots: std::sync::OnceLock<Vec<Slot>>,
+    /// How many plugins are configured (known before they are built).
+    total: usize,
+    catalog: ArcSwap<Catalog>,
+    /// `true` once every slot has a generation.
+    ready: std::sync::atomic::AtomicBool,
+    /// Serialises catalog replacements.
+    swap_lock: Mutex<()>,
+}
+
+impl Registry {
+    /// A registry for `total` plugins, serving nothing until [`Registry::load_all`] succeeds.
+    pub fn new(total: usize) -> Registry {
+        Registry {
+            slots: std::sync::OnceLock::new(),
+            total,
+            catalog: ArcSwap::from_pointee(Catalog::default()),
+            ready: std::sync::atomic::AtomicBool::new(false),
+            swap_lock: Mutex::new(()),
+        }
+    }
+
+    /// Loads every slot and serves them. Blocking; called once. The first failure is returned.
+    pub fn load_all(&self, slots: Vec<Slot>) -> Result<(), PluginError> {
+        let mut gens = Vec::with_capacity(slots.len());
+        for slot in &slots {
+            gens.push(slot.load()?);
+        }
+        let catalog = Catalog::build(&slots, gens)?;
+        let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if self.slots.set(slots).is_err() {
+            return Ok(());
+        }
+        self.catalog.store(Arc::new(catalog));
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Serves `generation` for slot `index` in place of the current one, if its names do not
+    /// clash with another plugin's. Returns what changed.
+    pub fn replace(
+        &self,
+        index: usize,
+        generation: Arc<Generation>,
+    ) -> Result<Changes, PluginError> {
+        let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.catalog.load_full();
+        let mut gens = old.generations.clone();
+        gens[index] = generation;
+        let new = Catalog::build(self.slots(), gens)?;
+        let om = &old.generations[index].manifest;
+        let nm = &new.generations[index].manifest;
+        let changes = Changes {
+            tools: !same(
+                om.tools.iter().map(|t| &t.tool),
+                nm.tools.iter().map(|t| &t.tool),
+            ),
+            resources: om.resources != nm.resources
+                || om.resource_templates != nm.resource_templates,
+            prompts: om.prompts != nm.prompts,
+        };
+        self.catalog.store(Arc::new(new));
+        Ok(changes)
+    }
+
+    /// The catalog being served now.
+    pub fn catalog(&self) -> arc_swap::Guard<Arc<Catalog>> {
+        self.catalog.load()
+    }
+
+    /// The loaded slots (empty until [`Registry::load_all`] succeeded).
+    pub fn slots(&self) -> &[Slot] {
+        self.slots.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// How many plugins are configured.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// Whether every plugin is loaded and served.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Finds the slot loading `path`.
+    pub fn slot_for(&self, path: &Path) -> Option<usize> {
+        self.slots().iter().position(|s| s.library == path)
+    }
+}
+
+fn same<'a>(a: impl Iterator<Item = &'a Tool>, b: impl Iterator<Item = &'a Tool>) -> bool {
+    a.eq(b)
+}

@@ -1,0 +1,176 @@
+//! Running the server: build and load plugins, serve HTTP, reap sessions, shut down cleanly.
+//!
+//! [`run`] takes a bound listener and a shutdown future so tests can bind `127.0.0.1:0` and
+//! drive the real server. The listener serves `/health` at once and `/ready` reports
+//! `starting` until every plugin is built and loaded.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Config, PluginSource};
+use crate::http::{self, AppState, Security};
+use crate::mcp::{Service, ServiceOptions};
+use crate::plugin::{PluginError, Registry, Slot, build};
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A plugin could not be built or loaded at startup.
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds crate sources and returns one slot per plugin. Blocking.
+pub fn prepare_slots(config: &Config) -> Result<Vec<Slot>, PluginError> {
+    let mut slots = Vec::with_capacity(config.plugins.len());
+    for source in &config.plugins {
+        match source {
+            PluginSource::Library(path) => slots.push(Slot::new(path.display().to_string(), path)),
+            PluginSource::Crate { manifest_path } => {
+                tracing::info!(manifest = %manifest_path.display(), profile = %config.profile, "building plugin crate");
+                let out = build::cargo_build(manifest_path, &config.profile, true)?;
+                tracing::info!(
+                    library = %out.library.display(),
+                    elapsed_ms = out.elapsed.as_millis() as u64,
+                    "plugin built"
+                );
+                let label = manifest_path
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| manifest_path.display().to_string());
+                slots.push(Slot::new(label, out.library));
+            }
+        }
+    }
+    Ok(slots)
+}
+
+/// Builds and loads every plugin into `registry`, logging what is served. Blocking.
+pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginError> {
+    let started = std::time::Instant::now();
+    let slots = prepare_slots(config)?;
+    registry.load_all(slots)?;
+    let cat = registry.catalog();
+    for g in &cat.generations {
+        tracing::info!(
+            plugin = %g.manifest.name,
+            version = %g.manifest.version,
+            path = %g.path().display(),
+            tools = g.manifest.tools.len(),
+            "plugin loaded"
+        );
+    }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "ready"
+    );
+    Ok(())
+}
+
+/// The service for a config (plugins not loaded yet).
+pub fn service(config: &Config) -> Arc<Service> {
+    let registry = Arc::new(Registry::new(config.plugins.len()));
+    Arc::new(Service::new(
+        registry,
+        ServiceOptions {
+            stateless: config.stateless,
+            tool_timeout: config.tool_timeout,
+        },
+    ))
+}
+
+/// Serves `config` on `listener` until `shutdown` resolves (or a plugin fails to load).
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let service = service(&config);
+    let state = AppState {
+        service: service.clone(),
+        security: Arc::new(Security {
+            allowed_hosts: config.allowed_hosts.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+        }),
+        max_body_bytes: config.max_body_bytes,
+        stateless: config.stateless,
+    };
+    let app = http::router(state, &config.endpoint);
+    let addr = listener.local_addr()?;
+    tracing::info!(
+        %addr,
+        endpoint = %config.endpoint,
+        mode = if config.stateless { "stateless" } else { "stateful" },
+        "listening"
+    );
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let stop_on_signal = stop_tx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_on_signal.send(true);
+    });
+
+    let load_config = config.clone();
+    let load_service = service.clone();
+    let stop_on_failure = stop_tx.clone();
+    let loader = tokio::task::spawn_blocking(move || {
+        let r = load_plugins(&load_config, &load_service.registry);
+        if r.is_err() {
+            let _ = stop_on_failure.send(true);
+        }
+        r
+    });
+
+    if !config.stateless {
+        let reap_service = service.clone();
+        let idle = config.session_idle_timeout;
+        let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let n = reap_service.sessions.reap(idle);
+                if n > 0 {
+                    tracing::info!(reaped = n, "idle sessions closed");
+                }
+            }
+        });
+    }
+
+    let mut graceful_rx = stop_rx.clone();
+    let graceful_service = service.clone();
+    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = graceful_rx.wait_for(|s| *s).await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        // Streams not tied to a request would keep connections open forever.
+        for s in graceful_service.sessions.all() {
+            s.close();
+        }
+    });
+    let serve = serve.into_future();
+    tokio::pin!(serve);
+    let grace = config.shutdown_timeout;
+    tokio::select! {
+        r = &mut serve => r?,
+        () = async {
+            let _ = stop_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_ms = grace.as_millis() as u64, "requests still running after the shutdown timeout; exiting anyway");
+        }
+    }
+    // A load failure is the reason we stopped; report it.
+    if loader.is_finished()
+        && let Ok(Err(e)) = loader.await {
+            return Err(e.into());
+        }
+    Ok(())
+}

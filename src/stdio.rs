@@ -1,0 +1,106 @@
+//! The stdio transport: newline-delimited JSON-RPC on stdin/stdout, one implicit session.
+//!
+//! Stdout carries only protocol messages. Before serving, the process's file descriptor 1 is
+//! moved to a private descriptor for the protocol and fd 1 is pointed at stderr, so a plugin
+//! that prints cannot corrupt the stream.
+
+use std::io::Write;
+use std::os::fd::FromRawFd;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::mcp::jsonrpc::{self, Incoming};
+use crate::mcp::service::LATEST_HANDSHAKE;
+use crate::mcp::{RequestCtx, Session};
+use crate::server::{ServerError, load_plugins, service};
+
+/// Takes stdout for the protocol and sends everything else written to fd 1 to stderr.
+fn take_stdout() -> std::io::Result<std::fs::File> {
+    // SAFETY: dup/dup2 on the process's standard descriptors; we own the new descriptor `fd`
+    // and hand it to exactly one `File`.
+    unsafe {
+        let fd = libc::dup(1);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if libc::dup2(2, 1) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(std::fs::File::from_raw_fd(fd))
+    }
+}
+
+/// Serves the configured plugins over stdio until stdin closes.
+pub async fn run(config: Config) -> Result<(), ServerError> {
+    let mut out = take_stdout()?;
+    let service = service(&config);
+    {
+        let service = service.clone();
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || load_plugins(&config, &service.registry))
+            .await
+            .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+    }
+    let session = Arc::new(Session::new(None, LATEST_HANDSHAKE));
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let writer = std::thread::spawn(move || {
+        while let Some(line) = rx.blocking_recv() {
+            if out
+                .write_all(line.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match jsonrpc::parse(line.as_bytes()) {
+            Err(e) => {
+                let (id, err) = e.to_error();
+                let _ = tx.send(jsonrpc::error(id.as_ref(), &err));
+            }
+            Ok(Incoming::Notification { method, params }) => {
+                service.handle_notification(&method, params, &session);
+            }
+            Ok(Incoming::Response { id, outcome }) => {
+                session.answer(&id, outcome);
+            }
+            Ok(Incoming::Request { id, method, params }) => {
+                let method = method.into_owned();
+                let params = params.map(|p| p.to_owned());
+                let ctx = RequestCtx {
+                    session: session.clone(),
+                    outbound: Some(tx.clone()),
+                    cancel: Arc::new(AtomicBool::new(false)),
+                    caller: None,
+                };
+                let service = service.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let reply = service
+                        .handle_request(&id, &method, params.as_deref(), &ctx)
+                        .await;
+                    let _ = tx.send(reply);
+                });
+            }
+        }
+    }
+    tracing::info!("stdin closed; exiting");
+    session.close();
+    drop(tx);
+    // In-flight requests hold senders; give them the shutdown grace to finish.
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    let joined = tokio::task::spawn_blocking(move || writer.join());
+    let _ = tokio::time::timeout_at(deadline, joined).await;
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The binary interface between the `fastmcp` host and its plugins (ABI version 1).
+//!
+//! Only `#[repr(C)]` data and `extern "C"` functions cross the boundary; everything with
+//! structure travels as UTF-8 JSON in [`Buf`]s. Rust has no stable ABI, so nothing else may
+//! cross: no trait objects, no `String`s, no panics (see `docs/abi.md` for the JSON shapes).
+//!
+//! # The handshake
+//! A plugin is a `cdylib` exporting one symbol, [`ENTRY_SYMBOL`], of type [`EntryFn`]. It
+//! returns a pointer to a static [`PluginTable`] whose first two fields are the ABI version
+//! and the table's size. The host reads those two fields first and refuses the library if the
+//! version differs or the table is smaller than the host's [`PluginTable`]. New capabilities are
+//! added by appending fields (the size tells which ones a plugin has) or by new JSON methods, so
+//! version 1 never has to break.
+//!
+//! # Ownership
+//! A [`Buf`] is freed by the side that allocated it: buffers a plugin returns are released
+//! with [`PluginTable::free_buf`], buffers the host returns with [`HostContext::free_buf`].
+//! Borrowed inputs are `(ptr, len)` pairs valid only for the duration of the call.
+//!
+//! # Threads
+//! The host calls [`PluginTable::call`] from its own worker threads, possibly several at once.
+//! The callbacks in [`HostContext`] may be called from the thread running the call only, and
+//! only until `call` returns.
+#![no_std]
+
+use core::ffi::c_void;
+
+/// The ABI version this crate describes.
+pub const ABI_VERSION: u32 = 1;
+
+/// The name of the exported entry point, NUL-terminated for `dlsym`.
+pub const ENTRY_SYMBOL: &[u8] = b"fastmcp_plugin_entry\0";
+
+/// The type of the entry point: returns a pointer to a table with `'static` lifetime.
+pub type EntryFn = unsafe extern "C" fn() -> *const PluginTable;
+
+/// Success: the output buffer holds the result JSON.
+pub const STATUS_OK: i32 = 0;
+/// A protocol error: the output buffer holds `{"code": i32, "message": string, "data"?: any}`.
+pub const STATUS_ERROR: i32 = 1;
+/// The plugin panicked: the output buffer holds `{"message": string}` naming the panic.
+pub const STATUS_PANIC: i32 = 2;
+/// The call cannot finish until the client answers a request it could not be sent now
+/// (protocol 2026-07-28 multi-round calls). Returned by [`HostContext::request`]; a plugin that
+/// receives it must stop the call and return it too. The host builds the response itself.
+pub const STATUS_INPUT_REQUIRED: i32 = 3;
+/// The host cannot do what was asked on this transport or mode (for example a server-to-client
+/// request in stateless mode); the output buffer holds an error object as for [`STATUS_ERROR`].
+pub const STATUS_UNSUPPORTED: i32 = 4;
+/// The call was cancelled while waiting for the host.
+pub const STATUS_CANCELLED: i32 = 5;
+
+/// An owned byte buffer (UTF-8 JSON unless stated otherwise).
+///
+/// `cap` is whatever the allocating side needs to free it (for Rust, the `Vec` capacity).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Buf {
+    /// Start of the bytes; may be null when `len` is 0.
+    pub ptr: *mut u8,
+    /// Number of initialised bytes.
+    pub len: usize,
+    /// Allocation size, meaningful only to the side that allocated the buffer.
+    pub cap: usize,
+}
+
+impl Buf {
+    /// The empty buffer; freeing it is a no-op on both sides.
+    pub const EMPTY: Buf = Buf {
+        ptr: core::ptr::null_mut(),
+        len: 0,
+        cap: 0,
+    };
+}
+
+/// What the plugin exports: version, size, and its functions.
+#[repr(C)]
+#[derive(Debug)]
+pub struct PluginTable {
+    /// Must equal [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// `size_of::<PluginTable>()` as the plugin was compiled; fields are only ever appended.
+    pub size: u32,
+    /// Writes the manifest JSON (`docs/abi.md`, "Manifest") into `out`. Returns a status.
+    pub manifest: unsafe extern "C" fn(out: *mut Buf) -> i32,
+    /// Serves one request: `req` is JSON `{"method", "params", "context"}`; the result (or error
+    /// object) is written into `out`. `ctx` stays valid until this function returns.
+    pub call: unsafe extern "C" fn(
+        ctx: *const HostContext,
+        req_ptr: *const u8,
+        req_len: usize,
+        out: *mut Buf,
+    ) -> i32,
+    /// Frees a buffer this plugin returned.
+    pub free_buf: unsafe extern "C" fn(buf: Buf),
+}
+
+/// What the host hands to every call: the way back from a tool to the server.
+#[repr(C)]
+#[derive(Debug)]
+pub struct HostContext {
+    /// The host's [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// `size_of::<HostContext>()` as the host was compiled; fields are only ever appended.
+    pub size: u32,
+    /// Opaque host state, passed back to every callback.
+    pub data: *const c_void,
+    /// Sends a notification, JSON `{"method", "params"}` (progress, log message, resource
+    /// updated, list changed). Returns [`STATUS_OK`], or [`STATUS_UNSUPPORTED`] when dropped.
+    pub notify: unsafe extern "C" fn(data: *const c_void, ptr: *const u8, len: usize) -> i32,
+    /// Returns 1 once the call has been cancelled (client cancel, disconnect, timeout), else 0.
+    pub is_cancelled: unsafe extern "C" fn(data: *const c_void) -> u8,
+    /// Sends a request to the client, JSON `{"method", "params"}` (`sampling/createMessage`,
+    /// `elicitation/create`, `roots/list`), and blocks until it answers. On [`STATUS_OK`] `out`
+    /// holds the result JSON; on an error status it holds an error object (or is empty for
+    /// [`STATUS_INPUT_REQUIRED`] and [`STATUS_CANCELLED`]). Free `out` with `free_buf`.
+    pub request: unsafe extern "C" fn(
+        data: *const c_void,
+        ptr: *const u8,
+        len: usize,
+        out: *mut Buf,
+    ) -> i32,
+    /// Frees a buffer the host returned.
+    pub free_buf: unsafe extern "C" fn(buf: Buf),
+}
