@@ -12,6 +12,7 @@
 //! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint.
 //! - [`stdio`]: the stdio transport.
 //! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
+//! - [`watch`]: file events -> debounced plugin reloads (hot reload).
 //! - [`commands`]: `inspect`, `call` and `probe`.
 
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod mcp;
 pub mod plugin;
 pub mod server;
 pub mod stdio;
+pub mod watch;
 
 pub use config::Config;
 pub use server::run;

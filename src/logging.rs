@@ -25,7 +25,8 @@ pub fn init(format: LogFormat, filter: &str) {
             .try_init(),
     };
     if installed.is_ok()
-        && let Some(e) = bad {
-            tracing::warn!(filter, error = %e, "invalid log filter (FASTMCP_LOG/RUST_LOG); using info");
-        }
+        && let Some(e) = bad
+    {
+        tracing::warn!(filter, error = %e, "invalid log filter (FASTMCP_LOG/RUST_LOG); using info");
+    }
 }

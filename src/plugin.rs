@@ -6,6 +6,7 @@
 //! - [`pool`]: each generation's own worker threads.
 //! - [`generation`]: one loaded version of a plugin; calls and the host callbacks.
 //! - [`registry`]: the configured plugins and the catalog being served.
+//! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
 
 pub mod build;
@@ -16,6 +17,7 @@ pub mod library;
 pub mod manifest;
 pub mod pool;
 pub mod registry;
+pub mod reload;
 
 pub use error::PluginError;
 pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};

@@ -45,7 +45,7 @@ pub fn prepare_slots(config: &Config) -> Result<Vec<Slot>, PluginError> {
                     .parent()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| manifest_path.display().to_string());
-                slots.push(Slot::new(label, out.library));
+                slots.push(Slot::new(label, out.library).with_crate(manifest_path));
             }
         }
     }
@@ -121,10 +121,22 @@ pub async fn run(
     let load_config = config.clone();
     let load_service = service.clone();
     let stop_on_failure = stop_tx.clone();
+    let runtime = tokio::runtime::Handle::current();
     let loader = tokio::task::spawn_blocking(move || {
         let r = load_plugins(&load_config, &load_service.registry);
-        if r.is_err() {
-            let _ = stop_on_failure.send(true);
+        match &r {
+            Err(_) => {
+                let _ = stop_on_failure.send(true);
+            }
+            Ok(()) if load_config.watch => {
+                let _enter = runtime.enter();
+                match crate::watch::spawn(load_service.clone(), load_config.profile.clone()) {
+                    // The watcher lives as long as the process.
+                    Ok(w) => std::mem::forget(w),
+                    Err(e) => tracing::error!(error = %e, "hot reload is off"),
+                }
+            }
+            Ok(()) => {}
         }
         r
     });
@@ -169,8 +181,9 @@ pub async fn run(
     }
     // A load failure is the reason we stopped; report it.
     if loader.is_finished()
-        && let Ok(Err(e)) = loader.await {
-            return Err(e.into());
-        }
+        && let Ok(Err(e)) = loader.await
+    {
+        return Err(e.into());
+    }
     Ok(())
 }

@@ -105,9 +105,10 @@ async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<
     };
     if let Some(len) =
         header(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
-        && len > state.max_body_bytes as u64 {
-            return Err(too_large());
-        }
+        && len > state.max_body_bytes as u64
+    {
+        return Err(too_large());
+    }
     axum::body::to_bytes(body, state.max_body_bytes)
         .await
         .map_err(|_| too_large())
@@ -179,9 +180,9 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
                     .id
                     .as_deref()
                     .and_then(|s| HeaderValue::from_str(s).ok())
-                {
-                    response.headers_mut().insert(SESSION_HEADER, sid);
-                }
+            {
+                response.headers_mut().insert(SESSION_HEADER, sid);
+            }
             Ok(response)
         }
     }

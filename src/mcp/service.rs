@@ -281,6 +281,29 @@ impl Service {
         }
     }
 
+    /// Tells every session with an open stream which lists changed after a reload.
+    pub fn broadcast_list_changed(&self, changes: crate::plugin::Changes) {
+        let mut methods = Vec::new();
+        if changes.tools {
+            methods.push("notifications/tools/list_changed");
+        }
+        if changes.resources {
+            methods.push("notifications/resources/list_changed");
+        }
+        if changes.prompts {
+            methods.push("notifications/prompts/list_changed");
+        }
+        if methods.is_empty() {
+            return;
+        }
+        let empty = serde_json::json!({});
+        for session in self.sessions.all() {
+            for m in &methods {
+                session.send_standalone(jsonrpc::notification(m, &empty));
+            }
+        }
+    }
+
     /// Handles a notification from the client.
     pub fn handle_notification(&self, method: &str, params: Option<&RawValue>, session: &Session) {
         match method {

@@ -372,10 +372,11 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
         );
     }
 
-    fn write_crate(dir: &Path, crate_type: &str, source: &str) -> PathBuf {
+    /// A standalone crate. Names differ per test: `CARGO_TARGET_DIR` may be shared by all.
+    fn write_crate(dir: &Path, name: &str, crate_type: &str, source: &str) -> PathBuf {
         let manifest = dir.join("Cargo.toml");
         let toml = format!(
-            "[package]\nname = \"probe_plugin\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
              [lib]\ncrate-type = [{crate_type}]\n\n[workspace]\n"
         );
         std::fs::write(&manifest, toml).unwrap();
@@ -389,15 +390,18 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
         let dir = tempfile::tempdir().unwrap();
         let manifest = write_crate(
             dir.path(),
+            "fastmcp_build_ok",
             "\"cdylib\"",
             "#[unsafe(no_mangle)]\npub extern \"C\" fn f() -> u32 { 1 }\n",
         );
         let first = cargo_build(&manifest, "dev", false).expect("builds");
         assert!(first.library.is_file(), "{first:?}");
+        let name = first.library.file_name().unwrap().to_str().unwrap();
+        let (prefix, suffix) = (std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+        assert_eq!(name, format!("{prefix}fastmcp_build_ok{suffix}"));
         assert!(
-            first
-                .library
-                .starts_with(dir.path().canonicalize().unwrap().join("target/debug"))
+            first.library.parent().unwrap().ends_with("debug"),
+            "{first:?}"
         );
         assert!(!first.fresh);
         let second = cargo_build(&manifest, "dev", false).expect("builds again");
@@ -408,7 +412,12 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
     #[test]
     fn a_type_error_is_reported_with_the_compiler_message() {
         let dir = tempfile::tempdir().unwrap();
-        let manifest = write_crate(dir.path(), "\"cdylib\"", "pub fn f() -> u32 { \"x\" }\n");
+        let manifest = write_crate(
+            dir.path(),
+            "fastmcp_build_bad",
+            "\"cdylib\"",
+            "pub fn f() -> u32 { \"x\" }\n",
+        );
         let err = cargo_build(&manifest, "dev", false).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, BuildError::Failed { .. }), "{err:?}");
@@ -422,7 +431,12 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
     #[test]
     fn a_crate_without_cdylib_is_no_library() {
         let dir = tempfile::tempdir().unwrap();
-        let manifest = write_crate(dir.path(), "\"rlib\"", "pub fn f() {}\n");
+        let manifest = write_crate(
+            dir.path(),
+            "fastmcp_build_rlib",
+            "\"rlib\"",
+            "pub fn f() {}\n",
+        );
         let err = cargo_build(&manifest, "dev", false).unwrap_err();
         assert!(matches!(err, BuildError::NoLibrary { .. }), "{err:?}");
     }

@@ -23,6 +23,8 @@ pub struct Slot {
     pub label: String,
     /// The library file this slot loads.
     pub library: PathBuf,
+    /// For a plugin served from its crate: the crate's `Cargo.toml`, rebuilt on change.
+    pub crate_manifest: Option<PathBuf>,
     /// The last failed reload's message, cleared by a good one.
     last_error: Mutex<Option<String>>,
     /// Next generation number.
@@ -35,9 +37,16 @@ impl Slot {
         Slot {
             label: label.into(),
             library: library.into(),
+            crate_manifest: None,
             last_error: Mutex::new(None),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// Marks the slot as built from the crate at `manifest` (watched and rebuilt on change).
+    pub fn with_crate(mut self, manifest: impl Into<PathBuf>) -> Slot {
+        self.crate_manifest = Some(manifest.into());
+        self
     }
 
     /// The message of the last failed reload, if the latest attempt failed.

@@ -114,12 +114,8 @@ pub struct HostContext {
     /// `elicitation/create`, `roots/list`), and blocks until it answers. On [`STATUS_OK`] `out`
     /// holds the result JSON; on an error status it holds an error object (or is empty for
     /// [`STATUS_INPUT_REQUIRED`] and [`STATUS_CANCELLED`]). Free `out` with `free_buf`.
-    pub request: unsafe extern "C" fn(
-        data: *const c_void,
-        ptr: *const u8,
-        len: usize,
-        out: *mut Buf,
-    ) -> i32,
+    pub request:
+        unsafe extern "C" fn(data: *const c_void, ptr: *const u8, len: usize, out: *mut Buf) -> i32,
     /// Frees a buffer the host returned.
     pub free_buf: unsafe extern "C" fn(buf: Buf),
 }

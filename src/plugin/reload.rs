@@ -1,0 +1,130 @@
+//! Replacing a served plugin with a new version of its file (or a rebuild of its crate).
+//!
+//! A reload reads the file once, skips it when the bytes are the ones already served, loads
+//! the new generation beside the old one and swaps the catalog. Any failure (a file caught
+//! half-written, a wrong ABI, an invalid manifest, a name clash with another plugin, a compile
+//! error) is recorded on the slot and the previous generation keeps serving.
+
+use std::time::Instant;
+
+use super::generation::content_hash;
+use super::manifest::Manifest;
+use super::{Changes, PluginError, Registry, build};
+
+/// How a reload attempt ended.
+#[derive(Debug)]
+pub enum Reloaded {
+    /// The file is byte-for-byte the one being served: nothing to do.
+    Unchanged,
+    /// A new generation serves now.
+    Swapped {
+        /// Its generation number.
+        generation: u64,
+        /// Which lists changed, for `list_changed` notifications.
+        changes: Changes,
+    },
+    /// The old generation keeps serving; the slot records the error.
+    Failed(String),
+}
+
+/// Names added, removed and changed between two manifests' tools.
+fn tool_diff(old: &Manifest, new: &Manifest) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let find = |m: &Manifest, n: &str| {
+        m.tools
+            .iter()
+            .find(|t| t.tool.name == n)
+            .map(|t| t.tool.clone())
+    };
+    let mut added = Vec::new();
+    let mut changed = Vec::new();
+    for t in &new.tools {
+        match find(old, &t.tool.name) {
+            None => added.push(t.tool.name.to_string()),
+            Some(o) if o != t.tool => changed.push(t.tool.name.to_string()),
+            Some(_) => {}
+        }
+    }
+    let removed = old
+        .tools
+        .iter()
+        .filter(|t| find(new, &t.tool.name).is_none())
+        .map(|t| t.tool.name.to_string())
+        .collect();
+    (added, removed, changed)
+}
+
+/// Rebuilds (for a crate slot) and reloads slot `index`. Blocking.
+pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
+    let Some(slot) = registry.slots().get(index) else {
+        return Reloaded::Failed(format!("no plugin slot {index}"));
+    };
+    let started = Instant::now();
+    if let Some(manifest) = &slot.crate_manifest {
+        tracing::info!(plugin = %slot.label, "rebuilding plugin crate");
+        match build::cargo_build(manifest, profile, false) {
+            Ok(out) => tracing::info!(
+                plugin = %slot.label,
+                elapsed_ms = out.elapsed.as_millis() as u64,
+                fresh = out.fresh,
+                "rebuild finished"
+            ),
+            Err(e) => return fail(slot, PluginError::from(e)),
+        }
+    }
+    let bytes = match std::fs::read(&slot.library) {
+        Ok(b) => b,
+        Err(source) => {
+            return fail(
+                slot,
+                PluginError::Read {
+                    path: slot.library.clone(),
+                    source,
+                },
+            );
+        }
+    };
+    let old = registry.catalog().generations.get(index).cloned();
+    if old
+        .as_ref()
+        .is_some_and(|g| g.content_hash == content_hash(&bytes))
+    {
+        // Nothing changed; a previous failure no longer applies to the file on disk.
+        slot.set_last_error(None);
+        return Reloaded::Unchanged;
+    }
+    let new = match slot.load_bytes(bytes) {
+        Ok(g) => g,
+        Err(e) => return fail(slot, e),
+    };
+    let generation = new.id;
+    let (added, removed, changed) = match &old {
+        Some(o) => tool_diff(&o.manifest, &new.manifest),
+        None => (Vec::new(), Vec::new(), Vec::new()),
+    };
+    match registry.replace(index, new) {
+        Ok(changes) => {
+            slot.set_last_error(None);
+            tracing::info!(
+                plugin = %slot.label,
+                generation,
+                added = ?added,
+                removed = ?removed,
+                changed = ?changed,
+                load_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "plugin reloaded"
+            );
+            Reloaded::Swapped {
+                generation,
+                changes,
+            }
+        }
+        Err(e) => fail(slot, e),
+    }
+}
+
+fn fail(slot: &super::Slot, e: PluginError) -> Reloaded {
+    let msg = e.to_string();
+    tracing::error!(plugin = %slot.label, error = %msg, "reload failed; the previous version keeps serving");
+    slot.set_last_error(Some(msg.clone()));
+    Reloaded::Failed(msg)
+}

@@ -1,0 +1,419 @@
+//! Writes what `#[tool]` generates next to the function it decorates.
+//!
+//! The function stays as written. Beside it goes a hidden, fieldless struct with the *same name*:
+//! structs live in the type namespace and functions in the value namespace, so both coexist, and
+//! `export_plugin!` can name the tool by the function's path (`calculate`, `tools::calculate`).
+//! The struct implements `fastmcp_sdk::__private::ToolItem`, whose `definition()` returns the
+//! `ToolDef`: name, description, schemas, annotations, access, and a handler that parses the
+//! arguments and calls the function.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, FnArg, ItemFn, Lit, Meta, ReturnType, Type};
+
+use crate::options::ToolOptions;
+
+/// Which of the four accepted signatures the function has.
+enum Shape {
+    /// `fn()`
+    Bare,
+    /// `fn(ctx: &Context)`
+    Ctx,
+    /// `fn(args: T)`
+    Args(Type),
+    /// `fn(ctx: &Context, args: T)`
+    CtxArgs(Type),
+}
+
+pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let options = ToolOptions::parse(attr)?;
+    let function: ItemFn = syn::parse2(item).map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "#[tool] goes on a free function: `fn name(args: T) -> R`",
+        )
+    })?;
+    let shape = shape(&function)?;
+
+    let ident = &function.sig.ident;
+    let vis = &function.vis;
+    let name = match &options.name {
+        Some(name) => name.value(),
+        None => ident.to_string().trim_start_matches("r#").to_owned(),
+    };
+    check_name(
+        &name,
+        options.name.as_ref().map_or(ident.span(), |lit| lit.span()),
+    )?;
+
+    let sdk = quote!(::fastmcp_sdk);
+    let private = quote!(#sdk::__private);
+    let handler = match &shape {
+        Shape::Bare => quote!(|_ctx, _args| #private::invoke(#ident)),
+        Shape::Ctx => quote!(|ctx, _args| #private::invoke_ctx(ctx, #ident)),
+        Shape::Args(_) => quote!(|_ctx, args| #private::invoke_args(#name, args, #ident)),
+        Shape::CtxArgs(_) => {
+            quote!(|ctx, args| #private::invoke_ctx_args(#name, ctx, args, #ident))
+        }
+    };
+    let input_schema = match (&options.input_schema, &shape) {
+        (Some(path), _) => quote!(#path),
+        (None, Shape::Args(ty) | Shape::CtxArgs(ty)) => {
+            quote_spanned!(ty.span()=> #private::input_schema::<#ty>)
+        }
+        (None, Shape::Bare | Shape::Ctx) => quote!(#private::empty_object_schema),
+    };
+    let output = match &function.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
+
+    let title = options
+        .title
+        .as_ref()
+        .map(|title| quote!(.with_title(#title)));
+    let description = match &options.description {
+        Some(description) => Some(description.value()),
+        None => doc_text(&function.attrs),
+    };
+    let description = description.map(|text| quote!(.with_description(#text)));
+    let hint = |value: Option<bool>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (read_only, destructive) = (hint(options.read_only), hint(options.destructive));
+    let (idempotent, open_world) = (hint(options.idempotent), hint(options.open_world));
+    let scopes = options.scopes.unwrap_or_default();
+    let authenticated = options.requires_auth.unwrap_or(false) || !scopes.is_empty();
+
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, missing_debug_implementations)]
+        #vis struct #ident {}
+
+        // The struct updates keep this code compiling when the SDK adds fields.
+        #[allow(clippy::needless_update)]
+        impl #private::ToolItem for #ident {
+            fn definition() -> #sdk::ToolDef {
+                #sdk::ToolDef::new(#name, #handler)
+                    #title
+                    #description
+                    .with_input_schema(#input_schema)
+                    .with_output_schema(<#output as #sdk::IntoToolResult>::output_schema)
+                    .with_annotations(#sdk::ToolAnnotations {
+                        read_only_hint: #read_only,
+                        destructive_hint: #destructive,
+                        idempotent_hint: #idempotent,
+                        open_world_hint: #open_world,
+                        ..::core::default::Default::default()
+                    })
+                    .with_access(#sdk::ToolAccess {
+                        authenticated: #authenticated,
+                        scopes: &[#(#scopes),*],
+                        ..::core::default::Default::default()
+                    })
+            }
+        }
+    })
+}
+
+/// Classifies the parameters; rejects what the generated handler could not call.
+fn shape(function: &ItemFn) -> syn::Result<Shape> {
+    let sig = &function.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new(
+            asyncness.span(),
+            "#[tool] functions cannot be async: each call already runs on its own host thread, \
+             so block where you need to",
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return Err(syn::Error::new(
+            unsafety.span(),
+            "#[tool] functions cannot be unsafe",
+        ));
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "#[tool] functions cannot be generic",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        return Err(syn::Error::new(
+            variadic.span(),
+            "#[tool] functions cannot be variadic",
+        ));
+    }
+    if let ReturnType::Type(_, ty) = &sig.output
+        && let Type::ImplTrait(_) = **ty
+    {
+        return Err(syn::Error::new(
+            ty.span(),
+            "#[tool] needs a named return type (String, Json<T>, Result<T, E>, ...), \
+             not `impl Trait`",
+        ));
+    }
+
+    let mut types = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => {
+                return Err(syn::Error::new(
+                    receiver.span(),
+                    "#[tool] goes on a free function, not a method",
+                ));
+            }
+            FnArg::Typed(typed) => types.push(&*typed.ty),
+        }
+    }
+    match types.as_slice() {
+        [] => Ok(Shape::Bare),
+        [ty] if is_context(ty)? => Ok(Shape::Ctx),
+        [ty] => Ok(Shape::Args(args_type(ty)?)),
+        [ctx, ty] if is_context(ctx)? => Ok(Shape::CtxArgs(args_type(ty)?)),
+        [ctx, _] => Err(syn::Error::new(
+            ctx.span(),
+            "the first of two parameters must be the context: `ctx: &Context`",
+        )),
+        [_, _, extra, ..] => Err(syn::Error::new(
+            extra.span(),
+            "a tool takes at most `(ctx: &Context, args: T)`: put every argument in one struct \
+             that derives Deserialize and JsonSchema",
+        )),
+    }
+}
+
+/// `&Context` (any path ending in `Context`) is the context parameter.
+fn is_context(ty: &Type) -> syn::Result<bool> {
+    let Type::Reference(reference) = ty else {
+        return Ok(false);
+    };
+    let Type::Path(path) = &*reference.elem else {
+        return Ok(false);
+    };
+    let is_context = path
+        .path
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == "Context");
+    if is_context && reference.mutability.is_some() {
+        return Err(syn::Error::new(
+            ty.span(),
+            "take the context as `&Context`, not `&mut`",
+        ));
+    }
+    Ok(is_context)
+}
+
+/// The arguments must be an owned type: they are deserialized from the call's JSON.
+fn args_type(ty: &Type) -> syn::Result<Type> {
+    if let Type::Reference(_) = ty {
+        return Err(syn::Error::new(
+            ty.span(),
+            "tool arguments must be an owned type that implements Deserialize and JsonSchema \
+             (the context parameter is `&Context`)",
+        ));
+    }
+    Ok(ty.clone())
+}
+
+/// MCP tool names: 1 to 128 characters of `A-Z a-z 0-9 _ - .`.
+fn check_name(name: &str, span: Span) -> syn::Result<()> {
+    let valid = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(syn::Error::new(
+            span,
+            format!("invalid tool name {name:?}: use 1 to 128 characters of A-Z a-z 0-9 _ - ."),
+        ))
+    }
+}
+
+/// The doc comments, joined by newlines, with their common indentation removed and trimmed;
+/// `None` when there are none.
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
+    let mut text = String::new();
+    for attr in attrs {
+        if let Meta::NameValue(pair) = &attr.meta
+            && pair.path.is_ident("doc")
+            && let Expr::Lit(expr) = &pair.value
+            && let Lit::Str(line) = &expr.lit
+        {
+            text.push_str(&line.value());
+            text.push('\n');
+        }
+    }
+    let indent = text
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| line.get(indent..).unwrap_or(""))
+        .collect();
+    Some(lines.join("\n").trim().to_owned()).filter(|text| !text.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(attr: TokenStream, item: TokenStream) -> Result<String, String> {
+        tool(attr, item)
+            .map(|tokens| tokens.to_string())
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn doc_comments_become_the_description() {
+        let function: ItemFn = syn::parse_quote! {
+            /// Perform a calculation
+            ///
+            /// Second paragraph,
+            ///   indented.
+            fn calculate() {}
+        };
+        let text = doc_text(&function.attrs).unwrap();
+        assert_eq!(
+            text,
+            "Perform a calculation\n\nSecond paragraph,\n  indented."
+        );
+        let bare: ItemFn = syn::parse_quote!(
+            fn f() {}
+        );
+        assert_eq!(doc_text(&bare.attrs), None);
+    }
+
+    #[test]
+    fn recognises_the_four_signatures() {
+        let cases = [
+            (
+                quote!(
+                    fn f() -> String {}
+                ),
+                "invoke (f)",
+            ),
+            (
+                quote!(
+                    fn f(ctx: &Context) -> String {}
+                ),
+                "invoke_ctx (ctx , f)",
+            ),
+            (
+                quote!(
+                    fn f(a: A) -> String {}
+                ),
+                "invoke_args (\"f\" , args , f)",
+            ),
+            (
+                quote!(
+                    fn f(c: &sdk::Context<'_>, a: A) {}
+                ),
+                "invoke_ctx_args (\"f\" , ctx , args , f)",
+            ),
+        ];
+        for (item, call) in cases {
+            let out = expand(TokenStream::new(), item).unwrap();
+            assert!(out.contains(call), "{call} not in {out}");
+        }
+    }
+
+    #[test]
+    fn writes_options_into_the_definition() {
+        let out = expand(
+            quote!(
+                name = "sleep",
+                title = "Sleep",
+                read_only,
+                scopes = ["admin"]
+            ),
+            quote! {
+                /// Sleeps
+                fn sleep_tool(args: SleepArgs) -> Result<String, ToolError> {}
+            },
+        )
+        .unwrap();
+        assert!(out.contains("struct sleep_tool { }"), "{out}");
+        assert!(out.contains("ToolDef :: new (\"sleep\""), "{out}");
+        assert!(out.contains("with_title (\"Sleep\")"), "{out}");
+        assert!(out.contains("with_description (\"Sleeps\")"), "{out}");
+        assert!(out.contains("read_only_hint : :: core :: option :: Option :: Some (true)"));
+        assert!(out.contains("authenticated : true"), "{out}");
+        assert!(out.contains("input_schema :: < SleepArgs >"), "{out}");
+    }
+
+    #[test]
+    fn rejects_unsupported_functions() {
+        let cases = [
+            (
+                quote!(
+                    async fn f() {}
+                ),
+                "cannot be async",
+            ),
+            (
+                quote!(
+                    fn f<T>(a: T) {}
+                ),
+                "cannot be generic",
+            ),
+            (
+                quote!(
+                    fn f(a: A, b: B) {}
+                ),
+                "must be the context",
+            ),
+            (
+                quote!(
+                    fn f(c: &Context, a: A, b: B) {}
+                ),
+                "at most",
+            ),
+            (
+                quote!(
+                    fn f(a: &str) {}
+                ),
+                "owned type",
+            ),
+            (
+                quote!(
+                    fn f(c: &mut Context) {}
+                ),
+                "not `&mut`",
+            ),
+            (
+                quote!(
+                    fn f() -> impl Display {}
+                ),
+                "named return type",
+            ),
+            (
+                quote!(
+                    struct S;
+                ),
+                "free function",
+            ),
+        ];
+        for (item, message) in cases {
+            let error = expand(TokenStream::new(), item).unwrap_err();
+            assert!(error.contains(message), "{message:?} not in {error:?}");
+        }
+        let error = expand(
+            quote!(name = "has space"),
+            quote!(
+                fn f() {}
+            ),
+        )
+        .unwrap_err();
+        assert!(error.contains("invalid tool name"), "{error}");
+    }
+}

@@ -1,0 +1,128 @@
+//! The arguments of `#[tool(...)]`.
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{LitBool, LitStr, Path, Token};
+
+/// Everything `#[tool(...)]` accepts. `None` means "not given", so defaults stay with the SDK.
+#[derive(Default)]
+pub(crate) struct ToolOptions {
+    pub name: Option<LitStr>,
+    pub title: Option<LitStr>,
+    pub description: Option<LitStr>,
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
+    pub requires_auth: Option<bool>,
+    pub scopes: Option<Vec<LitStr>>,
+    /// A `fn() -> serde_json::Value` replacing the schema generated from the argument type.
+    pub input_schema: Option<Path>,
+}
+
+const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
+                     requires_auth, scopes, input_schema";
+
+impl ToolOptions {
+    /// Parses the tokens between the attribute's parentheses.
+    pub fn parse(attr: TokenStream) -> syn::Result<Self> {
+        let mut options = Self::default();
+        syn::meta::parser(|meta| options.parse_one(&meta)).parse2(attr)?;
+        Ok(options)
+    }
+
+    fn parse_one(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+        let Some(ident) = meta.path.get_ident() else {
+            return Err(meta.error(format!("expected one of: {KNOWN}")));
+        };
+        match ident.to_string().as_str() {
+            "name" => set(&mut self.name, meta, meta.value()?.parse()?),
+            "title" => set(&mut self.title, meta, meta.value()?.parse()?),
+            "description" => set(&mut self.description, meta, meta.value()?.parse()?),
+            "read_only" => set(&mut self.read_only, meta, flag(meta)?),
+            "destructive" => set(&mut self.destructive, meta, flag(meta)?),
+            "idempotent" => set(&mut self.idempotent, meta, flag(meta)?),
+            "open_world" => set(&mut self.open_world, meta, flag(meta)?),
+            "requires_auth" => set(&mut self.requires_auth, meta, flag(meta)?),
+            "scopes" => {
+                let value = meta.value()?;
+                let content;
+                syn::bracketed!(content in value);
+                let scopes = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                set(&mut self.scopes, meta, scopes.into_iter().collect())
+            }
+            "input_schema" => set(&mut self.input_schema, meta, meta.value()?.parse()?),
+            other => Err(meta.error(format!(
+                "unknown #[tool] option `{other}`; expected one of: {KNOWN}"
+            ))),
+        }
+    }
+}
+
+/// `flag` alone means `true`; `flag = false` is accepted too.
+fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
+    if meta.input.peek(Token![=]) {
+        Ok(meta.value()?.parse::<LitBool>()?.value)
+    } else {
+        Ok(true)
+    }
+}
+
+fn set<T>(slot: &mut Option<T>, meta: &ParseNestedMeta<'_>, value: T) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error("this option is given twice"));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn parses_every_option() {
+        let options = ToolOptions::parse(quote! {
+            name = "sleep", title = "Sleep", description = "Sleeps",
+            read_only, destructive = false, idempotent = true, open_world = false,
+            requires_auth, scopes = ["read", "write"], input_schema = schemas::sleep
+        })
+        .unwrap();
+        assert_eq!(options.name.unwrap().value(), "sleep");
+        assert_eq!(options.title.unwrap().value(), "Sleep");
+        assert_eq!(options.description.unwrap().value(), "Sleeps");
+        assert_eq!(options.read_only, Some(true));
+        assert_eq!(options.destructive, Some(false));
+        assert_eq!(options.idempotent, Some(true));
+        assert_eq!(options.open_world, Some(false));
+        assert_eq!(options.requires_auth, Some(true));
+        let scopes: Vec<String> = options.scopes.unwrap().iter().map(LitStr::value).collect();
+        assert_eq!(scopes, ["read", "write"]);
+        assert!(options.input_schema.is_some());
+    }
+
+    #[test]
+    fn empty_attribute_is_all_defaults() {
+        let options = ToolOptions::parse(TokenStream::new()).unwrap();
+        assert!(options.name.is_none() && options.read_only.is_none() && options.scopes.is_none());
+    }
+
+    #[test]
+    fn rejects_unknown_and_repeated_options() {
+        let error = ToolOptions::parse(quote!(readonly)).err().unwrap();
+        assert!(
+            error
+                .to_string()
+                .contains("unknown #[tool] option `readonly`"),
+            "{error}"
+        );
+        let error = ToolOptions::parse(quote!(name = "a", name = "b"))
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("given twice"), "{error}");
+        assert!(ToolOptions::parse(quote!(name = 3)).is_err());
+    }
+}

@@ -1,0 +1,448 @@
+//! [`Context`]: what a tool can ask of the host during one call (progress, logging,
+//! cancellation, who is calling, requests to the client).
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+
+use fastmcp_abi::{
+    Buf, HostContext, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK,
+    STATUS_UNSUPPORTED,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// The authenticated client making the call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    /// The subject the host authenticated (for example a user id).
+    pub id: String,
+    /// The scopes the client was granted.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// The MCP log levels (RFC 5424 severities), lowest first; lowercase on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    /// Detailed debugging information.
+    Debug,
+    /// Normal operation.
+    Info,
+    /// Normal but significant.
+    Notice,
+    /// Something may be wrong.
+    Warning,
+    /// An operation failed.
+    Error,
+    /// A component is failing.
+    Critical,
+    /// Action must be taken immediately.
+    Alert,
+    /// The system is unusable.
+    Emergency,
+}
+
+/// Why a request to the client (sampling, elicitation, roots) did not return an answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The client must answer first (protocol 2026-07-28 multi-round calls). Return from the
+    /// tool (`?` does it); the host answers the client and replays the call with the answer.
+    #[error("the client has to provide input before this call can continue")]
+    InputRequired,
+    /// The host cannot send this request here (no host, or a transport without a way back).
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// The call was cancelled while waiting for the answer.
+    #[error("the call was cancelled")]
+    Cancelled,
+    /// The client answered with a JSON-RPC error.
+    #[error("the client answered with error {code}: {message}")]
+    Client {
+        /// The JSON-RPC error code.
+        code: i64,
+        /// The client's message.
+        message: String,
+    },
+}
+
+/// The host side of one tool call. Tools receive it as `ctx: &Context`.
+///
+/// It is only valid during the call: do not keep it (or pointers into it) after the tool
+/// returns, and do not send it to other threads (the host accepts callbacks only from the
+/// thread running the call, so `Context` is neither `Send` nor `Sync`).
+///
+/// Without a host ([`Context::detached`], or a call made with a null context) notifications are
+/// dropped, the call is never cancelled, and requests fail with [`HostError::Unsupported`].
+pub struct Context<'a> {
+    host: Option<&'a HostContext>,
+    /// The plugin's name, used as the `logger` of log messages.
+    logger: &'a str,
+    protocol_version: Cow<'a, str>,
+    session_id: Option<Cow<'a, str>>,
+    caller: Option<Caller>,
+    /// Set when a request returned `STATUS_INPUT_REQUIRED`: the shim then returns that status
+    /// whatever the tool returned, so a tool that swallowed the error is still replayed.
+    input_required: Cell<bool>,
+}
+
+/// The `context` object of a request (`docs/abi.md`); every key may be absent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RequestContext<'a> {
+    #[serde(borrow, default, deserialize_with = "borrowed")]
+    pub protocol_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "borrowed")]
+    pub session_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub caller: Option<Caller>,
+}
+
+/// Deserializes an optional string without copying it unless it contains escapes.
+fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'a>>::deserialize(deserializer)?.map(|b| b.0))
+}
+
+/// A message to the host: `{"method", "params"}`.
+#[derive(Serialize)]
+struct Message<'a, P> {
+    method: &'a str,
+    params: P,
+}
+
+#[derive(Serialize)]
+struct ProgressParams<'a> {
+    progress: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LogParams<'a> {
+    level: LogLevel,
+    logger: &'a str,
+    data: Value,
+}
+
+/// The error object that comes with `STATUS_ERROR` and `STATUS_UNSUPPORTED`.
+#[derive(Deserialize)]
+struct ErrorObject {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+}
+
+impl Context<'static> {
+    /// A context with no host behind it, for calling tool functions directly in unit tests.
+    pub fn detached() -> Self {
+        Context {
+            host: None,
+            logger: "",
+            protocol_version: Cow::Borrowed(""),
+            session_id: None,
+            caller: None,
+            input_required: Cell::new(false),
+        }
+    }
+}
+
+impl<'a> Context<'a> {
+    /// The context of one call. A null `host`, or one whose version or size does not cover the
+    /// ABI 1 fields, counts as no host.
+    ///
+    /// # Safety
+    /// A non-null `host` must point to a `HostContext` (at least its `abi_version` and `size`
+    /// header) that stays valid, with working callbacks, for `'a`.
+    pub(crate) unsafe fn new(
+        host: *const HostContext,
+        logger: &'a str,
+        request: RequestContext<'a>,
+    ) -> Self {
+        let host = if host.is_null() {
+            None
+        } else {
+            // SAFETY: non-null, and the caller guarantees it points to at least the header
+            // (two u32s), which every ABI version starts with; the rest is read only below,
+            // after `size` says it is there.
+            let (abi_version, size) = unsafe { ((*host).abi_version, (*host).size) };
+            let complete = abi_version == fastmcp_abi::ABI_VERSION
+                && size as usize >= size_of::<HostContext>();
+            // SAFETY: `size` covers every field of our `HostContext`, and the caller guarantees
+            // the whole struct stays valid for `'a`.
+            complete.then(|| unsafe { &*host })
+        };
+        Self {
+            host,
+            logger,
+            protocol_version: request.protocol_version.unwrap_or(Cow::Borrowed("")),
+            session_id: request.session_id,
+            caller: request.caller,
+            input_required: Cell::new(false),
+        }
+    }
+
+    /// Reports progress; sent only if the client asked for progress on this request.
+    pub fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        self.notify_with(
+            "notifications/progress",
+            ProgressParams {
+                progress,
+                total,
+                message,
+            },
+        );
+    }
+
+    /// Sends a log message (`notifications/message`) with the plugin's name as the logger; the
+    /// host drops it below the level the client set. `data` is any JSON, usually a string.
+    pub fn log(&self, level: LogLevel, data: impl Into<Value>) {
+        let params = LogParams {
+            level,
+            logger: self.logger,
+            data: data.into(),
+        };
+        self.notify_with("notifications/message", params);
+    }
+
+    /// Logs at [`LogLevel::Debug`].
+    pub fn debug(&self, data: impl Into<Value>) {
+        self.log(LogLevel::Debug, data);
+    }
+
+    /// Logs at [`LogLevel::Info`].
+    pub fn info(&self, data: impl Into<Value>) {
+        self.log(LogLevel::Info, data);
+    }
+
+    /// Logs at [`LogLevel::Warning`].
+    pub fn warning(&self, data: impl Into<Value>) {
+        self.log(LogLevel::Warning, data);
+    }
+
+    /// Logs at [`LogLevel::Error`].
+    pub fn error(&self, data: impl Into<Value>) {
+        self.log(LogLevel::Error, data);
+    }
+
+    /// Whether the call was cancelled (client cancel, disconnect, timeout). Long tools should
+    /// check it between steps and return early.
+    pub fn is_cancelled(&self) -> bool {
+        let Some(host) = self.host else { return false };
+        // SAFETY: `host` was checked in `new` and is valid for `'a`; `data` is the host's own
+        // pointer, handed back unchanged.
+        unsafe { (host.is_cancelled)(host.data) != 0 }
+    }
+
+    /// The authenticated caller, if the host authenticated one.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+
+    /// The MCP protocol version negotiated with the client (empty if the host did not say).
+    pub fn protocol_version(&self) -> &str {
+        &self.protocol_version
+    }
+
+    /// The MCP session id, absent in stateless mode.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// Sends a notification `{"method", "params"}` to the client; `false` if it was dropped.
+    pub fn notify(&self, method: &str, params: Value) -> bool {
+        self.notify_with(method, params)
+    }
+
+    /// Sends a request to the client and waits for its answer (the `result` object).
+    pub fn request(&self, method: &str, params: Value) -> Result<Value, HostError> {
+        let Some(host) = self.host else {
+            return Err(HostError::Unsupported(format!("{method} needs a host")));
+        };
+        let message = serde_json::to_vec(&Message { method, params })
+            .map_err(|error| HostError::Unsupported(error.to_string()))?;
+        let mut out = Buf::EMPTY;
+        // SAFETY: `host` is valid for `'a` (checked in `new`); `message` outlives the call and
+        // `out` is a valid, writable `Buf`.
+        let status =
+            unsafe { (host.request)(host.data, message.as_ptr(), message.len(), &mut out) };
+        let answer = if out.ptr.is_null() || out.len == 0 {
+            Ok(Value::Null)
+        } else {
+            // SAFETY: the host filled `out` with `len` initialised bytes, ours to read until we
+            // hand the buffer back with `free_buf` below.
+            let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) };
+            serde_json::from_slice::<Value>(bytes)
+        };
+        // SAFETY: `out` came from this host and is freed exactly once.
+        unsafe { (host.free_buf)(out) };
+        let answer = answer.map_err(|error| HostError::Client {
+            code: -32603,
+            message: format!("the host answered {method} with invalid JSON: {error}"),
+        });
+        let error_object = |answer: Result<Value, HostError>| {
+            answer
+                .ok()
+                .and_then(|value| ErrorObject::deserialize(value).ok())
+        };
+        match status {
+            STATUS_OK => answer,
+            STATUS_ERROR => Err(match error_object(answer) {
+                Some(ErrorObject { code, message }) => HostError::Client { code, message },
+                None => HostError::Client {
+                    code: -32603,
+                    message: "unknown error".into(),
+                },
+            }),
+            STATUS_UNSUPPORTED => Err(HostError::Unsupported(match error_object(answer) {
+                Some(error) if !error.message.is_empty() => error.message,
+                _ => format!("the host cannot send {method} here"),
+            })),
+            STATUS_INPUT_REQUIRED => {
+                self.input_required.set(true);
+                Err(HostError::InputRequired)
+            }
+            STATUS_CANCELLED => Err(HostError::Cancelled),
+            other => Err(HostError::Client {
+                code: -32603,
+                message: format!("the host answered {method} with unknown status {other}"),
+            }),
+        }
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`); `params` is the MCP
+    /// `CreateMessageRequest` params (`messages`, `maxTokens`, ...).
+    pub fn sample(&self, params: Value) -> Result<Value, HostError> {
+        self.request("sampling/createMessage", params)
+    }
+
+    /// Asks the user for input (`elicitation/create`); `params` holds `message` and
+    /// `requestedSchema`. The answer has `action` (`accept`, `decline`, `cancel`) and `content`.
+    pub fn elicit(&self, params: Value) -> Result<Value, HostError> {
+        self.request("elicitation/create", params)
+    }
+
+    /// Lists the client's roots (`roots/list`).
+    pub fn list_roots(&self) -> Result<Value, HostError> {
+        self.request("roots/list", json!({}))
+    }
+
+    /// Whether a request during this call returned [`HostError::InputRequired`].
+    pub(crate) fn input_required(&self) -> bool {
+        self.input_required.get()
+    }
+
+    fn notify_with(&self, method: &str, params: impl Serialize) -> bool {
+        let Some(host) = self.host else { return false };
+        let Ok(message) = serde_json::to_vec(&Message { method, params }) else {
+            return false;
+        };
+        // SAFETY: `host` is valid for `'a` (checked in `new`); the host reads `message` only
+        // during the callback.
+        unsafe { (host.notify)(host.data, message.as_ptr(), message.len()) == STATUS_OK }
+    }
+}
+
+impl fmt::Debug for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("has_host", &self.host.is_some())
+            .field("protocol_version", &self.protocol_version)
+            .field("session_id", &self.session_id)
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::c_void;
+
+    unsafe extern "C" fn notify_ok(_: *const c_void, _: *const u8, _: usize) -> i32 {
+        STATUS_OK
+    }
+    unsafe extern "C" fn always_cancelled(_: *const c_void) -> u8 {
+        1
+    }
+    unsafe extern "C" fn no_request(_: *const c_void, _: *const u8, _: usize, _: *mut Buf) -> i32 {
+        STATUS_UNSUPPORTED
+    }
+    unsafe extern "C" fn free_nothing(_: Buf) {}
+
+    fn host(size: usize) -> HostContext {
+        HostContext {
+            abi_version: fastmcp_abi::ABI_VERSION,
+            size: size as u32,
+            data: std::ptr::null(),
+            notify: notify_ok,
+            is_cancelled: always_cancelled,
+            request: no_request,
+            free_buf: free_nothing,
+        }
+    }
+
+    #[test]
+    fn a_complete_host_is_used() {
+        let host = host(size_of::<HostContext>());
+        // SAFETY: `host` lives until the end of the test.
+        let ctx = unsafe { Context::new(&host, "p", RequestContext::default()) };
+        assert!(ctx.is_cancelled());
+        assert!(ctx.notify("notifications/progress", json!({"progress": 1})));
+        let error = ctx.list_roots().unwrap_err();
+        assert_eq!(
+            error,
+            HostError::Unsupported("the host cannot send roots/list here".into())
+        );
+    }
+
+    #[test]
+    fn a_short_or_null_host_counts_as_none() {
+        let short = host(size_of::<HostContext>() - 8);
+        // SAFETY: `short` lives until the end of the test.
+        let ctx = unsafe { Context::new(&short, "p", RequestContext::default()) };
+        assert!(!ctx.is_cancelled());
+        assert!(!ctx.notify("notifications/progress", json!({})));
+        // SAFETY: null is always allowed.
+        let ctx = unsafe { Context::new(std::ptr::null(), "p", RequestContext::default()) };
+        assert!(matches!(
+            ctx.sample(json!({})),
+            Err(HostError::Unsupported(_))
+        ));
+        assert!(!Context::detached().is_cancelled());
+    }
+
+    #[test]
+    fn reads_the_request_context_without_copying() {
+        let json = r#"{"protocolVersion":"2025-06-18","sessionId":"s\u0031",
+            "caller":{"id":"u","scopes":["read"]},"requestId":7}"#;
+        let request: RequestContext<'_> = serde_json::from_str(json).unwrap();
+        assert!(matches!(
+            request.protocol_version,
+            Some(Cow::Borrowed("2025-06-18"))
+        ));
+        assert_eq!(request.session_id.as_deref(), Some("s1"));
+        // SAFETY: null is always allowed.
+        let ctx = unsafe { Context::new(std::ptr::null(), "p", request) };
+        assert_eq!(ctx.caller().unwrap().scopes, ["read"]);
+        assert_eq!(ctx.session_id(), Some("s1"));
+        assert_eq!(ctx.protocol_version(), "2025-06-18");
+    }
+
+    #[test]
+    fn log_levels_are_lowercase() {
+        assert_eq!(
+            serde_json::to_value(LogLevel::Emergency).unwrap(),
+            "emergency"
+        );
+        assert!(LogLevel::Debug < LogLevel::Warning);
+    }
+}

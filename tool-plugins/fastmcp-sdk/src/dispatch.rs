@@ -1,0 +1,177 @@
+//! Serving requests: the [`Registry`] built once per load (the plugin, its cached manifest, a
+//! tool index) and the dispatch of one request by method.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use fastmcp_abi::{HostContext, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+
+use crate::context::RequestContext;
+use crate::shim::{drop_payload, panic_message};
+use crate::{Context, Plugin, ToolDef, manifest};
+
+/// JSON-RPC codes the ABI uses in error objects.
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_PARAMS: i64 = -32602;
+const INTERNAL_ERROR: i64 = -32603;
+
+/// A loaded plugin: its definition plus what every request needs, computed once.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Registry {
+    plugin: Plugin,
+    manifest: Box<[u8]>,
+    tools: HashMap<&'static str, usize>,
+}
+
+/// A status and the JSON body that goes with it (empty for `STATUS_INPUT_REQUIRED`).
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: i32,
+    pub body: Vec<u8>,
+}
+
+/// The request envelope; `params` stays raw until the method's handler parses it.
+#[derive(Deserialize)]
+struct Request<'a> {
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<RequestContext<'a>>,
+}
+
+/// `tools/call` params; `arguments` stays raw until the tool deserializes its own type.
+#[derive(Deserialize)]
+struct CallToolParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+impl Registry {
+    /// Builds the manifest and the tool index.
+    ///
+    /// # Panics
+    /// If the manifest is invalid (see `manifest::build`).
+    pub fn new(plugin: Plugin) -> Self {
+        let manifest = manifest::build(&plugin).into_boxed_slice();
+        let tools = plugin
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, tool)| (tool.name, i))
+            .collect();
+        Self {
+            plugin,
+            manifest,
+            tools,
+        }
+    }
+
+    /// The manifest JSON.
+    pub(crate) fn manifest(&self) -> &[u8] {
+        &self.manifest
+    }
+
+    /// Serves one request (`{"method", "params", "context"}`).
+    ///
+    /// # Safety
+    /// A non-null `host` must be valid, with working callbacks, until this returns.
+    pub(crate) unsafe fn handle(&self, host: *const HostContext, request: &[u8]) -> Response {
+        let request: Request<'_> = match serde_json::from_slice(request) {
+            Ok(request) => request,
+            Err(error) => {
+                return Response::error(INVALID_REQUEST, format!("Invalid request: {error}"));
+            }
+        };
+        let context = request.context.unwrap_or_default();
+        // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
+        let ctx = unsafe { Context::new(host, self.plugin.name, context) };
+        match &*request.method {
+            "tools/call" => self.call_tool(&ctx, request.params),
+            // Resources, prompts and completions get their own arms (and handlers) here.
+            method => Response::error(METHOD_NOT_FOUND, format!("Method not found: {method}")),
+        }
+    }
+
+    fn tool(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.get(name).map(|&i| &self.plugin.tools[i])
+    }
+
+    fn call_tool(&self, ctx: &Context<'_>, params: Option<&RawValue>) -> Response {
+        let params = params.map_or("null", RawValue::get);
+        let params: CallToolParams<'_> = match serde_json::from_str(params) {
+            Ok(params) => params,
+            Err(error) => {
+                return Response::error(
+                    INVALID_PARAMS,
+                    format!("Invalid params for tools/call: {error}"),
+                );
+            }
+        };
+        let Some(tool) = self.tool(&params.name) else {
+            return Response::error(INVALID_PARAMS, format!("Unknown tool: {}", params.name));
+        };
+        match catch_unwind(AssertUnwindSafe(|| (tool.handler)(ctx, params.arguments))) {
+            Err(payload) => {
+                let message = format!(
+                    "tool \"{}\" panicked: {}",
+                    tool.name,
+                    panic_message(&*payload)
+                );
+                drop_payload(payload);
+                Response::panic(message)
+            }
+            Ok(_) if ctx.input_required() => Response {
+                status: STATUS_INPUT_REQUIRED,
+                body: Vec::new(),
+            },
+            Ok(result) => Response::json(&result),
+        }
+    }
+}
+
+impl Response {
+    pub(crate) fn ok(body: Vec<u8>) -> Self {
+        Self {
+            status: STATUS_OK,
+            body,
+        }
+    }
+
+    fn json(value: &impl Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => Self::ok(body),
+            Err(error) => Self::error(
+                INTERNAL_ERROR,
+                format!("could not serialize the result: {error}"),
+            ),
+        }
+    }
+
+    fn error(code: i64, message: String) -> Self {
+        let body = json!({"code": code, "message": message})
+            .to_string()
+            .into_bytes();
+        Self {
+            status: STATUS_ERROR,
+            body,
+        }
+    }
+
+    pub(crate) fn panic(message: String) -> Self {
+        let body = json!({"message": message}).to_string().into_bytes();
+        Self {
+            status: STATUS_PANIC,
+            body,
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The `extern "C"` functions the host calls, and the table that holds them.
+//!
+//! Every shim body runs inside `catch_unwind`: a panic must never unwind into the host (that
+//! aborts the process). A quiet panic hook keeps caught panics off the plugin's stdout/stderr
+//! (stdout may be the MCP stdio transport) and away from `std::thread::current()`, which would
+//! leave a thread-exit destructor pointing into the library after it is unloaded.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Once;
+
+use fastmcp_abi::{ABI_VERSION, Buf, HostContext, PluginTable, STATUS_ERROR};
+
+use crate::dispatch::{Registry, Response};
+
+/// Gives the shims the plugin's registry; `export_plugin!` implements it on a local type whose
+/// `registry()` initialises a `static OnceLock` on first use.
+#[doc(hidden)]
+pub trait PluginSource {
+    fn registry() -> &'static Registry;
+}
+
+/// The table `fastmcp_plugin_entry` returns, with the shims instantiated for `P`.
+#[doc(hidden)]
+pub const fn table<P: PluginSource>() -> PluginTable {
+    PluginTable {
+        abi_version: ABI_VERSION,
+        size: size_of::<PluginTable>() as u32,
+        manifest: manifest::<P>,
+        call: call::<P>,
+        free_buf,
+    }
+}
+
+/// # Safety
+/// `out` must be null or point to a writable `Buf`.
+unsafe extern "C" fn manifest<P: PluginSource>(out: *mut Buf) -> i32 {
+    guarded(out, "building the manifest", || {
+        Response::ok(P::registry().manifest().to_vec())
+    })
+}
+
+/// # Safety
+/// As `PluginTable::call`: `req_ptr` holds `req_len` bytes, `ctx` is null or valid, `out` is
+/// null or writable, all until this returns.
+unsafe extern "C" fn call<P: PluginSource>(
+    ctx: *const HostContext,
+    req_ptr: *const u8,
+    req_len: usize,
+    out: *mut Buf,
+) -> i32 {
+    guarded(out, "handling a request", || {
+        let request = if req_ptr.is_null() {
+            &[][..]
+        } else {
+            // SAFETY: the host passes `req_len` readable bytes at `req_ptr`, valid until this
+            // function returns.
+            unsafe { std::slice::from_raw_parts(req_ptr, req_len) }
+        };
+        // SAFETY: the host keeps `ctx` (when non-null) valid until this function returns.
+        unsafe { P::registry().handle(ctx, request) }
+    })
+}
+
+/// # Safety
+/// `buf` must be one this plugin returned, freed once.
+unsafe extern "C" fn free_buf(buf: Buf) {
+    if buf.ptr.is_null() || buf.cap == 0 {
+        return;
+    }
+    let free = AssertUnwindSafe(|| {
+        // SAFETY: buffers we hand out come from `into_buf`: a leaked `Vec<u8>` with exactly
+        // this pointer, length and capacity, returned to us once.
+        drop(unsafe { Vec::from_raw_parts(buf.ptr, buf.len, buf.cap) });
+    });
+    // Freeing bytes cannot panic; the guard is there because nothing may unwind from here.
+    if let Err(payload) = catch_unwind(free) {
+        drop_payload(payload);
+    }
+}
+
+/// Runs a shim body: catches panics, writes the body into `out`, returns the status.
+fn guarded(out: *mut Buf, doing: &str, body: impl FnOnce() -> Response) -> i32 {
+    if out.is_null() {
+        return STATUS_ERROR;
+    }
+    install_quiet_hook();
+    IN_SHIM.with(|depth| depth.set(depth.get() + 1));
+    let outcome = catch_unwind(AssertUnwindSafe(body));
+    IN_SHIM.with(|depth| depth.set(depth.get() - 1));
+    let response = outcome.unwrap_or_else(|payload| {
+        let message = format!(
+            "plugin panicked while {doing}: {}",
+            panic_message(&*payload)
+        );
+        drop_payload(payload);
+        Response::panic(message)
+    });
+    // SAFETY: `out` is non-null and the host passes a writable `Buf` for the result.
+    unsafe { out.write(into_buf(response.body)) };
+    response.status
+}
+
+/// Hands a `Vec` to the host; `free_buf` rebuilds it.
+fn into_buf(bytes: Vec<u8>) -> Buf {
+    if bytes.capacity() == 0 {
+        return Buf::EMPTY;
+    }
+    let mut bytes = ManuallyDrop::new(bytes);
+    Buf {
+        ptr: bytes.as_mut_ptr(),
+        len: bytes.len(),
+        cap: bytes.capacity(),
+    }
+}
+
+thread_local! {
+    /// How many shim calls are running on this thread. A `Cell<u32>` needs no destructor, so
+    /// this registers nothing that would outlive the library.
+    static IN_SHIM: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Replaces the panic hook (of this library's copy of std) with one that stays silent for
+/// panics inside a shim call, which are caught and reported to the host instead, and defers to
+/// the previous hook for panics elsewhere (threads the plugin spawned).
+fn install_quiet_hook() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if IN_SHIM.with(Cell::get) == 0 {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// The message of a panic payload (`panic!("...")` gives a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(message) = payload.downcast_ref::<&'static str>() {
+        message
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message
+    } else {
+        "(a non-string panic payload)"
+    }
+}
+
+/// Drops a panic payload, whose destructor could itself panic; such a payload is leaked.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}

@@ -1,0 +1,315 @@
+//! [`ToolDef`]: everything the host needs to list and call one tool, and the helpers the
+//! `#[tool]` attribute's generated code calls (argument parsing, schemas).
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use schemars::generate::SchemaSettings;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::{Context, IntoToolResult, ToolResult};
+
+/// The function that serves a tool: parses the raw `arguments` (absent when the client sent
+/// none), runs the tool, and converts what it returned.
+pub type Handler = for<'c, 'h, 'r> fn(&'c Context<'h>, Option<&'r RawValue>) -> ToolResult;
+
+/// One tool as the plugin declares it. `#[tool]` builds these; you rarely write one by hand.
+#[derive(Clone)]
+pub struct ToolDef {
+    pub(crate) name: &'static str,
+    pub(crate) title: Option<&'static str>,
+    pub(crate) description: Option<&'static str>,
+    pub(crate) input_schema: fn() -> Value,
+    pub(crate) output_schema: fn() -> Option<Value>,
+    pub(crate) annotations: ToolAnnotations,
+    pub(crate) access: ToolAccess,
+    pub(crate) handler: Handler,
+}
+
+/// Hints about a tool's behaviour, for clients (MCP `ToolAnnotations`); `None` leaves a hint out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolAnnotations {
+    /// The tool does not change its environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only_hint: Option<bool>,
+    /// The tool may destroy or overwrite things (meaningful when not read-only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destructive_hint: Option<bool>,
+    /// Calling it again with the same arguments has no further effect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idempotent_hint: Option<bool>,
+    /// The tool talks to an open world of external entities (the web, other services).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_world_hint: Option<bool>,
+}
+
+impl ToolAnnotations {
+    pub(crate) fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Who may see and call a tool: the manifest's `access` object, enforced by the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ToolAccess {
+    /// Only authenticated callers may use the tool.
+    pub authenticated: bool,
+    /// Scopes the caller must all hold (implies `authenticated`).
+    pub scopes: &'static [&'static str],
+}
+
+impl ToolDef {
+    /// A tool with this name and handler, no description, an empty object input schema and no
+    /// output schema.
+    pub fn new(name: &'static str, handler: Handler) -> Self {
+        Self {
+            name,
+            title: None,
+            description: None,
+            input_schema: empty_object_schema,
+            output_schema: || None,
+            annotations: ToolAnnotations::default(),
+            access: ToolAccess::default(),
+            handler,
+        }
+    }
+
+    /// Sets the human-readable title.
+    pub fn with_title(mut self, title: &'static str) -> Self {
+        self.title = Some(title);
+        self
+    }
+
+    /// Sets the description shown to the model.
+    pub fn with_description(mut self, description: &'static str) -> Self {
+        self.description = Some(description);
+        self
+    }
+
+    /// Sets the function producing the input JSON Schema (called once, for the manifest).
+    pub fn with_input_schema(mut self, schema: fn() -> Value) -> Self {
+        self.input_schema = schema;
+        self
+    }
+
+    /// Sets the function producing the output JSON Schema, if the tool has structured output.
+    pub fn with_output_schema(mut self, schema: fn() -> Option<Value>) -> Self {
+        self.output_schema = schema;
+        self
+    }
+
+    /// Sets the behaviour hints.
+    pub fn with_annotations(mut self, annotations: ToolAnnotations) -> Self {
+        self.annotations = annotations;
+        self
+    }
+
+    /// Sets who may see and call the tool.
+    pub fn with_access(mut self, access: ToolAccess) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl fmt::Debug for ToolDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ToolDef")
+            .field("name", &self.name)
+            .field("title", &self.title)
+            .field("description", &self.description)
+            .field("annotations", &self.annotations)
+            .field("access", &self.access)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Implemented by the hidden struct `#[tool]` puts beside each function; `export_plugin!` calls
+/// it to collect the definitions.
+#[doc(hidden)]
+pub trait ToolItem {
+    fn definition() -> ToolDef;
+}
+
+/// `{"type": "object", "properties": {}}`: the input schema of tools without arguments.
+#[doc(hidden)]
+pub fn empty_object_schema() -> Value {
+    serde_json::json!({"type": "object", "properties": {}})
+}
+
+/// The JSON Schema (draft 2020-12) of a tool's arguments, as they are deserialized.
+#[doc(hidden)]
+pub fn input_schema<T: JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator();
+    generator.into_root_schema_for::<T>().to_value()
+}
+
+/// The JSON Schema (draft 2020-12) of a tool's structured output, as it is serialized.
+pub(crate) fn output_schema<T: JsonSchema>() -> Value {
+    let generator = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    generator.into_root_schema_for::<T>().to_value()
+}
+
+#[doc(hidden)]
+pub fn invoke<R: IntoToolResult>(tool: impl FnOnce() -> R) -> ToolResult {
+    tool().into_tool_result()
+}
+
+#[doc(hidden)]
+pub fn invoke_ctx<R: IntoToolResult>(
+    ctx: &Context<'_>,
+    tool: impl FnOnce(&Context<'_>) -> R,
+) -> ToolResult {
+    tool(ctx).into_tool_result()
+}
+
+#[doc(hidden)]
+pub fn invoke_args<T: DeserializeOwned, R: IntoToolResult>(
+    name: &str,
+    args: Option<&RawValue>,
+    tool: impl FnOnce(T) -> R,
+) -> ToolResult {
+    match parse_arguments(name, args) {
+        Ok(args) => tool(args).into_tool_result(),
+        Err(invalid) => invalid,
+    }
+}
+
+#[doc(hidden)]
+pub fn invoke_ctx_args<T: DeserializeOwned, R: IntoToolResult>(
+    name: &str,
+    ctx: &Context<'_>,
+    args: Option<&RawValue>,
+    tool: impl FnOnce(&Context<'_>, T) -> R,
+) -> ToolResult {
+    match parse_arguments(name, args) {
+        Ok(args) => tool(ctx, args).into_tool_result(),
+        Err(invalid) => invalid,
+    }
+}
+
+/// Deserializes a tool's arguments straight from the request bytes; missing arguments are
+/// `{}`. On failure returns the `isError` result that names the argument and the reason.
+fn parse_arguments<T: DeserializeOwned>(
+    tool: &str,
+    args: Option<&RawValue>,
+) -> Result<T, ToolResult> {
+    let json = args.map_or("{}", RawValue::get);
+    let invalid = |reason: &dyn fmt::Display| {
+        ToolResult::error(format!("Invalid arguments for tool \"{tool}\": {reason}"))
+    };
+    // serde would also accept an array for a struct; MCP arguments are always an object.
+    if !json.trim_start().starts_with('{') {
+        return Err(invalid(&"expected an object"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let mut reason = inner.to_string();
+        // The position is within the arguments' JSON, which the client never sees as such.
+        let position = format!(" at line {} column {}", inner.line(), inner.column());
+        if let Some(stripped) = reason.strip_suffix(&position) {
+            reason.truncate(stripped.len());
+        }
+        if path == "." {
+            invalid(&reason)
+        } else {
+            invalid(&format_args!("{path}: {reason}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(rename_all = "lowercase")]
+    enum Operation {
+        Add,
+    }
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct Args {
+        /// The operation
+        #[allow(dead_code)]
+        operation: Operation,
+        a: f64,
+        #[serde(default)]
+        steps: Option<u32>,
+    }
+
+    fn parse(json: Option<&str>) -> Result<Args, String> {
+        let raw = json.map(|json| RawValue::from_string(json.to_owned()).unwrap());
+        parse_arguments::<Args>("calc", raw.as_deref()).map_err(|result| {
+            assert!(result.is_error());
+            result.content()[0].as_text().unwrap().to_owned()
+        })
+    }
+
+    #[test]
+    fn parses_good_arguments() {
+        let args = parse(Some(r#"{"operation": "add", "a": 2, "extra": true}"#)).unwrap();
+        assert_eq!((args.a, args.steps), (2.0, None));
+    }
+
+    #[test]
+    fn invalid_arguments_name_the_argument_and_the_reason() {
+        let error = parse(Some(r#"{"operation": "modulo", "a": 1}"#)).unwrap_err();
+        assert_eq!(
+            error,
+            "Invalid arguments for tool \"calc\": operation: unknown variant `modulo`, \
+             expected `add`"
+        );
+        let error = parse(Some(r#"{"operation": "add", "a": "x"}"#)).unwrap_err();
+        assert_eq!(
+            error,
+            "Invalid arguments for tool \"calc\": a: invalid type: string \"x\", expected f64"
+        );
+        let error = parse(Some(r#"{"operation": "add"}"#)).unwrap_err();
+        assert_eq!(
+            error,
+            "Invalid arguments for tool \"calc\": missing field `a`"
+        );
+        let error = parse(None).unwrap_err();
+        assert_eq!(
+            error,
+            "Invalid arguments for tool \"calc\": missing field `operation`"
+        );
+        let error = parse(Some("[1, 2]")).unwrap_err();
+        assert_eq!(
+            error,
+            "Invalid arguments for tool \"calc\": expected an object"
+        );
+    }
+
+    #[test]
+    fn input_schemas_are_2020_12_objects_with_field_docs() {
+        let schema = input_schema::<Args>();
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        assert_eq!(schema["type"], "object");
+        assert_eq!(
+            schema["properties"]["operation"]["description"],
+            "The operation"
+        );
+        assert_eq!(schema["required"], serde_json::json!(["operation", "a"]));
+        assert!(schema["$defs"]["Operation"].is_object());
+    }
+}

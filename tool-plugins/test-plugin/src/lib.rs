@@ -1,0 +1,208 @@
+//! Tools the fastmcp integration tests call: one per behaviour the server must handle (errors,
+//! panics, progress, logging, cancellation, large results, structured output, callers, client
+//! requests, reloads).
+
+use std::time::Duration;
+
+use fastmcp_sdk::prelude::*;
+
+/// What `version_marker` returns. A reload test rebuilds the plugin with another value.
+pub const VERSION_MARKER: &str = "v1";
+
+#[derive(Deserialize, JsonSchema)]
+struct TextArgs {
+    /// The text to return
+    text: String,
+}
+
+/// Returns its text
+#[tool]
+fn echo(args: TextArgs) -> String {
+    args.text
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct AddArgs {
+    /// The first addend
+    a: i64,
+    /// The second addend
+    b: i64,
+}
+
+/// Adds two integers
+#[tool(read_only, idempotent)]
+fn add(args: AddArgs) -> Result<String, &'static str> {
+    args.a
+        .checked_add(args.b)
+        .map(|sum| sum.to_string())
+        .ok_or("integer overflow")
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct MessageArgs {
+    /// What to fail or panic with
+    message: String,
+}
+
+/// Fails with the message (an isError result)
+#[tool]
+fn fail(args: MessageArgs) -> Result<String, ToolError> {
+    Err(ToolError::new(args.message))
+}
+
+/// Panics with the message
+#[tool]
+fn panic(args: MessageArgs) -> String {
+    panic!("{}", args.message)
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct SleepArgs {
+    /// Total time to sleep, in milliseconds
+    ms: u64,
+    /// In how many steps (default 10); progress and a log line follow each step
+    steps: Option<u32>,
+}
+
+/// Sleeps in steps, reporting progress and logging; stops early when cancelled
+#[tool(name = "sleep")]
+fn sleep_tool(ctx: &Context, args: SleepArgs) -> Result<String, ToolError> {
+    let steps = args.steps.unwrap_or(10).max(1);
+    for step in 1..=steps {
+        if ctx.is_cancelled() {
+            return Err(ToolError::new("cancelled"));
+        }
+        std::thread::sleep(Duration::from_millis(args.ms) / steps);
+        ctx.progress(f64::from(step), Some(f64::from(steps)), None);
+        ctx.info(format!("step {step} of {steps}"));
+    }
+    Ok(format!("slept {} ms", args.ms))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct BigArgs {
+    /// How many bytes of text to return
+    bytes: usize,
+}
+
+/// Returns a text of `bytes` 'x' characters
+#[tool]
+fn big(args: BigArgs) -> String {
+    "x".repeat(args.bytes)
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct LogArgs {
+    /// How many messages to log (levels cycle debug, info, warning)
+    count: u32,
+}
+
+/// Logs `count` messages
+#[tool]
+fn log(ctx: &Context, args: LogArgs) -> String {
+    let levels = [LogLevel::Debug, LogLevel::Info, LogLevel::Warning];
+    for (i, level) in (0..args.count).zip(levels.iter().cycle()) {
+        ctx.log(*level, format!("message {i}"));
+    }
+    format!("logged {}", args.count)
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Report {
+    /// A fixed greeting
+    message: String,
+    /// A fixed number
+    count: u32,
+    /// Fixed tags
+    tags: Vec<String>,
+}
+
+/// Returns structured content (with an output schema)
+#[tool]
+fn structured() -> Json<Report> {
+    let tags = vec!["a".into(), "b".into()];
+    Json(Report {
+        message: "hello".into(),
+        count: 3,
+        tags,
+    })
+}
+
+/// Tells who is calling: `caller=<id|anonymous> scopes=<a,b> protocol=<v> [session=<id>]`
+#[tool]
+fn whoami(ctx: &Context) -> String {
+    let (id, scopes) = ctx.caller().map_or(("anonymous", String::new()), |caller| {
+        (caller.id.as_str(), caller.scopes.join(","))
+    });
+    let mut text = format!(
+        "caller={id} scopes={scopes} protocol={}",
+        ctx.protocol_version()
+    );
+    if let Some(session) = ctx.session_id() {
+        text.push_str(&format!(" session={session}"));
+    }
+    text
+}
+
+/// Returns the plugin's version marker
+#[tool]
+fn version_marker() -> &'static str {
+    VERSION_MARKER
+}
+
+/// Only for authenticated callers with the `admin` scope
+#[tool(requires_auth, scopes = ["admin"])]
+fn secret() -> &'static str {
+    "the secret"
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct PromptArgs {
+    /// What to ask the client's model
+    prompt: String,
+}
+
+/// Asks the client's model (sampling) and returns its answer's text
+#[tool]
+fn sample(ctx: &Context, args: PromptArgs) -> Result<String, ToolError> {
+    let answer = ctx.sample(json!({
+        "messages": [{"role": "user", "content": {"type": "text", "text": args.prompt}}],
+        "maxTokens": 100,
+    }))?;
+    Ok(answer["content"]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+/// Asks the user for a name (elicitation) and returns the answer as JSON
+#[tool]
+fn elicit(ctx: &Context, args: MessageArgs) -> Result<Value, ToolError> {
+    let answer = ctx.elicit(json!({
+        "message": args.message,
+        "requestedSchema": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+        },
+    }))?;
+    Ok(answer)
+}
+
+/// Lists the client's roots and returns the answer as JSON
+#[tool]
+fn roots(ctx: &Context) -> Result<Value, ToolError> {
+    Ok(ctx.list_roots()?)
+}
+
+fastmcp_sdk::export_plugin! {
+    name: "test-plugin",
+    version: env!("CARGO_PKG_VERSION"),
+    tools: [
+        echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
+        sample, elicit, roots,
+    ],
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,217 @@
+//! Each tool through the real ABI table, with the SDK's in-process test host.
+
+use std::time::Duration;
+
+use fastmcp_sdk::abi::{STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC};
+use fastmcp_sdk::testing::TestHost;
+
+use super::*;
+
+fn host() -> TestHost {
+    TestHost::new(fastmcp_plugin_entry)
+}
+
+fn text(host: &TestHost, tool: &str, arguments: Value) -> String {
+    let reply = host.call_tool(tool, arguments);
+    assert_eq!(reply.status, STATUS_OK, "{reply:?}");
+    assert!(!reply.is_error(), "{reply:?}");
+    reply.text()
+}
+
+#[test]
+fn manifest_lists_every_tool() {
+    let manifest = host().manifest();
+    let names: Vec<&str> = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "echo",
+            "add",
+            "fail",
+            "panic",
+            "sleep",
+            "big",
+            "log",
+            "structured",
+            "whoami",
+            "version_marker",
+            "secret",
+            "sample",
+            "elicit",
+            "roots"
+        ]
+    );
+    assert_eq!(manifest["name"], "test-plugin");
+    assert_eq!(
+        manifest["tools"][10]["access"],
+        json!({"authenticated": true, "scopes": ["admin"]})
+    );
+}
+
+#[test]
+fn simple_tools() {
+    let host = host();
+    assert_eq!(text(&host, "echo", json!({"text": "hi"})), "hi");
+    assert_eq!(text(&host, "add", json!({"a": 2, "b": -5})), "-3");
+    assert_eq!(text(&host, "big", json!({"bytes": 1000})), "x".repeat(1000));
+    assert_eq!(text(&host, "version_marker", json!({})), VERSION_MARKER);
+    assert_eq!(text(&host, "secret", json!({})), "the secret");
+    let overflow = host.call_tool("add", json!({"a": i64::MAX, "b": 1}));
+    assert!(
+        overflow.is_error() && overflow.text() == "integer overflow",
+        "{overflow:?}"
+    );
+}
+
+#[test]
+fn failures_and_panics() {
+    let host = host();
+    let reply = host.call_tool("fail", json!({"message": "boom"}));
+    assert_eq!(
+        (reply.status, reply.is_error(), reply.text()),
+        (STATUS_OK, true, "boom".into())
+    );
+    let reply = host.call_tool("panic", json!({"message": "kaboom"}));
+    assert_eq!(reply.status, STATUS_PANIC);
+    assert_eq!(reply.body["message"], "tool \"panic\" panicked: kaboom");
+    let reply = host.call_tool("nope", json!({}));
+    assert_eq!(reply.status, STATUS_ERROR);
+    assert_eq!(
+        reply.body,
+        json!({"code": -32602, "message": "Unknown tool: nope"})
+    );
+    assert_eq!(
+        text(&host, "echo", json!({"text": "still here"})),
+        "still here"
+    );
+}
+
+#[test]
+fn sleep_reports_progress_and_logs() {
+    let host = host();
+    assert_eq!(
+        text(&host, "sleep", json!({"ms": 20, "steps": 4})),
+        "slept 20 ms"
+    );
+    let notifications = host.take_notifications();
+    assert_eq!(notifications.len(), 8);
+    assert_eq!(
+        notifications[6],
+        json!({"method": "notifications/progress", "params": {"progress": 4.0, "total": 4.0}})
+    );
+    assert_eq!(
+        notifications[7],
+        json!({"method": "notifications/message",
+            "params": {"level": "info", "logger": "test-plugin", "data": "step 4 of 4"}})
+    );
+}
+
+#[test]
+fn sleep_stops_when_cancelled() {
+    let host = host();
+    let reply = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(50));
+            host.cancel();
+        });
+        host.call_tool("sleep", json!({"ms": 10_000, "steps": 1000}))
+    });
+    assert!(reply.is_error() && reply.text() == "cancelled", "{reply:?}");
+    let steps = host.take_notifications().len() / 2;
+    assert!(steps < 100, "took {steps} steps");
+}
+
+#[test]
+fn log_cycles_levels() {
+    let host = host();
+    assert_eq!(text(&host, "log", json!({"count": 4})), "logged 4");
+    let levels: Vec<Value> = host
+        .take_notifications()
+        .iter()
+        .map(|n| n["params"]["level"].clone())
+        .collect();
+    assert_eq!(
+        levels,
+        [
+            json!("debug"),
+            json!("info"),
+            json!("warning"),
+            json!("debug")
+        ]
+    );
+}
+
+#[test]
+fn structured_output_has_a_schema() {
+    let host = host();
+    let reply = host.call_tool("structured", json!({}));
+    let expected = json!({"message": "hello", "count": 3, "tags": ["a", "b"]});
+    assert_eq!(reply.body["structuredContent"], expected);
+    let tool = &host.manifest()["tools"][7];
+    assert_eq!(tool["outputSchema"]["type"], "object");
+    assert_eq!(
+        tool["outputSchema"]["properties"]["count"]["description"],
+        "A fixed number"
+    );
+}
+
+#[test]
+fn whoami_reports_the_request_context() {
+    let host = host();
+    assert_eq!(
+        text(&host, "whoami", json!({})),
+        "caller=anonymous scopes= protocol=2025-06-18"
+    );
+    let context = json!({
+        "protocolVersion": "2025-11-25",
+        "sessionId": "s-1",
+        "caller": {"id": "alice", "scopes": ["read", "admin"]},
+    });
+    let params = json!({"name": "whoami"});
+    let reply = host.request_with_context("tools/call", params, context);
+    assert_eq!(
+        reply.text(),
+        "caller=alice scopes=read,admin protocol=2025-11-25 session=s-1"
+    );
+}
+
+#[test]
+fn client_requests() {
+    let host = host();
+    host.answer_next_request(
+        STATUS_OK,
+        json!({"role": "assistant",
+        "content": {"type": "text", "text": "4"}, "model": "m"}),
+    );
+    assert_eq!(text(&host, "sample", json!({"prompt": "2+2?"})), "4");
+    assert_eq!(host.take_requests()[0]["method"], "sampling/createMessage");
+
+    host.answer_next_request(
+        STATUS_OK,
+        json!({"action": "accept", "content": {"name": "Bob"}}),
+    );
+    let answer = text(&host, "elicit", json!({"message": "Name?"}));
+    assert_eq!(
+        fastmcp_sdk::serde_json::from_str::<Value>(&answer).unwrap()["content"]["name"],
+        "Bob"
+    );
+
+    host.answer_next_request(STATUS_INPUT_REQUIRED, Value::Null);
+    let reply = host.call_tool("roots", json!({}));
+    assert_eq!(
+        (reply.status, reply.body),
+        (STATUS_INPUT_REQUIRED, Value::Null)
+    );
+
+    let reply = host.call_tool("roots", json!({}));
+    assert!(reply.is_error(), "{reply:?}");
+    assert_eq!(
+        reply.text(),
+        "not supported: the test host has no answer for roots/list"
+    );
+}
