@@ -6,8 +6,12 @@ use std::time::Duration;
 
 use fastmcp_sdk::prelude::*;
 
-/// What `version_marker` returns. A reload test rebuilds the plugin with another value.
-pub const VERSION_MARKER: &str = "v1";
+/// What `version_marker` returns: `v1`, or `$FASTMCP_TEST_PLUGIN_MARKER` at build time. Reload
+/// tests and the reload load test build a second version of this plugin with another value.
+pub const VERSION_MARKER: &str = match option_env!("FASTMCP_TEST_PLUGIN_MARKER") {
+    Some(marker) => marker,
+    None => "v1",
+};
 
 #[derive(Deserialize, JsonSchema)]
 struct TextArgs {

@@ -1,0 +1,276 @@
+//! Shared helpers of the integration tests: build the real plugins once, spawn the real
+//! `fastmcp` binary on 127.0.0.1 with an OS-assigned port, and talk to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The plugin libraries built from `tool-plugins/` (dev profile).
+#[derive(Debug)]
+pub struct Plugins {
+    /// `libcalculator.so`.
+    pub calculator: PathBuf,
+    /// `libtest_plugin.so`.
+    pub test_plugin: PathBuf,
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target directory cargo uses for this build.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Builds the example plugins once per test run and returns their paths.
+pub fn plugins() -> &'static Plugins {
+    static PLUGINS: OnceLock<Plugins> = OnceLock::new();
+    PLUGINS.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(root())
+            .args(["build", "-p", "calculator", "-p", "test-plugin"])
+            .status()
+            .expect("run cargo build for the plugins");
+        assert!(status.success(), "building the test plugins failed");
+        let dir = target_dir().join("debug");
+        Plugins {
+            calculator: dir.join("libcalculator.so"),
+            test_plugin: dir.join("libtest_plugin.so"),
+        }
+    })
+}
+
+/// The `fastmcp` binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_fastmcp")
+}
+
+/// A running `fastmcp dev` process.
+#[derive(Debug)]
+pub struct Server {
+    /// The child process.
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Everything the server wrote to stderr so far (JSON log lines).
+    pub log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Starts `fastmcp dev ARGS` with JSON logs on port 0 and waits until it listens. Does not
+/// wait for `/ready` (see [`Server::wait_ready`]).
+pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(bin());
+    cmd.arg("dev")
+        .args(args)
+        .env_remove("PORT")
+        .env_remove("RUST_LOG")
+        .env("FASTMCP_LOG_FORMAT", "json")
+        .env("FASTMCP_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if !args.iter().any(|a| a.starts_with("--port")) && !env.iter().any(|(k, _)| k.ends_with("PORT")) {
+        cmd.args(["--port", "0"]);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn fastmcp");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                    if v["message"] == "listening" {
+                        let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
+                    }
+                }
+                log.lock().unwrap().push(line);
+            }
+        });
+    }
+    let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
+        let _ = child.kill();
+        panic!("fastmcp did not start listening; log:\n{}", log.lock().unwrap().join("\n"))
+    });
+    Server {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    }
+}
+
+/// Starts a server and waits for `/ready` to answer 200.
+pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
+    let s = spawn(args, env);
+    s.wait_ready();
+    s
+}
+
+/// A blocking HTTP client with a generous timeout.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A JSON-RPC request body.
+pub fn rpc(id: i64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+impl Server {
+    /// `http://127.0.0.1:PORT/mcp`.
+    pub fn mcp(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// Polls `/ready` until 200 (panics after 60 s with the log).
+    pub fn wait_ready(&self) {
+        let c = client();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(r) = c.get(format!("{}/ready", self.base)).send() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server never became ready; log:\n{}", self.log_text());
+    }
+
+    /// A POST to the MCP endpoint with the headers a good client sends.
+    pub fn post(&self, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
+        let mut req = client()
+            .post(self.mcp())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.send().expect("POST /mcp")
+    }
+
+    /// POSTs a request and returns the JSON-RPC response (the last SSE message if streamed).
+    pub fn call(&self, body: &Value, session: Option<&str>) -> Value {
+        let r = self.post(body, session);
+        let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let text = r.text().expect("body");
+        if ctype.starts_with("text/event-stream") {
+            sse_messages(&text).pop().expect("an SSE message")
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        }
+    }
+
+    /// Initializes a stateful session and returns its id.
+    pub fn initialize(&self) -> String {
+        let r = self.post(
+            &rpc(0, "initialize", json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "tests", "version": "1"}
+            })),
+            None,
+        );
+        assert_eq!(r.status(), 200);
+        let id = r.headers().get("mcp-session-id").expect("session id").to_str().unwrap().to_string();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert_eq!(self.post(&note, Some(&id)).status(), 202);
+        id
+    }
+
+    /// All log lines so far.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Log lines (parsed) whose message is `message`.
+    pub fn log_events(&self, message: &str) -> Vec<Value> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["message"] == message)
+            .collect()
+    }
+
+    /// Waits (bounded) until a log event with `message` has been seen `count` times.
+    pub fn wait_log(&self, message: &str, count: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log_events(message).len() >= count {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        // SAFETY: sending a signal to our own child process by pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+    }
+
+    /// Waits (bounded) for the process to exit and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The JSON messages of an SSE body, in order.
+pub fn sse_messages(body: &str) -> Vec<Value> {
+    body.split("\n\n")
+        .filter_map(|event| {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(str::trim_start)
+                .collect();
+            (!data.is_empty()).then(|| data.join("\n"))
+        })
+        .filter_map(|d| serde_json::from_str(&d).ok())
+        .collect()
+}
+
+/// Copies `src` to `dst` through a temporary name and an atomic rename (as `mv` would).
+pub fn replace_atomically(src: &Path, dst: &Path) {
+    let tmp = dst.with_extension("tmp-copy");
+    std::fs::copy(src, &tmp).expect("copy plugin");
+    std::fs::rename(&tmp, dst).expect("rename plugin");
+}
