@@ -4,11 +4,13 @@
 //! - [`error`]: HTTP errors with JSON-RPC bodies.
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
+//! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
 pub mod error;
 pub mod guard;
 pub mod health;
 pub mod mcp;
+pub mod sse;
 
 use std::sync::Arc;
 

@@ -2,10 +2,12 @@
 //!
 //! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
 //! - [`session`]: per-client state and the stateful session store.
+//! - [`events`]: the per-session SSE event log for resuming streams.
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
 //! - [`service`]: the method handlers, shared by every transport.
 //! - [`uri_template`]: matching resource URIs to templates.
 
+pub mod events;
 pub mod jsonrpc;
 pub mod service;
 pub mod session;

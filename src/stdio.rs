@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::LATEST_HANDSHAKE;
+use crate::mcp::sink::Outbound;
 use crate::mcp::{RequestCtx, Session};
 use crate::server::{ServerError, load_plugins, service};
 
@@ -46,9 +47,12 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     }
     let session = Arc::new(Session::new(None, LATEST_HANDSHAKE));
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let writer = std::thread::spawn(move || {
-        while let Some(line) = rx.blocking_recv() {
+        while let Some(msg) = rx.blocking_recv() {
+            let Outbound::Message(line) = msg else {
+                continue;
+            };
             if out
                 .write_all(line.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
@@ -67,7 +71,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         match jsonrpc::parse(line.as_bytes()) {
             Err(e) => {
                 let (id, err) = e.to_error();
-                let _ = tx.send(jsonrpc::error(id.as_ref(), &err));
+                let _ = tx.send(Outbound::Message(jsonrpc::error(id.as_ref(), &err)));
             }
             Ok(Incoming::Notification { method, params }) => {
                 service.handle_notification(&method, params, &session);
@@ -90,7 +94,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
                     let reply = service
                         .handle_request(&id, &method, params.as_deref(), &ctx)
                         .await;
-                    let _ = tx.send(reply);
+                    let _ = tx.send(Outbound::Message(reply));
                 });
             }
         }

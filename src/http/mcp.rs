@@ -6,10 +6,8 @@
 //! response. `GET` opens a session's stream for messages not tied to a request; `DELETE` ends a
 //! session. In stateless mode every POST gets a throwaway session and GET/DELETE answer 405.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -22,6 +20,9 @@ use tokio::sync::mpsc;
 use super::AppState;
 use super::error::HttpError;
 use super::guard;
+use super::sse;
+use crate::mcp::events::parse_event_id;
+use crate::mcp::sink::Outbound;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS};
 use crate::mcp::{RequestCtx, Session};
@@ -30,8 +31,6 @@ use crate::mcp::{RequestCtx, Session};
 pub const SESSION_HEADER: &str = "mcp-session-id";
 /// The protocol version header.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
-/// How often an idle SSE stream gets a comment, so dead connections are noticed.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// Sets the flag when dropped unless disarmed: a request whose client went away is cancelled.
 struct CancelOnDrop(Arc<AtomicBool>, bool);
@@ -196,10 +195,13 @@ async fn answer(
     method: String,
     params: Option<Box<RawValue>>,
 ) -> Response {
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let cancel = Arc::new(AtomicBool::new(false));
+    // Cancels the call if the client goes away before the JSON answer (this future dropped).
     let mut guard = CancelOnDrop(cancel.clone(), true);
     let service = state.service.clone();
+    let resumable = (!state.stateless).then(|| session.clone());
+    let priming = session.protocol_version().as_str() >= "2025-11-25";
     let ctx = RequestCtx {
         session,
         outbound: Some(tx),
@@ -213,107 +215,42 @@ async fn answer(
         drop(ctx);
         out
     };
-    let mut work = Box::pin(work);
+    let mut work: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> = Box::pin(work);
     let first = tokio::select! {
         out = &mut work => {
-            match rx.try_recv() {
-                Ok(first) => {
-                    // The tool sent messages before returning: they go first, on a stream.
-                    let mut events = vec![first];
-                    while let Ok(m) = rx.try_recv() {
-                        events.push(m);
-                    }
-                    events.push(out);
-                    guard.1 = false;
-                    return sse_response(stream_of(events));
-                }
-                Err(_) => {
-                    guard.1 = false;
-                    return json_response(out);
+            guard.1 = false;
+            // Messages sent before the answer go first, on a stream; a stream-close request
+            // alone does not need one.
+            let mut events: Vec<String> = Vec::new();
+            while let Ok(m) = rx.try_recv() {
+                if let Outbound::Message(m) = m {
+                    events.push(m);
                 }
             }
+            if events.is_empty() {
+                return json_response(out);
+            }
+            let done: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> =
+                Box::pin(async move { out });
+            let (tx2, rx2) = mpsc::unbounded_channel();
+            for e in events.drain(1..) {
+                let _ = tx2.send(Outbound::Message(e));
+            }
+            let first = Outbound::Message(events.remove(0));
+            return sse::request_stream(done, first, rx2, sse::StreamMode { resumable, priming, cancel });
         }
         Some(first) = rx.recv() => first,
     };
-    // Something was sent before the answer: stream it and everything after, then the answer.
     guard.1 = false;
-    let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    tokio::spawn(async move {
-        let _cancel_if_gone = CancelOnDrop(cancel, true);
-        if body_tx.send(Ok(event(&first))).await.is_err() {
-            return;
-        }
-        loop {
-            tokio::select! {
-                out = &mut work => {
-                    while let Ok(m) = rx.try_recv() {
-                        if body_tx.send(Ok(event(&m))).await.is_err() {
-                            return;
-                        }
-                    }
-                    let _ = body_tx.send(Ok(event(&out))).await;
-                    let mut done = _cancel_if_gone;
-                    done.1 = false;
-                    return;
-                }
-                Some(m) = rx.recv() => {
-                    if body_tx.send(Ok(event(&m))).await.is_err() {
-                        return;
-                    }
-                }
-                () = body_tx.closed() => return,
-            }
-        }
-    });
-    sse_response(Body::from_stream(ReceiverStream(body_rx)))
-}
-
-/// A `message` event carrying one JSON-RPC message.
-fn event(json: &str) -> Bytes {
-    let mut s = String::with_capacity(json.len() + 24);
-    s.push_str("event: message\ndata: ");
-    s.push_str(json);
-    s.push_str("\n\n");
-    Bytes::from(s)
-}
-
-fn stream_of(events: Vec<String>) -> Body {
-    let mut buf = Vec::new();
-    for e in &events {
-        buf.extend_from_slice(&event(e));
-    }
-    Body::from(buf)
+    sse::request_stream(work, first, rx, sse::StreamMode { resumable, priming, cancel })
 }
 
 fn json_response(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn sse_response(body: Body) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/event-stream"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-/// Adapts an mpsc receiver to a `Stream` for the response body.
-struct ReceiverStream<T>(mpsc::Receiver<T>);
-
-impl<T> futures_util::Stream for ReceiverStream<T> {
-    type Item = T;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<T>> {
-        self.0.poll_recv(cx)
-    }
-}
-
-/// `GET` on the MCP endpoint: the session's stream for messages not tied to a request.
+/// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
+/// with `Last-Event-ID`, the rest of a response stream the client lost.
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if state.stateless {
         return not_allowed();
@@ -327,27 +264,19 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
-    session.set_standalone(tx);
-    let (body_tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(KEEP_ALIVE);
-        tick.tick().await;
-        loop {
-            let chunk = tokio::select! {
-                m = rx.recv() => match m {
-                    Some(m) => event(&m),
-                    None => return,
-                },
-                _ = tick.tick() => Bytes::from_static(b": keep-alive\n\n"),
-                () = body_tx.closed() => return,
-            };
-            if body_tx.send(Ok(chunk)).await.is_err() {
-                return;
-            }
+    if let Some((stream, seq)) = header(&headers, "last-event-id").and_then(parse_event_id) {
+        let resumed = session
+            .events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .resume(stream, seq);
+        if let Some(resumed) = resumed {
+            return sse::resumed_stream(stream, resumed);
         }
-    });
-    sse_response(Body::from_stream(ReceiverStream(body_rx)))
+    }
+    let (tx, rx) = mpsc::unbounded_channel::<String>();
+    session.set_standalone(tx);
+    sse::session_stream(rx)
 }
 
 /// `DELETE` on the MCP endpoint: ends the session.

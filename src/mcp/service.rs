@@ -59,7 +59,7 @@ pub struct RequestCtx {
     /// The request's session (throwaway in stateless mode).
     pub session: Arc<Session>,
     /// The request's response stream, for notifications and requests to the client.
-    pub outbound: Option<UnboundedSender<String>>,
+    pub outbound: Option<UnboundedSender<super::sink::Outbound>>,
     /// Set when the client cancels or goes away.
     pub cancel: Arc<AtomicBool>,
     /// The authenticated caller, if any.

@@ -45,6 +45,8 @@ pub struct Session {
     standalone: Mutex<Option<UnboundedSender<String>>>,
     /// Resource URIs the client subscribed to.
     subscriptions: Mutex<HashSet<String>>,
+    /// Events of this session's SSE response streams, for `Last-Event-ID` resumption.
+    pub events: Mutex<super::events::EventLog>,
 }
 
 /// The severity index of an MCP log level name (0 = debug ... 7 = emergency).
@@ -84,6 +86,7 @@ impl Session {
             in_flight: Mutex::new(HashMap::new()),
             standalone: Mutex::new(None),
             subscriptions: Mutex::new(HashSet::new()),
+            events: Mutex::new(super::events::EventLog::default()),
         }
     }
 

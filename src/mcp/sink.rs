@@ -17,6 +17,19 @@ use super::jsonrpc;
 use super::session::Session;
 use crate::plugin::{CallSink, HostRequestError};
 
+/// What a request sends towards its client besides the response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// A JSON-RPC notification or request, serialized.
+    Message(String),
+    /// End the HTTP response stream now (the call goes on; the client resumes with
+    /// `Last-Event-ID`). Sent by a tool through the `fastmcp/closeStream` notification.
+    CloseStream,
+}
+
+/// The notification method a tool sends to end its response stream early (SEP-1699 polling).
+pub const CLOSE_STREAM: &str = "fastmcp/closeStream";
+
 /// How often a worker waiting for a client answer checks for cancellation.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
 
@@ -26,7 +39,7 @@ pub struct RequestSink {
     /// The session of the request (a throwaway one in stateless mode).
     pub session: Arc<Session>,
     /// The request's response stream; `None` when nothing can be sent.
-    pub outbound: Option<UnboundedSender<String>>,
+    pub outbound: Option<UnboundedSender<Outbound>>,
     /// The request's `_meta.progressToken`.
     pub progress_token: Option<ProgressToken>,
     /// Whether the client can be asked things (stateful mode with a live stream).
@@ -36,7 +49,7 @@ pub struct RequestSink {
 impl RequestSink {
     fn send(&self, message: String) -> bool {
         match &self.outbound {
-            Some(tx) => tx.send(message).is_ok(),
+            Some(tx) => tx.send(Outbound::Message(message)).is_ok(),
             None => false,
         }
     }
@@ -52,6 +65,12 @@ impl CallSink for RequestSink {
                 if let Some(obj) = params.as_object_mut() {
                     obj.insert("progressToken".into(), token.0.clone().into_json_value());
                 }
+            }
+            CLOSE_STREAM => {
+                if let Some(tx) = &self.outbound {
+                    let _ = tx.send(Outbound::CloseStream);
+                }
+                return;
             }
             "notifications/message" => {
                 let level = params
