@@ -4,12 +4,14 @@
 //! - [`error`]: HTTP errors with JSON-RPC bodies.
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
+//! - [`modern`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
 pub mod error;
 pub mod guard;
 pub mod health;
 pub mod mcp;
+pub mod modern;
 pub mod sse;
 
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! `starting` until every plugin is built and loaded.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -121,11 +121,15 @@ pub async fn run(
     let load_config = config.clone();
     let load_service = service.clone();
     let stop_on_failure = stop_tx.clone();
+    // Set before the stop signal, so the error is there when serving ends; the loader task
+    // itself may not count as finished yet by then.
+    let load_error: Arc<Mutex<Option<PluginError>>> = Arc::default();
+    let loader_error = load_error.clone();
     let runtime = tokio::runtime::Handle::current();
-    let loader = tokio::task::spawn_blocking(move || {
-        let r = load_plugins(&load_config, &load_service.registry);
-        match &r {
-            Err(_) => {
+    tokio::task::spawn_blocking(move || {
+        match load_plugins(&load_config, &load_service.registry) {
+            Err(e) => {
+                *loader_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                 let _ = stop_on_failure.send(true);
             }
             Ok(()) if load_config.watch => {
@@ -138,7 +142,6 @@ pub async fn run(
             }
             Ok(()) => {}
         }
-        r
     });
 
     if !config.stateless {
@@ -166,6 +169,7 @@ pub async fn run(
         for s in graceful_service.sessions.all() {
             s.close();
         }
+        graceful_service.listeners.close_all();
     });
     let serve = serve.into_future();
     tokio::pin!(serve);
@@ -180,9 +184,7 @@ pub async fn run(
         }
     }
     // A load failure is the reason we stopped; report it.
-    if loader.is_finished()
-        && let Ok(Err(e)) = loader.await
-    {
+    if let Some(e) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e.into());
     }
     Ok(())

@@ -19,6 +19,8 @@ pub struct HttpError {
     pub message: String,
     /// The request id, when it was readable.
     pub id: Option<RequestId>,
+    /// Structured error data (e.g. the supported protocol versions).
+    pub data: Option<serde_json::Value>,
 }
 
 impl HttpError {
@@ -29,6 +31,7 @@ impl HttpError {
             code: -32000,
             message: message.into(),
             id: None,
+            data: None,
         }
     }
 
@@ -44,6 +47,7 @@ impl HttpError {
             code: err.code.0,
             message: err.message.into_owned(),
             id,
+            data: err.data,
         }
     }
 }
@@ -52,7 +56,7 @@ impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let body = jsonrpc::error(
             self.id.as_ref(),
-            &ErrorData::new(ErrorCode(self.code), self.message, None),
+            &ErrorData::new(ErrorCode(self.code), self.message, self.data),
         );
         (
             self.status,

@@ -60,13 +60,19 @@ fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, HttpEr
         code: -32001,
         message: "Session not found".into(),
         id: None,
+        data: None,
     })
+}
+
+/// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
+fn is_modern(headers: &HeaderMap) -> bool {
+    header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION)
 }
 
 fn not_allowed() -> Response {
     let mut r = HttpError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "Method Not Allowed: this server is stateless; use POST",
+        "Method Not Allowed: this server (or protocol version) has no sessions; use POST",
     )
     .into_response();
     r.headers_mut()
@@ -83,11 +89,7 @@ fn header_version(headers: &HeaderMap) -> Result<String, HttpError> {
         Some(v) => Err(HttpError::rpc(
             StatusCode::BAD_REQUEST,
             None,
-            ErrorData::new(
-                rmcp::model::ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
-                format!("Bad Request: unsupported MCP-Protocol-Version {v:?}"),
-                None,
-            ),
+            crate::mcp::modern::unsupported_version(v),
         )),
     }
 }
@@ -131,6 +133,9 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
         let (id, err) = e.to_error();
         HttpError::rpc(StatusCode::BAD_REQUEST, id, err)
     })?;
+    if header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION) {
+        return super::modern::post(&state, headers, message).await;
+    }
     let version = header_version(headers)?;
     match message {
         Incoming::Notification { method, params } => {
@@ -172,8 +177,16 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
                 (session(&state, headers)?, false)
             };
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
-            let mut response =
-                answer(&state, session.clone(), id, method.into_owned(), params).await;
+            let resumable = !state.stateless;
+            let mut response = answer(
+                &state,
+                session.clone(),
+                id,
+                method.into_owned(),
+                params,
+                resumable,
+            )
+            .await;
             if new_session
                 && let Some(sid) = session
                     .id
@@ -188,19 +201,21 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
 }
 
 /// Serves one request: JSON if the handler finishes without sending anything first, else SSE.
-async fn answer(
+/// A `resumable` stream records its events in the session (stateful, 2025 transports).
+pub(super) async fn answer(
     state: &AppState,
     session: Arc<Session>,
     id: rmcp::model::RequestId,
     method: String,
     params: Option<Box<RawValue>>,
+    resumable: bool,
 ) -> Response {
     let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let cancel = Arc::new(AtomicBool::new(false));
     // Cancels the call if the client goes away before the JSON answer (this future dropped).
     let mut guard = CancelOnDrop(cancel.clone(), true);
     let service = state.service.clone();
-    let resumable = (!state.stateless).then(|| session.clone());
+    let resumable = resumable.then(|| session.clone());
     let priming = session.protocol_version().as_str() >= "2025-11-25";
     let ctx = RequestCtx {
         session,
@@ -252,7 +267,7 @@ fn json_response(body: String) -> Response {
 /// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
 /// with `Last-Event-ID`, the rest of a response stream the client lost.
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if state.stateless {
+    if state.stateless || is_modern(&headers) {
         return not_allowed();
     }
     let opened = (|| {
@@ -281,7 +296,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 /// `DELETE` on the MCP endpoint: ends the session.
 pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if state.stateless {
+    if state.stateless || is_modern(&headers) {
         return not_allowed();
     }
     if let Err(e) = state.security.check(&headers) {
@@ -303,6 +318,7 @@ pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Respon
             code: -32001,
             message: "Session not found".into(),
             id: None,
+            data: None,
         }
         .into_response()
     }

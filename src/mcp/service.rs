@@ -22,7 +22,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::jsonrpc;
 use super::session::{Negotiated, Session, SessionStore, level_index};
-use super::sink::RequestSink;
+use super::modern;
+use super::sink::{ModernCall, RequestSink};
 use crate::plugin::manifest::{Access, ToolEntry};
 use crate::plugin::{CallOutcome, Generation, Registry};
 
@@ -75,6 +76,10 @@ pub struct Service {
     pub sessions: SessionStore,
     /// Settings.
     pub options: ServiceOptions,
+    /// Seals `requestState` for 2026-07-28 multi round-trip requests.
+    pub mrtr: super::modern::Mrtr,
+    /// Open `subscriptions/listen` streams (2026-07-28).
+    pub listeners: super::listen::Listeners,
 }
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
@@ -159,6 +164,8 @@ impl Service {
             registry,
             sessions: SessionStore::default(),
             options,
+            mrtr: super::modern::Mrtr::new(None),
+            listeners: super::listen::Listeners::default(),
         }
     }
 
@@ -170,7 +177,11 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> String {
-        let reply = self.dispatch(id, method, params, ctx).await;
+        let reply = if ctx.session.protocol_version() == modern::VERSION {
+            self.dispatch_modern(id, method, params, ctx).await
+        } else {
+            self.dispatch(id, method, params, ctx).await
+        };
         match reply {
             Ok(raw) => jsonrpc::response_raw(id, &raw),
             Err(e) => jsonrpc::error(Some(id), &e),
@@ -281,6 +292,41 @@ impl Service {
         }
     }
 
+    /// Protocol 2026-07-28: no handshake methods, decorated results, MRTR for tools, and
+    /// `-32602` for a resource that does not exist.
+    async fn dispatch_modern(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        match method {
+            "server/discover" => Ok(modern::discover()),
+            "tools/call" => self.call_tool(id, params, ctx).await.map(|r| {
+                if r.contains("\"resultType\":\"input_required\"") {
+                    r
+                } else {
+                    modern::decorate(method, &r)
+                }
+            }),
+            m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+                None,
+            )),
+            _ => match self.dispatch(id, method, params, ctx).await {
+                Ok(r) => Ok(modern::decorate(method, &r)),
+                Err(mut e) => {
+                    if e.code == ErrorCode::RESOURCE_NOT_FOUND {
+                        e.code = ErrorCode::INVALID_PARAMS;
+                    }
+                    Err(e)
+                }
+            },
+        }
+    }
+
     /// Tells every session with an open stream which lists changed after a reload.
     pub fn broadcast_list_changed(&self, changes: crate::plugin::Changes) {
         let mut methods = Vec::new();
@@ -296,6 +342,7 @@ impl Service {
         if methods.is_empty() {
             return;
         }
+        self.listeners.broadcast(&methods);
         let empty = serde_json::json!({});
         for session in self.sessions.all() {
             for m in &methods {
@@ -379,9 +426,25 @@ impl Service {
         let generation = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.and_then(|m| m.progress_token);
+        let era = (ctx.session.protocol_version() == modern::VERSION).then(|| {
+            let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
+            modern::binding(caller, "tools/call", params)
+        });
+        let mut inputs = modern::Inputs::default();
+        let mut round = None;
+        if let Some(bind) = &era {
+            let (got, missing) = self.mrtr.inputs(params, bind)?;
+            if !missing.is_empty() {
+                return Ok(self.mrtr.input_required(&got, missing, bind));
+            }
+            let caps = ctx.session.negotiated().client_capabilities;
+            let caps = caps.and_then(|c| serde_json::to_value(c).ok());
+            round = Some(Arc::new(ModernCall::new(got.answers.clone(), caps)));
+            inputs = got;
+        }
         let started = Instant::now();
         let outcome = self
-            .run(&generation, id, "tools/call", params, ctx, token)
+            .run(&generation, id, "tools/call", params, ctx, token, round.clone())
             .await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (reply, label) = match outcome {
@@ -393,6 +456,14 @@ impl Service {
                 ))),
                 "panic",
             ),
+            Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
+                let asked = round
+                    .as_ref()
+                    .map(|r| std::mem::take(&mut *r.asked.lock().unwrap_or_else(|e| e.into_inner())))
+                    .unwrap_or_default();
+                let bind = era.as_deref().unwrap_or_default();
+                (Ok(self.mrtr.input_required(&inputs, asked, bind)), "input_required")
+            }
             Ran::TimedOut(after) => (
                 Ok(error_result(&format!(
                     "Tool \"{}\" timed out after {}",
@@ -492,7 +563,7 @@ impl Service {
             .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
             .and_then(|m| m.meta)
             .and_then(|m| m.progress_token);
-        match self.run(generation, id, method, params, ctx, token).await {
+        match self.run(generation, id, method, params, ctx, token, None).await {
             Ran::Done(CallOutcome::Ok(raw)) => Ok(raw.get().to_string()),
             other => self.outcome_error(other),
         }
@@ -536,6 +607,7 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
         progress_token: Option<ProgressToken>,
+        modern_round: Option<Arc<ModernCall>>,
     ) -> Ran {
         let version = ctx.session.protocol_version();
         let context = PluginContext {
@@ -550,6 +622,7 @@ impl Service {
             outbound: ctx.outbound.clone(),
             progress_token,
             can_request: !self.options.stateless && ctx.outbound.is_some(),
+            modern: modern_round,
         });
         ctx.session.begin_request(id, ctx.cancel.clone());
         let call = generation.call(request, sink, ctx.cancel.clone());

@@ -105,6 +105,11 @@ impl Session {
         *lock(&self.negotiated) = n;
     }
 
+    /// Sends no log messages at all (2026-07-28 requests without a `logLevel`).
+    pub fn disable_logs(&self) {
+        self.log_level.store(u8::MAX, Ordering::Relaxed);
+    }
+
     /// Sets the minimum log level sent to this client.
     pub fn set_log_level(&self, index: u8) {
         self.log_level.store(index, Ordering::Relaxed);

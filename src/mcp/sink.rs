@@ -44,6 +44,61 @@ pub struct RequestSink {
     pub progress_token: Option<ProgressToken>,
     /// Whether the client can be asked things (stateful mode with a live stream).
     pub can_request: bool,
+    /// For protocol 2026-07-28: answers from the client's retry instead of live requests.
+    pub modern: Option<Arc<ModernCall>>,
+}
+
+/// The client input of one 2026-07-28 call round (multi round-trip requests).
+#[derive(Debug, Default)]
+pub struct ModernCall {
+    /// Answers from earlier rounds, in the order the tool asks.
+    pub answers: Vec<Value>,
+    /// The client's declared capabilities (`sampling`, `elicitation`, `roots`).
+    pub client_capabilities: Option<Value>,
+    next: std::sync::atomic::AtomicUsize,
+    /// Requests the tool made that have no answer yet: `(key, {"method","params"})`.
+    pub asked: std::sync::Mutex<Vec<(String, Value)>>,
+}
+
+impl ModernCall {
+    /// A round with these answers.
+    pub fn new(answers: Vec<Value>, client_capabilities: Option<Value>) -> ModernCall {
+        ModernCall {
+            answers,
+            client_capabilities,
+            ..ModernCall::default()
+        }
+    }
+
+    fn request(&self, method: &str, params: Value) -> Result<Value, HostRequestError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Some(answer) = self.answers.get(i) {
+            return Ok(answer.clone());
+        }
+        let capability = match method {
+            "sampling/createMessage" => "sampling",
+            "elicitation/create" => "elicitation",
+            "roots/list" => "roots",
+            other => {
+                return Err(HostRequestError::Unsupported(format!(
+                    "{other} cannot be sent to the client in protocol 2026-07-28"
+                )));
+            }
+        };
+        let declared = self
+            .client_capabilities
+            .as_ref()
+            .and_then(|c| c.get(capability))
+            .is_some_and(|v| !v.is_null());
+        if !declared {
+            return Err(HostRequestError::Unsupported(format!(
+                "the client did not declare the {capability} capability"
+            )));
+        }
+        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        asked.push((format!("r{i}"), serde_json::json!({"method": method, "params": params})));
+        Err(HostRequestError::InputRequired)
+    }
 }
 
 impl RequestSink {
@@ -92,6 +147,9 @@ impl CallSink for RequestSink {
         params: Value,
         cancel: &AtomicBool,
     ) -> Result<Value, HostRequestError> {
+        if let Some(modern) = &self.modern {
+            return modern.request(method, params);
+        }
         if !self.can_request {
             return Err(HostRequestError::Unsupported(format!(
                 "{method} needs a session: in stateless mode the server has no way to send a \

@@ -1,0 +1,98 @@
+//! The MCP endpoint for protocol 2026-07-28 requests: header validation, no sessions,
+//! 404 for unknown methods, and `subscriptions/listen` streams.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rmcp::model::{ErrorCode, ErrorData};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::AppState;
+use super::error::HttpError;
+use super::mcp::answer;
+use super::sse;
+use crate::mcp::jsonrpc::Incoming;
+use crate::mcp::listen::Filter;
+use crate::mcp::modern::{self, METHODS, VERSION};
+use crate::mcp::session::{Negotiated, level_index};
+use crate::mcp::Session;
+
+/// Serves one POSTed message of a 2026-07-28 client.
+pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) -> Result<Response, HttpError> {
+    let (id, method, params) = match message {
+        // No client notification is defined over HTTP in this revision; accept and ignore.
+        Incoming::Notification { .. } => return Ok(StatusCode::ACCEPTED.into_response()),
+        Incoming::Response { id, .. } => {
+            return Err(HttpError::rpc(
+                StatusCode::BAD_REQUEST,
+                Some(id),
+                ErrorData::invalid_request("Invalid request: clients do not send responses in protocol 2026-07-28", None),
+            ));
+        }
+        Incoming::Request { id, method, params } => (id, method, params),
+    };
+    if !METHODS.contains(&method.as_ref()) {
+        return Err(HttpError::rpc(
+            StatusCode::NOT_FOUND,
+            Some(id),
+            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, format!("Method not found: {method}"), None),
+        ));
+    }
+    let meta = modern::request_meta(params);
+    if let Some(v) = &meta.protocol_version {
+        if !modern::SUPPORTED.contains(&v.as_str()) {
+            return Err(HttpError::rpc(StatusCode::BAD_REQUEST, Some(id), modern::unsupported_version(v)));
+        }
+    }
+    let schema = (method == "tools/call")
+        .then(|| tool_schema(state, params))
+        .flatten();
+    modern::check_headers(headers, &method, params, &meta, schema.as_ref())
+        .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
+    if !state.service.registry.is_ready() {
+        return Err(HttpError::rpc(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(id),
+            ErrorData::new(ErrorCode(-32000), "Service Unavailable: plugins are still loading", None),
+        ));
+    }
+    if method == "subscriptions/listen" {
+        #[derive(Deserialize, Default)]
+        struct P {
+            #[serde(default)]
+            notifications: Filter,
+        }
+        let p: P = params
+            .and_then(|p| serde_json::from_str(p.get()).ok())
+            .unwrap_or_default();
+        let rx = state.service.listeners.listen(id, p.notifications);
+        return Ok(sse::session_stream(rx));
+    }
+    let session = Arc::new(Session::new(None, VERSION));
+    match meta.log_level.as_deref().and_then(level_index) {
+        Some(level) => session.set_log_level(level),
+        None => session.disable_logs(),
+    }
+    session.set_negotiated(Negotiated {
+        protocol_version: VERSION.to_string(),
+        client_capabilities: meta
+            .client_capabilities
+            .and_then(|c| serde_json::from_value(c).ok()),
+        client_info: meta.client_info.and_then(|c| serde_json::from_value(c).ok()),
+    });
+    let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
+    Ok(answer(state, session, id, method.into_owned(), params, false).await)
+}
+
+/// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.
+fn tool_schema(state: &AppState, params: Option<&RawValue>) -> Option<serde_json::Map<String, serde_json::Value>> {
+    #[derive(Deserialize)]
+    struct P {
+        name: String,
+    }
+    let p: P = serde_json::from_str(params?.get()).ok()?;
+    let cat = state.service.registry.catalog();
+    cat.tool(&p.name).map(|(e, _)| (*e.tool.input_schema).clone())
+}
