@@ -129,7 +129,14 @@ pub fn check_headers(
     meta: &RequestMeta,
     tool_schema: Option<&Map<String, Value>>,
 ) -> Result<(), ErrorData> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // A header given twice is as good as missing: intermediaries may have read either value.
+    let get = |name: &str| {
+        let mut all = headers.get_all(name).iter();
+        match (all.next(), all.next()) {
+            (Some(v), None) => v.to_str().ok(),
+            _ => None,
+        }
+    };
     match &meta.protocol_version {
         Some(v) if v == VERSION => {}
         Some(v) => {

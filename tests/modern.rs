@@ -1,0 +1,233 @@
+//! Protocol 2026-07-28 over raw HTTP against the real binary: per-request `_meta` instead of
+//! a handshake, the header rules and their errors, decorated results, multi round-trip tool
+//! calls with a sealed `requestState`, per-request log levels and `subscriptions/listen`.
+
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::util::{self, Server, plugins, rpc, sse_messages};
+
+const V: &str = "2026-07-28";
+
+fn meta(caps: Value, log_level: Option<&str>) -> Value {
+    let mut m = json!({
+        "io.modelcontextprotocol/protocolVersion": V,
+        "io.modelcontextprotocol/clientCapabilities": caps,
+        "io.modelcontextprotocol/clientInfo": {"name": "modern-test", "version": "1"},
+    });
+    if let Some(l) = log_level {
+        m["io.modelcontextprotocol/logLevel"] = json!(l);
+    }
+    m
+}
+
+/// POSTs a 2026-07-28 request with the standard headers (Mcp-Name from params.name/uri).
+fn send(server: &Server, id: i64, method: &str, mut params: Value, extra: &[(&str, &str)]) -> reqwest::blocking::Response {
+    if params.get("_meta").is_none() {
+        params["_meta"] = meta(json!({}), None);
+    }
+    let mut req = util::client()
+        .post(server.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", V)
+        .header("mcp-method", method);
+    let explicit_name = extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("mcp-name"));
+    if let (false, Some(name)) = (
+        explicit_name,
+        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str),
+    ) {
+        req = req.header("mcp-name", name);
+    }
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    req.body(rpc(id, method, params).to_string()).send().unwrap()
+}
+
+fn body(r: reqwest::blocking::Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let text = r.text().unwrap();
+    let v = if ctype.starts_with("text/event-stream") {
+        json!({"events": sse_messages(&text)})
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    (status, v)
+}
+
+fn server() -> Server {
+    // Stateful by default: 2026-07-28 requests must work without any session anyway.
+    util::start(&[plugins().test_plugin.to_str().unwrap()], &[])
+}
+
+#[test]
+fn discover_and_calls_need_no_handshake_or_session() {
+    let s = server();
+    let (status, v) = body(send(&s, 1, "server/discover", json!({}), &[]));
+    assert_eq!(status, 200);
+    assert!(v["result"]["supportedVersions"].as_array().unwrap().contains(&json!(V)));
+    assert!(v["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2025-06-18")));
+    assert_eq!(v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fastmcp");
+
+    // A stale Mcp-Session-Id is ignored, and none is minted.
+    let r = send(&s, 2, "tools/call", json!({"name": "echo", "arguments": {"text": "hi"}}), &[("mcp-session-id", "nope")]);
+    assert!(r.headers().get("mcp-session-id").is_none());
+    let (status, v) = body(r);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["result"]["content"][0]["text"], "hi");
+    assert_eq!(v["result"]["resultType"], "complete");
+    assert_eq!(v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fastmcp");
+
+    let (_, v) = body(send(&s, 3, "tools/list", json!({}), &[]));
+    assert_eq!(v["result"]["resultType"], "complete");
+    assert!(v["result"]["ttlMs"].is_u64());
+    assert!(v["result"]["cacheScope"].is_string());
+}
+
+#[test]
+fn header_rules_and_their_errors() {
+    let s = server();
+    let call = json!({"name": "echo", "arguments": {"text": "x"}});
+    // Mcp-Name differs from the body.
+    let (status, v) = body(send(&s, 1, "tools/call", call.clone(), &[("mcp-name", "other")]));
+    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    // Mcp-Method missing.
+    let r = util::client()
+        .post(s.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", V)
+        .body(rpc(2, "tools/list", json!({"_meta": meta(json!({}), None)})).to_string())
+        .send()
+        .unwrap();
+    let (status, v) = body(r);
+    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    // Body version differs from the header.
+    let mut m = meta(json!({}), None);
+    m["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+    let (status, v) = body(send(&s, 3, "tools/list", json!({"_meta": m}), &[]));
+    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    // Unsupported version: -32022 with the supported list.
+    let r = util::client()
+        .post(s.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2099-01-01")
+        .body(rpc(4, "tools/list", json!({})).to_string())
+        .send()
+        .unwrap();
+    let (status, v) = body(r);
+    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32022)), "{v}");
+    assert!(v["error"]["data"]["supported"].as_array().unwrap().contains(&json!(V)));
+    // Methods this revision removed or never had: 404 / -32601.
+    for (i, m) in ["ping", "initialize", "logging/setLevel", "no/such"].iter().enumerate() {
+        let (status, v) = body(send(&s, 10 + i as i64, m, json!({}), &[]));
+        assert_eq!((status, v["error"]["code"].as_i64()), (404, Some(-32601)), "{m}: {v}");
+    }
+    // No GET stream and no DELETE in this revision.
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let r = util::client()
+            .request(method.clone(), s.mcp())
+            .header("accept", "text/event-stream")
+            .header("mcp-protocol-version", V)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method}");
+    }
+    // A resource that does not exist is -32602 in this revision.
+    let (_, v) = body(send(&s, 20, "resources/read", json!({"uri": "test://missing"}), &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+}
+
+#[test]
+fn a_tool_that_asks_the_client_completes_over_two_rounds() {
+    let s = server();
+    let caps = json!({"elicitation": {}});
+    let args = json!({"message": "Your name?"});
+    let p = json!({"name": "elicit", "arguments": args, "_meta": meta(caps.clone(), None)});
+    let (_, first) = body(send(&s, 1, "tools/call", p.clone(), &[]));
+    let r = &first["result"];
+    assert_eq!(r["resultType"], "input_required", "{first}");
+    let (key, req) = r["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!(req["method"], "elicitation/create");
+    assert_eq!(req["params"]["message"], "Your name?");
+    let state = r["requestState"].as_str().unwrap().to_string();
+
+    let mut retry = p.clone();
+    retry["requestState"] = json!(state);
+    retry["inputResponses"] = json!({key.as_str(): {"action": "accept", "content": {"name": "Ada"}}});
+    let (_, done) = body(send(&s, 2, "tools/call", retry.clone(), &[]));
+    assert_eq!(done["result"]["resultType"], "complete", "{done}");
+    assert!(done["result"]["content"][0]["text"].as_str().unwrap().contains("Ada"), "{done}");
+
+    // The state is bound to the request: other arguments, or a tampered state, are refused.
+    let mut other = retry.clone();
+    other["arguments"] = json!({"message": "something else"});
+    let (_, v) = body(send(&s, 3, "tools/call", other, &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    let mut tampered = retry;
+    tampered["requestState"] = json!(format!("{state}A"));
+    let (_, v) = body(send(&s, 4, "tools/call", tampered, &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+
+    // A client that did not declare elicitation is never asked.
+    let p = json!({"name": "elicit", "arguments": args, "_meta": meta(json!({}), None)});
+    let (_, v) = body(send(&s, 5, "tools/call", p, &[]));
+    assert_eq!(v["result"]["isError"], true, "{v}");
+}
+
+#[test]
+fn log_messages_only_with_a_per_request_log_level() {
+    let s = server();
+    let quiet = json!({"name": "log", "arguments": {"count": 3}});
+    let (_, v) = body(send(&s, 1, "tools/call", quiet, &[]));
+    assert_eq!(v["result"]["content"][0]["text"], "logged 3", "{v}");
+    let loud = json!({"name": "log", "arguments": {"count": 3}, "_meta": meta(json!({}), Some("debug"))});
+    let (_, v) = body(send(&s, 2, "tools/call", loud, &[]));
+    let events = v["events"].as_array().expect("an SSE response");
+    let logs = events.iter().filter(|e| e["method"] == "notifications/message").count();
+    assert_eq!(logs, 3, "{v}");
+    assert_eq!(events.last().unwrap()["result"]["resultType"], "complete");
+}
+
+#[test]
+fn subscriptions_listen_hears_list_changes_after_a_reload() {
+    let p = plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("libserved.so");
+    std::fs::copy(&p.calculator, &served).unwrap();
+    let s = util::start(&[served.to_str().unwrap(), "--stateless"], &[]);
+    let r = send(&s, 42, "subscriptions/listen", json!({"notifications": {"toolsListChanged": true}}), &[]);
+    assert_eq!(r.status(), 200);
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if let Some(data) = line.strip_prefix("data: ") {
+                if let Ok(v) = serde_json::from_str(data) {
+                    if tx.send(v).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    let ack = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 42);
+    assert_eq!(ack["params"]["notifications"]["toolsListChanged"], true);
+    util::replace_atomically(&p.test_plugin, &served);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut heard = false;
+    while let Ok(n) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if n["method"] == "notifications/tools/list_changed" {
+            assert_eq!(n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 42);
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "no list_changed on the listen stream; log:\n{}", s.log_text());
+}
