@@ -46,7 +46,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             .await
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     }
-    let session = Arc::new(Session::new(None, LATEST_HANDSHAKE));
+    // One implicit session for the whole connection; named so cancellations can find its calls.
+    let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
     let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let writer = std::thread::spawn(move || {
         while let Some(msg) = rx.blocking_recv() {

@@ -624,7 +624,11 @@ impl Service {
             can_request: !self.options.stateless && ctx.outbound.is_some(),
             modern: modern_round,
         });
-        ctx.session.begin_request(id, ctx.cancel.clone());
+        // Only a stored session can receive `notifications/cancelled` for this id.
+        let tracked = ctx.session.id.is_some();
+        if tracked {
+            ctx.session.begin_request(id, ctx.cancel.clone());
+        }
         let call = generation.call(request, sink, ctx.cancel.clone());
         let ran = match tokio::time::timeout(self.options.tool_timeout, call).await {
             Ok(Ok(outcome)) => Ran::Done(outcome),
@@ -634,7 +638,9 @@ impl Service {
                 Ran::TimedOut(self.options.tool_timeout)
             }
         };
-        ctx.session.end_request(id);
+        if tracked {
+            ctx.session.end_request(id);
+        }
         ran
     }
 }
