@@ -75,7 +75,7 @@ pub fn manifest_table(g: &Generation) -> String {
             .unwrap_or_default();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (name, p) in props {
-                let ty = describe_type(p);
+                let ty = describe_type(resolve_ref(schema, p));
                 let req = if required.contains(&name.as_str()) {
                     "required"
                 } else {
@@ -115,6 +115,23 @@ pub fn manifest_table(g: &Generation) -> String {
         ));
     }
     out
+}
+
+/// The schema `p` points to when it is a local `{"$ref": "#/$defs/Name"}` of `root` (how
+/// schemars writes enums and nested structs), else `p` itself.
+fn resolve_ref<'a>(root: &'a serde_json::Map<String, Value>, p: &'a Value) -> &'a Value {
+    p.get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/"))
+        .and_then(|path| {
+            let mut parts = path.split('/');
+            let mut node = root.get(parts.next()?)?;
+            for part in parts {
+                node = node.get(part)?;
+            }
+            Some(node)
+        })
+        .unwrap_or(p)
 }
 
 fn describe_type(p: &Value) -> String {

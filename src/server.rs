@@ -165,9 +165,10 @@ pub async fn run(
     let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = graceful_rx.wait_for(|s| *s).await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
-        // Streams not tied to a request would keep connections open forever.
+        // Streams not tied to a request would keep connections open forever; calls in flight
+        // are not cancelled.
         for s in graceful_service.sessions.all() {
-            s.close();
+            s.shut_down();
         }
         graceful_service.listeners.close_all();
     });

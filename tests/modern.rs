@@ -24,7 +24,13 @@ fn meta(caps: Value, log_level: Option<&str>) -> Value {
 }
 
 /// POSTs a 2026-07-28 request with the standard headers (Mcp-Name from params.name/uri).
-fn send(server: &Server, id: i64, method: &str, mut params: Value, extra: &[(&str, &str)]) -> reqwest::blocking::Response {
+fn send(
+    server: &Server,
+    id: i64,
+    method: &str,
+    mut params: Value,
+    extra: &[(&str, &str)],
+) -> reqwest::blocking::Response {
     if params.get("_meta").is_none() {
         params["_meta"] = meta(json!({}), None);
     }
@@ -34,22 +40,34 @@ fn send(server: &Server, id: i64, method: &str, mut params: Value, extra: &[(&st
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", V)
         .header("mcp-method", method);
-    let explicit_name = extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("mcp-name"));
+    let explicit_name = extra
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("mcp-name"));
     if let (false, Some(name)) = (
         explicit_name,
-        params.get("name").or_else(|| params.get("uri")).and_then(Value::as_str),
+        params
+            .get("name")
+            .or_else(|| params.get("uri"))
+            .and_then(Value::as_str),
     ) {
         req = req.header("mcp-name", name);
     }
     for (k, v) in extra {
         req = req.header(*k, *v);
     }
-    req.body(rpc(id, method, params).to_string()).send().unwrap()
+    req.body(rpc(id, method, params).to_string())
+        .send()
+        .unwrap()
 }
 
 fn body(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
-    let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let text = r.text().unwrap();
     let v = if ctype.starts_with("text/event-stream") {
         json!({"events": sse_messages(&text)})
@@ -69,18 +87,40 @@ fn discover_and_calls_need_no_handshake_or_session() {
     let s = server();
     let (status, v) = body(send(&s, 1, "server/discover", json!({}), &[]));
     assert_eq!(status, 200);
-    assert!(v["result"]["supportedVersions"].as_array().unwrap().contains(&json!(V)));
-    assert!(v["result"]["supportedVersions"].as_array().unwrap().contains(&json!("2025-06-18")));
-    assert_eq!(v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fastmcp");
+    assert!(
+        v["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(V))
+    );
+    assert!(
+        v["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2025-06-18"))
+    );
+    assert_eq!(
+        v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "fastmcp"
+    );
 
     // A stale Mcp-Session-Id is ignored, and none is minted.
-    let r = send(&s, 2, "tools/call", json!({"name": "echo", "arguments": {"text": "hi"}}), &[("mcp-session-id", "nope")]);
+    let r = send(
+        &s,
+        2,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+        &[("mcp-session-id", "nope")],
+    );
     assert!(r.headers().get("mcp-session-id").is_none());
     let (status, v) = body(r);
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["result"]["content"][0]["text"], "hi");
     assert_eq!(v["result"]["resultType"], "complete");
-    assert_eq!(v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "fastmcp");
+    assert_eq!(
+        v["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        "fastmcp"
+    );
 
     let (_, v) = body(send(&s, 3, "tools/list", json!({}), &[]));
     assert_eq!(v["result"]["resultType"], "complete");
@@ -93,8 +133,18 @@ fn header_rules_and_their_errors() {
     let s = server();
     let call = json!({"name": "echo", "arguments": {"text": "x"}});
     // Mcp-Name differs from the body.
-    let (status, v) = body(send(&s, 1, "tools/call", call.clone(), &[("mcp-name", "other")]));
-    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    let (status, v) = body(send(
+        &s,
+        1,
+        "tools/call",
+        call.clone(),
+        &[("mcp-name", "other")],
+    ));
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "{v}"
+    );
     // Mcp-Method missing.
     let r = util::client()
         .post(s.mcp())
@@ -105,12 +155,20 @@ fn header_rules_and_their_errors() {
         .send()
         .unwrap();
     let (status, v) = body(r);
-    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "{v}"
+    );
     // Body version differs from the header.
     let mut m = meta(json!({}), None);
     m["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
     let (status, v) = body(send(&s, 3, "tools/list", json!({"_meta": m}), &[]));
-    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32020)), "{v}");
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "{v}"
+    );
     // Unsupported version: -32022 with the supported list.
     let r = util::client()
         .post(s.mcp())
@@ -121,12 +179,28 @@ fn header_rules_and_their_errors() {
         .send()
         .unwrap();
     let (status, v) = body(r);
-    assert_eq!((status, v["error"]["code"].as_i64()), (400, Some(-32022)), "{v}");
-    assert!(v["error"]["data"]["supported"].as_array().unwrap().contains(&json!(V)));
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32022)),
+        "{v}"
+    );
+    assert!(
+        v["error"]["data"]["supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(V))
+    );
     // Methods this revision removed or never had: 404 / -32601.
-    for (i, m) in ["ping", "initialize", "logging/setLevel", "no/such"].iter().enumerate() {
+    for (i, m) in ["ping", "initialize", "logging/setLevel", "no/such"]
+        .iter()
+        .enumerate()
+    {
         let (status, v) = body(send(&s, 10 + i as i64, m, json!({}), &[]));
-        assert_eq!((status, v["error"]["code"].as_i64()), (404, Some(-32601)), "{m}: {v}");
+        assert_eq!(
+            (status, v["error"]["code"].as_i64()),
+            (404, Some(-32601)),
+            "{m}: {v}"
+        );
     }
     // No GET stream and no DELETE in this revision.
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
@@ -139,7 +213,13 @@ fn header_rules_and_their_errors() {
         assert_eq!(r.status(), 405, "{method}");
     }
     // A resource that does not exist is -32602 in this revision.
-    let (_, v) = body(send(&s, 20, "resources/read", json!({"uri": "test://missing"}), &[]));
+    let (_, v) = body(send(
+        &s,
+        20,
+        "resources/read",
+        json!({"uri": "test://missing"}),
+        &[],
+    ));
     assert_eq!(v["error"]["code"], -32602, "{v}");
 }
 
@@ -152,17 +232,29 @@ fn a_tool_that_asks_the_client_completes_over_two_rounds() {
     let (_, first) = body(send(&s, 1, "tools/call", p.clone(), &[]));
     let r = &first["result"];
     assert_eq!(r["resultType"], "input_required", "{first}");
-    let (key, req) = r["inputRequests"].as_object().unwrap().iter().next().unwrap();
+    let (key, req) = r["inputRequests"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .unwrap();
     assert_eq!(req["method"], "elicitation/create");
     assert_eq!(req["params"]["message"], "Your name?");
     let state = r["requestState"].as_str().unwrap().to_string();
 
     let mut retry = p.clone();
     retry["requestState"] = json!(state);
-    retry["inputResponses"] = json!({key.as_str(): {"action": "accept", "content": {"name": "Ada"}}});
+    retry["inputResponses"] =
+        json!({key.as_str(): {"action": "accept", "content": {"name": "Ada"}}});
     let (_, done) = body(send(&s, 2, "tools/call", retry.clone(), &[]));
     assert_eq!(done["result"]["resultType"], "complete", "{done}");
-    assert!(done["result"]["content"][0]["text"].as_str().unwrap().contains("Ada"), "{done}");
+    assert!(
+        done["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Ada"),
+        "{done}"
+    );
 
     // The state is bound to the request: other arguments, or a tampered state, are refused.
     let mut other = retry.clone();
@@ -186,10 +278,14 @@ fn log_messages_only_with_a_per_request_log_level() {
     let quiet = json!({"name": "log", "arguments": {"count": 3}});
     let (_, v) = body(send(&s, 1, "tools/call", quiet, &[]));
     assert_eq!(v["result"]["content"][0]["text"], "logged 3", "{v}");
-    let loud = json!({"name": "log", "arguments": {"count": 3}, "_meta": meta(json!({}), Some("debug"))});
+    let loud =
+        json!({"name": "log", "arguments": {"count": 3}, "_meta": meta(json!({}), Some("debug"))});
     let (_, v) = body(send(&s, 2, "tools/call", loud, &[]));
     let events = v["events"].as_array().expect("an SSE response");
-    let logs = events.iter().filter(|e| e["method"] == "notifications/message").count();
+    let logs = events
+        .iter()
+        .filter(|e| e["method"] == "notifications/message")
+        .count();
     assert_eq!(logs, 3, "{v}");
     assert_eq!(events.last().unwrap()["result"]["resultType"], "complete");
 }
@@ -201,33 +297,48 @@ fn subscriptions_listen_hears_list_changes_after_a_reload() {
     let served = dir.path().join("libserved.so");
     std::fs::copy(&p.calculator, &served).unwrap();
     let s = util::start(&[served.to_str().unwrap(), "--stateless"], &[]);
-    let r = send(&s, 42, "subscriptions/listen", json!({"notifications": {"toolsListChanged": true}}), &[]);
+    let r = send(
+        &s,
+        42,
+        "subscriptions/listen",
+        json!({"notifications": {"toolsListChanged": true}}),
+        &[],
+    );
     assert_eq!(r.status(), 200);
     let (tx, rx) = std::sync::mpsc::channel::<Value>();
     std::thread::spawn(move || {
         for line in BufReader::new(r).lines().map_while(Result::ok) {
-            if let Some(data) = line.strip_prefix("data: ") {
-                if let Ok(v) = serde_json::from_str(data) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
-                }
+            if let Some(data) = line.strip_prefix("data: ")
+                && let Ok(v) = serde_json::from_str(data)
+                && tx.send(v).is_err()
+            {
+                return;
             }
         }
     });
     let ack = rx.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
-    assert_eq!(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 42);
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        42
+    );
     assert_eq!(ack["params"]["notifications"]["toolsListChanged"], true);
     util::replace_atomically(&p.test_plugin, &served);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut heard = false;
     while let Ok(n) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         if n["method"] == "notifications/tools/list_changed" {
-            assert_eq!(n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 42);
+            assert_eq!(
+                n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+                42
+            );
             heard = true;
             break;
         }
     }
-    assert!(heard, "no list_changed on the listen stream; log:\n{}", s.log_text());
+    assert!(
+        heard,
+        "no list_changed on the listen stream; log:\n{}",
+        s.log_text()
+    );
 }

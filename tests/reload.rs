@@ -42,7 +42,10 @@ fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
 }
 
 fn text_of(response: &Value) -> String {
-    response["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn ready(server: &Server) -> Value {
@@ -64,7 +67,11 @@ fn a_replaced_library_is_served_without_restart_and_calls_in_flight_finish_on_th
     // A long call on generation 1 ...
     let base = server.mcp();
     let in_flight = std::thread::spawn(move || {
-        let body = rpc(7, "tools/call", json!({"name": "sleep", "arguments": {"ms": 1200, "steps": 4}}));
+        let body = rpc(
+            7,
+            "tools/call",
+            json!({"name": "sleep", "arguments": {"ms": 1200, "steps": 4}}),
+        );
         let r = util::client()
             .post(base)
             .header("content-type", "application/json")
@@ -78,11 +85,19 @@ fn a_replaced_library_is_served_without_restart_and_calls_in_flight_finish_on_th
     // ... while the file is replaced by another plugin (as `mv` would).
     replace_atomically(&p.calculator, &served);
     assert!(
-        eventually(Duration::from_secs(10), || tool_names(&server) == ["calculate"]),
+        eventually(Duration::from_secs(10), || tool_names(&server)
+            == ["calculate"]),
         "the new tools never appeared; log:\n{}",
         server.log_text()
     );
-    let r = server.call(&rpc(2, "tools/call", json!({"name": "calculate", "arguments": {"operation": "add", "a": 2, "b": 3}})), None);
+    let r = server.call(
+        &rpc(
+            2,
+            "tools/call",
+            json!({"name": "calculate", "arguments": {"operation": "add", "a": 2, "b": 3}}),
+        ),
+        None,
+    );
     assert_eq!(text_of(&r), "Result: 5");
     // The old call completes with the old plugin's answer.
     let body = in_flight.join().unwrap();
@@ -104,27 +119,43 @@ fn a_broken_replacement_keeps_the_old_version_serving_until_a_good_one_arrives()
     // 64 KiB holds the ELF and program headers but not the code segments they describe.
     std::fs::write(&tmp, &bytes[..64 * 1024]).unwrap();
     std::fs::rename(&tmp, &served).unwrap();
-    assert!(eventually(Duration::from_secs(10), || ready(&server)["reload_errors"].is_array()));
+    assert!(eventually(Duration::from_secs(10), || {
+        ready(&server)["reload_errors"].is_array()
+    }));
     let status = ready(&server);
-    let err = status["reload_errors"][0]["last_reload_error"].as_str().unwrap();
+    let err = status["reload_errors"][0]["last_reload_error"]
+        .as_str()
+        .unwrap();
     assert!(err.contains("truncated"), "{err}");
     assert_eq!(status["status"], "ready");
     assert_eq!(tool_names(&server), ["calculate"]);
-    let r = server.call(&rpc(3, "tools/call", json!({"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}})), None);
+    let r = server.call(
+        &rpc(
+            3,
+            "tools/call",
+            json!({"name": "calculate", "arguments": {"operation": "multiply", "a": 6, "b": 7}}),
+        ),
+        None,
+    );
     assert_eq!(text_of(&r), "Result: 42");
 
     std::fs::write(&tmp, b"not a library").unwrap();
     std::fs::rename(&tmp, &served).unwrap();
-    assert!(eventually(Duration::from_secs(10), || {
-        ready(&server)["reload_errors"][0]["last_reload_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("not an ELF file"))
-    }), "{}", server.log_text());
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            ready(&server)["reload_errors"][0]["last_reload_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not an ELF file"))
+        }),
+        "{}",
+        server.log_text()
+    );
     assert_eq!(tool_names(&server), ["calculate"]);
 
     // A good version clears the error.
     replace_atomically(&p.test_plugin, &served);
-    assert!(eventually(Duration::from_secs(10), || tool_names(&server).contains(&"echo".to_string())));
+    assert!(eventually(Duration::from_secs(10), || tool_names(&server)
+        .contains(&"echo".to_string())));
     assert!(ready(&server).get("reload_errors").is_none());
 }
 
@@ -137,18 +168,24 @@ fn cp_over_the_file_and_delete_recreate_reload_and_identical_content_does_not() 
     // Rewriting the same bytes (a no-op build, a touch) is not a reload.
     std::fs::copy(&p.calculator, &served).unwrap();
     std::thread::sleep(Duration::from_millis(400));
-    assert!(server.log_events("plugin reloaded").is_empty(), "{}", server.log_text());
+    assert!(
+        server.log_events("plugin reloaded").is_empty(),
+        "{}",
+        server.log_text()
+    );
 
     // `cp` over the file in place (no rename): the private copy makes this safe.
     std::fs::copy(&p.test_plugin, &served).unwrap();
-    assert!(eventually(Duration::from_secs(10), || tool_names(&server).contains(&"echo".to_string())));
+    assert!(eventually(Duration::from_secs(10), || tool_names(&server)
+        .contains(&"echo".to_string())));
 
     // Deleted, then created again: the directory watch survives.
     std::fs::remove_file(&served).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     std::fs::copy(&p.calculator, &served).unwrap();
     assert!(
-        eventually(Duration::from_secs(10), || tool_names(&server) == ["calculate"]),
+        eventually(Duration::from_secs(10), || tool_names(&server)
+            == ["calculate"]),
         "{}",
         server.log_text()
     );
@@ -159,7 +196,10 @@ fn cp_over_the_file_and_delete_recreate_reload_and_identical_content_does_not() 
 fn watch_false_does_not_reload() {
     let p = plugins();
     let (_dir, served) = served_copy(&p.calculator);
-    let server = util::start(&[served.to_str().unwrap(), "--stateless", "--watch=false"], &[]);
+    let server = util::start(
+        &[served.to_str().unwrap(), "--stateless", "--watch=false"],
+        &[],
+    );
     replace_atomically(&p.test_plugin, &served);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(tool_names(&server), ["calculate"]);
@@ -204,7 +244,11 @@ fn stateful_sessions_hear_tools_list_changed() {
             }
         }
     }
-    assert!(got, "no list_changed on the session stream; log:\n{}", server.log_text());
+    assert!(
+        got,
+        "no list_changed on the session stream; log:\n{}",
+        server.log_text()
+    );
 }
 
 const CRATE_TOML: &str = r#"[package]
@@ -235,7 +279,11 @@ fn a_crate_directory_is_rebuilt_on_edit_and_compile_errors_keep_the_old_version(
     let krate = dir.path().join("hot");
     std::fs::create_dir_all(krate.join("src")).unwrap();
     let sdk = util::root().join("tool-plugins/fastmcp-sdk");
-    std::fs::write(krate.join("Cargo.toml"), CRATE_TOML.replace("SDK", sdk.to_str().unwrap())).unwrap();
+    std::fs::write(
+        krate.join("Cargo.toml"),
+        CRATE_TOML.replace("SDK", sdk.to_str().unwrap()),
+    )
+    .unwrap();
     std::fs::copy(util::root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
     std::fs::write(krate.join("src/lib.rs"), crate_source("hello v1")).unwrap();
     // A shared target dir keeps the SDK's dependencies built across runs.
@@ -251,12 +299,14 @@ fn a_crate_directory_is_rebuilt_on_edit_and_compile_errors_keep_the_old_version(
         std::thread::sleep(Duration::from_millis(100));
     }
     let session = server.initialize();
-    let hello_in = |s: &str| text_of(&server.call(&rpc(1, "tools/call", json!({"name": "hello"})), Some(s)));
+    let hello_in =
+        |s: &str| text_of(&server.call(&rpc(1, "tools/call", json!({"name": "hello"})), Some(s)));
     assert_eq!(hello_in(&session), "hello v1");
 
     std::fs::write(krate.join("src/lib.rs"), crate_source("hello v2")).unwrap();
     assert!(
-        eventually(Duration::from_secs(180), || hello_in(&session) == "hello v2"),
+        eventually(Duration::from_secs(180), || hello_in(&session)
+            == "hello v2"),
         "the edit was not served; log:\n{}",
         server.log_text()
     );
@@ -272,7 +322,10 @@ fn a_crate_directory_is_rebuilt_on_edit_and_compile_errors_keep_the_old_version(
         "the compile error was not reported; log:\n{}",
         server.log_text()
     );
-    let err = ready(&server)["reload_errors"][0]["last_reload_error"].as_str().unwrap().to_string();
+    let err = ready(&server)["reload_errors"][0]["last_reload_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(err.contains("cargo build failed"), "{err}");
     assert_eq!(hello_in(&session), "hello v2");
 }

@@ -37,7 +37,11 @@ fn mapped_copies() -> usize {
 fn reload_n(registry: &Registry, served: &Path, n: usize) {
     let p = plugins();
     for i in 0..n {
-        let src = if i % 2 == 0 { &p.test_plugin } else { &p.calculator };
+        let src = if i % 2 == 0 {
+            &p.test_plugin
+        } else {
+            &p.calculator
+        };
         replace_atomically(src, served);
         match reload(registry, 0, "dev") {
             Reloaded::Swapped { .. } => {}
@@ -69,6 +73,9 @@ fn five_hundred_reloads_keep_rss_flat_and_one_mapping() {
     let after = rss_kib();
     assert_eq!(mapped_copies(), 1, "retired generations are still mapped");
     let growth = after.saturating_sub(before);
-    assert!(growth < 5 * 1024, "RSS grew by {growth} KiB over 500 reloads ({before} -> {after} KiB)");
+    assert!(
+        growth < 5 * 1024,
+        "RSS grew by {growth} KiB over 500 reloads ({before} -> {after} KiB)"
+    );
     assert_eq!(registry.catalog().generations[0].id, 521);
 }

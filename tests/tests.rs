@@ -2,5 +2,19 @@
 //! plugins built from `tool-plugins/`. One test binary; each area is a module.
 
 mod util;
+
+mod commands;
+mod config_cli;
+mod health;
+mod http_stateful;
+mod http_stateless;
+mod modern;
+mod plugins_load;
 mod reload;
 mod reload_memory;
+mod sdk_client;
+mod security;
+mod shutdown;
+mod stdio;
+mod streaming;
+mod tools;

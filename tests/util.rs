@@ -80,7 +80,9 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    if !args.iter().any(|a| a.starts_with("--port")) && !env.iter().any(|(k, _)| k.ends_with("PORT")) {
+    if !args.iter().any(|a| a.starts_with("--port"))
+        && !env.iter().any(|(k, _)| k.ends_with("PORT"))
+    {
         cmd.args(["--port", "0"]);
     }
     for (k, v) in env {
@@ -94,19 +96,24 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         let log = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                    if v["message"] == "listening" {
-                        let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(&line)
+                    && v["message"] == "listening"
+                {
+                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
                 }
                 log.lock().unwrap().push(line);
             }
         });
     }
-    let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-        let _ = child.kill();
-        panic!("fastmcp did not start listening; log:\n{}", log.lock().unwrap().join("\n"))
-    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "fastmcp did not start listening; log:\n{}",
+                log.lock().unwrap().join("\n")
+            )
+        });
     Server {
         child,
         base: format!("http://{addr}"),
@@ -145,10 +152,10 @@ impl Server {
         let c = client();
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
-            if let Ok(r) = c.get(format!("{}/ready", self.base)).send() {
-                if r.status() == 200 {
-                    return;
-                }
+            if let Ok(r) = c.get(format!("{}/ready", self.base)).send()
+                && r.status() == 200
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -171,7 +178,12 @@ impl Server {
     /// POSTs a request and returns the JSON-RPC response (the last SSE message if streamed).
     pub fn call(&self, body: &Value, session: Option<&str>) -> Value {
         let r = self.post(body, session);
-        let ctype = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let ctype = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let text = r.text().expect("body");
         if ctype.starts_with("text/event-stream") {
             sse_messages(&text).pop().expect("an SSE message")
@@ -183,15 +195,25 @@ impl Server {
     /// Initializes a stateful session and returns its id.
     pub fn initialize(&self) -> String {
         let r = self.post(
-            &rpc(0, "initialize", json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            })),
+            &rpc(
+                0,
+                "initialize",
+                json!({
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "tests", "version": "1"}
+                }),
+            ),
             None,
         );
         assert_eq!(r.status(), 200);
-        let id = r.headers().get("mcp-session-id").expect("session id").to_str().unwrap().to_string();
+        let id = r
+            .headers()
+            .get("mcp-session-id")
+            .expect("session id")
+            .to_str()
+            .unwrap()
+            .to_string();
         let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
         assert_eq!(self.post(&note, Some(&id)).status(), 202);
         id
@@ -273,4 +295,189 @@ pub fn replace_atomically(src: &Path, dst: &Path) {
     let tmp = dst.with_extension("tmp-copy");
     std::fs::copy(src, &tmp).expect("copy plugin");
     std::fs::rename(&tmp, dst).expect("rename plugin");
+}
+
+/// The text of the first content item of a `tools/call` response ("" when absent).
+pub fn text_of(response: &Value) -> String {
+    response["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A `tools/call` request body.
+pub fn tool_call(id: i64, name: &str, arguments: Value) -> Value {
+    rpc(
+        id,
+        "tools/call",
+        json!({"name": name, "arguments": arguments}),
+    )
+}
+
+/// Starts `fastmcp dev PLUGIN EXTRA... --watch=false` and waits for `/ready`. Tests that do not
+/// exercise hot reload turn the watcher off, so a concurrent build in `target/` cannot reload
+/// the plugin under them.
+pub fn serve(plugin: &Path, extra: &[&str]) -> Server {
+    let plugin = plugin.to_str().expect("UTF-8 path");
+    let mut args = vec![plugin, "--watch=false"];
+    args.extend_from_slice(extra);
+    start(&args, &[])
+}
+
+/// A port that was free a moment ago (bound to 127.0.0.1:0 and released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
+}
+
+/// A POST to `url` with exactly these headers (none added), for the request-check tests.
+pub fn post_raw(url: &str, body: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+    let mut req = client().post(url).body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().expect("POST")
+}
+
+/// The headers a well-behaved client sends with a POST.
+pub const GOOD_HEADERS: [(&str, &str); 2] = [
+    ("content-type", "application/json"),
+    ("accept", "application/json, text/event-stream"),
+];
+
+/// How a finished `fastmcp` command ended and what it printed.
+#[derive(Debug)]
+pub struct Finished {
+    /// The exit code; `None` when a signal ended the process.
+    pub code: Option<i32>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+/// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
+pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
+    use std::io::Read;
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("PORT")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn fastmcp");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`fastmcp {}` did not finish within {timeout:?}; stderr:\n{}",
+                args.join(" "),
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Finished {
+        code: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
+
+/// An SSE response read incrementally: a thread parses events as they arrive.
+#[derive(Debug)]
+pub struct SseStream {
+    rx: std::sync::mpsc::Receiver<Value>,
+}
+
+impl SseStream {
+    /// Starts reading `response`'s body as a stream of SSE `data:` messages.
+    pub fn new(response: reqwest::blocking::Response) -> SseStream {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut data = String::new();
+            for line in BufReader::new(response).lines().map_while(Result::ok) {
+                if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                } else if line.is_empty() && !data.is_empty() {
+                    let message = std::mem::take(&mut data);
+                    match serde_json::from_str(&message) {
+                        Ok(v) => {
+                            if tx.send(v).is_err() {
+                                return;
+                            }
+                        }
+                        Err(e) => panic!("SSE data is not JSON ({e}): {message}"),
+                    }
+                }
+            }
+        });
+        SseStream { rx }
+    }
+
+    /// The next message, or `None` when the stream ended or nothing came within `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<Value> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+
+    /// Every message until the stream ends (bounded by `timeout` in total).
+    pub fn rest(&self, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut all = Vec::new();
+        while let Some(v) = self.next(deadline.saturating_duration_since(Instant::now())) {
+            all.push(v);
+        }
+        all
+    }
+}
+
+/// The `content-type` of a response ("" when absent).
+pub fn content_type(r: &reqwest::blocking::Response) -> String {
+    r.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// GETs `/ready` and returns its status and JSON body.
+pub fn ready(server: &Server) -> (u16, Value) {
+    let r = client()
+        .get(format!("{}/ready", server.base))
+        .send()
+        .expect("GET /ready");
+    let status = r.status().as_u16();
+    (status, r.json().expect("/ready is JSON"))
+}
+
+/// Polls until `check` holds (bounded); returns whether it did.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }

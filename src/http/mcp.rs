@@ -22,9 +22,9 @@ use super::error::HttpError;
 use super::guard;
 use super::sse;
 use crate::mcp::events::parse_event_id;
-use crate::mcp::sink::Outbound;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS};
+use crate::mcp::sink::Outbound;
 use crate::mcp::{RequestCtx, Session};
 
 /// The session header.
@@ -230,7 +230,8 @@ pub(super) async fn answer(
         drop(ctx);
         out
     };
-    let mut work: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> = Box::pin(work);
+    let mut work: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> =
+        Box::pin(work);
     let first = tokio::select! {
         out = &mut work => {
             guard.1 = false;
@@ -257,7 +258,16 @@ pub(super) async fn answer(
         Some(first) = rx.recv() => first,
     };
     guard.1 = false;
-    sse::request_stream(work, first, rx, sse::StreamMode { resumable, priming, cancel })
+    sse::request_stream(
+        work,
+        first,
+        rx,
+        sse::StreamMode {
+            resumable,
+            priming,
+            cancel,
+        },
+    )
 }
 
 fn json_response(body: String) -> Response {
@@ -267,11 +277,13 @@ fn json_response(body: String) -> Response {
 /// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
 /// with `Last-Event-ID`, the rest of a response stream the client lost.
 pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = state.security.check(&headers) {
+        return e.into_response();
+    }
     if state.stateless || is_modern(&headers) {
         return not_allowed();
     }
     let opened = (|| {
-        state.security.check(&headers)?;
         guard::check_get(&headers)?;
         session(&state, &headers)
     })();
@@ -296,11 +308,11 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 
 /// `DELETE` on the MCP endpoint: ends the session.
 pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if state.stateless || is_modern(&headers) {
-        return not_allowed();
-    }
     if let Err(e) = state.security.check(&headers) {
         return e.into_response();
+    }
+    if state.stateless || is_modern(&headers) {
+        return not_allowed();
     }
     let Some(id) = header(&headers, SESSION_HEADER) else {
         return HttpError::new(

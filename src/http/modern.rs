@@ -13,14 +13,18 @@ use super::AppState;
 use super::error::HttpError;
 use super::mcp::answer;
 use super::sse;
+use crate::mcp::Session;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
 use crate::mcp::modern::{self, METHODS, VERSION};
 use crate::mcp::session::{Negotiated, level_index};
-use crate::mcp::Session;
 
 /// Serves one POSTed message of a 2026-07-28 client.
-pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) -> Result<Response, HttpError> {
+pub async fn post(
+    state: &AppState,
+    headers: &HeaderMap,
+    message: Incoming<'_>,
+) -> Result<Response, HttpError> {
     let (id, method, params) = match message {
         // No client notification is defined over HTTP in this revision; accept and ignore.
         Incoming::Notification { .. } => return Ok(StatusCode::ACCEPTED.into_response()),
@@ -28,7 +32,10 @@ pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) 
             return Err(HttpError::rpc(
                 StatusCode::BAD_REQUEST,
                 Some(id),
-                ErrorData::invalid_request("Invalid request: clients do not send responses in protocol 2026-07-28", None),
+                ErrorData::invalid_request(
+                    "Invalid request: clients do not send responses in protocol 2026-07-28",
+                    None,
+                ),
             ));
         }
         Incoming::Request { id, method, params } => (id, method, params),
@@ -37,14 +44,22 @@ pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) 
         return Err(HttpError::rpc(
             StatusCode::NOT_FOUND,
             Some(id),
-            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, format!("Method not found: {method}"), None),
+            ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("Method not found: {method}"),
+                None,
+            ),
         ));
     }
     let meta = modern::request_meta(params);
-    if let Some(v) = &meta.protocol_version {
-        if !modern::SUPPORTED.contains(&v.as_str()) {
-            return Err(HttpError::rpc(StatusCode::BAD_REQUEST, Some(id), modern::unsupported_version(v)));
-        }
+    if let Some(v) = &meta.protocol_version
+        && !modern::SUPPORTED.contains(&v.as_str())
+    {
+        return Err(HttpError::rpc(
+            StatusCode::BAD_REQUEST,
+            Some(id),
+            modern::unsupported_version(v),
+        ));
     }
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
@@ -55,7 +70,11 @@ pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) 
         return Err(HttpError::rpc(
             StatusCode::SERVICE_UNAVAILABLE,
             Some(id),
-            ErrorData::new(ErrorCode(-32000), "Service Unavailable: plugins are still loading", None),
+            ErrorData::new(
+                ErrorCode(-32000),
+                "Service Unavailable: plugins are still loading",
+                None,
+            ),
         ));
     }
     if method == "subscriptions/listen" {
@@ -80,19 +99,25 @@ pub async fn post(state: &AppState, headers: &HeaderMap, message: Incoming<'_>) 
         client_capabilities: meta
             .client_capabilities
             .and_then(|c| serde_json::from_value(c).ok()),
-        client_info: meta.client_info.and_then(|c| serde_json::from_value(c).ok()),
+        client_info: meta
+            .client_info
+            .and_then(|c| serde_json::from_value(c).ok()),
     });
     let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
     Ok(answer(state, session, id, method.into_owned(), params, false).await)
 }
 
 /// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.
-fn tool_schema(state: &AppState, params: Option<&RawValue>) -> Option<serde_json::Map<String, serde_json::Value>> {
+fn tool_schema(
+    state: &AppState,
+    params: Option<&RawValue>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
     #[derive(Deserialize)]
     struct P {
         name: String,
     }
     let p: P = serde_json::from_str(params?.get()).ok()?;
     let cat = state.service.registry.catalog();
-    cat.tool(&p.name).map(|(e, _)| (*e.tool.input_schema).clone())
+    cat.tool(&p.name)
+        .map(|(e, _)| (*e.tool.input_schema).clone())
 }

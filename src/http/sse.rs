@@ -109,11 +109,11 @@ pub fn request_stream(
                 _ => None,
             };
             let chunk = event(msg, id.as_deref());
-            if let Some(tx) = out {
-                if tx.try_send(Ok(chunk)).is_err() {
-                    // Full or gone: a client that cannot keep up is treated as gone.
-                    *out = None;
-                }
+            if let Some(tx) = out
+                && tx.try_send(Ok(chunk)).is_err()
+            {
+                // Full or gone: a client that cannot keep up is treated as gone.
+                *out = None;
             }
         };
         if let (true, Some(n), Some(tx)) = (priming, stream, &out) {

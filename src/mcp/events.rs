@@ -84,10 +84,10 @@ impl EventLog {
         };
         let seq = log.next_seq;
         log.next_seq += 1;
-        if let Some(f) = &log.follower {
-            if f.send((seq, message.to_string())).is_err() {
-                log.follower = None;
-            }
+        if let Some(f) = &log.follower
+            && f.send((seq, message.to_string())).is_err()
+        {
+            log.follower = None;
         }
         if log.events.len() >= MAX_EVENTS {
             log.events.remove(0);
@@ -107,7 +107,12 @@ impl EventLog {
     /// The events of `stream` after `after`, and live ones if it is still running.
     pub fn resume(&mut self, stream: u64, after: u64) -> Option<Resumed> {
         let log = self.streams.get_mut(&stream)?;
-        let missed = log.events.iter().filter(|(s, _)| *s > after).cloned().collect();
+        let missed = log
+            .events
+            .iter()
+            .filter(|(s, _)| *s > after)
+            .cloned()
+            .collect();
         let live = if log.finished.is_none() {
             let (tx, rx) = unbounded_channel();
             log.follower = Some(tx);
@@ -143,7 +148,10 @@ mod tests {
         let mut r = log.resume(s, 1).unwrap();
         assert_eq!(r.missed, vec![(2, "b".to_string())]);
         log.record(s, "c");
-        assert_eq!(r.live.as_mut().unwrap().try_recv().unwrap(), (3, "c".to_string()));
+        assert_eq!(
+            r.live.as_mut().unwrap().try_recv().unwrap(),
+            (3, "c".to_string())
+        );
         log.finish(s);
         assert!(r.live.unwrap().try_recv().is_err());
         let done = log.resume(s, 0).unwrap();

@@ -46,7 +46,10 @@ impl Filter {
             }
         }
         if !self.resource_subscriptions.is_empty() {
-            v.insert("resourceSubscriptions".into(), json!(self.resource_subscriptions));
+            v.insert(
+                "resourceSubscriptions".into(),
+                json!(self.resource_subscriptions),
+            );
         }
         Value::Object(v)
     }
@@ -66,7 +69,10 @@ pub struct Listeners {
 }
 
 fn tagged(method: &str, id: &RequestId, mut params: serde_json::Map<String, Value>) -> String {
-    params.insert("_meta".into(), json!({KEY_SUBSCRIPTION: id.clone().into_json_value()}));
+    params.insert(
+        "_meta".into(),
+        json!({KEY_SUBSCRIPTION: id.clone().into_json_value()}),
+    );
     json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
 }
 
@@ -89,7 +95,8 @@ impl Listeners {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.retain(|l| {
             for m in methods {
-                if l.filter.wants(m) && l.tx.send(tagged(m, &l.id, serde_json::Map::new())).is_err() {
+                if l.filter.wants(m) && l.tx.send(tagged(m, &l.id, serde_json::Map::new())).is_err()
+                {
                     return false;
                 }
             }
@@ -106,7 +113,8 @@ impl Listeners {
             }
             let mut p = serde_json::Map::new();
             p.insert("uri".into(), uri.into());
-            l.tx.send(tagged("notifications/resources/updated", &l.id, p)).is_ok()
+            l.tx.send(tagged("notifications/resources/updated", &l.id, p))
+                .is_ok()
         });
     }
 
@@ -148,8 +156,14 @@ mod tests {
         let ack: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
         assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
         assert_eq!(ack["params"]["_meta"][KEY_SUBSCRIPTION], 7);
-        assert_eq!(ack["params"]["notifications"], json!({"toolsListChanged": true}));
-        ls.broadcast(&["notifications/prompts/list_changed", "notifications/tools/list_changed"]);
+        assert_eq!(
+            ack["params"]["notifications"],
+            json!({"toolsListChanged": true})
+        );
+        ls.broadcast(&[
+            "notifications/prompts/list_changed",
+            "notifications/tools/list_changed",
+        ]);
         let n: Value = serde_json::from_str(&rx.try_recv().unwrap()).unwrap();
         assert_eq!(n["method"], "notifications/tools/list_changed");
         assert!(rx.try_recv().is_err());

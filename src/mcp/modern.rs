@@ -86,10 +86,16 @@ pub fn request_meta(params: Option<&RawValue>) -> RequestMeta {
         return RequestMeta::default();
     };
     RequestMeta {
-        protocol_version: meta.get(KEY_VERSION).and_then(Value::as_str).map(str::to_string),
+        protocol_version: meta
+            .get(KEY_VERSION)
+            .and_then(Value::as_str)
+            .map(str::to_string),
         client_capabilities: meta.get(KEY_CAPS).cloned(),
         client_info: meta.get(KEY_INFO).cloned(),
-        log_level: meta.get(KEY_LOG).and_then(Value::as_str).map(str::to_string),
+        log_level: meta
+            .get(KEY_LOG)
+            .and_then(Value::as_str)
+            .map(str::to_string),
         progress_token: meta
             .get("progressToken")
             .and_then(|t| serde_json::from_value(t.clone()).ok()),
@@ -111,8 +117,13 @@ fn mismatch(message: String) -> ErrorData {
 
 /// Decodes a header value that may use the `=?base64?...?=` sentinel; `None` if invalid.
 pub fn decode_header_value(v: &str) -> Option<String> {
-    if let Some(inner) = v.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
-        let bytes = base64::engine::general_purpose::STANDARD.decode(inner).ok()?;
+    if let Some(inner) = v
+        .strip_prefix("=?base64?")
+        .and_then(|r| r.strip_suffix("?="))
+    {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(inner)
+            .ok()?;
         return String::from_utf8(bytes).ok();
     }
     let safe = v.bytes().all(|b| b == b'\t' || (0x20..=0x7e).contains(&b));
@@ -157,7 +168,11 @@ pub fn check_headers(
                 "Header mismatch: Mcp-Method header value '{m}' does not match body value '{method}'"
             )));
         }
-        None => return Err(mismatch("Header mismatch: the Mcp-Method header is required".into())),
+        None => {
+            return Err(mismatch(
+                "Header mismatch: the Mcp-Method header is required".into(),
+            ));
+        }
     }
     let body: Map<String, Value> = params
         .and_then(|p| serde_json::from_str(p.get()).ok())
@@ -211,7 +226,9 @@ fn check_param_headers<'h>(
             }
             (Some(v), Some(h)) => {
                 let decoded = decode_header_value(h).ok_or_else(|| {
-                    mismatch(format!("Header mismatch: the Mcp-Param-{name} header is malformed"))
+                    mismatch(format!(
+                        "Header mismatch: the Mcp-Param-{name} header is malformed"
+                    ))
                 })?;
                 let same = match v {
                     Value::String(s) => *s == decoded,
@@ -252,7 +269,11 @@ pub fn decorate(method: &str, raw: &str) -> String {
     }
     if matches!(
         method,
-        "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" | "resources/read"
+        "tools/list"
+            | "prompts/list"
+            | "resources/list"
+            | "resources/templates/list"
+            | "resources/read"
     ) {
         obj.entry("ttlMs").or_insert(TTL_MS.into());
         obj.entry("cacheScope").or_insert("private".into());
@@ -326,7 +347,11 @@ impl Mrtr {
 
     /// The inputs of a (possibly retried) request; an error when `requestState` fails
     /// verification or the retry lacks no answers it needs.
-    pub fn inputs(&self, params: Option<&RawValue>, binding: &[u8]) -> Result<(Inputs, Vec<(String, Value)>), ErrorData> {
+    pub fn inputs(
+        &self,
+        params: Option<&RawValue>,
+        binding: &[u8],
+    ) -> Result<(Inputs, Vec<(String, Value)>), ErrorData> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Retry {
@@ -343,10 +368,12 @@ impl Mrtr {
         let Some(state) = retry.request_state else {
             return Ok((Inputs::default(), Vec::new()));
         };
-        let sealed: Sealed = self
-            .codec
-            .open_json_with(&state, binding)
-            .map_err(|_| ErrorData::invalid_params("Invalid requestState: it was not issued for this request or has expired", None))?;
+        let sealed: Sealed = self.codec.open_json_with(&state, binding).map_err(|_| {
+            ErrorData::invalid_params(
+                "Invalid requestState: it was not issued for this request or has expired",
+                None,
+            )
+        })?;
         let mut answers = sealed.answers;
         let mut missing = Vec::new();
         for (key, request) in sealed.pending {
@@ -359,7 +386,12 @@ impl Mrtr {
     }
 
     /// The `InputRequiredResult` asking for `asked` (keys numbered after the answers so far).
-    pub fn input_required(&self, inputs: &Inputs, asked: Vec<(String, Value)>, binding: &[u8]) -> String {
+    pub fn input_required(
+        &self,
+        inputs: &Inputs,
+        asked: Vec<(String, Value)>,
+        binding: &[u8],
+    ) -> String {
         let mut requests = InputRequests::new();
         for (key, req) in &asked {
             if let Ok(r) = serde_json::from_value::<InputRequest>(req.clone()) {
@@ -372,10 +404,16 @@ impl Mrtr {
         };
         let state = self
             .codec
-            .seal_json_with(&sealed, &SealOptions::new().associated_data(binding).ttl(STATE_TTL))
+            .seal_json_with(
+                &sealed,
+                &SealOptions::new().associated_data(binding).ttl(STATE_TTL),
+            )
             .ok();
         let result = InputRequiredResult::new(Some(requests), state);
-        decorate("tools/call", &serde_json::to_string(&result).unwrap_or_else(|_| "{}".into()))
+        decorate(
+            "tools/call",
+            &serde_json::to_string(&result).unwrap_or_else(|_| "{}".into()),
+        )
     }
 }
 
@@ -434,7 +472,13 @@ mod tests {
         assert_eq!(v["_meta"][KEY_SERVER]["name"], "fastmcp");
         assert_eq!(v["cacheScope"], "private");
         let v: Value = serde_json::from_str(&discover()).unwrap();
-        assert!(v["supportedVersions"].as_array().unwrap().iter().any(|x| x == VERSION));
+        assert!(
+            v["supportedVersions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == VERSION)
+        );
     }
 
     #[test]
@@ -442,8 +486,12 @@ mod tests {
         let m = Mrtr::new(None);
         let params = raw(serde_json::json!({"name": "t", "arguments": {}}));
         let bind = binding(Some("alice"), "tools/call", Some(&params));
-        let ask = vec![("r0".to_string(), serde_json::json!({"method": "roots/list"}))];
-        let out: Value = serde_json::from_str(&m.input_required(&Inputs::default(), ask, &bind)).unwrap();
+        let ask = vec![(
+            "r0".to_string(),
+            serde_json::json!({"method": "roots/list"}),
+        )];
+        let out: Value =
+            serde_json::from_str(&m.input_required(&Inputs::default(), ask, &bind)).unwrap();
         assert_eq!(out["resultType"], "input_required");
         let state = out["requestState"].as_str().unwrap().to_string();
         let retry = raw(serde_json::json!({
@@ -454,7 +502,13 @@ mod tests {
         assert_eq!(inputs.answers, vec![serde_json::json!({"roots": []})]);
         assert!(missing.is_empty());
         // Another caller, or a tampered state, is refused.
-        assert!(m.inputs(Some(&retry), &binding(Some("bob"), "tools/call", Some(&params))).is_err());
+        assert!(
+            m.inputs(
+                Some(&retry),
+                &binding(Some("bob"), "tools/call", Some(&params))
+            )
+            .is_err()
+        );
         let bad = raw(serde_json::json!({"name": "t", "requestState": format!("{state}x")}));
         assert!(m.inputs(Some(&bad), &bind).is_err());
     }

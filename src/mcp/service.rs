@@ -21,8 +21,8 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::jsonrpc;
-use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::modern;
+use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::sink::{ModernCall, RequestSink};
 use crate::plugin::manifest::{Access, ToolEntry};
 use crate::plugin::{CallOutcome, Generation, Registry};
@@ -310,11 +310,13 @@ impl Service {
                     modern::decorate(method, &r)
                 }
             }),
-            m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => Err(ErrorData::new(
-                ErrorCode::METHOD_NOT_FOUND,
-                format!("Method not found: {method}"),
-                None,
-            )),
+            m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => {
+                Err(ErrorData::new(
+                    ErrorCode::METHOD_NOT_FOUND,
+                    format!("Method not found: {method}"),
+                    None,
+                ))
+            }
             _ => match self.dispatch(id, method, params, ctx).await {
                 Ok(r) => Ok(modern::decorate(method, &r)),
                 Err(mut e) => {
@@ -444,7 +446,17 @@ impl Service {
         }
         let started = Instant::now();
         let outcome = self
-            .run(&generation, id, "tools/call", params, ctx, token, round.clone())
+            .run(
+                &generation,
+                id,
+                "tools/call",
+                params,
+                ctx,
+                CallExtras {
+                    progress_token: token,
+                    modern_round: round.clone(),
+                },
+            )
             .await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (reply, label) = match outcome {
@@ -459,10 +471,15 @@ impl Service {
             Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
                 let asked = round
                     .as_ref()
-                    .map(|r| std::mem::take(&mut *r.asked.lock().unwrap_or_else(|e| e.into_inner())))
+                    .map(|r| {
+                        std::mem::take(&mut *r.asked.lock().unwrap_or_else(|e| e.into_inner()))
+                    })
                     .unwrap_or_default();
                 let bind = era.as_deref().unwrap_or_default();
-                (Ok(self.mrtr.input_required(&inputs, asked, bind)), "input_required")
+                (
+                    Ok(self.mrtr.input_required(&inputs, asked, bind)),
+                    "input_required",
+                )
             }
             Ran::TimedOut(after) => (
                 Ok(error_result(&format!(
@@ -563,7 +580,11 @@ impl Service {
             .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
             .and_then(|m| m.meta)
             .and_then(|m| m.progress_token);
-        match self.run(generation, id, method, params, ctx, token, None).await {
+        let extras = CallExtras {
+            progress_token: token,
+            modern_round: None,
+        };
+        match self.run(generation, id, method, params, ctx, extras).await {
             Ran::Done(CallOutcome::Ok(raw)) => Ok(raw.get().to_string()),
             other => self.outcome_error(other),
         }
@@ -606,9 +627,12 @@ impl Service {
         method: &str,
         params: Option<&RawValue>,
         ctx: &RequestCtx,
-        progress_token: Option<ProgressToken>,
-        modern_round: Option<Arc<ModernCall>>,
+        extras: CallExtras,
     ) -> Ran {
+        let CallExtras {
+            progress_token,
+            modern_round,
+        } = extras;
         let version = ctx.session.protocol_version();
         let context = PluginContext {
             protocol_version: &version,
@@ -649,6 +673,14 @@ impl Service {
 struct MetaOnly {
     #[serde(rename = "_meta")]
     meta: Option<RequestMeta>,
+}
+
+/// Per-call details beyond the request itself.
+struct CallExtras {
+    /// The request's `_meta.progressToken`.
+    progress_token: Option<ProgressToken>,
+    /// For protocol 2026-07-28: the answers of earlier rounds.
+    modern_round: Option<Arc<ModernCall>>,
 }
 
 /// How a plugin request ended.

@@ -210,6 +210,13 @@ impl Session {
         for (_, flag) in lock(&self.in_flight).drain() {
             flag.store(true, Ordering::Relaxed);
         }
+        self.shut_down();
+    }
+
+    /// Server shutdown: ends the GET stream and fails requests waiting on the client (its
+    /// answer would need a new connection, which is no longer accepted), but lets running calls
+    /// finish within the shutdown grace.
+    pub fn shut_down(&self) {
         for (_, tx) in lock(&self.pending).drain() {
             let _ = tx.send(Err(
                 serde_json::json!({"code": -32000, "message": "session closed"}),

@@ -96,7 +96,10 @@ impl ModernCall {
             )));
         }
         let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        asked.push((format!("r{i}"), serde_json::json!({"method": method, "params": params})));
+        asked.push((
+            format!("r{i}"),
+            serde_json::json!({"method": method, "params": params}),
+        ));
         Err(HostRequestError::InputRequired)
     }
 }
