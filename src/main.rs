@@ -78,7 +78,7 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match config.transport {
-            Transport::Stdio => stdio::run(config).await,
+            Transport::Stdio => stdio::run(config, shutdown_signal()).await,
             Transport::HttpStream => {
                 let addr = format!("{}:{}", bracket(&config.host), config.port);
                 let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| {

@@ -35,8 +35,12 @@ fn take_stdout() -> std::io::Result<std::fs::File> {
     }
 }
 
-/// Serves the configured plugins over stdio until stdin closes.
-pub async fn run(config: Config) -> Result<(), ServerError> {
+/// Serves the configured plugins over stdio until stdin closes or `shutdown` resolves; calls in
+/// flight get `shutdown_timeout` to finish.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServerError> {
     let mut out = take_stdout()?;
     let service = service(&config);
     {
@@ -65,7 +69,21 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         }
     });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    while let Some(line) = lines.next_line().await? {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let line = tokio::select! {
+            line = lines.next_line() => match line? {
+                Some(line) => line,
+                None => {
+                    tracing::info!("stdin closed; finishing requests in flight");
+                    break;
+                }
+            },
+            () = &mut shutdown => {
+                tracing::info!("shutting down: finishing requests in flight");
+                break;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -100,8 +118,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             }
         }
     }
-    tracing::info!("stdin closed; exiting");
-    session.close();
+    // Calls in flight finish (within the grace); only requests waiting on the client fail.
+    session.shut_down();
     drop(tx);
     // In-flight requests hold senders; give them the shutdown grace to finish.
     let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
