@@ -7,14 +7,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use rmcp::model::{
     ErrorCode, ErrorData, Implementation, InitializeRequestParams, InitializeResult,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    ProgressToken, PromptsCapability, RequestId, ResourcesCapability, ServerCapabilities,
-    ToolsCapability,
+    PromptsCapability, RequestId, ResourcesCapability, ServerCapabilities, ToolsCapability,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -23,9 +22,12 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::jsonrpc;
 use super::modern;
 use super::session::{Negotiated, Session, SessionStore, level_index};
-use super::sink::{ModernCall, RequestSink};
 use crate::plugin::manifest::{Access, ToolEntry};
-use crate::plugin::{CallOutcome, Generation, Registry};
+use crate::plugin::{Generation, Registry};
+
+mod call;
+use call::NamedParams;
+pub use call::humanize;
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
@@ -80,32 +82,6 @@ pub struct Service {
     pub mrtr: super::modern::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
     pub listeners: super::listen::Listeners,
-}
-
-/// What the plugin sees of a request's context (`docs/abi.md`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PluginContext<'a> {
-    protocol_version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    caller: Option<&'a Caller>,
-    request_id: &'a RequestId,
-}
-
-#[derive(Deserialize, Default)]
-struct RequestMeta {
-    #[serde(rename = "progressToken")]
-    progress_token: Option<ProgressToken>,
-}
-
-#[derive(Deserialize)]
-struct NamedParams<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(rename = "_meta", default)]
-    meta: Option<RequestMeta>,
 }
 
 #[derive(Deserialize)]
@@ -412,97 +388,6 @@ impl Service {
         json(&r)
     }
 
-    async fn call_tool(
-        &self,
-        id: &RequestId,
-        params: Option<&RawValue>,
-        ctx: &RequestCtx,
-    ) -> Reply {
-        let p: NamedParams = jsonrpc::params(params)?;
-        let found = {
-            let cat = self.registry.catalog();
-            cat.tool(&p.name)
-                .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
-                .map(|(_, g)| g.clone())
-        };
-        let generation = found
-            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
-        let token = p.meta.and_then(|m| m.progress_token);
-        let era = (ctx.session.protocol_version() == modern::VERSION).then(|| {
-            let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-            modern::binding(caller, "tools/call", params)
-        });
-        let mut inputs = modern::Inputs::default();
-        let mut round = None;
-        if let Some(bind) = &era {
-            let (got, missing) = self.mrtr.inputs(params, bind)?;
-            if !missing.is_empty() {
-                return Ok(self.mrtr.input_required(&got, missing, bind));
-            }
-            let caps = ctx.session.negotiated().client_capabilities;
-            let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-            round = Some(Arc::new(ModernCall::new(got.answers.clone(), caps)));
-            inputs = got;
-        }
-        let started = Instant::now();
-        let outcome = self
-            .run(
-                &generation,
-                id,
-                "tools/call",
-                params,
-                ctx,
-                CallExtras {
-                    progress_token: token,
-                    modern_round: round.clone(),
-                },
-            )
-            .await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let (reply, label) = match outcome {
-            Ran::Done(CallOutcome::Ok(raw)) => (Ok(raw.get().to_string()), "ok"),
-            Ran::Done(CallOutcome::Panic(msg)) => (
-                Ok(error_result(&format!(
-                    "Tool \"{}\" panicked: {msg}",
-                    p.name
-                ))),
-                "panic",
-            ),
-            Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
-                let asked = round
-                    .as_ref()
-                    .map(|r| {
-                        std::mem::take(&mut *r.asked.lock().unwrap_or_else(|e| e.into_inner()))
-                    })
-                    .unwrap_or_default();
-                let bind = era.as_deref().unwrap_or_default();
-                (
-                    Ok(self.mrtr.input_required(&inputs, asked, bind)),
-                    "input_required",
-                )
-            }
-            Ran::TimedOut(after) => (
-                Ok(error_result(&format!(
-                    "Tool \"{}\" timed out after {}",
-                    p.name,
-                    humanize(after)
-                ))),
-                "timeout",
-            ),
-            other => (self.outcome_error(other), "error"),
-        };
-        tracing::info!(
-            tool = %p.name,
-            plugin = %generation.manifest.name,
-            generation = generation.id,
-            session = ctx.session.id.as_deref().unwrap_or("-"),
-            elapsed_ms,
-            outcome = label,
-            "tool call"
-        );
-        reply
-    }
-
     async fn complete(&self, id: &RequestId, params: Option<&RawValue>, ctx: &RequestCtx) -> Reply {
         #[derive(Deserialize)]
         struct Ref {
@@ -566,157 +451,6 @@ impl Service {
             .iter()
             .find(|(_, t)| super::uri_template::matches(&t.uri_template, uri))
             .map(|(slot, _)| cat.generations[*slot].clone())
-    }
-
-    async fn call_plugin(
-        &self,
-        generation: &Arc<Generation>,
-        id: &RequestId,
-        method: &str,
-        params: Option<&RawValue>,
-        ctx: &RequestCtx,
-    ) -> Reply {
-        let token = params
-            .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
-            .and_then(|m| m.meta)
-            .and_then(|m| m.progress_token);
-        let extras = CallExtras {
-            progress_token: token,
-            modern_round: None,
-        };
-        match self.run(generation, id, method, params, ctx, extras).await {
-            Ran::Done(CallOutcome::Ok(raw)) => Ok(raw.get().to_string()),
-            other => self.outcome_error(other),
-        }
-    }
-
-    fn outcome_error(&self, ran: Ran) -> Reply {
-        Err(match ran {
-            Ran::Done(CallOutcome::Ok(_)) => unreachable_ok(),
-            Ran::Done(CallOutcome::Error {
-                code,
-                message,
-                data,
-            }) => ErrorData::new(ErrorCode(code), message, data),
-            Ran::Done(CallOutcome::Panic(msg)) => {
-                ErrorData::internal_error(format!("The plugin panicked: {msg}"), None)
-            }
-            Ran::Done(CallOutcome::Cancelled) => {
-                ErrorData::new(ErrorCode(-32800), "Request cancelled", None)
-            }
-            Ran::Done(CallOutcome::InputRequired) => ErrorData::internal_error(
-                "The call needs input from the client that this protocol version cannot carry",
-                None,
-            ),
-            Ran::Done(CallOutcome::Invalid(msg)) => {
-                tracing::error!(reason = %msg, "plugin broke the ABI contract");
-                ErrorData::internal_error("The plugin returned an invalid reply", None)
-            }
-            Ran::TimedOut(after) => {
-                ErrorData::internal_error(format!("Timed out after {}", humanize(after)), None)
-            }
-            Ran::Closed => ErrorData::internal_error("The server is shutting down", None),
-        })
-    }
-
-    /// Runs one plugin request with the tool timeout, registering it for cancellation.
-    async fn run(
-        &self,
-        generation: &Arc<Generation>,
-        id: &RequestId,
-        method: &str,
-        params: Option<&RawValue>,
-        ctx: &RequestCtx,
-        extras: CallExtras,
-    ) -> Ran {
-        let CallExtras {
-            progress_token,
-            modern_round,
-        } = extras;
-        let version = ctx.session.protocol_version();
-        let context = PluginContext {
-            protocol_version: &version,
-            session_id: ctx.session.id.as_deref(),
-            caller: ctx.caller.as_ref(),
-            request_id: id,
-        };
-        let request = build_request(method, params, &context);
-        let sink = Arc::new(RequestSink {
-            session: ctx.session.clone(),
-            outbound: ctx.outbound.clone(),
-            progress_token,
-            can_request: !self.options.stateless && ctx.outbound.is_some(),
-            modern: modern_round,
-        });
-        // Only a stored session can receive `notifications/cancelled` for this id.
-        let tracked = ctx.session.id.is_some();
-        if tracked {
-            ctx.session.begin_request(id, ctx.cancel.clone());
-        }
-        let call = generation.call(request, sink, ctx.cancel.clone());
-        let ran = match tokio::time::timeout(self.options.tool_timeout, call).await {
-            Ok(Ok(outcome)) => Ran::Done(outcome),
-            Ok(Err(_)) => Ran::Closed,
-            Err(_) => {
-                ctx.cancel.store(true, Ordering::Relaxed);
-                Ran::TimedOut(self.options.tool_timeout)
-            }
-        };
-        if tracked {
-            ctx.session.end_request(id);
-        }
-        ran
-    }
-}
-
-#[derive(Deserialize)]
-struct MetaOnly {
-    #[serde(rename = "_meta")]
-    meta: Option<RequestMeta>,
-}
-
-/// Per-call details beyond the request itself.
-struct CallExtras {
-    /// The request's `_meta.progressToken`.
-    progress_token: Option<ProgressToken>,
-    /// For protocol 2026-07-28: the answers of earlier rounds.
-    modern_round: Option<Arc<ModernCall>>,
-}
-
-/// How a plugin request ended.
-enum Ran {
-    Done(CallOutcome),
-    TimedOut(Duration),
-    Closed,
-}
-
-fn unreachable_ok() -> ErrorData {
-    ErrorData::internal_error("unexpected success", None)
-}
-
-fn build_request(method: &str, params: Option<&RawValue>, context: &PluginContext<'_>) -> Vec<u8> {
-    let params = params.map(RawValue::get).unwrap_or("{}");
-    let context = serde_json::to_string(context).unwrap_or_else(|_| "{}".into());
-    let method = serde_json::to_string(method).unwrap_or_default();
-    let mut out = Vec::with_capacity(params.len() + context.len() + method.len() + 40);
-    out.extend_from_slice(b"{\"method\":");
-    out.extend_from_slice(method.as_bytes());
-    out.extend_from_slice(b",\"params\":");
-    out.extend_from_slice(params.as_bytes());
-    out.extend_from_slice(b",\"context\":");
-    out.extend_from_slice(context.as_bytes());
-    out.push(b'}');
-    out
-}
-
-/// `1.5s`, `60s`, `250ms`.
-pub fn humanize(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d.as_secs() == 0 {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }
 
