@@ -1,0 +1,325 @@
+//! Tests of [`Config::resolve`] and the other resolvers: precedence, fallbacks and the error
+//! a user sees for each bad value.
+
+use super::*;
+use crate::cli::{Cli, Command};
+use clap::Parser;
+
+fn dev_args(argv: &[&str]) -> cli::DevArgs {
+    let argv = ["fastmcp", "dev"].iter().chain(argv);
+    match Cli::try_parse_from(argv).expect("argv parses").command {
+        Command::Dev(args) => args,
+        other => panic!("expected dev, got {other:?}"),
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn resolve(argv: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::resolve(dev_args(argv), env(vars))
+}
+
+fn lib(path: &str) -> PluginSource {
+    PluginSource::Library(path.into())
+}
+
+#[test]
+fn defaults() {
+    let config = resolve(&["x.so"], &[("HOME", "/root")]).unwrap();
+    let expected = Config {
+        plugins: vec![lib("x.so")],
+        ..Config::default()
+    };
+    assert_eq!(config, expected);
+    assert_eq!(config.max_body_bytes, 4_194_304);
+    assert_eq!(config.session_idle_timeout, Duration::from_secs(1800));
+}
+
+#[test]
+fn env_beats_defaults_and_every_flag_beats_its_env_var() {
+    let vars = [
+        ("FASTMCP_TRANSPORT", "stdio"),
+        ("FASTMCP_HOST", "0.0.0.0"),
+        ("FASTMCP_PORT", "9000"),
+        ("FASTMCP_ENDPOINT", "/env"),
+        ("FASTMCP_STATELESS", "on"),
+        ("FASTMCP_ALLOWED_HOSTS", "Env.Example"),
+        ("FASTMCP_ALLOWED_ORIGINS", "https://Env.Example/"),
+        ("FASTMCP_TOOL_TIMEOUT", "5"),
+        ("FASTMCP_MAX_BODY_BYTES", "1MB"),
+        ("FASTMCP_SESSION_IDLE_TIMEOUT", "1h"),
+        ("FASTMCP_SHUTDOWN_TIMEOUT", "0"),
+        ("FASTMCP_LOG_FORMAT", "json"),
+        ("FASTMCP_LOG", "debug"),
+        ("RUST_LOG", "trace"),
+        ("FASTMCP_WATCH", "no"),
+        ("FASTMCP_PROFILE", "debug"),
+    ];
+    let from_env = resolve(&["x.so"], &vars).unwrap();
+    let expected_env = Config {
+        plugins: vec![lib("x.so")],
+        profile: "dev".into(),
+        transport: Transport::Stdio,
+        host: "0.0.0.0".into(),
+        port: 9000,
+        endpoint: "/env".into(),
+        stateless: true,
+        allowed_hosts: vec!["env.example".into()],
+        allowed_origins: vec!["https://env.example".into()],
+        tool_timeout: Duration::from_secs(5),
+        max_body_bytes: 1_000_000,
+        session_idle_timeout: Duration::from_secs(3600),
+        shutdown_timeout: Duration::ZERO,
+        log_format: LogFormat::Json,
+        log_filter: "debug".into(),
+        watch: false,
+    };
+    assert_eq!(from_env, expected_env);
+
+    let flags = [
+        "--transport=http-stream",
+        "--host=::1",
+        "--port=0",
+        "--endpoint=/flag",
+        "--stateless=false",
+        "--allowed-hosts=*",
+        "--allowed-origins=http://localhost:3000",
+        "--tool-timeout=500ms",
+        "--max-body-bytes=512KiB",
+        "--session-idle-timeout=2m",
+        "--shutdown-timeout=3s",
+        "--log-format=pretty",
+        "--watch=true",
+        "--profile=bench",
+        "x.so",
+    ];
+    let from_flags = resolve(&flags, &vars).unwrap();
+    let expected_flags = Config {
+        profile: "bench".into(),
+        transport: Transport::HttpStream,
+        host: "::1".into(),
+        port: 0,
+        endpoint: "/flag".into(),
+        stateless: false,
+        allowed_hosts: vec!["*".into()],
+        allowed_origins: vec!["http://localhost:3000".into()],
+        tool_timeout: Duration::from_millis(500),
+        max_body_bytes: 512 * 1024,
+        session_idle_timeout: Duration::from_secs(120),
+        shutdown_timeout: Duration::from_secs(3),
+        log_format: LogFormat::Pretty,
+        watch: true,
+        ..expected_env
+    };
+    assert_eq!(from_flags, expected_flags);
+}
+
+#[test]
+fn port_and_log_filter_fallbacks() {
+    let port = |vars: &[(&str, &str)]| resolve(&["x.so"], vars).unwrap().port;
+    assert_eq!(port(&[("FASTMCP_PORT", "9000"), ("PORT", "7000")]), 9000);
+    assert_eq!(port(&[("PORT", "7000")]), 7000);
+    assert_eq!(
+        port(&[("FASTMCP_PORT", ""), ("PORT", "7000")]),
+        7000,
+        "empty = unset"
+    );
+    let filter = |vars: &[(&str, &str)]| resolve(&["x.so"], vars).unwrap().log_filter;
+    assert_eq!(
+        filter(&[("RUST_LOG", "warn,fastmcp=debug")]),
+        "warn,fastmcp=debug"
+    );
+    assert_eq!(
+        filter(&[("FASTMCP_LOG", "error"), ("RUST_LOG", "warn")]),
+        "error"
+    );
+}
+
+#[test]
+fn bare_bool_flags_mean_true() {
+    assert!(
+        resolve(&["a.so", "b.so", "--stateless"], &[])
+            .unwrap()
+            .stateless
+    );
+    let config = resolve(&["--stateless", "true", "x.so"], &[]).unwrap();
+    assert!(config.stateless);
+    assert_eq!(config.plugins, [lib("x.so")]);
+    assert!(
+        !resolve(&["--stateless", "false", "x.so"], &[])
+            .unwrap()
+            .stateless
+    );
+    let vars = [("FASTMCP_WATCH", "false")];
+    assert!(resolve(&["x.so", "--watch"], &vars).unwrap().watch);
+    for (word, value) in [("TRUE", true), ("1", true), ("Yes", true), ("off", false)] {
+        assert_eq!(parse_bool(word), Ok(value), "{word}");
+    }
+}
+
+#[test]
+fn a_bare_flag_before_a_plugin_explains_itself() {
+    let err = resolve(&["--watch", "x.so"], &[]).unwrap_err().to_string();
+    assert!(err.starts_with(r#"invalid value "x.so" for --watch: expected true or false"#));
+    assert!(err.contains("write --watch=true before a PLUGIN"), "{err}");
+    let err = resolve(&["--port", "1"], &[]).unwrap_err();
+    assert!(matches!(err, ConfigError::NoPlugins), "{err}");
+}
+
+#[test]
+fn every_bad_value_names_its_source_and_value() {
+    let cases = [
+        (
+            "transport",
+            "http",
+            "expected http-stream (or httpStream) or stdio",
+        ),
+        ("host", "localhost:80", "without a port"),
+        ("host", "http://x", "expected a host name or IP address"),
+        ("port", "abc", "not a port number (0-65535)"),
+        ("port", "65536", "not a port number (0-65535)"),
+        ("endpoint", "mcp", "must start with `/`"),
+        ("endpoint", "/ready", "reserved for the health routes"),
+        ("endpoint", "/health", "reserved"),
+        ("endpoint", "/metrics/", "reserved"),
+        ("endpoint", "/mcp?x", "plain path"),
+        (
+            "stateless",
+            "maybe",
+            "expected true or false (also 1/0, yes/no, on/off)",
+        ),
+        ("watch", "2", "expected true or false"),
+        (
+            "allowed_hosts",
+            "a.com,http://b.com",
+            r#"host names like example.com, or *; "http://b.com""#,
+        ),
+        (
+            "allowed_origins",
+            "localhost:3000",
+            "origins like http://localhost:3000",
+        ),
+        ("allowed_origins", "http://a.com/path", "no path"),
+        ("tool_timeout", "0", "must be greater than 0"),
+        ("tool_timeout", "10x", "expected a duration like 30s"),
+        ("max_body_bytes", "0", "must be greater than 0"),
+        ("max_body_bytes", "4 lots", "expected a size like 4MiB"),
+        ("max_body_bytes", "99999999999GiB", "too large"),
+        ("session_idle_timeout", "0s", "must be greater than 0"),
+        ("shutdown_timeout", "-1", "expected a duration"),
+        ("log_format", "xml", "expected pretty or json"),
+        ("profile", "my profile", "expected a cargo profile name"),
+    ];
+    for (field, bad, reason) in cases {
+        let (flag, var) = flag_and_var(field);
+        let want = |name: &str| format!("invalid value {bad:?} for {name}: ");
+        let err = resolve(&[&format!("{flag}={bad}"), "x.so"], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&want(&flag)) && err.contains(reason),
+            "{flag}: {err}"
+        );
+        let err = resolve(&["x.so"], &[(&var, bad)]).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&want(&var)) && err.contains(reason),
+            "{var}: {err}"
+        );
+    }
+    let err = resolve(&["x.so"], &[("PORT", "http")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        r#"invalid value "http" for PORT: not a port number (0-65535)"#
+    );
+    let err = resolve(&["x.so"], &[("RUST_LOG", "foo=loud")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(r#"invalid value "foo=loud" for RUST_LOG: not a log filter"#));
+}
+
+#[test]
+fn transports() {
+    for (word, transport) in [
+        ("http-stream", Transport::HttpStream),
+        ("httpStream", Transport::HttpStream),
+        ("stdio", Transport::Stdio),
+    ] {
+        assert_eq!(parse_transport(word), Ok(transport), "{word}");
+        assert_eq!(
+            resolve(&["--transport", word, "x"], &[]).unwrap().transport,
+            transport
+        );
+    }
+}
+
+#[test]
+fn plugin_sources_are_classified() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path().join("calc");
+    std::fs::create_dir(&krate).unwrap();
+    let manifest = krate.join("Cargo.toml");
+    assert_eq!(
+        PluginSource::from_arg(&krate),
+        PluginSource::Crate {
+            manifest_path: manifest.clone()
+        }
+    );
+    assert_eq!(
+        PluginSource::from_arg(&manifest),
+        PluginSource::Crate {
+            manifest_path: manifest.clone()
+        }
+    );
+    let so = dir.path().join("libcalc.so");
+    assert_eq!(
+        PluginSource::from_arg(&so),
+        PluginSource::Library(so.clone())
+    );
+    let krate = krate.to_str().unwrap();
+    let config = resolve(&["a.so", krate], &[]).unwrap();
+    assert_eq!(
+        config.plugins,
+        [
+            lib("a.so"),
+            PluginSource::Crate {
+                manifest_path: manifest
+            }
+        ]
+    );
+}
+
+#[test]
+fn profile_and_tool_args() {
+    assert_eq!(resolve_profile(None, env(&[])).unwrap(), "release");
+    assert_eq!(
+        resolve_profile(None, env(&[("FASTMCP_PROFILE", "debug")])).unwrap(),
+        "dev"
+    );
+    let vars = env(&[("FASTMCP_PROFILE", "x y")]);
+    assert_eq!(
+        resolve_profile(Some("dev".into()), vars.clone()).unwrap(),
+        "dev"
+    );
+    assert!(
+        resolve_profile(None, vars)
+            .unwrap_err()
+            .to_string()
+            .contains("FASTMCP_PROFILE")
+    );
+    assert_eq!(parse_tool_args(r#"{"a": 1}"#).unwrap()["a"], 1);
+    let err = parse_tool_args("[1]").unwrap_err().to_string();
+    assert!(err.starts_with(r#"invalid value "[1]" for --args: expected a JSON object"#));
+    assert!(
+        parse_tool_args("{")
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON")
+    );
+}
