@@ -125,6 +125,10 @@ pub struct DevArgs {
     /// Cargo profile for plugin crates; dev and debug both mean target/debug [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+
+    /// Key (32+ bytes) sealing 2026-07-28 requestState; give every instance behind a load balancer the same one [env: FASTMCP_STATE_SECRET] [default: random per process]
+    #[arg(long, value_name = "SECRET")]
+    pub state_secret: Option<String>,
 }
 
 /// `fastmcp inspect [--json] [--profile P] <PLUGIN>`

@@ -175,7 +175,7 @@ pub fn call_tool(
                 is_error,
             )
         }
-        Ok(CallOutcome::Panic(m)) => (format!("tool \"{tool}\" panicked: {m}"), true),
+        Ok(CallOutcome::Panic(m)) => (crate::mcp::service::panic_text(tool, &m), true),
         Ok(CallOutcome::Error { code, message, .. }) => (format!("error {code}: {message}"), true),
         Ok(other) => (format!("call failed: {other:?}"), true),
         Err(_) => ("the plugin's worker threads are gone".into(), true),

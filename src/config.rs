@@ -130,6 +130,38 @@ pub struct Config {
     pub log_filter: String,
     /// Rebuild and reload plugins when their files change.
     pub watch: bool,
+    /// Key sealing 2026-07-28 `requestState` (random per process when absent).
+    pub state_secret: Option<Secret>,
+}
+
+/// A secret from a flag or the environment: compared and used, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's value, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A secret of at least 32 bytes; the error names the source but never shows the value.
+fn secret_setting(sources: [(String, Option<String>); 2]) -> Result<Option<Secret>, ConfigError> {
+    match sources.into_iter().find_map(|(name, v)| Some((name, v?))) {
+        None => Ok(None),
+        Some((_, v)) if v.len() >= 32 => Ok(Some(Secret(v))),
+        Some((name, v)) => Err(ConfigError::invalid(
+            &name,
+            "<redacted>",
+            format!("must be at least 32 bytes long (got {})", v.len()),
+        )),
+    }
 }
 
 impl Default for Config {
@@ -152,6 +184,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log_filter: "info".into(),
             watch: true,
+            state_secret: None,
         }
     }
 }
@@ -174,6 +207,7 @@ struct RawEnv {
     log: Option<String>,
     watch: Option<String>,
     profile: Option<String>,
+    state_secret: Option<String>,
 }
 
 /// The unprefixed variables we honour as fallbacks (`PORT` is what PaaS platforms set).
@@ -290,6 +324,10 @@ impl Config {
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
+            state_secret: secret_setting([
+                ("--state-secret".into(), args.state_secret),
+                ("FASTMCP_STATE_SECRET".into(), e.state_secret),
+            ])?,
             profile: setting!(profile, parse_profile),
             plugins: args
                 .plugins

@@ -11,6 +11,13 @@ use crate::config::LogFormat;
 /// Installs the global subscriber with `filter` (an `EnvFilter` directive such as `info` or
 /// `fastmcp=debug`). An invalid filter falls back to `info` with a warning.
 pub fn init(format: LogFormat, filter: &str) {
+    // The file watcher's own INFO lines (inotify bookkeeping) are noise to our users.
+    let filter = if filter.contains("notify") {
+        filter.to_string()
+    } else {
+        format!("{filter},notify=warn")
+    };
+    let filter = filter.as_str();
     let (env_filter, bad) = match EnvFilter::try_new(filter) {
         Ok(f) => (f, None),
         Err(e) => (EnvFilter::new("info"), Some(e)),

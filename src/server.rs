@@ -77,13 +77,17 @@ pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginEr
 /// The service for a config (plugins not loaded yet).
 pub fn service(config: &Config) -> Arc<Service> {
     let registry = Arc::new(Registry::new(config.plugins.len()));
-    Arc::new(Service::new(
+    let mut service = Service::new(
         registry,
         ServiceOptions {
             stateless: config.stateless,
             tool_timeout: config.tool_timeout,
         },
-    ))
+    );
+    if let Some(secret) = &config.state_secret {
+        service.mrtr = crate::mcp::modern::Mrtr::new(Some(secret.expose().as_bytes()));
+    }
+    Arc::new(service)
 }
 
 /// Serves `config` on `listener` until `shutdown` resolves (or a plugin fails to load).

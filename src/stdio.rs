@@ -50,6 +50,18 @@ pub async fn run(
             .await
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     }
+    // Hot reload works here too; the watcher lives until we return.
+    let _watch = if config.watch {
+        match crate::watch::spawn(service.clone(), config.profile.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, "hot reload is off");
+                None
+            }
+        }
+    } else {
+        None
+    };
     // One implicit session for the whole connection; named so cancellations can find its calls.
     let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
     let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();

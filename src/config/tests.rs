@@ -59,6 +59,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         ("RUST_LOG", "trace"),
         ("FASTMCP_WATCH", "no"),
         ("FASTMCP_PROFILE", "debug"),
+        ("FASTMCP_STATE_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
     let from_env = resolve(&["x.so"], &vars).unwrap();
     let expected_env = Config {
@@ -78,6 +79,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_format: LogFormat::Json,
         log_filter: "debug".into(),
         watch: false,
+        state_secret: Some(Secret("0123456789abcdef0123456789abcdef".into())),
     };
     assert_eq!(from_env, expected_env);
 
@@ -322,4 +324,19 @@ fn profile_and_tool_args() {
             .to_string()
             .contains("not valid JSON")
     );
+}
+
+#[test]
+fn secrets_are_checked_and_never_shown() {
+    let err = resolve(&["x.so", "--state-secret=short"], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--state-secret") && err.contains("32 bytes"),
+        "{err}"
+    );
+    assert!(!err.contains("short"), "the value leaked: {err}");
+    let c = resolve(&["x.so"], &[("FASTMCP_STATE_SECRET", &"k".repeat(40))]).unwrap();
+    assert_eq!(c.state_secret.as_ref().unwrap().expose(), "k".repeat(40));
+    assert!(!format!("{c:?}").contains("kkkk"));
 }

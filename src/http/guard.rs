@@ -33,16 +33,19 @@ pub fn host_name(value: &str) -> String {
 impl Security {
     /// Checks `Host` and `Origin`; 403 when either is not allowed.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(host_name);
-        let host_ok = match &host {
-            None => false,
-            Some(h) => {
+        let raw = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let host = raw.map(host_name);
+        let host_ok = match (&host, raw) {
+            (Some(h), Some(raw)) => {
+                let raw = raw.trim().to_ascii_lowercase();
                 LOOPBACK.contains(&h.as_str())
-                    || self.allowed_hosts.iter().any(|a| a == "*" || a == h)
+                    // An entry matches the name alone, or the exact `name:port`.
+                    || self
+                        .allowed_hosts
+                        .iter()
+                        .any(|a| a == "*" || a == h || *a == raw)
             }
+            _ => false,
         };
         if !host_ok {
             return Err(HttpError::forbidden(format!(
@@ -196,6 +199,17 @@ mod tests {
             allowed_origins: vec![],
         };
         assert!(any.check(&headers(&[("host", "whatever")])).is_ok());
+    }
+
+    #[test]
+    fn allowed_hosts_may_name_a_port() {
+        let s = Security {
+            allowed_hosts: vec!["b.com:8080".into()],
+            allowed_origins: vec![],
+        };
+        assert!(s.check(&headers(&[("host", "b.com:8080")])).is_ok());
+        assert!(s.check(&headers(&[("host", "b.com:9090")])).is_err());
+        assert!(s.check(&headers(&[("host", "b.com")])).is_err());
     }
 
     #[test]

@@ -328,12 +328,14 @@ pub fn binding(caller: Option<&str>, method: &str, params: Option<&RawValue>) ->
 }
 
 impl Mrtr {
-    /// A codec with a fresh random key (or `FASTMCP_STATE_SECRET` for several instances).
+    /// A codec keyed with `secret` (`--state-secret`, shared by every instance behind a load
+    /// balancer), or else with 32 random bytes from the OS.
     pub fn new(secret: Option<&[u8]>) -> Mrtr {
         let key = match secret {
             Some(s) if s.len() >= 32 => s.to_vec(),
             _ => {
                 let mut k = vec![0u8; 32];
+                // Without OS randomness, a session id is the best unpredictable value we have.
                 if getrandom::fill(&mut k).is_err() {
                     k = super::session::new_session_id().into_bytes();
                 }

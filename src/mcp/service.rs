@@ -27,7 +27,7 @@ use crate::plugin::{Generation, Registry};
 
 mod call;
 use call::NamedParams;
-pub use call::humanize;
+pub use call::{humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];

@@ -92,13 +92,9 @@ impl Service {
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (reply, label) = match outcome {
             Ran::Done(CallOutcome::Ok(raw)) => (Ok(raw.get().to_string()), "ok"),
-            Ran::Done(CallOutcome::Panic(msg)) => (
-                Ok(error_result(&format!(
-                    "Tool \"{}\" panicked: {msg}",
-                    p.name
-                ))),
-                "panic",
-            ),
+            Ran::Done(CallOutcome::Panic(msg)) => {
+                (Ok(error_result(&panic_text(&p.name, &msg))), "panic")
+            }
             Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
                 let asked = round
                     .as_ref()
@@ -239,6 +235,16 @@ impl Service {
 struct MetaOnly {
     #[serde(rename = "_meta")]
     meta: Option<RequestMeta>,
+}
+
+/// The text of a panicked tool's error result: the plugin's message when it already says what
+/// panicked (the SDK's does), else one naming the tool.
+pub fn panic_text(tool: &str, message: &str) -> String {
+    if message.contains("panicked") {
+        message.to_string()
+    } else {
+        format!("Tool \"{tool}\" panicked: {message}")
+    }
 }
 
 /// Per-call details beyond the request itself.

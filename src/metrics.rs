@@ -1,0 +1,408 @@
+//! Prometheus metrics in the OpenMetrics text format, with the official `prometheus-client`.
+//!
+//! Every family is registered once in [`Metrics::new`]; recording is a lookup in a family's
+//! map plus an atomic add, so it is cheap enough for every request. Label values are bounded:
+//! JSON-RPC methods outside the MCP set are counted as `other` (a client cannot grow the
+//! series set by inventing methods), tool call outcomes are one of `ok`, `error`, `panic`,
+//! `timeout`, and tool and plugin names come from loaded plugins only.
+//!
+//! Series (all prefixed `fastmcp_`):
+//! - `requests_total{method, status}`: JSON-RPC messages by method and HTTP status.
+//! - `tool_calls_total{tool, outcome}` and `tool_call_duration_seconds{tool}` (histogram).
+//! - `sessions_active`: live sessions (stateful mode).
+//! - `plugin_generation{plugin}`: the generation number serving each plugin.
+//! - `plugin_reloads_total{plugin, result}`: reloads that swapped (`ok`) or `failed`.
+//! - `build_info{version}`: always 1.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+
+/// The content type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Tool latency buckets, in seconds: 100 µs to 60 s.
+pub const LATENCY_BUCKETS: [f64; 18] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0, 30.0, 60.0,
+];
+
+/// The method labels we keep; anything else is `other`.
+const METHODS: [&str; 21] = [
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    // Pseudo-methods for what is not a JSON-RPC request: a client's answer to a server
+    // request, a GET that opens a stream, a DELETE that ends a session.
+    "response",
+    "GET",
+    "DELETE",
+    "other",
+];
+
+/// `method` if it is one we keep as a label, else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// `outcome` if it is one of `ok`, `error`, `panic`, `timeout`, else `error`.
+pub fn outcome_label(outcome: &str) -> &'static str {
+    match outcome {
+        "ok" => "ok",
+        "panic" => "panic",
+        "timeout" => "timeout",
+        _ => "error",
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: &'static str,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolOutcomeLabels {
+    tool: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolLabels {
+    tool: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginLabels {
+    plugin: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    plugin: String,
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+type HistogramFamily = Family<ToolLabels, Histogram, fn() -> Histogram>;
+
+/// Refreshes gauges from the server's state right before an encode.
+type ScrapeHook = Box<dyn Fn(&Metrics) + Send + Sync>;
+
+/// The server's metrics. Share it as `Arc<Metrics>`; every method takes `&self`.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    tool_calls: Family<ToolOutcomeLabels, Counter>,
+    tool_latency: HistogramFamily,
+    sessions: Gauge,
+    generations: Family<PluginLabels, Gauge>,
+    reloads: Family<ReloadLabels, Counter>,
+    /// Gauges that are cheaper to read at scrape time than to track (sessions, generations).
+    on_scrape: OnceLock<ScrapeHook>,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("registry", &self.registry)
+            .field("on_scrape", &self.on_scrape.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+impl Metrics {
+    /// Registers every family.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("fastmcp");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "MCP messages received, by JSON-RPC method and HTTP status",
+            requests.clone(),
+        );
+        let tool_calls = Family::<ToolOutcomeLabels, Counter>::default();
+        registry.register(
+            "tool_calls",
+            "Tool calls, by tool and outcome (ok, error, panic, timeout)",
+            tool_calls.clone(),
+        );
+        let tool_latency: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "tool_call_duration",
+            "Time from a tool call's start to its result",
+            Unit::Seconds,
+            tool_latency.clone(),
+        );
+        let sessions = Gauge::default();
+        registry.register(
+            "sessions_active",
+            "Live MCP sessions (stateful mode)",
+            sessions.clone(),
+        );
+        let generations = Family::<PluginLabels, Gauge>::default();
+        registry.register(
+            "plugin_generation",
+            "The generation number serving each plugin (grows with every reload)",
+            generations.clone(),
+        );
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "plugin_reloads",
+            "Plugin reloads, by plugin and result (ok, failed)",
+            reloads.clone(),
+        );
+        let build = Info::new(BuildLabels {
+            version: env!("CARGO_PKG_VERSION"),
+        });
+        registry.register("build", "The fastmcp version serving", build);
+        Metrics {
+            registry,
+            requests,
+            tool_calls,
+            tool_latency,
+            sessions,
+            generations,
+            reloads,
+            on_scrape: OnceLock::new(),
+        }
+    }
+
+    /// Sets the function that refreshes gauges before each [`Metrics::encode`] (once; later
+    /// calls are ignored and return `false`). Typically it reads the session count and the
+    /// serving generations from the service.
+    pub fn on_scrape(&self, refresh: impl Fn(&Metrics) + Send + Sync + 'static) -> bool {
+        self.on_scrape.set(Box::new(refresh)).is_ok()
+    }
+
+    /// Counts one message to the MCP endpoint. `method` outside the MCP set counts as `other`.
+    pub fn record_request(&self, method: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method_label(method),
+                status,
+            })
+            .inc();
+    }
+
+    /// Counts one finished call of a served tool and records its latency.
+    pub fn record_tool_call(&self, tool: &str, outcome: &str, elapsed: Duration) {
+        self.tool_calls
+            .get_or_create(&ToolOutcomeLabels {
+                tool: tool.to_owned(),
+                outcome: outcome_label(outcome),
+            })
+            .inc();
+        self.tool_latency
+            .get_or_create(&ToolLabels {
+                tool: tool.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Sets the number of live sessions.
+    pub fn set_sessions(&self, n: usize) {
+        self.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Sets the generation serving `plugin`.
+    pub fn set_generation(&self, plugin: &str, generation: u64) {
+        self.generations
+            .get_or_create(&PluginLabels {
+                plugin: plugin.to_owned(),
+            })
+            .set(i64::try_from(generation).unwrap_or(i64::MAX));
+    }
+
+    /// Replaces every `plugin_generation` series with these (plugin, generation) pairs, so a
+    /// plugin that is no longer served (or was renamed by a reload) disappears.
+    pub fn set_generations<'a>(&self, serving: impl IntoIterator<Item = (&'a str, u64)>) {
+        self.generations.clear();
+        for (plugin, generation) in serving {
+            self.set_generation(plugin, generation);
+        }
+    }
+
+    /// Counts one reload of `plugin` that swapped in a new generation (`ok`) or failed.
+    pub fn record_reload(&self, plugin: &str, ok: bool) {
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                plugin: plugin.to_owned(),
+                result: if ok { "ok" } else { "failed" },
+            })
+            .inc();
+    }
+
+    /// Everything, in the OpenMetrics text format (ends with `# EOF`).
+    pub fn encode(&self) -> String {
+        if let Some(refresh) = self.on_scrape.get() {
+            refresh(self);
+        }
+        let mut out = String::with_capacity(4096);
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The `GET /metrics` response: the encoded metrics with the OpenMetrics content type.
+pub fn render(metrics: &Metrics) -> Response {
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response()
+}
+
+/// `GET /metrics`.
+pub async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
+    render(&metrics)
+}
+
+/// A router serving `GET /metrics`, behind [`crate::auth::require_auth`] when `auth` is given
+/// (`--metrics-auth` with authentication on). Merge it into the application's router.
+pub fn router(metrics: Arc<Metrics>, auth: Option<Arc<crate::auth::AuthConfig>>) -> Router {
+    let route = get(handler);
+    let route = match auth {
+        Some(auth) => route.route_layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::require_auth,
+        )),
+        None => route,
+    };
+    Router::new().route("/metrics", route).with_state(metrics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_the_expected_series() {
+        let m = Metrics::new();
+        m.record_request("tools/call", 200);
+        m.record_request("tools/call", 200);
+        m.record_request("initialize", 200);
+        m.record_request("made/up/method", 400);
+        m.record_request("", 401);
+        m.record_tool_call("calculate", "ok", Duration::from_micros(300));
+        m.record_tool_call("calculate", "timeout", Duration::from_secs(61));
+        m.record_tool_call("calculate", "weird", Duration::from_millis(2));
+        m.set_sessions(3);
+        m.set_generation("calculator", 4);
+        m.record_reload("calculator", true);
+        m.record_reload("calculator", false);
+        m.record_reload("calculator", false);
+        let text = m.encode();
+        for line in [
+            "# TYPE fastmcp_requests counter",
+            r#"fastmcp_requests_total{method="tools/call",status="200"} 2"#,
+            r#"fastmcp_requests_total{method="initialize",status="200"} 1"#,
+            r#"fastmcp_requests_total{method="other",status="400"} 1"#,
+            r#"fastmcp_requests_total{method="other",status="401"} 1"#,
+            r#"fastmcp_tool_calls_total{tool="calculate",outcome="ok"} 1"#,
+            r#"fastmcp_tool_calls_total{tool="calculate",outcome="timeout"} 1"#,
+            r#"fastmcp_tool_calls_total{tool="calculate",outcome="error"} 1"#,
+            "# TYPE fastmcp_tool_call_duration_seconds histogram",
+            "# UNIT fastmcp_tool_call_duration_seconds seconds",
+            r#"fastmcp_tool_call_duration_seconds_count{tool="calculate"} 3"#,
+            r#"fastmcp_tool_call_duration_seconds_bucket{le="0.0001",tool="calculate"} 0"#,
+            r#"fastmcp_tool_call_duration_seconds_bucket{le="0.0005",tool="calculate"} 1"#,
+            r#"fastmcp_tool_call_duration_seconds_bucket{le="60.0",tool="calculate"} 2"#,
+            r#"fastmcp_tool_call_duration_seconds_bucket{le="+Inf",tool="calculate"} 3"#,
+            "fastmcp_sessions_active 3",
+            r#"fastmcp_plugin_generation{plugin="calculator"} 4"#,
+            r#"fastmcp_plugin_reloads_total{plugin="calculator",result="ok"} 1"#,
+            r#"fastmcp_plugin_reloads_total{plugin="calculator",result="failed"} 2"#,
+            &format!(
+                r#"fastmcp_build_info{{version="{}"}} 1"#,
+                env!("CARGO_PKG_VERSION")
+            ),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
+        assert!(!text.contains("made/up"), "{text}");
+    }
+
+    #[test]
+    fn labels_are_bounded() {
+        assert_eq!(method_label("tools/call"), "tools/call");
+        assert_eq!(method_label("x".repeat(1000).as_str()), "other");
+        assert_eq!(outcome_label("panic"), "panic");
+        assert_eq!(outcome_label("anything"), "error");
+    }
+
+    #[test]
+    fn the_scrape_hook_refreshes_gauges() {
+        let m = Metrics::new();
+        m.set_generation("renamed-away", 1);
+        assert!(m.on_scrape(|m| {
+            m.set_sessions(7);
+            m.set_generations([("calculator", 2), ("protected", 5)]);
+        }));
+        assert!(!m.on_scrape(|_| {}));
+        let text = m.encode();
+        assert!(text.contains("fastmcp_sessions_active 7\n"), "{text}");
+        assert!(text.contains(r#"fastmcp_plugin_generation{plugin="protected"} 5"#));
+        assert!(!text.contains("renamed-away"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn render_uses_the_openmetrics_content_type() {
+        let m = Metrics::new();
+        m.set_sessions(1);
+        let response = render(&m);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], CONTENT_TYPE);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("fastmcp_sessions_active 1"), "{body}");
+    }
+}
