@@ -25,7 +25,15 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_LOG_FORMAT            pretty | json                              [default: pretty]
   FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
   FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
-  FASTMCP_PROFILE               cargo profile for plugin crates            [default: release]";
+  FASTMCP_PROFILE               cargo profile for plugin crates            [default: release]
+  FASTMCP_STATE_SECRET          key for 2026-07-28 requestState (32+ bytes) [default: random]
+  FASTMCP_API_KEY, API_KEY      API key required on the MCP endpoint       [default: none]
+  FASTMCP_API_KEYS_FILE         file of id:key[:scopes] lines              [default: none]
+  FASTMCP_JWT_SECRET, JWT_SECRET HS256 secret for bearer JWTs (32+ bytes)  [default: none]
+  FASTMCP_JWT_ISSUER            required JWT iss                           [default: none]
+  FASTMCP_JWT_AUDIENCE          required JWT aud                           [default: none]
+  FASTMCP_METRICS               true | false: serve GET /metrics           [default: false]
+  FASTMCP_METRICS_AUTH          /metrics needs credentials when auth is on [default: true]";
 
 /// `fastmcp`: serve MCP tools written as Rust cdylib plugins.
 #[derive(Debug, Parser)]
@@ -129,6 +137,34 @@ pub struct DevArgs {
     /// Key (32+ bytes) sealing 2026-07-28 requestState; give every instance behind a load balancer the same one [env: FASTMCP_STATE_SECRET] [default: random per process]
     #[arg(long, value_name = "SECRET")]
     pub state_secret: Option<String>,
+
+    /// API key clients must send as x-api-key or Authorization: Bearer; prefer the variable, flags show in `ps` [env: FASTMCP_API_KEY, API_KEY]
+    #[arg(long, value_name = "KEY")]
+    pub api_key: Option<String>,
+
+    /// File with one API key per line: id:key or id:key:scope1,scope2 [env: FASTMCP_API_KEYS_FILE]
+    #[arg(long, value_name = "PATH")]
+    pub api_keys_file: Option<String>,
+
+    /// HS256 secret (at least 32 bytes) that bearer JWTs are signed with [env: FASTMCP_JWT_SECRET, JWT_SECRET]
+    #[arg(long, value_name = "SECRET")]
+    pub jwt_secret: Option<String>,
+
+    /// The iss every JWT must have [env: FASTMCP_JWT_ISSUER]
+    #[arg(long, value_name = "ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// A value every JWT's aud must contain [env: FASTMCP_JWT_AUDIENCE]
+    #[arg(long, value_name = "AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Serve Prometheus metrics at GET /metrics; bare --metrics means true [env: FASTMCP_METRICS] [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub metrics: Option<String>,
+
+    /// /metrics needs the MCP endpoint's credentials when authentication is on [env: FASTMCP_METRICS_AUTH] [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_auth: Option<String>,
 }
 
 /// `fastmcp inspect [--json] [--profile P] <PLUGIN>`

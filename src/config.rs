@@ -17,6 +17,8 @@ mod probe;
 mod tests;
 
 use std::fmt;
+
+use crate::auth::{AuthConfig, AuthSources};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -52,6 +54,9 @@ pub enum ConfigError {
     /// The environment could not be read at all.
     #[error("cannot read the environment: {0}")]
     Env(String),
+    /// The authentication settings cannot be used (the message never contains a secret).
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthConfigError),
 }
 
 impl ConfigError {
@@ -132,6 +137,12 @@ pub struct Config {
     pub watch: bool,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
     pub state_secret: Option<Secret>,
+    /// Who may use the MCP endpoint (off by default).
+    pub auth: AuthConfig,
+    /// Serve `GET /metrics`.
+    pub metrics: bool,
+    /// `/metrics` needs the MCP endpoint's credentials when authentication is on.
+    pub metrics_auth: bool,
 }
 
 /// A secret from a flag or the environment: compared and used, never printed.
@@ -185,6 +196,9 @@ impl Default for Config {
             log_filter: "info".into(),
             watch: true,
             state_secret: None,
+            auth: AuthConfig::default(),
+            metrics: false,
+            metrics_auth: true,
         }
     }
 }
@@ -208,6 +222,13 @@ struct RawEnv {
     watch: Option<String>,
     profile: Option<String>,
     state_secret: Option<String>,
+    api_key: Option<String>,
+    api_keys_file: Option<String>,
+    jwt_secret: Option<String>,
+    jwt_issuer: Option<String>,
+    jwt_audience: Option<String>,
+    metrics: Option<String>,
+    metrics_auth: Option<String>,
 }
 
 /// The unprefixed variables we honour as fallbacks (`PORT` is what PaaS platforms set).
@@ -215,6 +236,9 @@ struct RawEnv {
 struct PlainEnv {
     port: Option<String>,
     rust_log: Option<String>,
+    /// The seed's names for the API key and the JWT secret.
+    api_key: Option<String>,
+    jwt_secret: Option<String>,
 }
 
 fn read_env(
@@ -226,7 +250,7 @@ fn read_env(
         .collect();
     let plain_vars = vars
         .iter()
-        .filter(|(k, _)| k == "PORT" || k == "RUST_LOG")
+        .filter(|(k, _)| matches!(k.as_str(), "PORT" | "RUST_LOG" | "API_KEY" | "JWT_SECRET"))
         .cloned();
     let raw = envy::prefixed("FASTMCP_").from_iter(vars.iter().cloned());
     let plain = envy::from_iter(plain_vars);
@@ -309,7 +333,16 @@ impl Config {
             ("FASTMCP_LOG".into(), e.log),
             ("RUST_LOG".into(), plain.rust_log),
         ];
-        let config = Config {
+        // Secrets are picked from their sources here, not parsed with `get`: its errors quote the
+        // value.
+        let auth_sources = AuthSources {
+            api_key: args.api_key.or(e.api_key).or(plain.api_key),
+            api_keys_file: args.api_keys_file.or(e.api_keys_file).map(PathBuf::from),
+            jwt_secret: args.jwt_secret.or(e.jwt_secret).or(plain.jwt_secret),
+            jwt_issuer: args.jwt_issuer.or(e.jwt_issuer),
+            jwt_audience: args.jwt_audience.or(e.jwt_audience),
+        };
+        let mut config = Config {
             transport: setting!(transport, parse_transport),
             host: setting!(host, parse_host),
             port: get(port_sources, d.port, parse_port)?,
@@ -324,6 +357,9 @@ impl Config {
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
+            metrics: bool_setting!(metrics),
+            metrics_auth: bool_setting!(metrics_auth),
+            auth: AuthConfig::default(),
             state_secret: secret_setting([
                 ("--state-secret".into(), args.state_secret),
                 ("FASTMCP_STATE_SECRET".into(), e.state_secret),
@@ -339,6 +375,7 @@ impl Config {
         if config.plugins.is_empty() {
             return Err(ConfigError::NoPlugins);
         }
+        config.auth = AuthConfig::from_sources(auth_sources)?;
         Ok(config)
     }
 

@@ -33,13 +33,25 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Stateless mode.
     pub stateless: bool,
+    /// Who may use the MCP endpoint.
+    pub auth: Arc<crate::auth::AuthConfig>,
 }
 
 /// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`.
 pub fn router(state: AppState, endpoint: &str) -> Router {
+    let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
+    // Without authentication the endpoint pays nothing for it.
+    let mcp = if state.auth.is_enabled() {
+        mcp.route_layer(axum::middleware::from_fn_with_state(
+            state.auth.clone(),
+            crate::auth::require_auth,
+        ))
+    } else {
+        mcp
+    };
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route(endpoint, get(mcp::get).post(mcp::post).delete(mcp::delete))
+        .route(endpoint, mcp)
         .with_state(state)
 }

@@ -7,6 +7,8 @@
 //! - [`cli`]: the command line as typed (clap derive structs only).
 //! - [`config`]: the validated [`config::Config`]: flags > environment > defaults.
 //! - [`logging`]: installs the tracing subscriber (the only place that does).
+//! - [`auth`]: API keys and HS256 JWTs -> the `Caller`; 401 responses.
+//! - [`metrics`]: Prometheus/OpenMetrics counters, `GET /metrics`.
 //! - [`plugin`]: the plugin ABI checks, loader, per-generation workers and registry.
 //! - [`mcp`]: JSON-RPC framing, sessions and the MCP method handlers.
 //! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint.
@@ -15,12 +17,14 @@
 //! - [`watch`]: file events -> debounced plugin reloads (hot reload).
 //! - [`commands`]: `inspect`, `call` and `probe`.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod http;
 pub mod logging;
 pub mod mcp;
+pub mod metrics;
 pub mod plugin;
 pub mod server;
 pub mod stdio;

@@ -82,6 +82,9 @@ pub fn service(config: &Config) -> Arc<Service> {
         ServiceOptions {
             stateless: config.stateless,
             tool_timeout: config.tool_timeout,
+            metrics: config
+                .metrics
+                .then(|| Arc::new(crate::metrics::Metrics::new())),
         },
     );
     if let Some(secret) = &config.state_secret {
@@ -105,8 +108,36 @@ pub async fn run(
         }),
         max_body_bytes: config.max_body_bytes,
         stateless: config.stateless,
+        auth: Arc::new(config.auth.clone()),
     };
-    let app = http::router(state, &config.endpoint);
+    let mut app = http::router(state, &config.endpoint);
+    if let Some(metrics) = &service.options.metrics {
+        // Weak: the service owns the metrics; a strong reference would be a cycle.
+        let weak = Arc::downgrade(&service);
+        metrics.on_scrape(move |m| {
+            if let Some(s) = weak.upgrade() {
+                m.set_sessions(s.sessions.len());
+                let c = s.registry.catalog();
+                m.set_generations(
+                    c.generations
+                        .iter()
+                        .map(|g| (g.manifest.name.as_str(), g.id)),
+                );
+            }
+        });
+        let auth = (config.metrics_auth && config.auth.is_enabled())
+            .then(|| Arc::new(config.auth.clone()));
+        app = app.merge(crate::metrics::router(metrics.clone(), auth));
+    }
+    tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
+    if !config.auth.is_enabled()
+        && !matches!(config.host.as_str(), "127.0.0.1" | "::1" | "localhost")
+    {
+        tracing::warn!(
+            host = %config.host,
+            "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret)"
+        );
+    }
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,

@@ -207,6 +207,16 @@ async fn run(
                     let done = done_tx.clone();
                     tokio::task::spawn_blocking(move || {
                         let outcome = reload::reload(&service.registry, i, &profile);
+                        if let Some(m) = &service.options.metrics
+                            && !matches!(outcome, Reloaded::Unchanged)
+                        {
+                            let catalog = service.registry.catalog();
+                            let plugin = catalog
+                                .generations
+                                .get(i)
+                                .map_or("unknown", |g| g.manifest.name.as_str());
+                            m.record_reload(plugin, matches!(outcome, Reloaded::Swapped { .. }));
+                        }
                         if let Reloaded::Swapped { changes, .. } = outcome {
                             service.broadcast_list_changed(changes);
                         }

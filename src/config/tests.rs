@@ -80,6 +80,9 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_filter: "debug".into(),
         watch: false,
         state_secret: Some(Secret("0123456789abcdef0123456789abcdef".into())),
+        auth: AuthConfig::default(),
+        metrics: false,
+        metrics_auth: true,
     };
     assert_eq!(from_env, expected_env);
 

@@ -25,7 +25,7 @@ use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS};
 use crate::mcp::sink::Outbound;
-use crate::mcp::{RequestCtx, Session};
+use crate::mcp::{Caller, RequestCtx, Session};
 
 /// The session header.
 pub const SESSION_HEADER: &str = "mcp-session-id";
@@ -117,15 +117,26 @@ async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<
 
 /// `POST` on the MCP endpoint.
 pub async fn post(State(state): State<AppState>, req: Request) -> Response {
-    match post_inner(state, req).await {
+    let metrics = state.service.options.metrics.clone();
+    let mut method = "other";
+    let response = match post_inner(state, req, &mut method).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
+    };
+    if let Some(m) = metrics {
+        m.record_request(method, response.status().as_u16());
     }
+    response
 }
 
-async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError> {
+async fn post_inner(
+    state: AppState,
+    req: Request,
+    method_label: &mut &'static str,
+) -> Result<Response, HttpError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
+    let caller = parts.extensions.get::<Caller>().cloned();
     state.security.check(headers)?;
     guard::check_post(headers)?;
     let bytes = read_body(&state, body, headers).await?;
@@ -133,8 +144,14 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
         let (id, err) = e.to_error();
         HttpError::rpc(StatusCode::BAD_REQUEST, id, err)
     })?;
+    *method_label = match &message {
+        Incoming::Request { method, .. } | Incoming::Notification { method, .. } => {
+            crate::metrics::method_label(method)
+        }
+        Incoming::Response { .. } => "response",
+    };
     if header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION) {
-        return super::modern::post(&state, headers, message).await;
+        return super::modern::post(&state, headers, message, caller).await;
     }
     let version = header_version(headers)?;
     match message {
@@ -185,6 +202,7 @@ async fn post_inner(state: AppState, req: Request) -> Result<Response, HttpError
                 method.into_owned(),
                 params,
                 resumable,
+                caller,
             )
             .await;
             if new_session
@@ -209,6 +227,7 @@ pub(super) async fn answer(
     method: String,
     params: Option<Box<RawValue>>,
     resumable: bool,
+    caller: Option<Caller>,
 ) -> Response {
     let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -221,7 +240,7 @@ pub(super) async fn answer(
         session,
         outbound: Some(tx),
         cancel: cancel.clone(),
-        caller: None,
+        caller,
     };
     let work = async move {
         let out = service

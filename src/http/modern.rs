@@ -13,17 +13,18 @@ use super::AppState;
 use super::error::HttpError;
 use super::mcp::answer;
 use super::sse;
-use crate::mcp::Session;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
 use crate::mcp::modern::{self, METHODS, VERSION};
 use crate::mcp::session::{Negotiated, level_index};
+use crate::mcp::{Caller, Session};
 
 /// Serves one POSTed message of a 2026-07-28 client.
 pub async fn post(
     state: &AppState,
     headers: &HeaderMap,
     message: Incoming<'_>,
+    caller: Option<Caller>,
 ) -> Result<Response, HttpError> {
     let (id, method, params) = match message {
         // No client notification is defined over HTTP in this revision; accept and ignore.
@@ -104,7 +105,16 @@ pub async fn post(
             .and_then(|c| serde_json::from_value(c).ok()),
     });
     let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
-    Ok(answer(state, session, id, method.into_owned(), params, false).await)
+    Ok(answer(
+        state,
+        session,
+        id,
+        method.into_owned(),
+        params,
+        false,
+        caller,
+    )
+    .await)
 }
 
 /// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.

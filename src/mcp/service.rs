@@ -54,6 +54,8 @@ pub struct ServiceOptions {
     pub stateless: bool,
     /// A tool call running longer than this gets a "timed out" error result.
     pub tool_timeout: Duration,
+    /// Counters for `GET /metrics`, when it is served.
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Where one request's related messages go, and its cancellation flag.

@@ -127,6 +127,9 @@ impl Service {
             outcome = label,
             "tool call"
         );
+        if let Some(m) = &self.options.metrics {
+            m.record_tool_call(&p.name, label, started.elapsed());
+        }
         reply
     }
 
