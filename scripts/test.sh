@@ -5,6 +5,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Real infrastructure for the scale-out tests: nginx as a load balancer, Redis as the shared
+# session store. Both are only started by the tests themselves, on 127.0.0.1.
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing ${need[*]} (apt-get)"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # The packages start system services; the tests run their own instances.
+  $sudo service nginx stop >/dev/null 2>&1 || true
+  $sudo service redis-server stop >/dev/null 2>&1 || true
+fi
+export FASTMCP_TEST_REQUIRE_INFRA=1
+
 echo "== installing test clients (npm)"
 (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
 
