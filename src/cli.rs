@@ -32,6 +32,7 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_JWT_SECRET, JWT_SECRET HS256 secret for bearer JWTs (32+ bytes)  [default: none]
   FASTMCP_JWT_ISSUER            required JWT iss                           [default: none]
   FASTMCP_JWT_AUDIENCE          required JWT aud                           [default: none]
+  FASTMCP_SESSION_STORE         memory | redis://host:port/db              [default: memory]
   FASTMCP_METRICS               true | false: serve GET /metrics           [default: false]
   FASTMCP_METRICS_AUTH          /metrics needs credentials when auth is on [default: true]";
 
@@ -137,6 +138,10 @@ pub struct DevArgs {
     /// Key (32+ bytes) sealing 2026-07-28 requestState; give every instance behind a load balancer the same one [env: FASTMCP_STATE_SECRET] [default: random per process]
     #[arg(long, value_name = "SECRET")]
     pub state_secret: Option<String>,
+
+    /// Where stateful sessions live: memory, or redis://host:port/db to share them between instances [env: FASTMCP_SESSION_STORE] [default: memory]
+    #[arg(long, value_name = "URL")]
+    pub session_store: Option<String>,
 
     /// API key clients must send as x-api-key or Authorization: Bearer; prefer the variable, flags show in `ps` [env: FASTMCP_API_KEY, API_KEY]
     #[arg(long, value_name = "KEY")]

@@ -137,6 +137,9 @@ pub struct Config {
     pub watch: bool,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
     pub state_secret: Option<Secret>,
+    /// `redis://...` to share stateful sessions between instances; `None` keeps them in memory.
+    /// A secret because the URL may carry a password.
+    pub session_store: Option<Secret>,
     /// Who may use the MCP endpoint (off by default).
     pub auth: AuthConfig,
     /// Serve `GET /metrics`.
@@ -159,6 +162,39 @@ impl Secret {
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// `memory` (or nothing) keeps sessions in memory; `redis://...` shares them. The value may
+/// hold a password, so errors never show it.
+fn session_store_setting(
+    sources: [(String, Option<String>); 2],
+) -> Result<Option<Secret>, ConfigError> {
+    match sources.into_iter().find_map(|(name, v)| Some((name, v?))) {
+        None => Ok(None),
+        Some((_, v)) if v.eq_ignore_ascii_case("memory") => Ok(None),
+        Some((name, v)) => {
+            let redacted = if v.contains('@') {
+                "<redacted>"
+            } else {
+                v.as_str()
+            };
+            if !v.starts_with("redis://") {
+                return Err(ConfigError::invalid(
+                    &name,
+                    redacted,
+                    "expected memory or a redis://host:port/db URL",
+                ));
+            }
+            match redis::Client::open(v.as_str()) {
+                Ok(_) => Ok(Some(Secret(v))),
+                Err(_) => Err(ConfigError::invalid(
+                    &name,
+                    redacted,
+                    "not a valid redis:// URL",
+                )),
+            }
+        }
     }
 }
 
@@ -196,6 +232,7 @@ impl Default for Config {
             log_filter: "info".into(),
             watch: true,
             state_secret: None,
+            session_store: None,
             auth: AuthConfig::default(),
             metrics: false,
             metrics_auth: true,
@@ -222,6 +259,7 @@ struct RawEnv {
     watch: Option<String>,
     profile: Option<String>,
     state_secret: Option<String>,
+    session_store: Option<String>,
     api_key: Option<String>,
     api_keys_file: Option<String>,
     jwt_secret: Option<String>,
@@ -357,6 +395,10 @@ impl Config {
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
+            session_store: session_store_setting([
+                ("--session-store".into(), args.session_store),
+                ("FASTMCP_SESSION_STORE".into(), e.session_store),
+            ])?,
             metrics: bool_setting!(metrics),
             metrics_auth: bool_setting!(metrics_auth),
             auth: AuthConfig::default(),

@@ -3,6 +3,7 @@
 //! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
 //! - [`session`]: per-client state and the stateful session store.
 //! - [`events`]: the per-session SSE event log for resuming streams.
+//! - [`store`]: the Redis-backed shared session store.
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
 //! - [`service`]: the method handlers, shared by every transport.
 //! - [`listen`]: `subscriptions/listen` streams (2026-07-28).
@@ -16,6 +17,7 @@ pub mod modern;
 pub mod service;
 pub mod session;
 pub mod sink;
+pub mod store;
 pub mod uri_template;
 
 pub use service::{Caller, RequestCtx, Service, ServiceOptions};

@@ -87,6 +87,17 @@ pub fn service(config: &Config) -> Arc<Service> {
                 .then(|| Arc::new(crate::metrics::Metrics::new())),
         },
     );
+    if let Some(url) = &config.session_store {
+        match crate::mcp::store::RedisStore::new(url.expose(), config.session_idle_timeout) {
+            Ok(store) => {
+                tracing::info!(store = %store.display, "sessions are shared through Redis");
+                service.sessions = crate::mcp::SessionStore::with_shared(store);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot use the session store; sessions stay in memory")
+            }
+        }
+    }
     if let Some(secret) = &config.state_secret {
         service.mrtr = crate::mcp::modern::Mrtr::new(Some(secret.expose().as_bytes()));
     }

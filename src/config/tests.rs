@@ -80,6 +80,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_filter: "debug".into(),
         watch: false,
         state_secret: Some(Secret("0123456789abcdef0123456789abcdef".into())),
+        session_store: None,
         auth: AuthConfig::default(),
         metrics: false,
         metrics_auth: true,
@@ -342,4 +343,31 @@ fn secrets_are_checked_and_never_shown() {
     let c = resolve(&["x.so"], &[("FASTMCP_STATE_SECRET", &"k".repeat(40))]).unwrap();
     assert_eq!(c.state_secret.as_ref().unwrap().expose(), "k".repeat(40));
     assert!(!format!("{c:?}").contains("kkkk"));
+}
+
+#[test]
+fn session_store_urls() {
+    assert!(resolve(&["x.so"], &[]).unwrap().session_store.is_none());
+    assert!(
+        resolve(&["x.so", "--session-store=memory"], &[])
+            .unwrap()
+            .session_store
+            .is_none()
+    );
+    let c = resolve(
+        &["x.so"],
+        &[("FASTMCP_SESSION_STORE", "redis://127.0.0.1:6379/0")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.session_store.unwrap().expose(),
+        "redis://127.0.0.1:6379/0"
+    );
+    let err = resolve(&["x.so", "--session-store=postgres://u:pw@h/db"], &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("--session-store") && !err.contains("pw"),
+        "{err}"
+    );
 }

@@ -47,21 +47,41 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The session a stateful request names: 400 without the header, 404 when unknown.
-fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, HttpError> {
+/// The session a stateful request names: 400 without the header, 404 when unknown, 503 when
+/// the shared session store cannot be reached.
+async fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, HttpError> {
     let id = header(headers, SESSION_HEADER).ok_or_else(|| {
         HttpError::new(
             StatusCode::BAD_REQUEST,
             "Bad Request: Mcp-Session-Id header is required",
         )
     })?;
-    state.service.sessions.get(id).ok_or_else(|| HttpError {
+    match state.service.sessions.lookup(id).await {
+        Ok(Some(s)) => {
+            s.touch();
+            Ok(s)
+        }
+        Ok(None) => Err(session_not_found()),
+        Err(e) => Err(store_down(&e)),
+    }
+}
+
+fn session_not_found() -> HttpError {
+    HttpError {
         status: StatusCode::NOT_FOUND,
         code: -32001,
         message: "Session not found".into(),
         id: None,
         data: None,
-    })
+    }
+}
+
+fn store_down(e: &crate::mcp::store::StoreError) -> HttpError {
+    tracing::error!(error = %e, "session store unavailable");
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable: the session store cannot be reached",
+    )
 }
 
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
@@ -160,14 +180,14 @@ async fn post_inner(
                 let s = Session::new(None, &version);
                 state.service.handle_notification(&method, params, &s);
             } else {
-                let s = session(&state, headers)?;
+                let s = session(&state, headers).await?;
                 state.service.handle_notification(&method, params, &s);
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Response { id, outcome } => {
             if !state.stateless {
-                let s = session(&state, headers)?;
+                let s = session(&state, headers).await?;
                 if !s.answer(&id, outcome) {
                     tracing::debug!(request = ?id, "answer to an unknown or expired server request");
                 }
@@ -191,10 +211,11 @@ async fn post_inner(
             } else if method == "initialize" {
                 (state.service.sessions.create(&version), true)
             } else {
-                (session(&state, headers)?, false)
+                (session(&state, headers).await?, false)
             };
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
             let resumable = !state.stateless;
+            let persist = new_session || method == "logging/setLevel";
             let mut response = answer(
                 &state,
                 session.clone(),
@@ -205,6 +226,18 @@ async fn post_inner(
                 caller,
             )
             .await;
+            if persist
+                && state.service.sessions.is_shared()
+                && let Err(e) = state.service.sessions.persist(&session).await
+            {
+                if new_session {
+                    state
+                        .service
+                        .sessions
+                        .remove(session.id.as_deref().unwrap_or_default());
+                }
+                return Err(store_down(&e));
+            }
             if new_session
                 && let Some(sid) = session
                     .id
@@ -302,11 +335,10 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if state.stateless || is_modern(&headers) {
         return not_allowed();
     }
-    let opened = (|| {
-        guard::check_get(&headers)?;
-        session(&state, &headers)
-    })();
-    let session = match opened {
+    if let Err(e) = guard::check_get(&headers) {
+        return e.into_response();
+    }
+    let session = match session(&state, &headers).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -340,17 +372,12 @@ pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Respon
         )
         .into_response();
     };
-    if state.service.sessions.remove(id) {
-        tracing::info!(session = id, "session deleted by the client");
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        HttpError {
-            status: StatusCode::NOT_FOUND,
-            code: -32001,
-            message: "Session not found".into(),
-            id: None,
-            data: None,
+    match state.service.sessions.delete(id).await {
+        Ok(true) => {
+            tracing::info!(session = id, "session deleted by the client");
+            StatusCode::NO_CONTENT.into_response()
         }
-        .into_response()
+        Ok(false) => session_not_found().into_response(),
+        Err(e) => store_down(&e).into_response(),
     }
 }

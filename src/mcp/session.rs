@@ -115,6 +115,11 @@ impl Session {
         self.log_level.store(index, Ordering::Relaxed);
     }
 
+    /// The minimum log level index (`u8::MAX` = none).
+    pub fn log_level(&self) -> u8 {
+        self.log_level.load(Ordering::Relaxed)
+    }
+
     /// Whether a log message at `level` passes this session's level.
     pub fn wants_log(&self, level: &str) -> bool {
         level_index(level).is_some_and(|l| l >= self.log_level.load(Ordering::Relaxed))
@@ -226,13 +231,73 @@ impl Session {
     }
 }
 
-/// The sessions of a stateful server.
+/// The sessions of a stateful server: live ones in memory, and with a shared store their state
+/// in Redis too (see [`super::store`]).
 #[derive(Debug, Default)]
 pub struct SessionStore {
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
+    shared: Option<super::store::RedisStore>,
 }
 
 impl SessionStore {
+    /// A store that also keeps session state in `shared`.
+    pub fn with_shared(shared: super::store::RedisStore) -> SessionStore {
+        SessionStore {
+            sessions: Mutex::new(HashMap::new()),
+            shared: Some(shared),
+        }
+    }
+
+    /// Whether session state is shared with other instances.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Saves a session's state to the shared store (after `initialize` or a level change).
+    pub async fn persist(&self, session: &Session) -> Result<(), super::store::StoreError> {
+        match (&self.shared, session.id.as_deref()) {
+            (Some(store), Some(id)) => store.save(id, &super::store::Stored::of(session)).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// The session with this id: from memory, or from the shared store when this instance has
+    /// not seen it. With a shared store, a session deleted or expired there is gone here too.
+    pub async fn lookup(&self, id: &str) -> Result<Option<Arc<Session>>, super::store::StoreError> {
+        let Some(store) = &self.shared else {
+            return Ok(self.get(id));
+        };
+        match store.load(id).await? {
+            None => {
+                if let Some(s) = lock(&self.sessions).remove(id) {
+                    s.close();
+                }
+                Ok(None)
+            }
+            Some(stored) => {
+                if let Some(s) = self.get(id) {
+                    return Ok(Some(s));
+                }
+                let restored = Arc::new(stored.restore(id));
+                let mut map = lock(&self.sessions);
+                let s = map
+                    .entry(restored.id.clone().unwrap_or_else(|| id.into()))
+                    .or_insert(restored)
+                    .clone();
+                Ok(Some(s))
+            }
+        }
+    }
+
+    /// Deletes a session here and in the shared store; false if it existed nowhere.
+    pub async fn delete(&self, id: &str) -> Result<bool, super::store::StoreError> {
+        let here = self.remove(id);
+        match &self.shared {
+            Some(store) => Ok(store.delete(id).await? || here),
+            None => Ok(here),
+        }
+    }
+
     /// Creates and stores a session with a fresh random id.
     pub fn create(&self, protocol_version: &str) -> Arc<Session> {
         let id: Arc<str> = new_session_id().into();

@@ -126,9 +126,15 @@ mod tests {
             schema["properties"]["a"]["description"],
             "The first operand"
         );
+        // Inline, so clients that do not resolve `$ref` still see the operations.
         assert_eq!(
-            schema["$defs"]["Operation"]["enum"],
+            schema["properties"]["operation"]["enum"],
             json!(["add", "subtract", "multiply", "divide"])
+        );
+        assert!(schema.get("$defs").is_none() && schema.get("title").is_none());
+        assert_eq!(
+            schema["properties"]["a"],
+            json!({"type": "number", "description": "The first operand"})
         );
     }
 }

@@ -10,9 +10,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Expr, FnArg, ItemFn, Lit, Meta, ReturnType, Type};
+use syn::{ReturnType, Type};
 
 use crate::options::ToolOptions;
+use crate::signature::{self, Param, doc_text, name_of, owned};
 
 /// Which of the four accepted signatures the function has.
 enum Shape {
@@ -28,19 +29,14 @@ enum Shape {
 
 pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ToolOptions::parse(attr)?;
-    let function: ItemFn = syn::parse2(item).map_err(|error| {
-        syn::Error::new(
-            error.span(),
-            "#[tool] goes on a free function: `fn name(args: T) -> R`",
-        )
-    })?;
-    let shape = shape(&function)?;
+    let (function, params) = signature::function("tool", item)?;
+    let shape = shape(&params)?;
 
     let ident = &function.sig.ident;
     let vis = &function.vis;
     let name = match &options.name {
         Some(name) => name.value(),
-        None => ident.to_string().trim_start_matches("r#").to_owned(),
+        None => name_of(&function),
     };
     check_name(
         &name,
@@ -121,62 +117,22 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 }
 
 /// Classifies the parameters; rejects what the generated handler could not call.
-fn shape(function: &ItemFn) -> syn::Result<Shape> {
-    let sig = &function.sig;
-    if let Some(asyncness) = &sig.asyncness {
-        return Err(syn::Error::new(
-            asyncness.span(),
-            "#[tool] functions cannot be async: each call already runs on its own host thread, \
-             so block where you need to",
-        ));
-    }
-    if let Some(unsafety) = &sig.unsafety {
-        return Err(syn::Error::new(
-            unsafety.span(),
-            "#[tool] functions cannot be unsafe",
-        ));
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        return Err(syn::Error::new(
-            sig.generics.span(),
-            "#[tool] functions cannot be generic",
-        ));
-    }
-    if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new(
-            variadic.span(),
-            "#[tool] functions cannot be variadic",
-        ));
-    }
-    if let ReturnType::Type(_, ty) = &sig.output
-        && let Type::ImplTrait(_) = **ty
-    {
-        return Err(syn::Error::new(
-            ty.span(),
-            "#[tool] needs a named return type (String, Json<T>, Result<T, E>, ...), \
-             not `impl Trait`",
-        ));
-    }
-
-    let mut types = Vec::new();
-    for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(receiver) => {
-                return Err(syn::Error::new(
-                    receiver.span(),
-                    "#[tool] goes on a free function, not a method",
-                ));
-            }
-            FnArg::Typed(typed) => types.push(&*typed.ty),
-        }
-    }
-    match types.as_slice() {
+fn shape(params: &[Param]) -> syn::Result<Shape> {
+    let args = |param: &Param| match param {
+        Param::Owned(ty) => owned(ty, "tool arguments"),
+        other => Err(syn::Error::new(
+            other.span(),
+            "tool arguments must be an owned type that implements Deserialize and JsonSchema \
+             (the context parameter is `&Context`)",
+        )),
+    };
+    match params {
         [] => Ok(Shape::Bare),
-        [ty] if is_context(ty)? => Ok(Shape::Ctx),
-        [ty] => Ok(Shape::Args(args_type(ty)?)),
-        [ctx, ty] if is_context(ctx)? => Ok(Shape::CtxArgs(args_type(ty)?)),
-        [ctx, _] => Err(syn::Error::new(
-            ctx.span(),
+        [Param::Context(_)] => Ok(Shape::Ctx),
+        [param] => Ok(Shape::Args(args(param)?)),
+        [Param::Context(_), param] => Ok(Shape::CtxArgs(args(param)?)),
+        [first, _] => Err(syn::Error::new(
+            first.span(),
             "the first of two parameters must be the context: `ctx: &Context`",
         )),
         [_, _, extra, ..] => Err(syn::Error::new(
@@ -185,40 +141,6 @@ fn shape(function: &ItemFn) -> syn::Result<Shape> {
              that derives Deserialize and JsonSchema",
         )),
     }
-}
-
-/// `&Context` (any path ending in `Context`) is the context parameter.
-fn is_context(ty: &Type) -> syn::Result<bool> {
-    let Type::Reference(reference) = ty else {
-        return Ok(false);
-    };
-    let Type::Path(path) = &*reference.elem else {
-        return Ok(false);
-    };
-    let is_context = path
-        .path
-        .segments
-        .last()
-        .is_some_and(|last| last.ident == "Context");
-    if is_context && reference.mutability.is_some() {
-        return Err(syn::Error::new(
-            ty.span(),
-            "take the context as `&Context`, not `&mut`",
-        ));
-    }
-    Ok(is_context)
-}
-
-/// The arguments must be an owned type: they are deserialized from the call's JSON.
-fn args_type(ty: &Type) -> syn::Result<Type> {
-    if let Type::Reference(_) = ty {
-        return Err(syn::Error::new(
-            ty.span(),
-            "tool arguments must be an owned type that implements Deserialize and JsonSchema \
-             (the context parameter is `&Context`)",
-        ));
-    }
-    Ok(ty.clone())
 }
 
 /// MCP tool names: 1 to 128 characters of `A-Z a-z 0-9 _ - .`.
@@ -237,32 +159,6 @@ fn check_name(name: &str, span: Span) -> syn::Result<()> {
     }
 }
 
-/// The doc comments, joined by newlines, with their common indentation removed and trimmed;
-/// `None` when there are none.
-fn doc_text(attrs: &[Attribute]) -> Option<String> {
-    let mut text = String::new();
-    for attr in attrs {
-        if let Meta::NameValue(pair) = &attr.meta
-            && pair.path.is_ident("doc")
-            && let Expr::Lit(expr) = &pair.value
-            && let Lit::Str(line) = &expr.lit
-        {
-            text.push_str(&line.value());
-            text.push('\n');
-        }
-    }
-    let indent = text
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| line.len() - line.trim_start().len())
-        .min()?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(|line| line.get(indent..).unwrap_or(""))
-        .collect();
-    Some(lines.join("\n").trim().to_owned()).filter(|text| !text.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,26 +167,6 @@ mod tests {
         tool(attr, item)
             .map(|tokens| tokens.to_string())
             .map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn doc_comments_become_the_description() {
-        let function: ItemFn = syn::parse_quote! {
-            /// Perform a calculation
-            ///
-            /// Second paragraph,
-            ///   indented.
-            fn calculate() {}
-        };
-        let text = doc_text(&function.attrs).unwrap();
-        assert_eq!(
-            text,
-            "Perform a calculation\n\nSecond paragraph,\n  indented."
-        );
-        let bare: ItemFn = syn::parse_quote!(
-            fn f() {}
-        );
-        assert_eq!(doc_text(&bare.attrs), None);
     }
 
     #[test]

@@ -1,22 +1,59 @@
-//! Procedural macros of `fastmcp-sdk`: the `#[tool]` attribute.
+//! Procedural macros of `fastmcp-sdk`: the `#[tool]`, `#[resource]`, `#[resource_template]`,
+//! `#[prompt]` and `#[completion]` attributes.
 //!
-//! Use it through `fastmcp_sdk::prelude`, not from this crate directly: the generated code refers
-//! to `::fastmcp_sdk`, so the plugin crate must depend on `fastmcp-sdk` under that name.
+//! Use them through `fastmcp_sdk::prelude`, not from this crate directly: the generated code
+//! refers to `::fastmcp_sdk`, so the plugin crate must depend on `fastmcp-sdk` under that name.
 //!
 //! # Layout
-//! - `options`: parses the attribute's arguments (`name = "..."`, `read_only`, `scopes = [...]`).
-//! - `expand`: checks the function's signature and writes the hidden tool definition.
+//! - `options`: parses the attributes' arguments (`name = "..."`, `read_only`, `uri = "..."`).
+//! - `signature`: the checks every attribute makes on the function, parameter kinds, doc comments.
+//! - `expand`: writes the hidden tool definition.
+//! - `items`: writes the hidden resource, template, prompt and completion definitions.
 
 use proc_macro::TokenStream;
 
 mod expand;
+mod items;
 mod options;
+mod signature;
+
+type Expand =
+    fn(proc_macro2::TokenStream, proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream>;
 
 /// Turns a function into an MCP tool; see `fastmcp_sdk::tool` for the documentation.
 #[proc_macro_attribute]
 pub fn tool(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(expand::tool, attr, item)
+}
+
+/// Turns a function into an MCP resource; see `fastmcp_sdk::resource`.
+#[proc_macro_attribute]
+pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(items::resource, attr, item)
+}
+
+/// Turns a function into an MCP resource template; see `fastmcp_sdk::resource_template`.
+#[proc_macro_attribute]
+pub fn resource_template(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(items::resource_template, attr, item)
+}
+
+/// Turns a function into an MCP prompt; see `fastmcp_sdk::prompt`.
+#[proc_macro_attribute]
+pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(items::prompt, attr, item)
+}
+
+/// Turns a function into a completion provider; see `fastmcp_sdk::completion`.
+#[proc_macro_attribute]
+pub fn completion(attr: TokenStream, item: TokenStream) -> TokenStream {
+    run(items::completion, attr, item)
+}
+
+/// Expands, or reports the error while keeping the item as written.
+fn run(expand: Expand, attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    match expand::tool(attr.into(), item.clone()) {
+    match expand(attr.into(), item.clone()) {
         Ok(tokens) => tokens.into(),
         Err(error) => {
             // Keep the function so one mistake in the attribute does not cascade into

@@ -1,10 +1,11 @@
-//! The arguments of `#[tool(...)]`.
+//! The arguments of the attributes: `#[tool(...)]` ([`ToolOptions`]) and those of
+//! `#[resource]`, `#[resource_template]`, `#[prompt]` and `#[completion]` ([`ItemOptions`]).
 
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{LitBool, LitStr, Path, Token};
+use syn::{LitBool, LitInt, LitStr, Path, Token};
 
 /// Everything `#[tool(...)]` accepts. `None` means "not given", so defaults stay with the SDK.
 #[derive(Default)]
@@ -61,6 +62,64 @@ impl ToolOptions {
     }
 }
 
+/// The options of the other attributes: every one a string but `size`. Which ones an
+/// attribute accepts is its `known` list.
+#[derive(Default)]
+pub(crate) struct ItemOptions {
+    pub uri: Option<LitStr>,
+    pub uri_template: Option<LitStr>,
+    pub name: Option<LitStr>,
+    pub title: Option<LitStr>,
+    pub description: Option<LitStr>,
+    pub mime_type: Option<LitStr>,
+    pub size: Option<LitInt>,
+    pub prompt: Option<LitStr>,
+    pub resource_template: Option<LitStr>,
+    pub argument: Option<LitStr>,
+}
+
+impl ItemOptions {
+    /// Parses `#[attribute(...)]`'s tokens, accepting only the options in `known`.
+    pub fn parse(attr: TokenStream, attribute: &str, known: &[&str]) -> syn::Result<Self> {
+        let mut options = Self::default();
+        syn::meta::parser(|meta| options.parse_one(&meta, attribute, known)).parse2(attr)?;
+        Ok(options)
+    }
+
+    fn parse_one(
+        &mut self,
+        meta: &ParseNestedMeta<'_>,
+        attribute: &str,
+        known: &[&str],
+    ) -> syn::Result<()> {
+        let name = meta.path.get_ident().map(ToString::to_string);
+        let Some(name) = name.filter(|name| known.contains(&name.as_str())) else {
+            let given = meta
+                .path
+                .get_ident()
+                .map_or_else(String::new, |ident| format!(" `{ident}`"));
+            return Err(meta.error(format!(
+                "unknown #[{attribute}] option{given}; expected one of: {}",
+                known.join(", ")
+            )));
+        };
+        let slot = match name.as_str() {
+            "size" => return set(&mut self.size, meta, meta.value()?.parse()?),
+            "uri" => &mut self.uri,
+            "uri_template" => &mut self.uri_template,
+            "name" => &mut self.name,
+            "title" => &mut self.title,
+            "description" => &mut self.description,
+            "mime_type" => &mut self.mime_type,
+            "prompt" => &mut self.prompt,
+            "resource_template" => &mut self.resource_template,
+            "argument" => &mut self.argument,
+            other => unreachable!("option {other} is known but not handled"),
+        };
+        set(slot, meta, meta.value()?.parse()?)
+    }
+}
+
 /// `flag` alone means `true`; `flag = false` is accepted too.
 fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
     if meta.input.peek(Token![=]) {
@@ -108,6 +167,30 @@ mod tests {
     fn empty_attribute_is_all_defaults() {
         let options = ToolOptions::parse(TokenStream::new()).unwrap();
         assert!(options.name.is_none() && options.read_only.is_none() && options.scopes.is_none());
+    }
+
+    #[test]
+    fn item_options_accept_only_their_known_keys() {
+        let known = ["uri", "name", "size"];
+        let options = ItemOptions::parse(
+            quote!(uri = "test://a", name = "a", size = 12),
+            "resource",
+            &known,
+        )
+        .unwrap();
+        assert_eq!(options.uri.unwrap().value(), "test://a");
+        assert_eq!(options.size.unwrap().base10_digits(), "12");
+        let error = ItemOptions::parse(quote!(prompt = "p"), "resource", &known)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "unknown #[resource] option `prompt`; expected one of: uri, name, size"
+        );
+        let error = ItemOptions::parse(quote!(uri = "a", uri = "b"), "resource", &known)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("given twice"), "{error}");
     }
 
     #[test]

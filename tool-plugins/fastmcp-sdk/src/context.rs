@@ -262,6 +262,19 @@ impl<'a> Context<'a> {
         self.notify_with(method, params)
     }
 
+    /// Tells the sessions subscribed to `uri` that the resource changed
+    /// (`notifications/resources/updated`); see [`Plugin::with_subscribe`](crate::Plugin::with_subscribe).
+    pub fn resource_updated(&self, uri: &str) -> bool {
+        self.notify_with("notifications/resources/updated", json!({ "uri": uri }))
+    }
+
+    /// Ends the request's SSE response stream now while the call goes on (`fastmcp/closeStream`,
+    /// SEP-1699 polling): a client that can resume reconnects and gets the result later. The
+    /// host ignores it where streams cannot be resumed.
+    pub fn close_stream(&self) -> bool {
+        self.notify_with("fastmcp/closeStream", json!({}))
+    }
+
     /// Sends a request to the client and waits for its answer (the `result` object).
     pub fn request(&self, method: &str, params: Value) -> Result<Value, HostError> {
         let Some(host) = self.host else {

@@ -1,5 +1,6 @@
-//! Serving requests: the [`Registry`] built once per load (the plugin, its cached manifest, a
-//! tool index) and the dispatch of one request by method.
+//! Serving requests: the [`Registry`] built once per load (the plugin, its cached manifest,
+//! indexes) and the dispatch of one request by method. `tools/call` is served here; the other
+//! methods in `dispatch/` (`resources`, `prompts`, `completions`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,14 +12,14 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::context::RequestContext;
+use crate::error::code::{INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
 use crate::shim::{drop_payload, panic_message};
-use crate::{Context, Plugin, ToolDef, manifest};
+use crate::uri_template::UriTemplate;
+use crate::{Context, Plugin, ProtocolError, ToolDef, manifest};
 
-/// JSON-RPC codes the ABI uses in error objects.
-const INVALID_REQUEST: i64 = -32600;
-const METHOD_NOT_FOUND: i64 = -32601;
-const INVALID_PARAMS: i64 = -32602;
-const INTERNAL_ERROR: i64 = -32603;
+mod completions;
+mod prompts;
+mod resources;
 
 /// A loaded plugin: its definition plus what every request needs, computed once.
 #[doc(hidden)]
@@ -27,6 +28,12 @@ pub struct Registry {
     plugin: Plugin,
     manifest: Box<[u8]>,
     tools: HashMap<&'static str, usize>,
+    resources: HashMap<&'static str, usize>,
+    /// The parsed templates, in the plugin's order (the first match serves a URI).
+    templates: Vec<UriTemplate>,
+    prompts: HashMap<&'static str, usize>,
+    /// The names of each prompt's required arguments, checked before its function runs.
+    required_arguments: Vec<Vec<String>>,
 }
 
 /// A status and the JSON body that goes with it (empty for `STATUS_INPUT_REQUIRED`).
@@ -57,22 +64,38 @@ struct CallToolParams<'a> {
 }
 
 impl Registry {
-    /// Builds the manifest and the tool index.
+    /// Builds the manifest and the indexes.
     ///
     /// # Panics
     /// If the manifest is invalid (see `manifest::build`).
     pub fn new(plugin: Plugin) -> Self {
-        let manifest = manifest::build(&plugin).into_boxed_slice();
+        let prompt_arguments: Vec<_> = plugin.prompts.iter().map(|p| (p.arguments)()).collect();
+        let manifest = manifest::build(&plugin, &prompt_arguments).into_boxed_slice();
         let tools = plugin
             .tools
             .iter()
             .enumerate()
             .map(|(i, tool)| (tool.name, i))
             .collect();
+        let resources = plugin.resources.iter().enumerate();
+        let resources = resources.map(|(i, resource)| (resource.uri, i)).collect();
+        let templates = plugin.resource_templates.iter().map(|template| {
+            UriTemplate::parse(template.uri_template).expect("checked by the manifest")
+        });
+        let prompts = plugin.prompts.iter().enumerate();
+        let prompts = prompts.map(|(i, prompt)| (prompt.name, i)).collect();
+        let required_arguments = prompt_arguments.into_iter().map(|arguments| {
+            let required = arguments.into_iter().filter(|a| a.required);
+            required.map(|a| a.name).collect()
+        });
         Self {
+            templates: templates.collect(),
+            required_arguments: required_arguments.collect(),
             plugin,
             manifest,
             tools,
+            resources,
+            prompts,
         }
     }
 
@@ -97,7 +120,12 @@ impl Registry {
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
         match &*request.method {
             "tools/call" => self.call_tool(&ctx, request.params),
-            // Resources, prompts and completions get their own arms (and handlers) here.
+            "resources/read" => self.read_resource(&ctx, request.params),
+            "resources/subscribe" | "resources/unsubscribe" => {
+                self.subscribe(&request.method, request.params)
+            }
+            "prompts/get" => self.get_prompt(&ctx, request.params),
+            "completion/complete" => self.complete(&ctx, request.params),
             method => Response::error(METHOD_NOT_FOUND, format!("Method not found: {method}")),
         }
     }
@@ -139,6 +167,42 @@ impl Registry {
     }
 }
 
+/// Parses a method's params (absent ones as `null`); the error is the response to send.
+fn parse_params<'a, T: Deserialize<'a>>(
+    method: &str,
+    params: Option<&'a RawValue>,
+) -> Result<T, Response> {
+    serde_json::from_str(params.map_or("null", RawValue::get)).map_err(|error| {
+        Response::error(
+            INVALID_PARAMS,
+            format!("Invalid params for {method}: {error}"),
+        )
+    })
+}
+
+/// Runs a resource, prompt or completion function: a panic becomes `STATUS_PANIC` with
+/// `what` ("prompt \"p\"") in the message, a request that needs input `STATUS_INPUT_REQUIRED`,
+/// an error the protocol error object.
+fn run<T: Serialize>(
+    ctx: &Context<'_>,
+    what: impl FnOnce() -> String,
+    function: impl FnOnce() -> Result<T, ProtocolError>,
+) -> Response {
+    match catch_unwind(AssertUnwindSafe(function)) {
+        Err(payload) => {
+            let message = format!("{} panicked: {}", what(), panic_message(&*payload));
+            drop_payload(payload);
+            Response::panic(message)
+        }
+        Ok(_) if ctx.input_required() => Response {
+            status: STATUS_INPUT_REQUIRED,
+            body: Vec::new(),
+        },
+        Ok(Ok(value)) => Response::json(&value),
+        Ok(Err(error)) => Response::protocol(&error),
+    }
+}
+
 impl Response {
     pub(crate) fn ok(body: Vec<u8>) -> Self {
         Self {
@@ -164,6 +228,16 @@ impl Response {
         Self {
             status: STATUS_ERROR,
             body,
+        }
+    }
+
+    fn protocol(error: &ProtocolError) -> Self {
+        match serde_json::to_vec(error) {
+            Ok(body) => Self {
+                status: STATUS_ERROR,
+                body,
+            },
+            Err(_) => Self::error(error.code(), error.message().to_owned()),
         }
     }
 

@@ -94,6 +94,82 @@
 //!
 //! [`testing::TestHost`] calls a plugin in-process the way the server does, for unit tests.
 //!
+//! # Resources, prompts and completions
+//! The rest of MCP works the same way: a plain function, its doc comment as the description,
+//! and one more list in [`export_plugin!`].
+//! - [`#[resource]`](macro@resource) serves a fixed URI; [`#[resource_template]`](macro@resource_template)
+//!   serves every URI matching an RFC 6570 template, with the variables deserialized into the
+//!   function's parameter type. They return text (`String`), bytes (`Vec<u8>`), or
+//!   [`ResourceContent`]s ([`IntoResourceResult`]); `None` or an `Err` become protocol errors.
+//! - [`#[prompt]`](macro@prompt) builds messages ([`PromptMessage`], [`PromptResult`]) from
+//!   arguments whose type lists them in the manifest, with descriptions and which are required.
+//! - [`#[completion]`](macro@completion) suggests values for a prompt's arguments or a
+//!   template's variables.
+//!
+//! ```
+//! use fastmcp_sdk::prelude::*;
+//!
+//! /// The greeting shown on the home page
+//! #[resource(uri = "config://greeting", mime_type = "text/plain")]
+//! fn greeting() -> &'static str {
+//!     "Hello!"
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct UserParams {
+//!     id: u32,
+//! }
+//!
+//! /// A user's profile, as JSON
+//! #[resource_template(uri_template = "users://{id}/profile", mime_type = "application/json")]
+//! fn user_profile(params: UserParams) -> Option<String> {
+//!     (params.id == 1).then(|| json!({"id": 1, "name": "Ada"}).to_string())
+//! }
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct TripArgs {
+//!     /// Where to go
+//!     city: String,
+//!     /// How many days (default 3)
+//!     days: Option<u32>,
+//! }
+//!
+//! /// Plans a trip
+//! #[prompt(name = "plan_trip")]
+//! fn plan_trip(args: TripArgs) -> Vec<PromptMessage> {
+//!     let days = args.days.unwrap_or(3);
+//!     vec![
+//!         PromptMessage::user(format!("Plan {days} days in {}.", args.city)),
+//!         PromptMessage::user(Content::resource_text("config://greeting", "text/plain", "Hello!")),
+//!     ]
+//! }
+//!
+//! /// Suggests cities
+//! #[completion(prompt = "plan_trip", argument = "city")]
+//! fn cities(request: CompletionRequest) -> Vec<String> {
+//!     request.filter(["Paris", "Parma", "Oslo"])
+//! }
+//!
+//! fastmcp_sdk::export_plugin! {
+//!     name: "travel",
+//!     version: "1.0.0",
+//!     resources: [greeting],
+//!     resource_templates: [user_profile],
+//!     prompts: [plan_trip],
+//!     completions: [cities],
+//! }
+//! # fn main() {
+//! # let host = fastmcp_sdk::testing::TestHost::new(fastmcp_plugin_entry);
+//! # let read = host.read_resource("users://1/profile");
+//! # assert_eq!(read.body["contents"][0]["text"], r#"{"id":1,"name":"Ada"}"#);
+//! # assert_eq!(host.read_resource("users://2/profile").body["code"], -32002);
+//! # let prompt = host.get_prompt("plan_trip", json!({"city": "Oslo"}));
+//! # assert_eq!(prompt.body["messages"][0]["content"]["text"], "Plan 3 days in Oslo.");
+//! # let done = host.complete(json!({"type": "ref/prompt", "name": "plan_trip"}), "city", "par");
+//! # assert_eq!(done.body["completion"]["values"], json!(["Paris", "Parma"]));
+//! # }
+//! ```
+//!
 //! # Staying reloadable
 //! The server reloads a plugin when its library changes: calls in flight finish on the old
 //! code, new calls go to the new code, and the old library is unloaded once its calls are done.
@@ -112,8 +188,11 @@
 //!
 //! # Modules
 //! `context` (the host during a call), `content` and `result` (what tools return), `tool` (tool
-//! definitions and argument parsing), `plugin` and `manifest` (the plugin's definition and its
-//! JSON), `dispatch` (serving requests), `shim` and `export` (the C ABI), [`testing`].
+//! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`,
+//! `uri_template`, `prompt`, `completion` and `error` (the other MCP items and their protocol
+//! errors), `args` (typed parameters from string maps), `plugin` and `manifest` (the plugin's
+//! definition and its JSON), `dispatch` (serving requests), `shim` and `export` (the C ABI),
+//! [`testing`].
 
 #[cfg(panic = "abort")]
 compile_error!(
@@ -122,20 +201,40 @@ compile_error!(
      `panic = \"abort\"` from the [profile] sections of your Cargo.toml."
 );
 
+mod args;
+mod base64;
+mod completion;
 mod content;
 mod context;
 mod dispatch;
+mod error;
 mod export;
 mod manifest;
 mod plugin;
+mod prompt;
+mod resource;
 mod result;
+mod schema;
 mod shim;
 pub mod testing;
 mod tool;
+mod uri_template;
 
-pub use content::{Content, ResourceLink};
+pub use base64::base64_encode;
+pub use completion::{
+    Completion, CompletionDef, CompletionHandler, CompletionRef, CompletionRequest, IntoCompletion,
+};
+pub use content::{Annotations, Content, ResourceLink, Role};
 pub use context::{Caller, Context, HostError, LogLevel};
+pub use error::ProtocolError;
 pub use plugin::Plugin;
+pub use prompt::{
+    IntoPromptResult, PromptArgument, PromptDef, PromptHandler, PromptMessage, PromptResult,
+};
+pub use resource::{
+    IntoResourceResult, ResourceContent, ResourceDef, ResourceHandler, ResourceRequest,
+    ResourceTemplateDef,
+};
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
 pub use tool::{Handler, ToolAccess, ToolAnnotations, ToolDef};
 
@@ -196,11 +295,16 @@ pub use serde_json;
 /// ```
 pub use fastmcp_sdk_macros::tool;
 
+mod attributes;
+pub use attributes::{completion, prompt, resource, resource_template};
+
 /// What plugin authors need: `use fastmcp_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Caller, Content, Context, HostError, IntoToolResult, Json, LogLevel, ToolError, ToolResult,
-        export_plugin, tool,
+        Annotations, Caller, Completion, CompletionRef, CompletionRequest, Content, Context,
+        HostError, IntoToolResult, Json, LogLevel, PromptMessage, PromptResult, ProtocolError,
+        ResourceContent, Role, ToolError, ToolResult, completion, export_plugin, prompt, resource,
+        resource_template, tool,
     };
     /// Re-exported so `#[derive(JsonSchema)]` finds `schemars` without a direct dependency.
     pub use schemars::{self, JsonSchema};
@@ -211,11 +315,14 @@ pub mod prelude {
 /// What the macros' generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::completion::{CompletionItem, complete};
     pub use crate::dispatch::Registry;
+    pub use crate::prompt::{PromptItem, get_prompt, get_prompt_args, prompt_arguments};
+    pub use crate::resource::{ResourceItem, ResourceTemplateItem, read, read_params};
+    pub use crate::schema::input_schema;
     pub use crate::shim::{PluginSource, table};
     pub use crate::tool::{
-        ToolItem, empty_object_schema, input_schema, invoke, invoke_args, invoke_ctx,
-        invoke_ctx_args,
+        ToolItem, empty_object_schema, invoke, invoke_args, invoke_ctx, invoke_ctx_args,
     };
     pub use fastmcp_abi as abi;
 }

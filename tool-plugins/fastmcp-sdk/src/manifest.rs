@@ -1,17 +1,21 @@
 //! The manifest (`docs/abi.md`, "Manifest"): the JSON the host reads once per load to learn the
-//! plugin's name, version and tools.
+//! plugin's name, version, tools, resources, resource templates, prompts and capabilities.
 //!
-//! Building it checks what the compiler could not: tool names are valid and unique, and every
-//! schema describes a JSON object. A failed check panics with a message naming the tool; the
-//! shim turns that into `STATUS_PANIC`, so the host refuses the library and says why.
-
-use std::collections::HashSet;
+//! Building it checks what the compiler could not: tool names are valid and unique, every
+//! schema describes a JSON object, URIs, templates and prompt names are unique, templates parse,
+//! and every completion belongs to a prompt or template of this plugin (see `check`). A failed
+//! check panics with a message naming the item; the shim turns that into `STATUS_PANIC`, so the
+//! host refuses the library and says why.
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::prompt::PromptArgument;
+use crate::resource::Common;
 use crate::tool::{ToolAccess, ToolAnnotations};
-use crate::{Plugin, ToolDef};
+use crate::{Annotations, Plugin, ToolDef};
+
+mod check;
 
 /// `fastmcp-sdk <version>`, so the host can report which SDK built a plugin.
 const SDK: &str = concat!("fastmcp-sdk ", env!("CARGO_PKG_VERSION"));
@@ -23,9 +27,9 @@ struct Manifest<'a> {
     version: &'a str,
     sdk: &'a str,
     tools: Vec<ToolEntry<'a>>,
-    resources: &'a [Value],
-    resource_templates: &'a [Value],
-    prompts: &'a [Value],
+    resources: Vec<ResourceEntry<'a>>,
+    resource_templates: Vec<TemplateEntry<'a>>,
+    prompts: Vec<PromptEntry<'a>>,
     capabilities: Capabilities,
 }
 
@@ -51,41 +55,104 @@ struct Access<'a> {
     scopes: &'a [&'a str],
 }
 
+/// What a resource and a template have in common, in the wire shape.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Described<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mime_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    annotations: Option<&'a Annotations>,
+}
+
+impl<'a> From<&'a Common> for Described<'a> {
+    fn from(common: &'a Common) -> Self {
+        Self {
+            name: common.name,
+            title: common.title,
+            description: common.description,
+            mime_type: common.mime_type,
+            annotations: common.annotations.as_ref(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ResourceEntry<'a> {
+    uri: &'a str,
+    #[serde(flatten)]
+    described: Described<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TemplateEntry<'a> {
+    uri_template: &'a str,
+    #[serde(flatten)]
+    described: Described<'a>,
+}
+
+#[derive(Serialize)]
+struct PromptEntry<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    arguments: &'a [PromptArgument],
+}
+
 #[derive(Serialize)]
 struct Capabilities {
     completions: bool,
     subscribe: bool,
 }
 
-/// Serializes the manifest of `plugin`.
+/// Serializes the manifest of `plugin`; `prompt_arguments` holds each prompt's arguments, in
+/// order.
 ///
 /// # Panics
-/// If a tool name is invalid or repeated, or a schema does not describe an object.
-pub(crate) fn build(plugin: &Plugin) -> Vec<u8> {
-    let mut seen = HashSet::new();
-    for tool in &plugin.tools {
-        assert!(
-            valid_name(tool.name),
-            "invalid tool name {:?}: use 1 to 128 characters of A-Z a-z 0-9 _ - .",
-            tool.name
-        );
-        assert!(
-            seen.insert(tool.name),
-            "tool \"{}\" is defined twice",
-            tool.name
-        );
-    }
+/// If a check fails (see `check`), or a schema does not describe an object.
+pub(crate) fn build(plugin: &Plugin, prompt_arguments: &[Vec<PromptArgument>]) -> Vec<u8> {
+    check::plugin(plugin, prompt_arguments);
+    let resources = plugin.resources.iter().map(|resource| ResourceEntry {
+        uri: resource.uri,
+        described: (&resource.common).into(),
+        size: resource.size,
+    });
+    let templates = plugin
+        .resource_templates
+        .iter()
+        .map(|template| TemplateEntry {
+            uri_template: template.uri_template,
+            described: (&template.common).into(),
+        });
+    let prompts = plugin.prompts.iter().zip(prompt_arguments);
+    let prompts = prompts.map(|(prompt, arguments)| PromptEntry {
+        name: prompt.name,
+        title: prompt.title,
+        description: prompt.description,
+        arguments,
+    });
     let manifest = Manifest {
         name: plugin.name,
         version: plugin.version,
         sdk: SDK,
         tools: plugin.tools.iter().map(entry).collect(),
-        resources: &[],
-        resource_templates: &[],
-        prompts: &[],
+        resources: resources.collect(),
+        resource_templates: templates.collect(),
+        prompts: prompts.collect(),
         capabilities: Capabilities {
-            completions: false,
-            subscribe: false,
+            completions: !plugin.completions.is_empty(),
+            subscribe: plugin.subscribe,
         },
     };
     serde_json::to_vec(&manifest).expect("the manifest is plain JSON")
@@ -109,14 +176,6 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
             scopes,
         },
     }
-}
-
-/// MCP tool names: 1 to 128 characters of `A-Z a-z 0-9 _ - .`.
-fn valid_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// MCP requires `"type": "object"` at the root of tool schemas. A schema without a `type` (an
@@ -153,7 +212,8 @@ mod tests {
     }
 
     fn manifest(plugin: &Plugin) -> Value {
-        serde_json::from_slice(&build(plugin)).unwrap()
+        let arguments: Vec<_> = plugin.prompts.iter().map(|p| (p.arguments)()).collect();
+        serde_json::from_slice(&build(plugin, &arguments)).unwrap()
     }
 
     #[test]
@@ -207,14 +267,54 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "tool \"t\" is defined twice")]
-    fn refuses_duplicate_names() {
-        build(&Plugin::new("p", "1").tool(tool("t")).tool(tool("t")));
-    }
-
-    #[test]
-    #[should_panic(expected = "invalid tool name \"a b\"")]
-    fn refuses_invalid_names() {
-        build(&Plugin::new("p", "1").tool(tool("a b")));
+    fn lists_resources_templates_prompts_and_capabilities() {
+        use crate::{CompletionDef, PromptArgument, PromptDef, ResourceDef, ResourceTemplateDef};
+        let read = |_: &crate::Context<'_>, _: &crate::ResourceRequest<'_>| Ok(Vec::new());
+        let arguments = || {
+            vec![PromptArgument {
+                name: "city".into(),
+                title: None,
+                description: Some("Where".into()),
+                required: true,
+            }]
+        };
+        let plugin = Plugin::new("p", "1")
+            .resource(
+                ResourceDef::new("test://a", "a", read)
+                    .with_title("A")
+                    .with_description("The a")
+                    .with_mime_type("text/plain")
+                    .with_size(3)
+                    .with_annotations(Annotations::new().with_priority(1.0)),
+            )
+            .resource_template(
+                ResourceTemplateDef::new("test://t/{id}", "t", read).with_mime_type("text/plain"),
+            )
+            .prompt(PromptDef::new("trip", |_, _| Ok(Default::default())).with_arguments(arguments))
+            .prompt(PromptDef::new("bare", |_, _| Ok(Default::default())).with_description("b"))
+            .completion(CompletionDef::prompt("trip", |_, _| Ok(Default::default())))
+            .with_subscribe(true);
+        let manifest = manifest(&plugin);
+        assert_eq!(
+            manifest["resources"],
+            json!([{"uri": "test://a", "name": "a", "title": "A", "description": "The a",
+                "mimeType": "text/plain", "size": 3, "annotations": {"priority": 1.0}}])
+        );
+        assert_eq!(
+            manifest["resourceTemplates"],
+            json!([{"uriTemplate": "test://t/{id}", "name": "t", "mimeType": "text/plain"}])
+        );
+        assert_eq!(
+            manifest["prompts"],
+            json!([
+                {"name": "trip", "arguments":
+                    [{"name": "city", "description": "Where", "required": true}]},
+                {"name": "bare", "description": "b"},
+            ])
+        );
+        assert_eq!(
+            manifest["capabilities"],
+            json!({"completions": true, "subscribe": true})
+        );
     }
 }

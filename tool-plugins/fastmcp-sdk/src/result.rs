@@ -199,7 +199,7 @@ impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
     }
 
     fn output_schema() -> Option<Value> {
-        Some(crate::tool::output_schema::<T>())
+        Some(crate::schema::output_schema::<T>())
     }
 }
 

@@ -136,6 +136,23 @@ impl TestHost {
         self.request("tools/call", json!({"name": name, "arguments": arguments}))
     }
 
+    /// Reads a resource (`resources/read`).
+    pub fn read_resource(&self, uri: &str) -> Reply {
+        self.request("resources/read", json!({ "uri": uri }))
+    }
+
+    /// Gets a prompt (`prompts/get`) with these arguments (an object of strings).
+    pub fn get_prompt(&self, name: &str, arguments: Value) -> Reply {
+        self.request("prompts/get", json!({"name": name, "arguments": arguments}))
+    }
+
+    /// Asks for completions (`completion/complete`): `reference` is the MCP `ref` object
+    /// (`{"type": "ref/prompt", "name": ...}` or `{"type": "ref/resource", "uri": ...}`).
+    pub fn complete(&self, reference: Value, argument: &str, value: &str) -> Reply {
+        let params = json!({"ref": reference, "argument": {"name": argument, "value": value}});
+        self.request("completion/complete", params)
+    }
+
     /// Sends any method, with protocol version `2025-06-18` and no session or caller.
     pub fn request(&self, method: &str, params: Value) -> Reply {
         self.request_with_context(method, params, json!({"protocolVersion": "2025-06-18"}))

@@ -47,6 +47,12 @@ fn manifest_lists_every_tool() {
         ]
     );
     assert_eq!(manifest["name"], "test-plugin");
+    // Generated schemas carry no schemars-only formats (`int64`) and no root title.
+    assert_eq!(
+        manifest["tools"][1]["inputSchema"]["properties"]["a"],
+        json!({"type": "integer", "description": "The first addend"})
+    );
+    assert!(manifest["tools"][1]["inputSchema"].get("title").is_none());
     assert_eq!(
         manifest["tools"][10]["access"],
         json!({"authenticated": true, "scopes": ["admin"]})

@@ -1,0 +1,160 @@
+//! The shared session store: stateful sessions kept in Redis, so a client that initialized on
+//! one instance can continue on another behind a load balancer.
+//!
+//! Each instance keeps its live [`Session`] objects in memory (streams, running calls and
+//! pending client requests cannot move between processes); what makes a session usable
+//! anywhere is its negotiated state, stored as JSON under `fastmcp:session:{id}` with the idle
+//! timeout as its TTL. An instance that does not know a session id loads it from Redis; a
+//! session deleted anywhere is gone everywhere because every use checks Redis first. When Redis
+//! cannot be reached, requests on sessions fail with a clear error and nothing crashes.
+
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::OnceCell;
+
+use super::session::{Negotiated, Session};
+
+/// Why the shared store could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis is unreachable or answered with an error.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A session's state as stored in Redis.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    protocol_version: String,
+    #[serde(default)]
+    client_capabilities: Option<Value>,
+    #[serde(default)]
+    client_info: Option<Value>,
+    log_level: u8,
+}
+
+impl Stored {
+    /// The storable state of `session`.
+    pub fn of(session: &Session) -> Stored {
+        let n = session.negotiated();
+        Stored {
+            protocol_version: n.protocol_version,
+            client_capabilities: n
+                .client_capabilities
+                .and_then(|c| serde_json::to_value(c).ok()),
+            client_info: n.client_info.and_then(|c| serde_json::to_value(c).ok()),
+            log_level: session.log_level(),
+        }
+    }
+
+    /// Rebuilds a session with id `id` from stored state.
+    pub fn restore(self, id: &str) -> Session {
+        let s = Session::new(Some(id.into()), &self.protocol_version);
+        s.set_negotiated(Negotiated {
+            protocol_version: self.protocol_version,
+            client_capabilities: self
+                .client_capabilities
+                .and_then(|c| serde_json::from_value(c).ok()),
+            client_info: self
+                .client_info
+                .and_then(|c| serde_json::from_value(c).ok()),
+        });
+        s.set_log_level(self.log_level);
+        s
+    }
+}
+
+/// A Redis-backed store of session state.
+pub struct RedisStore {
+    client: redis::Client,
+    conn: OnceCell<ConnectionManager>,
+    ttl: Duration,
+    /// Where the store is, without credentials, for messages.
+    pub display: String,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("at", &self.display)
+            .finish()
+    }
+}
+
+fn key(id: &str) -> String {
+    format!("fastmcp:session:{id}")
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl RedisStore {
+    /// A store at `url` (`redis://host:port/db`); connects on first use, so a Redis that is down
+    /// at startup only fails the requests that need it.
+    pub fn new(url: &str, ttl: Duration) -> Result<RedisStore, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let info = client.get_connection_info();
+        let display = format!("redis://{}", info.addr());
+        Ok(RedisStore {
+            client,
+            conn: OnceCell::new(),
+            ttl,
+            display,
+        })
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1);
+        let c = self
+            .conn
+            .get_or_try_init(|| async {
+                tokio::time::timeout(
+                    Duration::from_secs(2),
+                    ConnectionManager::new_with_config(self.client.clone(), config),
+                )
+                .await
+                .map_err(|_| unavailable("timed out connecting"))?
+                .map_err(unavailable)
+            })
+            .await?;
+        Ok(c.clone())
+    }
+
+    /// Stores (or refreshes) a session's state.
+    pub async fn save(&self, id: &str, stored: &Stored) -> Result<(), StoreError> {
+        let json = serde_json::to_string(stored).map_err(unavailable)?;
+        let mut c = self.conn().await?;
+        let ttl = self.ttl.as_secs().max(1);
+        c.set_ex::<_, _, ()>(key(id), json, ttl)
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Loads a session's state and refreshes its TTL; `None` if it does not exist (expired or
+    /// deleted on any instance).
+    pub async fn load(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        let mut c = self.conn().await?;
+        let ttl = self.ttl.as_secs().max(1);
+        let json: Option<String> = c
+            .get_ex(key(id), redis::Expiry::EX(ttl))
+            .await
+            .map_err(unavailable)?;
+        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// Deletes a session everywhere; true if it existed.
+    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let mut c = self.conn().await?;
+        let n: u64 = c.del(key(id)).await.map_err(unavailable)?;
+        Ok(n > 0)
+    }
+}

@@ -1,0 +1,54 @@
+//! A fastmcp plugin serving everything the official MCP conformance suite
+//! (`@modelcontextprotocol/conformance`, `scripts/conformance.sh`) calls, under the exact names
+//! it expects: tools returning every content type, logging, progress, errors, sampling,
+//! elicitation (with SEP-1034 defaults and SEP-1330 enums), a hand-written JSON Schema 2020-12,
+//! SSE polling; static, binary, templated and subscribable resources; prompts with arguments,
+//! embedded resources and images; and an argument completion.
+//!
+//! # Layout
+//! - `tools`: the tools, except elicitation; `elicitation`: the three elicitation tools.
+//! - `resources`, `prompts`: resources, the template, prompts and the completion.
+//! - `assets`: the PNG and WAV samples.
+
+mod assets;
+mod elicitation;
+mod prompts;
+mod resources;
+mod tools;
+
+use elicitation::{
+    test_elicitation, test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
+};
+use prompts::{
+    complete_arg1, test_prompt_with_arguments, test_prompt_with_embedded_resource,
+    test_prompt_with_image, test_simple_prompt,
+};
+use resources::{static_binary, static_text, template_data, watched_resource};
+use tools::{
+    json_schema_2020_12_tool, test_audio_content, test_embedded_resource, test_error_handling,
+    test_image_content, test_multiple_content_types, test_reconnection, test_sampling,
+    test_simple_text, test_tool_with_logging, test_tool_with_progress,
+};
+
+fastmcp_sdk::export_plugin! {
+    name: "conformance",
+    version: env!("CARGO_PKG_VERSION"),
+    tools: [
+        test_simple_text, test_image_content, test_audio_content, test_embedded_resource,
+        test_multiple_content_types, test_tool_with_logging, test_error_handling,
+        test_tool_with_progress, test_sampling, test_elicitation,
+        test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
+        json_schema_2020_12_tool, test_reconnection,
+    ],
+    resources: [static_text, static_binary, watched_resource],
+    resource_templates: [template_data],
+    prompts: [
+        test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource,
+        test_prompt_with_image,
+    ],
+    completions: [complete_arg1],
+    subscribe: true,
+}
+
+#[cfg(test)]
+mod tests;
