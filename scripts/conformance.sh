@@ -2,7 +2,8 @@
 # Runs the official MCP conformance suite (pinned in tests/conformance/package.json, with the
 # Node 22 runtime it needs from npm) against the real fastmcp binary serving the conformance
 # plugin on 127.0.0.1, in stateful mode (every scenario must pass) and in stateless mode
-# (scenarios that need a session are listed in tests/conformance/stateless-expected-failures.yml
+# (scenarios that need a session are listed in tests/conformance/stateless-expected-failures.yml;
+# stateful-expected-failures.yml is empty, so there any failure or warning fails the run
 # and explained in docs/conformance.md). Exits non-zero if either run fails.
 #   bash scripts/conformance.sh            # both modes
 #   MODES=stateful bash scripts/conformance.sh
@@ -48,9 +49,8 @@ for _ in range(400):
         time.sleep(0.05)
 PY
   args=(server --url "http://127.0.0.1:$port/mcp" --suite all -o "$results/$mode")
-  if [ "$mode" = stateless ]; then
-    args+=(--expected-failures "$root/tests/conformance/stateless-expected-failures.yml")
-  fi
+  # With a baseline file warnings count as failures too; the stateful one is empty.
+  args+=(--expected-failures "$root/tests/conformance/$mode-expected-failures.yml")
   echo "== conformance suite, $mode mode"
   set +e
   timeout 600 "$node22" "$suite" "${args[@]}" >"$results/$mode.txt" 2>&1

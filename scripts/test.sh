@@ -28,3 +28,6 @@ echo "== cargo test"
 # The integration tests require the node clients instead of skipping without them.
 export FASTMCP_TEST_REQUIRE_CLIENTS=1
 cargo test --workspace --locked "$@"
+
+echo "== official MCP conformance suite (scripts/conformance.sh)"
+bash scripts/conformance.sh

@@ -18,3 +18,4 @@ mod shutdown;
 mod stdio;
 mod streaming;
 mod tools;
+mod conformance_plugin;

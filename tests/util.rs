@@ -18,6 +18,8 @@ pub struct Plugins {
     pub calculator: PathBuf,
     /// `libtest_plugin.so`.
     pub test_plugin: PathBuf,
+    /// `libconformance.so`: what the official conformance suite expects.
+    pub conformance: PathBuf,
 }
 
 /// The workspace root.
@@ -39,7 +41,7 @@ pub fn plugins() -> &'static Plugins {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(root())
-            .args(["build", "-p", "calculator", "-p", "test-plugin"])
+            .args(["build", "-p", "calculator", "-p", "test-plugin", "-p", "conformance"])
             .status()
             .expect("run cargo build for the plugins");
         assert!(status.success(), "building the test plugins failed");
@@ -47,6 +49,7 @@ pub fn plugins() -> &'static Plugins {
         Plugins {
             calculator: dir.join("libcalculator.so"),
             test_plugin: dir.join("libtest_plugin.so"),
+            conformance: dir.join("libconformance.so"),
         }
     })
 }
