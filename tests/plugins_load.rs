@@ -22,6 +22,7 @@ pub struct Table {
     manifest: unsafe extern "C" fn(*mut Buf) -> i32,
     call: unsafe extern "C" fn(*const u8, *const u8, usize, *mut Buf) -> i32,
     free_buf: unsafe extern "C" fn(Buf),
+    unload: unsafe extern "C" fn(),
 }
 
 unsafe impl Sync for Table {}
@@ -32,6 +33,7 @@ static TABLE: Table = Table {
     manifest,
     call,
     free_buf,
+    unload,
 };
 
 #[no_mangle]
@@ -48,6 +50,8 @@ unsafe extern "C" fn manifest(out: *mut Buf) -> i32 {
 unsafe extern "C" fn call(_: *const u8, _: *const u8, _: usize, _: *mut Buf) -> i32 {
     1
 }
+
+unsafe extern "C" fn unload() {}
 
 unsafe extern "C" fn free_buf(b: Buf) {
     if !b.ptr.is_null() {

@@ -5,6 +5,7 @@ mod util;
 
 mod commands;
 mod config_cli;
+mod conformance_plugin;
 mod health;
 mod http_stateful;
 mod http_stateless;
@@ -18,4 +19,3 @@ mod shutdown;
 mod stdio;
 mod streaming;
 mod tools;
-mod conformance_plugin;

@@ -20,6 +20,8 @@ pub struct Plugins {
     pub test_plugin: PathBuf,
     /// `libconformance.so`: what the official conformance suite expects.
     pub conformance: PathBuf,
+    /// `libprotected.so`: `protected_action`, only for authenticated callers.
+    pub protected: PathBuf,
 }
 
 /// The workspace root.
@@ -41,7 +43,15 @@ pub fn plugins() -> &'static Plugins {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(root())
-            .args(["build", "-p", "calculator", "-p", "test-plugin", "-p", "conformance"])
+            .args([
+                "build",
+                "-p",
+                "calculator",
+                "-p",
+                "test-plugin",
+                "-p",
+                "conformance",
+            ])
             .status()
             .expect("run cargo build for the plugins");
         assert!(status.success(), "building the test plugins failed");
@@ -50,6 +60,7 @@ pub fn plugins() -> &'static Plugins {
             calculator: dir.join("libcalculator.so"),
             test_plugin: dir.join("libtest_plugin.so"),
             conformance: dir.join("libconformance.so"),
+            protected: dir.join("libprotected.so"),
         }
     })
 }
@@ -79,10 +90,7 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         .env_remove("PORT")
         .env_remove("RUST_LOG")
         .env("FASTMCP_LOG_FORMAT", "json")
-        .env("FASTMCP_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("FASTMCP_LOG", "info");
     if !args.iter().any(|a| a.starts_with("--port"))
         && !env.iter().any(|(k, _)| k.ends_with("PORT"))
     {
@@ -91,6 +99,15 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
     for (k, v) in env {
         cmd.env(k, v);
     }
+    spawn_command(cmd)
+}
+
+/// Spawns `cmd` (any command line that runs a `fastmcp` server with JSON logs) with stderr
+/// captured, and waits until it logs `listening`. Does not wait for `/ready`.
+pub fn spawn_command(mut cmd: Command) -> Server {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn fastmcp");
     let stderr = child.stderr.take().expect("stderr");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -117,6 +134,13 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
                 log.lock().unwrap().join("\n")
             )
         });
+    // A server bound to a wildcard address (0.0.0.0, as in the Docker image) is reached on
+    // loopback.
+    let addr = match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() && a.is_ipv4() => format!("127.0.0.1:{}", a.port()),
+        Ok(a) if a.ip().is_unspecified() => format!("[::1]:{}", a.port()),
+        _ => addr,
+    };
     Server {
         child,
         base: format!("http://{addr}"),
@@ -483,4 +507,70 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+/// The JSON-RPC message of a response: the body, or the last SSE message when streamed.
+pub fn rpc_response(r: reqwest::blocking::Response) -> Value {
+    let ctype = content_type(&r);
+    let text = r.text().expect("body");
+    if ctype.starts_with("text/event-stream") {
+        sse_messages(&text).pop().expect("an SSE message")
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+}
+
+impl Server {
+    /// [`Server::post`] with extra headers (credentials, `Host`, ...).
+    pub fn post_with(
+        &self,
+        body: &Value,
+        headers: &[(&str, &str)],
+        session: Option<&str>,
+    ) -> reqwest::blocking::Response {
+        let mut req = client()
+            .post(self.mcp())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.send().expect("POST /mcp")
+    }
+
+    /// [`Server::call`] with extra headers; panics unless the status is 200.
+    pub fn call_with(
+        &self,
+        body: &Value,
+        headers: &[(&str, &str)],
+        session: Option<&str>,
+    ) -> Value {
+        let r = self.post_with(body, headers, session);
+        assert_eq!(r.status(), 200, "POST {body} with {headers:?}");
+        rpc_response(r)
+    }
+
+    /// The names `tools/list` shows to a request with these headers.
+    pub fn tool_names_with(&self, headers: &[(&str, &str)], session: Option<&str>) -> Vec<String> {
+        let r = self.call_with(&rpc(1, "tools/list", json!({})), headers, session);
+        r["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no tools in {r}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// GETs `path` (e.g. `/metrics`) with these headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
+        let mut req = client().get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("GET")
+    }
 }

@@ -5,8 +5,42 @@
 //! SIGBUS. Checking that the ELF header, the program headers and every loadable segment lie
 //! within the file turns that into an ordinary error.
 
+/// Checks the file at `path` is a complete 64-bit little-endian ELF shared object, reading only
+/// its ELF and program headers; returns why not.
+pub fn check_file(path: &std::path::Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
+    let mut head = vec![0u8; 64.min(len as usize)];
+    f.read_exact(&mut head)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if head.len() < 64 {
+        return check_shared_object(&head);
+    }
+    let phoff = u64::from_le_bytes(head[32..40].try_into().unwrap_or_default());
+    let phentsize = u64::from(u16::from_le_bytes([head[54], head[55]]));
+    let phnum = u64::from(u16::from_le_bytes([head[56], head[57]]));
+    let table = phentsize.saturating_mul(phnum);
+    // Read the program header table too (bounded: at most 64K entries of 56 bytes).
+    let mut bytes = head.clone();
+    if phoff >= 64 && table <= 4 * 1024 * 1024 && phoff.saturating_add(table) <= len {
+        bytes.resize((phoff + table) as usize, 0);
+        f.seek(SeekFrom::Start(64))
+            .map_err(|e| format!("cannot read: {e}"))?;
+        f.read_exact(&mut bytes[64..])
+            .map_err(|e| format!("cannot read: {e}"))?;
+    }
+    check_with_len(&bytes, len)
+}
+
 /// Checks `bytes` is a complete 64-bit little-endian ELF shared object; returns why not.
 pub fn check_shared_object(bytes: &[u8]) -> Result<(), String> {
+    check_with_len(bytes, bytes.len() as u64)
+}
+
+/// Checks the headers in `bytes` against a file of `len` bytes (`bytes` holds at least the ELF
+/// header and, when it fits in the file, the program header table).
+fn check_with_len(bytes: &[u8], len: u64) -> Result<(), String> {
     const EHDR_LEN: usize = 64;
     if bytes.len() < 4 || &bytes[..4] != b"\x7fELF" {
         return Err("not an ELF file".into());
@@ -33,14 +67,13 @@ pub fn check_shared_object(bytes: &[u8]) -> Result<(), String> {
     if u16_at(16) != ET_DYN {
         return Err("not a shared library (ELF type is not ET_DYN)".into());
     }
-    let len = bytes.len() as u64;
     let phoff = u64_at(32);
     let phentsize = u64::from(u16_at(54));
     let phnum = u64::from(u16_at(56));
     let ph_end = phoff
         .checked_add(phentsize.saturating_mul(phnum))
         .ok_or("corrupt program header table")?;
-    if phentsize < 56 || ph_end > len {
+    if phentsize < 56 || ph_end > len || ph_end > bytes.len() as u64 {
         return Err(format!(
             "truncated: program headers end at byte {ph_end}, file has {len} bytes"
         ));
@@ -72,6 +105,23 @@ pub fn check_shared_object(bytes: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checks_files_by_their_headers() {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        let libc = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .find(|p| p.contains("libc.so") || p.contains("libc-"))
+            .expect("libc mapped");
+        assert_eq!(check_file(std::path::Path::new(libc)), Ok(()));
+        let dir = std::env::temp_dir().join(format!("fastmcp-elf-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cut = dir.join("cut.so");
+        std::fs::write(&cut, &std::fs::read(libc).unwrap()[..64 * 1024]).unwrap();
+        assert!(check_file(&cut).unwrap_err().starts_with("truncated"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn rejects_non_elf_and_short_files() {

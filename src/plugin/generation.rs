@@ -6,8 +6,7 @@
 //! `dlclose` (`shared/reference/plugin-loading.md`).
 
 use std::ffi::c_void;
-use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -20,7 +19,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::PluginError;
-use super::library::{Library, RawReply, host_context};
+use super::library::{Library, RawReply, Staged, host_context};
 use super::manifest::{self, Manifest};
 use super::pool::{Pool, PoolClosed};
 
@@ -122,39 +121,26 @@ struct LibraryPtr(*const Library);
 // dereferenced on worker threads that are joined before the library is dropped.
 unsafe impl Send for LibraryPtr {}
 
-/// Hashes file content cheaply (not cryptographic; identical files only).
-pub fn content_hash(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
-}
-
 impl Generation {
-    /// Reads `path`, loads it on fresh worker threads and checks its manifest. Blocking.
+    /// Copies `path` privately, loads it on fresh worker threads and checks its manifest.
+    /// Blocking.
     pub fn load(path: &Path, id: u64) -> Result<Arc<Generation>, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::load_bytes(path, bytes, id)
+        Self::load_staged(super::library::stage(path)?, id)
     }
 
-    /// Like [`Generation::load`] with the file's content already read.
-    pub fn load_bytes(
-        path: &Path,
-        bytes: Vec<u8>,
-        id: u64,
-    ) -> Result<Arc<Generation>, PluginError> {
-        let hash = content_hash(&bytes);
+    /// Like [`Generation::load`] for a copy already staged (and hashed).
+    pub fn load_staged(staged: Staged, id: u64) -> Result<Arc<Generation>, PluginError> {
+        let path = staged.path.clone();
+        let path = path.as_path();
+        let hash = staged.hash;
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
             .unwrap_or("plugin");
         let stem = stem.strip_prefix("lib").unwrap_or(stem);
         let pool = Pool::new(format!("{stem:.8}-g{id}"), MAX_WORKERS);
-        let owned: PathBuf = path.to_owned();
         let loaded = pool.run_blocking(move || {
-            let lib = Library::open(&owned, &bytes)?;
+            let lib = Library::open(staged)?;
             let reply = lib.manifest();
             Ok::<_, PluginError>((lib, reply))
         });
@@ -180,8 +166,11 @@ impl Generation {
         let manifest = match manifest {
             Ok(m) => m,
             Err(reason) => {
-                // Join the workers before the library is closed.
+                // Join the workers, let the plugin free its caches, then close the library.
                 pool.shutdown();
+                std::thread::scope(|s| {
+                    let _ = s.spawn(|| library.unload()).join();
+                });
                 drop(library);
                 return Err(PluginError::Manifest {
                     path: path.to_owned(),
@@ -251,6 +240,11 @@ impl Drop for Generation {
         let library = self.library.clone();
         let reap = move || {
             pool.shutdown();
+            // On a thread of its own that ends before dlclose, so whatever thread-exit
+            // destructor the plugin's code might register runs while the library is mapped.
+            std::thread::scope(|s| {
+                let _ = s.spawn(|| library.unload()).join();
+            });
             drop(library);
         };
         // Joining may wait for a call that ignores cancellation; never block the caller on it.

@@ -22,6 +22,7 @@ struct Table {
     manifest: unsafe extern "C" fn(*mut Buf) -> i32,
     call: unsafe extern "C" fn(*const HostContext, *const u8, usize, *mut Buf) -> i32,
     free_buf: unsafe extern "C" fn(Buf),
+    unload: unsafe extern "C" fn(),
 }
 
 /// A mapped plugin library whose ABI header has been checked.
@@ -55,47 +56,95 @@ fn copies_dir() -> PathBuf {
 
 static COPY_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// A private copy of a plugin file, ready to load, and the hash of its content.
+#[derive(Debug)]
+pub struct Staged {
+    /// The file the user named.
+    pub path: PathBuf,
+    /// The private copy (removed when loaded, or when this is dropped unloaded).
+    copy: PathBuf,
+    /// Hash of the content, to skip reloads of identical files.
+    pub hash: u64,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.copy);
+    }
+}
+
+/// Copies `path` to a unique private path, hashing it on the way, in small chunks (a whole-file
+/// buffer per reload would fragment the heap). What is checked and loaded is this copy, so a
+/// file replaced meanwhile cannot slip in between the check and the load.
+pub fn stage(path: &Path) -> Result<Staged, PluginError> {
+    use std::hash::Hasher;
+    use std::io::{Read, Write};
+    let read_err = |source| PluginError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let mut src = std::fs::File::open(path).map_err(read_err)?;
+    let dir = copies_dir();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("plugin");
+    let copy = dir.join(format!(
+        "{stem}.{}.so",
+        COPY_SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let copy_err = |source| PluginError::Copy {
+        path: path.to_owned(),
+        copy: copy.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&dir).map_err(copy_err)?;
+    let mut dst = std::fs::File::create(&copy).map_err(copy_err)?;
+    let mut staged = Staged {
+        path: path.to_owned(),
+        copy: copy.clone(),
+        hash: 0,
+    };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        let n = src.read(&mut buf).map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.write(&buf[..n]);
+        dst.write_all(&buf[..n]).map_err(copy_err)?;
+    }
+    dst.flush().map_err(copy_err)?;
+    staged.hash = hasher.finish();
+    Ok(staged)
+}
+
 impl Library {
-    /// Checks `bytes` (the content of `path`), maps a private copy and performs the ABI
-    /// handshake. Runs the library's initialisers: call it on a generation worker thread.
-    pub fn open(path: &Path, bytes: &[u8]) -> Result<Library, PluginError> {
-        super::elf::check_shared_object(bytes).map_err(|reason| PluginError::Open {
-            path: path.to_owned(),
+    /// Checks a staged copy, maps it and performs the ABI handshake. Runs the library's
+    /// initialisers: call it on a generation worker thread.
+    pub fn open(staged: Staged) -> Result<Library, PluginError> {
+        let path = staged.path.clone();
+        super::elf::check_file(&staged.copy).map_err(|reason| PluginError::Open {
+            path: path.clone(),
             reason,
         })?;
-        let dir = copies_dir();
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("plugin");
-        let copy = dir.join(format!(
-            "{stem}.{}.so",
-            COPY_SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let write = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&copy, bytes));
-        if let Err(source) = write {
-            return Err(PluginError::Copy {
-                path: path.to_owned(),
-                copy,
-                source,
-            });
-        }
         let flags = libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL;
         // SAFETY: loading a library runs its initialisers. The file passed the ELF checks above
         // and is a private copy nobody else writes; running the initialisers of the plugin the
         // user asked us to serve is the point of this program.
-        let opened = unsafe { libloading::os::unix::Library::open(Some(&copy), flags) };
-        // The mapping keeps the code alive; the name is no longer needed.
-        let _ = std::fs::remove_file(&copy);
+        let opened = unsafe { libloading::os::unix::Library::open(Some(&staged.copy), flags) };
+        // The mapping keeps the code alive; the name goes with `staged`.
+        drop(staged);
         let handle: libloading::Library = opened
             .map_err(|e| PluginError::Open {
-                path: path.to_owned(),
+                path: path.clone(),
                 reason: dl_reason(&e),
             })?
             .into();
-        let table = Self::handshake(path, &handle)?;
+        let table = Self::handshake(&path, &handle)?;
         Ok(Library {
-            path: path.to_owned(),
+            path,
             table,
             handle: Some(handle),
         })
@@ -147,6 +196,7 @@ impl Library {
             manifest: table.manifest,
             call: table.call,
             free_buf: table.free_buf,
+            unload: table.unload,
         })
     }
 
@@ -170,6 +220,14 @@ impl Library {
         // and `out` is a valid Buf for the plugin to fill.
         let status = unsafe { (self.table.call)(ctx, request.as_ptr(), request.len(), &mut out) };
         self.take(status, out)
+    }
+
+    /// Lets the plugin free what it cached. Call once, after the last call, with no plugin
+    /// code running, right before the library is dropped.
+    pub fn unload(&self) {
+        // SAFETY: `unload` comes from a checked v1 table; the caller guarantees no call is
+        // running or will run (the generation's workers are joined).
+        unsafe { (self.table.unload)() }
     }
 
     /// Copies a plugin-owned buffer into host memory and gives it back to the plugin.

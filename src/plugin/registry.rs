@@ -68,10 +68,13 @@ impl Slot {
         Generation::load(&self.library, id)
     }
 
-    /// Loads already-read library bytes as the next generation. Blocking.
-    pub fn load_bytes(&self, bytes: Vec<u8>) -> Result<Arc<Generation>, PluginError> {
+    /// Loads an already staged copy of the library as the next generation. Blocking.
+    pub fn load_staged(
+        &self,
+        staged: super::library::Staged,
+    ) -> Result<Arc<Generation>, PluginError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        Generation::load_bytes(&self.library, bytes, id)
+        Generation::load_staged(staged, id)
     }
 }
 

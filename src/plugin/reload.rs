@@ -7,7 +7,6 @@
 
 use std::time::Instant;
 
-use super::generation::content_hash;
 use super::manifest::Manifest;
 use super::{Changes, PluginError, Registry, build};
 
@@ -71,28 +70,17 @@ pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
             Err(e) => return fail(slot, PluginError::from(e)),
         }
     }
-    let bytes = match std::fs::read(&slot.library) {
-        Ok(b) => b,
-        Err(source) => {
-            return fail(
-                slot,
-                PluginError::Read {
-                    path: slot.library.clone(),
-                    source,
-                },
-            );
-        }
+    let staged = match super::library::stage(&slot.library) {
+        Ok(s) => s,
+        Err(e) => return fail(slot, e),
     };
     let old = registry.catalog().generations.get(index).cloned();
-    if old
-        .as_ref()
-        .is_some_and(|g| g.content_hash == content_hash(&bytes))
-    {
+    if old.as_ref().is_some_and(|g| g.content_hash == staged.hash) {
         // Nothing changed; a previous failure no longer applies to the file on disk.
         slot.set_last_error(None);
         return Reloaded::Unchanged;
     }
-    let new = match slot.load_bytes(bytes) {
+    let new = match slot.load_staged(staged) {
         Ok(g) => g,
         Err(e) => return fail(slot, e),
     };

@@ -93,6 +93,11 @@ pub struct PluginTable {
     ) -> i32,
     /// Frees a buffer this plugin returned.
     pub free_buf: unsafe extern "C" fn(buf: Buf),
+    /// Releases everything the plugin cached (its manifest, its tool index, its panic hook).
+    /// The host calls it once, after the last call has returned and the library's worker
+    /// threads are joined, right before `dlclose`; no other function is called after it.
+    /// Without it every unload would leak what the plugin allocated on first use.
+    pub unload: unsafe extern "C" fn(),
 }
 
 /// What the host hands to every call: the way back from a tool to the server.

@@ -51,11 +51,13 @@ macro_rules! export_plugin {
             enum Source {}
             impl $crate::__private::PluginSource for Source {
                 fn registry() -> &'static $crate::__private::Registry {
-                    static REGISTRY: ::std::sync::OnceLock<$crate::__private::Registry> =
-                        ::std::sync::OnceLock::new();
                     REGISTRY.get_or_init(|| $crate::__private::Registry::new($plugin))
                 }
+                fn release() {
+                    REGISTRY.release()
+                }
             }
+            static REGISTRY: $crate::__private::RegistryCell = $crate::__private::RegistryCell::new();
             static TABLE: $crate::__private::abi::PluginTable = $crate::__private::table::<Source>();
             &TABLE
         }

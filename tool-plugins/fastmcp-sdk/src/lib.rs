@@ -320,7 +320,7 @@ pub mod __private {
     pub use crate::prompt::{PromptItem, get_prompt, get_prompt_args, prompt_arguments};
     pub use crate::resource::{ResourceItem, ResourceTemplateItem, read, read_params};
     pub use crate::schema::input_schema;
-    pub use crate::shim::{PluginSource, table};
+    pub use crate::shim::{PluginSource, RegistryCell, table};
     pub use crate::tool::{
         ToolItem, empty_object_schema, invoke, invoke_args, invoke_ctx, invoke_ctx_args,
     };

@@ -10,16 +10,73 @@ use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use fastmcp_abi::{ABI_VERSION, Buf, HostContext, PluginTable, STATUS_ERROR};
 
 use crate::dispatch::{Registry, Response};
 
 /// Gives the shims the plugin's registry; `export_plugin!` implements it on a local type whose
-/// `registry()` initialises a `static OnceLock` on first use.
+/// `registry()` fills a [`RegistryCell`] on first use and whose `release()` empties it.
 #[doc(hidden)]
 pub trait PluginSource {
     fn registry() -> &'static Registry;
+    fn release();
+}
+
+/// The plugin's registry, built on first use and freed by `unload`, so an unloaded library
+/// leaves nothing allocated behind (a `OnceLock` could never give its value back).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RegistryCell(AtomicPtr<Registry>);
+
+impl RegistryCell {
+    /// An empty cell.
+    pub const fn new() -> Self {
+        RegistryCell(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    /// The registry, built by `init` the first time.
+    pub fn get_or_init(&'static self, init: impl FnOnce() -> Registry) -> &'static Registry {
+        let current = self.0.load(Ordering::Acquire);
+        if !current.is_null() {
+            // SAFETY: a non-null pointer came from `Box::into_raw` below and is only freed by
+            // `release`, which the host calls after the last call (the ABI's `unload` contract).
+            return unsafe { &*current };
+        }
+        let fresh = Box::into_raw(Box::new(init()));
+        match self.0.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: as above; `fresh` is now the cell's value.
+            Ok(_) => unsafe { &*fresh },
+            Err(existing) => {
+                // Another thread won the race: drop ours, use theirs.
+                // SAFETY: `fresh` came from `Box::into_raw` and was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: as above.
+                unsafe { &*existing }
+            }
+        }
+    }
+
+    /// Frees the registry (the ABI's `unload`: nothing runs after it).
+    pub fn release(&self) {
+        let current = self.0.swap(std::ptr::null_mut(), Ordering::AcqRel);
+        if !current.is_null() {
+            // SAFETY: the pointer came from `Box::into_raw` and is taken out of the cell once.
+            drop(unsafe { Box::from_raw(current) });
+        }
+    }
+}
+
+impl Default for RegistryCell {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The table `fastmcp_plugin_entry` returns, with the shims instantiated for `P`.
@@ -31,6 +88,19 @@ pub const fn table<P: PluginSource>() -> PluginTable {
         manifest: manifest::<P>,
         call: call::<P>,
         free_buf,
+        unload: unload::<P>,
+    }
+}
+
+/// Frees the registry and the panic hook; called once by the host right before `dlclose`.
+unsafe extern "C" fn unload<P: PluginSource>() {
+    let released = catch_unwind(|| {
+        P::release();
+        // Puts std's default hook back and drops ours (and the one it wrapped).
+        drop(std::panic::take_hook());
+    });
+    if let Err(payload) = released {
+        drop_payload(payload);
     }
 }
 

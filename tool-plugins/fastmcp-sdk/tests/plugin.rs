@@ -462,20 +462,23 @@ fn concurrent_calls() {
 
 /// A plugin whose definition is wrong, exported by hand (only one `export_plugin!` per binary).
 mod broken {
-    use fastmcp_sdk::__private::{PluginSource, Registry, table};
+    use fastmcp_sdk::__private::{PluginSource, Registry, RegistryCell, table};
     use fastmcp_sdk::abi::PluginTable;
     use fastmcp_sdk::prelude::*;
     use fastmcp_sdk::{Plugin, ToolDef};
-    use std::sync::OnceLock;
+
+    static REGISTRY: RegistryCell = RegistryCell::new();
 
     enum Broken {}
     impl PluginSource for Broken {
         fn registry() -> &'static Registry {
-            static REGISTRY: OnceLock<Registry> = OnceLock::new();
             REGISTRY.get_or_init(|| {
                 let tool = || ToolDef::new("twice", |_, _| ToolResult::new());
                 Registry::new(Plugin::new("broken", "0").tool(tool()).tool(tool()))
             })
+        }
+        fn release() {
+            REGISTRY.release()
         }
     }
 

@@ -1,0 +1,151 @@
+//! The cost of one plugin call, without HTTP: the calculator's `calculate(add, 2, 3)`.
+//!
+//! - `ffi/library_call`: the raw boundary as the server crosses it (`plugin::library::Library`):
+//!   the host's request JSON in, the plugin parses it, runs the tool, serializes the result,
+//!   the host copies the reply and hands the buffer back. No threads involved.
+//! - `ffi/library_call_unknown_method`: the same crossing with the smallest request the plugin
+//!   answers (an unknown method): close to the bare FFI + allocation cost.
+//! - `ffi/library_call_and_parse`: `library_call` plus the host's check of the reply JSON
+//!   (`Box<RawValue>`), i.e. everything `run_call` does on the worker thread.
+//! - `ffi/generation_call_blocking`: `Generation::call_blocking`: the above on the generation's
+//!   worker thread, with the hand-off there and back (what `fastmcp call` does).
+//! - `ffi/generation_call_async`: `Generation::call` awaited on a current-thread tokio runtime:
+//!   the server's path (pool submit, worker wake-up, oneshot back to the runtime).
+//!
+//! Run: `cargo bench -p fastmcp-bench --bench ffi` (builds the calculator if it is missing;
+//! `FASTMCP_BENCH_PLUGIN=path/to/lib.so` to measure another library).
+
+use std::ffi::c_void;
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use fastmcp::plugin::library::{Library, host_context};
+use fastmcp::plugin::{CallOutcome, CallSink, Generation, NullSink};
+use fastmcp_abi::{Buf, HostContext, STATUS_OK, STATUS_UNSUPPORTED};
+use serde_json::value::RawValue;
+
+/// What the server sends the plugin for the benchmark's request (`build_request` in
+/// `src/mcp/service.rs`): the client's params verbatim plus the request context.
+const REQUEST: &[u8] = br#"{"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3}},"context":{"protocolVersion":"2025-06-18","requestId":1}}"#;
+const UNKNOWN: &[u8] = br#"{"method":"x"}"#;
+
+fn plugin_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("FASTMCP_BENCH_PLUGIN") {
+        return PathBuf::from(p);
+    }
+    let root = fastmcp_bench::root();
+    let lib = root.join("target/release/libcalculator.so");
+    if !lib.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        fastmcp_bench::run(Command::new(cargo).current_dir(&root).args([
+            "build",
+            "--release",
+            "-p",
+            "calculator",
+        ]));
+    }
+    lib
+}
+
+unsafe extern "C" fn notify(_: *const c_void, _: *const u8, _: usize) -> i32 {
+    STATUS_UNSUPPORTED
+}
+
+unsafe extern "C" fn is_cancelled(_: *const c_void) -> u8 {
+    0
+}
+
+unsafe extern "C" fn request(_: *const c_void, _: *const u8, _: usize, out: *mut Buf) -> i32 {
+    if !out.is_null() {
+        // SAFETY: the plugin passes a writable Buf; an empty one needs no freeing.
+        unsafe { out.write(Buf::EMPTY) };
+    }
+    STATUS_UNSUPPORTED
+}
+
+unsafe extern "C" fn free_buf(_: Buf) {}
+
+fn ctx() -> HostContext {
+    host_context(std::ptr::null(), notify, is_cancelled, request, free_buf)
+}
+
+fn raw_library(c: &mut Criterion) {
+    let path = plugin_path();
+    let staged = fastmcp::plugin::library::stage(&path).unwrap_or_else(|e| panic!("{e}"));
+    let lib = Library::open(staged).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = ctx();
+    let first = lib.call(&ctx, REQUEST);
+    let text = String::from_utf8_lossy(&first.body).into_owned();
+    assert!(
+        first.status == STATUS_OK && text.contains("Result: 5"),
+        "unexpected reply: {} {text}",
+        first.status
+    );
+
+    c.bench_function("ffi/library_call", |b| {
+        b.iter(|| black_box(lib.call(&ctx, black_box(REQUEST))))
+    });
+    c.bench_function("ffi/library_call_unknown_method", |b| {
+        b.iter(|| black_box(lib.call(&ctx, black_box(UNKNOWN))))
+    });
+    c.bench_function("ffi/library_call_and_parse", |b| {
+        b.iter(|| {
+            let reply = lib.call(&ctx, black_box(REQUEST));
+            black_box(serde_json::from_slice::<Box<RawValue>>(&reply.body).ok())
+        })
+    });
+    // Never `dlclose` a library whose code ran on this thread (thread-local destructors).
+    std::mem::forget(lib);
+}
+
+fn check(outcome: &CallOutcome) {
+    match outcome {
+        CallOutcome::Ok(raw) if raw.get().contains("Result: 5") => {}
+        other => panic!("unexpected outcome: {other:?}"),
+    }
+}
+
+fn generation(c: &mut Criterion) {
+    let path = plugin_path();
+    let generation = Generation::load(&path, 1).unwrap_or_else(|e| panic!("{e}"));
+    let sink: Arc<dyn CallSink> = Arc::new(NullSink);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let once = generation
+        .call_blocking(REQUEST.to_vec(), sink.clone(), cancel.clone())
+        .expect("pool open");
+    check(&once);
+
+    c.bench_function("ffi/generation_call_blocking", |b| {
+        b.iter(|| {
+            black_box(
+                generation
+                    .call_blocking(REQUEST.to_vec(), sink.clone(), cancel.clone())
+                    .ok(),
+            )
+        })
+    });
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    c.bench_function("ffi/generation_call_async", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                black_box(
+                    generation
+                        .call(REQUEST.to_vec(), sink.clone(), cancel.clone())
+                        .await
+                        .ok(),
+                )
+            })
+        })
+    });
+}
+
+criterion_group!(benches, raw_library, generation);
+criterion_main!(benches);
