@@ -3,6 +3,7 @@
 
 mod util;
 
+mod auth;
 mod commands;
 mod config_cli;
 mod conformance_plugin;
@@ -11,6 +12,7 @@ mod http_stateful;
 mod http_stateless;
 mod modern;
 mod plugins_load;
+mod redis_store;
 mod reload;
 mod reload_memory;
 mod sdk_client;
