@@ -17,6 +17,10 @@ pub mod sse;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::get;
 
 use crate::mcp::Service;
@@ -42,10 +46,17 @@ pub fn router(state: AppState, endpoint: &str) -> Router {
     let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
     // Without authentication the endpoint pays nothing for it.
     let mcp = if state.auth.is_enabled() {
-        mcp.route_layer(axum::middleware::from_fn_with_state(
+        let mcp = mcp.route_layer(axum::middleware::from_fn_with_state(
             state.auth.clone(),
             crate::auth::require_auth,
-        ))
+        ));
+        // Outside the auth layer: a refused request never reaches the handler that counts.
+        match state.service.options.metrics.clone() {
+            Some(metrics) => {
+                mcp.route_layer(axum::middleware::from_fn_with_state(metrics, count_refused))
+            }
+            None => mcp,
+        }
     } else {
         mcp
     };
@@ -54,4 +65,24 @@ pub fn router(state: AppState, endpoint: &str) -> Router {
         .route("/ready", get(health::ready))
         .route(endpoint, mcp)
         .with_state(state)
+}
+
+/// Counts the MCP requests authentication refused in `requests_total{status="401"}`: they never
+/// reach [`mcp::post`], which counts the rest. The body is not read, so the method is `other`.
+async fn count_refused(
+    State(metrics): State<Arc<crate::metrics::Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::DELETE => "DELETE",
+        _ => "other",
+    };
+    let response = next.run(request).await;
+    // The handlers never answer 401 themselves; only the auth layer does.
+    if response.status() == StatusCode::UNAUTHORIZED {
+        metrics.record_request(method, StatusCode::UNAUTHORIZED.as_u16());
+    }
+    response
 }

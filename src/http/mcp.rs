@@ -49,7 +49,11 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The session a stateful request names: 400 without the header, 404 when unknown, 503 when
 /// the shared session store cannot be reached.
-async fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, HttpError> {
+async fn session(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: Option<&Caller>,
+) -> Result<Arc<Session>, HttpError> {
     let id = header(headers, SESSION_HEADER).ok_or_else(|| {
         HttpError::new(
             StatusCode::BAD_REQUEST,
@@ -57,6 +61,8 @@ async fn session(state: &AppState, headers: &HeaderMap) -> Result<Arc<Session>, 
         )
     })?;
     match state.service.sessions.lookup(id).await {
+        // Another caller's session does not exist, as far as this caller can tell.
+        Ok(Some(s)) if !s.owned_by(caller.map(|c| c.id.as_str())) => Err(session_not_found()),
         Ok(Some(s)) => {
             s.touch();
             Ok(s)
@@ -180,14 +186,14 @@ async fn post_inner(
                 let s = Session::new(None, &version);
                 state.service.handle_notification(&method, params, &s);
             } else {
-                let s = session(&state, headers).await?;
+                let s = session(&state, headers, caller.as_ref()).await?;
                 state.service.handle_notification(&method, params, &s);
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Response { id, outcome } => {
             if !state.stateless {
-                let s = session(&state, headers).await?;
+                let s = session(&state, headers, caller.as_ref()).await?;
                 if !s.answer(&id, outcome) {
                     tracing::debug!(request = ?id, "answer to an unknown or expired server request");
                 }
@@ -209,9 +215,11 @@ async fn post_inner(
             let (session, new_session) = if state.stateless {
                 (Arc::new(Session::new(None, &version)), false)
             } else if method == "initialize" {
-                (state.service.sessions.create(&version), true)
+                let s = state.service.sessions.create(&version);
+                s.set_owner(caller.as_ref().map(|c| c.id.as_str()));
+                (s, true)
             } else {
-                (session(&state, headers).await?, false)
+                (session(&state, headers, caller.as_ref()).await?, false)
             };
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
             let resumable = !state.stateless;
@@ -328,7 +336,19 @@ fn json_response(body: String) -> Response {
 
 /// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
 /// with `Last-Event-ID`, the rest of a response stream the client lost.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Option<axum::Extension<Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let response = get_inner(&state, caller.map(|c| c.0), headers).await;
+    if let Some(m) = &state.service.options.metrics {
+        m.record_request("GET", response.status().as_u16());
+    }
+    response
+}
+
+async fn get_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap) -> Response {
     if let Err(e) = state.security.check(&headers) {
         return e.into_response();
     }
@@ -338,7 +358,7 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
     if let Err(e) = guard::check_get(&headers) {
         return e.into_response();
     }
-    let session = match session(&state, &headers).await {
+    let session = match session(state, &headers, caller.as_ref()).await {
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
@@ -358,7 +378,19 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `DELETE` on the MCP endpoint: ends the session.
-pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Option<axum::Extension<Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let response = delete_inner(&state, caller.map(|c| c.0), headers).await;
+    if let Some(m) = &state.service.options.metrics {
+        m.record_request("DELETE", response.status().as_u16());
+    }
+    response
+}
+
+async fn delete_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap) -> Response {
     if let Err(e) = state.security.check(&headers) {
         return e.into_response();
     }
@@ -372,6 +404,10 @@ pub async fn delete(State(state): State<AppState>, headers: HeaderMap) -> Respon
         )
         .into_response();
     };
+    // Only the caller that opened a session may end it.
+    if let Err(e) = session(state, &headers, caller.as_ref()).await {
+        return e.into_response();
+    }
     match state.service.sessions.delete(id).await {
         Ok(true) => {
             tracing::info!(session = id, "session deleted by the client");

@@ -47,6 +47,8 @@ pub struct Session {
     subscriptions: Mutex<HashSet<String>>,
     /// Events of this session's SSE response streams, for `Last-Event-ID` resumption.
     pub events: Mutex<super::events::EventLog>,
+    /// The authenticated caller that opened the session; only they may use it.
+    owner: Mutex<Option<String>>,
 }
 
 /// The severity index of an MCP log level name (0 = debug ... 7 = emergency).
@@ -87,6 +89,7 @@ impl Session {
             standalone: Mutex::new(None),
             subscriptions: Mutex::new(HashSet::new()),
             events: Mutex::new(super::events::EventLog::default()),
+            owner: Mutex::new(None),
         }
     }
 
@@ -103,6 +106,21 @@ impl Session {
     /// Records what `initialize` negotiated.
     pub fn set_negotiated(&self, n: Negotiated) {
         *lock(&self.negotiated) = n;
+    }
+
+    /// Binds the session to the caller that opened it.
+    pub fn set_owner(&self, caller: Option<&str>) {
+        *lock(&self.owner) = caller.map(str::to_string);
+    }
+
+    /// Whether `caller` may use this session: the one that opened it (anyone, without auth).
+    pub fn owned_by(&self, caller: Option<&str>) -> bool {
+        lock(&self.owner).as_deref() == caller
+    }
+
+    /// The caller that opened the session.
+    pub fn owner(&self) -> Option<String> {
+        lock(&self.owner).clone()
     }
 
     /// Sends no log messages at all (2026-07-28 requests without a `logLevel`).

@@ -36,6 +36,8 @@ pub struct Stored {
     #[serde(default)]
     client_info: Option<Value>,
     log_level: u8,
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 impl Stored {
@@ -49,6 +51,7 @@ impl Stored {
                 .and_then(|c| serde_json::to_value(c).ok()),
             client_info: n.client_info.and_then(|c| serde_json::to_value(c).ok()),
             log_level: session.log_level(),
+            owner: session.owner(),
         }
     }
 
@@ -65,6 +68,7 @@ impl Stored {
                 .and_then(|c| serde_json::from_value(c).ok()),
         });
         s.set_log_level(self.log_level);
+        s.set_owner(self.owner.as_deref());
         s
     }
 }

@@ -91,7 +91,14 @@ impl Service {
             .await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (reply, label) = match outcome {
-            Ran::Done(CallOutcome::Ok(raw)) => (Ok(raw.get().to_string()), "ok"),
+            Ran::Done(CallOutcome::Ok(raw)) => {
+                // A tool's own failure is a result, not a protocol error, but it is an error.
+                let failed = raw.get().contains("\"isError\":true");
+                (
+                    Ok(raw.get().to_string()),
+                    if failed { "error" } else { "ok" },
+                )
+            }
             Ran::Done(CallOutcome::Panic(msg)) => {
                 (Ok(error_result(&panic_text(&p.name, &msg))), "panic")
             }
