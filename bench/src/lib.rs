@@ -28,16 +28,36 @@ impl Conn {
 
     /// POSTs `body` to `path` with the MCP headers; returns (status, body).
     pub fn post(&mut self, path: &str, body: &str) -> std::io::Result<(u16, String)> {
-        let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: {}\r\n\r\n{body}",
+        let r = self.post_with(path, body, &[])?;
+        Ok((r.status, r.body))
+    }
+
+    /// POSTs `body` to `path` with the MCP headers plus `extra` ones (e.g. `Mcp-Session-Id`);
+    /// returns the whole reply, headers included.
+    pub fn post_with(
+        &mut self,
+        path: &str,
+        body: &str,
+        extra: &[(&str, &str)],
+    ) -> std::io::Result<Reply> {
+        let mut req = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: {}\r\n",
             self.host,
             body.len()
         );
+        for (k, v) in extra {
+            req.push_str(k);
+            req.push_str(": ");
+            req.push_str(v);
+            req.push_str("\r\n");
+        }
+        req.push_str("\r\n");
+        req.push_str(body);
         self.reader.get_mut().write_all(req.as_bytes())?;
         self.read_response()
     }
 
-    fn read_response(&mut self) -> std::io::Result<(u16, String)> {
+    fn read_response(&mut self) -> std::io::Result<Reply> {
         let mut line = String::new();
         self.reader.read_line(&mut line)?;
         let status: u16 = line
@@ -46,6 +66,7 @@ impl Conn {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))?;
         let mut len = None;
+        let mut headers = Vec::new();
         loop {
             line.clear();
             if self.reader.read_line(&mut line)? == 0 {
@@ -56,21 +77,51 @@ impl Conn {
                 break;
             }
             if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse::<usize>().ok();
+                let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+                if k == "content-length" {
+                    len = v.parse::<usize>().ok();
                 }
+                headers.push((k, v.to_string()));
             }
         }
         let len = len.ok_or_else(|| std::io::Error::other("no content-length (streamed reply)"))?;
         let mut body = vec![0; len];
         self.reader.read_exact(&mut body)?;
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        Ok(Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
+    }
+}
+
+/// An HTTP response read by [`Conn`].
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The status code.
+    pub status: u16,
+    /// Header names in lower case, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl Reply {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// The workspace root (the bench crate's parent).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -81,17 +132,25 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// One `GET /ready` on a fresh connection: the status code, or `None` if nothing answered.
+pub fn ready_status(addr: &str) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(
+        format!("GET /ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .ok()?;
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.split_whitespace().nth(1).and_then(|c| c.parse().ok())
+}
+
 /// Waits (bounded) until `GET /ready` on `addr` answers 200.
 pub fn wait_ready(addr: &str, timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
-        if let Ok(mut s) = TcpStream::connect(addr) {
-            let _ = s.write_all(format!("GET /ready HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes());
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            if buf.starts_with("HTTP/1.1 200") {
-                return true;
-            }
+        if ready_status(addr) == Some(200) {
+            return true;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -111,7 +170,10 @@ impl Drop for Guard {
 
 /// Runs a command to completion, panicking with its name if it fails.
 pub fn run(cmd: &mut Command) {
-    let status = cmd.stdin(Stdio::null()).status().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let status = cmd
+        .stdin(Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(status.success(), "{cmd:?} failed: {status}");
 }
 

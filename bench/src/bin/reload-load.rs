@@ -19,7 +19,14 @@ fn main() {
     let root = root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("building fastmcp and test-plugin v1 (release) ...");
-    run(Command::new(&cargo).current_dir(&root).args(["build", "--release", "-p", "fastmcp", "-p", "test-plugin"]));
+    run(Command::new(&cargo).current_dir(&root).args([
+        "build",
+        "--release",
+        "-p",
+        "fastmcp",
+        "-p",
+        "test-plugin",
+    ]));
     eprintln!("building test-plugin v2 (release, own target dir) ...");
     let v2_target = root.join("target/bench-v2");
     run(Command::new(&cargo)
@@ -38,13 +45,22 @@ fn main() {
     let addr = format!("127.0.0.1:{port}");
     let server = Guard(
         Command::new(root.join("target/release/fastmcp"))
-            .args(["dev", served.to_str().unwrap(), "--stateless", "--port", &port.to_string()])
+            .args([
+                "dev",
+                served.to_str().unwrap(),
+                "--stateless",
+                "--port",
+                &port.to_string(),
+            ])
             .env("FASTMCP_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
             .expect("start fastmcp"),
     );
-    assert!(wait_ready(&addr, Duration::from_secs(10)), "server did not become ready");
+    assert!(
+        wait_ready(&addr, Duration::from_secs(10)),
+        "server did not become ready"
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicU64::new(0));
@@ -80,11 +96,16 @@ fn main() {
         .collect();
 
     let mut probe = Conn::connect(&addr).expect("connect");
-    let marker = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"version_marker"}}"#;
+    let marker =
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"version_marker"}}"#;
     let mut latencies = Vec::with_capacity(RELOADS);
     let started = Instant::now();
     for i in 0..RELOADS {
-        let (src, want) = if i % 2 == 0 { (&v2, "\"v2\"") } else { (&v1, "\"v1\"") };
+        let (src, want) = if i % 2 == 0 {
+            (&v2, "\"v2\"")
+        } else {
+            (&v1, "\"v1\"")
+        };
         let tmp = dir.join("incoming.so");
         std::fs::copy(src, &tmp).unwrap();
         let t0 = Instant::now();
@@ -96,7 +117,10 @@ fn main() {
                 latencies.push(t0.elapsed());
                 break;
             }
-            assert!(Instant::now() < deadline, "reload {i} not served within 5 s");
+            assert!(
+                Instant::now() < deadline,
+                "reload {i} not served within 5 s"
+            );
             std::thread::sleep(Duration::from_millis(1));
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -112,7 +136,10 @@ fn main() {
     latencies.sort();
     let ok = ok.load(Ordering::Relaxed);
     let failed = failed.load(Ordering::Relaxed);
-    println!("reloads: {RELOADS} in {:.1} s, {CLIENTS} client connections", elapsed.as_secs_f64());
+    println!(
+        "reloads: {RELOADS} in {:.1} s, {CLIENTS} client connections",
+        elapsed.as_secs_f64()
+    );
     println!("requests: {ok} ok, {failed} failed");
     println!(
         "reload latency (rename -> new version served): median {:.1} ms, max {:.1} ms",
