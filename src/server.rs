@@ -190,6 +190,7 @@ pub async fn run(
         }
     });
 
+    tokio::spawn(service.clone().run_updates());
     if !config.stateless {
         let reap_service = service.clone();
         let idle = config.session_idle_timeout;

@@ -50,6 +50,7 @@ pub async fn run(
             .await
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     }
+    tokio::spawn(service.clone().run_updates());
     // Hot reload works here too; the watcher lives until we return.
     let _watch = if config.watch {
         match crate::watch::spawn(service.clone(), config.profile.clone()) {

@@ -215,3 +215,57 @@ fn sampling_asks_the_client_on_the_call_stream_and_returns_its_answer() {
     assert_eq!(result["id"], 9, "{rest:?}");
     assert_eq!(text_of(result), "forty-two");
 }
+
+/// A plugin's `notifications/resources/updated` reaches every session subscribed to the URI
+/// (on its GET stream), not only the client whose call caused it.
+#[test]
+fn resource_updates_reach_subscribed_sessions() {
+    use std::io::{BufRead, BufReader};
+    let s = util::start(&[util::plugins().test_plugin.to_str().unwrap()], &[]);
+    let watcher = s.initialize();
+    let sub = rpc(
+        1,
+        "resources/subscribe",
+        serde_json::json!({"uri": "test://watched"}),
+    );
+    assert_eq!(
+        s.call(&sub, Some(&watcher))["result"],
+        serde_json::json!({})
+    );
+    let stream = util::client()
+        .get(s.mcp())
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &watcher)
+        .send()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Another client touches the resource.
+    let other = s.initialize();
+    let touch = rpc(
+        2,
+        "tools/call",
+        serde_json::json!({"name": "touch_resource", "arguments": {"uri": "test://watched"}}),
+    );
+    assert_eq!(
+        s.call(&touch, Some(&other))["result"]["content"][0]["text"],
+        "touched test://watched"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut heard = false;
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        if line.contains("notifications/resources/updated") && line.contains("test://watched") {
+            heard = true;
+            break;
+        }
+    }
+    assert!(heard, "the subscribed session did not hear the update");
+}

@@ -84,6 +84,10 @@ pub struct Service {
     pub mrtr: super::modern::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
     pub listeners: super::listen::Listeners,
+    /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
+    pub updates: tokio::sync::mpsc::UnboundedSender<String>,
+    /// The receiving end, taken once by the task that fans updates out.
+    pub updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -138,12 +142,15 @@ fn error_result(text: &str) -> String {
 impl Service {
     /// A service for `registry`.
     pub fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
+        let (updates, updates_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
             registry,
             sessions: SessionStore::default(),
             options,
             mrtr: super::modern::Mrtr::new(None),
             listeners: super::listen::Listeners::default(),
+            updates,
+            updates_rx: std::sync::Mutex::new(Some(updates_rx)),
         }
     }
 
@@ -304,6 +311,39 @@ impl Service {
                     Err(e)
                 }
             },
+        }
+    }
+
+    /// Sends `notifications/resources/updated` for `uri` to every session subscribed to it
+    /// (on its GET stream) and every 2026-07-28 listener that asked for it.
+    pub fn resource_updated(&self, uri: &str) {
+        let note = jsonrpc::notification(
+            "notifications/resources/updated",
+            &serde_json::json!({"uri": uri}),
+        );
+        for session in self.sessions.all() {
+            if session.is_subscribed(uri) {
+                session.send_standalone(note.clone());
+            }
+        }
+        self.listeners.resource_updated(uri);
+    }
+
+    /// Fans out resource updates reported by plugins until the service is dropped.
+    pub async fn run_updates(self: std::sync::Arc<Self>) {
+        let rx = self
+            .updates_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(mut rx) = rx else { return };
+        let weak = std::sync::Arc::downgrade(&self);
+        drop(self);
+        while let Some(uri) = rx.recv().await {
+            match weak.upgrade() {
+                Some(service) => service.resource_updated(&uri),
+                None => return,
+            }
         }
     }
 
@@ -477,4 +517,25 @@ pub fn capabilities() -> ServerCapabilities {
 /// This server's name and version.
 pub fn server_info() -> Implementation {
     Implementation::new("fastmcp", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_page_with_cursors() {
+        let items: Vec<usize> = (0..250).collect();
+        let (first, next) = page(&items, None).unwrap();
+        assert_eq!((first.len(), next.as_deref()), (PAGE_SIZE, Some("100")));
+        let (second, next) = page(&items, next.as_deref()).unwrap();
+        assert_eq!((second[0], next.as_deref()), (100, Some("200")));
+        let (last, next) = page(&items, next.as_deref()).unwrap();
+        assert_eq!((last.len(), next), (50, None));
+        assert_eq!(
+            page(&items, Some("nope")).unwrap_err().code,
+            ErrorCode::INVALID_PARAMS
+        );
+        assert!(page(&items, Some("999")).is_err());
+    }
 }

@@ -46,6 +46,9 @@ pub struct RequestSink {
     pub can_request: bool,
     /// For protocol 2026-07-28: answers from the client's retry instead of live requests.
     pub modern: Option<Arc<ModernCall>>,
+    /// Where `notifications/resources/updated` goes: every session and listener subscribed to
+    /// the URI, not just this request's client.
+    pub updates: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// The client input of one 2026-07-28 call round (multi round-trip requests).
@@ -123,6 +126,14 @@ impl CallSink for RequestSink {
                 if let Some(obj) = params.as_object_mut() {
                     obj.insert("progressToken".into(), token.0.clone().into_json_value());
                 }
+            }
+            "notifications/resources/updated" => {
+                if let (Some(tx), Some(uri)) =
+                    (&self.updates, params.get("uri").and_then(Value::as_str))
+                {
+                    let _ = tx.send(uri.to_string());
+                }
+                return;
             }
             CLOSE_STREAM => {
                 if let Some(tx) = &self.outbound {

@@ -219,6 +219,7 @@ impl Service {
             progress_token,
             can_request: !self.options.stateless && ctx.outbound.is_some(),
             modern: modern_round,
+            updates: Some(self.updates.clone()),
         });
         // Only a stored session can receive `notifications/cancelled` for this id.
         let tracked = ctx.session.id.is_some();

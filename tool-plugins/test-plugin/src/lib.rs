@@ -148,6 +148,19 @@ fn whoami(ctx: &Context) -> String {
     text
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct UriArgs {
+    /// The resource that changed
+    uri: String,
+}
+
+/// Reports a resource as updated (subscribed clients hear about it)
+#[tool]
+fn touch_resource(ctx: &Context, args: UriArgs) -> String {
+    ctx.resource_updated(&args.uri);
+    format!("touched {}", args.uri)
+}
+
 /// Returns the plugin's version marker
 #[tool]
 fn version_marker() -> &'static str {
@@ -204,7 +217,7 @@ fastmcp_sdk::export_plugin! {
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
-        sample, elicit, roots,
+        sample, elicit, roots, touch_resource,
     ],
 }
 
