@@ -190,6 +190,40 @@ fn header_rules_and_their_errors() {
             .unwrap()
             .contains(&json!(V))
     );
+    // Missing request metadata is invalid params (400 / -32602).
+    let (status, v) = body(send(&s, 5, "tools/list", json!({"_meta": {}}), &[]));
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32602)),
+        "{v}"
+    );
+    let mut no_caps = meta(json!({}), None);
+    no_caps
+        .as_object_mut()
+        .unwrap()
+        .remove("io.modelcontextprotocol/clientCapabilities");
+    let (status, v) = body(send(&s, 6, "tools/list", json!({"_meta": no_caps}), &[]));
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32602)),
+        "{v}"
+    );
+    // An unknown header version with a body that says otherwise is a mismatch, with the id.
+    let r = util::client()
+        .post(s.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2099-01-01")
+        .body(rpc(301, "tools/list", json!({"_meta": meta(json!({}), None)})).to_string())
+        .send()
+        .unwrap();
+    let (status, v) = body(r);
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (400, Some(-32020)),
+        "{v}"
+    );
+    assert_eq!(v["id"], 301);
     // Methods this revision removed or never had: 404 / -32601.
     for (i, m) in ["ping", "initialize", "logging/setLevel", "no/such"]
         .iter()

@@ -106,18 +106,32 @@ fn not_allowed() -> Response {
     r
 }
 
-/// The protocol version a request declares in its header (default 2025-03-26); 400 when the
-/// version is not served.
-fn header_version(headers: &HeaderMap) -> Result<String, HttpError> {
-    match header(headers, VERSION_HEADER) {
-        None => Ok(DEFAULT_VERSION.to_string()),
-        Some(v) if HANDSHAKE_VERSIONS.contains(&v) => Ok(v.to_string()),
-        Some(v) => Err(HttpError::rpc(
-            StatusCode::BAD_REQUEST,
+/// The protocol version a request declares in its header (default 2025-03-26). A version not
+/// served is 400: -32020 when the body's `_meta` names another version (the two disagree),
+/// else -32022 with the supported list; the error carries the request's id.
+fn header_version(headers: &HeaderMap, message: &Incoming<'_>) -> Result<String, HttpError> {
+    let v = match header(headers, VERSION_HEADER) {
+        None => return Ok(DEFAULT_VERSION.to_string()),
+        Some(v) if HANDSHAKE_VERSIONS.contains(&v) => return Ok(v.to_string()),
+        Some(v) => v,
+    };
+    let (id, params) = match message {
+        Incoming::Request { id, params, .. } => (Some(id.clone()), *params),
+        Incoming::Notification { params, .. } => (None, *params),
+        Incoming::Response { id, .. } => (Some(id.clone()), None),
+    };
+    let body = crate::mcp::modern::request_meta(params).protocol_version;
+    let err = match body {
+        Some(b) if b != v => ErrorData::new(
+            rmcp::model::ErrorCode::HEADER_MISMATCH,
+            format!(
+                "Header mismatch: MCP-Protocol-Version header value '{v}' does not match body value '{b}'"
+            ),
             None,
-            crate::mcp::modern::unsupported_version(v),
-        )),
-    }
+        ),
+        _ => crate::mcp::modern::unsupported_version(v),
+    };
+    Err(HttpError::rpc(StatusCode::BAD_REQUEST, id, err))
 }
 
 async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<Bytes, HttpError> {
@@ -179,7 +193,7 @@ async fn post_inner(
     if header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION) {
         return super::modern::post(&state, headers, message, caller).await;
     }
-    let version = header_version(headers)?;
+    let version = header_version(headers, &message)?;
     match message {
         Incoming::Notification { method, params } => {
             if state.stateless {

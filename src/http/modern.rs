@@ -52,16 +52,8 @@ pub async fn post(
             ),
         ));
     }
+    // A body version other than the header's is a mismatch (checked with the headers).
     let meta = modern::request_meta(params);
-    if let Some(v) = &meta.protocol_version
-        && !modern::SUPPORTED.contains(&v.as_str())
-    {
-        return Err(HttpError::rpc(
-            StatusCode::BAD_REQUEST,
-            Some(id),
-            modern::unsupported_version(v),
-        ));
-    }
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
         .flatten();

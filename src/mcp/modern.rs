@@ -156,10 +156,21 @@ pub fn check_headers(
             )));
         }
         None => {
-            return Err(mismatch(format!(
-                "Header mismatch: the body has no _meta[\"{KEY_VERSION}\"]"
-            )));
+            return Err(ErrorData::invalid_params(
+                format!("Invalid params: _meta[\"{KEY_VERSION}\"] is required"),
+                None,
+            ));
         }
+    }
+    if meta
+        .client_capabilities
+        .as_ref()
+        .is_none_or(|c| !c.is_object())
+    {
+        return Err(ErrorData::invalid_params(
+            format!("Invalid params: _meta[\"{KEY_CAPS}\"] must be an object"),
+            None,
+        ));
     }
     match get("mcp-method") {
         Some(m) if m == method => {}
@@ -441,7 +452,7 @@ mod tests {
     fn headers_must_match_the_body() {
         let params = raw(serde_json::json!({
             "name": "calc", "arguments": {"region": "eu", "n": 42},
-            "_meta": {KEY_VERSION: VERSION}
+            "_meta": {KEY_VERSION: VERSION, KEY_CAPS: {}}
         }));
         let meta = request_meta(Some(&params));
         let schema: Map<String, Value> = serde_json::from_value(serde_json::json!({
