@@ -51,6 +51,8 @@ pub fn plugins() -> &'static Plugins {
                 "test-plugin",
                 "-p",
                 "conformance",
+                "-p",
+                "protected",
             ])
             .status()
             .expect("run cargo build for the plugins");
