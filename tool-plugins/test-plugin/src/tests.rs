@@ -43,7 +43,8 @@ fn manifest_lists_every_tool() {
             "secret",
             "sample",
             "elicit",
-            "roots"
+            "roots",
+            "touch_resource"
         ]
     );
     assert_eq!(manifest["name"], "test-plugin");
@@ -219,5 +220,20 @@ fn client_requests() {
     assert_eq!(
         reply.text(),
         "not supported: the test host has no answer for roots/list"
+    );
+}
+
+#[test]
+fn touch_resource_reports_the_update() {
+    let host = host();
+    let reply = host.call_tool("touch_resource", json!({"uri": "test://x"}));
+    assert_eq!(reply.text(), "touched test://x");
+    let notes = host.take_notifications();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n["method"] == "notifications/resources/updated"
+                && n["params"]["uri"] == "test://x"),
+        "{notes:?}"
     );
 }
