@@ -261,10 +261,9 @@ for r in $(seq "$ROUNDS"); do
       }' >>"$RUNS"
   done
 done
-declare -A PEAK_KIB AFTER_KIB
+declare -A PEAK_KIB
 for s in $SYSTEMS; do
   PEAK_KIB[$s]=$(status_kib "${PID[$s]}" VmHWM)
-  AFTER_KIB[$s]=$(status_kib "${PID[$s]}" VmRSS)
   stop "$s"
 done
 
