@@ -92,27 +92,37 @@ pub fn manifest_table(g: &Generation) -> String {
             ));
         }
     }
-    for (label, n) in [
-        ("Resources", m.resources.len()),
-        ("Resource templates", m.resource_templates.len()),
-        ("Prompts", m.prompts.len()),
-    ] {
-        if n > 0 {
-            out.push_str(&format!("\n{label}: {n}\n"));
+    let sections: [(&str, Vec<(String, String)>); 3] = [
+        (
+            "Resources",
+            m.resources
+                .iter()
+                .map(|r| (r.uri.clone(), r.name.clone()))
+                .collect(),
+        ),
+        (
+            "Resource templates",
+            m.resource_templates
+                .iter()
+                .map(|t| (t.uri_template.clone(), t.name.clone()))
+                .collect(),
+        ),
+        (
+            "Prompts",
+            m.prompts
+                .iter()
+                .map(|p| (p.name.clone(), p.description.clone().unwrap_or_default()))
+                .collect(),
+        ),
+    ];
+    for (label, items) in sections {
+        if items.is_empty() {
+            continue;
         }
-    }
-    for r in &m.resources {
-        out.push_str(&format!("  {:<40} {}\n", r.uri, r.name));
-    }
-    for t in &m.resource_templates {
-        out.push_str(&format!("  {:<40} {}\n", t.uri_template, t.name));
-    }
-    for p in &m.prompts {
-        out.push_str(&format!(
-            "  {:<40} {}\n",
-            p.name,
-            p.description.as_deref().unwrap_or("")
-        ));
+        out.push_str(&format!("\n{label} ({}):\n", items.len()));
+        for (key, text) in items {
+            out.push_str(&format!("  {key:<40} {text}\n"));
+        }
     }
     out
 }

@@ -83,6 +83,8 @@ pub fn outcome_label(outcome: &str) -> &'static str {
         "ok" => "ok",
         "panic" => "panic",
         "timeout" => "timeout",
+        // A 2026-07-28 round that ends by asking the client is not a failure.
+        "input_required" => "input_required",
         _ => "error",
     }
 }

@@ -217,7 +217,11 @@ impl Service {
             session: ctx.session.clone(),
             outbound: ctx.outbound.clone(),
             progress_token,
-            can_request: !self.options.stateless && ctx.outbound.is_some(),
+            // 2026-07-28 sends nothing to the client on a response stream: only tool calls
+            // ask it things, through multi round-trip requests (`modern`).
+            can_request: !self.options.stateless
+                && ctx.outbound.is_some()
+                && version != modern::VERSION,
             modern: modern_round,
             updates: Some(self.updates.clone()),
         });

@@ -10,7 +10,8 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! fastmcp-sdk = "0.1"
+//! # Not on crates.io yet: point at the SDK in a fastmcp checkout.
+//! fastmcp-sdk = { path = "../fastmcp/tool-plugins/fastmcp-sdk" }
 //! serde = { version = "1", features = ["derive"] }
 //! ```
 //!
@@ -180,8 +181,10 @@
 //! - Global state (statics, `OnceLock`s, caches) does not survive a reload: the new library
 //!   starts fresh. Keep state that must last outside the plugin (files, a database).
 //! - Do not keep the [`Context`], or anything borrowed from it, after the call returns.
-//! - Prefer `thread_local!` values without destructors; one with a destructor keeps the old
-//!   library mapped until the host thread exits.
+//! - `thread_local!` values are fine: calls run on the generation's own worker threads, which
+//!   the host joins (running their destructors) before it unloads the library. Statics that hold
+//!   heap memory are never dropped by Rust; the SDK frees its own on unload, but a plugin's own
+//!   caches leak a little per reload unless they are small.
 //!
 //! Plugins must be built with `panic = "unwind"` (the default): with `panic = "abort"` a panic
 //! in one tool would kill the server, so this crate refuses to compile then.
