@@ -3,14 +3,27 @@
 //! Logs always go to stderr (stdout belongs to the stdio transport), human-readable by default
 //! or one JSON object per line. Events carry fields (`plugin`, `generation`, `tool`,
 //! `session`); request bodies, arguments and headers are never logged, so secrets are not.
+//! Lines are written by a background thread (a slow or blocked stderr must not stall a request
+//! on the runtime); the returned [`LogGuard`] flushes them when dropped at exit.
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
+/// Keeps the background log writer running; dropping it flushes what is still buffered.
+#[must_use = "dropping the guard stops the log writer"]
+pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
+
+impl std::fmt::Debug for LogGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LogGuard")
+    }
+}
+
 /// Installs the global subscriber with `filter` (an `EnvFilter` directive such as `info` or
-/// `fastmcp=debug`). An invalid filter falls back to `info` with a warning.
-pub fn init(format: LogFormat, filter: &str) {
+/// `fastmcp=debug`). An invalid filter falls back to `info` with a warning. Keep the returned
+/// guard until the program ends.
+pub fn init(format: LogFormat, filter: &str) -> LogGuard {
     // The file watcher's own INFO lines (inotify bookkeeping) are noise to our users.
     let filter = if filter.contains("notify") {
         filter.to_string()
@@ -22,9 +35,13 @@ pub fn init(format: LogFormat, filter: &str) {
         Ok(f) => (f, None),
         Err(e) => (EnvFilter::new("info"), Some(e)),
     };
+    // Not lossy: when the buffer is full, requests wait rather than lines disappear.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(env_filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let installed = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder
@@ -36,4 +53,5 @@ pub fn init(format: LogFormat, filter: &str) {
     {
         tracing::warn!(filter, error = %e, "invalid log filter (FASTMCP_LOG/RUST_LOG); using info");
     }
+    LogGuard(guard)
 }

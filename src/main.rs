@@ -16,7 +16,7 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return usage_error(&e),
             };
-            logging::init(config::LogFormat::Pretty, "warn");
+            let _log = logging::init(config::LogFormat::Pretty, "warn");
             match commands::load_one(&args.plugin, &profile) {
                 Ok(g) => {
                     if args.json {
@@ -36,7 +36,7 @@ fn main() -> ExitCode {
                 Ok(v) => v,
                 Err(e) => return usage_error(&e),
             };
-            logging::init(config::LogFormat::Pretty, "warn");
+            let _log = logging::init(config::LogFormat::Pretty, "warn");
             match commands::load_one(&args.plugin, &profile) {
                 Ok(g) => {
                     let (out, is_error) = commands::call_tool(&g, &args.tool, tool_args);
@@ -68,7 +68,7 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
-    logging::init(config.log_format, &config.log_filter);
+    let _log = logging::init(config.log_format, &config.log_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
