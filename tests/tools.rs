@@ -115,3 +115,47 @@ fn structured_output_is_returned_with_its_content() {
     // Tools that need authentication are hidden from anonymous callers.
     assert!(tools.iter().all(|t| t["name"] != "secret"));
 }
+
+/// A client that goes away without waiting cancels its call (stateless mode: nobody could
+/// resume it): the tool sees the flag and stops long before it would have finished.
+#[test]
+fn a_client_that_disconnects_cancels_its_call() {
+    let s = util::start(
+        &[util::plugins().test_plugin.to_str().unwrap(), "--stateless"],
+        &[],
+    );
+    let impatient = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let body = util::rpc(
+        1,
+        "tools/call",
+        serde_json::json!({"name": "sleep", "arguments": {"ms": 10000, "steps": 50}}),
+    );
+    let started = std::time::Instant::now();
+    let r = impatient
+        .post(s.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+        .send();
+    // The tool logs as it goes, so the answer is a stream: the client reads its headers (or
+    // times out) and hangs up without reading the rest.
+    drop(r);
+    assert!(
+        s.wait_log(
+            "cancelled call finished",
+            1,
+            std::time::Duration::from_secs(5)
+        ),
+        "the call was not cancelled; log:\n{}",
+        s.log_text()
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+    let ended = &s.log_events("cancelled call finished")[0];
+    assert_eq!(
+        ended["ended"], "returned",
+        "the sleep tool returns its 'cancelled' result: {ended}"
+    );
+}

@@ -212,7 +212,18 @@ impl Generation {
             // SAFETY: see `LibraryPtr`: this job runs on a worker of the generation that owns
             // the library, and workers are joined before the library is dropped.
             let library = unsafe { &*lib.0 };
-            let _ = tx.send(run_call(library, &request, sink, cancel));
+            let flag = cancel.clone();
+            let outcome = run_call(library, &request, sink, cancel);
+            if flag.load(Ordering::Relaxed) {
+                // Nobody may be waiting any more (a client that went away, a timeout): say so.
+                let ended = match &outcome {
+                    CallOutcome::Ok(_) => "returned",
+                    CallOutcome::Cancelled => "stopped",
+                    _ => "failed",
+                };
+                tracing::info!(plugin = %library.path().display(), ended, "cancelled call finished");
+            }
+            let _ = tx.send(outcome);
         }))?;
         rx.await.map_err(|_| PoolClosed)
     }
