@@ -60,6 +60,27 @@ fn send(
         .unwrap()
 }
 
+/// POSTs `body` with only the given `MCP-Protocol-Version` header (no Mcp-Method/Mcp-Name).
+fn post_version(server: &Server, version: &str, body: &Value) -> reqwest::blocking::Response {
+    util::client()
+        .post(server.mcp())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", version)
+        .body(body.to_string())
+        .send()
+        .unwrap()
+}
+
+/// Asserts an error response with this HTTP status and JSON-RPC code.
+fn assert_error(status: u16, v: &Value, want: (u16, i64)) {
+    assert_eq!(
+        (status, v["error"]["code"].as_i64()),
+        (want.0, Some(want.1)),
+        "{v}"
+    );
+}
+
 fn body(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let ctype = r
@@ -140,50 +161,23 @@ fn header_rules_and_their_errors() {
         call.clone(),
         &[("mcp-name", "other")],
     ));
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "{v}"
-    );
+    assert_error(status, &v, (400, -32020));
     // Mcp-Method missing.
-    let r = util::client()
-        .post(s.mcp())
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", V)
-        .body(rpc(2, "tools/list", json!({"_meta": meta(json!({}), None)})).to_string())
-        .send()
-        .unwrap();
-    let (status, v) = body(r);
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "{v}"
-    );
+    let no_method = rpc(2, "tools/list", json!({"_meta": meta(json!({}), None)}));
+    let (status, v) = body(post_version(&s, V, &no_method));
+    assert_error(status, &v, (400, -32020));
     // Body version differs from the header.
     let mut m = meta(json!({}), None);
     m["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
     let (status, v) = body(send(&s, 3, "tools/list", json!({"_meta": m}), &[]));
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "{v}"
-    );
+    assert_error(status, &v, (400, -32020));
     // Unsupported version: -32022 with the supported list.
-    let r = util::client()
-        .post(s.mcp())
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2099-01-01")
-        .body(rpc(4, "tools/list", json!({})).to_string())
-        .send()
-        .unwrap();
-    let (status, v) = body(r);
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32022)),
-        "{v}"
-    );
+    let (status, v) = body(post_version(
+        &s,
+        "2099-01-01",
+        &rpc(4, "tools/list", json!({})),
+    ));
+    assert_error(status, &v, (400, -32022));
     assert!(
         v["error"]["data"]["supported"]
             .as_array()
@@ -192,37 +186,18 @@ fn header_rules_and_their_errors() {
     );
     // Missing request metadata is invalid params (400 / -32602).
     let (status, v) = body(send(&s, 5, "tools/list", json!({"_meta": {}}), &[]));
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32602)),
-        "{v}"
-    );
+    assert_error(status, &v, (400, -32602));
     let mut no_caps = meta(json!({}), None);
     no_caps
         .as_object_mut()
         .unwrap()
         .remove("io.modelcontextprotocol/clientCapabilities");
     let (status, v) = body(send(&s, 6, "tools/list", json!({"_meta": no_caps}), &[]));
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32602)),
-        "{v}"
-    );
+    assert_error(status, &v, (400, -32602));
     // An unknown header version with a body that says otherwise is a mismatch, with the id.
-    let r = util::client()
-        .post(s.mcp())
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2099-01-01")
-        .body(rpc(301, "tools/list", json!({"_meta": meta(json!({}), None)})).to_string())
-        .send()
-        .unwrap();
-    let (status, v) = body(r);
-    assert_eq!(
-        (status, v["error"]["code"].as_i64()),
-        (400, Some(-32020)),
-        "{v}"
-    );
+    let with_meta = rpc(301, "tools/list", json!({"_meta": meta(json!({}), None)}));
+    let (status, v) = body(post_version(&s, "2099-01-01", &with_meta));
+    assert_error(status, &v, (400, -32020));
     assert_eq!(v["id"], 301);
     // Methods this revision removed or never had: 404 / -32601.
     for (i, m) in ["ping", "initialize", "logging/setLevel", "no/such"]
