@@ -2,6 +2,8 @@
 //! their optional [`Annotations`].
 
 use serde::Serialize;
+
+use crate::resource::ResourceContent;
 use serde_json::Value;
 
 /// One block of a tool result or prompt message: text, an image, audio, an embedded resource
@@ -52,28 +54,11 @@ enum Known {
         annotations: Option<Box<Annotations>>,
     },
     Resource {
-        resource: Embedded,
+        resource: ResourceContent,
         #[serde(skip_serializing_if = "Option::is_none")]
         annotations: Option<Box<Annotations>>,
     },
     ResourceLink(ResourceLink),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-enum Embedded {
-    Text {
-        uri: String,
-        #[serde(rename = "mimeType", skip_serializing_if = "String::is_empty")]
-        mime_type: String,
-        text: String,
-    },
-    Blob {
-        uri: String,
-        #[serde(rename = "mimeType", skip_serializing_if = "String::is_empty")]
-        mime_type: String,
-        blob: String,
-    },
 }
 
 impl Content {
@@ -112,16 +97,7 @@ impl Content {
         mime_type: impl Into<String>,
         text: impl Into<String>,
     ) -> Self {
-        let (uri, mime_type, text) = (uri.into(), mime_type.into(), text.into());
-        let resource = Embedded::Text {
-            uri,
-            mime_type,
-            text,
-        };
-        Self(Repr::Known(Known::Resource {
-            resource,
-            annotations: None,
-        }))
+        Self::from(ResourceContent::text(uri, mime_type, text))
     }
 
     /// An embedded binary resource; `blob` is base64-encoded.
@@ -130,16 +106,7 @@ impl Content {
         mime_type: impl Into<String>,
         blob: impl Into<String>,
     ) -> Self {
-        let (uri, mime_type, blob) = (uri.into(), mime_type.into(), blob.into());
-        let resource = Embedded::Blob {
-            uri,
-            mime_type,
-            blob,
-        };
-        Self(Repr::Known(Known::Resource {
-            resource,
-            annotations: None,
-        }))
+        Self::from(ResourceContent::blob(uri, mime_type, blob))
     }
 
     /// A link to a resource the client can read; see [`ResourceLink`] for the optional fields.
@@ -322,6 +289,16 @@ pub enum Role {
 impl From<ResourceLink> for Content {
     fn from(link: ResourceLink) -> Self {
         Self(Repr::Known(Known::ResourceLink(link)))
+    }
+}
+
+/// An embedded resource block (`{"type": "resource", ...}`), for tool results and prompts.
+impl From<ResourceContent> for Content {
+    fn from(resource: ResourceContent) -> Self {
+        Self(Repr::Known(Known::Resource {
+            resource,
+            annotations: None,
+        }))
     }
 }
 

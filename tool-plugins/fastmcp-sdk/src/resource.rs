@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::{Annotations, Content, Context, ProtocolError, base64_encode};
+use crate::{Annotations, Context, ProtocolError, base64_encode};
 
 /// The function that serves a resource or template: reads it for one request.
 pub type ResourceHandler = for<'c, 'h, 'r> fn(
@@ -126,24 +126,6 @@ impl ResourceContent {
         match &self.0 {
             Repr::Blob { blob, .. } => Some(blob),
             Repr::Text { .. } => None,
-        }
-    }
-}
-
-/// An embedded resource block (`{"type": "resource", ...}`), for tool results and prompts.
-impl From<ResourceContent> for Content {
-    fn from(content: ResourceContent) -> Self {
-        match content.0 {
-            Repr::Text {
-                uri,
-                mime_type,
-                text,
-            } => Content::resource_text(uri, mime_type, text),
-            Repr::Blob {
-                uri,
-                mime_type,
-                blob,
-            } => Content::resource_blob(uri, mime_type, blob),
         }
     }
 }
@@ -458,7 +440,7 @@ mod tests {
 
     #[test]
     fn embeds_as_content() {
-        let content = Content::from(ResourceContent::text("test://a", "text/plain", "a"));
+        let content = crate::Content::from(ResourceContent::text("test://a", "text/plain", "a"));
         assert_eq!(
             serde_json::to_value(content).unwrap(),
             json!({"type": "resource", "resource":
