@@ -227,6 +227,20 @@ pub(crate) struct Common {
     pub handler: ResourceHandler,
 }
 
+impl Common {
+    /// A name and a handler; everything else unset.
+    fn new(name: &'static str, handler: ResourceHandler) -> Common {
+        Common {
+            name,
+            title: None,
+            description: None,
+            mime_type: None,
+            annotations: None,
+            handler,
+        }
+    }
+}
+
 impl fmt::Debug for Common {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resource")
@@ -283,14 +297,7 @@ pub struct ResourceDef {
 impl ResourceDef {
     /// A resource with this URI, name and handler.
     pub fn new(uri: &'static str, name: &'static str, handler: ResourceHandler) -> Self {
-        let common = Common {
-            name,
-            title: None,
-            description: None,
-            mime_type: None,
-            annotations: None,
-            handler,
-        };
+        let common = Common::new(name, handler);
         Self {
             uri,
             size: None,
@@ -322,14 +329,7 @@ pub struct ResourceTemplateDef {
 impl ResourceTemplateDef {
     /// A template with this URI template, name and handler.
     pub fn new(uri_template: &'static str, name: &'static str, handler: ResourceHandler) -> Self {
-        let common = Common {
-            name,
-            title: None,
-            description: None,
-            mime_type: None,
-            annotations: None,
-            handler,
-        };
+        let common = Common::new(name, handler);
         Self {
             uri_template,
             common,
