@@ -290,7 +290,7 @@ pub(super) async fn answer(
     let mut guard = CancelOnDrop(cancel.clone(), true);
     let service = state.service.clone();
     let resumable = resumable.then(|| session.clone());
-    let priming = session.protocol_version().as_str() >= "2025-11-25";
+    let priming = session.version_cmp("2025-11-25").is_ge();
     let ctx = RequestCtx {
         session,
         outbound: Some(tx),

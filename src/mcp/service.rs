@@ -162,7 +162,7 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> String {
-        let reply = if ctx.session.protocol_version() == modern::VERSION {
+        let reply = if ctx.session.version_cmp(modern::VERSION).is_eq() {
             self.dispatch_modern(id, method, params, ctx).await
         } else {
             self.dispatch(id, method, params, ctx).await

@@ -103,6 +103,15 @@ impl Session {
         lock(&self.negotiated).protocol_version.clone()
     }
 
+    /// Compares the protocol version in use with `version` (dates compare as strings),
+    /// without copying it: this runs on every request.
+    pub fn version_cmp(&self, version: &str) -> std::cmp::Ordering {
+        lock(&self.negotiated)
+            .protocol_version
+            .as_str()
+            .cmp(version)
+    }
+
     /// Records what `initialize` negotiated.
     pub fn set_negotiated(&self, n: Negotiated) {
         *lock(&self.negotiated) = n;

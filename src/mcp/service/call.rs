@@ -59,7 +59,7 @@ impl Service {
         let generation = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.and_then(|m| m.progress_token);
-        let era = (ctx.session.protocol_version() == modern::VERSION).then(|| {
+        let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
             let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
             modern::binding(caller, "tools/call", params)
         });
