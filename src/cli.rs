@@ -25,6 +25,7 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_LOG_FORMAT            pretty | json                              [default: pretty]
   FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
   FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
+  FASTMCP_INLINE_TOOLS          true | false: run short tools inline       [default: true]
   FASTMCP_PROFILE               cargo profile for plugin crates            [default: release]
   FASTMCP_STATE_SECRET          key for 2026-07-28 requestState (32+ bytes) [default: random]
   FASTMCP_API_KEY, API_KEY      API key required on the MCP endpoint       [default: none]
@@ -130,6 +131,10 @@ pub struct DevArgs {
     /// Rebuild and reload plugins when they change; bare --watch means true [env: FASTMCP_WATCH] [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub watch: Option<String>,
+
+    /// Run tools the plugin marks inline on the thread that read the request; false sends every call to the plugin's worker threads [env: FASTMCP_INLINE_TOOLS] [default: true]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub inline_tools: Option<String>,
 
     /// Cargo profile for plugin crates; dev and debug both mean target/debug [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]

@@ -135,6 +135,8 @@ pub struct Config {
     pub log_filter: String,
     /// Rebuild and reload plugins when their files change.
     pub watch: bool,
+    /// Run tools the plugin marks `inline` on the thread that read the request.
+    pub inline_tools: bool,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
     pub state_secret: Option<Secret>,
     /// `redis://...` to share stateful sessions between instances; `None` keeps them in memory.
@@ -231,6 +233,7 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             log_filter: "info".into(),
             watch: true,
+            inline_tools: true,
             state_secret: None,
             session_store: None,
             auth: AuthConfig::default(),
@@ -257,6 +260,7 @@ struct RawEnv {
     log_format: Option<String>,
     log: Option<String>,
     watch: Option<String>,
+    inline_tools: Option<String>,
     profile: Option<String>,
     state_secret: Option<String>,
     session_store: Option<String>,
@@ -395,6 +399,7 @@ impl Config {
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
+            inline_tools: bool_setting!(inline_tools),
             session_store: session_store_setting([
                 ("--session-store".into(), args.session_store),
                 ("FASTMCP_SESSION_STORE".into(), e.session_store),

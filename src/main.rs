@@ -91,8 +91,11 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
             }
         }
     });
-    // Do not wait for blocking work (a plugin build, a stuck tool) when leaving.
-    runtime.shutdown_background();
+    // Leave without tearing the runtime down: its threads never exit before the process does.
+    // Inline tool calls run plugin code on them, and a retired plugin may have left
+    // thread-exit destructors there that must not run once its library is closed. Nor do we
+    // wait for blocking work (a plugin build, a stuck tool).
+    std::mem::forget(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => failure(&e),

@@ -82,6 +82,7 @@ pub fn service(config: &Config) -> Arc<Service> {
         ServiceOptions {
             stateless: config.stateless,
             tool_timeout: config.tool_timeout,
+            inline_tools: config.inline_tools,
             metrics: config
                 .metrics
                 .then(|| Arc::new(crate::metrics::Metrics::new())),

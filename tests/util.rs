@@ -92,7 +92,8 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         .env_remove("PORT")
         .env_remove("RUST_LOG")
         .env("FASTMCP_LOG_FORMAT", "json")
-        .env("FASTMCP_LOG", "info");
+        // The line per tool call is at debug level; tests count them.
+        .env("FASTMCP_LOG", "info,fastmcp::calls=debug");
     if !args.iter().any(|a| a.starts_with("--port"))
         && !env.iter().any(|(k, _)| k.ends_with("PORT"))
     {

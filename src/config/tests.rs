@@ -58,6 +58,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         ("FASTMCP_LOG", "debug"),
         ("RUST_LOG", "trace"),
         ("FASTMCP_WATCH", "no"),
+        ("FASTMCP_INLINE_TOOLS", "false"),
         ("FASTMCP_PROFILE", "debug"),
         ("FASTMCP_STATE_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
@@ -79,6 +80,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_format: LogFormat::Json,
         log_filter: "debug".into(),
         watch: false,
+        inline_tools: false,
         state_secret: Some(Secret("0123456789abcdef0123456789abcdef".into())),
         session_store: None,
         auth: AuthConfig::default(),
@@ -101,6 +103,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         "--shutdown-timeout=3s",
         "--log-format=pretty",
         "--watch=true",
+        "--inline-tools",
         "--profile=bench",
         "x.so",
     ];
@@ -120,6 +123,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         shutdown_timeout: Duration::from_secs(3),
         log_format: LogFormat::Pretty,
         watch: true,
+        inline_tools: true,
         ..expected_env
     };
     assert_eq!(from_flags, expected_flags);

@@ -16,8 +16,9 @@ pub struct Security {
 
 const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
-/// The host part of a `Host` header value, lowercased, without port or IPv6 brackets.
-pub fn host_name(value: &str) -> String {
+/// The host part of a `Host` header value, without port, IPv6 brackets or a trailing dot.
+/// Compare it with `eq_ignore_ascii_case`: host names are case-insensitive.
+fn host_part(value: &str) -> &str {
     let v = value.trim();
     let host = if let Some(rest) = v.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
@@ -27,31 +28,35 @@ pub fn host_name(value: &str) -> String {
             _ => v,
         }
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    host.trim_end_matches('.')
+}
+
+/// The host part of a `Host` header value, lowercased, without port or IPv6 brackets.
+pub fn host_name(value: &str) -> String {
+    host_part(value).to_ascii_lowercase()
+}
+
+fn is_loopback(host: &str) -> bool {
+    LOOPBACK.iter().any(|l| l.eq_ignore_ascii_case(host))
 }
 
 impl Security {
     /// Checks `Host` and `Origin`; 403 when either is not allowed.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
+        // Runs on every request: compares in place, allocates only to explain a refusal.
         let raw = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        let host = raw.map(host_name);
-        let host_ok = match (&host, raw) {
-            (Some(h), Some(raw)) => {
-                let raw = raw.trim().to_ascii_lowercase();
-                LOOPBACK.contains(&h.as_str())
-                    // An entry matches the name alone, or the exact `name:port`.
-                    || self
-                        .allowed_hosts
-                        .iter()
-                        .any(|a| a == "*" || a == h || *a == raw)
-            }
-            _ => false,
-        };
+        let host_ok = raw.is_some_and(|raw| {
+            let h = host_part(raw);
+            is_loopback(h)
+                // An entry matches the name alone, or the exact `name:port`.
+                || self.allowed_hosts.iter().any(|a| {
+                    a == "*" || a.eq_ignore_ascii_case(h) || a.eq_ignore_ascii_case(raw.trim())
+                })
+        });
         if !host_ok {
             return Err(HttpError::forbidden(format!(
                 "Forbidden: Host {} is not allowed (see --allowed-hosts)",
-                host.as_deref()
-                    .map_or("(missing)".to_string(), |h| format!("{h:?}"))
+                raw.map_or("(missing)".to_string(), |h| format!("{:?}", host_name(h)))
             )));
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
@@ -77,7 +82,7 @@ impl Security {
         let Some((scheme, rest)) = origin.split_once("://") else {
             return false;
         };
-        (scheme == "http" || scheme == "https") && LOOPBACK.contains(&host_name(rest).as_str())
+        (scheme == "http" || scheme == "https") && is_loopback(host_part(rest))
     }
 }
 
@@ -88,17 +93,21 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
         .unwrap_or("")
 }
 
-/// Whether an `Accept` value covers `mime` (wildcards count).
+/// Whether an `Accept` value covers `mime` (wildcards count; media types are
+/// case-insensitive). Byte-wise: this runs twice on every POST.
 fn accepts(accept: &str, mime: &str) -> bool {
-    let (kind, _) = mime.split_once('/').unwrap_or((mime, ""));
-    accept.split(',').any(|item| {
+    let mime = mime.as_bytes();
+    let kind = mime.split(|&b| b == b'/').next().unwrap_or(mime);
+    accept.as_bytes().split(|&b| b == b',').any(|item| {
         let m = item
-            .split(';')
+            .split(|&b| b == b';')
             .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        m == mime || m == "*/*" || m == format!("{kind}/*")
+            .unwrap_or(item)
+            .trim_ascii();
+        m.eq_ignore_ascii_case(mime)
+            || m == b"*/*"
+            || m.strip_suffix(b"/*")
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
     })
 }
 
@@ -112,13 +121,8 @@ pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
         ));
     }
     let ctype = header_str(headers, header::CONTENT_TYPE);
-    let mime = ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/json" {
+    let mime = ctype.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
         return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported Media Type: Content-Type must be application/json",
@@ -163,6 +167,12 @@ mod tests {
     fn host_and_origin_checks() {
         let s = Security::default();
         assert!(s.check(&headers(&[("host", "127.0.0.1:9")])).is_ok());
+        assert!(s.check(&headers(&[("host", "LocalHost.:80")])).is_ok());
+        assert!(s.check(&headers(&[("host", "[::1]:8080")])).is_ok());
+        assert!(
+            s.check(&headers(&[("host", "localhost.evil.com")]))
+                .is_err()
+        );
         assert!(s.check(&headers(&[("host", "evil.example.com")])).is_err());
         assert!(s.check(&headers(&[])).is_err());
         assert!(
@@ -220,6 +230,20 @@ mod tests {
                 ("content-type", "application/json")
             ]))
             .is_ok()
+        );
+        assert!(
+            check_post(&headers(&[
+                ("accept", "Application/JSON;q=0.9, TEXT/*"),
+                ("content-type", "APPLICATION/json")
+            ]))
+            .is_ok()
+        );
+        assert!(
+            check_post(&headers(&[
+                ("accept", "application/*, text/plain"),
+                ("content-type", "application/json")
+            ]))
+            .is_err()
         );
         assert!(
             check_post(&headers(&[

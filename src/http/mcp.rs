@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::header::{AsHeaderName, HeaderName};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::ErrorData;
@@ -23,7 +24,7 @@ use super::guard;
 use super::sse;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS};
+use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
 use crate::mcp::sink::Outbound;
 use crate::mcp::{Caller, RequestCtx, Session};
 
@@ -43,7 +44,12 @@ impl Drop for CancelOnDrop {
     }
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// [`SESSION_HEADER`] and [`VERSION_HEADER`] as header names: looking one up by `&str`
+/// parses the name again on every request.
+const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
+const VERSION: HeaderName = HeaderName::from_static(VERSION_HEADER);
+
+fn header(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -54,7 +60,7 @@ async fn session(
     headers: &HeaderMap,
     caller: Option<&Caller>,
 ) -> Result<Arc<Session>, HttpError> {
-    let id = header(headers, SESSION_HEADER).ok_or_else(|| {
+    let id = header(headers, &SESSION).ok_or_else(|| {
         HttpError::new(
             StatusCode::BAD_REQUEST,
             "Bad Request: Mcp-Session-Id header is required",
@@ -92,7 +98,7 @@ fn store_down(e: &crate::mcp::store::StoreError) -> HttpError {
 
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
 fn is_modern(headers: &HeaderMap) -> bool {
-    header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION)
+    header(headers, &VERSION) == Some(crate::mcp::modern::VERSION)
 }
 
 fn not_allowed() -> Response {
@@ -109,11 +115,13 @@ fn not_allowed() -> Response {
 /// The protocol version a request declares in its header (default 2025-03-26). A version not
 /// served is 400: -32020 when the body's `_meta` names another version (the two disagree),
 /// else -32022 with the supported list; the error carries the request's id.
-fn header_version(headers: &HeaderMap, message: &Incoming<'_>) -> Result<String, HttpError> {
-    let v = match header(headers, VERSION_HEADER) {
-        None => return Ok(DEFAULT_VERSION.to_string()),
-        Some(v) if HANDSHAKE_VERSIONS.contains(&v) => return Ok(v.to_string()),
-        Some(v) => v,
+fn header_version(headers: &HeaderMap, message: &Incoming<'_>) -> Result<&'static str, HttpError> {
+    let v = match header(headers, &VERSION) {
+        None => return Ok(DEFAULT_VERSION),
+        Some(v) => match HANDSHAKE_VERSIONS.iter().find(|known| **known == v) {
+            Some(known) => return Ok(known),
+            None => v,
+        },
     };
     let (id, params) = match message {
         Incoming::Request { id, params, .. } => (Some(id.clone()), *params),
@@ -144,8 +152,7 @@ async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<
             ),
         )
     };
-    if let Some(len) =
-        header(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) = header(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
         && len > state.max_body_bytes as u64
     {
         return Err(too_large());
@@ -190,14 +197,14 @@ async fn post_inner(
         }
         Incoming::Response { .. } => "response",
     };
-    if header(headers, VERSION_HEADER) == Some(crate::mcp::modern::VERSION) {
+    if header(headers, &VERSION) == Some(crate::mcp::modern::VERSION) {
         return super::modern::post(&state, headers, message, caller).await;
     }
     let version = header_version(headers, &message)?;
     match message {
         Incoming::Notification { method, params } => {
             if state.stateless {
-                let s = Session::new(None, &version);
+                let s = Session::new(None, version);
                 state.service.handle_notification(&method, params, &s);
             } else {
                 let s = session(&state, headers, caller.as_ref()).await?;
@@ -226,14 +233,34 @@ async fn post_inner(
                     ),
                 ));
             }
+            let inline = |protocol_version: &str, session_id: Option<&str>| {
+                if method != "tools/call" {
+                    return None;
+                }
+                // A tool that runs inline is answered here: no session object, no stream.
+                state.service.try_call_inline(InlineCall {
+                    id: &id,
+                    params,
+                    protocol_version,
+                    session_id,
+                    caller: caller.as_ref(),
+                })
+            };
             let (session, new_session) = if state.stateless {
-                (Arc::new(Session::new(None, &version)), false)
+                if let Some(body) = inline(version, None) {
+                    return Ok(json_response(body));
+                }
+                (Arc::new(Session::new(None, version)), false)
             } else if method == "initialize" {
-                let s = state.service.sessions.create(&version);
+                let s = state.service.sessions.create(version);
                 s.set_owner(caller.as_ref().map(|c| c.id.as_str()));
                 (s, true)
             } else {
-                (session(&state, headers, caller.as_ref()).await?, false)
+                let s = session(&state, headers, caller.as_ref()).await?;
+                if let Some(body) = inline(&s.protocol_version(), s.id.as_deref()) {
+                    return Ok(json_response(body));
+                }
+                (s, false)
             };
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
             let resumable = !state.stateless;
@@ -266,7 +293,7 @@ async fn post_inner(
                     .as_deref()
                     .and_then(|s| HeaderValue::from_str(s).ok())
             {
-                response.headers_mut().insert(SESSION_HEADER, sid);
+                response.headers_mut().insert(SESSION, sid);
             }
             Ok(response)
         }
@@ -411,7 +438,7 @@ async fn delete_inner(state: &AppState, caller: Option<Caller>, headers: HeaderM
     if state.stateless || is_modern(&headers) {
         return not_allowed();
     }
-    let Some(id) = header(&headers, SESSION_HEADER) else {
+    let Some(id) = header(&headers, &SESSION) else {
         return HttpError::new(
             StatusCode::BAD_REQUEST,
             "Bad Request: Mcp-Session-Id header is required",

@@ -44,8 +44,8 @@ pub enum Incoming<'a> {
 struct Envelope<'a> {
     #[serde(borrow)]
     jsonrpc: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "present")]
-    id: Option<Value>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
     #[serde(borrow)]
     method: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -55,8 +55,10 @@ struct Envelope<'a> {
 }
 
 /// Keeps an explicit `null` distinct from an absent field.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
+fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<&'a RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// Why a body is not a message we can answer normally.
@@ -93,15 +95,16 @@ impl ParseError {
     }
 }
 
-fn request_id(v: Value) -> Result<RequestId, String> {
-    match v {
-        Value::String(s) => Ok(RequestId::String(s.into())),
-        Value::Number(n) => n
-            .as_i64()
-            .map(RequestId::Number)
-            .ok_or_else(|| "id must be a string or an integer".to_string()),
-        _ => Err("id must be a string or an integer".to_string()),
-    }
+fn request_id(raw: &RawValue) -> Result<RequestId, String> {
+    let text = raw.get();
+    let id = if text.starts_with('"') {
+        serde_json::from_str::<Cow<'_, str>>(text)
+            .ok()
+            .map(|s| RequestId::String(s.into()))
+    } else {
+        text.parse::<i64>().ok().map(RequestId::Number)
+    };
+    id.ok_or_else(|| "id must be a string or an integer".to_string())
 }
 
 /// Parses one message from `body`.
@@ -113,14 +116,16 @@ pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
             Err(e) => Err(ParseError::Parse(e.to_string())),
         };
     }
-    let env: Envelope<'_> = match serde_json::from_slice(body) {
+    // Checked as UTF-8 once, so the parse (and any later parse of the params) need not.
+    let body = std::str::from_utf8(body).map_err(|e| ParseError::Parse(e.to_string()))?;
+    let env: Envelope<'_> = match serde_json::from_str(body) {
         Ok(e) => e,
         Err(e) if e.is_syntax() || e.is_eof() => return Err(ParseError::Parse(e.to_string())),
         Err(e) => return Err(ParseError::Invalid(None, e.to_string())),
     };
     let id = match env.id {
         None => None,
-        Some(v) => Some(request_id(v).map_err(|m| ParseError::Invalid(None, m))?),
+        Some(raw) => Some(request_id(raw).map_err(|m| ParseError::Invalid(None, m))?),
     };
     if env.jsonrpc.as_deref() != Some("2.0") {
         return Err(ParseError::Invalid(
@@ -161,18 +166,29 @@ pub fn params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T,
 }
 
 fn id_json(id: &RequestId) -> String {
+    let mut s = String::new();
+    write_id(&mut s, id);
+    s
+}
+
+fn write_id(out: &mut String, id: &RequestId) {
+    use std::fmt::Write;
     match id {
-        RequestId::Number(n) => n.to_string(),
-        RequestId::String(s) => serde_json::to_string(&**s).unwrap_or_else(|_| "null".into()),
+        RequestId::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        RequestId::String(s) => match serde_json::to_string(&**s) {
+            Ok(quoted) => out.push_str(&quoted),
+            Err(_) => out.push_str("null"),
+        },
     }
 }
 
 /// `{"jsonrpc":"2.0","id":ID,"result":RAW}`.
 pub fn response_raw(id: &RequestId, result: &str) -> String {
-    let id = id_json(id);
-    let mut s = String::with_capacity(result.len() + id.len() + 32);
+    let mut s = String::with_capacity(result.len() + 64);
     s.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
-    s.push_str(&id);
+    write_id(&mut s, id);
     s.push_str(",\"result\":");
     s.push_str(result);
     s.push('}');
@@ -256,6 +272,30 @@ mod tests {
             Err(ParseError::Invalid(..))
         ));
         assert!(matches!(parse(br#"42"#), Err(ParseError::Invalid(..))));
+        assert!(matches!(
+            parse(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}"),
+            Err(ParseError::Parse(_))
+        ));
+        assert!(matches!(
+            parse(br#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#),
+            Err(ParseError::Invalid(None, _))
+        ));
+    }
+
+    #[test]
+    fn reads_ids() {
+        let id = |body: &[u8]| match parse(body).unwrap() {
+            Incoming::Request { id, .. } => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            id(br#"{"jsonrpc":"2.0","id":"a\"b","method":"x"}"#),
+            RequestId::String("a\"b".into())
+        );
+        assert_eq!(
+            id(br#"{"jsonrpc":"2.0","id": -7 ,"method":"x"}"#),
+            RequestId::Number(-7)
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::plugin::{Generation, Registry};
 
 mod call;
 use call::NamedParams;
-pub use call::{humanize, panic_text};
+pub use call::{InlineCall, humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
@@ -54,6 +54,8 @@ pub struct ServiceOptions {
     pub stateless: bool,
     /// A tool call running longer than this gets a "timed out" error result.
     pub tool_timeout: Duration,
+    /// Run tools whose manifest says `inline` on the thread that read the request.
+    pub inline_tools: bool,
     /// Counters for `GET /metrics`, when it is served.
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }

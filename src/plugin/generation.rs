@@ -212,9 +212,8 @@ impl Generation {
             // SAFETY: see `LibraryPtr`: this job runs on a worker of the generation that owns
             // the library, and workers are joined before the library is dropped.
             let library = unsafe { &*lib.0 };
-            let flag = cancel.clone();
-            let outcome = run_call(library, &request, sink, cancel);
-            if flag.load(Ordering::Relaxed) {
+            let outcome = run_call(library, &request, &*sink, &cancel);
+            if cancel.load(Ordering::Relaxed) {
                 // Nobody may be waiting any more (a client that went away, a timeout): say so.
                 let ended = match &outcome {
                     CallOutcome::Ok(_) => "returned",
@@ -240,8 +239,21 @@ impl Generation {
             let lib = lib;
             // SAFETY: as in `call`.
             let library = unsafe { &*lib.0 };
-            run_call(library, &request, sink, cancel)
+            run_call(library, &request, &*sink, &cancel)
         })
+    }
+
+    /// Runs one request on the calling thread, with no hand-off: for tools whose manifest
+    /// says `inline` (short, pure functions without a context). Such a call cannot be timed
+    /// out or cancelled, and its notifications and client requests go nowhere.
+    ///
+    /// The caller's borrow of `self` keeps the library loaded until this returns. The calling
+    /// thread must outlive the process's serving (tokio's worker threads do: `main` never
+    /// tears the runtime down), because plugin code may leave thread-exit destructors on it
+    /// that must not run after a retired generation is closed (`docs/architecture.md`).
+    pub fn call_inline(&self, request: &[u8]) -> CallOutcome {
+        static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
+        run_call(&self.library, request, &NullSink, &NEVER_CANCELLED)
     }
 }
 
@@ -270,20 +282,20 @@ impl Drop for Generation {
 }
 
 /// The per-call state the host callbacks see through `HostContext::data`.
-struct CallState {
-    sink: Arc<dyn CallSink>,
-    cancel: Arc<AtomicBool>,
+struct CallState<'a> {
+    sink: &'a dyn CallSink,
+    cancel: &'a AtomicBool,
 }
 
 fn run_call(
     library: &Library,
     request: &[u8],
-    sink: Arc<dyn CallSink>,
-    cancel: Arc<AtomicBool>,
+    sink: &dyn CallSink,
+    cancel: &AtomicBool,
 ) -> CallOutcome {
     let state = CallState { sink, cancel };
     let ctx = host_context(
-        (&state as *const CallState).cast::<c_void>(),
+        (&state as *const CallState<'_>).cast::<c_void>(),
         host_notify,
         host_is_cancelled,
         host_request,
@@ -291,9 +303,11 @@ fn run_call(
     );
     let RawReply { status, body } = library.call(&ctx, request);
     match status {
-        STATUS_OK => match serde_json::from_slice::<Box<RawValue>>(&body) {
-            Ok(raw) => CallOutcome::Ok(raw),
-            Err(e) => CallOutcome::Invalid(format!("the plugin returned invalid JSON: {e}")),
+        // Checked once and kept as is: the reply's bytes become the result without a copy.
+        STATUS_OK => match String::from_utf8(body).map(RawValue::from_string) {
+            Ok(Ok(raw)) => CallOutcome::Ok(raw),
+            Ok(Err(e)) => CallOutcome::Invalid(format!("the plugin returned invalid JSON: {e}")),
+            Err(_) => CallOutcome::Invalid("the plugin returned a reply that is not UTF-8".into()),
         },
         STATUS_ERROR | STATUS_UNSUPPORTED => {
             #[derive(Deserialize)]
@@ -340,9 +354,9 @@ struct Outgoing {
 ///
 /// # Safety
 /// `data` must be the pointer `run_call` put in the context, during that call.
-unsafe fn state<'a>(data: *const c_void) -> &'a CallState {
+unsafe fn state<'a>(data: *const c_void) -> &'a CallState<'a> {
     // SAFETY: guaranteed by the caller: `run_call` keeps the state alive for the whole call.
-    unsafe { &*data.cast::<CallState>() }
+    unsafe { &*data.cast::<CallState<'a>>() }
 }
 
 /// Reads a `(ptr, len)` pair the plugin lends us.
@@ -394,7 +408,7 @@ unsafe extern "C" fn host_request(
                 return (STATUS_ERROR, Some(err));
             }
         };
-        match st.sink.request(&req.method, req.params, &st.cancel) {
+        match st.sink.request(&req.method, req.params, st.cancel) {
             Ok(v) => (STATUS_OK, Some(v)),
             Err(HostRequestError::Client(e)) => (STATUS_ERROR, Some(e)),
             Err(HostRequestError::Unsupported(msg)) => (

@@ -4,6 +4,9 @@
 //! `rmcp::model` types; a manifest that does not is refused with the reason and, where there is
 //! one, the name of the offending entry.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 use serde::Deserialize;
 use serde_json::Value;
@@ -25,6 +28,21 @@ pub struct ToolEntry {
     pub tool: Tool,
     /// Access rules, never sent to clients.
     pub access: Access,
+    /// The plugin says calls may run inline on the I/O threads (`"inline": true`); shared by
+    /// every clone of the entry so the host can take it back (see `plugin::generation`).
+    pub inline: Arc<AtomicBool>,
+}
+
+impl ToolEntry {
+    /// Whether the next call may run inline.
+    pub fn runs_inline(&self) -> bool {
+        self.inline.load(Ordering::Relaxed)
+    }
+
+    /// Sends every later call of this tool to the worker threads; true the first time.
+    pub fn demote(&self) -> bool {
+        self.inline.swap(false, Ordering::Relaxed)
+    }
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -134,6 +152,15 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         Some(a) => serde_json::from_value(a).map_err(|e| format!("tool {label}: access: {e}"))?,
         None => Access::default(),
     };
+    let inline = match value.as_object_mut().and_then(|o| o.remove("inline")) {
+        Some(Value::Bool(b)) => b,
+        None => false,
+        Some(other) => {
+            return Err(format!(
+                "tool {label}: inline must be true or false, not {other}"
+            ));
+        }
+    };
     let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;
     check_tool_name(&tool.name).map_err(|e| format!("tool {label}: {e}"))?;
     check_object_schema(&tool.input_schema)
@@ -141,7 +168,11 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
     if let Some(out) = &tool.output_schema {
         check_object_schema(out).map_err(|e| format!("tool {label}: outputSchema {e}"))?;
     }
-    Ok(ToolEntry { tool, access })
+    Ok(ToolEntry {
+        tool,
+        access,
+        inline: Arc::new(AtomicBool::new(inline)),
+    })
 }
 
 /// MCP tool names: 1 to 128 of `A-Z a-z 0-9 _ - .`.
@@ -188,6 +219,30 @@ mod tests {
         assert_eq!(m.name, "p");
         assert_eq!(m.tools[0].tool.name, "calc");
         assert_eq!(m.tools[0].access, Access::default());
+        assert!(!m.tools[0].runs_inline(), "absent means worker threads");
+    }
+
+    #[test]
+    fn inline_is_a_flag_the_host_can_take_back() {
+        let mut t = tool("calc", serde_json::json!({"type": "object"}));
+        t["inline"] = true.into();
+        let m = parse(&manifest(vec![t.clone()])).unwrap();
+        let entry = m.tools[0].clone();
+        assert!(m.tools[0].runs_inline());
+        assert!(entry.demote());
+        assert!(!entry.demote(), "only the first demotion reports");
+        assert!(!m.tools[0].runs_inline(), "clones share the flag");
+        let listed = serde_json::to_value(&m.tools[0].tool).unwrap();
+        assert!(
+            listed.get("inline").is_none(),
+            "not sent to clients: {listed}"
+        );
+        t["inline"] = "yes".into();
+        let e = parse(&manifest(vec![t])).unwrap_err();
+        assert!(
+            e.contains("tool `calc`: inline must be true or false"),
+            "{e}"
+        );
     }
 
     #[test]

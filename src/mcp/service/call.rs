@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{ErrorCode, ErrorData, ProgressToken, RequestId};
@@ -15,6 +15,13 @@ use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::{CallOutcome, Generation};
+
+/// The log target of the line per tool call, at debug level:
+/// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
+pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
+
+/// An inline call that takes longer than this sends its tool to the worker threads.
+pub const INLINE_LIMIT: Duration = Duration::from_millis(5);
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
 #[derive(Serialize)]
@@ -42,7 +49,53 @@ pub(super) struct NamedParams<'a> {
     meta: Option<RequestMeta>,
 }
 
+/// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
+#[derive(Debug, Clone, Copy)]
+pub struct InlineCall<'a> {
+    /// The JSON-RPC id.
+    pub id: &'a RequestId,
+    /// The raw `params`.
+    pub params: Option<&'a RawValue>,
+    /// The protocol version the request speaks (header or session).
+    pub protocol_version: &'a str,
+    /// The session, in stateful mode.
+    pub session_id: Option<&'a str>,
+    /// The authenticated caller.
+    pub caller: Option<&'a Caller>,
+}
+
 impl Service {
+    /// Answers a `tools/call` on this thread when its tool runs inline, with the whole
+    /// JSON-RPC response: no session object, no response stream, no hand-off to another
+    /// thread. `None` leaves the request to the full path: a tool that is not inline (or not
+    /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
+    /// 2026-07-28 (which decorates results).
+    pub fn try_call_inline(&self, call: InlineCall<'_>) -> Option<String> {
+        if !self.options.inline_tools || call.protocol_version == modern::VERSION {
+            return None;
+        }
+        let p: NamedParams = jsonrpc::params(call.params).ok()?;
+        let cat = self.registry.catalog();
+        let (entry, generation) = cat.tool(&p.name)?;
+        if !entry.runs_inline() || !allowed(&entry.access, call.caller) {
+            return None;
+        }
+        let started = Instant::now();
+        let context = PluginContext {
+            protocol_version: call.protocol_version,
+            session_id: call.session_id,
+            caller: call.caller,
+            request_id: call.id,
+        };
+        let ran = self.run_inline(generation, &p.name, &entry.inline, &context, call.params);
+        let (reply, label) = self.tool_reply(&p.name, ran);
+        self.record_call(&p.name, generation, call.session_id, started, label);
+        Some(match reply {
+            Ok(raw) => jsonrpc::response_raw(call.id, &raw),
+            Err(e) => jsonrpc::error(Some(call.id), &e),
+        })
+    }
+
     pub(super) async fn call_tool(
         &self,
         id: &RequestId,
@@ -54,9 +107,9 @@ impl Service {
             let cat = self.registry.catalog();
             cat.tool(&p.name)
                 .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
-                .map(|(_, g)| g.clone())
+                .map(|(e, g)| (g.clone(), e.inline.clone()))
         };
-        let generation = found
+        let (generation, inline) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.and_then(|m| m.progress_token);
         let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
@@ -76,8 +129,17 @@ impl Service {
             inputs = got;
         }
         let started = Instant::now();
-        let outcome = self
-            .run(
+        let outcome = if self.options.inline_tools && inline.load(Ordering::Relaxed) {
+            let version = ctx.session.protocol_version();
+            let context = PluginContext {
+                protocol_version: &version,
+                session_id: ctx.session.id.as_deref(),
+                caller: ctx.caller.as_ref(),
+                request_id: id,
+            };
+            self.run_inline(&generation, &p.name, &inline, &context, params)
+        } else {
+            self.run(
                 &generation,
                 id,
                 "tools/call",
@@ -88,20 +150,9 @@ impl Service {
                     modern_round: round.clone(),
                 },
             )
-            .await;
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            .await
+        };
         let (reply, label) = match outcome {
-            Ran::Done(CallOutcome::Ok(raw)) => {
-                // A tool's own failure is a result, not a protocol error, but it is an error.
-                let failed = raw.get().contains("\"isError\":true");
-                (
-                    Ok(raw.get().to_string()),
-                    if failed { "error" } else { "ok" },
-                )
-            }
-            Ran::Done(CallOutcome::Panic(msg)) => {
-                (Ok(error_result(&panic_text(&p.name, &msg))), "panic")
-            }
             Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
                 let asked = round
                     .as_ref()
@@ -115,29 +166,64 @@ impl Service {
                     "input_required",
                 )
             }
+            other => self.tool_reply(&p.name, other),
+        };
+        self.record_call(
+            &p.name,
+            &generation,
+            ctx.session.id.as_deref(),
+            started,
+            label,
+        );
+        reply
+    }
+
+    /// A tool call's reply and its outcome label (for the log and `/metrics`). A tool's own
+    /// failure, panic or timeout is an error *result*, not a protocol error.
+    fn tool_reply(&self, tool: &str, ran: Ran) -> (Reply, &'static str) {
+        match ran {
+            Ran::Done(CallOutcome::Ok(raw)) => {
+                let failed = raw.get().contains("\"isError\":true");
+                let label = if failed { "error" } else { "ok" };
+                (Ok(String::from(Box::<str>::from(raw))), label)
+            }
+            Ran::Done(CallOutcome::Panic(msg)) => {
+                (Ok(error_result(&panic_text(tool, &msg))), "panic")
+            }
             Ran::TimedOut(after) => (
                 Ok(error_result(&format!(
-                    "Tool \"{}\" timed out after {}",
-                    p.name,
+                    "Tool \"{tool}\" timed out after {}",
                     humanize(after)
                 ))),
                 "timeout",
             ),
             other => (self.outcome_error(other), "error"),
-        };
-        tracing::info!(
-            tool = %p.name,
+        }
+    }
+
+    /// The per-call log line (debug level: it would cost more than the call) and metrics.
+    fn record_call(
+        &self,
+        tool: &str,
+        generation: &Generation,
+        session: Option<&str>,
+        started: Instant,
+        label: &'static str,
+    ) {
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            target: CALL_LOG_TARGET,
+            tool,
             plugin = %generation.manifest.name,
             generation = generation.id,
-            session = ctx.session.id.as_deref().unwrap_or("-"),
-            elapsed_ms,
+            session = session.unwrap_or("-"),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
             outcome = label,
             "tool call"
         );
         if let Some(m) = &self.options.metrics {
-            m.record_tool_call(&p.name, label, started.elapsed());
+            m.record_tool_call(tool, label, elapsed);
         }
-        reply
     }
 
     pub(super) async fn call_plugin(
@@ -157,7 +243,7 @@ impl Service {
             modern_round: None,
         };
         match self.run(generation, id, method, params, ctx, extras).await {
-            Ran::Done(CallOutcome::Ok(raw)) => Ok(raw.get().to_string()),
+            Ran::Done(CallOutcome::Ok(raw)) => Ok(String::from(Box::<str>::from(raw))),
             other => self.outcome_error(other),
         }
     }
@@ -189,6 +275,34 @@ impl Service {
             }
             Ran::Closed => ErrorData::internal_error("The server is shutting down", None),
         })
+    }
+
+    /// Runs a tool call on this thread (the tool's manifest says `inline`). A call that took
+    /// longer than [`INLINE_LIMIT`] held up every request queued on this thread, so the tool's
+    /// later calls go to the worker threads.
+    fn run_inline(
+        &self,
+        generation: &Generation,
+        tool: &str,
+        inline: &AtomicBool,
+        context: &PluginContext<'_>,
+        params: Option<&RawValue>,
+    ) -> Ran {
+        let request = build_request("tools/call", params, context);
+        let started = Instant::now();
+        let outcome = generation.call_inline(&request);
+        let took = started.elapsed();
+        if took > INLINE_LIMIT && inline.swap(false, Ordering::Relaxed) {
+            tracing::warn!(
+                tool,
+                plugin = %generation.manifest.name,
+                took_ms = took.as_secs_f64() * 1000.0,
+                limit_ms = INLINE_LIMIT.as_millis() as u64,
+                "an inline tool call took long; later calls of this tool run on worker threads \
+                 (mark it #[tool(blocking)] to start there)"
+            );
+        }
+        Ran::Done(outcome)
     }
 
     /// Runs one plugin request with the tool timeout, registering it for cancellation.
@@ -283,15 +397,14 @@ fn unreachable_ok() -> ErrorData {
 
 fn build_request(method: &str, params: Option<&RawValue>, context: &PluginContext<'_>) -> Vec<u8> {
     let params = params.map(RawValue::get).unwrap_or("{}");
-    let context = serde_json::to_string(context).unwrap_or_else(|_| "{}".into());
-    let method = serde_json::to_string(method).unwrap_or_default();
-    let mut out = Vec::with_capacity(params.len() + context.len() + method.len() + 40);
+    let mut out = Vec::with_capacity(params.len() + method.len() + 160);
     out.extend_from_slice(b"{\"method\":");
-    out.extend_from_slice(method.as_bytes());
+    // Writing a `&str` or a plain struct into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, method);
     out.extend_from_slice(b",\"params\":");
     out.extend_from_slice(params.as_bytes());
     out.extend_from_slice(b",\"context\":");
-    out.extend_from_slice(context.as_bytes());
+    let _ = serde_json::to_writer(&mut out, context);
     out.push(b'}');
     out
 }

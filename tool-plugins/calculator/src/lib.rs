@@ -32,7 +32,7 @@ fn calculate(args: CalculateArgs) -> String {
         Operation::Multiply => a * b,
         Operation::Divide => a / b,
     };
-    format!("Result: {}", js_number(result))
+    format!("Result: {}", JsNumber(result))
 }
 
 fastmcp_sdk::export_plugin! {
@@ -42,18 +42,23 @@ fastmcp_sdk::export_plugin! {
 }
 
 /// Formats a number like JavaScript's `String(n)`: `5`, `0.25`, `NaN`, `Infinity`, `1e+21`.
-fn js_number(n: f64) -> String {
-    if n.is_infinite() {
-        return if n > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if n.is_nan() || n == 0.0 || (1e-6..1e21).contains(&n.abs()) {
-        return format!("{}", n + 0.0); // `+ 0.0` turns -0 into 0, as JavaScript prints it
-    }
-    let exponential = format!("{n:e}"); // 1e21, 1e-7
-    if exponential.contains("e-") {
-        exponential
-    } else {
-        exponential.replace('e', "e+")
+struct JsNumber(f64);
+
+impl std::fmt::Display for JsNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0;
+        if n.is_infinite() {
+            return f.write_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
+        }
+        if n.is_nan() || n == 0.0 || (1e-6..1e21).contains(&n.abs()) {
+            return write!(f, "{}", n + 0.0); // `+ 0.0` turns -0 into 0, as JavaScript prints it
+        }
+        let exponential = format!("{n:e}"); // 1e21, 1e-7
+        if exponential.contains("e-") {
+            f.write_str(&exponential)
+        } else {
+            f.write_str(&exponential.replace('e', "e+"))
+        }
     }
 }
 
@@ -92,7 +97,7 @@ mod tests {
             (-2.5e300, "-2.5e+300"),
         ];
         for (n, text) in cases {
-            assert_eq!(js_number(n), text, "{n}");
+            assert_eq!(JsNumber(n).to_string(), text, "{n}");
         }
     }
 

@@ -82,6 +82,12 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let (idempotent, open_world) = (hint(options.idempotent), hint(options.open_world));
     let scopes = options.scopes.unwrap_or_default();
     let authenticated = options.requires_auth.unwrap_or(false) || !scopes.is_empty();
+    // A tool without a context cannot report progress, be cancelled or ask the client: unless
+    // it says it blocks, the host may run it inline on its I/O threads.
+    let execution = match (&shape, options.blocking.unwrap_or(false)) {
+        (Shape::Bare | Shape::Args(_), false) => quote!(#sdk::Execution::Inline),
+        _ => quote!(#sdk::Execution::Worker),
+    };
 
     Ok(quote! {
         #function
@@ -111,6 +117,7 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                         scopes: &[#(#scopes),*],
                         ..::core::default::Default::default()
                     })
+                    .with_execution(#execution)
             }
         }
     })
@@ -225,6 +232,52 @@ mod tests {
         assert!(out.contains("read_only_hint : :: core :: option :: Option :: Some (true)"));
         assert!(out.contains("authenticated : true"), "{out}");
         assert!(out.contains("input_schema :: < SleepArgs >"), "{out}");
+        assert!(out.contains("Execution :: Inline"), "{out}");
+    }
+
+    #[test]
+    fn tools_with_a_context_or_that_block_run_on_workers() {
+        let cases = [
+            (
+                quote!(),
+                quote!(
+                    fn f(ctx: &Context) {}
+                ),
+                "Worker",
+            ),
+            (
+                quote!(),
+                quote!(
+                    fn f(ctx: &Context, a: A) {}
+                ),
+                "Worker",
+            ),
+            (
+                quote!(blocking),
+                quote!(
+                    fn f(a: A) {}
+                ),
+                "Worker",
+            ),
+            (
+                quote!(blocking = false),
+                quote!(
+                    fn f() {}
+                ),
+                "Inline",
+            ),
+            (
+                quote!(),
+                quote!(
+                    fn f() {}
+                ),
+                "Inline",
+            ),
+        ];
+        for (attr, item, execution) in cases {
+            let out = expand(attr, item).unwrap();
+            assert!(out.contains(&format!("Execution :: {execution}")), "{out}");
+        }
     }
 
     #[test]

@@ -19,12 +19,14 @@ pub(crate) struct ToolOptions {
     pub open_world: Option<bool>,
     pub requires_auth: Option<bool>,
     pub scopes: Option<Vec<LitStr>>,
+    /// The tool may block (network, disk, long computation): never run it inline.
+    pub blocking: Option<bool>,
     /// A `fn() -> serde_json::Value` replacing the schema generated from the argument type.
     pub input_schema: Option<Path>,
 }
 
 const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
-                     requires_auth, scopes, input_schema";
+                     requires_auth, scopes, blocking, input_schema";
 
 impl ToolOptions {
     /// Parses the tokens between the attribute's parentheses.
@@ -47,6 +49,7 @@ impl ToolOptions {
             "idempotent" => set(&mut self.idempotent, meta, flag(meta)?),
             "open_world" => set(&mut self.open_world, meta, flag(meta)?),
             "requires_auth" => set(&mut self.requires_auth, meta, flag(meta)?),
+            "blocking" => set(&mut self.blocking, meta, flag(meta)?),
             "scopes" => {
                 let value = meta.value()?;
                 let content;
@@ -147,7 +150,7 @@ mod tests {
         let options = ToolOptions::parse(quote! {
             name = "sleep", title = "Sleep", description = "Sleeps",
             read_only, destructive = false, idempotent = true, open_world = false,
-            requires_auth, scopes = ["read", "write"], input_schema = schemas::sleep
+            requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep
         })
         .unwrap();
         assert_eq!(options.name.unwrap().value(), "sleep");
@@ -160,6 +163,7 @@ mod tests {
         assert_eq!(options.requires_auth, Some(true));
         let scopes: Vec<String> = options.scopes.unwrap().iter().map(LitStr::value).collect();
         assert_eq!(scopes, ["read", "write"]);
+        assert_eq!(options.blocking, Some(true));
         assert!(options.input_schema.is_some());
     }
 

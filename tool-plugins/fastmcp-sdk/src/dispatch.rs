@@ -2,7 +2,6 @@
 //! indexes) and the dispatch of one request by method. `tools/call` is served here; the other
 //! methods in `dispatch/` (`resources`, `prompts`, `completions`).
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -11,15 +10,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use crate::context::RequestContext;
 use crate::error::code::{INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
 use crate::shim::{drop_payload, panic_message};
 use crate::uri_template::UriTemplate;
 use crate::{Context, Plugin, ProtocolError, ToolDef, manifest};
 
 mod completions;
+mod envelope;
 mod prompts;
 mod resources;
+
+use envelope::{CallToolParams, Params};
 
 /// A loaded plugin: its definition plus what every request needs, computed once.
 #[doc(hidden)]
@@ -41,26 +42,6 @@ pub struct Registry {
 pub(crate) struct Response {
     pub status: i32,
     pub body: Vec<u8>,
-}
-
-/// The request envelope; `params` stays raw until the method's handler parses it.
-#[derive(Deserialize)]
-struct Request<'a> {
-    #[serde(borrow)]
-    method: Cow<'a, str>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    context: Option<RequestContext<'a>>,
-}
-
-/// `tools/call` params; `arguments` stays raw until the tool deserializes its own type.
-#[derive(Deserialize)]
-struct CallToolParams<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
 }
 
 impl Registry {
@@ -109,7 +90,7 @@ impl Registry {
     /// # Safety
     /// A non-null `host` must be valid, with working callbacks, until this returns.
     pub(crate) unsafe fn handle(&self, host: *const HostContext, request: &[u8]) -> Response {
-        let request: Request<'_> = match serde_json::from_slice(request) {
+        let request = match envelope::parse(request) {
             Ok(request) => request,
             Err(error) => {
                 return Response::error(INVALID_REQUEST, format!("Invalid request: {error}"));
@@ -118,14 +99,15 @@ impl Registry {
         let context = request.context.unwrap_or_default();
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
+        let params = request.params.raw();
         match &*request.method {
             "tools/call" => self.call_tool(&ctx, request.params),
-            "resources/read" => self.read_resource(&ctx, request.params),
+            "resources/read" => self.read_resource(&ctx, params),
             "resources/subscribe" | "resources/unsubscribe" => {
-                self.subscribe(&request.method, request.params)
+                self.subscribe(&request.method, params)
             }
-            "prompts/get" => self.get_prompt(&ctx, request.params),
-            "completion/complete" => self.complete(&ctx, request.params),
+            "prompts/get" => self.get_prompt(&ctx, params),
+            "completion/complete" => self.complete(&ctx, params),
             method => Response::error(METHOD_NOT_FOUND, format!("Method not found: {method}")),
         }
     }
@@ -134,16 +116,13 @@ impl Registry {
         self.tools.get(name).map(|&i| &self.plugin.tools[i])
     }
 
-    fn call_tool(&self, ctx: &Context<'_>, params: Option<&RawValue>) -> Response {
-        let params = params.map_or("null", RawValue::get);
-        let params: CallToolParams<'_> = match serde_json::from_str(params) {
-            Ok(params) => params,
-            Err(error) => {
-                return Response::error(
-                    INVALID_PARAMS,
-                    format!("Invalid params for tools/call: {error}"),
-                );
-            }
+    fn call_tool(&self, ctx: &Context<'_>, params: Params<'_>) -> Response {
+        let params: CallToolParams<'_> = match params {
+            Params::Call(params) => params,
+            Params::Raw(raw) => match parse_params("tools/call", raw) {
+                Ok(params) => params,
+                Err(response) => return response,
+            },
         };
         let Some(tool) = self.tool(&params.name) else {
             return Response::error(INVALID_PARAMS, format!("Unknown tool: {}", params.name));

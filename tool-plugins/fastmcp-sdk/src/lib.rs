@@ -239,7 +239,7 @@ pub use resource::{
     ResourceTemplateDef,
 };
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
-pub use tool::{Handler, ToolAccess, ToolAnnotations, ToolDef};
+pub use tool::{Execution, Handler, ToolAccess, ToolAnnotations, ToolDef};
 
 /// The C ABI this SDK implements (re-exported for hosts and tests).
 pub use fastmcp_abi as abi;
@@ -278,6 +278,11 @@ pub use serde_json;
 ///   may see and call the tool; the server enforces it.
 /// - `input_schema = path::to::fn`: a `fn() -> serde_json::Value` returning a hand-written input
 ///   schema instead of the one generated from the argument type.
+/// - `blocking`: the tool may block or run long (network, disk, heavy computation). A tool
+///   without a `Context` parameter is otherwise [`Execution::Inline`]: the server runs it on
+///   the thread that read the request, with no hand-off, which is much faster for short pure
+///   functions but holds up that thread while it runs. Tools with a `Context` always run on
+///   the plugin's worker threads.
 ///
 /// Accepted signatures: `fn()`, `fn(args: T)`, `fn(ctx: &Context)`,
 /// `fn(ctx: &Context, args: T)`, where `T: DeserializeOwned + JsonSchema` (only

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::prompt::PromptArgument;
 use crate::resource::Common;
-use crate::tool::{ToolAccess, ToolAnnotations};
+use crate::tool::{Execution, ToolAccess, ToolAnnotations};
 use crate::{Annotations, Plugin, ToolDef};
 
 mod check;
@@ -47,6 +47,9 @@ struct ToolEntry<'a> {
     #[serde(skip_serializing_if = "ToolAnnotations::is_empty")]
     annotations: &'a ToolAnnotations,
     access: Access<'a>,
+    /// Not MCP's `execution` (tasks): where the host may run the calls (`docs/abi.md`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    inline: bool,
 }
 
 #[derive(Serialize)]
@@ -175,6 +178,7 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
             authenticated: authenticated || !scopes.is_empty(),
             scopes,
         },
+        inline: tool.execution == Execution::Inline,
     }
 }
 
@@ -232,6 +236,16 @@ mod tests {
                 "capabilities": {"completions": false, "subscribe": false}
             })
         );
+    }
+
+    #[test]
+    fn inline_tools_say_so_and_worker_tools_say_nothing() {
+        let plugin = Plugin::new("p", "1")
+            .tool(tool("fast").with_execution(Execution::Inline))
+            .tool(tool("slow").with_execution(Execution::Worker));
+        let tools = &manifest(&plugin)["tools"];
+        assert_eq!(tools[0]["inline"], true);
+        assert!(tools[1].get("inline").is_none(), "{tools}");
     }
 
     #[test]

@@ -24,7 +24,23 @@ pub struct ToolDef {
     pub(crate) output_schema: fn() -> Option<Value>,
     pub(crate) annotations: ToolAnnotations,
     pub(crate) access: ToolAccess,
+    pub(crate) execution: Execution,
     pub(crate) handler: Handler,
+}
+
+/// Where the host may run a tool's calls (the manifest's `execution`, `docs/abi.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Execution {
+    /// On one of the plugin's own worker threads: the tool may block, take long, report
+    /// progress, be cancelled and ask the client things. The default for hand-built tools.
+    #[default]
+    Worker,
+    /// Directly on the thread that read the request, with no hand-off: for short, pure
+    /// functions. Such a tool gets no useful [`Context`] (no progress, cancellation or client
+    /// requests) and must not block or keep thread-local state with a destructor. The host
+    /// moves a tool whose inline call took long to the worker threads for later calls.
+    /// `#[tool]` picks it for functions without a `Context` parameter unless `blocking` is set.
+    Inline,
 }
 
 /// Hints about a tool's behaviour, for clients (MCP `ToolAnnotations`); `None` leaves a hint out.
@@ -72,8 +88,15 @@ impl ToolDef {
             output_schema: || None,
             annotations: ToolAnnotations::default(),
             access: ToolAccess::default(),
+            execution: Execution::default(),
             handler,
         }
+    }
+
+    /// Sets where the host may run the tool's calls.
+    pub fn with_execution(mut self, execution: Execution) -> Self {
+        self.execution = execution;
+        self
     }
 
     /// Sets the human-readable title.
@@ -126,6 +149,7 @@ impl fmt::Debug for ToolDef {
             .field("description", &self.description)
             .field("annotations", &self.annotations)
             .field("access", &self.access)
+            .field("execution", &self.execution)
             .finish_non_exhaustive()
     }
 }
@@ -194,6 +218,11 @@ fn parse_arguments<T: DeserializeOwned>(
     // serde would also accept an array for a struct; MCP arguments are always an object.
     if !json.trim_start().starts_with('{') {
         return Err(invalid(&"expected an object"));
+    }
+    // The plain parse first: tracking the path costs as much again, and is only needed to
+    // explain a failure, so a failed parse runs again with it.
+    if let Ok(args) = serde_json::from_str(json) {
+        return Ok(args);
     }
     let mut deserializer = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
