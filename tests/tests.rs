@@ -11,6 +11,7 @@ mod docker;
 mod health;
 mod http_stateful;
 mod http_stateless;
+mod inline;
 mod metrics;
 mod modern;
 mod plugins_load;

@@ -1,4 +1,5 @@
-//! A generation: one loaded version of one plugin, with its own worker threads.
+//! A generation: one loaded version of one plugin, with its own worker threads (and calls of
+//! inline tools on the caller's thread, [`Generation::call_inline`]).
 //!
 //! Calls hold an `Arc<Generation>`, so a call that started on generation N finishes on N even
 //! if N+1 has replaced it. When the last `Arc` goes, a reaper thread joins the generation's

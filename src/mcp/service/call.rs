@@ -89,7 +89,7 @@ impl Service {
         };
         let ran = self.run_inline(generation, &p.name, &entry.inline, &context, call.params);
         let (reply, label) = self.tool_reply(&p.name, ran);
-        self.record_call(&p.name, generation, call.session_id, started, label);
+        self.record_call(&p.name, generation, call.session_id, started, label, true);
         Some(match reply {
             Ok(raw) => jsonrpc::response_raw(call.id, &raw),
             Err(e) => jsonrpc::error(Some(call.id), &e),
@@ -129,7 +129,8 @@ impl Service {
             inputs = got;
         }
         let started = Instant::now();
-        let outcome = if self.options.inline_tools && inline.load(Ordering::Relaxed) {
+        let run_inline = self.options.inline_tools && inline.load(Ordering::Relaxed);
+        let outcome = if run_inline {
             let version = ctx.session.protocol_version();
             let context = PluginContext {
                 protocol_version: &version,
@@ -168,13 +169,8 @@ impl Service {
             }
             other => self.tool_reply(&p.name, other),
         };
-        self.record_call(
-            &p.name,
-            &generation,
-            ctx.session.id.as_deref(),
-            started,
-            label,
-        );
+        let session = ctx.session.id.as_deref();
+        self.record_call(&p.name, &generation, session, started, label, run_inline);
         reply
     }
 
@@ -209,6 +205,7 @@ impl Service {
         session: Option<&str>,
         started: Instant,
         label: &'static str,
+        inline: bool,
     ) {
         let elapsed = started.elapsed();
         tracing::debug!(
@@ -219,6 +216,7 @@ impl Service {
             session = session.unwrap_or("-"),
             elapsed_ms = elapsed.as_secs_f64() * 1000.0,
             outcome = label,
+            inline,
             "tool call"
         );
         if let Some(m) = &self.options.metrics {

@@ -84,6 +84,25 @@ fn sleep_tool(ctx: &Context, args: SleepArgs) -> Result<String, ToolError> {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct NapArgs {
+    /// How long to block, in milliseconds
+    ms: u64,
+}
+
+/// Blocks for `ms` without a context: an inline tool that should not be (the server moves it)
+#[tool]
+fn nap(args: NapArgs) -> String {
+    std::thread::sleep(Duration::from_millis(args.ms));
+    format!("napped {} ms", args.ms)
+}
+
+/// Returns its text; marked `blocking`, so it always runs on the plugin's worker threads
+#[tool(blocking)]
+fn blocking_echo(args: TextArgs) -> String {
+    args.text
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct BigArgs {
     /// How many bytes of text to return
     bytes: usize,
@@ -217,7 +236,7 @@ fastmcp_sdk::export_plugin! {
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
-        sample, elicit, roots, touch_resource,
+        sample, elicit, roots, touch_resource, nap, blocking_echo,
     ],
 }
 

@@ -44,7 +44,23 @@ fn manifest_lists_every_tool() {
             "sample",
             "elicit",
             "roots",
-            "touch_resource"
+            "touch_resource",
+            "nap",
+            "blocking_echo"
+        ]
+    );
+    // Tools without a context may run inline unless they say they block.
+    let inline: Vec<bool> = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool.get("inline") == Some(&json!(true)))
+        .collect();
+    assert_eq!(
+        inline,
+        [
+            true, true, true, true, false, true, false, true, false, true, true, false, false,
+            false, false, true, false
         ]
     );
     assert_eq!(manifest["name"], "test-plugin");

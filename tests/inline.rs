@@ -1,0 +1,99 @@
+//! Inline tools: a tool without a context is called on the thread that read the request, a
+//! `blocking` one or one with a context on the plugin's workers, a slow inline tool is moved to
+//! the workers after its first slow call, and `--inline-tools false` turns inline calls off.
+//! Which way a call went is in its `tool call` log line (`inline`); the answers are the same.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::util::{self, plugins, text_of, tool_call};
+
+/// The `inline` field of every `tool call` line for `tool`, in order.
+fn ways(server: &util::Server, tool: &str) -> Vec<bool> {
+    server
+        .log_events("tool call")
+        .iter()
+        .filter(|e| e["tool"] == tool)
+        .map(|e| e["inline"].as_bool().expect("inline is logged"))
+        .collect()
+}
+
+fn call(server: &util::Server, id: i64, tool: &str, arguments: Value) -> String {
+    let r = server.call(&tool_call(id, tool, arguments), None);
+    assert!(r["result"].get("isError").is_none(), "{r}");
+    text_of(&r)
+}
+
+fn wait_calls(server: &util::Server, count: usize) {
+    assert!(
+        server.wait_log("tool call", count, Duration::from_secs(10)),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[test]
+fn tools_without_a_context_run_inline_and_the_others_on_workers() {
+    for mode in [&["--stateless"][..], &[]] {
+        let server = util::serve(&plugins().test_plugin, mode);
+        let session = mode.is_empty().then(|| server.initialize());
+        let session = session.as_deref();
+        let text = |id, tool: &str, args: Value| {
+            let r = server.call(&tool_call(id, tool, args), session);
+            text_of(&r)
+        };
+        assert_eq!(text(1, "echo", json!({"text": "hi"})), "hi");
+        assert_eq!(text(2, "blocking_echo", json!({"text": "ho"})), "ho");
+        assert_eq!(
+            text(3, "sleep", json!({"ms": 10, "steps": 1})),
+            "slept 10 ms"
+        );
+        let panicked = server.call(&tool_call(4, "panic", json!({"message": "p!"})), session);
+        assert_eq!(panicked["result"]["isError"], true, "{panicked}");
+        wait_calls(&server, 4);
+        assert_eq!(ways(&server, "echo"), [true], "{mode:?}");
+        assert_eq!(ways(&server, "blocking_echo"), [false], "{mode:?}");
+        assert_eq!(ways(&server, "sleep"), [false], "{mode:?}");
+        // A panic in an inline tool is caught like any other.
+        assert_eq!(ways(&server, "panic"), [true], "{mode:?}");
+        assert_eq!(text(5, "echo", json!({"text": "still here"})), "still here");
+    }
+}
+
+#[test]
+fn a_slow_inline_tool_is_moved_to_the_workers() {
+    let server = util::serve(&plugins().test_plugin, &["--stateless"]);
+    assert_eq!(call(&server, 1, "nap", json!({"ms": 1})), "napped 1 ms");
+    assert_eq!(call(&server, 2, "nap", json!({"ms": 60})), "napped 60 ms");
+    assert_eq!(call(&server, 3, "nap", json!({"ms": 1})), "napped 1 ms");
+    wait_calls(&server, 3);
+    // The 60 ms nap is slow for sure; on a loaded machine even the 1 ms one may have been.
+    // Either way exactly one call was slow inline, and the last one ran on a worker.
+    let ways = ways(&server, "nap");
+    assert_eq!(ways.len(), 3);
+    assert!(!ways[2], "{ways:?}");
+    let warnings = server.log_events(
+        "an inline tool call took long; later calls of this tool run on worker threads \
+         (mark it #[tool(blocking)] to start there)",
+    );
+    assert_eq!(warnings.len(), 1, "{}", server.log_text());
+    assert_eq!(warnings[0]["tool"], "nap");
+    // Other tools of the plugin stay inline.
+    assert_eq!(call(&server, 4, "echo", json!({"text": "x"})), "x");
+    wait_calls(&server, 4);
+    assert_eq!(self::ways(&server, "echo"), [true]);
+}
+
+#[test]
+fn inline_calls_can_be_turned_off() {
+    let server = util::serve(
+        &plugins().test_plugin,
+        &["--stateless", "--inline-tools", "false"],
+    );
+    assert_eq!(call(&server, 1, "echo", json!({"text": "w"})), "w");
+    assert_eq!(call(&server, 2, "add", json!({"a": 1, "b": 2})), "3");
+    wait_calls(&server, 2);
+    assert_eq!(ways(&server, "echo"), [false]);
+    assert_eq!(ways(&server, "add"), [false]);
+}
