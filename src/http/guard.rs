@@ -93,28 +93,32 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
         .unwrap_or("")
 }
 
-/// Whether an `Accept` value covers `mime` (wildcards count; media types are
-/// case-insensitive). Byte-wise: this runs twice on every POST.
-fn accepts(accept: &str, mime: &str) -> bool {
-    let mime = mime.as_bytes();
-    let kind = mime.split(|&b| b == b'/').next().unwrap_or(mime);
-    accept.as_bytes().split(|&b| b == b',').any(|item| {
+/// Which of JSON and SSE an `Accept` value covers (wildcards count; media types are
+/// case-insensitive). One byte-wise pass: this runs on every POST.
+fn accepted(accept: &str) -> (bool, bool) {
+    let (mut json, mut sse) = (false, false);
+    for item in accept.as_bytes().split(|&b| b == b',') {
         let m = item
             .split(|&b| b == b';')
             .next()
             .unwrap_or(item)
             .trim_ascii();
-        m.eq_ignore_ascii_case(mime)
-            || m == b"*/*"
-            || m.strip_suffix(b"/*")
-                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
-    })
+        if m == b"*/*" {
+            return (true, true);
+        }
+        json = json
+            || m.eq_ignore_ascii_case(b"application/json")
+            || m.eq_ignore_ascii_case(b"application/*");
+        sse = sse
+            || m.eq_ignore_ascii_case(b"text/event-stream")
+            || m.eq_ignore_ascii_case(b"text/*");
+    }
+    (json, sse)
 }
 
 /// POST needs `Accept` covering both JSON and SSE (406) and a JSON body (415).
 pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
-    let accept = header_str(headers, header::ACCEPT);
-    if !(accepts(accept, "application/json") && accepts(accept, "text/event-stream")) {
+    if accepted(header_str(headers, header::ACCEPT)) != (true, true) {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,
             "Not Acceptable: the client must accept both application/json and text/event-stream",
@@ -133,7 +137,7 @@ pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
 
 /// GET needs `Accept` covering SSE (406).
 pub fn check_get(headers: &HeaderMap) -> Result<(), HttpError> {
-    if !accepts(header_str(headers, header::ACCEPT), "text/event-stream") {
+    if !accepted(header_str(headers, header::ACCEPT)).1 {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,
             "Not Acceptable: the client must accept text/event-stream",

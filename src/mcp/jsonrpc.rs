@@ -44,8 +44,8 @@ pub enum Incoming<'a> {
 struct Envelope<'a> {
     #[serde(borrow)]
     jsonrpc: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    id: Option<&'a RawValue>,
+    #[serde(default, deserialize_with = "present")]
+    id: Option<Id>,
     #[serde(borrow)]
     method: Option<Cow<'a, str>>,
     #[serde(borrow)]
@@ -55,10 +55,62 @@ struct Envelope<'a> {
 }
 
 /// Keeps an explicit `null` distinct from an absent field.
-fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<&'a RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Id>, D::Error> {
+    d.deserialize_any(IdVisitor).map(Some)
+}
+
+/// A JSON-RPC id as written: MCP allows strings and integers; anything else is kept to be
+/// refused with the id-less error.
+enum Id {
+    Valid(RequestId),
+    Invalid,
+}
+
+struct IdVisitor;
+
+impl<'de> serde::de::Visitor<'de> for IdVisitor {
+    type Value = Id;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an integer")
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Id, E> {
+        Ok(Id::Valid(RequestId::Number(n)))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Id, E> {
+        Ok(i64::try_from(n).map_or(Id::Invalid, |n| Id::Valid(RequestId::Number(n))))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Id, E> {
+        Ok(Id::Valid(RequestId::String(s.into())))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Id, E> {
+        Ok(Id::Invalid)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Id, E> {
+        Ok(Id::Invalid)
+    }
+
+    fn visit_unit<E>(self) -> Result<Id, E> {
+        Ok(Id::Invalid)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Id, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Id::Invalid)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Id, A::Error> {
+        while map
+            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+            .is_some()
+        {}
+        Ok(Id::Invalid)
+    }
 }
 
 /// Why a body is not a message we can answer normally.
@@ -95,18 +147,6 @@ impl ParseError {
     }
 }
 
-fn request_id(raw: &RawValue) -> Result<RequestId, String> {
-    let text = raw.get();
-    let id = if text.starts_with('"') {
-        serde_json::from_str::<Cow<'_, str>>(text)
-            .ok()
-            .map(|s| RequestId::String(s.into()))
-    } else {
-        text.parse::<i64>().ok().map(RequestId::Number)
-    };
-    id.ok_or_else(|| "id must be a string or an integer".to_string())
-}
-
 /// Parses one message from `body`.
 pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
@@ -125,7 +165,13 @@ pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
     };
     let id = match env.id {
         None => None,
-        Some(raw) => Some(request_id(raw).map_err(|m| ParseError::Invalid(None, m))?),
+        Some(Id::Valid(id)) => Some(id),
+        Some(Id::Invalid) => {
+            return Err(ParseError::Invalid(
+                None,
+                "id must be a string or an integer".into(),
+            ));
+        }
     };
     if env.jsonrpc.as_deref() != Some("2.0") {
         return Err(ParseError::Invalid(

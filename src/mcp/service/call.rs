@@ -2,12 +2,13 @@
 //! 2026-07-28) multi round-trip inputs, and the mapping of plugin outcomes to MCP replies.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{ErrorCode, ErrorData, ProgressToken, RequestId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Caller, Reply, RequestCtx, Service, allowed, error_result};
@@ -24,15 +25,38 @@ pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
 pub const INLINE_LIMIT: Duration = Duration::from_millis(5);
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 struct PluginContext<'a> {
     protocol_version: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     session_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     caller: Option<&'a Caller>,
     request_id: &'a RequestId,
+}
+
+impl PluginContext<'_> {
+    /// `{"protocolVersion","sessionId"?,"caller"?,"requestId"}`, written directly: this runs on
+    /// every call. Writing into a `Vec` cannot fail.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"protocolVersion\":");
+        let _ = serde_json::to_writer(&mut *out, self.protocol_version);
+        if let Some(session) = self.session_id {
+            out.extend_from_slice(b",\"sessionId\":");
+            let _ = serde_json::to_writer(&mut *out, session);
+        }
+        if let Some(caller) = self.caller {
+            out.extend_from_slice(b",\"caller\":");
+            let _ = serde_json::to_writer(&mut *out, caller);
+        }
+        out.extend_from_slice(b",\"requestId\":");
+        match self.request_id {
+            RequestId::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            RequestId::String(s) => {
+                let _ = serde_json::to_writer(&mut *out, &**s);
+            }
+        }
+        out.push(b'}');
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -402,7 +426,7 @@ fn build_request(method: &str, params: Option<&RawValue>, context: &PluginContex
     out.extend_from_slice(b",\"params\":");
     out.extend_from_slice(params.as_bytes());
     out.extend_from_slice(b",\"context\":");
-    let _ = serde_json::to_writer(&mut out, context);
+    context.write_json(&mut out);
     out.push(b'}');
     out
 }
@@ -415,5 +439,54 @@ pub fn humanize(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn the_plugin_request_carries_params_and_context() {
+        let caller = Caller {
+            id: "u\"1".into(),
+            scopes: vec!["read".into()],
+        };
+        let params: &RawValue = serde_json::from_str(r#"{"name":"t"}"#).unwrap();
+        let id = RequestId::String("r\n1".into());
+        let context = PluginContext {
+            protocol_version: "2025-06-18",
+            session_id: Some("s\"x"),
+            caller: Some(&caller),
+            request_id: &id,
+        };
+        let request: Value =
+            serde_json::from_slice(&build_request("tools/call", Some(params), &context)).unwrap();
+        assert_eq!(
+            request,
+            json!({
+                "method": "tools/call",
+                "params": {"name": "t"},
+                "context": {
+                    "protocolVersion": "2025-06-18",
+                    "sessionId": "s\"x",
+                    "caller": {"id": "u\"1", "scopes": ["read"]},
+                    "requestId": "r\n1"
+                }
+            })
+        );
+        let id = RequestId::Number(-3);
+        let bare = PluginContext {
+            protocol_version: "2025-03-26",
+            session_id: None,
+            caller: None,
+            request_id: &id,
+        };
+        let request: Value = serde_json::from_slice(&build_request("ping", None, &bare)).unwrap();
+        assert_eq!(
+            request,
+            json!({"method": "ping", "params": {}, "context": {"protocolVersion": "2025-03-26", "requestId": -3}})
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! cancellation, who is calling, requests to the client).
 
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 
 use fastmcp_abi::{
@@ -10,6 +10,7 @@ use fastmcp_abi::{
     STATUS_UNSUPPORTED,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// The authenticated client making the call.
@@ -80,9 +81,10 @@ pub struct Context<'a> {
     host: Option<&'a HostContext>,
     /// The plugin's name, used as the `logger` of log messages.
     logger: &'a str,
-    protocol_version: Cow<'a, str>,
-    session_id: Option<Cow<'a, str>>,
-    caller: Option<Caller>,
+    /// The request's `context` object as the host wrote it, read on first use: most tools
+    /// never ask for it.
+    raw_request: Option<&'a RawValue>,
+    request: OnceCell<RequestContext<'a>>,
     /// Set when a request returned `STATUS_INPUT_REQUIRED`: the shim then returns that status
     /// whatever the tool returned, so a tool that swallowed the error is still replayed.
     input_required: Cell<bool>,
@@ -147,9 +149,8 @@ impl Context<'static> {
         Context {
             host: None,
             logger: "",
-            protocol_version: Cow::Borrowed(""),
-            session_id: None,
-            caller: None,
+            raw_request: None,
+            request: OnceCell::from(RequestContext::default()),
             input_required: Cell::new(false),
         }
     }
@@ -165,7 +166,7 @@ impl<'a> Context<'a> {
     pub(crate) unsafe fn new(
         host: *const HostContext,
         logger: &'a str,
-        request: RequestContext<'a>,
+        request: Option<&'a RawValue>,
     ) -> Self {
         let host = if host.is_null() {
             None
@@ -183,9 +184,8 @@ impl<'a> Context<'a> {
         Self {
             host,
             logger,
-            protocol_version: request.protocol_version.unwrap_or(Cow::Borrowed("")),
-            session_id: request.session_id,
-            caller: request.caller,
+            raw_request: request,
+            request: OnceCell::new(),
             input_required: Cell::new(false),
         }
     }
@@ -244,17 +244,30 @@ impl<'a> Context<'a> {
 
     /// The authenticated caller, if the host authenticated one.
     pub fn caller(&self) -> Option<&Caller> {
-        self.caller.as_ref()
+        self.request_context().caller.as_ref()
+    }
+
+    /// The request context, parsed the first time it is asked for. The host writes it, so a
+    /// context that does not parse is treated as empty.
+    fn request_context(&self) -> &RequestContext<'a> {
+        self.request.get_or_init(|| {
+            self.raw_request
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or_default()
+        })
     }
 
     /// The MCP protocol version negotiated with the client (empty if the host did not say).
     pub fn protocol_version(&self) -> &str {
-        &self.protocol_version
+        self.request_context()
+            .protocol_version
+            .as_deref()
+            .unwrap_or("")
     }
 
     /// The MCP session id, absent in stateless mode.
     pub fn session_id(&self) -> Option<&str> {
-        self.session_id.as_deref()
+        self.request_context().session_id.as_deref()
     }
 
     /// Sends a notification `{"method", "params"}` to the client; `false` if it was dropped.
@@ -368,9 +381,9 @@ impl fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("has_host", &self.host.is_some())
-            .field("protocol_version", &self.protocol_version)
-            .field("session_id", &self.session_id)
-            .field("caller", &self.caller)
+            .field("protocol_version", &self.protocol_version())
+            .field("session_id", &self.session_id())
+            .field("caller", &self.caller())
             .finish_non_exhaustive()
     }
 }
@@ -407,7 +420,7 @@ mod tests {
     fn a_complete_host_is_used() {
         let host = host(size_of::<HostContext>());
         // SAFETY: `host` lives until the end of the test.
-        let ctx = unsafe { Context::new(&host, "p", RequestContext::default()) };
+        let ctx = unsafe { Context::new(&host, "p", None) };
         assert!(ctx.is_cancelled());
         assert!(ctx.notify("notifications/progress", json!({"progress": 1})));
         let error = ctx.list_roots().unwrap_err();
@@ -421,11 +434,11 @@ mod tests {
     fn a_short_or_null_host_counts_as_none() {
         let short = host(size_of::<HostContext>() - 8);
         // SAFETY: `short` lives until the end of the test.
-        let ctx = unsafe { Context::new(&short, "p", RequestContext::default()) };
+        let ctx = unsafe { Context::new(&short, "p", None) };
         assert!(!ctx.is_cancelled());
         assert!(!ctx.notify("notifications/progress", json!({})));
         // SAFETY: null is always allowed.
-        let ctx = unsafe { Context::new(std::ptr::null(), "p", RequestContext::default()) };
+        let ctx = unsafe { Context::new(std::ptr::null(), "p", None) };
         assert!(matches!(
             ctx.sample(json!({})),
             Err(HostError::Unsupported(_))
@@ -443,8 +456,9 @@ mod tests {
             Some(Cow::Borrowed("2025-06-18"))
         ));
         assert_eq!(request.session_id.as_deref(), Some("s1"));
+        let raw: &RawValue = serde_json::from_str(json).unwrap();
         // SAFETY: null is always allowed.
-        let ctx = unsafe { Context::new(std::ptr::null(), "p", request) };
+        let ctx = unsafe { Context::new(std::ptr::null(), "p", Some(raw)) };
         assert_eq!(ctx.caller().unwrap().scopes, ["read"]);
         assert_eq!(ctx.session_id(), Some("s1"));
         assert_eq!(ctx.protocol_version(), "2025-06-18");

@@ -96,7 +96,7 @@ impl Registry {
                 return Response::error(INVALID_REQUEST, format!("Invalid request: {error}"));
             }
         };
-        let context = request.context.unwrap_or_default();
+        let context = request.context;
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
         let params = request.params.raw();

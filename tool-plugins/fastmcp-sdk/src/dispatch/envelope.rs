@@ -13,13 +13,12 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use crate::context::RequestContext;
-
 /// One request from the host.
 pub(super) struct Request<'a> {
     pub method: Cow<'a, str>,
     pub params: Params<'a>,
-    pub context: Option<RequestContext<'a>>,
+    /// Parsed only if the handler asks (`Context`).
+    pub context: Option<&'a RawValue>,
 }
 
 /// A request's params, as far as the envelope read them.
@@ -123,8 +122,8 @@ mod tests {
         assert_eq!(p.name, "t");
         assert_eq!(p.arguments.unwrap().get(), r#"{"a":1}"#);
         assert_eq!(
-            r.context.unwrap().protocol_version.as_deref(),
-            Some("2025-06-18")
+            r.context.unwrap().get(),
+            r#"{"protocolVersion":"2025-06-18"}"#
         );
     }
 
