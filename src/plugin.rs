@@ -5,6 +5,7 @@
 //! - [`manifest`]: the manifest JSON, parsed into `rmcp::model` types and checked.
 //! - [`pool`]: each generation's own worker threads.
 //! - [`generation`]: one loaded version of a plugin; calls and the host callbacks.
+//! - [`inline`]: whether a tool's calls may still run on the I/O threads.
 //! - [`registry`]: the configured plugins and the catalog being served.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
@@ -13,6 +14,7 @@ pub mod build;
 pub mod elf;
 mod error;
 pub mod generation;
+pub mod inline;
 pub mod library;
 pub mod manifest;
 pub mod pool;

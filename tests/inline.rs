@@ -61,28 +61,48 @@ fn tools_without_a_context_run_inline_and_the_others_on_workers() {
     }
 }
 
+const DEMOTED: &str = "inline calls of this tool take too long; its later calls run on worker \
+                       threads (mark it #[tool(blocking)] to start there)";
+
 #[test]
-fn a_slow_inline_tool_is_moved_to_the_workers() {
+fn a_blocking_inline_tool_is_moved_to_the_workers_at_once() {
     let server = util::serve(&plugins().test_plugin, &["--stateless"]);
     assert_eq!(call(&server, 1, "nap", json!({"ms": 1})), "napped 1 ms");
     assert_eq!(call(&server, 2, "nap", json!({"ms": 60})), "napped 60 ms");
     assert_eq!(call(&server, 3, "nap", json!({"ms": 1})), "napped 1 ms");
     wait_calls(&server, 3);
-    // The 60 ms nap is slow for sure; on a loaded machine even the 1 ms one may have been.
-    // Either way exactly one call was slow inline, and the last one ran on a worker.
-    let ways = ways(&server, "nap");
-    assert_eq!(ways.len(), 3);
-    assert!(!ways[2], "{ways:?}");
-    let warnings = server.log_events(
-        "an inline tool call took long; later calls of this tool run on worker threads \
-         (mark it #[tool(blocking)] to start there)",
-    );
+    // The 60 ms nap blocked the thread: the next call ran on a worker.
+    assert_eq!(ways(&server, "nap"), [true, true, false]);
+    let warnings = server.log_events(DEMOTED);
     assert_eq!(warnings.len(), 1, "{}", server.log_text());
     assert_eq!(warnings[0]["tool"], "nap");
+    assert_eq!(warnings[0]["why"], "one call blocked");
     // Other tools of the plugin stay inline.
     assert_eq!(call(&server, 4, "echo", json!({"text": "x"})), "x");
     wait_calls(&server, 4);
     assert_eq!(self::ways(&server, "echo"), [true]);
+}
+
+#[test]
+fn one_slow_inline_call_is_forgiven_but_three_are_not() {
+    let server = util::serve(&plugins().test_plugin, &["--stateless"]);
+    for id in 1..=2 {
+        assert_eq!(call(&server, id, "nap", json!({"ms": 10})), "napped 10 ms");
+    }
+    wait_calls(&server, 2);
+    // Two slow calls may be the machine's fault (a thread preempted mid-call): still inline.
+    assert!(
+        server.log_events(DEMOTED).is_empty(),
+        "{}",
+        server.log_text()
+    );
+    assert_eq!(call(&server, 3, "nap", json!({"ms": 10})), "napped 10 ms");
+    assert_eq!(call(&server, 4, "nap", json!({"ms": 1})), "napped 1 ms");
+    wait_calls(&server, 4);
+    assert_eq!(ways(&server, "nap"), [true, true, true, false]);
+    let warnings = server.log_events(DEMOTED);
+    assert_eq!(warnings.len(), 1, "{}", server.log_text());
+    assert_eq!(warnings[0]["why"], "calls are often slow");
 }
 
 #[test]

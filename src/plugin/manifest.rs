@@ -5,11 +5,12 @@
 //! one, the name of the offending entry.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
 use serde::Deserialize;
 use serde_json::Value;
+
+use super::inline::InlineGate;
 
 /// Who may see and call a tool (filled in by the SDK's `requires_auth` / `scopes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -29,19 +30,19 @@ pub struct ToolEntry {
     /// Access rules, never sent to clients.
     pub access: Access,
     /// The plugin says calls may run inline on the I/O threads (`"inline": true`); shared by
-    /// every clone of the entry so the host can take it back (see `plugin::generation`).
-    pub inline: Arc<AtomicBool>,
+    /// every clone of the entry so the host can take it back (see [`super::inline`]).
+    pub inline: Arc<InlineGate>,
 }
 
 impl ToolEntry {
     /// Whether the next call may run inline.
     pub fn runs_inline(&self) -> bool {
-        self.inline.load(Ordering::Relaxed)
+        self.inline.is_open()
     }
 
     /// Sends every later call of this tool to the worker threads; true the first time.
     pub fn demote(&self) -> bool {
-        self.inline.swap(false, Ordering::Relaxed)
+        self.inline.close()
     }
 }
 
@@ -171,7 +172,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
     Ok(ToolEntry {
         tool,
         access,
-        inline: Arc::new(AtomicBool::new(inline)),
+        inline: Arc::new(InlineGate::new(inline)),
     })
 }
 

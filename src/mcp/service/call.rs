@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{ErrorCode, ErrorData, ProgressToken, RequestId};
@@ -15,14 +15,12 @@ use super::{Caller, Reply, RequestCtx, Service, allowed, error_result};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
+use crate::plugin::inline::InlineGate;
 use crate::plugin::{CallOutcome, Generation};
 
 /// The log target of the line per tool call, at debug level:
 /// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
 pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
-
-/// An inline call that takes longer than this sends its tool to the worker threads.
-pub const INLINE_LIMIT: Duration = Duration::from_millis(5);
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
 struct PluginContext<'a> {
@@ -104,16 +102,16 @@ impl Service {
         if !entry.runs_inline() || !allowed(&entry.access, call.caller) {
             return None;
         }
-        let started = Instant::now();
         let context = PluginContext {
             protocol_version: call.protocol_version,
             session_id: call.session_id,
             caller: call.caller,
             request_id: call.id,
         };
-        let ran = self.run_inline(generation, &p.name, &entry.inline, &context, call.params);
+        let (ran, took) =
+            self.run_inline(generation, &p.name, &entry.inline, &context, call.params);
         let (reply, label) = self.tool_reply(&p.name, ran);
-        self.record_call(&p.name, generation, call.session_id, started, label, true);
+        self.record_call(&p.name, generation, call.session_id, took, label, true);
         Some(match reply {
             Ok(raw) => jsonrpc::response_raw(call.id, &raw),
             Err(e) => jsonrpc::error(Some(call.id), &e),
@@ -153,7 +151,7 @@ impl Service {
             inputs = got;
         }
         let started = Instant::now();
-        let run_inline = self.options.inline_tools && inline.load(Ordering::Relaxed);
+        let run_inline = self.options.inline_tools && inline.is_open();
         let outcome = if run_inline {
             let version = ctx.session.protocol_version();
             let context = PluginContext {
@@ -163,6 +161,7 @@ impl Service {
                 request_id: id,
             };
             self.run_inline(&generation, &p.name, &inline, &context, params)
+                .0
         } else {
             self.run(
                 &generation,
@@ -194,7 +193,8 @@ impl Service {
             other => self.tool_reply(&p.name, other),
         };
         let session = ctx.session.id.as_deref();
-        self.record_call(&p.name, &generation, session, started, label, run_inline);
+        let took = started.elapsed();
+        self.record_call(&p.name, &generation, session, took, label, run_inline);
         reply
     }
 
@@ -227,11 +227,10 @@ impl Service {
         tool: &str,
         generation: &Generation,
         session: Option<&str>,
-        started: Instant,
+        elapsed: Duration,
         label: &'static str,
         inline: bool,
     ) {
-        let elapsed = started.elapsed();
         tracing::debug!(
             target: CALL_LOG_TARGET,
             tool,
@@ -299,32 +298,32 @@ impl Service {
         })
     }
 
-    /// Runs a tool call on this thread (the tool's manifest says `inline`). A call that took
-    /// longer than [`INLINE_LIMIT`] held up every request queued on this thread, so the tool's
-    /// later calls go to the worker threads.
+    /// Runs a tool call on this thread (the tool's manifest says `inline`). A slow call held up
+    /// every request queued on this thread: the tool's gate decides whether its later calls go
+    /// to the worker threads ([`crate::plugin::inline`]). Also returns how long the call took.
     fn run_inline(
         &self,
         generation: &Generation,
         tool: &str,
-        inline: &AtomicBool,
+        inline: &InlineGate,
         context: &PluginContext<'_>,
         params: Option<&RawValue>,
-    ) -> Ran {
-        let request = build_request("tools/call", params, context);
+    ) -> (Ran, Duration) {
         let started = Instant::now();
+        let request = build_request("tools/call", params, context);
         let outcome = generation.call_inline(&request);
         let took = started.elapsed();
-        if took > INLINE_LIMIT && inline.swap(false, Ordering::Relaxed) {
+        if let Some(why) = inline.record(took) {
             tracing::warn!(
                 tool,
                 plugin = %generation.manifest.name,
                 took_ms = took.as_secs_f64() * 1000.0,
-                limit_ms = INLINE_LIMIT.as_millis() as u64,
-                "an inline tool call took long; later calls of this tool run on worker threads \
+                why = why.as_str(),
+                "inline calls of this tool take too long; its later calls run on worker threads \
                  (mark it #[tool(blocking)] to start there)"
             );
         }
-        Ran::Done(outcome)
+        (Ran::Done(outcome), took)
     }
 
     /// Runs one plugin request with the tool timeout, registering it for cancellation.

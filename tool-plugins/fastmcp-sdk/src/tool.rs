@@ -38,7 +38,7 @@ pub enum Execution {
     /// Directly on the thread that read the request, with no hand-off: for short, pure
     /// functions. Such a tool gets no useful [`Context`] (no progress, cancellation or client
     /// requests) and must not block or keep thread-local state with a destructor. The host
-    /// moves a tool whose inline call took long to the worker threads for later calls.
+    /// moves a tool whose inline calls block or are often slow to the worker threads.
     /// `#[tool]` picks it for functions without a `Context` parameter unless `blocking` is set.
     Inline,
 }
