@@ -4,8 +4,8 @@
 #   ceiling            bench/src/bin/ceiling.rs: minimal axum + serde_json, same response shape
 #   ts                 TypeScript fastmcp 4.20.16 (bench/ts), httpStream, stateless, JSON responses
 #   fastmcp-stateful   fastmcp without --stateless, every request on one initialized session
-#   fastmcp-quiet      fastmcp --stateless true with FASTMCP_LOG=warn (diagnostic: cost of the
-#                      per-call info log line)
+#   fastmcp-workers    fastmcp --stateless true --inline-tools false (diagnostic: every call
+#                      handed to the plugin's worker threads, as tools with a Context are)
 # One load generator (wrk + bench/wrk/tools-call.lua, which checks every body for "Result: 5"),
 # servers pinned to SERVER_CPU and wrk to GEN_CPU, runs interleaved (A B C ... A B C ...).
 # Also: cold start (spawn -> /ready 200, median of COLD_RUNS), RSS idle/peak, server CPU time
@@ -13,7 +13,7 @@
 #
 # Usage: bash bench/run.sh
 # Knobs (environment): DURATION=10 ROUNDS=2 CONNECTIONS=64 WARMUP=2 COLD_RUNS=5 SESSIONS=1000
-#   SERVER_CPU=0 GEN_CPU=1 FFI=1 SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-quiet"
+#   SERVER_CPU=0 GEN_CPU=1 FFI=1 SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers"
 #   REV=<commit>  benchmark fastmcp + calculator of that commit (git archive into a temp dir,
 #                 built in target/bench-rev) instead of the work tree
 #   WAIT_QUIET=S  after building, wait up to S seconds for the 1-minute load average to drop
@@ -34,7 +34,7 @@ SESSIONS=${SESSIONS:-1000}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 FFI=${FFI:-1}
-SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-quiet"}
+SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers"}
 REV=${REV:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
 WAIT_QUIET=${WAIT_QUIET:-0}
@@ -53,7 +53,7 @@ int_in SERVER_CPU "$SERVER_CPU" 0 1023
 int_in GEN_CPU "$GEN_CPU" 0 1023
 int_in WAIT_QUIET "$WAIT_QUIET" 0 3600
 for s in $SYSTEMS; do
-  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-quiet) ;; *) die "unknown system $s" ;; esac
+  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers) ;; *) die "unknown system $s" ;; esac
 done
 log() { echo "== $*" >&2; }
 
@@ -139,7 +139,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets PID[NAME]
   local name=$1 port=$2 out="$WORK/$1.log"
   case $name in
     fastmcp) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
-    fastmcp-quiet) FASTMCP_LOG=warn taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
+    fastmcp-workers) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --inline-tools false --port "$port" >"$out" 2>&1 & ;;
     fastmcp-stateful | sessions) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --port "$port" >"$out" 2>&1 & ;;
     ceiling) taskset -c "$SERVER_CPU" "$CEILING" "$port" >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$port" >"$out" 2>&1 & ;;
@@ -160,7 +160,6 @@ cold_start() { # NAME -> median ms
   local b=("$BENCHCTL" cold-start --runs "$COLD_RUNS" --cpu "$SERVER_CPU" --)
   case $1 in
     fastmcp) taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port '{port}' ;;
-    fastmcp-quiet) FASTMCP_LOG=warn taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port '{port}' ;;
     fastmcp-stateful) taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --port '{port}' ;;
     ceiling) taskset -c "$GEN_CPU" "${b[@]}" "$CEILING" '{port}' ;;
     ts) taskset -c "$GEN_CPU" "${b[@]}" node "$ROOT/bench/ts/server.mjs" '{port}' ;;
@@ -209,7 +208,7 @@ fi
 
 # ---- cold start ---------------------------------------------------------------------------
 for s in $SYSTEMS; do
-  [[ $s == fastmcp-quiet ]] && continue
+  [[ $s == fastmcp-workers ]] && continue
   log "cold start: $s ($COLD_RUNS spawns)"
   COLD_MS[$s]=$(cold_start "$s")
 done
@@ -265,6 +264,13 @@ declare -A PEAK_KIB
 for s in $SYSTEMS; do
   PEAK_KIB[$s]=$(status_kib "${PID[$s]}" VmHWM)
   stop "$s"
+done
+# An inline tool the server judged slow runs on worker threads from then on: say so.
+DEMOTIONS=""
+for s in $SYSTEMS; do
+  [[ $s == fastmcp* ]] || continue
+  d=$(grep -c 'take too long; its later calls run on worker threads' "$WORK/$s.log" || true)
+  ((d == 0)) || DEMOTIONS+="$s: the calculate tool was moved to worker threads during the run. "
 done
 
 # ---- idle stateful sessions (fresh fastmcp) ------------------------------------------------------
@@ -344,6 +350,10 @@ fi
         cc ? sprintf("%.2f", c / cc) : "-", $2, $3 / 1024, $4 / 1024, ld[s] / n[s]
     }' "$RUNS" "$WORK/mem.tsv"
   echo
+  if [[ -n $DEMOTIONS ]]; then
+    echo "**Note:** $DEMOTIONS"
+    echo
+  fi
   if [[ -n $SESSION_KIB ]]; then
     echo "Idle stateful sessions (fresh fastmcp, one initialize each on one keep-alive connection): $SESSION_LINE."
     echo
