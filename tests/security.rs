@@ -73,6 +73,31 @@ fn a_body_over_the_cap_is_413() {
 }
 
 #[test]
+fn an_announced_oversize_body_is_refused_before_it_is_sent() {
+    use std::io::{Read, Write};
+    let server = util::serve(
+        &plugins().test_plugin,
+        &["--stateless", "--max-body-bytes", "1KiB"],
+    );
+    let addr = server.mcp();
+    let addr = addr.trim_start_matches("http://").trim_end_matches("/mcp");
+    let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    // Headers only: a server that waited for the 100 MB body would never answer.
+    write!(
+        conn,
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: 100000000\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 64];
+    let n = conn.read(&mut head).expect("an answer before the body");
+    let head = String::from_utf8_lossy(&head[..n]);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+}
+
+#[test]
 fn wrong_accept_is_406_and_wrong_content_type_is_415() {
     let server = util::serve(&plugins().calculator, &["--stateless"]);
     let url = server.mcp();

@@ -96,6 +96,10 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
 /// Which of JSON and SSE an `Accept` value covers (wildcards count; media types are
 /// case-insensitive). One byte-wise pass: this runs on every POST.
 fn accepted(accept: &str) -> (bool, bool) {
+    // What the SDK clients send, taken without parsing.
+    if accept == "application/json, text/event-stream" {
+        return (true, true);
+    }
     let (mut json, mut sse) = (false, false);
     for item in accept.as_bytes().split(|&b| b == b',') {
         let m = item

@@ -115,8 +115,11 @@ fn not_allowed() -> Response {
 /// The protocol version a request declares in its header (default 2025-03-26). A version not
 /// served is 400: -32020 when the body's `_meta` names another version (the two disagree),
 /// else -32022 with the supported list; the error carries the request's id.
-fn header_version(headers: &HeaderMap, message: &Incoming<'_>) -> Result<&'static str, HttpError> {
-    let v = match header(headers, &VERSION) {
+fn header_version(
+    declared: Option<&str>,
+    message: &Incoming<'_>,
+) -> Result<&'static str, HttpError> {
+    let v = match declared {
         None => return Ok(DEFAULT_VERSION),
         Some(v) => match HANDSHAKE_VERSIONS.iter().find(|known| **known == v) {
             Some(known) => return Ok(known),
@@ -142,7 +145,7 @@ fn header_version(headers: &HeaderMap, message: &Incoming<'_>) -> Result<&'stati
     Err(HttpError::rpc(StatusCode::BAD_REQUEST, id, err))
 }
 
-async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<Bytes, HttpError> {
+async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
     let too_large = || {
         HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,9 +155,8 @@ async fn read_body(state: &AppState, body: Body, headers: &HeaderMap) -> Result<
             ),
         )
     };
-    if let Some(len) = header(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
-        && len > state.max_body_bytes as u64
-    {
+    // hyper's size hint is the Content-Length: refuse an announced oversize body unread.
+    if axum::body::HttpBody::size_hint(&body).lower() > state.max_body_bytes as u64 {
         return Err(too_large());
     }
     axum::body::to_bytes(body, state.max_body_bytes)
@@ -186,7 +188,7 @@ async fn post_inner(
     let caller = parts.extensions.get::<Caller>().cloned();
     state.security.check(headers)?;
     guard::check_post(headers)?;
-    let bytes = read_body(&state, body, headers).await?;
+    let bytes = read_body(&state, body).await?;
     let message = jsonrpc::parse(&bytes).map_err(|e| {
         let (id, err) = e.to_error();
         HttpError::rpc(StatusCode::BAD_REQUEST, id, err)
@@ -197,10 +199,11 @@ async fn post_inner(
         }
         Incoming::Response { .. } => "response",
     };
-    if header(headers, &VERSION) == Some(crate::mcp::modern::VERSION) {
+    let declared = header(headers, &VERSION);
+    if declared == Some(crate::mcp::modern::VERSION) {
         return super::modern::post(&state, headers, message, caller).await;
     }
-    let version = header_version(headers, &message)?;
+    let version = header_version(declared, &message)?;
     match message {
         Incoming::Notification { method, params } => {
             if state.stateless {
