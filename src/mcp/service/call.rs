@@ -71,6 +71,17 @@ pub(super) struct NamedParams<'a> {
     meta: Option<RequestMeta>,
 }
 
+/// The tool name of params that start `{"name":"<name>"` (as SDK clients write them) with a
+/// name of tool-name characters, which need no unescaping: read without parsing the params.
+/// `None` for any other shape, which the full parse handles. The params are valid JSON (the
+/// body was parsed), so the first `"` after the name's opening one closes it.
+fn leading_name(params: &str) -> Option<&str> {
+    let rest = params.strip_prefix(r#"{"name":""#)?;
+    let name = &rest[..rest.find('"')?];
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    (!name.is_empty() && name.bytes().all(plain)).then_some(name)
+}
+
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
 #[derive(Debug, Clone, Copy)]
 pub struct InlineCall<'a> {
@@ -96,9 +107,12 @@ impl Service {
         if !self.options.inline_tools || call.protocol_version == modern::VERSION {
             return None;
         }
-        let p: NamedParams = jsonrpc::params(call.params).ok()?;
+        let name = match call.params.and_then(|p| leading_name(p.get())) {
+            Some(name) => Cow::Borrowed(name),
+            None => jsonrpc::params::<NamedParams>(call.params).ok()?.name,
+        };
         let cat = self.registry.catalog();
-        let (entry, generation) = cat.tool(&p.name)?;
+        let (entry, generation) = cat.tool(&name)?;
         if !entry.runs_inline() || !allowed(&entry.access, call.caller) {
             return None;
         }
@@ -108,10 +122,9 @@ impl Service {
             caller: call.caller,
             request_id: call.id,
         };
-        let (ran, took) =
-            self.run_inline(generation, &p.name, &entry.inline, &context, call.params);
-        let (reply, label) = self.tool_reply(&p.name, ran);
-        self.record_call(&p.name, generation, call.session_id, took, label, true);
+        let (ran, took) = self.run_inline(generation, &name, &entry.inline, &context, call.params);
+        let (reply, label) = self.tool_reply(&name, ran);
+        self.record_call(&name, generation, call.session_id, took, label, true);
         Some(match reply {
             Ok(raw) => jsonrpc::response_raw(call.id, &raw),
             Err(e) => jsonrpc::error(Some(call.id), &e),
@@ -445,6 +458,28 @@ pub fn humanize(d: Duration) -> String {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn reads_a_plain_leading_tool_name_and_leaves_the_rest_to_the_parser() {
+        let name = leading_name;
+        assert_eq!(
+            name(r#"{"name":"calculate","arguments":{}}"#),
+            Some("calculate")
+        );
+        assert_eq!(name(r#"{"name":"a.b-c_9"}"#), Some("a.b-c_9"));
+        for other in [
+            r#"{"name":"with\"quote"}"#,
+            r#"{"name":"caf\u00e9"}"#,
+            r#"{"name":"sp ace"}"#,
+            r#"{"name":""}"#,
+            r#"{ "name":"t"}"#,
+            r#"{"arguments":{},"name":"t"}"#,
+            r#"{"name":7}"#,
+            "{}",
+        ] {
+            assert_eq!(name(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_plugin_request_carries_params_and_context() {
