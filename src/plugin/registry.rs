@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use rmcp::model::{Prompt, Resource, ResourceTemplate, Tool};
+use rustc_hash::FxHashMap;
 
 use super::PluginError;
 use super::generation::Generation;
@@ -85,15 +86,15 @@ pub struct Catalog {
     pub generations: Vec<Arc<Generation>>,
     /// All tools in slot order, then plugin order.
     pub tools: Vec<(usize, ToolEntry)>,
-    tool_index: HashMap<String, usize>,
+    tool_index: FxHashMap<String, usize>,
     /// Static resources with their slot.
     pub resources: Vec<(usize, Resource)>,
-    resource_index: HashMap<String, usize>,
+    resource_index: FxHashMap<String, usize>,
     /// Resource templates with their slot.
     pub resource_templates: Vec<(usize, ResourceTemplate)>,
     /// Prompts with their slot.
     pub prompts: Vec<(usize, Prompt)>,
-    prompt_index: HashMap<String, usize>,
+    prompt_index: FxHashMap<String, usize>,
 }
 
 impl Catalog {
