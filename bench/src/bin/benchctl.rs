@@ -6,6 +6,8 @@
 //! benchctl check ADDR [SESSION_ID]      one tools/call of calculate(add 2 3); exit 1 unless `Result: 5`
 //! benchctl init ADDR                    initialize + notifications/initialized; prints the session id
 //! benchctl sessions ADDR N              N initialize requests on one keep-alive connection
+//! benchctl calls ADDR N                 N sequential tools/call of calculate on one keep-alive
+//!                                       connection, each checked for `Result: 5` (callgrind.sh)
 //! benchctl cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG...
 //!     spawns CMD N times (each `{port}` in the arguments replaced by a fresh free port, the
 //!     child pinned to CPU C), polls `GET /ready` on 127.0.0.1:PORT until it answers 200, kills
@@ -23,11 +25,13 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","param
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 /// The most sessions `sessions` will create.
 const MAX_SESSIONS: usize = 1_000_000;
+/// The most requests `calls` will send.
+const MAX_CALLS: usize = 10_000_000;
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: benchctl port | wait-ready ADDR [TIMEOUT_MS] | check ADDR [SESSION] | init ADDR | sessions ADDR N | \
-         cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
+         calls ADDR N | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
     );
     ExitCode::from(2)
 }
@@ -51,6 +55,10 @@ fn main() -> ExitCode {
         Some("init") if args.len() == 2 => init(&args[1]).map(|id| println!("{id}")),
         Some("sessions") if args.len() == 3 => match args[2].parse::<usize>() {
             Ok(n) if n <= MAX_SESSIONS => sessions(&args[1], n),
+            _ => return usage(),
+        },
+        Some("calls") if args.len() == 3 => match args[2].parse::<usize>() {
+            Ok(n) if n <= MAX_CALLS => calls(&args[1], n),
             _ => return usage(),
         },
         Some("cold-start") => match cold_start(&args[1..]) {
@@ -135,6 +143,24 @@ fn sessions(addr: &str, n: usize) -> Result<()> {
     }
     println!(
         "created={n} elapsed_ms={:.1}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(())
+}
+
+fn calls(addr: &str, n: usize) -> Result<()> {
+    let mut conn = connect(addr)?;
+    let started = Instant::now();
+    for i in 0..n {
+        let (status, body) = conn
+            .post("/mcp", CALL)
+            .map_err(|e| format!("call {i}: {e}"))?;
+        if status != 200 || !body.contains("Result: 5") {
+            return Err(format!("call {i}: unexpected answer: {status} {body}"));
+        }
+    }
+    println!(
+        "calls={n} elapsed_ms={:.1}",
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(())

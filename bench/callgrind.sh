@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Instructions per stateless tools/call (calculate add 2 3), fastmcp against the ceiling, counted
+# by valgrind's callgrind: repeatable for the same binaries whatever else the machine is doing,
+# unlike timings. Each server runs under callgrind twice, serving N1 and then N2 sequential calls
+# on one keep-alive connection (benchctl calls); (total(N2) - total(N1)) / (N2 - N1) is the cost
+# of one call with start-up and shut-down cancelled out.
+#
+# Usage: bash bench/callgrind.sh            (N1=1000 N2=6000; SYSTEMS="fastmcp ceiling")
+#   PROFILE=1  also keep the N2 profiles in target/callgrind/ for callgrind_annotate
+# Needs valgrind (apt-get install valgrind). Only 127.0.0.1 is used; every server is stopped.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+N1=${N1:-1000}
+N2=${N2:-6000}
+SYSTEMS=${SYSTEMS:-"fastmcp ceiling"}
+PROFILE=${PROFILE:-0}
+CARGO=${CARGO:-cargo}
+log() { echo "== $*" >&2; }
+die() { echo "callgrind.sh: $*" >&2; exit 1; }
+((N2 > N1)) || die "N2 must be larger than N1"
+command -v valgrind >/dev/null || die "valgrind is needed (apt-get install valgrind)"
+
+log "cargo build --release -p fastmcp -p calculator -p fastmcp-bench"
+"$CARGO" build --release -p fastmcp -p calculator -p fastmcp-bench >&2
+BIN="$ROOT/target/release"
+WORK=$(mktemp -d /tmp/fastmcp-callgrind.XXXXXX)
+PID=""
+cleanup() {
+  [[ -n $PID ]] && kill -KILL "$PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+cp "$BIN/libcalculator.so" "$WORK/"
+OUT_DIR="$ROOT/target/callgrind"
+mkdir -p "$OUT_DIR"
+
+alive() { [[ -r /proc/$1/stat ]] && [[ $(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1) != Z ]]; }
+
+count() { # SYSTEM CALLS -> total instructions of the run
+  local system=$1 calls=$2 port out="$WORK/cg.$1.$2"
+  port=$("$BIN/benchctl" port)
+  case $system in
+    fastmcp) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libcalculator.so" \
+      --stateless true --watch false --port "$port" >"$WORK/$system.log" 2>&1 & ;;
+    ceiling) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/ceiling" "$port" >"$WORK/$system.log" 2>&1 & ;;
+    *) die "unknown system $system" ;;
+  esac
+  PID=$!
+  "$BIN/benchctl" wait-ready "127.0.0.1:$port" 120000 || die "$system did not start: $(tail -5 "$WORK/$system.log")"
+  "$BIN/benchctl" calls "127.0.0.1:$port" "$calls" >/dev/null || die "$system: calls failed"
+  # callgrind writes its counts when the process ends by itself or by a catchable signal.
+  for sig in INT TERM KILL; do
+    kill -"$sig" "$PID" 2>/dev/null || true
+    for _ in $(seq 100); do alive "$PID" || break; sleep 0.1; done
+  done
+  wait "$PID" 2>/dev/null || true
+  PID=""
+  # Every thread's part (callgrind writes one file per process; --separate-threads is off).
+  awk '/^(summary|totals):/ {print $2; exit}' "$out"
+  if [[ $PROFILE == 1 && $calls == "$N2" ]]; then cp "$out" "$OUT_DIR/$system.callgrind.out"; fi
+}
+
+echo "| system | instructions per call | runs (calls: total instructions) |"
+echo "|---|---|---|"
+declare -A PER
+for s in $SYSTEMS; do
+  log "$s: $N1 and $N2 calls under callgrind"
+  a=$(count "$s" "$N1")
+  b=$(count "$s" "$N2")
+  PER[$s]=$(( (b - a) / (N2 - N1) ))
+  echo "| $s | ${PER[$s]} | $N1: $a; $N2: $b |"
+done
+if [[ -n ${PER[fastmcp]:-} && -n ${PER[ceiling]:-} ]]; then
+  awk -v f="${PER[fastmcp]}" -v c="${PER[ceiling]}" 'BEGIN {printf "\nfastmcp / ceiling: %.2fx\n", f / c}'
+fi
