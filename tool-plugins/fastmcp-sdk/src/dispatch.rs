@@ -41,6 +41,9 @@ pub struct Registry {
 /// work on a short tool call.
 type Index = rustc_hash::FxHashMap<&'static str, usize>;
 
+/// The bytes reserved for a result before it is serialized.
+const RESULT_CAPACITY: usize = 256;
+
 /// A status and the JSON body that goes with it (empty for `STATUS_INPUT_REQUIRED`).
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -195,8 +198,10 @@ impl Response {
     }
 
     fn json(value: &impl Serialize) -> Self {
-        match serde_json::to_vec(value) {
-            Ok(body) => Self::ok(body),
+        // Room for a short result up front: growing from empty reallocated it three times.
+        let mut body = Vec::with_capacity(RESULT_CAPACITY);
+        match serde_json::to_writer(&mut body, value) {
+            Ok(()) => Self::ok(body),
             Err(error) => Self::error(
                 INTERNAL_ERROR,
                 format!("could not serialize the result: {error}"),
