@@ -43,16 +43,21 @@ pub enum Incoming<'a> {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
-    jsonrpc: Option<Cow<'a, str>>,
+    jsonrpc: Option<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     id: Option<Id>,
     #[serde(borrow)]
-    method: Option<Cow<'a, str>>,
+    method: Option<Text<'a>>,
     #[serde(borrow)]
     params: Option<&'a RawValue>,
     result: Option<Value>,
     error: Option<Value>,
 }
+
+/// A string borrowed from the body unless it has escapes. (`Option<Cow<str>>` would always
+/// copy: serde borrows only for a `Cow` field itself, hence the newtype.)
+#[derive(Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Keeps an explicit `null` distinct from an absent field.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Id>, D::Error> {
@@ -173,13 +178,13 @@ pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
             ));
         }
     };
-    if env.jsonrpc.as_deref() != Some("2.0") {
+    if env.jsonrpc.as_ref().map(|t| &*t.0) != Some("2.0") {
         return Err(ParseError::Invalid(
             id,
             "\"jsonrpc\" must be \"2.0\"".into(),
         ));
     }
-    match (env.method, id) {
+    match (env.method.map(|t| t.0), id) {
         (Some(method), Some(id)) => Ok(Incoming::Request {
             id,
             method,
@@ -326,6 +331,20 @@ mod tests {
             parse(br#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#),
             Err(ParseError::Invalid(None, _))
         ));
+    }
+
+    #[test]
+    fn borrows_plain_strings_and_unescapes_the_others() {
+        let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#;
+        let Ok(Incoming::Request { method, .. }) = parse(body) else {
+            panic!("a request")
+        };
+        assert!(matches!(method, Cow::Borrowed("tools/call")));
+        let body = br#"{"jsonrpc":"2\u002e0","id":1,"method":"tools\/call"}"#;
+        let Ok(Incoming::Request { method, .. }) = parse(body) else {
+            panic!("a request")
+        };
+        assert_eq!(method, "tools/call");
     }
 
     #[test]
