@@ -30,7 +30,17 @@ struct PluginContext<'a> {
     request_id: &'a RequestId,
 }
 
-impl PluginContext<'_> {
+impl<'a> PluginContext<'a> {
+    /// The context of a request on the full path; `version` is its session's protocol version.
+    fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
+        PluginContext {
+            protocol_version: version,
+            session_id: ctx.session.id.as_deref(),
+            caller: ctx.caller.as_ref(),
+            request_id,
+        }
+    }
+
     /// `{"protocolVersion","sessionId"?,"caller"?,"requestId"}`, written directly: this runs on
     /// every call. Writing into a `Vec` cannot fail.
     fn write_json(&self, out: &mut Vec<u8>) {
@@ -167,12 +177,7 @@ impl Service {
         let run_inline = self.options.inline_tools && inline.is_open();
         let outcome = if run_inline {
             let version = ctx.session.protocol_version();
-            let context = PluginContext {
-                protocol_version: &version,
-                session_id: ctx.session.id.as_deref(),
-                caller: ctx.caller.as_ref(),
-                request_id: id,
-            };
+            let context = PluginContext::of(ctx, &version, id);
             self.run_inline(&generation, &p.name, &inline, &context, params)
                 .0
         } else {
@@ -354,12 +359,7 @@ impl Service {
             modern_round,
         } = extras;
         let version = ctx.session.protocol_version();
-        let context = PluginContext {
-            protocol_version: &version,
-            session_id: ctx.session.id.as_deref(),
-            caller: ctx.caller.as_ref(),
-            request_id: id,
-        };
+        let context = PluginContext::of(ctx, &version, id);
         let request = build_request(method, params, &context);
         let sink = Arc::new(RequestSink {
             session: ctx.session.clone(),
