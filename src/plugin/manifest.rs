@@ -34,18 +34,6 @@ pub struct ToolEntry {
     pub inline: Arc<InlineGate>,
 }
 
-impl ToolEntry {
-    /// Whether the next call may run inline.
-    pub fn runs_inline(&self) -> bool {
-        self.inline.is_open()
-    }
-
-    /// Sends every later call of this tool to the worker threads; true the first time.
-    pub fn demote(&self) -> bool {
-        self.inline.close()
-    }
-}
-
 /// Optional features a plugin implements beyond listing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -220,7 +208,7 @@ mod tests {
         assert_eq!(m.name, "p");
         assert_eq!(m.tools[0].tool.name, "calc");
         assert_eq!(m.tools[0].access, Access::default());
-        assert!(!m.tools[0].runs_inline(), "absent means worker threads");
+        assert!(!m.tools[0].inline.is_open(), "absent means worker threads");
     }
 
     #[test]
@@ -229,10 +217,10 @@ mod tests {
         t["inline"] = true.into();
         let m = parse(&manifest(vec![t.clone()])).unwrap();
         let entry = m.tools[0].clone();
-        assert!(m.tools[0].runs_inline());
-        assert!(entry.demote());
-        assert!(!entry.demote(), "only the first demotion reports");
-        assert!(!m.tools[0].runs_inline(), "clones share the flag");
+        assert!(m.tools[0].inline.is_open());
+        assert!(entry.inline.close());
+        assert!(!entry.inline.close(), "only the first demotion reports");
+        assert!(!m.tools[0].inline.is_open(), "clones share the flag");
         let listed = serde_json::to_value(&m.tools[0].tool).unwrap();
         assert!(
             listed.get("inline").is_none(),

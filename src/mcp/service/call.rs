@@ -123,7 +123,7 @@ impl Service {
         };
         let cat = self.registry.catalog();
         let (entry, generation) = cat.tool(&name)?;
-        if !entry.runs_inline() || !allowed(&entry.access, call.caller) {
+        if !entry.inline.is_open() || !allowed(&entry.access, call.caller) {
             return None;
         }
         let context = PluginContext {
