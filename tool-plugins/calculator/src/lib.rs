@@ -50,11 +50,6 @@ impl std::fmt::Display for JsNumber {
         if n.is_infinite() {
             return f.write_str(if n > 0.0 { "Infinity" } else { "-Infinity" });
         }
-        // Whole numbers up to 2^53 print their integer digits; writing an integer is several
-        // times cheaper than the shortest-float algorithm.
-        if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
-            return write!(f, "{}", n as i64); // -0 becomes 0, as JavaScript prints it
-        }
         if n.is_nan() || n == 0.0 || (1e-6..1e21).contains(&n.abs()) {
             return write!(f, "{}", n + 0.0); // `+ 0.0` turns -0 into 0, as JavaScript prints it
         }
