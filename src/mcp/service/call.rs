@@ -16,6 +16,7 @@ use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::InlineGate;
+use crate::plugin::manifest::check_tool_name;
 use crate::plugin::{CallOutcome, Generation};
 
 /// The log target of the line per tool call, at debug level:
@@ -82,14 +83,13 @@ pub(super) struct NamedParams<'a> {
 }
 
 /// The tool name of params that start `{"name":"<name>"` (as SDK clients write them) with a
-/// name of tool-name characters, which need no unescaping: read without parsing the params.
+/// valid tool name, whose characters need no unescaping: read without parsing the params.
 /// `None` for any other shape, which the full parse handles. The params are valid JSON (the
 /// body was parsed), so the first `"` after the name's opening one closes it.
 fn leading_name(params: &str) -> Option<&str> {
     let rest = params.strip_prefix(r#"{"name":""#)?;
     let name = &rest[..rest.find('"')?];
-    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
-    (!name.is_empty() && name.bytes().all(plain)).then_some(name)
+    check_tool_name(name).is_ok().then_some(name)
 }
 
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
