@@ -8,9 +8,13 @@
 //! A plugin is a `cdylib` exporting one symbol, [`ENTRY_SYMBOL`], of type [`EntryFn`]. It
 //! returns a pointer to a static [`PluginTable`] whose first two fields are the ABI version
 //! and the table's size. The host reads those two fields first and refuses the library if the
-//! version differs or the table is smaller than the host's [`PluginTable`]. New capabilities are
-//! added by appending fields (the size tells which ones a plugin has) or by new JSON methods, so
-//! version 1 never has to break.
+//! version differs or the table is smaller than [`PLUGIN_TABLE_V1_SIZE`] (the fields every
+//! version-1 plugin has). New capabilities are added by appending fields (the size tells which
+//! ones a plugin has, see [`PluginTable::has`]) or by new JSON methods, so version 1 never has
+//! to break.
+//!
+//! Appended so far: [`PluginTable::call_tool`] (crate version 1.1), a `tools/call` whose name,
+//! arguments and context the host has already located, so the plugin parses no envelope.
 //!
 //! # Ownership
 //! A [`Buf`] is freed by the side that allocated it: buffers a plugin returns are released
@@ -98,6 +102,82 @@ pub struct PluginTable {
     /// threads are joined, right before `dlclose`; no other function is called after it.
     /// Without it every unload would leak what the plugin allocated on first use.
     pub unload: unsafe extern "C" fn(),
+    // ---- appended in crate version 1.1: present when `size` covers them ----
+    /// Serves one `tools/call` exactly as [`PluginTable::call`] would serve
+    /// `{"method": "tools/call", "params": call.params, "context": call.context}`, with the
+    /// tool's name and arguments already located by the host. Same statuses, same result and
+    /// error JSON in `out`, same rules for `ctx`; `call` and its strings are valid until this
+    /// returns.
+    pub call_tool:
+        unsafe extern "C" fn(ctx: *const HostContext, call: *const ToolCall, out: *mut Buf) -> i32,
+}
+
+/// The size of the fields every version-1 table has (up to and including `unload`): the
+/// smallest table a host may accept.
+pub const PLUGIN_TABLE_V1_SIZE: usize = core::mem::offset_of!(PluginTable, call_tool);
+
+/// The appended fields of [`PluginTable`], for [`PluginTable::has`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableField {
+    /// [`PluginTable::call_tool`].
+    CallTool,
+}
+
+impl PluginTable {
+    /// Whether a table that announces `size` bytes has `field`. Read `size` from the table's
+    /// header and only then the field: a smaller, older table simply ends before it.
+    pub const fn has(size: u32, field: TableField) -> bool {
+        let end = match field {
+            TableField::CallTool => {
+                core::mem::offset_of!(PluginTable, call_tool) + size_of::<unsafe extern "C" fn()>()
+            }
+        };
+        size as usize >= end
+    }
+}
+
+/// Borrowed UTF-8 text: `len` bytes at `ptr` (which may be null when `len` is 0).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Str {
+    /// Start of the bytes.
+    pub ptr: *const u8,
+    /// Number of bytes.
+    pub len: usize,
+}
+
+impl Str {
+    /// The empty text.
+    pub const EMPTY: Str = Str {
+        ptr: core::ptr::null(),
+        len: 0,
+    };
+
+    /// Borrows `text` (for as long as the caller keeps `text` alive).
+    pub const fn new(text: &str) -> Str {
+        Str {
+            ptr: text.as_ptr(),
+            len: text.len(),
+        }
+    }
+}
+
+/// One `tools/call`, as [`PluginTable::call_tool`] receives it. Every [`Str`] is valid UTF-8
+/// (the host guarantees it; a plugin may still check) and stays valid until `call_tool`
+/// returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ToolCall {
+    /// `size_of::<ToolCall>()` as the host was compiled; fields are only ever appended.
+    pub size: u32,
+    /// The tool's name, unescaped (`params.name`).
+    pub name: Str,
+    /// The raw JSON of `params.arguments`, or empty when the request has none.
+    pub arguments: Str,
+    /// The whole raw JSON of the request's `params` (with `_meta` and any other keys).
+    pub params: Str,
+    /// The raw JSON of the request's `context` object, as for `call`.
+    pub context: Str,
 }
 
 /// What the host hands to every call: the way back from a tool to the server.

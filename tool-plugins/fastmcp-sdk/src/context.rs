@@ -10,7 +10,6 @@ use fastmcp_abi::{
     STATUS_UNSUPPORTED,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 /// The authenticated client making the call.
@@ -83,7 +82,7 @@ pub struct Context<'a> {
     logger: &'a str,
     /// The request's `context` object as the host wrote it, read on first use: most tools
     /// never ask for it.
-    raw_request: Option<&'a RawValue>,
+    raw_request: Option<&'a str>,
     request: OnceCell<RequestContext<'a>>,
     /// Set when a request returned `STATUS_INPUT_REQUIRED`: the shim then returns that status
     /// whatever the tool returned, so a tool that swallowed the error is still replayed.
@@ -166,7 +165,7 @@ impl<'a> Context<'a> {
     pub(crate) unsafe fn new(
         host: *const HostContext,
         logger: &'a str,
-        request: Option<&'a RawValue>,
+        request: Option<&'a str>,
     ) -> Self {
         let host = if host.is_null() {
             None
@@ -252,7 +251,7 @@ impl<'a> Context<'a> {
     fn request_context(&self) -> &RequestContext<'a> {
         self.request.get_or_init(|| {
             self.raw_request
-                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .and_then(|raw| serde_json::from_str(raw).ok())
                 .unwrap_or_default()
         })
     }
@@ -456,9 +455,8 @@ mod tests {
             Some(Cow::Borrowed("2025-06-18"))
         ));
         assert_eq!(request.session_id.as_deref(), Some("s1"));
-        let raw: &RawValue = serde_json::from_str(json).unwrap();
         // SAFETY: null is always allowed.
-        let ctx = unsafe { Context::new(std::ptr::null(), "p", Some(raw)) };
+        let ctx = unsafe { Context::new(std::ptr::null(), "p", Some(json)) };
         assert_eq!(ctx.caller().unwrap().scopes, ["read"]);
         assert_eq!(ctx.session_id(), Some("s1"));
         assert_eq!(ctx.protocol_version(), "2025-06-18");

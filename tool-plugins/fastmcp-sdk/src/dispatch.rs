@@ -100,10 +100,10 @@ impl Registry {
         let request = match envelope::parse(request) {
             Ok(request) => request,
             Err(error) => {
-                return Response::error(INVALID_REQUEST, format!("Invalid request: {error}"));
+                return Response::invalid_request(error);
             }
         };
-        let context = request.context;
+        let context = request.context.map(RawValue::get);
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
         let params = request.params.raw();
@@ -119,6 +119,33 @@ impl Registry {
         }
     }
 
+    /// Serves one `tools/call` whose parts the host located (`PluginTable::call_tool`):
+    /// `arguments` is the raw JSON of the arguments, if any, `context` that of the context.
+    ///
+    /// # Safety
+    /// As [`Registry::handle`].
+    pub(crate) unsafe fn handle_tool(
+        &self,
+        host: *const HostContext,
+        name: &str,
+        arguments: Option<&str>,
+        context: Option<&str>,
+    ) -> Response {
+        // Checked here, once: the tool's argument parser takes a `RawValue`.
+        let arguments = match arguments.map(serde_json::from_str::<&RawValue>).transpose() {
+            Ok(arguments) => arguments,
+            Err(error) => {
+                return Response::error(
+                    INVALID_PARAMS,
+                    format!("Invalid params for tools/call: arguments: {error}"),
+                );
+            }
+        };
+        // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
+        let ctx = unsafe { Context::new(host, self.plugin.name, context) };
+        self.run_tool(&ctx, name, arguments)
+    }
+
     fn tool(&self, name: &str) -> Option<&ToolDef> {
         self.tools.get(name).map(|&i| &self.plugin.tools[i])
     }
@@ -131,10 +158,16 @@ impl Registry {
                 Err(response) => return response,
             },
         };
-        let Some(tool) = self.tool(&params.name) else {
-            return Response::error(INVALID_PARAMS, format!("Unknown tool: {}", params.name));
+        self.run_tool(ctx, &params.name, params.arguments)
+    }
+
+    /// Runs the tool `name` (a protocol error if there is none) and turns what it returned,
+    /// or its panic, into the response.
+    fn run_tool(&self, ctx: &Context<'_>, name: &str, arguments: Option<&RawValue>) -> Response {
+        let Some(tool) = self.tool(name) else {
+            return Response::error(INVALID_PARAMS, format!("Unknown tool: {name}"));
         };
-        match catch_unwind(AssertUnwindSafe(|| (tool.handler)(ctx, params.arguments))) {
+        match catch_unwind(AssertUnwindSafe(|| (tool.handler)(ctx, arguments))) {
             Err(payload) => {
                 let message = format!(
                     "tool \"{}\" panicked: {}",
@@ -207,6 +240,11 @@ impl Response {
                 format!("could not serialize the result: {error}"),
             ),
         }
+    }
+
+    /// A request the host should never have sent (broken envelope, broken `ToolCall`).
+    pub(crate) fn invalid_request(reason: String) -> Self {
+        Self::error(INVALID_REQUEST, format!("Invalid request: {reason}"))
     }
 
     fn error(code: i64, message: String) -> Self {

@@ -12,7 +12,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use fastmcp_abi::{ABI_VERSION, Buf, HostContext, PluginTable, STATUS_ERROR};
+use fastmcp_abi::{ABI_VERSION, Buf, HostContext, PluginTable, STATUS_ERROR, Str, ToolCall};
 
 use crate::dispatch::{Registry, Response};
 
@@ -89,6 +89,7 @@ pub const fn table<P: PluginSource>() -> PluginTable {
         call: call::<P>,
         free_buf,
         unload: unload::<P>,
+        call_tool: call_tool::<P>,
     }
 }
 
@@ -132,6 +133,64 @@ unsafe extern "C" fn call<P: PluginSource>(
         // SAFETY: the host keeps `ctx` (when non-null) valid until this function returns.
         unsafe { P::registry().handle(ctx, request) }
     })
+}
+
+/// # Safety
+/// As `PluginTable::call_tool`: `call` is null or points to a `ToolCall` (at least its `size`)
+/// whose strings are readable, `ctx` is null or valid, `out` is null or writable, all until
+/// this returns.
+unsafe extern "C" fn call_tool<P: PluginSource>(
+    ctx: *const HostContext,
+    call: *const ToolCall,
+    out: *mut Buf,
+) -> i32 {
+    guarded(out, "handling a request", || {
+        // SAFETY: the host passes a valid `ToolCall` (or null), alive until this returns.
+        let Some((name, arguments, context)) = (unsafe { tool_call_parts(call) }) else {
+            return Response::invalid_request("the tool call is missing or not UTF-8".into());
+        };
+        // SAFETY: the host keeps `ctx` (when non-null) valid until this function returns.
+        unsafe { P::registry().handle_tool(ctx, name, arguments, context) }
+    })
+}
+
+/// The name, arguments (absent when empty) and context (absent when empty) of a `ToolCall`;
+/// `None` if it is null, older than the fields we read, or holds text that is not UTF-8.
+///
+/// # Safety
+/// `call` is null or points to a `ToolCall` whose strings are readable for `'a`.
+unsafe fn tool_call_parts<'a>(
+    call: *const ToolCall,
+) -> Option<(&'a str, Option<&'a str>, Option<&'a str>)> {
+    if call.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and, by the caller, a `ToolCall`: its first field is the size.
+    let size = unsafe { (*call).size } as usize;
+    if size < size_of::<ToolCall>() {
+        return None;
+    }
+    // SAFETY: the size covers every field we know.
+    let call = unsafe { &*call };
+    // SAFETY: the host passes `len` readable bytes at each `ptr`, valid until we return.
+    let text = |s: Str| unsafe { str_of(s) };
+    let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
+    let name = text(call.name)?;
+    let arguments = text(call.arguments)?;
+    let context = text(call.context)?;
+    Some((name, non_empty(arguments), non_empty(context)))
+}
+
+/// The text of a `Str`, checked to be UTF-8.
+///
+/// # Safety
+/// `s.ptr` points to `s.len` readable bytes for `'a` (or `s.len` is 0).
+unsafe fn str_of<'a>(s: Str) -> Option<&'a str> {
+    if s.len == 0 || s.ptr.is_null() {
+        return Some("");
+    }
+    // SAFETY: by the caller.
+    std::str::from_utf8(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }).ok()
 }
 
 /// # Safety

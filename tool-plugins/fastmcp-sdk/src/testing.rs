@@ -30,7 +30,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use fastmcp_abi::{
-    ABI_VERSION, Buf, EntryFn, HostContext, PluginTable, STATUS_OK, STATUS_UNSUPPORTED,
+    ABI_VERSION, Buf, EntryFn, HostContext, PluginTable, STATUS_OK, STATUS_UNSUPPORTED, Str,
+    ToolCall,
 };
 use serde_json::{Value, json};
 
@@ -131,9 +132,43 @@ impl TestHost {
         }
     }
 
-    /// Calls a tool (`tools/call`) with protocol version `2025-06-18` and no session or caller.
+    /// Calls a tool (`tools/call`) with protocol version `2025-06-18` and no session or
+    /// caller, through the table's `call_tool` entry as the host does.
     pub fn call_tool(&self, name: &str, arguments: Value) -> Reply {
-        self.request("tools/call", json!({"name": name, "arguments": arguments}))
+        let context = json!({"protocolVersion": "2025-06-18"});
+        self.call_tool_with_context(name, Some(arguments), context)
+    }
+
+    /// Calls a tool through `call_tool` with the given request `context`; `None` sends no
+    /// arguments at all.
+    pub fn call_tool_with_context(
+        &self,
+        name: &str,
+        arguments: Option<Value>,
+        context: Value,
+    ) -> Reply {
+        let arguments = arguments.map(|a| a.to_string()).unwrap_or_default();
+        let params = match arguments.as_str() {
+            "" => json!({ "name": name }).to_string(),
+            args => format!(r#"{{"name":{},"arguments":{args}}}"#, json!(name)),
+        };
+        let context = context.to_string();
+        let call = ToolCall {
+            size: size_of::<ToolCall>() as u32,
+            name: Str::new(name),
+            arguments: Str::new(&arguments),
+            params: Str::new(&params),
+            context: Str::new(&context),
+        };
+        let host = self.host_context();
+        let mut out = Buf::EMPTY;
+        // SAFETY: `call`, its strings and `host` (whose `data` points to our boxed state)
+        // outlive the call; `out` is a writable `Buf`.
+        let status = unsafe { (self.table.call_tool)(&host, &call, &mut out) };
+        Reply {
+            status,
+            body: self.take(out),
+        }
     }
 
     /// Reads a resource (`resources/read`).
@@ -167,15 +202,7 @@ impl TestHost {
 
     /// Sends raw request bytes; `with_host: false` passes a null `HostContext`.
     pub fn send(&self, request: &[u8], with_host: bool) -> Reply {
-        let host = HostContext {
-            abi_version: ABI_VERSION,
-            size: size_of::<HostContext>() as u32,
-            data: std::ptr::from_ref::<HostState>(&self.state).cast(),
-            notify,
-            is_cancelled,
-            request: host_request,
-            free_buf: host_free_buf,
-        };
+        let host = self.host_context();
         let ctx = if with_host {
             &raw const host
         } else {
@@ -188,6 +215,19 @@ impl TestHost {
         Reply {
             status,
             body: self.take(out),
+        }
+    }
+
+    /// The callbacks, with `data` pointing at our boxed state.
+    fn host_context(&self) -> HostContext {
+        HostContext {
+            abi_version: ABI_VERSION,
+            size: size_of::<HostContext>() as u32,
+            data: std::ptr::from_ref::<HostState>(&self.state).cast(),
+            notify,
+            is_cancelled,
+            request: host_request,
+            free_buf: host_free_buf,
         }
     }
 

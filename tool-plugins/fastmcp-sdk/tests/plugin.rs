@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use fastmcp_sdk::abi::{
-    PluginTable, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC,
+    Buf, PluginTable, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK,
+    STATUS_PANIC, Str, TableField, ToolCall,
 };
 use fastmcp_sdk::prelude::*;
 use fastmcp_sdk::testing::TestHost;
@@ -170,6 +171,115 @@ fn the_table_has_the_abi_header() {
     let table = unsafe { &*fastmcp_plugin_entry() };
     assert_eq!(table.abi_version, 1);
     assert_eq!(table.size as usize, size_of::<PluginTable>());
+    assert!(PluginTable::has(table.size, TableField::CallTool));
+}
+
+#[test]
+fn call_tool_serves_tools_exactly_as_call_does() {
+    let host = host();
+    let plain = json!({"protocolVersion": "2025-06-18"});
+    let full = json!({"protocolVersion": "2026-07-28", "sessionId": "s1",
+        "caller": {"id": "u1", "scopes": []}, "requestId": 7});
+    let cases = [
+        (
+            "calculate",
+            Some(json!({"operation": "add", "a": 2, "b": 3})),
+            &plain,
+        ),
+        (
+            "calculate",
+            Some(json!({"operation": "modulo", "a": 1, "b": 2})),
+            &plain,
+        ),
+        ("calculate", Some(json!([1, 2])), &plain),
+        ("greet", None, &plain),
+        ("missing", Some(json!({})), &plain),
+        ("explode", Some(json!({"message": "kaboom"})), &plain),
+        ("point", None, &plain),
+        ("whoami", None, &full),
+    ];
+    for (name, arguments, context) in cases {
+        let direct = host.call_tool_with_context(name, arguments.clone(), context.clone());
+        let mut params = json!({ "name": name });
+        if let Some(arguments) = arguments {
+            params["arguments"] = arguments;
+        }
+        let enveloped = host.request_with_context("tools/call", params, context.clone());
+        assert_eq!(direct, enveloped, "{name}");
+    }
+    assert_eq!(
+        host.call_tool_with_context("whoami", None, full).text(),
+        "u1 2026-07-28 Some(\"s1\")"
+    );
+}
+
+#[test]
+fn a_broken_tool_call_is_refused_not_crashed_on() {
+    // SAFETY: the entry point returns a pointer to a static table.
+    let table = unsafe { &*fastmcp_plugin_entry() };
+    let call = |call: *const ToolCall| {
+        let mut out = Buf::EMPTY;
+        // SAFETY: `call` is null or a valid `ToolCall` whose strings outlive this; `out` is
+        // writable; a null host context is allowed.
+        let status = unsafe { (table.call_tool)(std::ptr::null(), call, &mut out) };
+        // SAFETY: the plugin wrote `len` bytes at `ptr`, freed right after.
+        let body = unsafe { std::slice::from_raw_parts(out.ptr, out.len) };
+        let body: Value = serde_json::from_slice(body).unwrap();
+        // SAFETY: `out` came from this plugin and is freed once.
+        unsafe { (table.free_buf)(out) };
+        (status, body)
+    };
+    let well_formed = ToolCall {
+        size: size_of::<ToolCall>() as u32,
+        name: Str::new("greet"),
+        arguments: Str::new(r#"{"name":"Bo"}"#),
+        params: Str::new(r#"{"name":"greet","arguments":{"name":"Bo"}}"#),
+        context: Str::EMPTY,
+    };
+    let (status, body) = call(&well_formed);
+    assert_eq!(
+        (status, &body["content"][0]["text"]),
+        (STATUS_OK, &json!("hello Bo"))
+    );
+
+    let invalid_request = |(status, body): (i32, Value)| {
+        assert_eq!(
+            (status, &body["code"]),
+            (STATUS_ERROR, &json!(-32600)),
+            "{body}"
+        );
+    };
+    invalid_request(call(std::ptr::null()));
+    invalid_request(call(&ToolCall {
+        size: 8,
+        ..well_formed
+    }));
+    let latin1 = [0xe9u8];
+    let not_utf8 = Str {
+        ptr: latin1.as_ptr(),
+        len: 1,
+    };
+    invalid_request(call(&ToolCall {
+        name: not_utf8,
+        ..well_formed
+    }));
+    invalid_request(call(&ToolCall {
+        context: not_utf8,
+        ..well_formed
+    }));
+    let (status, body) = call(&ToolCall {
+        arguments: Str::new("{\"name\":"),
+        ..well_formed
+    });
+    assert_eq!(
+        (status, &body["code"]),
+        (STATUS_ERROR, &json!(-32602)),
+        "{body}"
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("arguments"),
+        "{body}"
+    );
 }
 
 #[test]
