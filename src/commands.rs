@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
+use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation, NullSink, PluginError, build};
 
 /// Builds (for a crate) and loads one plugin outside any server. Blocking.
@@ -170,13 +172,20 @@ pub fn call_tool(
     tool: &str,
     args: serde_json::Map<String, Value>,
 ) -> (String, bool) {
-    let request = json!({
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": args},
-        "context": {"protocolVersion": crate::mcp::service::LATEST_HANDSHAKE, "requestId": 1},
+    let context = json!({"protocolVersion": crate::mcp::service::LATEST_HANDSHAKE, "requestId": 1});
+    let arguments = to_raw_value(&args).ok();
+    let params = json!({"name": tool, "arguments": args});
+    let Ok(params) = to_raw_value(&params) else {
+        return ("the arguments cannot be sent".into(), true);
+    };
+    let request = ToolRequest::new(&params, tool, arguments.as_deref(), |out| {
+        out.extend_from_slice(context.to_string().as_bytes())
     });
-    let bytes = serde_json::to_vec(&request).unwrap_or_default();
-    match g.call_blocking(bytes, Arc::new(NullSink), Arc::new(AtomicBool::new(false))) {
+    match g.call_blocking(
+        PluginRequest::Tool(request),
+        Arc::new(NullSink),
+        Arc::new(AtomicBool::new(false)),
+    ) {
         Ok(CallOutcome::Ok(raw)) => {
             let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
             let is_error = v.get("isError").and_then(Value::as_bool).unwrap_or(false);

@@ -5,6 +5,7 @@
 //! - [`manifest`]: the manifest JSON, parsed into `rmcp::model` types and checked.
 //! - [`pool`]: each generation's own worker threads.
 //! - [`generation`]: one loaded version of a plugin; calls and the host callbacks.
+//! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
 //! - [`inline`]: whether a tool's calls may still run on the I/O threads.
 //! - [`registry`]: the configured plugins and the catalog being served.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
@@ -20,6 +21,7 @@ pub mod manifest;
 pub mod pool;
 pub mod registry;
 pub mod reload;
+pub mod request;
 
 pub use error::PluginError;
 pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};

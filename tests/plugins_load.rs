@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use crate::util::{self, plugins};
 
-/// A plugin table laid out as ABI v1 (`tool-plugins/fastmcp-abi`), with a version and a
-/// manifest of our choosing.
+/// A plugin table laid out as ABI v1 before `call_tool` was appended (fastmcp-abi 1.0), with
+/// a version and a manifest of our choosing. Its `call` answers every request with a text
+/// result holding the request it received.
 const FAKE_PLUGIN: &str = r#"
 #[repr(C)]
 pub struct Buf { ptr: *mut u8, len: usize, cap: usize }
@@ -47,8 +48,13 @@ unsafe extern "C" fn manifest(out: *mut Buf) -> i32 {
     0
 }
 
-unsafe extern "C" fn call(_: *const u8, _: *const u8, _: usize, _: *mut Buf) -> i32 {
-    1
+unsafe extern "C" fn call(_: *const u8, req: *const u8, len: usize, out: *mut Buf) -> i32 {
+    let request = std::str::from_utf8(std::slice::from_raw_parts(req, len)).unwrap_or("?");
+    // Debug-quoting an ASCII string gives a JSON string.
+    let reply = format!("{{\"content\":[{{\"type\":\"text\",\"text\":{request:?}}}]}}");
+    let mut v = std::mem::ManuallyDrop::new(reply.into_bytes());
+    *out = Buf { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() };
+    0
 }
 
 unsafe extern "C" fn unload() {}
@@ -197,4 +203,33 @@ fn two_plugins_exporting_the_same_tool_are_reported() {
         &stderr,
         &["calculate", a.to_str().unwrap(), b.to_str().unwrap()],
     );
+}
+
+#[test]
+fn a_plugin_built_before_call_tool_gets_tool_calls_as_generic_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = r#"{"name":"old","tools":[
+        {"name":"on-workers","inputSchema":{"type":"object"}},
+        {"name":"inline","inputSchema":{"type":"object"},"inline":true}]}"#;
+    let old = fake_plugin(dir.path(), "old", 1, manifest);
+    for mode in [&["--stateless"][..], &[]] {
+        let server = util::serve(&old, mode);
+        let session = (mode.is_empty()).then(|| server.initialize());
+        for tool in ["on-workers", "inline"] {
+            let params = serde_json::json!({"name": tool, "arguments": {"x": [1, "two"]}});
+            let reply = server.call(
+                &util::rpc(2, "tools/call", params.clone()),
+                session.as_deref(),
+            );
+            let received: serde_json::Value = serde_json::from_str(&util::text_of(&reply))
+                .unwrap_or_else(|e| panic!("{tool}: {e}: {reply}"));
+            assert_eq!(received["method"], "tools/call", "{tool}: {received}");
+            assert_eq!(received["params"], params, "{tool}: {received}");
+            assert_eq!(received["context"]["requestId"], 2, "{tool}: {received}");
+            assert!(
+                received["context"]["protocolVersion"].is_string(),
+                "{received}"
+            );
+        }
+    }
 }

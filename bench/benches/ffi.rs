@@ -1,8 +1,12 @@
 //! The cost of one plugin call, without HTTP: the calculator's `calculate(add, 2, 3)`.
 //!
-//! - `ffi/library_call`: the raw boundary as the server crosses it (`plugin::library::Library`):
-//!   the host's request JSON in, the plugin parses it, runs the tool, serializes the result,
-//!   the host copies the reply and hands the buffer back. No threads involved.
+//! - `ffi/library_call`: the raw boundary as the server crosses it for a `tools/call`
+//!   (`plugin::library::Library::request` with a `ToolRequest`, i.e. `PluginTable::call_tool`):
+//!   the tool's name, raw arguments and context in, the plugin runs the tool and serializes
+//!   the result, the host copies the reply and hands the buffer back. No threads involved.
+//! - `ffi/library_call_json`: the same call as the generic JSON request through
+//!   `PluginTable::call`, which the plugin parses first (what a plugin built before ABI 1.1
+//!   gets).
 //! - `ffi/library_call_unknown_method`: the same crossing with the smallest request the plugin
 //!   answers (an unknown method): close to the bare FFI + allocation cost.
 //! - `ffi/library_call_and_parse`: `library_call` plus the host's check of the reply JSON
@@ -24,12 +28,16 @@ use std::sync::atomic::AtomicBool;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fastmcp::plugin::library::{Library, host_context};
+use fastmcp::plugin::request::{PluginRequest, ToolRequest};
 use fastmcp::plugin::{CallOutcome, CallSink, Generation, NullSink};
 use fastmcp_abi::{Buf, HostContext, STATUS_OK, STATUS_UNSUPPORTED};
 use serde_json::value::RawValue;
 
-/// What the server sends the plugin for the benchmark's request (`build_request` in
-/// `src/mcp/service.rs`): the client's params verbatim plus the request context.
+/// The client's params of the benchmark's request.
+const PARAMS: &str = r#"{"name":"calculate","arguments":{"operation":"add","a":2,"b":3}}"#;
+/// The request context the server writes for it.
+const CONTEXT: &str = r#"{"protocolVersion":"2025-06-18","requestId":1}"#;
+/// The same call as the generic JSON request (`ToolRequest::envelope`).
 const REQUEST: &[u8] = br#"{"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3}},"context":{"protocolVersion":"2025-06-18","requestId":1}}"#;
 const UNKNOWN: &[u8] = br#"{"method":"x"}"#;
 
@@ -69,6 +77,21 @@ unsafe extern "C" fn request(_: *const c_void, _: *const u8, _: usize, out: *mut
 
 unsafe extern "C" fn free_buf(_: Buf) {}
 
+/// The request as the server builds it for a `tools/call` (`NamedParams::tool_request`).
+fn tool_request() -> PluginRequest {
+    let params: &RawValue = serde_json::from_str(PARAMS).expect("valid params");
+    #[derive(serde::Deserialize)]
+    struct Args<'a> {
+        #[serde(borrow)]
+        arguments: &'a RawValue,
+    }
+    let args: Args<'_> = serde_json::from_str(PARAMS).expect("valid params");
+    let request = ToolRequest::new(params, "calculate", Some(args.arguments), |out| {
+        out.extend_from_slice(CONTEXT.as_bytes())
+    });
+    PluginRequest::Tool(request)
+}
+
 fn ctx() -> HostContext {
     host_context(std::ptr::null(), notify, is_cancelled, request, free_buf)
 }
@@ -78,15 +101,21 @@ fn raw_library(c: &mut Criterion) {
     let staged = fastmcp::plugin::library::stage(&path).unwrap_or_else(|e| panic!("{e}"));
     let lib = Library::open(staged).unwrap_or_else(|e| panic!("{e}"));
     let ctx = ctx();
-    let first = lib.call(&ctx, REQUEST);
-    let text = String::from_utf8_lossy(&first.body).into_owned();
-    assert!(
-        first.status == STATUS_OK && text.contains("Result: 5"),
-        "unexpected reply: {} {text}",
-        first.status
-    );
+    assert!(lib.has_call_tool(), "the plugin predates ABI 1.1");
+    let tool = tool_request();
+    for first in [lib.request(&ctx, &tool), lib.call(&ctx, REQUEST)] {
+        let text = String::from_utf8_lossy(&first.body).into_owned();
+        assert!(
+            first.status == STATUS_OK && text.contains("Result: 5"),
+            "unexpected reply: {} {text}",
+            first.status
+        );
+    }
 
     c.bench_function("ffi/library_call", |b| {
+        b.iter(|| black_box(lib.request(&ctx, black_box(&tool))))
+    });
+    c.bench_function("ffi/library_call_json", |b| {
         b.iter(|| black_box(lib.call(&ctx, black_box(REQUEST))))
     });
     c.bench_function("ffi/library_call_unknown_method", |b| {
@@ -94,7 +123,7 @@ fn raw_library(c: &mut Criterion) {
     });
     c.bench_function("ffi/library_call_and_parse", |b| {
         b.iter(|| {
-            let reply = lib.call(&ctx, black_box(REQUEST));
+            let reply = lib.request(&ctx, black_box(&tool));
             black_box(serde_json::from_slice::<Box<RawValue>>(&reply.body).ok())
         })
     });
@@ -115,7 +144,7 @@ fn generation(c: &mut Criterion) {
     let sink: Arc<dyn CallSink> = Arc::new(NullSink);
     let cancel = Arc::new(AtomicBool::new(false));
     let once = generation
-        .call_blocking(REQUEST.to_vec(), sink.clone(), cancel.clone())
+        .call_blocking(tool_request(), sink.clone(), cancel.clone())
         .expect("pool open");
     check(&once);
 
@@ -123,7 +152,7 @@ fn generation(c: &mut Criterion) {
         b.iter(|| {
             black_box(
                 generation
-                    .call_blocking(REQUEST.to_vec(), sink.clone(), cancel.clone())
+                    .call_blocking(tool_request(), sink.clone(), cancel.clone())
                     .ok(),
             )
         })
@@ -138,7 +167,7 @@ fn generation(c: &mut Criterion) {
             runtime.block_on(async {
                 black_box(
                     generation
-                        .call(REQUEST.to_vec(), sink.clone(), cancel.clone())
+                        .call(tool_request(), sink.clone(), cancel.clone())
                         .await
                         .ok(),
                 )

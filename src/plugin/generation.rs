@@ -23,6 +23,7 @@ use super::PluginError;
 use super::library::{Library, RawReply, Staged, host_context};
 use super::manifest::{self, Manifest};
 use super::pool::{Pool, PoolClosed};
+use super::request::PluginRequest;
 
 /// How many calls of one generation may run at once; more wait in its queue.
 pub const MAX_WORKERS: usize = 64;
@@ -198,11 +199,11 @@ impl Generation {
         self.pool.threads()
     }
 
-    /// Runs one request (`{"method","params","context"}` JSON) on this generation's workers.
-    /// Resolves when the plugin returns; setting `cancel` only asks the plugin to stop.
+    /// Runs one request on this generation's workers. Resolves when the plugin returns;
+    /// setting `cancel` only asks the plugin to stop.
     pub async fn call(
         self: &Arc<Self>,
-        request: Vec<u8>,
+        request: PluginRequest,
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
@@ -231,7 +232,7 @@ impl Generation {
     /// Runs one request synchronously (for `fastmcp call`). Blocking.
     pub fn call_blocking(
         self: &Arc<Self>,
-        request: Vec<u8>,
+        request: PluginRequest,
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
@@ -252,7 +253,7 @@ impl Generation {
     /// thread must outlive the process's serving (tokio's worker threads do: `main` never
     /// tears the runtime down), because plugin code may leave thread-exit destructors on it
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
-    pub fn call_inline(&self, request: &[u8]) -> CallOutcome {
+    pub fn call_inline(&self, request: &PluginRequest) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
         run_call(&self.library, request, &NullSink, &NEVER_CANCELLED)
     }
@@ -290,7 +291,7 @@ struct CallState<'a> {
 
 fn run_call(
     library: &Library,
-    request: &[u8],
+    request: &PluginRequest,
     sink: &dyn CallSink,
     cancel: &AtomicBool,
 ) -> CallOutcome {
@@ -302,7 +303,7 @@ fn run_call(
         host_request,
         host_free_buf,
     );
-    let RawReply { status, body } = library.call(&ctx, request);
+    let RawReply { status, body } = library.request(&ctx, request);
     match status {
         // Checked once and kept as is: the reply's bytes become the result without a copy.
         STATUS_OK => match String::from_utf8(body).map(RawValue::from_string) {

@@ -12,9 +12,13 @@ use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use fastmcp_abi::{ABI_VERSION, Buf, ENTRY_SYMBOL, EntryFn, HostContext, PluginTable};
+use fastmcp_abi::{
+    ABI_VERSION, Buf, ENTRY_SYMBOL, EntryFn, HostContext, PLUGIN_TABLE_V1_SIZE, PluginTable,
+    TableField, ToolCall,
+};
 
 use super::PluginError;
+use super::request::PluginRequest;
 
 /// The function pointers of a checked plugin table, copied out of the library.
 #[derive(Clone, Copy)]
@@ -23,6 +27,8 @@ struct Table {
     call: unsafe extern "C" fn(*const HostContext, *const u8, usize, *mut Buf) -> i32,
     free_buf: unsafe extern "C" fn(Buf),
     unload: unsafe extern "C" fn(),
+    /// ABI 1.1; `None` for an older table.
+    call_tool: Option<unsafe extern "C" fn(*const HostContext, *const ToolCall, *mut Buf) -> i32>,
 }
 
 /// A mapped plugin library whose ABI header has been checked.
@@ -181,23 +187,34 @@ impl Library {
                 expected: ABI_VERSION,
             });
         }
-        if (size as usize) < size_of::<PluginTable>() {
+        if (size as usize) < PLUGIN_TABLE_V1_SIZE {
             return Err(PluginError::BadTable {
                 path: path.to_owned(),
                 reason: format!(
-                    "table is {size} bytes, ABI version {ABI_VERSION} needs at least {}",
-                    size_of::<PluginTable>()
+                    "table is {size} bytes, ABI version {ABI_VERSION} needs at least \
+                     {PLUGIN_TABLE_V1_SIZE}"
                 ),
             });
         }
-        // SAFETY: version and size say the plugin's table has at least all v1 fields.
-        let table = unsafe { &*table_ptr };
-        Ok(Table {
-            manifest: table.manifest,
-            call: table.call,
-            free_buf: table.free_buf,
-            unload: table.unload,
-        })
+        // Field by field through the raw pointer: an older plugin's table ends before the
+        // fields appended since, so no reference to a whole `PluginTable` may be made.
+        // SAFETY: version and size say the table has at least every v1 field, and
+        // `call_tool` is read only when the size covers it.
+        unsafe {
+            Ok(Table {
+                manifest: (&raw const (*table_ptr).manifest).read(),
+                call: (&raw const (*table_ptr).call).read(),
+                free_buf: (&raw const (*table_ptr).free_buf).read(),
+                unload: (&raw const (*table_ptr).unload).read(),
+                call_tool: PluginTable::has(size, TableField::CallTool)
+                    .then(|| (&raw const (*table_ptr).call_tool).read()),
+            })
+        }
+    }
+
+    /// Whether the plugin takes tool calls through `call_tool` (ABI 1.1).
+    pub fn has_call_tool(&self) -> bool {
+        self.table.call_tool.is_some()
     }
 
     /// The path the user named.
@@ -219,6 +236,24 @@ impl Library {
         // SAFETY: `call` comes from a checked v1 table; `ctx` and `request` outlive the call,
         // and `out` is a valid Buf for the plugin to fill.
         let status = unsafe { (self.table.call)(ctx, request.as_ptr(), request.len(), &mut out) };
+        self.take(status, out)
+    }
+
+    /// Sends one request: a tool call through `call_tool` when the plugin has it, else (and
+    /// for every other request) as JSON through `call`.
+    pub fn request(&self, ctx: &HostContext, request: &PluginRequest) -> RawReply {
+        let tool = match request {
+            PluginRequest::Json(json) => return self.call(ctx, json),
+            PluginRequest::Tool(tool) => tool,
+        };
+        let Some(call_tool) = self.table.call_tool else {
+            return self.call(ctx, &tool.envelope());
+        };
+        let call = tool.abi();
+        let mut out = Buf::EMPTY;
+        // SAFETY: `call_tool` comes from a table whose size covers it; `ctx`, `call` and the
+        // buffer `call` points into outlive the call, and `out` is a valid Buf to fill.
+        let status = unsafe { call_tool(ctx, &call, &mut out) };
         self.take(status, out)
     }
 

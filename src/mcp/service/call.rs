@@ -16,7 +16,7 @@ use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::InlineGate;
-use crate::plugin::manifest::check_tool_name;
+use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation};
 
 /// The log target of the line per tool call, at debug level:
@@ -74,22 +74,26 @@ struct RequestMeta {
     progress_token: Option<ProgressToken>,
 }
 
+/// The params of `tools/call` and `prompts/get`, read in one pass: the plugin gets the name
+/// and the raw arguments located (`PluginTable::call_tool`), and parses nothing else.
 #[derive(Deserialize)]
 pub(super) struct NamedParams<'a> {
     #[serde(borrow)]
     pub(super) name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", default)]
     meta: Option<RequestMeta>,
 }
 
-/// The tool name of params that start `{"name":"<name>"` (as SDK clients write them) with a
-/// valid tool name, whose characters need no unescaping: read without parsing the params.
-/// `None` for any other shape, which the full parse handles. The params are valid JSON (the
-/// body was parsed), so the first `"` after the name's opening one closes it.
-fn leading_name(params: &str) -> Option<&str> {
-    let rest = params.strip_prefix(r#"{"name":""#)?;
-    let name = &rest[..rest.find('"')?];
-    check_tool_name(name).is_ok().then_some(name)
+impl NamedParams<'_> {
+    /// The plugin request for this `tools/call`; `params` is the raw JSON these were read
+    /// from.
+    fn tool_request(&self, params: &RawValue, context: &PluginContext<'_>) -> PluginRequest {
+        let write_context = |out: &mut Vec<u8>| context.write_json(out);
+        let request = ToolRequest::new(params, &self.name, self.arguments, write_context);
+        PluginRequest::Tool(request)
+    }
 }
 
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
@@ -117,12 +121,11 @@ impl Service {
         if !self.options.inline_tools || call.protocol_version == modern::VERSION {
             return None;
         }
-        let name = match call.params.and_then(|p| leading_name(p.get())) {
-            Some(name) => Cow::Borrowed(name),
-            None => jsonrpc::params::<NamedParams>(call.params).ok()?.name,
-        };
+        let params = call.params?;
+        let p = jsonrpc::params::<NamedParams>(Some(params)).ok()?;
+        let name = &*p.name;
         let cat = self.registry.catalog();
-        let (entry, generation) = cat.tool(&name)?;
+        let (entry, generation) = cat.tool(name)?;
         if !entry.inline.is_open() || !allowed(&entry.access, call.caller) {
             return None;
         }
@@ -132,9 +135,10 @@ impl Service {
             caller: call.caller,
             request_id: call.id,
         };
-        let (ran, took) = self.run_inline(generation, &name, &entry.inline, &context, call.params);
-        let (reply, label) = self.tool_reply(&name, ran);
-        self.record_call(&name, generation, call.session_id, took, label, true);
+        let request = p.tool_request(params, &context);
+        let (ran, took) = self.run_inline(generation, name, &entry.inline, &request);
+        let (reply, label) = self.tool_reply(name, ran);
+        self.record_call(name, generation, call.session_id, took, label, true);
         Some(match reply {
             Ok(raw) => jsonrpc::response_raw(call.id, &raw),
             Err(e) => jsonrpc::error(Some(call.id), &e),
@@ -147,7 +151,9 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Reply {
-        let p: NamedParams = jsonrpc::params(params)?;
+        let mut p: NamedParams = jsonrpc::params(params)?;
+        // Params that parse as `NamedParams` are an object, so they are there.
+        let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;
         let found = {
             let cat = self.registry.catalog();
             cat.tool(&p.name)
@@ -156,7 +162,7 @@ impl Service {
         };
         let (generation, inline) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
-        let token = p.meta.and_then(|m| m.progress_token);
+        let token = p.meta.take().and_then(|m| m.progress_token);
         let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
             let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
             modern::binding(caller, "tools/call", params)
@@ -175,17 +181,15 @@ impl Service {
         }
         let started = Instant::now();
         let run_inline = self.options.inline_tools && inline.is_open();
+        let version = ctx.session.protocol_version();
+        let request = p.tool_request(raw_params, &PluginContext::of(ctx, &version, id));
         let outcome = if run_inline {
-            let version = ctx.session.protocol_version();
-            let context = PluginContext::of(ctx, &version, id);
-            self.run_inline(&generation, &p.name, &inline, &context, params)
-                .0
+            self.run_inline(&generation, &p.name, &inline, &request).0
         } else {
             self.run(
                 &generation,
                 id,
-                "tools/call",
-                params,
+                request,
                 ctx,
                 CallExtras {
                     progress_token: token,
@@ -281,7 +285,10 @@ impl Service {
             progress_token: token,
             modern_round: None,
         };
-        match self.run(generation, id, method, params, ctx, extras).await {
+        let version = ctx.session.protocol_version();
+        let context = PluginContext::of(ctx, &version, id);
+        let request = PluginRequest::Json(build_request(method, params, &context));
+        match self.run(generation, id, request, ctx, extras).await {
             Ran::Done(CallOutcome::Ok(raw)) => Ok(String::from(Box::<str>::from(raw))),
             other => self.outcome_error(other),
         }
@@ -324,12 +331,10 @@ impl Service {
         generation: &Generation,
         tool: &str,
         inline: &InlineGate,
-        context: &PluginContext<'_>,
-        params: Option<&RawValue>,
+        request: &PluginRequest,
     ) -> (Ran, Duration) {
         let started = Instant::now();
-        let request = build_request("tools/call", params, context);
-        let outcome = generation.call_inline(&request);
+        let outcome = generation.call_inline(request);
         let took = started.elapsed();
         if let Some(why) = inline.record(took) {
             tracing::warn!(
@@ -349,8 +354,7 @@ impl Service {
         &self,
         generation: &Arc<Generation>,
         id: &RequestId,
-        method: &str,
-        params: Option<&RawValue>,
+        request: PluginRequest,
         ctx: &RequestCtx,
         extras: CallExtras,
     ) -> Ran {
@@ -359,8 +363,6 @@ impl Service {
             modern_round,
         } = extras;
         let version = ctx.session.protocol_version();
-        let context = PluginContext::of(ctx, &version, id);
-        let request = build_request(method, params, &context);
         let sink = Arc::new(RequestSink {
             session: ctx.session.clone(),
             outbound: ctx.outbound.clone(),
@@ -458,28 +460,6 @@ pub fn humanize(d: Duration) -> String {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
-
-    #[test]
-    fn reads_a_plain_leading_tool_name_and_leaves_the_rest_to_the_parser() {
-        let name = leading_name;
-        assert_eq!(
-            name(r#"{"name":"calculate","arguments":{}}"#),
-            Some("calculate")
-        );
-        assert_eq!(name(r#"{"name":"a.b-c_9"}"#), Some("a.b-c_9"));
-        for other in [
-            r#"{"name":"with\"quote"}"#,
-            r#"{"name":"caf\u00e9"}"#,
-            r#"{"name":"sp ace"}"#,
-            r#"{"name":""}"#,
-            r#"{ "name":"t"}"#,
-            r#"{"arguments":{},"name":"t"}"#,
-            r#"{"name":7}"#,
-            "{}",
-        ] {
-            assert_eq!(name(other), None, "{other}");
-        }
-    }
 
     #[test]
     fn the_plugin_request_carries_params_and_context() {
