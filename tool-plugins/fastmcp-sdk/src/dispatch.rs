@@ -131,16 +131,6 @@ impl Registry {
         arguments: Option<&str>,
         context: Option<&str>,
     ) -> Response {
-        // Checked here, once: the tool's argument parser takes a `RawValue`.
-        let arguments = match arguments.map(serde_json::from_str::<&RawValue>).transpose() {
-            Ok(arguments) => arguments,
-            Err(error) => {
-                return Response::error(
-                    INVALID_PARAMS,
-                    format!("Invalid params for tools/call: arguments: {error}"),
-                );
-            }
-        };
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
         self.run_tool(&ctx, name, arguments)
@@ -158,12 +148,12 @@ impl Registry {
                 Err(response) => return response,
             },
         };
-        self.run_tool(ctx, &params.name, params.arguments)
+        self.run_tool(ctx, &params.name, params.arguments.map(RawValue::get))
     }
 
     /// Runs the tool `name` (a protocol error if there is none) and turns what it returned,
     /// or its panic, into the response.
-    fn run_tool(&self, ctx: &Context<'_>, name: &str, arguments: Option<&RawValue>) -> Response {
+    fn run_tool(&self, ctx: &Context<'_>, name: &str, arguments: Option<&str>) -> Response {
         let Some(tool) = self.tool(name) else {
             return Response::error(INVALID_PARAMS, format!("Unknown tool: {name}"));
         };

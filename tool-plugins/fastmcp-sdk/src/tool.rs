@@ -6,13 +6,14 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::{Context, IntoToolResult, ToolResult};
 
-/// The function that serves a tool: parses the raw `arguments` (absent when the client sent
-/// none), runs the tool, and converts what it returned.
-pub type Handler = for<'c, 'h, 'r> fn(&'c Context<'h>, Option<&'r RawValue>) -> ToolResult;
+/// The function that serves a tool: parses the raw JSON text of the `arguments` (absent when
+/// the client sent none), runs the tool, and converts what it returned. The text is what the
+/// host located and is not checked before: the handler's own parse reports JSON that is not
+/// valid, so the arguments are read once.
+pub type Handler = for<'c, 'h, 'r> fn(&'c Context<'h>, Option<&'r str>) -> ToolResult;
 
 /// One tool as the plugin declares it. `#[tool]` builds these; you rarely write one by hand.
 #[derive(Clone)]
@@ -183,7 +184,7 @@ pub fn invoke_ctx<R: IntoToolResult>(
 #[doc(hidden)]
 pub fn invoke_args<T: DeserializeOwned, R: IntoToolResult>(
     name: &str,
-    args: Option<&RawValue>,
+    args: Option<&str>,
     tool: impl FnOnce(T) -> R,
 ) -> ToolResult {
     match parse_arguments(name, args) {
@@ -196,7 +197,7 @@ pub fn invoke_args<T: DeserializeOwned, R: IntoToolResult>(
 pub fn invoke_ctx_args<T: DeserializeOwned, R: IntoToolResult>(
     name: &str,
     ctx: &Context<'_>,
-    args: Option<&RawValue>,
+    args: Option<&str>,
     tool: impl FnOnce(&Context<'_>, T) -> R,
 ) -> ToolResult {
     match parse_arguments(name, args) {
@@ -207,11 +208,8 @@ pub fn invoke_ctx_args<T: DeserializeOwned, R: IntoToolResult>(
 
 /// Deserializes a tool's arguments straight from the request bytes; missing arguments are
 /// `{}`. On failure returns the `isError` result that names the argument and the reason.
-fn parse_arguments<T: DeserializeOwned>(
-    tool: &str,
-    args: Option<&RawValue>,
-) -> Result<T, ToolResult> {
-    let json = args.map_or("{}", RawValue::get);
+fn parse_arguments<T: DeserializeOwned>(tool: &str, args: Option<&str>) -> Result<T, ToolResult> {
+    let json = args.unwrap_or("{}");
     let invalid = |reason: &dyn fmt::Display| {
         ToolResult::error(format!("Invalid arguments for tool \"{tool}\": {reason}"))
     };
@@ -266,8 +264,7 @@ mod tests {
     }
 
     fn parse(json: Option<&str>) -> Result<Args, String> {
-        let raw = json.map(|json| RawValue::from_string(json.to_owned()).unwrap());
-        parse_arguments::<Args>("calc", raw.as_deref()).map_err(|result| {
+        parse_arguments::<Args>("calc", json).map_err(|result| {
             assert!(result.is_error());
             result.content()[0].as_text().unwrap().to_owned()
         })
