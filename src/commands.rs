@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use serde_json::value::to_raw_value;
+use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
@@ -178,9 +178,12 @@ pub fn call_tool(
     let Ok(params) = to_raw_value(&params) else {
         return ("the arguments cannot be sent".into(), true);
     };
-    let request = ToolRequest::new(&params, tool, arguments.as_deref(), |out| {
-        out.extend_from_slice(context.to_string().as_bytes())
-    });
+    let request = ToolRequest::new(
+        &params,
+        tool,
+        arguments.as_deref().map(RawValue::get),
+        |out| out.extend_from_slice(context.to_string().as_bytes()),
+    );
     match g.call_blocking(
         PluginRequest::Tool(request),
         Arc::new(NullSink),

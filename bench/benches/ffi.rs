@@ -86,7 +86,7 @@ fn tool_request() -> PluginRequest {
         arguments: &'a RawValue,
     }
     let args: Args<'_> = serde_json::from_str(PARAMS).expect("valid params");
-    let request = ToolRequest::new(params, "calculate", Some(args.arguments), |out| {
+    let request = ToolRequest::new(params, "calculate", Some(args.arguments.get()), |out| {
         out.extend_from_slice(CONTEXT.as_bytes())
     });
     PluginRequest::Tool(request)

@@ -30,12 +30,12 @@ pub struct ToolRequest {
 }
 
 impl ToolRequest {
-    /// Builds the request from the raw `params`, the `name` and `arguments` read from them
+    /// Builds the request from the raw `params`, the `name` and raw `arguments` read from them
     /// (either may borrow from `params` or not), and a writer of the context object.
     pub fn new(
         params: &RawValue,
         name: &str,
-        arguments: Option<&RawValue>,
+        arguments: Option<&str>,
         write_context: impl FnOnce(&mut Vec<u8>),
     ) -> Self {
         let params = params.get();
@@ -53,7 +53,7 @@ impl ToolRequest {
             }
         };
         let name = locate(name);
-        let arguments = arguments.map(|a| locate(a.get()));
+        let arguments = arguments.map(&mut locate);
         ToolRequest {
             text,
             name,
@@ -122,7 +122,7 @@ mod tests {
         let name = &get[9..13];
         let arguments: &RawValue = serde_json::from_str(&get[27..34]).unwrap();
         assert_eq!((name, arguments.get()), ("calc", r#"{"a":1}"#));
-        let request = ToolRequest::new(params, name, Some(arguments), |out| {
+        let request = ToolRequest::new(params, name, Some(arguments.get()), |out| {
             out.extend_from_slice(br#"{"requestId":1}"#)
         });
         assert_eq!(request.text.len(), get.len() + 15, "nothing appended");
@@ -135,7 +135,7 @@ mod tests {
 
         // An unescaped name and arguments from elsewhere are appended.
         let elsewhere: &RawValue = serde_json::from_str("[2]").unwrap();
-        let unescaped = ToolRequest::new(params, "ca\"lc", Some(elsewhere), |out| {
+        let unescaped = ToolRequest::new(params, "ca\"lc", Some(elsewhere.get()), |out| {
             out.extend_from_slice(b"{}")
         });
         assert_eq!(unescaped.text.len(), get.len() + 2 + 5 + 3);

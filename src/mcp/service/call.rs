@@ -16,6 +16,7 @@ use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::InlineGate;
+use crate::plugin::manifest::check_tool_name;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation};
 
@@ -90,10 +91,75 @@ impl NamedParams<'_> {
     /// The plugin request for this `tools/call`; `params` is the raw JSON these were read
     /// from.
     fn tool_request(&self, params: &RawValue, context: &PluginContext<'_>) -> PluginRequest {
-        let write_context = |out: &mut Vec<u8>| context.write_json(out);
-        let request = ToolRequest::new(params, &self.name, self.arguments, write_context);
-        PluginRequest::Tool(request)
+        tool_request(
+            params,
+            &self.name,
+            self.arguments.map(RawValue::get),
+            context,
+        )
     }
+}
+
+/// The plugin request for a `tools/call` of `name` with these raw arguments.
+fn tool_request(
+    params: &RawValue,
+    name: &str,
+    arguments: Option<&str>,
+    context: &PluginContext<'_>,
+) -> PluginRequest {
+    let write_context = |out: &mut Vec<u8>| context.write_json(out);
+    PluginRequest::Tool(ToolRequest::new(params, name, arguments, write_context))
+}
+
+/// The tool name and raw arguments of params written `{"name":"<name>"}` or
+/// `{"name":"<name>","arguments":{...}...}`, as SDK clients write them, with a valid tool name
+/// (whose characters need no unescaping): found by scanning, without a second parse of JSON
+/// the body's parse has already checked. `None` for any other shape, which the parser handles.
+fn leading_call(params: &str) -> Option<(&str, Option<&str>)> {
+    let rest = params.strip_prefix(r#"{"name":""#)?;
+    let name = &rest[..rest.find('"')?];
+    check_tool_name(name).ok()?;
+    let rest = &rest[name.len() + 1..];
+    if rest == "}" {
+        return Some((name, None));
+    }
+    let rest = rest.strip_prefix(r#","arguments":"#)?;
+    let arguments = &rest[..object_len(rest)?];
+    let after = &rest[arguments.len()..];
+    (after == "}" || after.starts_with(',')).then_some((name, Some(arguments)))
+}
+
+/// The length of the JSON object `text` starts with. `text` must be part of valid JSON (only
+/// brackets outside strings are counted); `None` if it does not start with `{`.
+fn object_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'{') {
+        return None;
+    }
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
@@ -122,8 +188,14 @@ impl Service {
             return None;
         }
         let params = call.params?;
-        let p = jsonrpc::params::<NamedParams>(Some(params)).ok()?;
-        let name = &*p.name;
+        let parsed;
+        let (name, arguments) = match leading_call(params.get()) {
+            Some(found) => found,
+            None => {
+                parsed = jsonrpc::params::<NamedParams>(Some(params)).ok()?;
+                (&*parsed.name, parsed.arguments.map(RawValue::get))
+            }
+        };
         let cat = self.registry.catalog();
         let (entry, generation) = cat.tool(name)?;
         if !entry.inline.is_open() || !allowed(&entry.access, call.caller) {
@@ -135,7 +207,7 @@ impl Service {
             caller: call.caller,
             request_id: call.id,
         };
-        let request = p.tool_request(params, &context);
+        let request = tool_request(params, name, arguments, &context);
         let (ran, took) = self.run_inline(generation, name, &entry.inline, &request);
         let (reply, label) = self.tool_reply(name, ran);
         self.record_call(name, generation, call.session_id, took, label, true);
@@ -460,6 +532,45 @@ pub fn humanize(d: Duration) -> String {
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn finds_the_name_and_arguments_of_plain_params_as_the_parser_does() {
+        let found = [
+            (r#"{"name":"calculate"}"#, "calculate", None),
+            (r#"{"name":"t","arguments":{}}"#, "t", Some("{}")),
+            (
+                r#"{"name":"a.b-c_9","arguments":{"a":[1,{"b":"}]\"{"}],"c":"\\"},"_meta":{}}"#,
+                "a.b-c_9",
+                Some(r#"{"a":[1,{"b":"}]\"{"}],"c":"\\"}"#),
+            ),
+        ];
+        for (params, name, arguments) in found {
+            assert_eq!(leading_call(params), Some((name, arguments)), "{params}");
+            let raw: &RawValue = serde_json::from_str(params).unwrap();
+            let parsed: NamedParams = jsonrpc::params(Some(raw)).unwrap();
+            assert_eq!(
+                (&*parsed.name, parsed.arguments.map(RawValue::get)),
+                (name, arguments)
+            );
+        }
+        for other in [
+            r#"{"name":"with\"quote"}"#,
+            r#"{"name":"caf\u00e9"}"#,
+            r#"{"name":"sp ace"}"#,
+            r#"{"name":""}"#,
+            r#"{ "name":"t"}"#,
+            r#"{"arguments":{},"name":"t"}"#,
+            r#"{"name":"t","arguments": {}}"#,
+            r#"{"name":"t","arguments":[1]}"#,
+            r#"{"name":"t","arguments":null}"#,
+            r#"{"name":"t","_meta":{},"arguments":{}}"#,
+            r#"{"name":"t" }"#,
+            r#"{"name":7}"#,
+            "{}",
+        ] {
+            assert_eq!(leading_call(other), None, "{other}");
+        }
+    }
 
     #[test]
     fn the_plugin_request_carries_params_and_context() {
