@@ -131,7 +131,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Pretty or JSON logs.
     pub log_format: LogFormat,
-    /// A `tracing_subscriber::EnvFilter` directive string, already checked to parse.
+    /// A `tracing_subscriber::filter::Targets` directive string, already checked to parse.
     pub log_filter: String,
     /// Rebuild and reload plugins when their files change.
     pub watch: bool,

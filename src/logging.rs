@@ -6,7 +6,9 @@
 //! Lines are written by a background thread (a slow or blocked stderr must not stall a request
 //! on the runtime); the returned [`LogGuard`] flushes them when dropped at exit.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -23,9 +25,10 @@ impl std::fmt::Debug for LogGuard {
 /// Log lines the background writer buffers before a logging thread waits for stderr.
 const LOG_BUFFER_LINES: usize = 4096;
 
-/// Installs the global subscriber with `filter` (an `EnvFilter` directive such as `info` or
-/// `fastmcp=debug`). An invalid filter falls back to `info` with a warning. Keep the returned
-/// guard until the program ends.
+/// Installs the global subscriber with `filter` (a list of `target=level` directives and a
+/// default level, such as `info` or `warn,fastmcp=debug`: [`Targets`], which needs no regex
+/// engine at startup, unlike `EnvFilter`). An invalid filter falls back to `info` with a
+/// warning. Keep the returned guard until the program ends.
 pub fn init(format: LogFormat, filter: &str) -> LogGuard {
     // The file watcher's own INFO lines (inotify bookkeeping) are noise to our users.
     let filter = if filter.contains("notify") {
@@ -34,9 +37,9 @@ pub fn init(format: LogFormat, filter: &str) -> LogGuard {
         format!("{filter},notify=warn")
     };
     let filter = filter.as_str();
-    let (env_filter, bad) = match EnvFilter::try_new(filter) {
+    let (targets, bad) = match filter.parse::<Targets>() {
         Ok(f) => (f, None),
-        Err(e) => (EnvFilter::new("info"), Some(e)),
+        Err(e) => (Targets::new().with_default(tracing::Level::INFO), Some(e)),
     };
     // Not lossy: when the buffer is full, requests wait rather than lines disappear. The
     // default buffer (128,000 lines) is allocated and touched up front: 4 MiB of an idle
@@ -45,13 +48,14 @@ pub fn init(format: LogFormat, filter: &str) -> LogGuard {
         .buffered_lines_limit(LOG_BUFFER_LINES)
         .lossy(false)
         .finish(std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(env_filter)
-        .with_writer(writer);
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    let registry = tracing_subscriber::registry().with(targets);
     let installed = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        LogFormat::Json => registry
+            .with(layer.json().flatten_event(true))
+            .try_init(),
+        LogFormat::Pretty => registry
+            .with(layer.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
             .try_init(),
     };
     if installed.is_ok()

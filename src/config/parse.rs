@@ -99,7 +99,7 @@ pub(super) fn parse_log_format(s: &str) -> Result<LogFormat, String> {
 
 pub(super) fn parse_log_filter(s: &str) -> Result<String, String> {
     let s = s.trim();
-    match tracing_subscriber::EnvFilter::builder().parse(s) {
+    match s.parse::<tracing_subscriber::filter::Targets>() {
         Ok(_) => Ok(s.to_owned()),
         Err(e) => Err(format!(
             "not a log filter like info or info,fastmcp=debug: {e}"
