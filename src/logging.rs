@@ -51,9 +51,7 @@ pub fn init(format: LogFormat, filter: &str) -> LogGuard {
     let layer = tracing_subscriber::fmt::layer().with_writer(writer);
     let registry = tracing_subscriber::registry().with(targets);
     let installed = match format {
-        LogFormat::Json => registry
-            .with(layer.json().flatten_event(true))
-            .try_init(),
+        LogFormat::Json => registry.with(layer.json().flatten_event(true)).try_init(),
         LogFormat::Pretty => registry
             .with(layer.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())))
             .try_init(),
