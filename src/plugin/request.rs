@@ -25,7 +25,7 @@ pub struct ToolRequest {
     text: Vec<u8>,
     name: Range<usize>,
     arguments: Option<Range<usize>>,
-    params: Range<usize>,
+    /// Follows the params, which start the buffer.
     context: Range<usize>,
 }
 
@@ -41,7 +41,6 @@ impl ToolRequest {
         let params = params.get();
         let mut text = Vec::with_capacity(params.len() + 160);
         text.extend_from_slice(params.as_bytes());
-        let params_range = 0..params.len();
         write_context(&mut text);
         let context = params.len()..text.len();
         let mut locate = |part: &str| match within(params, part) {
@@ -58,9 +57,13 @@ impl ToolRequest {
             text,
             name,
             arguments,
-            params: params_range,
             context,
         }
+    }
+
+    /// Where the params are: the start of the buffer.
+    fn params(&self) -> Range<usize> {
+        0..self.context.start
     }
 
     /// The call as `PluginTable::call_tool` takes it, borrowing from `self`.
@@ -73,14 +76,14 @@ impl ToolRequest {
             size: size_of::<ToolCall>() as u32,
             name: part(&self.name),
             arguments: self.arguments.as_ref().map_or(Str::EMPTY, part),
-            params: part(&self.params),
+            params: part(&self.params()),
             context: part(&self.context),
         }
     }
 
     /// The same call as the generic request `{"method":"tools/call","params","context"}`.
     pub fn envelope(&self) -> Vec<u8> {
-        let params = &self.text[self.params.clone()];
+        let params = &self.text[self.params()];
         let context = &self.text[self.context.clone()];
         let mut out = Vec::with_capacity(params.len() + context.len() + 48);
         out.extend_from_slice(b"{\"method\":\"tools/call\",\"params\":");

@@ -87,19 +87,6 @@ pub(super) struct NamedParams<'a> {
     meta: Option<RequestMeta>,
 }
 
-impl NamedParams<'_> {
-    /// The plugin request for this `tools/call`; `params` is the raw JSON these were read
-    /// from.
-    fn tool_request(&self, params: &RawValue, context: &PluginContext<'_>) -> PluginRequest {
-        tool_request(
-            params,
-            &self.name,
-            self.arguments.map(RawValue::get),
-            context,
-        )
-    }
-}
-
 /// The plugin request for a `tools/call` of `name` with these raw arguments.
 fn tool_request(
     params: &RawValue,
@@ -254,7 +241,9 @@ impl Service {
         let started = Instant::now();
         let run_inline = self.options.inline_tools && inline.is_open();
         let version = ctx.session.protocol_version();
-        let request = p.tool_request(raw_params, &PluginContext::of(ctx, &version, id));
+        let arguments = p.arguments.map(RawValue::get);
+        let context = PluginContext::of(ctx, &version, id);
+        let request = tool_request(raw_params, &p.name, arguments, &context);
         let outcome = if run_inline {
             self.run_inline(&generation, &p.name, &inline, &request).0
         } else {
@@ -434,7 +423,6 @@ impl Service {
             progress_token,
             modern_round,
         } = extras;
-        let version = ctx.session.protocol_version();
         let sink = Arc::new(RequestSink {
             session: ctx.session.clone(),
             outbound: ctx.outbound.clone(),
@@ -443,7 +431,7 @@ impl Service {
             // ask it things, through multi round-trip requests (`modern`).
             can_request: !self.options.stateless
                 && ctx.outbound.is_some()
-                && version != modern::VERSION,
+                && ctx.session.version_cmp(modern::VERSION).is_ne(),
             modern: modern_round,
             updates: Some(self.updates.clone()),
         });

@@ -181,13 +181,16 @@ unsafe fn tool_call_parts<'a>(
     Some((name, non_empty(arguments), non_empty(context)))
 }
 
-/// The text of a `Str`, checked to be UTF-8.
+/// The text of a `Str`, checked to be UTF-8; `None` for a null pointer with a length.
 ///
 /// # Safety
 /// `s.ptr` points to `s.len` readable bytes for `'a` (or `s.len` is 0).
 unsafe fn str_of<'a>(s: Str) -> Option<&'a str> {
-    if s.len == 0 || s.ptr.is_null() {
+    if s.len == 0 {
         return Some("");
+    }
+    if s.ptr.is_null() {
+        return None;
     }
     // SAFETY: by the caller.
     std::str::from_utf8(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }).ok()

@@ -267,6 +267,14 @@ fn a_broken_tool_call_is_refused_not_crashed_on() {
         context: not_utf8,
         ..well_formed
     }));
+    let null_with_a_length = Str {
+        ptr: std::ptr::null(),
+        len: 4,
+    };
+    invalid_request(call(&ToolCall {
+        name: null_with_a_length,
+        ..well_formed
+    }));
     // Arguments that are not JSON are the tool's invalid arguments, as any that do not fit.
     let (status, body) = call(&ToolCall {
         arguments: Str::new("{\"name\":"),
