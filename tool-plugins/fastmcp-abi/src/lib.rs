@@ -13,8 +13,12 @@
 //! ones a plugin has, see [`PluginTable::has`]) or by new JSON methods, so version 1 never has
 //! to break.
 //!
-//! Appended so far: [`PluginTable::call_tool`] (crate version 1.1), a `tools/call` whose name,
-//! arguments and context the host has already located, so the plugin parses no envelope.
+//! Appended so far:
+//! - [`PluginTable::call_tool`] (crate version 1.1), a `tools/call` whose name, arguments and
+//!   context the host has already located, so the plugin parses no envelope;
+//! - [`PluginTable::start_tool`] and [`PluginTable::cancel_call`] (crate version 1.2): a
+//!   `tools/call` of an async tool that the host starts without waiting for it; the plugin
+//!   reports the result later, from any thread, through a [`Completion`].
 //!
 //! # Ownership
 //! A [`Buf`] is freed by the side that allocated it: buffers a plugin returns are released
@@ -22,9 +26,17 @@
 //! Borrowed inputs are `(ptr, len)` pairs valid only for the duration of the call.
 //!
 //! # Threads
-//! The host calls [`PluginTable::call`] from its own worker threads, possibly several at once.
-//! The callbacks in [`HostContext`] may be called from the thread running the call only, and
-//! only until `call` returns.
+//! The host calls [`PluginTable::call`] and [`PluginTable::call_tool`] from its own worker
+//! threads (and, for tools the manifest marks `inline`, from its I/O threads), possibly several
+//! at once. The callbacks in [`HostContext`] may be called only until that call returns.
+//!
+//! [`PluginTable::start_tool`] and [`PluginTable::cancel_call`] are called on the host's I/O
+//! threads and must return at once: they queue work, nothing more. In particular they must not
+//! run code that leaves a thread-exit destructor behind (an async runtime's thread-local
+//! context, `std::thread::current()`): the host's I/O threads outlive every plugin, and such a
+//! destructor would keep the library mapped after it is unloaded. For a call that
+//! `start_tool` left pending, the [`HostContext`] and its callbacks stay valid, and may be called
+//! from any thread, until the plugin calls the call's [`Completion`].
 #![no_std]
 
 use core::ffi::c_void;
@@ -53,6 +65,9 @@ pub const STATUS_INPUT_REQUIRED: i32 = 3;
 pub const STATUS_UNSUPPORTED: i32 = 4;
 /// The call was cancelled while waiting for the host.
 pub const STATUS_CANCELLED: i32 = 5;
+/// Returned by [`PluginTable::start_tool`]: the call is running and will be reported through
+/// its [`Completion`]; `out` was not written. Never passed to [`Completion::complete`].
+pub const STATUS_PENDING: i32 = 6;
 
 /// An owned byte buffer (UTF-8 JSON unless stated otherwise).
 ///
@@ -110,6 +125,27 @@ pub struct PluginTable {
     /// returns.
     pub call_tool:
         unsafe extern "C" fn(ctx: *const HostContext, call: *const ToolCall, out: *mut Buf) -> i32,
+    // ---- appended in crate version 1.2: present when `size` covers them ----
+    /// Starts one `tools/call` of a tool whose manifest entry says `"async": true`, without
+    /// waiting for it. Called on a host I/O thread: it must return at once (see "Threads").
+    ///
+    /// Returns [`STATUS_PENDING`] when the call runs on: the plugin then calls
+    /// `done.complete` exactly once, from any thread, with the status and reply it would have
+    /// returned from `call_tool`; until then `ctx` stays valid. Any other status is the call's
+    /// answer now, in `out`, as from `call_tool` (for example an unknown tool), and `done` is
+    /// never called. `call` and `done` point to data valid only until this returns: copy what
+    /// is needed.
+    pub start_tool: unsafe extern "C" fn(
+        ctx: *const HostContext,
+        call: *const ToolCall,
+        done: *const Completion,
+        out: *mut Buf,
+    ) -> i32,
+    /// Asks the plugin to stop the pending call `call_id` (its [`Completion::call_id`]): the
+    /// client cancelled it, went away, or it timed out. The plugin drops the call's work and
+    /// still completes it once (usually with [`STATUS_CANCELLED`]); an id it does not know (a
+    /// call already completed) is ignored. Called on a host I/O thread: it must return at once.
+    pub cancel_call: unsafe extern "C" fn(call_id: u64),
 }
 
 /// The size of the fields every version-1 table has (up to and including `unload`): the
@@ -119,18 +155,20 @@ pub const PLUGIN_TABLE_V1_SIZE: usize = core::mem::offset_of!(PluginTable, call_
 /// The appended fields of [`PluginTable`], for [`PluginTable::has`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableField {
-    /// [`PluginTable::call_tool`].
+    /// [`PluginTable::call_tool`] (1.1).
     CallTool,
+    /// [`PluginTable::start_tool`] and [`PluginTable::cancel_call`] (1.2), which come together.
+    StartTool,
 }
 
 impl PluginTable {
     /// Whether a table that announces `size` bytes has `field`. Read `size` from the table's
     /// header and only then the field: a smaller, older table simply ends before it.
     pub const fn has(size: u32, field: TableField) -> bool {
+        let fn_size = size_of::<unsafe extern "C" fn()>();
         let end = match field {
-            TableField::CallTool => {
-                core::mem::offset_of!(PluginTable, call_tool) + size_of::<unsafe extern "C" fn()>()
-            }
+            TableField::CallTool => core::mem::offset_of!(PluginTable, call_tool) + fn_size,
+            TableField::StartTool => core::mem::offset_of!(PluginTable, cancel_call) + fn_size,
         };
         size as usize >= end
     }
@@ -180,6 +218,28 @@ pub struct ToolCall {
     pub context: Str,
 }
 
+/// How a plugin reports the end of a call that [`PluginTable::start_tool`] left pending.
+///
+/// Plain data the plugin copies (it is only borrowed during `start_tool`) and may move to any
+/// thread. The host keeps `data` valid until the plugin's `unload` has returned.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Completion {
+    /// `size_of::<Completion>()` as the host was compiled; fields are only ever appended.
+    pub size: u32,
+    /// The host's id for this call, unique per loaded library; also what
+    /// [`PluginTable::cancel_call`] names.
+    pub call_id: u64,
+    /// Opaque host state, passed back to `complete`.
+    pub data: *const c_void,
+    /// Reports the call's end: a status as `call_tool` returns it (never [`STATUS_PENDING`])
+    /// and the reply it would have written, which the host takes over and frees with
+    /// [`PluginTable::free_buf`]. Call it once per call, from any thread; the host ignores
+    /// (and frees the reply of) a second call for the same id. After it, the call's
+    /// [`HostContext`] must not be used.
+    pub complete: unsafe extern "C" fn(data: *const c_void, call_id: u64, status: i32, reply: Buf),
+}
+
 /// What the host hands to every call: the way back from a tool to the server.
 #[repr(C)]
 #[derive(Debug)]
@@ -194,6 +254,7 @@ pub struct HostContext {
     /// updated, list changed). Returns [`STATUS_OK`], or [`STATUS_UNSUPPORTED`] when dropped.
     pub notify: unsafe extern "C" fn(data: *const c_void, ptr: *const u8, len: usize) -> i32,
     /// Returns 1 once the call has been cancelled (client cancel, disconnect, timeout), else 0.
+    /// Every callback here is thread-safe on the host's side.
     pub is_cancelled: unsafe extern "C" fn(data: *const c_void) -> u8,
     /// Sends a request to the client, JSON `{"method", "params"}` (`sampling/createMessage`,
     /// `elicitation/create`, `roots/list`), and blocks until it answers. On [`STATUS_OK`] `out`

@@ -12,7 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Once;
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use fastmcp_abi::{ABI_VERSION, Buf, HostContext, PluginTable, STATUS_ERROR, Str, ToolCall};
+use fastmcp_abi::{
+    ABI_VERSION, Buf, Completion, HostContext, PluginTable, STATUS_ERROR, Str, ToolCall,
+};
 
 use crate::dispatch::{Registry, Response};
 
@@ -90,8 +92,26 @@ pub const fn table<P: PluginSource>() -> PluginTable {
         free_buf,
         unload: unload::<P>,
         call_tool: call_tool::<P>,
+        start_tool: start_tool::<P>,
+        cancel_call,
     }
 }
+
+/// # Safety
+/// As `PluginTable::start_tool`. No tool runs asynchronously yet: every call is answered now,
+/// as `call_tool` answers it, and `done` is never called.
+unsafe extern "C" fn start_tool<P: PluginSource>(
+    ctx: *const HostContext,
+    call: *const ToolCall,
+    _done: *const Completion,
+    out: *mut Buf,
+) -> i32 {
+    // SAFETY: the same contract as `call_tool` for `ctx`, `call` and `out`.
+    unsafe { call_tool::<P>(ctx, call, out) }
+}
+
+/// Nothing is ever pending, so there is nothing to cancel.
+unsafe extern "C" fn cancel_call(_call_id: u64) {}
 
 /// Frees the registry and the panic hook; called once by the host right before `dlclose`.
 unsafe extern "C" fn unload<P: PluginSource>() {
