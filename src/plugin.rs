@@ -4,7 +4,9 @@
 //! - [`library`]: `dlopen` of a private copy, the ABI handshake, raw calls.
 //! - [`manifest`]: the manifest JSON, parsed into `rmcp::model` types and checked.
 //! - [`pool`]: each generation's own worker threads.
-//! - [`generation`]: one loaded version of a plugin; calls and the host callbacks.
+//! - [`generation`]: one loaded version of a plugin and its calls.
+//! - `callbacks`: the host callbacks a running call reaches its client through.
+//! - `pending`: async tool calls between `start_tool` and their completion.
 //! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
 //! - [`inline`]: whether a tool's calls may still run on the I/O threads.
 //! - [`registry`]: the configured plugins and the catalog being served.
@@ -12,12 +14,14 @@
 //! - [`build`]: building a plugin crate with cargo.
 
 pub mod build;
+mod callbacks;
 pub mod elf;
 mod error;
 pub mod generation;
 pub mod inline;
 pub mod library;
 pub mod manifest;
+mod pending;
 pub mod pool;
 pub mod registry;
 pub mod reload;

@@ -67,7 +67,7 @@ unsafe extern "C" fn free_buf(b: Buf) {
 "#;
 
 /// Compiles `source` into `dir/NAME.so` as a cdylib.
-fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
+pub(crate) fn compile(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.rs"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(format!("lib{name}.so"));
@@ -210,12 +210,14 @@ fn a_plugin_built_before_call_tool_gets_tool_calls_as_generic_requests() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = r#"{"name":"old","tools":[
         {"name":"on-workers","inputSchema":{"type":"object"}},
-        {"name":"inline","inputSchema":{"type":"object"},"inline":true}]}"#;
+        {"name":"inline","inputSchema":{"type":"object"},"inline":true},
+        {"name":"marked-async","inputSchema":{"type":"object"},"async":true}]}"#;
     let old = fake_plugin(dir.path(), "old", 1, manifest);
     for mode in [&["--stateless"][..], &[]] {
         let server = util::serve(&old, mode);
         let session = (mode.is_empty()).then(|| server.initialize());
-        for tool in ["on-workers", "inline"] {
+        // A plugin without `start_tool` gets even a tool it marks async on the workers.
+        for tool in ["on-workers", "inline", "marked-async"] {
             let params = serde_json::json!({"name": tool, "arguments": {"x": [1, "two"]}});
             let reply = server.call(
                 &util::rpc(2, "tools/call", params.clone()),

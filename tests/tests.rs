@@ -3,6 +3,7 @@
 
 mod util;
 
+mod async_abi;
 mod auth;
 mod commands;
 mod config_cli;

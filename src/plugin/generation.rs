@@ -6,13 +6,12 @@
 //! workers and only then closes the library, so no code of the library can run after
 //! `dlclose` (`shared/reference/plugin-loading.md`).
 
-use std::ffi::c_void;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use fastmcp_abi::{
-    Buf, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC,
+    STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC,
     STATUS_UNSUPPORTED,
 };
 use serde::Deserialize;
@@ -20,10 +19,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::PluginError;
-use super::library::{Library, RawReply, Staged, host_context};
+use super::callbacks::{CallState, Reach};
+use super::library::{Library, RawReply, Staged};
 use super::manifest::{self, Manifest};
+use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed};
-use super::request::PluginRequest;
+use super::request::{PluginRequest, ToolRequest};
 
 /// How many calls of one generation may run at once; more wait in its queue.
 pub const MAX_WORKERS: usize = 64;
@@ -104,6 +105,8 @@ pub struct Generation {
     /// Kept in an `Arc` so jobs can point at it; only [`Drop`] releases it.
     library: Arc<Library>,
     pool: Pool,
+    /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
+    pending: Arc<PendingCalls>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -180,12 +183,14 @@ impl Generation {
                 });
             }
         };
+        let pending = PendingCalls::new(library.free_buf_fn(), manifest.name.clone());
         Ok(Arc::new(Generation {
             id,
             manifest,
             content_hash: hash,
             library: Arc::new(library),
             pool,
+            pending: Arc::new(pending),
         }))
     }
 
@@ -229,6 +234,60 @@ impl Generation {
         rx.await.map_err(|_| PoolClosed)
     }
 
+    /// Whether the tool calls marked async can be started without a thread (the plugin has
+    /// `start_tool`, ABI 1.2); otherwise they run on the workers like any other.
+    pub fn starts_async(&self) -> bool {
+        self.library.has_start_tool()
+    }
+
+    /// Runs an async tool's call: started here, on the calling (I/O) thread, and awaited
+    /// without holding a thread until the plugin completes it. Dropping the future (a client
+    /// that went away, a timeout) cancels the call: the flag is set and the plugin is asked to
+    /// drop its work. With `watch_cancel`, a flag set by someone else (a client's
+    /// `notifications/cancelled`) is noticed within [`CANCEL_WATCH`] and passed on the same way.
+    pub async fn call_async(
+        self: &Arc<Self>,
+        request: &ToolRequest,
+        sink: Arc<dyn CallSink>,
+        cancel: Arc<AtomicBool>,
+        watch_cancel: bool,
+    ) -> CallOutcome {
+        let (id, mut answer) =
+            match self
+                .pending
+                .start(&self.library, request, sink, cancel.clone())
+            {
+                Start::Pending(id, answer) => (id, answer),
+                Start::Answered(reply) => return outcome(reply),
+                Start::Unsupported => {
+                    return CallOutcome::Invalid("the plugin cannot start async calls".into());
+                }
+            };
+        let mut guard = CancelPending {
+            library: &self.library,
+            id,
+            cancel: &cancel,
+            armed: true,
+        };
+        let mut told = false;
+        let reply = loop {
+            tokio::select! {
+                reply = &mut answer => break reply,
+                () = tokio::time::sleep(CANCEL_WATCH), if watch_cancel && !told => {
+                    if cancel.load(Ordering::Relaxed) {
+                        self.library.cancel_call(id);
+                        told = true;
+                    }
+                }
+            }
+        };
+        guard.armed = false;
+        match reply {
+            Ok(reply) => outcome(reply),
+            Err(_) => CallOutcome::Invalid("the plugin was unloaded before it completed".into()),
+        }
+    }
+
     /// Runs one request synchronously (for `fastmcp call`). Blocking.
     pub fn call_blocking(
         self: &Arc<Self>,
@@ -263,7 +322,11 @@ impl Drop for Generation {
     fn drop(&mut self) {
         let pool = self.pool.clone();
         let library = self.library.clone();
+        let pending = self.pending.clone();
         let reap = move || {
+            // Nobody waits for an async call still running: stop it, so the plugin's runtime
+            // shuts down quickly at unload.
+            pending.cancel_all(&library);
             pool.shutdown();
             // On a thread of its own that ends before dlclose, so whatever thread-exit
             // destructor the plugin's code might register runs while the library is mapped.
@@ -271,6 +334,8 @@ impl Drop for Generation {
                 let _ = s.spawn(|| library.unload()).join();
             });
             drop(library);
+            // Only now: a completion may come in until `unload` has returned.
+            drop(pending);
         };
         // Joining may wait for a call that ignores cancellation; never block the caller on it.
         if std::thread::Builder::new()
@@ -283,10 +348,24 @@ impl Drop for Generation {
     }
 }
 
-/// The per-call state the host callbacks see through `HostContext::data`.
-struct CallState<'a> {
-    sink: &'a dyn CallSink,
+/// How often an async call whose cancel flag others may set looks at it.
+pub const CANCEL_WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Cancels a pending async call when the future awaiting it is dropped before the answer.
+struct CancelPending<'a> {
+    library: &'a Library,
+    id: u64,
     cancel: &'a AtomicBool,
+    armed: bool,
+}
+
+impl Drop for CancelPending<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.cancel.store(true, Ordering::Relaxed);
+            self.library.cancel_call(self.id);
+        }
+    }
 }
 
 fn run_call(
@@ -296,14 +375,12 @@ fn run_call(
     cancel: &AtomicBool,
 ) -> CallOutcome {
     let state = CallState { sink, cancel };
-    let ctx = host_context(
-        (&state as *const CallState<'_>).cast::<c_void>(),
-        host_notify,
-        host_is_cancelled,
-        host_request,
-        host_free_buf,
-    );
-    let RawReply { status, body } = library.request(&ctx, request);
+    let ctx = state.context();
+    outcome(library.request(&ctx, request))
+}
+
+/// Maps a plugin's status and reply to a call outcome.
+pub(super) fn outcome(RawReply { status, body }: RawReply) -> CallOutcome {
     match status {
         // Checked once and kept as is: the reply's bytes become the result without a copy.
         STATUS_OK => match String::from_utf8(body).map(RawValue::from_string) {
@@ -343,115 +420,4 @@ fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<M>(body)
         .map(|m| m.message)
         .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
-}
-
-#[derive(Deserialize)]
-struct Outgoing {
-    method: String,
-    #[serde(default)]
-    params: Value,
-}
-
-/// Recovers the call state from the callback's data pointer.
-///
-/// # Safety
-/// `data` must be the pointer `run_call` put in the context, during that call.
-unsafe fn state<'a>(data: *const c_void) -> &'a CallState<'a> {
-    // SAFETY: guaranteed by the caller: `run_call` keeps the state alive for the whole call.
-    unsafe { &*data.cast::<CallState<'a>>() }
-}
-
-/// Reads a `(ptr, len)` pair the plugin lends us.
-///
-/// # Safety
-/// `ptr` must point at `len` readable bytes for the duration of the callback.
-unsafe fn borrowed<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
-    if ptr.is_null() || len == 0 {
-        return &[];
-    }
-    // SAFETY: guaranteed by the caller.
-    unsafe { std::slice::from_raw_parts(ptr, len) }
-}
-
-unsafe extern "C" fn host_notify(data: *const c_void, ptr: *const u8, len: usize) -> i32 {
-    std::panic::catch_unwind(|| {
-        // SAFETY: the plugin passes back the context's data pointer during the call, and a
-        // buffer it owns for the duration of this callback.
-        let (st, bytes) = unsafe { (state(data), borrowed(ptr, len)) };
-        match serde_json::from_slice::<Outgoing>(bytes) {
-            Ok(n) => {
-                st.sink.notify(&n.method, n.params);
-                STATUS_OK
-            }
-            Err(_) => STATUS_ERROR,
-        }
-    })
-    .unwrap_or(STATUS_ERROR)
-}
-
-unsafe extern "C" fn host_is_cancelled(data: *const c_void) -> u8 {
-    // SAFETY: as in `host_notify`.
-    u8::from(unsafe { state(data) }.cancel.load(Ordering::Relaxed))
-}
-
-unsafe extern "C" fn host_request(
-    data: *const c_void,
-    ptr: *const u8,
-    len: usize,
-    out: *mut Buf,
-) -> i32 {
-    let (status, body) = std::panic::catch_unwind(|| {
-        // SAFETY: as in `host_notify`.
-        let (st, bytes) = unsafe { (state(data), borrowed(ptr, len)) };
-        let req = match serde_json::from_slice::<Outgoing>(bytes) {
-            Ok(r) => r,
-            Err(e) => {
-                let err = serde_json::json!({"code": -32600, "message": format!("malformed request: {e}")});
-                return (STATUS_ERROR, Some(err));
-            }
-        };
-        match st.sink.request(&req.method, req.params, st.cancel) {
-            Ok(v) => (STATUS_OK, Some(v)),
-            Err(HostRequestError::Client(e)) => (STATUS_ERROR, Some(e)),
-            Err(HostRequestError::Unsupported(msg)) => (
-                STATUS_UNSUPPORTED,
-                Some(serde_json::json!({"code": -32601, "message": msg})),
-            ),
-            Err(HostRequestError::Cancelled) => (STATUS_CANCELLED, None),
-            Err(HostRequestError::InputRequired) => (STATUS_INPUT_REQUIRED, None),
-        }
-    })
-    .unwrap_or_else(|_| {
-        (
-            STATUS_ERROR,
-            Some(serde_json::json!({"code": -32603, "message": "host error"})),
-        )
-    });
-    if !out.is_null() {
-        let buf = match body {
-            Some(v) => into_buf(serde_json::to_vec(&v).unwrap_or_default()),
-            None => Buf::EMPTY,
-        };
-        // SAFETY: `out` is non-null and the plugin passed it for us to fill.
-        unsafe { out.write(buf) };
-    }
-    status
-}
-
-/// Hands a host `Vec` to the plugin; [`host_free_buf`] takes it back.
-fn into_buf(v: Vec<u8>) -> Buf {
-    let mut v = std::mem::ManuallyDrop::new(v);
-    Buf {
-        ptr: v.as_mut_ptr(),
-        len: v.len(),
-        cap: v.capacity(),
-    }
-}
-
-unsafe extern "C" fn host_free_buf(buf: Buf) {
-    if !buf.ptr.is_null() {
-        // SAFETY: only buffers made by `into_buf` are handed out with this free function, and
-        // the plugin frees each once.
-        drop(unsafe { Vec::from_raw_parts(buf.ptr, buf.len, buf.cap) });
-    }
 }

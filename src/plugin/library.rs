@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use fastmcp_abi::{
-    ABI_VERSION, Buf, ENTRY_SYMBOL, EntryFn, HostContext, PLUGIN_TABLE_V1_SIZE, PluginTable,
-    TableField, ToolCall,
+    ABI_VERSION, Buf, Completion, ENTRY_SYMBOL, EntryFn, HostContext, PLUGIN_TABLE_V1_SIZE,
+    PluginTable, STATUS_PENDING, TableField, ToolCall,
 };
 
 use super::PluginError;
@@ -29,6 +29,27 @@ struct Table {
     unload: unsafe extern "C" fn(),
     /// ABI 1.1; `None` for an older table.
     call_tool: Option<unsafe extern "C" fn(*const HostContext, *const ToolCall, *mut Buf) -> i32>,
+    /// ABI 1.2 (`start_tool`, `cancel_call`); `None` for an older table.
+    start: Option<StartFns>,
+}
+
+/// The async entries of an ABI 1.2 table, which come together.
+#[derive(Clone, Copy)]
+struct StartFns {
+    start_tool: StartToolFn,
+    cancel_call: unsafe extern "C" fn(u64),
+}
+
+type StartToolFn =
+    unsafe extern "C" fn(*const HostContext, *const ToolCall, *const Completion, *mut Buf) -> i32;
+
+/// What `start_tool` did with a call.
+#[derive(Debug)]
+pub enum Started {
+    /// The call runs on; its [`Completion`] will report it.
+    Pending,
+    /// The plugin answered at once; the completion will never be called.
+    Answered(RawReply),
 }
 
 /// A mapped plugin library whose ABI header has been checked.
@@ -208,6 +229,10 @@ impl Library {
                 unload: (&raw const (*table_ptr).unload).read(),
                 call_tool: PluginTable::has(size, TableField::CallTool)
                     .then(|| (&raw const (*table_ptr).call_tool).read()),
+                start: PluginTable::has(size, TableField::StartTool).then(|| StartFns {
+                    start_tool: (&raw const (*table_ptr).start_tool).read(),
+                    cancel_call: (&raw const (*table_ptr).cancel_call).read(),
+                }),
             })
         }
     }
@@ -215,6 +240,52 @@ impl Library {
     /// Whether the plugin takes tool calls through `call_tool` (ABI 1.1).
     pub fn has_call_tool(&self) -> bool {
         self.table.call_tool.is_some()
+    }
+
+    /// Whether the plugin can start tool calls without blocking (`start_tool`, ABI 1.2).
+    pub fn has_start_tool(&self) -> bool {
+        self.table.start.is_some()
+    }
+
+    /// Starts a tool call through `start_tool`. Runs only queueing code of the plugin: fine on
+    /// an I/O thread (`docs/abi.md`, "Async tool calls"). `None` when the plugin lacks the
+    /// entry.
+    ///
+    /// # Safety
+    /// `ctx` must point to a valid context that stays valid until the plugin calls
+    /// `done.complete` (when this returns [`Started::Pending`]), and `done.data` must stay
+    /// valid until the plugin is unloaded.
+    pub unsafe fn start_tool(
+        &self,
+        ctx: *const HostContext,
+        call: &ToolCall,
+        done: &Completion,
+    ) -> Option<Started> {
+        let start = self.table.start?;
+        let mut out = Buf::EMPTY;
+        // SAFETY: `start_tool` comes from a table whose size covers it; `call` and `done` are
+        // valid during the call (the plugin copies them), `ctx` and `done.data` as long as the
+        // caller promises, and `out` is a valid Buf to fill.
+        let status = unsafe { (start.start_tool)(ctx, call, done, &mut out) };
+        Some(if status == STATUS_PENDING {
+            Started::Pending
+        } else {
+            Started::Answered(self.take(status, out))
+        })
+    }
+
+    /// Asks the plugin to stop the pending call `call_id`; a no-op without `start_tool`.
+    pub fn cancel_call(&self, call_id: u64) {
+        if let Some(start) = self.table.start {
+            // SAFETY: `cancel_call` comes from a table whose size covers it; it takes any id.
+            unsafe { (start.cancel_call)(call_id) }
+        }
+    }
+
+    /// The plugin's `free_buf`, for replies that arrive without a `&Library` at hand (a
+    /// completion): see [`take_buf`].
+    pub fn free_buf_fn(&self) -> unsafe extern "C" fn(Buf) {
+        self.table.free_buf
     }
 
     /// The path the user named.
@@ -267,19 +338,30 @@ impl Library {
 
     /// Copies a plugin-owned buffer into host memory and gives it back to the plugin.
     fn take(&self, status: i32, out: Buf) -> RawReply {
-        let body = if out.ptr.is_null() || out.len == 0 {
-            Vec::new()
-        } else {
-            // SAFETY: the plugin promises `ptr` points at `len` initialised bytes it owns until
-            // we call `free_buf`.
-            unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec()
-        };
-        if !out.ptr.is_null() {
-            // SAFETY: the buffer came from this plugin and is freed exactly once.
-            unsafe { (self.table.free_buf)(out) };
-        }
-        RawReply { status, body }
+        // SAFETY: `out` came from this plugin (its reply), and `free_buf` is its own.
+        unsafe { take_buf(self.table.free_buf, status, out) }
     }
+}
+
+/// Copies a plugin-owned reply buffer into host memory and frees it with the plugin's
+/// `free_buf`.
+///
+/// # Safety
+/// `out` must be a buffer that plugin returned (or empty), not yet freed, and the plugin must
+/// still be loaded.
+pub unsafe fn take_buf(free_buf: unsafe extern "C" fn(Buf), status: i32, out: Buf) -> RawReply {
+    let body = if out.ptr.is_null() || out.len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the plugin promises `ptr` points at `len` initialised bytes it owns until
+        // we call `free_buf`.
+        unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec()
+    };
+    if !out.ptr.is_null() {
+        // SAFETY: by the caller, the buffer came from this plugin and is freed exactly once.
+        unsafe { free_buf(out) };
+    }
+    RawReply { status, body }
 }
 
 impl Drop for Library {

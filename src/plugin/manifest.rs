@@ -32,6 +32,9 @@ pub struct ToolEntry {
     /// The plugin says calls may run inline on the I/O threads (`"inline": true`); shared by
     /// every clone of the entry so the host can take it back (see [`super::inline`]).
     pub inline: Arc<InlineGate>,
+    /// The plugin serves the tool as an async call (`"async": true`): started with
+    /// `start_tool` and completed later, holding no host thread (`super::pending`).
+    pub is_async: bool,
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -141,15 +144,20 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         Some(a) => serde_json::from_value(a).map_err(|e| format!("tool {label}: access: {e}"))?,
         None => Access::default(),
     };
-    let inline = match value.as_object_mut().and_then(|o| o.remove("inline")) {
-        Some(Value::Bool(b)) => b,
-        None => false,
-        Some(other) => {
-            return Err(format!(
-                "tool {label}: inline must be true or false, not {other}"
-            ));
-        }
+    let mut flag = |key: &str| match value.as_object_mut().and_then(|o| o.remove(key)) {
+        Some(Value::Bool(b)) => Ok(b),
+        None => Ok(false),
+        Some(other) => Err(format!(
+            "tool {label}: {key} must be true or false, not {other}"
+        )),
     };
+    let inline = flag("inline")?;
+    let is_async = flag("async")?;
+    if inline && is_async {
+        return Err(format!(
+            "tool {label}: a tool cannot be both inline and async"
+        ));
+    }
     let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;
     check_tool_name(&tool.name).map_err(|e| format!("tool {label}: {e}"))?;
     check_object_schema(&tool.input_schema)
@@ -161,6 +169,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         tool,
         access,
         inline: Arc::new(InlineGate::new(inline)),
+        is_async,
     })
 }
 
@@ -232,6 +241,35 @@ mod tests {
             e.contains("tool `calc`: inline must be true or false"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn async_is_a_host_only_flag_that_excludes_inline() {
+        let mut t = tool("wait", serde_json::json!({"type": "object"}));
+        t["async"] = true.into();
+        let m = parse(&manifest(vec![t.clone()])).unwrap();
+        assert!(m.tools[0].is_async);
+        assert!(!m.tools[0].inline.is_open());
+        let listed = serde_json::to_value(&m.tools[0].tool).unwrap();
+        assert!(
+            listed.get("async").is_none(),
+            "not sent to clients: {listed}"
+        );
+        t["inline"] = true.into();
+        let e = parse(&manifest(vec![t.clone()])).unwrap_err();
+        assert!(e.contains("both inline and async"), "{e}");
+        t["inline"] = false.into();
+        t["async"] = 1.into();
+        let e = parse(&manifest(vec![t])).unwrap_err();
+        assert!(
+            e.contains("tool `wait`: async must be true or false"),
+            "{e}"
+        );
+        let plain = parse(&manifest(vec![tool(
+            "p",
+            serde_json::json!({"type": "object"}),
+        )]));
+        assert!(!plain.unwrap().tools[0].is_async, "absent means not async");
     }
 
     #[test]

@@ -217,9 +217,9 @@ impl Service {
             let cat = self.registry.catalog();
             cat.tool(&p.name)
                 .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
-                .map(|(e, g)| (g.clone(), e.inline.clone()))
+                .map(|(e, g)| (g.clone(), e.inline.clone(), e.is_async && g.starts_async()))
         };
-        let (generation, inline) = found
+        let (generation, inline, is_async) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.take().and_then(|m| m.progress_token);
         let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
@@ -255,6 +255,7 @@ impl Service {
                 CallExtras {
                     progress_token: token,
                     modern_round: round.clone(),
+                    is_async,
                 },
             )
             .await
@@ -345,6 +346,7 @@ impl Service {
         let extras = CallExtras {
             progress_token: token,
             modern_round: None,
+            is_async: false,
         };
         let version = ctx.session.protocol_version();
         let context = PluginContext::of(ctx, &version, id);
@@ -422,6 +424,7 @@ impl Service {
         let CallExtras {
             progress_token,
             modern_round,
+            is_async,
         } = extras;
         let sink = Arc::new(RequestSink {
             session: ctx.session.clone(),
@@ -440,7 +443,17 @@ impl Service {
         if tracked {
             ctx.session.begin_request(id, ctx.cancel.clone());
         }
-        let call = generation.call(request, sink, ctx.cancel.clone());
+        let cancel = ctx.cancel.clone();
+        let call = async move {
+            match request {
+                // Awaited without a thread; a dropped future (timeout, disconnect) cancels it.
+                // Only a stored session's flag can be set by someone else meanwhile.
+                PluginRequest::Tool(tool) if is_async => {
+                    Ok(generation.call_async(&tool, sink, cancel, tracked).await)
+                }
+                request => generation.call(request, sink, cancel).await,
+            }
+        };
         let ran = match tokio::time::timeout(self.options.tool_timeout, call).await {
             Ok(Ok(outcome)) => Ran::Done(outcome),
             Ok(Err(_)) => Ran::Closed,
@@ -478,6 +491,8 @@ struct CallExtras {
     progress_token: Option<ProgressToken>,
     /// For protocol 2026-07-28: the answers of earlier rounds.
     modern_round: Option<Arc<ModernCall>>,
+    /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
+    is_async: bool,
 }
 
 /// How a plugin request ended.
