@@ -6,22 +6,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use serde_json::value::{RawValue, to_raw_value};
+use rmcp::model::RequestId;
+use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
-use crate::plugin::request::{PluginRequest, ToolRequest};
-use crate::plugin::{CallOutcome, Generation, NullSink, PluginError, build};
+use crate::mcp::Session;
+use crate::mcp::service::{LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
+use crate::plugin::{Generation, PluginError, Registry, Slot, build};
 
 /// Builds (for a crate) and loads one plugin outside any server. Blocking.
 pub fn load_one(plugin: &std::path::Path, profile: &str) -> Result<Arc<Generation>, PluginError> {
-    let library: PathBuf = match PluginSource::from_arg(plugin) {
+    Generation::load(&library_of(plugin, profile)?, 1)
+}
+
+/// The library a plugin argument names, built first when it is a crate. Blocking.
+fn library_of(plugin: &std::path::Path, profile: &str) -> Result<PathBuf, PluginError> {
+    Ok(match PluginSource::from_arg(plugin) {
         PluginSource::Library(p) => p,
         PluginSource::Crate { manifest_path } => {
             build::cargo_build(&manifest_path, profile, true)?.library
         }
-    };
-    Generation::load(&library, 1)
+    })
 }
 
 /// The manifest as the JSON `inspect --json` prints.
@@ -166,43 +172,67 @@ fn describe_type(p: &Value) -> String {
     }
 }
 
-/// Runs `tool` once with `args`; returns the printed result and whether it is an error.
+/// Runs `tool` of the plugin at `plugin` once with `args`, through the same tool-call path the
+/// servers use (a stateless service over this one plugin, no inline calls: nothing of the
+/// plugin runs on this thread). Returns the printed result and whether it is an error. Blocking.
 pub fn call_tool(
-    g: &Arc<Generation>,
+    plugin: &std::path::Path,
+    profile: &str,
     tool: &str,
     args: serde_json::Map<String, Value>,
-) -> (String, bool) {
-    let context = json!({"protocolVersion": crate::mcp::service::LATEST_HANDSHAKE, "requestId": 1});
-    let arguments = to_raw_value(&args).ok();
-    let params = json!({"name": tool, "arguments": args});
-    let Ok(params) = to_raw_value(&params) else {
-        return ("the arguments cannot be sent".into(), true);
+) -> Result<(String, bool), PluginError> {
+    let library = library_of(plugin, profile)?;
+    let registry = Arc::new(Registry::new(1));
+    registry.load_all(vec![Slot::new(plugin.display().to_string(), library)])?;
+    let options = ServiceOptions {
+        stateless: true,
+        tool_timeout: CALL_TIMEOUT,
+        inline_tools: false,
+        metrics: None,
     };
-    let request = ToolRequest::new(
-        &params,
-        tool,
-        arguments.as_deref().map(RawValue::get),
-        |out| out.extend_from_slice(context.to_string().as_bytes()),
-    );
-    match g.call_blocking(
-        PluginRequest::Tool(request),
-        Arc::new(NullSink),
-        Arc::new(AtomicBool::new(false)),
-    ) {
-        Ok(CallOutcome::Ok(raw)) => {
-            let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-            let is_error = v.get("isError").and_then(Value::as_bool).unwrap_or(false);
-            (
-                serde_json::to_string_pretty(&v).unwrap_or_default(),
-                is_error,
-            )
-        }
-        Ok(CallOutcome::Panic(m)) => (crate::mcp::service::panic_text(tool, &m), true),
-        Ok(CallOutcome::Error { code, message, .. }) => (format!("error {code}: {message}"), true),
-        Ok(other) => (format!("call failed: {other:?}"), true),
-        Err(_) => ("the plugin's worker threads are gone".into(), true),
-    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(PluginError::Runtime)?;
+    let reply = runtime.block_on(async {
+        let service = Service::new(registry, options);
+        let ctx = RequestCtx {
+            session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
+            outbound: None,
+            cancel: Arc::new(AtomicBool::new(false)),
+            caller: None,
+        };
+        let params = json!({"name": tool, "arguments": args});
+        let params = to_raw_value(&params).ok();
+        let id = RequestId::Number(1);
+        let response = service
+            .handle_request(&id, "tools/call", params.as_deref(), &ctx)
+            .await;
+        serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)
+    });
+    Ok(match (reply.get("result"), reply.get("error")) {
+        (Some(result), _) => (
+            serde_json::to_string_pretty(result).unwrap_or_default(),
+            result
+                .get("isError")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
+        (None, Some(e)) => (
+            format!(
+                "error {}: {}",
+                e["code"],
+                e["message"].as_str().unwrap_or("")
+            ),
+            true,
+        ),
+        (None, None) => ("the call failed without a reply".into(), true),
+    })
 }
+
+/// How long `fastmcp call` lets a tool run: there is nobody to hand a timeout error to but the
+/// user, who can press Ctrl-C.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 /// GETs the probe URL; `Ok` when the server answered 200.
 pub fn probe(p: &ProbeConfig) -> Result<(), String> {

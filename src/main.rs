@@ -37,9 +37,8 @@ fn main() -> ExitCode {
                 Err(e) => return usage_error(&e),
             };
             let _log = logging::init(config::LogFormat::Pretty, "warn");
-            match commands::load_one(&args.plugin, &profile) {
-                Ok(g) => {
-                    let (out, is_error) = commands::call_tool(&g, &args.tool, tool_args);
+            match commands::call_tool(&args.plugin, &profile, &args.tool, tool_args) {
+                Ok((out, is_error)) => {
                     println!("{out}");
                     if is_error {
                         ExitCode::FAILURE

@@ -82,6 +82,9 @@ pub enum PluginError {
     /// Building a plugin crate failed.
     #[error(transparent)]
     Build(#[from] crate::plugin::build::BuildError),
+    /// The async runtime a one-shot command runs the plugin on could not start.
+    #[error("cannot start an async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// The plugin's worker threads are gone (the server is shutting down).
     #[error("{path}: plugin worker threads are shut down")]
     Closed {

@@ -16,6 +16,7 @@ use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::InlineGate;
+use crate::plugin::manifest::ToolEntry;
 use crate::plugin::manifest::check_tool_name;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation};
@@ -33,14 +34,28 @@ struct PluginContext<'a> {
 }
 
 impl<'a> PluginContext<'a> {
-    /// The context of a request on the full path; `version` is its session's protocol version.
-    fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
+    fn new(
+        protocol_version: &'a str,
+        session_id: Option<&'a str>,
+        caller: Option<&'a Caller>,
+        request_id: &'a RequestId,
+    ) -> Self {
         PluginContext {
-            protocol_version: version,
-            session_id: ctx.session.id.as_deref(),
-            caller: ctx.caller.as_ref(),
+            protocol_version,
+            session_id,
+            caller,
             request_id,
         }
+    }
+
+    /// The context of a request on the full path; `version` is its session's protocol version.
+    fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
+        Self::new(
+            version,
+            ctx.session.id.as_deref(),
+            ctx.caller.as_ref(),
+            request_id,
+        )
     }
 
     /// `{"protocolVersion","sessionId"?,"caller"?,"requestId"}`, written directly: this runs on
@@ -183,25 +198,46 @@ impl Service {
                 (&*parsed.name, parsed.arguments.map(RawValue::get))
             }
         };
+        self.with_tool(name, call.caller, |entry, generation, runner| {
+            let Runner::Inline = runner else {
+                return None;
+            };
+            let context =
+                PluginContext::new(call.protocol_version, call.session_id, call.caller, call.id);
+            let request = tool_request(params, name, arguments, &context);
+            let (ran, took) = self.run_inline(generation, name, &entry.inline, &request);
+            let (reply, label) = self.tool_reply(name, ran);
+            self.record_call(name, generation, call.session_id, took, label, true);
+            Some(match reply {
+                Ok(raw) => jsonrpc::response_raw(call.id, &raw),
+                Err(e) => jsonrpc::error(Some(call.id), &e),
+            })
+        })?
+    }
+
+    /// Looks the tool `name` up for `caller` and decides how its call runs: the one place
+    /// that does either, for every transport. `use_it` sees the catalog's entry and generation
+    /// without cloning them (the inline path must not pay for that). `None`: no such tool, or
+    /// the caller may not use it.
+    fn with_tool<R>(
+        &self,
+        name: &str,
+        caller: Option<&Caller>,
+        use_it: impl FnOnce(&ToolEntry, &Arc<Generation>, Runner) -> R,
+    ) -> Option<R> {
         let cat = self.registry.catalog();
         let (entry, generation) = cat.tool(name)?;
-        if !entry.inline.is_open() || !allowed(&entry.access, call.caller) {
+        if !allowed(&entry.access, caller) {
             return None;
         }
-        let context = PluginContext {
-            protocol_version: call.protocol_version,
-            session_id: call.session_id,
-            caller: call.caller,
-            request_id: call.id,
+        let runner = if entry.is_async && generation.starts_async() {
+            Runner::Async
+        } else if self.options.inline_tools && entry.inline.is_open() {
+            Runner::Inline
+        } else {
+            Runner::Workers
         };
-        let request = tool_request(params, name, arguments, &context);
-        let (ran, took) = self.run_inline(generation, name, &entry.inline, &request);
-        let (reply, label) = self.tool_reply(name, ran);
-        self.record_call(name, generation, call.session_id, took, label, true);
-        Some(match reply {
-            Ok(raw) => jsonrpc::response_raw(call.id, &raw),
-            Err(e) => jsonrpc::error(Some(call.id), &e),
-        })
+        Some(use_it(entry, generation, runner))
     }
 
     pub(super) async fn call_tool(
@@ -213,13 +249,10 @@ impl Service {
         let mut p: NamedParams = jsonrpc::params(params)?;
         // Params that parse as `NamedParams` are an object, so they are there.
         let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;
-        let found = {
-            let cat = self.registry.catalog();
-            cat.tool(&p.name)
-                .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
-                .map(|(e, g)| (g.clone(), e.inline.clone(), e.is_async && g.starts_async()))
-        };
-        let (generation, inline, is_async) = found
+        let found = self.with_tool(&p.name, ctx.caller.as_ref(), |e, g, runner| {
+            (g.clone(), e.inline.clone(), runner)
+        });
+        let (generation, inline, runner) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.take().and_then(|m| m.progress_token);
         let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
@@ -239,26 +272,20 @@ impl Service {
             inputs = got;
         }
         let started = Instant::now();
-        let run_inline = self.options.inline_tools && inline.is_open();
         let version = ctx.session.protocol_version();
         let arguments = p.arguments.map(RawValue::get);
         let context = PluginContext::of(ctx, &version, id);
         let request = tool_request(raw_params, &p.name, arguments, &context);
+        let run_inline = matches!(runner, Runner::Inline);
         let outcome = if run_inline {
             self.run_inline(&generation, &p.name, &inline, &request).0
         } else {
-            self.run(
-                &generation,
-                id,
-                request,
-                ctx,
-                CallExtras {
-                    progress_token: token,
-                    modern_round: round.clone(),
-                    is_async,
-                },
-            )
-            .await
+            let extras = CallExtras {
+                progress_token: token,
+                modern_round: round.clone(),
+                is_async: matches!(runner, Runner::Async),
+            };
+            self.run(&generation, id, request, ctx, extras).await
         };
         let (reply, label) = match outcome {
             Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
@@ -493,6 +520,16 @@ struct CallExtras {
     modern_round: Option<Arc<ModernCall>>,
     /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
     is_async: bool,
+}
+
+/// How a tool's call runs, decided once per call by `Service::with_tool`.
+enum Runner {
+    /// On the thread that read the request (a short call without a context).
+    Inline,
+    /// Started with `start_tool` and awaited without a thread (an async tool).
+    Async,
+    /// On the generation's worker threads.
+    Workers,
 }
 
 /// How a plugin request ended.
