@@ -26,6 +26,8 @@ use crate::plugin::manifest::{Access, ToolEntry};
 use crate::plugin::{Generation, Registry};
 
 mod call;
+mod context;
+mod scan;
 use call::NamedParams;
 pub use call::{InlineCall, humanize, panic_text};
 

@@ -2,7 +2,6 @@
 //! 2026-07-28) multi round-trip inputs, and the mapping of plugin outcomes to MCP replies.
 
 use std::borrow::Cow;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -11,78 +10,20 @@ use rmcp::model::{ErrorCode, ErrorData, ProgressToken, RequestId};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::context::{PluginContext, build_request};
+use super::scan::leading_call;
 use super::{Caller, Reply, RequestCtx, Service, allowed, error_result};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::InlineGate;
 use crate::plugin::manifest::ToolEntry;
-use crate::plugin::manifest::check_tool_name;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation};
 
 /// The log target of the line per tool call, at debug level:
 /// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
 pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
-
-/// What the plugin sees of a request's context (`docs/abi.md`).
-struct PluginContext<'a> {
-    protocol_version: &'a str,
-    session_id: Option<&'a str>,
-    caller: Option<&'a Caller>,
-    request_id: &'a RequestId,
-}
-
-impl<'a> PluginContext<'a> {
-    fn new(
-        protocol_version: &'a str,
-        session_id: Option<&'a str>,
-        caller: Option<&'a Caller>,
-        request_id: &'a RequestId,
-    ) -> Self {
-        PluginContext {
-            protocol_version,
-            session_id,
-            caller,
-            request_id,
-        }
-    }
-
-    /// The context of a request on the full path; `version` is its session's protocol version.
-    fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
-        Self::new(
-            version,
-            ctx.session.id.as_deref(),
-            ctx.caller.as_ref(),
-            request_id,
-        )
-    }
-
-    /// `{"protocolVersion","sessionId"?,"caller"?,"requestId"}`, written directly: this runs on
-    /// every call. Writing into a `Vec` cannot fail.
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"protocolVersion\":");
-        let _ = serde_json::to_writer(&mut *out, self.protocol_version);
-        if let Some(session) = self.session_id {
-            out.extend_from_slice(b",\"sessionId\":");
-            let _ = serde_json::to_writer(&mut *out, session);
-        }
-        if let Some(caller) = self.caller {
-            out.extend_from_slice(b",\"caller\":");
-            let _ = serde_json::to_writer(&mut *out, caller);
-        }
-        out.extend_from_slice(b",\"requestId\":");
-        match self.request_id {
-            RequestId::Number(n) => {
-                let _ = write!(out, "{n}");
-            }
-            RequestId::String(s) => {
-                let _ = serde_json::to_writer(&mut *out, &**s);
-            }
-        }
-        out.push(b'}');
-    }
-}
 
 #[derive(Deserialize, Default)]
 struct RequestMeta {
@@ -97,7 +38,7 @@ pub(super) struct NamedParams<'a> {
     #[serde(borrow)]
     pub(super) name: Cow<'a, str>,
     #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
+    pub(super) arguments: Option<&'a RawValue>,
     #[serde(rename = "_meta", default)]
     meta: Option<RequestMeta>,
 }
@@ -111,57 +52,6 @@ fn tool_request(
 ) -> PluginRequest {
     let write_context = |out: &mut Vec<u8>| context.write_json(out);
     PluginRequest::Tool(ToolRequest::new(params, name, arguments, write_context))
-}
-
-/// The tool name and raw arguments of params written `{"name":"<name>"}` or
-/// `{"name":"<name>","arguments":{...}...}`, as SDK clients write them, with a valid tool name
-/// (whose characters need no unescaping): found by scanning, without a second parse of JSON
-/// the body's parse has already checked. `None` for any other shape, which the parser handles.
-fn leading_call(params: &str) -> Option<(&str, Option<&str>)> {
-    let rest = params.strip_prefix(r#"{"name":""#)?;
-    let name = &rest[..rest.find('"')?];
-    check_tool_name(name).ok()?;
-    let rest = &rest[name.len() + 1..];
-    if rest == "}" {
-        return Some((name, None));
-    }
-    let rest = rest.strip_prefix(r#","arguments":"#)?;
-    let arguments = &rest[..object_len(rest)?];
-    let after = &rest[arguments.len()..];
-    (after == "}" || after.starts_with(',')).then_some((name, Some(arguments)))
-}
-
-/// The length of the JSON object `text` starts with. `text` must be part of valid JSON (only
-/// brackets outside strings are counted); `None` if it does not start with `{`.
-fn object_len(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    if bytes.first() != Some(&b'{') {
-        return None;
-    }
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
@@ -543,20 +433,6 @@ fn unreachable_ok() -> ErrorData {
     ErrorData::internal_error("unexpected success", None)
 }
 
-fn build_request(method: &str, params: Option<&RawValue>, context: &PluginContext<'_>) -> Vec<u8> {
-    let params = params.map(RawValue::get).unwrap_or("{}");
-    let mut out = Vec::with_capacity(params.len() + method.len() + 160);
-    out.extend_from_slice(b"{\"method\":");
-    // Writing a `&str` or a plain struct into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut out, method);
-    out.extend_from_slice(b",\"params\":");
-    out.extend_from_slice(params.as_bytes());
-    out.extend_from_slice(b",\"context\":");
-    context.write_json(&mut out);
-    out.push(b'}');
-    out
-}
-
 /// `1.5s`, `60s`, `250ms`.
 pub fn humanize(d: Duration) -> String {
     if d.subsec_millis() == 0 {
@@ -565,93 +441,5 @@ pub fn humanize(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else {
         format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::{Value, json};
-
-    #[test]
-    fn finds_the_name_and_arguments_of_plain_params_as_the_parser_does() {
-        let found = [
-            (r#"{"name":"calculate"}"#, "calculate", None),
-            (r#"{"name":"t","arguments":{}}"#, "t", Some("{}")),
-            (
-                r#"{"name":"a.b-c_9","arguments":{"a":[1,{"b":"}]\"{"}],"c":"\\"},"_meta":{}}"#,
-                "a.b-c_9",
-                Some(r#"{"a":[1,{"b":"}]\"{"}],"c":"\\"}"#),
-            ),
-        ];
-        for (params, name, arguments) in found {
-            assert_eq!(leading_call(params), Some((name, arguments)), "{params}");
-            let raw: &RawValue = serde_json::from_str(params).unwrap();
-            let parsed: NamedParams = jsonrpc::params(Some(raw)).unwrap();
-            assert_eq!(
-                (&*parsed.name, parsed.arguments.map(RawValue::get)),
-                (name, arguments)
-            );
-        }
-        for other in [
-            r#"{"name":"with\"quote"}"#,
-            r#"{"name":"caf\u00e9"}"#,
-            r#"{"name":"sp ace"}"#,
-            r#"{"name":""}"#,
-            r#"{ "name":"t"}"#,
-            r#"{"arguments":{},"name":"t"}"#,
-            r#"{"name":"t","arguments": {}}"#,
-            r#"{"name":"t","arguments":[1]}"#,
-            r#"{"name":"t","arguments":null}"#,
-            r#"{"name":"t","_meta":{},"arguments":{}}"#,
-            r#"{"name":"t" }"#,
-            r#"{"name":7}"#,
-            "{}",
-        ] {
-            assert_eq!(leading_call(other), None, "{other}");
-        }
-    }
-
-    #[test]
-    fn the_plugin_request_carries_params_and_context() {
-        let caller = Caller {
-            id: "u\"1".into(),
-            scopes: vec!["read".into()],
-        };
-        let params: &RawValue = serde_json::from_str(r#"{"name":"t"}"#).unwrap();
-        let id = RequestId::String("r\n1".into());
-        let context = PluginContext {
-            protocol_version: "2025-06-18",
-            session_id: Some("s\"x"),
-            caller: Some(&caller),
-            request_id: &id,
-        };
-        let request: Value =
-            serde_json::from_slice(&build_request("tools/call", Some(params), &context)).unwrap();
-        assert_eq!(
-            request,
-            json!({
-                "method": "tools/call",
-                "params": {"name": "t"},
-                "context": {
-                    "protocolVersion": "2025-06-18",
-                    "sessionId": "s\"x",
-                    "caller": {"id": "u\"1", "scopes": ["read"]},
-                    "requestId": "r\n1"
-                }
-            })
-        );
-        let id = RequestId::Number(-3);
-        let bare = PluginContext {
-            protocol_version: "2025-03-26",
-            session_id: None,
-            caller: None,
-            request_id: &id,
-        };
-        let request: Value = serde_json::from_slice(&build_request("ping", None, &bare)).unwrap();
-        assert_eq!(
-            request,
-            json!({"method": "ping", "params": {}, "context": {"protocolVersion": "2025-03-26", "requestId": -3}})
-        );
     }
 }
