@@ -231,12 +231,36 @@ fn roots(ctx: &Context) -> Result<Value, ToolError> {
     Ok(ctx.list_roots()?)
 }
 
+/// A value with a destructor, kept per thread by `tls_drop`.
+struct PerThread(std::cell::Cell<u64>);
+
+impl Drop for PerThread {
+    fn drop(&mut self) {
+        std::hint::black_box(self.0.get());
+    }
+}
+
+thread_local! {
+    static TLS_CALLS: PerThread = const { PerThread(std::cell::Cell::new(0)) };
+}
+
+/// Counts its calls in a `thread_local!` whose value has a `Drop`, which registers a thread-exit
+/// destructor: an inline tool that keeps its library mapped while that thread lives
+#[tool]
+fn tls_drop() -> String {
+    let n = TLS_CALLS.with(|c| {
+        c.0.set(c.0.get() + 1);
+        c.0.get()
+    });
+    format!("call {n} on this thread")
+}
+
 fastmcp_sdk::export_plugin! {
     name: "test-plugin",
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
-        sample, elicit, roots, touch_resource, nap, blocking_echo,
+        sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop,
     ],
 }
 

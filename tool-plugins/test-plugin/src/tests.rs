@@ -46,7 +46,8 @@ fn manifest_lists_every_tool() {
             "roots",
             "touch_resource",
             "nap",
-            "blocking_echo"
+            "blocking_echo",
+            "tls_drop"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -60,7 +61,7 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false
+            false, false, true, false, true
         ]
     );
     assert_eq!(manifest["name"], "test-plugin");
