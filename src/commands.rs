@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
 use crate::mcp::Session;
-use crate::mcp::service::{LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
+use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
 use crate::plugin::{Generation, PluginError, Registry, Slot, build};
 
 /// Builds (for a crate) and loads one plugin outside any server. Blocking.
@@ -184,6 +184,7 @@ pub fn call_tool(
     let library = library_of(plugin, profile)?;
     let registry = Arc::new(Registry::new(1));
     registry.load_all(vec![Slot::new(plugin.display().to_string(), library)])?;
+    let caller = local_caller(&registry);
     let options = ServiceOptions {
         stateless: true,
         tool_timeout: CALL_TIMEOUT,
@@ -200,7 +201,7 @@ pub fn call_tool(
             session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
             outbound: None,
             cancel: Arc::new(AtomicBool::new(false)),
-            caller: None,
+            caller: Some(caller),
         };
         let params = json!({"name": tool, "arguments": args});
         let params = to_raw_value(&params).ok();
@@ -228,6 +229,23 @@ pub fn call_tool(
         ),
         (None, None) => ("the call failed without a reply".into(), true),
     })
+}
+
+/// Whoever runs `fastmcp call` owns the plugin: the caller `local`, holding every scope the
+/// plugin's tools ask for, so access rules never hide a tool from them.
+fn local_caller(registry: &Registry) -> Caller {
+    let mut scopes: Vec<String> = registry
+        .catalog()
+        .tools
+        .iter()
+        .flat_map(|(_, t)| t.access.scopes.iter().cloned())
+        .collect();
+    scopes.sort_unstable();
+    scopes.dedup();
+    Caller {
+        id: "local".into(),
+        scopes,
+    }
 }
 
 /// How long `fastmcp call` lets a tool run: there is nobody to hand a timeout error to but the
