@@ -108,3 +108,19 @@ fn call_args_must_be_a_json_object() {
     assert_eq!(out.code, Some(2), "{out:?}");
     assert!(out.stderr.contains("--args"), "{out:?}");
 }
+
+#[test]
+fn call_runs_as_the_local_caller_that_access_rules_never_refuse() {
+    let run =
+        |tool: &str| util::run_bin(&["call", path(&plugins().test_plugin), tool], &[], WITHIN);
+    let secret = run("secret");
+    assert_eq!(secret.code, Some(0), "{secret:?}");
+    assert!(secret.stdout.contains("the secret"), "{secret:?}");
+    let whoami = run("whoami");
+    assert_eq!(whoami.code, Some(0), "{whoami:?}");
+    assert!(whoami.stdout.contains("caller=local"), "{whoami:?}");
+    assert!(
+        whoami.stdout.contains("admin"),
+        "every declared scope: {whoami:?}"
+    );
+}
