@@ -6,6 +6,11 @@
 //! The struct implements `fastmcp_sdk::__private::ToolItem`, whose `definition()` returns the
 //! `ToolDef`: name, description, schemas, annotations, access, and a handler that parses the
 //! arguments and calls the function.
+//!
+//! For an `async fn` the handler builds the call's future instead (`ToolDef::new_async`): an
+//! `async move` block that owns the call, borrows its `Context` from it, parses the arguments
+//! and awaits the function. It is wrapped in `fastmcp_sdk::__private::async_tool!`, which
+//! turns it into one clear error when the SDK's `async` feature is off.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -29,8 +34,19 @@ enum Shape {
 
 pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ToolOptions::parse(attr)?;
-    let (function, params) = signature::function("tool", item)?;
+    let (mut function, params) = signature::async_function("tool", item)?;
     let shape = shape(&params)?;
+    let is_async = function.sig.asyncness.is_some();
+    if is_async {
+        signature::name_context_lifetime(&mut function);
+    }
+    if let (true, Some(true)) = (is_async, options.blocking) {
+        return Err(syn::Error::new(
+            function.sig.fn_token.span(),
+            "an async tool runs on the plugin's async runtime and must not block; `blocking` is \
+             for a plain `fn` that does",
+        ));
+    }
 
     let ident = &function.sig.ident;
     let vis = &function.vis;
@@ -46,6 +62,7 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let sdk = quote!(::fastmcp_sdk);
     let private = quote!(#sdk::__private);
     let handler = match &shape {
+        _ if is_async => async_handler(&function, &shape, &name),
         Shape::Bare => quote!(|_ctx, _args| #private::invoke(#ident)),
         Shape::Ctx => quote!(|ctx, _args| #private::invoke_ctx(ctx, #ident)),
         Shape::Args(_) => quote!(|_ctx, args| #private::invoke_args(#name, args, #ident)),
@@ -85,22 +102,22 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     // A tool without a context cannot report progress, be cancelled or ask the client: unless
     // it says it blocks, the host may run it inline on its I/O threads.
     let execution = match (&shape, options.blocking.unwrap_or(false)) {
+        _ if is_async => quote!(#sdk::Execution::Worker),
         (Shape::Bare | Shape::Args(_), false) => quote!(#sdk::Execution::Inline),
         _ => quote!(#sdk::Execution::Worker),
     };
+    let constructor = if is_async {
+        quote!(new_async)
+    } else {
+        quote!(new)
+    };
 
-    Ok(quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, missing_debug_implementations)]
-        #vis struct #ident {}
-
+    let item = quote! {
         // The struct updates keep this code compiling when the SDK adds fields.
         #[allow(clippy::needless_update)]
         impl #private::ToolItem for #ident {
             fn definition() -> #sdk::ToolDef {
-                #sdk::ToolDef::new(#name, #handler)
+                #sdk::ToolDef::#constructor(#name, #handler)
                     #title
                     #description
                     .with_input_schema(#input_schema)
@@ -120,7 +137,69 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                     .with_execution(#execution)
             }
         }
+    };
+    let item = if is_async {
+        // Without the `async` feature: the error, and a stand-in so nothing else fails.
+        quote! {
+            #private::async_tool! {
+                { #item }
+                {
+                    impl #private::ToolItem for #ident {
+                        fn definition() -> #sdk::ToolDef {
+                            #sdk::ToolDef::new(#name, |_, _| ::core::unreachable!())
+                        }
+                    }
+                }
+            }
+        }
+    } else {
+        item
+    };
+
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, missing_debug_implementations)]
+        #vis struct #ident {}
+
+        #item
     })
+}
+
+/// The handler of an `async fn` tool: builds the future of one call, which owns the call,
+/// takes its context from it, parses the arguments and awaits the function.
+fn async_handler(function: &syn::ItemFn, shape: &Shape, name: &str) -> TokenStream {
+    let ident = &function.sig.ident;
+    let sdk = quote!(::fastmcp_sdk);
+    let private = quote!(#sdk::__private);
+    let parse = match shape {
+        Shape::Args(ty) | Shape::CtxArgs(ty) => quote_spanned! {ty.span()=>
+            let __args = match #private::arguments::<#ty>(#name, __call.arguments()) {
+                ::core::result::Result::Ok(__args) => __args,
+                ::core::result::Result::Err(__invalid) => {
+                    return #private::AsyncOutcome::new(&__ctx, __invalid);
+                }
+            };
+        },
+        Shape::Bare | Shape::Ctx => quote!(),
+    };
+    let args = match shape {
+        Shape::Bare => quote!(),
+        Shape::Ctx => quote!(&__ctx),
+        Shape::Args(_) => quote!(__args),
+        Shape::CtxArgs(_) => quote!(&__ctx, __args),
+    };
+    // Spanned at the signature: a future that is not `Send` is reported at the function.
+    let future = quote_spanned! {function.sig.span()=>
+        ::std::boxed::Box::pin(async move {
+            let __ctx = __call.context();
+            #parse
+            let __result = #sdk::IntoToolResult::into_tool_result(#ident(#args).await);
+            #private::AsyncOutcome::new(&__ctx, __result)
+        })
+    };
+    quote!(|__call: #private::AsyncCall| -> #private::ToolFuture { #future })
 }
 
 /// Classifies the parameters; rejects what the generated handler could not call.
@@ -281,14 +360,43 @@ mod tests {
     }
 
     #[test]
+    fn async_functions_build_a_future_and_are_never_inline() {
+        let out = expand(
+            TokenStream::new(),
+            quote!(
+                async fn f(ctx: &Context, a: A) -> String {}
+            ),
+        )
+        .unwrap();
+        assert!(out.contains("ToolDef :: new_async (\"f\""), "{out}");
+        assert!(out.contains("__call . context ()"), "{out}");
+        assert!(out.contains("arguments :: < A > (\"f\" , __call . arguments ())"));
+        assert!(out.contains("f (& __ctx , __args) . await"), "{out}");
+        // An async fn may not elide the context's lifetime; the attribute names it.
+        assert!(out.contains("ctx : & Context < '_ >"), "{out}");
+        assert!(out.contains("async_tool !"), "{out}");
+        assert!(out.contains("Execution :: Worker"), "{out}");
+        let bare = expand(
+            TokenStream::new(),
+            quote!(
+                async fn g() {}
+            ),
+        )
+        .unwrap();
+        assert!(bare.contains("g () . await"), "{bare}");
+        let error = expand(
+            quote!(blocking),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .unwrap_err();
+        assert!(error.contains("must not block"), "{error}");
+    }
+
+    #[test]
     fn rejects_unsupported_functions() {
         let cases = [
-            (
-                quote!(
-                    async fn f() {}
-                ),
-                "cannot be async",
-            ),
             (
                 quote!(
                     fn f<T>(a: T) {}

@@ -24,10 +24,26 @@ impl Param {
     }
 }
 
-/// Parses the item as a function and checks what no attribute accepts: `async`, `unsafe`,
-/// generics, variadics, methods and `impl Trait` return types. Returns the function and its
-/// parameters.
+/// Parses the item as a function and checks what no attribute accepts: `async` (but see
+/// [`async_function`]), `unsafe`, generics, variadics, methods and `impl Trait` return types.
+/// Returns the function and its parameters.
 pub(crate) fn function(attribute: &str, item: TokenStream) -> syn::Result<(ItemFn, Vec<Param>)> {
+    checked(attribute, item, false)
+}
+
+/// As [`function`], but an `async fn` is accepted too (`#[tool]`).
+pub(crate) fn async_function(
+    attribute: &str,
+    item: TokenStream,
+) -> syn::Result<(ItemFn, Vec<Param>)> {
+    checked(attribute, item, true)
+}
+
+fn checked(
+    attribute: &str,
+    item: TokenStream,
+    async_ok: bool,
+) -> syn::Result<(ItemFn, Vec<Param>)> {
     let function: ItemFn = syn::parse2(item).map_err(|error| {
         syn::Error::new(
             error.span(),
@@ -35,12 +51,12 @@ pub(crate) fn function(attribute: &str, item: TokenStream) -> syn::Result<(ItemF
         )
     })?;
     let sig = &function.sig;
-    if let Some(asyncness) = &sig.asyncness {
+    if let Some(asyncness) = sig.asyncness.as_ref().filter(|_| !async_ok) {
         return Err(syn::Error::new(
             asyncness.span(),
             format!(
-                "#[{attribute}] functions cannot be async: each call already runs on its own \
-                 host thread, so block where you need to"
+                "#[{attribute}] functions cannot be async (only #[tool] ones can): each call \
+                 runs on a host worker thread, so block where you need to"
             ),
         ));
     }
@@ -104,6 +120,22 @@ fn param(ty: &Type) -> syn::Result<Param> {
         return Ok(Param::Str(ty.span()));
     }
     Ok(Param::Owned(Box::new(ty.clone())))
+}
+
+/// Writes `&Context` as `&Context<'_>`: an `async fn` may not elide a lifetime in a path, and
+/// the context's is one the author never needs to name.
+pub(crate) fn name_context_lifetime(function: &mut ItemFn) {
+    for input in &mut function.sig.inputs {
+        if let FnArg::Typed(typed) = input
+            && let Type::Reference(reference) = &mut *typed.ty
+            && let Type::Path(path) = &mut *reference.elem
+            && let Some(last) = path.path.segments.last_mut()
+            && last.ident == "Context"
+            && last.arguments.is_none()
+        {
+            last.arguments = syn::PathArguments::AngleBracketed(syn::parse_quote!(<'_>));
+        }
+    }
 }
 
 /// The error for a borrowed type where an owned one is needed.
@@ -213,5 +245,13 @@ mod tests {
                 .to_string()
                 .contains("#[prompt] functions cannot be async")
         );
+        let (function, _) = async_function(
+            "tool",
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .unwrap();
+        assert!(function.sig.asyncness.is_some());
     }
 }

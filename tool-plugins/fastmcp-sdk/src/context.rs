@@ -2,8 +2,9 @@
 //! cancellation, who is calling, requests to the client).
 
 use std::borrow::Cow;
-use std::cell::{Cell, OnceCell};
 use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fastmcp_abi::{
     Buf, HostContext, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK,
@@ -70,9 +71,10 @@ pub enum HostError {
 
 /// The host side of one tool call. Tools receive it as `ctx: &Context`.
 ///
-/// It is only valid during the call: do not keep it (or pointers into it) after the tool
-/// returns, and do not send it to other threads (the host accepts callbacks only from the
-/// thread running the call, so `Context` is neither `Send` nor `Sync`).
+/// It is only valid during the call: its lifetime keeps it (and anything borrowed from it)
+/// from outliving the call. Within the call it may be used from any thread, and across
+/// `.await` in an async tool: it is `Send` and `Sync`, because the host's callbacks are
+/// thread-safe (ABI 1.2).
 ///
 /// Without a host ([`Context::detached`], or a call made with a null context) notifications are
 /// dropped, the call is never cancelled, and requests fail with [`HostError::Unsupported`].
@@ -83,11 +85,24 @@ pub struct Context<'a> {
     /// The request's `context` object as the host wrote it, read on first use: most tools
     /// never ask for it.
     raw_request: Option<&'a str>,
-    request: OnceCell<RequestContext<'a>>,
+    request: OnceLock<RequestContext<'a>>,
     /// Set when a request returned `STATUS_INPUT_REQUIRED`: the shim then returns that status
     /// whatever the tool returned, so a tool that swallowed the error is still replayed.
-    input_required: Cell<bool>,
+    input_required: AtomicBool,
+    /// The call runs on the plugin's async runtime: a blocking request to the client first
+    /// hands the runtime thread's other tasks to another thread (`block_in_place`).
+    #[cfg(feature = "async")]
+    in_runtime: bool,
 }
+
+// SAFETY: the only fields that are not `Send`/`Sync` are the borrowed `HostContext` (raw
+// `data` pointer) and what points into it. The ABI makes every `HostContext` callback
+// thread-safe and valid from any thread for as long as the call runs (until `call`/`call_tool`
+// returns, or until an async call's completion), and the lifetime `'a` ends no later than that.
+// The rest is `Sync` (`OnceLock`, `AtomicBool`, shared references to `str`).
+unsafe impl Send for Context<'_> {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Context<'_> {}
 
 /// The `context` object of a request (`docs/abi.md`); every key may be absent.
 #[derive(Debug, Default, Deserialize)]
@@ -149,8 +164,10 @@ impl Context<'static> {
             host: None,
             logger: "",
             raw_request: None,
-            request: OnceCell::from(RequestContext::default()),
-            input_required: Cell::new(false),
+            request: OnceLock::from(RequestContext::default()),
+            input_required: AtomicBool::new(false),
+            #[cfg(feature = "async")]
+            in_runtime: false,
         }
     }
 }
@@ -184,9 +201,18 @@ impl<'a> Context<'a> {
             host,
             logger,
             raw_request: request,
-            request: OnceCell::new(),
-            input_required: Cell::new(false),
+            request: OnceLock::new(),
+            input_required: AtomicBool::new(false),
+            #[cfg(feature = "async")]
+            in_runtime: false,
         }
+    }
+
+    /// Marks the context of a call that runs on the plugin's async runtime.
+    #[cfg(feature = "async")]
+    pub(crate) fn in_runtime(mut self) -> Self {
+        self.in_runtime = true;
+        self
     }
 
     /// Reports progress; sent only if the client asked for progress on this request.
@@ -288,6 +314,10 @@ impl<'a> Context<'a> {
     }
 
     /// Sends a request to the client and waits for its answer (the `result` object).
+    ///
+    /// It blocks until the client answers, in async tools too: there the runtime first moves
+    /// its other tasks off the thread (`tokio::task::block_in_place`), so they keep running,
+    /// but the call holds one runtime thread while it waits.
     pub fn request(&self, method: &str, params: Value) -> Result<Value, HostError> {
         let Some(host) = self.host else {
             return Err(HostError::Unsupported(format!("{method} needs a host")));
@@ -295,10 +325,12 @@ impl<'a> Context<'a> {
         let message = serde_json::to_vec(&Message { method, params })
             .map_err(|error| HostError::Unsupported(error.to_string()))?;
         let mut out = Buf::EMPTY;
-        // SAFETY: `host` is valid for `'a` (checked in `new`); `message` outlives the call and
-        // `out` is a valid, writable `Buf`.
-        let status =
-            unsafe { (host.request)(host.data, message.as_ptr(), message.len(), &mut out) };
+        let send = || {
+            // SAFETY: `host` is valid for `'a` (checked in `new`); `message` outlives the call
+            // and `out` is a valid, writable `Buf`.
+            unsafe { (host.request)(host.data, message.as_ptr(), message.len(), &mut out) }
+        };
+        let status = self.blocking(send);
         let answer = if out.ptr.is_null() || out.len == 0 {
             Ok(Value::Null)
         } else {
@@ -332,7 +364,7 @@ impl<'a> Context<'a> {
                 _ => format!("the host cannot send {method} here"),
             })),
             STATUS_INPUT_REQUIRED => {
-                self.input_required.set(true);
+                self.input_required.store(true, Ordering::Relaxed);
                 Err(HostError::InputRequired)
             }
             STATUS_CANCELLED => Err(HostError::Cancelled),
@@ -362,7 +394,33 @@ impl<'a> Context<'a> {
 
     /// Whether a request during this call returned [`HostError::InputRequired`].
     pub(crate) fn input_required(&self) -> bool {
-        self.input_required.get()
+        self.input_required.load(Ordering::Relaxed)
+    }
+
+    /// Runs `wait`, which blocks on the host; on the async runtime, through `block_in_place`.
+    fn blocking<R>(&self, wait: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "async")]
+        if self.in_runtime {
+            return tokio::task::block_in_place(wait);
+        }
+        wait()
+    }
+
+    /// Resolves once the call is cancelled (client cancel, disconnect, timeout); never without
+    /// a host. Only in async tools: it checks [`Context::is_cancelled`] on the runtime's timer
+    /// every 50 ms.
+    ///
+    /// An async call that the host cancels is dropped at its next `.await` anyway; this is for
+    /// a tool that wants to stop a step early and still return something, for example with
+    /// `tokio::select!`.
+    #[cfg(feature = "async")]
+    pub async fn cancelled(&self) {
+        if self.host.is_none() {
+            return std::future::pending().await;
+        }
+        while !self.is_cancelled() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     fn notify_with(&self, method: &str, params: impl Serialize) -> bool {

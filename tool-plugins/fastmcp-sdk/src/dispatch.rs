@@ -11,9 +11,12 @@ use serde_json::value::RawValue;
 
 use crate::error::code::{INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
 use crate::shim::{drop_payload, panic_message};
+use crate::tool::{Handler, Run};
 use crate::uri_template::UriTemplate;
 use crate::{Context, Plugin, ProtocolError, ToolDef, manifest};
 
+#[cfg(feature = "async")]
+mod async_tools;
 mod completions;
 mod envelope;
 mod prompts;
@@ -25,6 +28,10 @@ use envelope::{CallToolParams, Params};
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct Registry {
+    /// First, so it is dropped first: `unload` stops the runtime (completing its calls) before
+    /// the rest goes.
+    #[cfg(feature = "async")]
+    runtime: crate::runtime::AsyncRuntime,
     plugin: Plugin,
     manifest: Box<[u8]>,
     tools: Index,
@@ -77,6 +84,8 @@ impl Registry {
             required.map(|a| a.name).collect()
         });
         Self {
+            #[cfg(feature = "async")]
+            runtime: crate::runtime::AsyncRuntime::new(plugin.name),
             templates: templates.collect(),
             required_arguments: required_arguments.collect(),
             plugin,
@@ -104,11 +113,14 @@ impl Registry {
             }
         };
         let context = request.context.map(RawValue::get);
+        if request.method == "tools/call" {
+            // SAFETY: the caller guarantees `host` until this returns.
+            return unsafe { self.call_tool(host, context, request.params) };
+        }
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
         let params = request.params.raw();
         match &*request.method {
-            "tools/call" => self.call_tool(&ctx, request.params),
             "resources/read" => self.read_resource(&ctx, params),
             "resources/subscribe" | "resources/unsubscribe" => {
                 self.subscribe(&request.method, params)
@@ -131,16 +143,22 @@ impl Registry {
         arguments: Option<&str>,
         context: Option<&str>,
     ) -> Response {
-        // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
-        let ctx = unsafe { Context::new(host, self.plugin.name, context) };
-        self.run_tool(&ctx, name, arguments)
+        // SAFETY: the caller guarantees `host`.
+        unsafe { self.run_tool(host, context, name, arguments) }
     }
 
     fn tool(&self, name: &str) -> Option<&ToolDef> {
         self.tools.get(name).map(|&i| &self.plugin.tools[i])
     }
 
-    fn call_tool(&self, ctx: &Context<'_>, params: Params<'_>) -> Response {
+    /// # Safety
+    /// As [`Registry::handle`].
+    unsafe fn call_tool(
+        &self,
+        host: *const HostContext,
+        context: Option<&str>,
+        params: Params<'_>,
+    ) -> Response {
         let params: CallToolParams<'_> = match params {
             Params::Call(params) => params,
             Params::Raw(raw) => match parse_params("tools/call", raw) {
@@ -148,31 +166,55 @@ impl Registry {
                 Err(response) => return response,
             },
         };
-        self.run_tool(ctx, &params.name, params.arguments.map(RawValue::get))
+        let arguments = params.arguments.map(RawValue::get);
+        // SAFETY: the caller guarantees `host`.
+        unsafe { self.run_tool(host, context, &params.name, arguments) }
     }
 
     /// Runs the tool `name` (a protocol error if there is none) and turns what it returned,
-    /// or its panic, into the response.
-    fn run_tool(&self, ctx: &Context<'_>, name: &str, arguments: Option<&str>) -> Response {
+    /// or its panic, into the response. An async tool runs to its end here, on the runtime's
+    /// `block_on` (a host without `start_tool`, or `TestHost::call_tool`).
+    ///
+    /// # Safety
+    /// As [`Registry::handle`].
+    unsafe fn run_tool(
+        &self,
+        host: *const HostContext,
+        context: Option<&str>,
+        name: &str,
+        arguments: Option<&str>,
+    ) -> Response {
         let Some(tool) = self.tool(name) else {
             return Response::error(INVALID_PARAMS, format!("Unknown tool: {name}"));
         };
-        match catch_unwind(AssertUnwindSafe(|| (tool.handler)(ctx, arguments))) {
-            Err(payload) => {
-                let message = format!(
-                    "tool \"{}\" panicked: {}",
-                    tool.name,
-                    panic_message(&*payload)
-                );
-                drop_payload(payload);
-                Response::panic(message)
+        match tool.run {
+            Run::Sync(handler) => {
+                // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
+                let ctx = unsafe { Context::new(host, self.plugin.name, context) };
+                run_sync(&ctx, tool.name, handler, arguments)
             }
-            Ok(_) if ctx.input_required() => Response {
-                status: STATUS_INPUT_REQUIRED,
-                body: Vec::new(),
-            },
-            Ok(result) => Response::json(&result),
+            #[cfg(feature = "async")]
+            Run::Async(handler) => {
+                // SAFETY: the caller guarantees `host`.
+                unsafe { self.block_on(tool.name, handler, host, context, arguments) }
+            }
         }
+    }
+}
+
+/// Runs a plain tool's handler.
+fn run_sync(ctx: &Context<'_>, tool: &str, handler: Handler, arguments: Option<&str>) -> Response {
+    match catch_unwind(AssertUnwindSafe(|| handler(ctx, arguments))) {
+        Err(payload) => {
+            let message = format!("tool \"{tool}\" panicked: {}", panic_message(&*payload));
+            drop_payload(payload);
+            Response::panic(message)
+        }
+        Ok(_) if ctx.input_required() => Response {
+            status: STATUS_INPUT_REQUIRED,
+            body: Vec::new(),
+        },
+        Ok(result) => Response::json(&result),
     }
 }
 
@@ -220,7 +262,7 @@ impl Response {
         }
     }
 
-    fn json(value: &impl Serialize) -> Self {
+    pub(crate) fn json(value: &impl Serialize) -> Self {
         // Room for a short result up front: growing from empty reallocated it three times.
         let mut body = Vec::with_capacity(RESULT_CAPACITY);
         match serde_json::to_writer(&mut body, value) {

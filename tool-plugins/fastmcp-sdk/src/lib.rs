@@ -205,6 +205,8 @@ compile_error!(
 );
 
 mod args;
+#[cfg(feature = "async")]
+mod async_call;
 mod base64;
 mod completion;
 mod content;
@@ -217,12 +219,16 @@ mod plugin;
 mod prompt;
 mod resource;
 mod result;
+#[cfg(feature = "async")]
+mod runtime;
 mod schema;
 mod shim;
 pub mod testing;
 mod tool;
 mod uri_template;
 
+#[cfg(feature = "async")]
+pub use async_call::{AsyncCall, AsyncHandler, AsyncOutcome, ToolFuture};
 pub use base64::base64_encode;
 pub use completion::{
     Completion, CompletionDef, CompletionHandler, CompletionRef, CompletionRequest, IntoCompletion,
@@ -246,6 +252,11 @@ pub use fastmcp_abi as abi;
 pub use schemars;
 pub use serde;
 pub use serde_json;
+/// The tokio the plugin's async runtime runs (features `rt-multi-thread`, `net`, `time`), for
+/// `tokio::time::sleep` and friends without a dependency of your own. Depend on `tokio`
+/// yourself for more features; cargo builds one tokio for both.
+#[cfg(feature = "async")]
+pub use tokio;
 
 /// Makes a function an MCP tool.
 ///
@@ -282,12 +293,36 @@ pub use serde_json;
 ///   without a `Context` parameter is otherwise [`Execution::Inline`]: the server runs it on
 ///   the thread that read the request, with no hand-off, which is much faster for short pure
 ///   functions but holds up that thread while it runs. Tools with a `Context` always run on
-///   the plugin's worker threads.
+///   the plugin's worker threads. Not for `async fn` tools, which never block.
 ///
 /// Accepted signatures: `fn()`, `fn(args: T)`, `fn(ctx: &Context)`,
-/// `fn(ctx: &Context, args: T)`, where `T: DeserializeOwned + JsonSchema` (only
-/// `DeserializeOwned` with `input_schema`). Not accepted: `async`, generic or `unsafe`
-/// functions, methods, borrowed arguments, `impl Trait` return types.
+/// `fn(ctx: &Context, args: T)`, and the same as `async fn`, where
+/// `T: DeserializeOwned + JsonSchema` (only `DeserializeOwned` with `input_schema`). Not
+/// accepted: generic or `unsafe` functions, methods, borrowed arguments, `impl Trait` return
+/// types.
+///
+/// An `async fn` tool runs on the plugin's async runtime (see "Async tools" in the crate
+/// docs); its future must be `Send`, so hold nothing that is not `Send` (an `Rc`, a
+/// `std::sync::MutexGuard`) across an `.await`. It needs the `async` feature (on by default):
+///
+/// ```
+/// use fastmcp_sdk::prelude::*;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// struct WaitArgs {
+///     /// How long to wait, in milliseconds
+///     ms: u64,
+/// }
+///
+/// /// Waits without holding a thread
+/// #[tool]
+/// async fn wait(ctx: &Context, args: WaitArgs) -> String {
+///     fastmcp_sdk::tokio::time::sleep(std::time::Duration::from_millis(args.ms)).await;
+///     ctx.progress(1.0, Some(1.0), None);
+///     format!("waited {} ms", args.ms)
+/// }
+/// # fn main() {}
+/// ```
 ///
 /// The attribute keeps the function as written (call it directly in unit tests, with
 /// [`Context::detached`]) and adds a hidden item with the same name in the type namespace,
@@ -297,8 +332,9 @@ pub use serde_json;
 /// ```compile_fail
 /// use fastmcp_sdk::prelude::*;
 ///
-/// #[tool]
-/// async fn not_async() -> String { String::new() }
+/// /// An async tool says nothing about blocking: it must not block.
+/// #[tool(blocking)]
+/// async fn contradiction() -> String { String::new() }
 /// # fn main() {}
 /// ```
 pub use fastmcp_sdk_macros::tool;
@@ -323,6 +359,7 @@ pub mod prelude {
 /// What the macros' generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__async_tool as async_tool;
     pub use crate::completion::{CompletionItem, complete};
     pub use crate::dispatch::Registry;
     pub use crate::prompt::{PromptItem, get_prompt, get_prompt_args, prompt_arguments};
@@ -330,7 +367,33 @@ pub mod __private {
     pub use crate::schema::input_schema;
     pub use crate::shim::{PluginSource, RegistryCell, table};
     pub use crate::tool::{
-        ToolItem, empty_object_schema, invoke, invoke_args, invoke_ctx, invoke_ctx_args,
+        ToolItem, arguments, empty_object_schema, invoke, invoke_args, invoke_ctx, invoke_ctx_args,
     };
+    #[cfg(feature = "async")]
+    pub use crate::{AsyncCall, AsyncOutcome, ToolFuture};
     pub use fastmcp_abi as abi;
+}
+
+/// Picks what `#[tool]` generates for an `async fn`: `{ with } { without }`, the first with the
+/// `async` feature; without it, the second (a stand-in that keeps the rest of the crate
+/// compiling) and one clear error.
+#[doc(hidden)]
+#[cfg(feature = "async")]
+#[macro_export]
+macro_rules! __async_tool {
+    ({ $($with:tt)* } { $($without:tt)* }) => { $($with)* };
+}
+
+#[doc(hidden)]
+#[cfg(not(feature = "async"))]
+#[macro_export]
+macro_rules! __async_tool {
+    ({ $($with:tt)* } { $($without:tt)* }) => {
+        ::core::compile_error!(
+            "`#[tool] async fn` needs the `async` feature of fastmcp-sdk, which is on by default: \
+             remove `default-features = false` from the fastmcp-sdk dependency or add \
+             `features = [\"async\"]`"
+        );
+        $($without)*
+    };
 }

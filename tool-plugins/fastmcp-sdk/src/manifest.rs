@@ -50,6 +50,9 @@ struct ToolEntry<'a> {
     /// Not MCP's `execution` (tasks): where the host may run the calls (`docs/abi.md`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     inline: bool,
+    /// The host starts the calls with `start_tool` (ABI 1.2) and awaits their completion.
+    #[serde(rename = "async", skip_serializing_if = "std::ops::Not::not")]
+    is_async: bool,
 }
 
 #[derive(Serialize)]
@@ -178,7 +181,9 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
             authenticated: authenticated || !scopes.is_empty(),
             scopes,
         },
-        inline: tool.execution == Execution::Inline,
+        // An async tool's call is started, never run on the thread that read the request.
+        inline: tool.execution == Execution::Inline && !tool.is_async(),
+        is_async: tool.is_async(),
     }
 }
 
@@ -246,6 +251,19 @@ mod tests {
         let tools = &manifest(&plugin)["tools"];
         assert_eq!(tools[0]["inline"], true);
         assert!(tools[1].get("inline").is_none(), "{tools}");
+    }
+
+    #[cfg(feature = "async")]
+    #[test]
+    fn async_tools_say_so_and_are_never_inline() {
+        let run = |_: crate::AsyncCall| -> crate::ToolFuture { unreachable!() };
+        let plugin = Plugin::new("p", "1")
+            .tool(ToolDef::new_async("io", run).with_execution(Execution::Inline))
+            .tool(tool("plain"));
+        let tools = &manifest(&plugin)["tools"];
+        assert_eq!(tools[0]["async"], true);
+        assert!(tools[0].get("inline").is_none(), "{tools}");
+        assert!(tools[1].get("async").is_none(), "{tools}");
     }
 
     #[test]

@@ -93,25 +93,110 @@ pub const fn table<P: PluginSource>() -> PluginTable {
         unload: unload::<P>,
         call_tool: call_tool::<P>,
         start_tool: start_tool::<P>,
-        cancel_call,
+        cancel_call: cancel_call::<P>,
     }
 }
 
+/// Starts a tool call: an async tool's call is queued for the plugin's runtime
+/// (`STATUS_PENDING`); any other is answered now, as `call_tool` answers it.
+///
+/// Runs on a host I/O thread that outlives the library, so nothing here may leave a
+/// thread-exit destructor behind (`runtime` explains how): the registry exists already (the
+/// host read the manifest), the call is copied into owned memory and queued under a std
+/// mutex, the runtime woken by a write(2); `IN_SHIM` and the panic count are `Cell`s without
+/// destructors, and the quiet hook keeps a panic here away from `std::thread::current()`.
+/// That is why no test can catch a leak here: it would show only after `dlclose`, as a copy
+/// of the library that stays mapped (what the host's reload tests count).
+///
 /// # Safety
-/// As `PluginTable::start_tool`. No tool runs asynchronously yet: every call is answered now,
-/// as `call_tool` answers it, and `done` is never called.
+/// As `PluginTable::start_tool`: `ctx`, `call` and `out` as for `call_tool`; `done` null or a
+/// `Completion` (at least its `size`), readable until this returns.
 unsafe extern "C" fn start_tool<P: PluginSource>(
     ctx: *const HostContext,
     call: *const ToolCall,
-    _done: *const Completion,
+    done: *const Completion,
     out: *mut Buf,
 ) -> i32 {
-    // SAFETY: the same contract as `call_tool` for `ctx`, `call` and `out`.
-    unsafe { call_tool::<P>(ctx, call, out) }
+    #[cfg(feature = "async")]
+    {
+        if out.is_null() {
+            return STATUS_ERROR;
+        }
+        // SAFETY: by the caller, `done` is null or a readable `Completion`.
+        let Some(done) = (unsafe { completion(done) }) else {
+            // Without a usable completion the call cannot be left pending: answer it now.
+            // SAFETY: the same contract as `call_tool` for `ctx`, `call` and `out`.
+            return unsafe { call_tool::<P>(ctx, call, out) };
+        };
+        let started = quietly(|| {
+            // SAFETY: the host passes a valid `ToolCall` (or null), alive until this returns.
+            let Some((name, arguments, context)) = (unsafe { tool_call_parts(call) }) else {
+                return Some(Response::invalid_request(
+                    "the tool call is missing or not UTF-8".into(),
+                ));
+            };
+            // SAFETY: the host keeps `ctx` valid until this returns and, for a call left
+            // pending, until its completion.
+            unsafe { P::registry().start_tool(ctx, name, arguments, context, done) }
+        });
+        let response = match started {
+            Ok(None) => return fastmcp_abi::STATUS_PENDING,
+            Ok(Some(response)) => response,
+            Err(payload) => {
+                let message = format!(
+                    "plugin panicked while starting a tool call: {}",
+                    panic_message(&*payload)
+                );
+                drop_payload(payload);
+                Response::panic(message)
+            }
+        };
+        // SAFETY: `out` is non-null and the host passes a writable `Buf` for the answer.
+        unsafe { out.write(into_buf(response.body)) };
+        response.status
+    }
+    #[cfg(not(feature = "async"))]
+    {
+        let _ = done;
+        // SAFETY: the same contract as `call_tool` for `ctx`, `call` and `out`.
+        unsafe { call_tool::<P>(ctx, call, out) }
+    }
 }
 
-/// Nothing is ever pending, so there is nothing to cancel.
-unsafe extern "C" fn cancel_call(_call_id: u64) {}
+/// A copy of the host's `Completion`, if it is there and complete.
+///
+/// # Safety
+/// `done` is null or points to a readable `Completion` (at least its `size`).
+#[cfg(feature = "async")]
+unsafe fn completion(done: *const Completion) -> Option<Completion> {
+    if done.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and, by the caller, a `Completion`: its first field is the size.
+    let size = unsafe { (*done).size } as usize;
+    // SAFETY: the size covers every field we read.
+    (size >= size_of::<Completion>()).then(|| unsafe { *done })
+}
+
+/// Asks the runtime to drop the call `call_id`; it then completes the call as cancelled. An id
+/// the plugin does not run (any more) is ignored. On a host I/O thread, like `start_tool`: it
+/// only queues a message.
+#[cfg_attr(
+    not(feature = "async"),
+    allow(clippy::extra_unused_type_parameters)
+)]
+unsafe extern "C" fn cancel_call<P: PluginSource>(call_id: u64) {
+    #[cfg(feature = "async")]
+    {
+        // The registry exists: the call was started through it.
+        let cancelled = quietly(|| P::registry().cancel(call_id));
+        if let Err(payload) = cancelled {
+            drop_payload(payload);
+        }
+    }
+    #[cfg(not(feature = "async"))]
+    let _ = call_id;
+}
 
 /// Frees the registry and the panic hook; called once by the host right before `dlclose`.
 unsafe extern "C" fn unload<P: PluginSource>() {
@@ -129,7 +214,12 @@ unsafe extern "C" fn unload<P: PluginSource>() {
 /// `out` must be null or point to a writable `Buf`.
 unsafe extern "C" fn manifest<P: PluginSource>(out: *mut Buf) -> i32 {
     guarded(out, "building the manifest", || {
-        Response::ok(P::registry().manifest().to_vec())
+        let registry = P::registry();
+        // The host reads the manifest on one of its worker threads, which it joins before
+        // unloading the library: the place to build the runtime's threads.
+        #[cfg(feature = "async")]
+        registry.start_runtime();
+        Response::ok(registry.manifest().to_vec())
     })
 }
 
@@ -238,11 +328,7 @@ fn guarded(out: *mut Buf, doing: &str, body: impl FnOnce() -> Response) -> i32 {
     if out.is_null() {
         return STATUS_ERROR;
     }
-    install_quiet_hook();
-    IN_SHIM.with(|depth| depth.set(depth.get() + 1));
-    let outcome = catch_unwind(AssertUnwindSafe(body));
-    IN_SHIM.with(|depth| depth.set(depth.get() - 1));
-    let response = outcome.unwrap_or_else(|payload| {
+    let response = quietly(body).unwrap_or_else(|payload| {
         let message = format!(
             "plugin panicked while {doing}: {}",
             panic_message(&*payload)
@@ -255,8 +341,18 @@ fn guarded(out: *mut Buf, doing: &str, body: impl FnOnce() -> Response) -> i32 {
     response.status
 }
 
+/// Runs `body`, catching a panic; the panic hook stays silent meanwhile (the panic is
+/// reported to the host instead). Used by every shim and for every poll of an async tool.
+pub(crate) fn quietly<R>(body: impl FnOnce() -> R) -> std::thread::Result<R> {
+    install_quiet_hook();
+    IN_SHIM.with(|depth| depth.set(depth.get() + 1));
+    let outcome = catch_unwind(AssertUnwindSafe(body));
+    IN_SHIM.with(|depth| depth.set(depth.get() - 1));
+    outcome
+}
+
 /// Hands a `Vec` to the host; `free_buf` rebuilds it.
-fn into_buf(bytes: Vec<u8>) -> Buf {
+pub(crate) fn into_buf(bytes: Vec<u8>) -> Buf {
     if bytes.capacity() == 0 {
         return Buf::EMPTY;
     }

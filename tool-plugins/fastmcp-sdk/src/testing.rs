@@ -23,33 +23,27 @@
 //! # }
 //! ```
 
-use std::collections::VecDeque;
-use std::ffi::c_void;
-use std::mem::ManuallyDrop;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use fastmcp_abi::{
-    ABI_VERSION, Buf, EntryFn, HostContext, PluginTable, STATUS_OK, STATUS_UNSUPPORTED, Str,
-    ToolCall,
-};
+use fastmcp_abi::{ABI_VERSION, Buf, EntryFn, PluginTable, STATUS_OK, Str, ToolCall};
 use serde_json::{Value, json};
+
+mod callbacks;
+mod pending;
+
+use callbacks::{CallData, HostState, lock};
+pub use pending::{Pending, stray_completions};
 
 /// A fake host around one plugin table. It is `Sync`: one thread may [`cancel`](Self::cancel)
 /// while another is inside a call.
 #[derive(Debug)]
 pub struct TestHost {
     table: &'static PluginTable,
-    /// Boxed so the pointer handed to the plugin as `HostContext::data` stays put.
-    state: Box<HostState>,
-}
-
-#[derive(Debug, Default)]
-struct HostState {
-    notifications: Mutex<Vec<Value>>,
-    requests: Mutex<Vec<Value>>,
-    answers: Mutex<VecDeque<(i32, Value)>>,
-    cancelled: AtomicBool,
+    /// Shared with the calls it started, which may outlive it.
+    state: Arc<HostState>,
+    /// Whether the manifest was read (the host reads it before it starts any call).
+    manifest_read: AtomicBool,
 }
 
 /// What one `call` returned: the status (`fastmcp_abi::STATUS_*`) and the JSON body
@@ -107,7 +101,8 @@ impl TestHost {
         let table = unsafe { &*table };
         Self {
             table,
-            state: Box::default(),
+            state: Arc::default(),
+            manifest_read: AtomicBool::new(false),
         }
     }
 
@@ -126,9 +121,10 @@ impl TestHost {
         let mut out = Buf::EMPTY;
         // SAFETY: `out` is a writable `Buf`.
         let status = unsafe { (self.table.manifest)(&mut out) };
+        self.manifest_read.store(true, Ordering::SeqCst);
         Reply {
             status,
-            body: self.take(out),
+            body: take(self.table, out),
         }
     }
 
@@ -140,35 +136,89 @@ impl TestHost {
     }
 
     /// Calls a tool through `call_tool` with the given request `context`; `None` sends no
-    /// arguments at all.
+    /// arguments at all. An async tool runs to its end on this thread, as for a host without
+    /// `start_tool`.
     pub fn call_tool_with_context(
         &self,
         name: &str,
         arguments: Option<Value>,
         context: Value,
     ) -> Reply {
-        let arguments = arguments.map(|a| a.to_string()).unwrap_or_default();
-        let params = match arguments.as_str() {
-            "" => json!({ "name": name }).to_string(),
-            args => format!(r#"{{"name":{},"arguments":{args}}}"#, json!(name)),
-        };
-        let context = context.to_string();
-        let call = ToolCall {
-            size: size_of::<ToolCall>() as u32,
-            name: Str::new(name),
-            arguments: Str::new(&arguments),
-            params: Str::new(&params),
-            context: Str::new(&context),
-        };
-        let host = self.host_context();
-        let mut out = Buf::EMPTY;
-        // SAFETY: `call`, its strings and `host` (whose `data` points to our boxed state)
-        // outlive the call; `out` is a writable `Buf`.
-        let status = unsafe { (self.table.call_tool)(&host, &call, &mut out) };
-        Reply {
-            status,
-            body: self.take(out),
+        with_tool_call(name, arguments, context, |call| {
+            let data = CallData::new(self.state.clone());
+            let host = data.context();
+            let mut out = Buf::EMPTY;
+            // SAFETY: `call`, its strings and `host` (whose `data` points to `data`) outlive
+            // the call; `out` is a writable `Buf`.
+            let status = unsafe { (self.table.call_tool)(&host, call, &mut out) };
+            Reply {
+                status,
+                body: take(self.table, out),
+            }
+        })
+    }
+
+    /// Starts a tool call through `start_tool`, as the host starts the calls of tools whose
+    /// manifest entry says `"async": true` (protocol version `2025-06-18`, no session or
+    /// caller). Reads the manifest first if it was not read yet, as the host does when it
+    /// loads a plugin (that starts the plugin's async runtime).
+    ///
+    /// ```
+    /// use fastmcp_sdk::abi::STATUS_PENDING;
+    /// use fastmcp_sdk::prelude::*;
+    /// use fastmcp_sdk::testing::TestHost;
+    ///
+    /// /// Waits a little
+    /// #[tool]
+    /// async fn wait() -> &'static str {
+    ///     fastmcp_sdk::tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    ///     "waited"
+    /// }
+    ///
+    /// fastmcp_sdk::export_plugin! { name: "waiter", version: "1.0.0", tools: [wait] }
+    ///
+    /// # fn main() {
+    /// let host = TestHost::new(fastmcp_plugin_entry);
+    /// let call = host.start_tool("wait", json!({}));
+    /// assert_eq!(call.started(), STATUS_PENDING);
+    /// assert_eq!(call.wait().text(), "waited");
+    /// # }
+    /// ```
+    pub fn start_tool(&self, name: &str, arguments: Value) -> Pending {
+        let context = json!({"protocolVersion": "2025-06-18"});
+        self.start_tool_with_context(name, Some(arguments), context)
+    }
+
+    /// Starts a tool call through `start_tool` with the given request `context`; `None` sends
+    /// no arguments at all.
+    pub fn start_tool_with_context(
+        &self,
+        name: &str,
+        arguments: Option<Value>,
+        context: Value,
+    ) -> Pending {
+        if !self.manifest_read.load(Ordering::SeqCst) {
+            self.manifest_reply();
         }
+        with_tool_call(name, arguments, context, |call| {
+            pending::start(self.table, self.state.clone(), call)
+        })
+    }
+
+    /// Calls the plugin's `cancel_call` with any id, as the host does for a call it gave up on.
+    pub fn cancel_call(&self, call_id: u64) {
+        // SAFETY: `cancel_call` takes any id.
+        unsafe { (self.table.cancel_call)(call_id) };
+    }
+
+    /// Calls the plugin's `unload`, as the host does right before `dlclose`: the plugin frees
+    /// its registry and stops its async runtime, joining its threads (calls still running are
+    /// completed as cancelled). The plugin starts afresh on the next call; the manifest is
+    /// read again before the next [`TestHost::start_tool`].
+    pub fn unload(&self) {
+        // SAFETY: the test is responsible for calling nothing else of this plugin meanwhile.
+        unsafe { (self.table.unload)() };
+        self.manifest_read.store(false, Ordering::SeqCst);
     }
 
     /// Reads a resource (`resources/read`).
@@ -202,32 +252,20 @@ impl TestHost {
 
     /// Sends raw request bytes; `with_host: false` passes a null `HostContext`.
     pub fn send(&self, request: &[u8], with_host: bool) -> Reply {
-        let host = self.host_context();
+        let data = CallData::new(self.state.clone());
+        let host = data.context();
         let ctx = if with_host {
             &raw const host
         } else {
             std::ptr::null()
         };
         let mut out = Buf::EMPTY;
-        // SAFETY: `request` and `host` (whose `data` points to our boxed state) outlive the
-        // call; `out` is a writable `Buf`.
+        // SAFETY: `request` and `host` (whose `data` points to `data`) outlive the call; `out`
+        // is a writable `Buf`.
         let status = unsafe { (self.table.call)(ctx, request.as_ptr(), request.len(), &mut out) };
         Reply {
             status,
-            body: self.take(out),
-        }
-    }
-
-    /// The callbacks, with `data` pointing at our boxed state.
-    fn host_context(&self) -> HostContext {
-        HostContext {
-            abi_version: ABI_VERSION,
-            size: size_of::<HostContext>() as u32,
-            data: std::ptr::from_ref::<HostState>(&self.state).cast(),
-            notify,
-            is_cancelled,
-            request: host_request,
-            free_buf: host_free_buf,
+            body: take(self.table, out),
         }
     }
 
@@ -251,89 +289,45 @@ impl TestHost {
     pub fn take_requests(&self) -> Vec<Value> {
         std::mem::take(&mut *lock(&self.state.requests))
     }
-
-    /// Parses and frees a buffer the plugin returned.
-    fn take(&self, out: Buf) -> Value {
-        let body = if out.ptr.is_null() || out.len == 0 {
-            Value::Null
-        } else {
-            // SAFETY: the plugin wrote `len` initialised bytes at `ptr`; we free them below.
-            let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) };
-            serde_json::from_slice(bytes).expect("the plugin returned invalid JSON")
-        };
-        // SAFETY: `out` came from this plugin and is freed once.
-        unsafe { (self.table.free_buf)(out) };
-        body
-    }
 }
 
-/// Locks, ignoring poison: the callbacks must not panic (they are `extern "C"`).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// # Safety
-/// `data` is the `HostState` of a live `TestHost`; `ptr` holds `len` bytes.
-unsafe fn message<'a>(data: *const c_void, ptr: *const u8, len: usize) -> (&'a HostState, Value) {
-    // SAFETY: guaranteed by the caller; the plugin passes back the `data` we gave it.
-    let (state, bytes) = unsafe {
-        (
-            &*data.cast::<HostState>(),
-            std::slice::from_raw_parts(ptr, len),
-        )
+/// Builds the `ToolCall` of `name` with `arguments` (`None`: none) and `context`, and runs
+/// `f` with it.
+fn with_tool_call<R>(
+    name: &str,
+    arguments: Option<Value>,
+    context: Value,
+    f: impl FnOnce(&ToolCall) -> R,
+) -> R {
+    let arguments = arguments.map(|a| a.to_string()).unwrap_or_default();
+    let params = match arguments.as_str() {
+        "" => json!({ "name": name }).to_string(),
+        args => format!(r#"{{"name":{},"arguments":{args}}}"#, json!(name)),
     };
-    (state, serde_json::from_slice(bytes).unwrap_or(Value::Null))
+    let context = context.to_string();
+    let call = ToolCall {
+        size: size_of::<ToolCall>() as u32,
+        name: Str::new(name),
+        arguments: Str::new(&arguments),
+        params: Str::new(&params),
+        context: Str::new(&context),
+    };
+    f(&call)
 }
 
-unsafe extern "C" fn notify(data: *const c_void, ptr: *const u8, len: usize) -> i32 {
-    // SAFETY: the plugin calls back with our `data` and a valid message.
-    let (state, message) = unsafe { message(data, ptr, len) };
-    lock(&state.notifications).push(message);
-    STATUS_OK
-}
-
-unsafe extern "C" fn is_cancelled(data: *const c_void) -> u8 {
-    // SAFETY: the plugin calls back with our `data`.
-    let state = unsafe { &*data.cast::<HostState>() };
-    u8::from(state.cancelled.load(Ordering::SeqCst))
-}
-
-unsafe extern "C" fn host_request(
-    data: *const c_void,
-    ptr: *const u8,
-    len: usize,
-    out: *mut Buf,
-) -> i32 {
-    // SAFETY: the plugin calls back with our `data` and a valid message.
-    let (state, message) = unsafe { message(data, ptr, len) };
-    let method = message["method"].as_str().unwrap_or_default().to_owned();
-    lock(&state.requests).push(message);
-    let (status, body) = lock(&state.answers).pop_front().unwrap_or_else(|| {
-        let message = format!("the test host has no answer for {method}");
-        (
-            STATUS_UNSUPPORTED,
-            json!({"code": -32601, "message": message}),
-        )
-    });
-    let bytes = if body.is_null() {
-        Vec::new()
+/// Parses and frees a buffer the plugin returned.
+///
+/// # Panics
+/// If it is not JSON.
+fn take(table: &PluginTable, out: Buf) -> Value {
+    let body = if out.ptr.is_null() || out.len == 0 {
+        Value::Null
     } else {
-        body.to_string().into_bytes()
+        // SAFETY: the plugin wrote `len` initialised bytes at `ptr`; we free them below.
+        let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) };
+        serde_json::from_slice(bytes).expect("the plugin returned invalid JSON")
     };
-    let mut bytes = ManuallyDrop::new(bytes);
-    let buf = Buf {
-        ptr: bytes.as_mut_ptr(),
-        len: bytes.len(),
-        cap: bytes.capacity(),
-    };
-    // SAFETY: the plugin passes a writable `Buf`.
-    unsafe { out.write(buf) };
-    status
-}
-
-unsafe extern "C" fn host_free_buf(buf: Buf) {
-    if buf.cap != 0 {
-        // SAFETY: built in `host_request` from a leaked `Vec<u8>` with these parts.
-        drop(unsafe { Vec::from_raw_parts(buf.ptr, buf.len, buf.cap) });
-    }
+    // SAFETY: `out` came from this plugin and is freed once.
+    unsafe { (table.free_buf)(out) };
+    body
 }

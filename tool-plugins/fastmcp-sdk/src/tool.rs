@@ -15,6 +15,16 @@ use crate::{Context, IntoToolResult, ToolResult};
 /// valid, so the arguments are read once.
 pub type Handler = for<'c, 'h, 'r> fn(&'c Context<'h>, Option<&'r str>) -> ToolResult;
 
+/// How a tool's calls run: its handler, plain or async.
+#[derive(Clone, Copy)]
+pub(crate) enum Run {
+    /// Called on the thread that serves the call.
+    Sync(Handler),
+    /// Builds the call's future, which runs on the plugin's async runtime (`runtime`).
+    #[cfg(feature = "async")]
+    Async(crate::AsyncHandler),
+}
+
 /// One tool as the plugin declares it. `#[tool]` builds these; you rarely write one by hand.
 #[derive(Clone)]
 pub struct ToolDef {
@@ -26,7 +36,7 @@ pub struct ToolDef {
     pub(crate) annotations: ToolAnnotations,
     pub(crate) access: ToolAccess,
     pub(crate) execution: Execution,
-    pub(crate) handler: Handler,
+    pub(crate) run: Run,
 }
 
 /// Where the host may run a tool's calls (the manifest's `execution`, `docs/abi.md`).
@@ -81,6 +91,18 @@ impl ToolDef {
     /// A tool with this name and handler, no description, an empty object input schema and no
     /// output schema.
     pub fn new(name: &'static str, handler: Handler) -> Self {
+        Self::with_run(name, Run::Sync(handler))
+    }
+
+    /// An async tool (`#[tool] async fn`): each call's future runs on the plugin's async
+    /// runtime, and the host awaits it without holding a thread (`docs/abi.md`, "Async tool
+    /// calls"). The execution setting does not apply to it.
+    #[cfg(feature = "async")]
+    pub fn new_async(name: &'static str, handler: crate::AsyncHandler) -> Self {
+        Self::with_run(name, Run::Async(handler))
+    }
+
+    fn with_run(name: &'static str, run: Run) -> Self {
         Self {
             name,
             title: None,
@@ -90,7 +112,7 @@ impl ToolDef {
             annotations: ToolAnnotations::default(),
             access: ToolAccess::default(),
             execution: Execution::default(),
-            handler,
+            run,
         }
     }
 
@@ -140,6 +162,11 @@ impl ToolDef {
     pub fn name(&self) -> &'static str {
         self.name
     }
+
+    /// Whether the tool is async (its calls run on the plugin's async runtime).
+    pub fn is_async(&self) -> bool {
+        !matches!(self.run, Run::Sync(_))
+    }
 }
 
 impl fmt::Debug for ToolDef {
@@ -151,6 +178,7 @@ impl fmt::Debug for ToolDef {
             .field("annotations", &self.annotations)
             .field("access", &self.access)
             .field("execution", &self.execution)
+            .field("is_async", &self.is_async())
             .finish_non_exhaustive()
     }
 }
@@ -204,6 +232,12 @@ pub fn invoke_ctx_args<T: DeserializeOwned, R: IntoToolResult>(
         Ok(args) => tool(ctx, args).into_tool_result(),
         Err(invalid) => invalid,
     }
+}
+
+/// The arguments of an async tool, parsed as for a plain one; `Err` is the `isError` result.
+#[doc(hidden)]
+pub fn arguments<T: DeserializeOwned>(name: &str, args: Option<&str>) -> Result<T, ToolResult> {
+    parse_arguments(name, args)
 }
 
 /// Deserializes a tool's arguments straight from the request bytes; missing arguments are

@@ -255,12 +255,48 @@ fn tls_drop() -> String {
     format!("call {n} on this thread")
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct IoWaitArgs {
+    /// How long to wait, in milliseconds
+    ms: u64,
+}
+
+/// Waits `ms` on the plugin's async runtime (an I/O-bound tool: no thread is held meanwhile)
+#[tool]
+async fn io_wait(args: IoWaitArgs) -> String {
+    fastmcp_sdk::tokio::time::sleep(Duration::from_millis(args.ms)).await;
+    format!("waited {} ms", args.ms)
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct StepsArgs {
+    /// How many progress notifications to send
+    steps: u32,
+}
+
+/// Sends `steps` progress notifications from an async tool, 1 ms apart
+#[tool]
+async fn io_progress(ctx: &Context, args: StepsArgs) -> String {
+    for step in 1..=args.steps {
+        fastmcp_sdk::tokio::time::sleep(Duration::from_millis(1)).await;
+        ctx.progress(f64::from(step), Some(f64::from(args.steps)), None);
+    }
+    format!("sent {} progress notifications", args.steps)
+}
+
+/// An async tool that panics
+#[tool]
+async fn async_panic() -> String {
+    panic!("async tool panicked on purpose")
+}
+
 fastmcp_sdk::export_plugin! {
     name: "test-plugin",
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop,
+        io_wait, io_progress, async_panic,
     ],
 }
 

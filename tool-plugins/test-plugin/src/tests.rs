@@ -47,7 +47,10 @@ fn manifest_lists_every_tool() {
             "touch_resource",
             "nap",
             "blocking_echo",
-            "tls_drop"
+            "tls_drop",
+            "io_wait",
+            "io_progress",
+            "async_panic"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -61,7 +64,7 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true
+            false, false, true, false, true, false, false, false
         ]
     );
     assert_eq!(manifest["name"], "test-plugin");
@@ -253,4 +256,69 @@ fn touch_resource_reports_the_update() {
                 && n["params"]["uri"] == "test://x"),
         "{notes:?}"
     );
+}
+
+#[test]
+fn async_tools_are_marked_async() {
+    let manifest = host().manifest();
+    let tools = manifest["tools"].as_array().unwrap();
+    let is_async: Vec<&str> = tools
+        .iter()
+        .filter(|tool| tool.get("async") == Some(&json!(true)))
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(is_async, ["io_wait", "io_progress", "async_panic"]);
+}
+
+#[test]
+fn async_tools_through_call_tool() {
+    let host = host();
+    assert_eq!(text(&host, "io_wait", json!({"ms": 5})), "waited 5 ms");
+    assert_eq!(
+        text(&host, "io_progress", json!({"steps": 3})),
+        "sent 3 progress notifications"
+    );
+    let progress: Vec<Value> = host
+        .take_notifications()
+        .into_iter()
+        .map(|n| n["params"]["progress"].clone())
+        .collect();
+    assert_eq!(progress, [json!(1.0), json!(2.0), json!(3.0)]);
+    let reply = host.call_tool("async_panic", json!({}));
+    assert_eq!(reply.status, STATUS_PANIC);
+    assert_eq!(
+        reply.body["message"],
+        "tool \"async_panic\" panicked: async tool panicked on purpose"
+    );
+}
+
+#[test]
+fn async_tools_through_start_tool() {
+    use fastmcp_sdk::abi::STATUS_PENDING;
+    let host = host();
+    let call = host.start_tool("io_wait", json!({"ms": 20}));
+    assert_eq!(call.started(), STATUS_PENDING);
+    let reply = call.wait();
+    assert_eq!(
+        (reply.status, reply.text()),
+        (STATUS_OK, "waited 20 ms".into())
+    );
+    assert_eq!(call.completed_on().as_deref(), Some("test-plugin-rt"));
+
+    let call = host.start_tool("io_progress", json!({"steps": 2}));
+    assert_eq!(call.wait().text(), "sent 2 progress notifications");
+    assert_eq!(host.take_notifications().len(), 2);
+
+    let reply = host.start_tool("async_panic", json!({})).wait();
+    assert_eq!(reply.status, STATUS_PANIC);
+    let reply = host.start_tool("io_wait", json!({"ms": "x"})).wait();
+    assert!(reply.is_error(), "{reply:?}");
+
+    // A long wait, cancelled: completed at once as cancelled, not after the wait.
+    let call = host.start_tool("io_wait", json!({"ms": 60_000}));
+    call.cancel();
+    let reply = call
+        .wait_timeout(Duration::from_secs(10))
+        .expect("cancelled in time");
+    assert_eq!(reply.status, fastmcp_sdk::abi::STATUS_CANCELLED);
 }

@@ -1,0 +1,276 @@
+//! The plugin's async runtime: a tokio multi-thread runtime that runs the calls of
+//! `#[tool] async fn` tools, started when a plugin with async tools is loaded and shut down,
+//! with every one of its threads joined, by `unload`.
+//!
+//! # Why calls come in through a queue and a pipe
+//! The host calls `start_tool` and `cancel_call` on its I/O threads, which outlive every
+//! plugin. Code that registers a thread-exit destructor there (tokio's thread-local context,
+//! waking a tokio waker, `std::thread::current()`, spawning a thread) would run that destructor
+//! after the library is unmapped, so glibc keeps the library mapped instead: every reload would
+//! leak a copy of the plugin. So those two functions only push a message into a
+//! `std::sync::Mutex<VecDeque>` and, unless a wake-up is already outstanding (`wake_pending`),
+//! write one byte into a pipe: a futex and a write(2), no thread-local with a destructor. A
+//! task inside the runtime waits on the pipe's read end, drains the queue and spawns each call.
+//!
+//! # Threads
+//! `<plugin>-rt` (cut to 15 bytes by the OS), as many as the machine has cores up to
+//! [`MAX_THREADS`], plus tokio's blocking threads (same name) for `spawn_blocking` and for a
+//! tool waiting on the client (`Context::request`). The runtime is built on a host worker
+//! thread (the one reading the manifest, or the first blocking call), which the host joins
+//! before it unloads the library. Dropping it at `unload` drops every task (each started call
+//! is completed as cancelled) and joins every worker and blocking thread; it waits for blocking
+//! work already running (a `spawn_blocking` closure) to return.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{ErrorKind, PipeWriter, Write};
+use std::num::NonZero;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use fastmcp_abi::Completion;
+use rustc_hash::FxHashMap;
+use tokio::net::unix::pipe::Receiver;
+use tokio::runtime::{Handle, Runtime};
+use tokio::task::AbortHandle;
+
+use crate::async_call::{CallTask, Completer, ToolFuture};
+
+/// At most this many runtime worker threads, whatever the machine: the calls mostly wait.
+pub(crate) const MAX_THREADS: usize = 4;
+
+/// How long the intake task waits before looking again after its pipe failed (never expected).
+const RETRY: Duration = Duration::from_millis(1);
+
+/// One plugin's runtime, not running until [`AsyncRuntime::start`].
+pub(crate) struct AsyncRuntime {
+    /// The plugin's name: threads are `<name>-rt`.
+    plugin: &'static str,
+    shared: Arc<Shared>,
+    runtime: Mutex<Option<Runtime>>,
+}
+
+/// What the host's threads and the runtime's tasks share.
+pub(crate) struct Shared {
+    intake: Mutex<Intake>,
+    /// A wake-up byte is in the pipe or being handled: later messages need not write another.
+    wake_pending: AtomicBool,
+    /// The started calls that have not ended, for `cancel_call`.
+    tasks: Mutex<FxHashMap<u64, AbortHandle>>,
+}
+
+struct Intake {
+    queue: VecDeque<Msg>,
+    /// The pipe's write end while the runtime runs.
+    wake: Option<PipeWriter>,
+    /// Why the runtime could not start, if it could not.
+    failure: Option<String>,
+}
+
+enum Msg {
+    Start(CallTask),
+    Cancel(u64),
+}
+
+/// Locks, ignoring poison: every critical section leaves the data consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl AsyncRuntime {
+    /// The runtime of `plugin`, not started.
+    pub(crate) fn new(plugin: &'static str) -> Self {
+        let intake = Intake {
+            queue: VecDeque::new(),
+            wake: None,
+            failure: None,
+        };
+        AsyncRuntime {
+            plugin,
+            shared: Arc::new(Shared {
+                intake: Mutex::new(intake),
+                wake_pending: AtomicBool::new(false),
+                tasks: Mutex::new(FxHashMap::default()),
+            }),
+            runtime: Mutex::new(None),
+        }
+    }
+
+    /// Starts the runtime unless it runs, and returns its handle. Builds threads and touches
+    /// tokio's thread-locals: only on a thread the host joins before unloading the library
+    /// (a worker thread), never on an I/O thread.
+    pub(crate) fn start(&self) -> Result<Handle, String> {
+        let mut runtime = lock(&self.runtime);
+        if let Some(runtime) = &*runtime {
+            return Ok(runtime.handle().clone());
+        }
+        match self.build() {
+            Ok((started, wake)) => {
+                let handle = started.handle().clone();
+                let mut intake = lock(&self.shared.intake);
+                intake.wake = Some(wake);
+                intake.failure = None;
+                *runtime = Some(started);
+                Ok(handle)
+            }
+            Err(error) => {
+                let reason = format!("the plugin's async runtime could not start: {error}");
+                lock(&self.shared.intake).failure = Some(reason.clone());
+                Err(reason)
+            }
+        }
+    }
+
+    fn build(&self) -> std::io::Result<(Runtime, PipeWriter)> {
+        let threads = std::thread::available_parallelism().map_or(2, NonZero::get);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads.min(MAX_THREADS))
+            .thread_name(format!("{}-rt", self.plugin))
+            .enable_io()
+            .enable_time()
+            .build()?;
+        let (read, write) = std::io::pipe()?;
+        let wake = {
+            // The pipe registers with this runtime's I/O driver.
+            let _entered = runtime.enter();
+            Receiver::from_owned_fd(read.into())?
+        };
+        runtime.spawn(intake(self.shared.clone(), wake));
+        Ok((runtime, write))
+    }
+
+    /// Queues a started call for the runtime; `Err` (the reason) if it does not run, and then
+    /// `done` is never called. Safe on the host's I/O threads (see the module docs).
+    pub(crate) fn submit(
+        &self,
+        tool: &'static str,
+        future: ToolFuture,
+        done: Completion,
+    ) -> Result<(), String> {
+        let id = done.call_id;
+        self.send(|| {
+            Msg::Start(CallTask::new(
+                id,
+                tool,
+                future,
+                self.shared.clone(),
+                Completer::new(done),
+            ))
+        })
+    }
+
+    /// Asks the runtime to drop the call `id`, if it runs it. Safe on the host's I/O threads.
+    pub(crate) fn cancel(&self, id: u64) {
+        let _ = self.send(|| Msg::Cancel(id));
+    }
+
+    /// Queues the message `make` builds, if the runtime runs, and wakes the intake task.
+    fn send(&self, make: impl FnOnce() -> Msg) -> Result<(), String> {
+        let mut intake = lock(&self.shared.intake);
+        let Some(wake) = &intake.wake else {
+            return Err(intake.failure.clone().unwrap_or_else(|| {
+                "the plugin's async runtime is not running (the host starts it by reading the \
+                 manifest)"
+                    .to_owned()
+            }));
+        };
+        let mut wake: &PipeWriter = wake;
+        if !self.shared.wake_pending.swap(true, Ordering::AcqRel) {
+            // At most one byte is ever outstanding, so this never blocks. Written under the
+            // lock, so never after `shutdown` closed the pipe. Should it fail, the next
+            // message tries again.
+            if wake.write(&[1]).is_err() {
+                self.shared.wake_pending.store(false, Ordering::Release);
+            }
+        }
+        intake.queue.push_back(make());
+        Ok(())
+    }
+
+    /// Stops the runtime: every queued or running call is dropped and completed as cancelled,
+    /// every runtime thread joined. Waits for blocking work that is running to return.
+    pub(crate) fn shutdown(&self) {
+        let (queued, wake) = {
+            let mut intake = lock(&self.shared.intake);
+            (std::mem::take(&mut intake.queue), intake.wake.take())
+        };
+        drop(wake);
+        drop(queued);
+        let runtime = lock(&self.runtime).take();
+        // Tokio's `Drop` shuts the workers down, drops their tasks, then waits for every thread
+        // of its pool (workers and blocking threads alike) to exit and joins it; no timeout, so
+        // no thread is left detached (`shutdown_timeout` would leave them running).
+        drop(runtime);
+        lock(&self.shared.tasks).clear();
+    }
+}
+
+impl Drop for AsyncRuntime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for AsyncRuntime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncRuntime")
+            .field("plugin", &self.plugin)
+            .field("running", &lock(&self.runtime).is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Forgets a call that ended by itself.
+    pub(crate) fn forget(&self, id: u64) {
+        lock(&self.tasks).remove(&id);
+    }
+
+    fn handle(&self, msg: Msg) {
+        match msg {
+            Msg::Start(task) => {
+                // Under the lock, so a task that ends at once cannot forget itself before it is
+                // recorded.
+                let mut tasks = lock(&self.tasks);
+                let id = task.id;
+                let handle = tokio::spawn(task);
+                tasks.insert(id, handle.abort_handle());
+            }
+            Msg::Cancel(id) => {
+                let task = lock(&self.tasks).remove(&id);
+                // Drops the future at its next await (at once if it is waiting); its `Completer`
+                // then completes the call as cancelled, unless it completed first.
+                if let Some(task) = task {
+                    task.abort();
+                }
+            }
+        }
+    }
+}
+
+/// The task that takes messages from the host's threads: waits for a wake-up byte, then
+/// drains the queue.
+async fn intake(shared: Arc<Shared>, wake: Receiver) {
+    let mut bytes = [0u8; 16];
+    let mut batch = VecDeque::new();
+    loop {
+        match wake
+            .readable()
+            .await
+            .and_then(|()| wake.try_read(&mut bytes))
+        {
+            // Every write end closed: the runtime is shutting down.
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::WouldBlock => continue,
+            Err(_) => tokio::time::sleep(RETRY).await,
+        }
+        // Before draining: a message queued after this writes a new byte.
+        shared.wake_pending.store(false, Ordering::Release);
+        std::mem::swap(&mut batch, &mut lock(&shared.intake).queue);
+        for msg in batch.drain(..) {
+            shared.handle(msg);
+        }
+    }
+}
