@@ -95,6 +95,43 @@
 //!
 //! [`testing::TestHost`] calls a plugin in-process the way the server does, for unit tests.
 //!
+//! # How a tool's calls run
+//! - `#[tool] async fn`: on the plugin's async runtime (below). For I/O: HTTP clients,
+//!   databases, timers. Thousands of calls can wait at once on a few threads.
+//! - `#[tool] fn` with a [`Context`], or `#[tool(blocking)] fn`: on the plugin's worker threads,
+//!   one thread per running call (a bounded pool). For work that blocks or computes.
+//! - `#[tool] fn` without a `Context` ([`Execution::Inline`]): on the server's own I/O thread,
+//!   with no hand-off. Only for short, pure functions; such a tool must not block and must not
+//!   keep a `thread_local!` value with a destructor (it would keep the library mapped after a
+//!   reload).
+//!
+//! # Async tools
+//! An `async fn` tool takes the same parameters and returns the same types as a plain one.
+//! Each call's future runs on a tokio multi-thread runtime that belongs to the plugin: its
+//! threads are named `<plugin>-rt` (as many as the machine has cores, at most 4), it has tokio's
+//! I/O and time drivers, so tokio-based crates (reqwest, hyper, sqlx, redis) work inside a tool,
+//! and [`tokio`] is re-exported for `tokio::time::sleep` and friends. The runtime starts when
+//! the server loads a plugin that has async tools, and stops when the plugin is unloaded: every
+//! call still running is dropped, and every runtime thread joined, before the library goes.
+//!
+//! A server with ABI 1.2 starts such a call without holding a thread of its own and is told when
+//! it ends. A cancelled call (the client cancelled or went away, the call timed out) is dropped
+//! at its next `.await`: its destructors run, nothing after that await does. An older server
+//! calls it like a plain tool on its worker thread, which then runs the future to its end (or
+//! until the call is cancelled).
+//!
+//! The future must be `Send`: hold nothing that is not (`Rc`, a `std::sync::MutexGuard`) across
+//! an `.await`. The [`Context`] may be held: it is `Send` and `Sync`. [`Context::request`] and
+//! the requests built on it (sampling, elicitation, roots) block until the client answers; the
+//! runtime moves its other tasks off the thread meanwhile, but the call holds one runtime thread
+//! while it waits. [`Context::cancelled`] resolves when the call is cancelled. Do not block in
+//! an async tool otherwise (`std::thread::sleep`, blocking file or network I/O): use the async
+//! versions, or `tokio::task::spawn_blocking`.
+//!
+//! The runtime needs the `async` cargo feature, on by default. A plugin without async tools may
+//! turn it off (`default-features = false`) to build without tokio; an `async fn` tool is then
+//! a compile error that says so.
+//!
 //! # Resources, prompts and completions
 //! The rest of MCP works the same way: a plain function, its doc comment as the description,
 //! and one more list in [`export_plugin!`].
@@ -181,10 +218,15 @@
 //! - Global state (statics, `OnceLock`s, caches) does not survive a reload: the new library
 //!   starts fresh. Keep state that must last outside the plugin (files, a database).
 //! - Do not keep the [`Context`], or anything borrowed from it, after the call returns.
-//! - `thread_local!` values are fine: calls run on the generation's own worker threads, which
-//!   the host joins (running their destructors) before it unloads the library. Statics that hold
-//!   heap memory are never dropped by Rust; the SDK frees its own on unload, but a plugin's own
-//!   caches leak a little per reload unless they are small.
+//! - Do not start an async runtime of your own in a static: write `#[tool] async fn` tools,
+//!   which run on the SDK's runtime. Tasks a tool spawns on it (`tokio::spawn`) may outlive the
+//!   call; they are dropped when the plugin is unloaded. Blocking work (`spawn_blocking`) still
+//!   running then delays the unload until it returns.
+//! - `thread_local!` values are fine in worker-thread and async tools: those calls run on
+//!   threads the host or the SDK joins (running their destructors) before the library is
+//!   unloaded. Not in inline tools (see above). Statics that hold heap memory are never dropped
+//!   by Rust; the SDK frees its own on unload, but a plugin's own caches leak a little per
+//!   reload unless they are small.
 //!
 //! Plugins must be built with `panic = "unwind"` (the default): with `panic = "abort"` a panic
 //! in one tool would kill the server, so this crate refuses to compile then.
@@ -194,8 +236,8 @@
 //! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`,
 //! `uri_template`, `prompt`, `completion` and `error` (the other MCP items and their protocol
 //! errors), `args` (typed parameters from string maps), `plugin` and `manifest` (the plugin's
-//! definition and its JSON), `dispatch` (serving requests), `shim` and `export` (the C ABI),
-//! [`testing`].
+//! definition and its JSON), `dispatch` (serving requests), `runtime` and `async_call` (the
+//! async runtime and one async call on it), `shim` and `export` (the C ABI), [`testing`].
 
 #[cfg(panic = "abort")]
 compile_error!(

@@ -203,6 +203,9 @@ impl AsyncRuntime {
         // no thread is left detached (`shutdown_timeout` would leave them running).
         drop(runtime);
         lock(&self.shared.tasks).clear();
+        // A byte may have been pending in the pipe that is gone: a runtime started again
+        // must get a byte for its first message.
+        self.shared.wake_pending.store(false, Ordering::Release);
     }
 }
 
