@@ -9,6 +9,7 @@ mod commands;
 mod config_cli;
 mod conformance_plugin;
 mod docker;
+mod fetch_plugin;
 mod health;
 mod http_stateful;
 mod http_stateless;
