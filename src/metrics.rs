@@ -13,6 +13,8 @@
 //! - `plugin_generation{plugin}`: the generation number serving each plugin.
 //! - `plugin_reloads_total{plugin, result}`: reloads that swapped (`ok`) or `failed`.
 //! - `build_info{version}`: always 1.
+//! - `notifications_dropped_total{reason}`: messages for a client that were not delivered
+//!   (`runtime_thread`, `cancelled`, `session_stream`, `replay_log`; see `mcp::sink::DropReason`).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -118,6 +120,11 @@ struct ReloadLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DropLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -136,6 +143,7 @@ pub struct Metrics {
     sessions: Gauge,
     generations: Family<PluginLabels, Gauge>,
     reloads: Family<ReloadLabels, Counter>,
+    notifications_dropped: Family<DropLabels, Counter>,
     /// Gauges that are cheaper to read at scrape time than to track (sessions, generations).
     on_scrape: OnceLock<ScrapeHook>,
 }
@@ -200,6 +208,12 @@ impl Metrics {
             "Plugin reloads, by plugin and result (ok, failed)",
             reloads.clone(),
         );
+        let notifications_dropped = Family::<DropLabels, Counter>::default();
+        registry.register(
+            "notifications_dropped",
+            "Messages for a client that were not delivered, by reason",
+            notifications_dropped.clone(),
+        );
         let build = Info::new(BuildLabels {
             version: env!("CARGO_PKG_VERSION"),
         });
@@ -212,6 +226,7 @@ impl Metrics {
             sessions,
             generations,
             reloads,
+            notifications_dropped,
             on_scrape: OnceLock::new(),
         }
     }
@@ -279,6 +294,13 @@ impl Metrics {
                 result: if ok { "ok" } else { "failed" },
             })
             .inc();
+    }
+
+    /// Counts `n` messages for a client that were dropped for `reason`.
+    pub fn record_notifications_dropped(&self, reason: &'static str, n: u64) {
+        self.notifications_dropped
+            .get_or_create(&DropLabels { reason })
+            .inc_by(n);
     }
 
     /// Everything, in the OpenMetrics text format (ends with `# EOF`).

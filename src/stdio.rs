@@ -3,8 +3,13 @@
 //! Stdout carries only protocol messages. Before serving, the process's file descriptor 1 is
 //! moved to a private descriptor for the protocol and fd 1 is pointed at stderr, so a plugin
 //! that prints cannot corrupt the stream.
+//!
+//! Every request's messages and answers share one bounded channel to the writer thread
+//! ([`OUTBOUND_CAPACITY`]): when the client reads stdout slowly the writer blocks, the channel
+//! fills and tools wait in their sink, so nothing is dropped and memory stays bounded. A tool's
+//! messages are queued before its answer, so the client reads them in that order.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::os::fd::FromRawFd;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -15,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::LATEST_HANDSHAKE;
-use crate::mcp::sink::Outbound;
+use crate::mcp::sink::{Drops, OUTBOUND_CAPACITY, Outbound, OutboundTx};
 use crate::mcp::{RequestCtx, Session};
 use crate::server::{ServerError, load_plugins, service};
 
@@ -65,22 +70,8 @@ pub async fn run(
     };
     // One implicit session for the whole connection; named so cancellations can find its calls.
     let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
-    let writer = std::thread::spawn(move || {
-        while let Some(msg) = rx.blocking_recv() {
-            let Outbound::Message(line) = msg else {
-                continue;
-            };
-            if out
-                .write_all(line.as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .and_then(|()| out.flush())
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
+    let (tx, rx) = mpsc::channel::<Outbound>(OUTBOUND_CAPACITY);
+    let writer = std::thread::spawn(move || write_lines(rx, &mut out));
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -103,7 +94,9 @@ pub async fn run(
         match jsonrpc::parse(line.as_bytes()) {
             Err(e) => {
                 let (id, err) = e.to_error();
-                let _ = tx.send(Outbound::Message(jsonrpc::error(id.as_ref(), &err)));
+                let _ = tx
+                    .send(Outbound::Message(jsonrpc::error(id.as_ref(), &err)))
+                    .await;
             }
             Ok(Incoming::Notification { method, params }) => {
                 service.handle_notification(&method, params, &session);
@@ -114,10 +107,12 @@ pub async fn run(
             Ok(Incoming::Request { id, method, params }) => {
                 let method = method.into_owned();
                 let params = params.map(|p| p.to_owned());
+                let cancel = Arc::new(AtomicBool::new(false));
+                let drops = Drops::new(service.options.metrics.clone());
                 let ctx = RequestCtx {
                     session: session.clone(),
-                    outbound: Some(tx.clone()),
-                    cancel: Arc::new(AtomicBool::new(false)),
+                    outbound: Some(OutboundTx::new(tx.clone(), cancel.clone(), drops)),
+                    cancel,
                     caller: None,
                 };
                 let service = service.clone();
@@ -126,7 +121,8 @@ pub async fn run(
                     let reply = service
                         .handle_request(&id, &method, params.as_deref(), &ctx)
                         .await;
-                    let _ = tx.send(Outbound::Message(reply));
+                    // After everything the tool's sink queued; waits while stdout is full.
+                    let _ = tx.send(Outbound::Message(reply)).await;
                 });
             }
         }
@@ -139,4 +135,27 @@ pub async fn run(
     let joined = tokio::task::spawn_blocking(move || writer.join());
     let _ = tokio::time::timeout_at(deadline, joined).await;
     Ok(())
+}
+
+/// The writer thread: one line per message, flushed whenever the queue runs empty (not per
+/// line, so a tool's burst of messages costs few writes).
+fn write_lines(mut rx: mpsc::Receiver<Outbound>, out: &mut std::fs::File) {
+    let mut out = BufWriter::new(out);
+    while let Some(first) = rx.blocking_recv() {
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            if let Outbound::Message(line) = msg
+                && out
+                    .write_all(line.as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
+                    .is_err()
+            {
+                return;
+            }
+            next = rx.try_recv().ok();
+        }
+        if out.flush().is_err() {
+            return;
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod util;
 
 mod async_abi;
 mod auth;
+mod backpressure;
 mod commands;
 mod config_cli;
 mod conformance_plugin;

@@ -25,7 +25,7 @@ use super::sse;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
-use crate::mcp::sink::Outbound;
+use crate::mcp::sink::{Drops, Outbound, outbound_channel};
 use crate::mcp::{Caller, RequestCtx, Session};
 
 /// The session header.
@@ -314,17 +314,22 @@ pub(super) async fn answer(
     resumable: bool,
     caller: Option<Caller>,
 ) -> Response {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
     let cancel = Arc::new(AtomicBool::new(false));
+    let drops = Drops::new(state.service.options.metrics.clone());
+    let (tx, mut rx) = outbound_channel(cancel.clone(), drops.clone());
     // Cancels the call if the client goes away before the JSON answer (this future dropped).
     let mut guard = CancelOnDrop(cancel.clone(), true);
     let service = state.service.clone();
-    let resumable = resumable.then(|| session.clone());
-    let priming = session.version_cmp("2025-11-25").is_ge();
+    let mode = sse::StreamMode {
+        resumable: resumable.then(|| session.clone()),
+        priming: session.version_cmp("2025-11-25").is_ge(),
+        cancel: cancel.clone(),
+        drops,
+    };
     let ctx = RequestCtx {
         session,
         outbound: Some(tx),
-        cancel: cancel.clone(),
+        cancel,
         caller,
     };
     let work = async move {
@@ -334,44 +339,25 @@ pub(super) async fn answer(
         drop(ctx);
         out
     };
-    let mut work: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> =
-        Box::pin(work);
+    let mut work: sse::Work = Box::pin(work);
     let first = tokio::select! {
         out = &mut work => {
             guard.1 = false;
             // Messages sent before the answer go first, on a stream; a stream-close request
             // alone does not need one.
-            let mut events: Vec<String> = Vec::new();
-            while let Ok(m) = rx.try_recv() {
-                if let Outbound::Message(m) = m {
-                    events.push(m);
+            let first = loop {
+                match rx.try_recv() {
+                    Ok(Outbound::Message(m)) => break Outbound::Message(m),
+                    Ok(Outbound::CloseStream) => {}
+                    Err(_) => return json_response(out),
                 }
-            }
-            if events.is_empty() {
-                return json_response(out);
-            }
-            let done: std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>> =
-                Box::pin(async move { out });
-            let (tx2, rx2) = mpsc::unbounded_channel();
-            for e in events.drain(1..) {
-                let _ = tx2.send(Outbound::Message(e));
-            }
-            let first = Outbound::Message(events.remove(0));
-            return sse::request_stream(done, first, rx2, sse::StreamMode { resumable, priming, cancel });
+            };
+            return sse::request_stream(Box::pin(async move { out }), first, rx, mode);
         }
         Some(first) = rx.recv() => first,
     };
     guard.1 = false;
-    sse::request_stream(
-        work,
-        first,
-        rx,
-        sse::StreamMode {
-            resumable,
-            priming,
-            cancel,
-        },
-    )
+    sse::request_stream(work, first, rx, mode)
 }
 
 fn json_response(body: String) -> Response {
@@ -418,7 +404,7 @@ async fn get_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap)
     }
     let (tx, rx) = mpsc::unbounded_channel::<String>();
     session.set_standalone(tx);
-    sse::session_stream(rx)
+    sse::session_stream(rx, Drops::new(state.service.options.metrics.clone()))
 }
 
 /// `DELETE` on the MCP endpoint: ends the session.

@@ -80,7 +80,8 @@ pub async fn post(
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or_default();
         let rx = state.service.listeners.listen(id, p.notifications);
-        return Ok(sse::session_stream(rx));
+        let drops = crate::mcp::sink::Drops::new(state.service.options.metrics.clone());
+        return Ok(sse::session_stream(rx, drops));
     }
     let session = Arc::new(Session::new(None, VERSION));
     match meta.log_level.as_deref().and_then(level_index) {

@@ -7,7 +7,14 @@
 //! disconnect then does not cancel the call: the protocol (2025-03-26 to 2025-11-25) says a
 //! disconnect is not a cancellation, and the result waits in the log. Without a session
 //! nobody can resume, so a disconnect cancels the call.
+//!
+//! Every write to a connected client waits for room (`send().await`), so a slow client slows
+//! the stream, and through the request's bounded outbound channel the tool itself; only a
+//! closed body means the client is gone. The response is written after every message the
+//! tool's sink accepted before it. The session `GET` stream, which has no tool to slow down,
+//! keeps a bounded backlog instead and counts what it drops.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -22,12 +29,15 @@ use tokio::sync::mpsc;
 
 use crate::mcp::Session;
 use crate::mcp::events::{Resumed, event_id};
-use crate::mcp::sink::Outbound;
+use crate::mcp::sink::{DropReason, Drops, Outbound};
 
 /// The `retry:` hint (ms) sent with the priming event.
 pub const RETRY_MS: u64 = 1000;
 /// How often an idle long-lived stream gets a comment, so dead connections are noticed.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// How many messages a session `GET` stream holds for a client that is not reading before it
+/// drops the oldest (its producers are not tools and cannot be slowed down).
+pub const SESSION_BACKLOG: usize = 1024;
 
 /// A `message` event carrying one JSON-RPC message, with an id when resumable.
 pub fn event(json: &str, id: Option<&str>) -> Bytes {
@@ -69,8 +79,11 @@ impl<T> futures_util::Stream for ReceiverStream<T> {
     }
 }
 
+/// The sending half of a response body.
+type BodyTx = mpsc::Sender<Result<Bytes, Infallible>>;
+
 /// A body fed by a channel, and the sending half.
-fn channel_body() -> (mpsc::Sender<Result<Bytes, Infallible>>, Body) {
+fn channel_body() -> (BodyTx, Body) {
     let (tx, rx) = mpsc::channel(64);
     (tx, Body::from_stream(ReceiverStream(rx)))
 }
@@ -84,81 +97,153 @@ pub struct StreamMode {
     pub priming: bool,
     /// Set when the client goes away and the stream is not resumable.
     pub cancel: Arc<AtomicBool>,
+    /// Counts what the stream could not deliver.
+    pub drops: Drops,
 }
+
+/// The handler's future, producing the serialized response.
+pub type Work = Pin<Box<dyn Future<Output = String> + Send>>;
 
 /// Streams `first`, everything else `rx` carries, then the result of `work`.
 pub fn request_stream(
-    work: Pin<Box<dyn Future<Output = String> + Send>>,
+    work: Work,
     first: Outbound,
-    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    rx: mpsc::Receiver<Outbound>,
     mode: StreamMode,
 ) -> Response {
     let (body_tx, body) = channel_body();
-    tokio::spawn(async move {
-        let StreamMode {
-            resumable,
-            priming,
-            cancel,
-        } = mode;
-        let stream = resumable.as_ref().map(|s| lock(s).open());
-        let mut out = Some(body_tx);
-        // Records a message in the session log (when resumable) and sends it (if connected).
-        let emit = |out: &mut Option<mpsc::Sender<Result<Bytes, Infallible>>>, msg: &str| {
-            let id = match (&resumable, stream) {
-                (Some(s), Some(n)) => Some(event_id(n, lock(s).record(n, msg))),
-                _ => None,
-            };
-            let chunk = event(msg, id.as_deref());
-            if let Some(tx) = out
-                && tx.try_send(Ok(chunk)).is_err()
-            {
-                // Full or gone: a client that cannot keep up is treated as gone.
-                *out = None;
-            }
-        };
-        if let (true, Some(n), Some(tx)) = (priming, stream, &out) {
-            let prime = format!("id: {}\nretry: {RETRY_MS}\ndata: \n\n", event_id(n, 0));
-            let _ = tx.try_send(Ok(Bytes::from(prime)));
-        }
-        let mut work = work;
-        let mut pending = Some(first);
-        loop {
-            if let Some(m) = pending.take() {
-                match m {
-                    Outbound::Message(msg) => emit(&mut out, &msg),
-                    // The tool asked to end the HTTP stream; the call goes on and the client
-                    // resumes with Last-Event-ID. Without a log there is nothing to resume.
-                    Outbound::CloseStream if resumable.is_some() => out = None,
-                    Outbound::CloseStream => {}
-                }
-            }
-            if out.is_none() && resumable.is_none() {
-                cancel.store(true, Ordering::Relaxed);
-                return;
-            }
-            tokio::select! {
-                result = &mut work => {
-                    while let Ok(m) = rx.try_recv() {
-                        if let Outbound::Message(msg) = m {
-                            emit(&mut out, &msg);
-                        }
-                    }
-                    emit(&mut out, &result);
-                    if let (Some(s), Some(n)) = (&resumable, stream) {
-                        lock(s).finish(n);
-                    }
-                    return;
-                }
-                Some(m) = rx.recv() => pending = Some(m),
-                () = closed(&out) => out = None,
-            }
-        }
+    let StreamMode {
+        resumable,
+        priming,
+        cancel,
+        drops,
+    } = mode;
+    let log = resumable.map(|s| {
+        let n = lock(&s).open();
+        (s, n)
     });
+    let writer = Writer {
+        out: Some(body_tx),
+        log,
+        drops,
+    };
+    tokio::spawn(writer.run(work, first, rx, priming, cancel));
     response(body)
 }
 
+/// Writes one request's stream: to the client while it is connected, and to the session's
+/// event log when the stream is resumable.
+struct Writer {
+    /// The response body; `None` once the client is gone or the tool closed the stream.
+    out: Option<BodyTx>,
+    /// The session and stream number, when resumable.
+    log: Option<(Arc<Session>, u64)>,
+    drops: Drops,
+}
+
+impl Writer {
+    async fn run(
+        mut self,
+        mut work: Work,
+        first: Outbound,
+        mut rx: mpsc::Receiver<Outbound>,
+        priming: bool,
+        cancel: Arc<AtomicBool>,
+    ) {
+        if let (true, Some((_, n)), Some(tx)) = (priming, &self.log, &self.out) {
+            let prime = format!("id: {}\nretry: {RETRY_MS}\ndata: \n\n", event_id(*n, 0));
+            if tx.send(Ok(Bytes::from(prime))).await.is_err() {
+                self.out = None;
+            }
+        }
+        let resumable = self.log.is_some();
+        let mut result = None;
+        let mut next = Some(first);
+        loop {
+            match next.take() {
+                Some(Outbound::Message(msg)) => {
+                    // Keep polling the handler while the client is slow: its timeout must
+                    // still fire (and cancel a tool that waits for room) meanwhile.
+                    let emit = self.emit(&msg);
+                    tokio::pin!(emit);
+                    loop {
+                        tokio::select! {
+                            biased;
+                            () = &mut emit => break,
+                            r = &mut work, if result.is_none() => result = Some(r),
+                        }
+                    }
+                }
+                // The tool asked to end the HTTP stream; the call goes on and the client
+                // resumes with Last-Event-ID. Without a log there is nothing to resume.
+                Some(Outbound::CloseStream) if resumable => self.out = None,
+                Some(Outbound::CloseStream) | None => {}
+            }
+            if self.out.is_none() && !resumable {
+                cancel.store(true, Ordering::Relaxed);
+                return;
+            }
+            if let Some(result) = result.take() {
+                return self.finish(&mut rx, &result).await;
+            }
+            // The handler first, so a tool that never stops sending still meets its timeout;
+            // `finish` then writes whatever it sent before the response.
+            next = tokio::select! {
+                biased;
+                r = &mut work => {
+                    result = Some(r);
+                    None
+                }
+                Some(m) = rx.recv() => Some(m),
+                () = closed(&self.out) => {
+                    self.out = None;
+                    None
+                }
+            };
+        }
+    }
+
+    /// Writes what the tool sent before it returned, then the response.
+    async fn finish(mut self, rx: &mut mpsc::Receiver<Outbound>, result: &str) {
+        // The handler has returned, so everything its sink accepted is in the channel. Closing
+        // it first bounds the drain: a timed-out tool that keeps sending is refused from now.
+        rx.close();
+        while let Some(m) = rx.recv().await {
+            if let Outbound::Message(msg) = m {
+                self.emit(&msg).await;
+            }
+        }
+        self.emit(result).await;
+        if let Some((s, n)) = &self.log {
+            lock(s).finish(*n);
+        }
+    }
+
+    /// Records a message in the session log (when resumable) and sends it to the client (if
+    /// connected) and to a resumed reader (if one follows), waiting for room in each.
+    async fn emit(&mut self, msg: &str) {
+        let (id, follower) = match &self.log {
+            Some((s, n)) => {
+                let r = lock(s).record(*n, msg, self.out.is_some());
+                self.drops.count(DropReason::ReplayLog, r.lost);
+                (Some(event_id(*n, r.seq)), r.follower.map(|f| (f, r.seq)))
+            }
+            None => (None, None),
+        };
+        if let Some(tx) = &self.out
+            && tx.send(Ok(event(msg, id.as_deref()))).await.is_err()
+        {
+            self.out = None;
+        }
+        if let Some((f, seq)) = follower {
+            // A reader that went away is forgotten by the log on the next record.
+            let _ = f.send((seq, msg.to_string())).await;
+        }
+    }
+}
+
 /// Resolves when the body's receiver is gone; never when there is no body.
-async fn closed(out: &Option<mpsc::Sender<Result<Bytes, Infallible>>>) {
+async fn closed(out: &Option<BodyTx>) {
     match out {
         Some(tx) => tx.closed().await,
         None => std::future::pending().await,
@@ -179,35 +264,66 @@ pub fn resumed_stream(stream: u64, resumed: Resumed) -> Response {
                 return;
             }
         }
-        if let Some(mut live) = resumed.live {
-            while let Some((seq, msg)) = live.recv().await {
-                let id = event_id(stream, seq);
-                if tx.send(Ok(event(&msg, Some(&id)))).await.is_err() {
-                    return;
-                }
+        let Some(mut live) = resumed.live else {
+            return;
+        };
+        loop {
+            let (seq, msg) = tokio::select! {
+                e = live.recv() => match e {
+                    Some(e) => e,
+                    None => return,
+                },
+                () = tx.closed() => return,
+            };
+            let id = event_id(stream, seq);
+            if tx.send(Ok(event(&msg, Some(&id)))).await.is_err() {
+                return;
             }
         }
     });
     response(body)
 }
 
-/// The session's stream for messages not tied to a request (`GET`), with keep-alives.
-pub fn session_stream(mut rx: mpsc::UnboundedReceiver<String>) -> Response {
+/// The session's stream for messages not tied to a request (`GET`), with keep-alives. A
+/// client that stops reading gets the newest [`SESSION_BACKLOG`] messages when it resumes
+/// reading; older ones are dropped and counted.
+pub fn session_stream(mut rx: mpsc::UnboundedReceiver<String>, drops: Drops) -> Response {
     let (tx, body) = channel_body();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(KEEP_ALIVE);
         tick.tick().await;
+        let mut backlog: VecDeque<Bytes> = VecDeque::new();
         loop {
-            let chunk = tokio::select! {
+            tokio::select! {
                 m = rx.recv() => match m {
-                    Some(m) => event(&m, None),
-                    None => return,
+                    Some(m) => {
+                        if backlog.len() >= SESSION_BACKLOG {
+                            backlog.pop_front();
+                            drops.count(DropReason::SessionStream, 1);
+                        }
+                        backlog.push_back(event(&m, None));
+                    }
+                    // The session ended the stream: hand over what fits, without waiting.
+                    None => {
+                        let left = backlog.len();
+                        let sent = backlog
+                            .into_iter()
+                            .take_while(|b| tx.try_send(Ok(b.clone())).is_ok())
+                            .count();
+                        drops.count(DropReason::SessionStream, (left - sent) as u64);
+                        return;
+                    }
                 },
-                _ = tick.tick() => Bytes::from_static(b": keep-alive\n\n"),
+                permit = tx.reserve(), if !backlog.is_empty() => match (permit, backlog.pop_front()) {
+                    (Ok(p), Some(chunk)) => p.send(Ok(chunk)),
+                    _ => return,
+                },
+                _ = tick.tick() => {
+                    if backlog.is_empty() {
+                        backlog.push_back(Bytes::from_static(b": keep-alive\n\n"));
+                    }
+                }
                 () = tx.closed() => return,
-            };
-            if tx.send(Ok(chunk)).await.is_err() {
-                return;
             }
         }
     });

@@ -17,7 +17,6 @@ use rmcp::model::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::jsonrpc;
 use super::modern;
@@ -68,7 +67,7 @@ pub struct RequestCtx {
     /// The request's session (throwaway in stateless mode).
     pub session: Arc<Session>,
     /// The request's response stream, for notifications and requests to the client.
-    pub outbound: Option<UnboundedSender<super::sink::Outbound>>,
+    pub outbound: Option<super::sink::OutboundTx>,
     /// Set when the client cancels or goes away.
     pub cancel: Arc<AtomicBool>,
     /// The authenticated caller, if any.

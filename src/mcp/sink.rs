@@ -4,18 +4,38 @@
 //! log messages only at or above the session's level. Requests to the client (sampling,
 //! elicitation, roots) go out on the request's own stream and the worker thread waits for the
 //! answer, which arrives as a separate POST and is routed through the session.
+//!
+//! A request's outbound channel is bounded ([`OUTBOUND_CAPACITY`]): a tool that sends faster
+//! than its client reads waits for room, so it runs at the client's pace and memory stays
+//! bounded. The wait never outlasts the stream (a closed channel returns at once) or the call
+//! (the cancellation flag is checked every [`SEND_SLICE`]). Only a sink called on a thread of
+//! this process's async runtime, which must never block, drops a message when the channel is
+//! full; [`Drops`] counts that and every other undelivered message.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use rmcp::model::ProgressToken;
 use serde_json::Value;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
 use super::jsonrpc;
 use super::session::Session;
+use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
+
+/// How many messages one request may have waiting for its client. Big enough that a tool
+/// sending bursts of progress or log lines rarely waits, and that the stream's writer always
+/// has a batch ready while the socket drains; small enough that a flooding tool holds at most
+/// a few hundred serialized messages (tens of KiB for typical ones) before it is slowed down.
+pub const OUTBOUND_CAPACITY: usize = 256;
+
+/// How long a sender blocked on a full channel waits before checking for cancellation again.
+pub const SEND_SLICE: Duration = Duration::from_millis(50);
 
 /// What a request sends towards its client besides the response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +53,155 @@ pub const CLOSE_STREAM: &str = "fastmcp/closeStream";
 /// How often a worker waiting for a client answer checks for cancellation.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
 
+/// Why a message meant for a client was not delivered (the `reason` label of
+/// `fastmcp_notifications_dropped_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// The sink ran on a thread of this process's async runtime, which must not block, and the
+    /// request's channel was full.
+    RuntimeThread,
+    /// The call was cancelled while its channel was full.
+    Cancelled,
+    /// A session `GET` (or `subscriptions/listen`) stream whose client stopped reading fell
+    /// too far behind.
+    SessionStream,
+    /// The resumable event log's per-stream cap pushed out an event nobody had received yet,
+    /// so a client that resumes cannot get it.
+    ReplayLog,
+}
+
+impl DropReason {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::RuntimeThread => "runtime_thread",
+            DropReason::Cancelled => "cancelled",
+            DropReason::SessionStream => "session_stream",
+            DropReason::ReplayLog => "replay_log",
+        }
+    }
+}
+
+/// Counts one stream's undelivered messages in the metrics and logs the first at WARN.
+/// Clones share the "already warned" flag, so a stream warns once however many handles it has.
+#[derive(Debug, Clone, Default)]
+pub struct Drops {
+    metrics: Option<Arc<Metrics>>,
+    warned: Arc<AtomicBool>,
+}
+
+impl Drops {
+    /// A counter for one stream, reporting to `metrics` when they are on.
+    pub fn new(metrics: Option<Arc<Metrics>>) -> Drops {
+        Drops {
+            metrics,
+            warned: Arc::default(),
+        }
+    }
+
+    /// Records `n` messages dropped for `reason`.
+    pub fn count(&self, reason: DropReason, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if let Some(m) = &self.metrics {
+            m.record_notifications_dropped(reason.as_str(), n);
+        }
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                reason = reason.as_str(),
+                dropped = n,
+                "messages for a client were dropped; later drops on this stream are only \
+                 counted (fastmcp_notifications_dropped_total)"
+            );
+        }
+    }
+}
+
+/// The sending half of a request's outbound channel, as the call's sink uses it.
+#[derive(Debug, Clone)]
+pub struct OutboundTx {
+    tx: Sender<Outbound>,
+    /// The call's cancellation flag: a cancelled call stops waiting for room.
+    cancel: Arc<AtomicBool>,
+    drops: Drops,
+}
+
+/// A request's bounded outbound channel ([`OUTBOUND_CAPACITY`]).
+pub fn outbound_channel(cancel: Arc<AtomicBool>, drops: Drops) -> (OutboundTx, Receiver<Outbound>) {
+    let (tx, rx) = channel(OUTBOUND_CAPACITY);
+    (OutboundTx::new(tx, cancel, drops), rx)
+}
+
+/// Wakes the thread that waits in [`OutboundTx::send`].
+struct Unpark(std::thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+impl OutboundTx {
+    /// One call's handle on `tx` (several calls may share a channel, as over stdio).
+    pub fn new(tx: Sender<Outbound>, cancel: Arc<AtomicBool>, drops: Drops) -> OutboundTx {
+        OutboundTx { tx, cancel, drops }
+    }
+
+    /// Whether the stream is gone (its client left, or the response was written).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Queues `message`, waiting for room when the channel is full. Returns whether it was
+    /// queued: `false` at once when the stream is gone, after a wait slice when the call is
+    /// cancelled, and at once (counted) on a thread of this process's runtime, which must
+    /// not block.
+    pub fn send(&self, message: Outbound) -> bool {
+        let message = match self.tx.try_send(message) {
+            Ok(()) => return true,
+            Err(TrySendError::Closed(_)) => return false,
+            Err(TrySendError::Full(m)) => m,
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            self.drops.count(DropReason::RuntimeThread, 1);
+            return false;
+        }
+        self.wait_and_send(message)
+    }
+
+    /// Parks this (non-runtime) thread until the channel has room, in [`SEND_SLICE`]s.
+    fn wait_and_send(&self, message: Outbound) -> bool {
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut reserve = std::pin::pin!(self.tx.reserve());
+        loop {
+            match reserve.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(permit)) => {
+                    permit.send(message);
+                    return true;
+                }
+                Poll::Ready(Err(_)) => return false,
+                Poll::Pending if self.cancel.load(Ordering::Relaxed) => {
+                    self.drops.count(DropReason::Cancelled, 1);
+                    return false;
+                }
+                Poll::Pending => std::thread::park_timeout(SEND_SLICE),
+            }
+        }
+    }
+}
+
 /// Routes one call's notifications and requests.
 #[derive(Debug)]
 pub struct RequestSink {
     /// The session of the request (a throwaway one in stateless mode).
     pub session: Arc<Session>,
     /// The request's response stream; `None` when nothing can be sent.
-    pub outbound: Option<UnboundedSender<Outbound>>,
+    pub outbound: Option<OutboundTx>,
     /// The request's `_meta.progressToken`.
     pub progress_token: Option<ProgressToken>,
     /// Whether the client can be asked things (stateful mode with a live stream).
@@ -48,7 +210,7 @@ pub struct RequestSink {
     pub modern: Option<Arc<ModernCall>>,
     /// Where `notifications/resources/updated` goes: every session and listener subscribed to
     /// the URI, not just this request's client.
-    pub updates: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    pub updates: Option<UnboundedSender<String>>,
 }
 
 /// The client input of one 2026-07-28 call round (multi round-trip requests).
@@ -110,7 +272,7 @@ impl ModernCall {
 impl RequestSink {
     fn send(&self, message: String) -> bool {
         match &self.outbound {
-            Some(tx) => tx.send(Outbound::Message(message)).is_ok(),
+            Some(tx) => tx.send(Outbound::Message(message)),
             None => false,
         }
     }
@@ -118,6 +280,12 @@ impl RequestSink {
 
 impl CallSink for RequestSink {
     fn notify(&self, method: &str, mut params: Value) {
+        // A tool that keeps logging after its client left should not pay for serializing.
+        if self.outbound.as_ref().is_some_and(OutboundTx::is_closed)
+            && method != "notifications/resources/updated"
+        {
+            return;
+        }
         match method {
             "notifications/progress" => {
                 let Some(token) = &self.progress_token else {
@@ -137,7 +305,7 @@ impl CallSink for RequestSink {
             }
             CLOSE_STREAM => {
                 if let Some(tx) = &self.outbound {
-                    let _ = tx.send(Outbound::CloseStream);
+                    tx.send(Outbound::CloseStream);
                 }
                 return;
             }
@@ -190,5 +358,67 @@ impl CallSink for RequestSink {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(capacity: usize) -> (OutboundTx, Receiver<Outbound>, Arc<AtomicBool>) {
+        let (tx, rx) = channel(capacity);
+        let cancel = Arc::new(AtomicBool::new(false));
+        (
+            OutboundTx::new(tx, cancel.clone(), Drops::default()),
+            rx,
+            cancel,
+        )
+    }
+
+    fn msg(i: usize) -> Outbound {
+        Outbound::Message(i.to_string())
+    }
+
+    #[test]
+    fn a_full_channel_makes_the_sender_wait_and_nothing_is_lost() {
+        let (tx, mut rx, _) = pair(2);
+        let sender = std::thread::spawn(move || (0..100).all(|i| tx.send(msg(i))));
+        let mut got = Vec::new();
+        while let Some(m) = rx.blocking_recv() {
+            got.push(m);
+        }
+        assert!(sender.join().unwrap());
+        assert_eq!(got, (0..100).map(msg).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_closed_channel_or_a_cancelled_call_stops_the_wait() {
+        let (tx, rx, _) = pair(1);
+        assert!(tx.send(msg(0)));
+        let closer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            drop(rx);
+        });
+        assert!(!tx.send(msg(1)), "the reader went away");
+        closer.join().unwrap();
+
+        let (tx, _rx, cancel) = pair(1);
+        assert!(tx.send(msg(0)));
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            cancel.store(true, Ordering::Relaxed);
+        });
+        assert!(!tx.send(msg(1)), "the call was cancelled");
+        canceller.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_runtime_thread_never_waits() {
+        let (tx, mut rx, _) = pair(1);
+        assert!(tx.send(msg(0)));
+        // Would wait forever if it blocked: nobody reads until it returns.
+        assert!(!tx.send(msg(1)));
+        assert_eq!(rx.recv().await, Some(msg(0)));
+        assert!(rx.try_recv().is_err());
     }
 }
