@@ -105,8 +105,8 @@ pub const fn table<P: PluginSource>() -> PluginTable {
 /// host read the manifest), the call is copied into owned memory and queued under a std
 /// mutex, the runtime woken by a write(2); `IN_SHIM` and the panic count are `Cell`s without
 /// destructors, and the quiet hook keeps a panic here away from `std::thread::current()`.
-/// That is why no test can catch a leak here: it would show only after `dlclose`, as a copy
-/// of the library that stays mapped (what the host's reload tests count).
+/// `tests/async_tls.rs` counts the destructors a thread registers (it interposes glibc's
+/// `__cxa_thread_atexit_impl`) and checks that this registers none.
 ///
 /// # Safety
 /// As `PluginTable::start_tool`: `ctx`, `call` and `out` as for `call_tool`; `done` null or a
