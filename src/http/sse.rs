@@ -329,3 +329,55 @@ pub fn session_stream(mut rx: mpsc::UnboundedReceiver<String>, drops: Drops) -> 
     });
     response(body)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::metrics::Metrics;
+
+    fn dropped(metrics: &Metrics) -> u64 {
+        metrics
+            .encode()
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("fastmcp_notifications_dropped_total{reason=\"session_stream\"} ")
+            })
+            .map_or(0, |v| v.parse().expect("a count"))
+    }
+
+    #[tokio::test]
+    async fn a_session_stream_nobody_reads_keeps_the_newest_messages_and_counts_the_rest() {
+        let metrics = Arc::new(Metrics::new());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let body = session_stream(rx, Drops::new(Some(metrics.clone()))).into_body();
+        for i in 0..3000 {
+            tx.send(i.to_string()).unwrap();
+        }
+        // The body holds 64 chunks; the backlog the newest SESSION_BACKLOG of the rest.
+        let kept = 64 + SESSION_BACKLOG;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while dropped(&metrics) < (3000 - kept) as u64 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(dropped(&metrics), (3000 - kept) as u64);
+        let mut chunks = body.into_data_stream();
+        let mut got = Vec::new();
+        while got.len() < kept {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), chunks.next())
+                .await
+                .expect("a chunk in time")
+                .expect("the stream goes on")
+                .unwrap();
+            got.push(String::from_utf8(chunk.to_vec()).unwrap());
+        }
+        let want: Vec<String> = (0..64)
+            .chain(3000 - SESSION_BACKLOG..3000)
+            .map(|i| String::from_utf8(event(&i.to_string(), None).to_vec()).unwrap())
+            .collect();
+        assert_eq!(got, want);
+    }
+}
