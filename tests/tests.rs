@@ -20,6 +20,7 @@ mod modern;
 mod plugins_load;
 mod redis_store;
 mod reload;
+mod reload_async;
 mod reload_memory;
 mod scale_out;
 mod sdk_client;
