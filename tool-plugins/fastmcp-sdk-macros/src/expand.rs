@@ -34,7 +34,7 @@ enum Shape {
 
 pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ToolOptions::parse(attr)?;
-    let (mut function, params) = signature::async_function("tool", item)?;
+    let (mut function, params) = signature::function("tool", item)?;
     let shape = shape(&params)?;
     let is_async = function.sig.asyncness.is_some();
     if is_async {

@@ -2,6 +2,9 @@
 //! like `#[tool]`, the function stays as written and a hidden fieldless struct with the same
 //! name implements the SDK's `ResourceItem` / `ResourceTemplateItem` / `PromptItem` /
 //! `CompletionItem`, whose `definition()` builds the item with a handler calling the function.
+//!
+//! Each may be an `async fn`: its future then runs to its end on the calling (host worker)
+//! thread, on the plugin's async runtime (`fastmcp_sdk::__private::block_on`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -18,7 +21,7 @@ const COMPLETION: &[&str] = &["prompt", "resource_template", "argument"];
 
 pub(crate) fn resource(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ItemOptions::parse(attr, "resource", RESOURCE)?;
-    let (function, params) = signature::function("resource", item)?;
+    let (function, params) = prepare("resource", item)?;
     let uri = required(options.uri.as_ref(), "resource", "uri = \"scheme://path\"")?;
     let ctx = match params.as_slice() {
         [] => quote!(),
@@ -32,6 +35,7 @@ pub(crate) fn resource(attr: TokenStream, item: TokenStream) -> syn::Result<Toke
         }
     };
     let ident = &function.sig.ident;
+    let call = awaited(&function, quote!(#ident(#ctx)));
     let name = options
         .name
         .clone()
@@ -41,7 +45,7 @@ pub(crate) fn resource(attr: TokenStream, item: TokenStream) -> syn::Result<Toke
     let sdk = quote!(::fastmcp_sdk);
     let body = quote! {
         #sdk::ResourceDef::new(#uri, #name, |_ctx, _request| {
-            #sdk::__private::read(_request, || #ident(#ctx))
+            #sdk::__private::read(_request, || #call)
         })
         #common
         #size
@@ -56,7 +60,7 @@ pub(crate) fn resource(attr: TokenStream, item: TokenStream) -> syn::Result<Toke
 
 pub(crate) fn resource_template(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ItemOptions::parse(attr, "resource_template", TEMPLATE)?;
-    let (function, params) = signature::function("resource_template", item)?;
+    let (function, params) = prepare("resource_template", item)?;
     let example = "uri_template = \"scheme://items/{id}\"";
     let template = required(options.uri_template.as_ref(), "resource_template", example)?;
     check_template(template)?;
@@ -86,11 +90,12 @@ pub(crate) fn resource_template(attr: TokenStream, item: TokenStream) -> syn::Re
     }
     let ident = &function.sig.ident;
     let sdk = quote!(::fastmcp_sdk);
+    let call = awaited(&function, quote!(#ident(#(#args),*)));
     let read = match &params_type {
         Some(ty) => quote_spanned! {ty.span()=>
-            #sdk::__private::read_params(_request, |__params: #ty| #ident(#(#args),*))
+            #sdk::__private::read_params(_request, |__params: #ty| #call)
         },
-        None => quote!(#sdk::__private::read(_request, || #ident(#(#args),*))),
+        None => quote!(#sdk::__private::read(_request, || #call)),
     };
     let name = options
         .name
@@ -107,7 +112,7 @@ pub(crate) fn resource_template(attr: TokenStream, item: TokenStream) -> syn::Re
 
 pub(crate) fn prompt(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ItemOptions::parse(attr, "prompt", PROMPT)?;
-    let (function, params) = signature::function("prompt", item)?;
+    let (function, params) = prepare("prompt", item)?;
     let (ctx, args_type) = match params.as_slice() {
         [] => (None, None),
         [Param::Context(_)] => (Some(quote!(_ctx)), None),
@@ -143,6 +148,7 @@ pub(crate) fn prompt(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 Some(ctx) => quote!(#ident(#ctx, __args)),
                 None => quote!(#ident(__args)),
             };
+            let call = awaited(&function, call);
             let handler = quote_spanned! {ty.span()=>
                 #private::get_prompt_args(#name, _arguments, |__args: #ty| #call)
             };
@@ -150,7 +156,10 @@ pub(crate) fn prompt(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 quote_spanned!(ty.span()=> .with_arguments(#private::prompt_arguments::<#ty>));
             (handler, Some(arguments))
         }
-        None => (quote!(#private::get_prompt(|| #ident(#ctx))), None),
+        None => {
+            let call = awaited(&function, quote!(#ident(#ctx)));
+            (quote!(#private::get_prompt(|| #call)), None)
+        }
     };
     let title = options
         .title
@@ -173,7 +182,7 @@ pub(crate) fn prompt(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
 
 pub(crate) fn completion(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = ItemOptions::parse(attr, "completion", COMPLETION)?;
-    let (function, params) = signature::function("completion", item)?;
+    let (function, params) = prepare("completion", item)?;
     let (constructor, target) = match (&options.prompt, &options.resource_template) {
         (Some(prompt), None) => (quote!(prompt), prompt),
         (None, Some(template)) => {
@@ -205,9 +214,10 @@ pub(crate) fn completion(attr: TokenStream, item: TokenStream) -> syn::Result<To
     let argument = options.argument.as_ref().map(|a| quote!(.for_argument(#a)));
     let ident = &function.sig.ident;
     let sdk = quote!(::fastmcp_sdk);
+    let call = awaited(&function, quote!(#ident(#args)));
     let body = quote! {
         #sdk::CompletionDef::#constructor(#target, |_ctx, _request| {
-            #sdk::__private::complete(#ident(#args))
+            #sdk::__private::complete(#call)
         })
         #argument
     };
@@ -228,6 +238,12 @@ fn item_struct(
 ) -> TokenStream {
     let ident = &function.sig.ident;
     let vis = &function.vis;
+    // Without the SDK's `async` feature, an async function is one clear compile error.
+    let needs_async = function
+        .sig
+        .asyncness
+        .is_some()
+        .then(|| quote!(::fastmcp_sdk::__private::async_tool! { {} {} }));
     quote! {
         #function
 
@@ -240,6 +256,26 @@ fn item_struct(
                 #body
             }
         }
+
+        #needs_async
+    }
+}
+
+/// Parses and checks the function; an `async fn` gets its context's lifetime named.
+fn prepare(attribute: &str, item: TokenStream) -> syn::Result<(ItemFn, Vec<Param>)> {
+    let (mut function, params) = signature::function(attribute, item)?;
+    if function.sig.asyncness.is_some() {
+        signature::name_context_lifetime(&mut function);
+    }
+    Ok((function, params))
+}
+
+/// `call`, or for an `async fn`, its future run to the end on the plugin's runtime.
+fn awaited(function: &ItemFn, call: TokenStream) -> TokenStream {
+    if function.sig.asyncness.is_some() {
+        quote!(::fastmcp_sdk::__private::block_on(_ctx, #call))
+    } else {
+        call
     }
 }
 

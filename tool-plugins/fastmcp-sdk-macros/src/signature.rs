@@ -24,26 +24,10 @@ impl Param {
     }
 }
 
-/// Parses the item as a function and checks what no attribute accepts: `async` (but see
-/// [`async_function`]), `unsafe`, generics, variadics, methods and `impl Trait` return types.
-/// Returns the function and its parameters.
+/// Parses the item as a function (plain or `async`) and checks what no attribute accepts:
+/// `unsafe`, generics, variadics, methods and `impl Trait` return types. Returns the function
+/// and its parameters.
 pub(crate) fn function(attribute: &str, item: TokenStream) -> syn::Result<(ItemFn, Vec<Param>)> {
-    checked(attribute, item, false)
-}
-
-/// As [`function`], but an `async fn` is accepted too (`#[tool]`).
-pub(crate) fn async_function(
-    attribute: &str,
-    item: TokenStream,
-) -> syn::Result<(ItemFn, Vec<Param>)> {
-    checked(attribute, item, true)
-}
-
-fn checked(
-    attribute: &str,
-    item: TokenStream,
-    async_ok: bool,
-) -> syn::Result<(ItemFn, Vec<Param>)> {
     let function: ItemFn = syn::parse2(item).map_err(|error| {
         syn::Error::new(
             error.span(),
@@ -51,15 +35,6 @@ fn checked(
         )
     })?;
     let sig = &function.sig;
-    if let Some(asyncness) = sig.asyncness.as_ref().filter(|_| !async_ok) {
-        return Err(syn::Error::new(
-            asyncness.span(),
-            format!(
-                "#[{attribute}] functions cannot be async (only #[tool] ones can): each call \
-                 runs on a host worker thread, so block where you need to"
-            ),
-        ));
-    }
     if let Some(unsafety) = &sig.unsafety {
         let message = format!("#[{attribute}] functions cannot be unsafe");
         return Err(syn::Error::new(unsafety.span(), message));
@@ -232,21 +207,8 @@ mod tests {
         .err()
         .unwrap();
         assert!(error.to_string().contains("not `&mut`"), "{error}");
-        let error = function(
+        let (function, _) = function(
             "prompt",
-            quote!(
-                async fn f() {}
-            ),
-        )
-        .err()
-        .unwrap();
-        assert!(
-            error
-                .to_string()
-                .contains("#[prompt] functions cannot be async")
-        );
-        let (function, _) = async_function(
-            "tool",
             quote!(
                 async fn f() {}
             ),

@@ -104,6 +104,20 @@ impl AsyncOutcome {
     }
 }
 
+/// Runs the future of an `async fn` resource, template, prompt or completion to its end on the
+/// calling thread (a host worker thread), on the plugin's runtime. A panic (no runtime) is
+/// caught and reported like the function's own.
+#[doc(hidden)]
+pub fn block_on<F: Future>(ctx: &Context<'_>, future: F) -> F::Output {
+    let Some(runtime) = ctx.runtime() else {
+        panic!("an async function needs the plugin's runtime, which this call does not have");
+    };
+    match runtime.start() {
+        Ok(handle) => handle.block_on(future),
+        Err(reason) => panic!("{reason}"),
+    }
+}
+
 /// The reply to a tool that panicked, worded as for a plain tool.
 pub(crate) fn panicked(tool: &str, payload: Box<dyn std::any::Any + Send>) -> Response {
     let message = format!("tool \"{tool}\" panicked: {}", panic_message(&*payload));

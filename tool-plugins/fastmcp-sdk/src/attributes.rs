@@ -4,7 +4,10 @@
 //! Like `#[tool]`, each keeps the function as written (call it directly in unit tests) and adds
 //! a hidden item with the same name in the type namespace, which [`export_plugin!`](crate::export_plugin)
 //! uses; so no other type or module in that scope may share the function's name. None accepts
-//! `async`, generic or `unsafe` functions, methods or `impl Trait` return types.
+//! generic or `unsafe` functions, methods or `impl Trait` return types.
+//!
+//! Each accepts an `async fn` (with the `async` feature): the call's worker thread runs its
+//! future to the end on the plugin's async runtime, so async clients work there too.
 
 /// Makes a function the resource at a fixed URI.
 ///

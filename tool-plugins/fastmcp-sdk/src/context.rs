@@ -93,6 +93,10 @@ pub struct Context<'a> {
     /// hands the runtime thread's other tasks to another thread (`block_in_place`).
     #[cfg(feature = "async")]
     in_runtime: bool,
+    /// The plugin's runtime, for an `async fn` resource, template, prompt or completion, which
+    /// runs to its end on the calling thread (`__private::block_on`).
+    #[cfg(feature = "async")]
+    runtime: Option<&'a crate::runtime::AsyncRuntime>,
 }
 
 // SAFETY: the only fields that are not `Send`/`Sync` are the borrowed `HostContext` (raw
@@ -168,6 +172,8 @@ impl Context<'static> {
             input_required: AtomicBool::new(false),
             #[cfg(feature = "async")]
             in_runtime: false,
+            #[cfg(feature = "async")]
+            runtime: None,
         }
     }
 }
@@ -205,6 +211,8 @@ impl<'a> Context<'a> {
             input_required: AtomicBool::new(false),
             #[cfg(feature = "async")]
             in_runtime: false,
+            #[cfg(feature = "async")]
+            runtime: None,
         }
     }
 
@@ -213,6 +221,19 @@ impl<'a> Context<'a> {
     pub(crate) fn in_runtime(mut self) -> Self {
         self.in_runtime = true;
         self
+    }
+
+    /// Gives the context the plugin's runtime, for async resources, prompts and completions.
+    #[cfg(feature = "async")]
+    pub(crate) fn with_runtime(mut self, runtime: &'a crate::runtime::AsyncRuntime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// The plugin's runtime, if the call has one.
+    #[cfg(feature = "async")]
+    pub(crate) fn runtime(&self) -> Option<&'a crate::runtime::AsyncRuntime> {
+        self.runtime
     }
 
     /// Reports progress; sent only if the client asked for progress on this request.

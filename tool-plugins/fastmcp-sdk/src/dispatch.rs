@@ -119,6 +119,8 @@ impl Registry {
         }
         // SAFETY: the caller guarantees `host`; `ctx` is dropped before this returns.
         let ctx = unsafe { Context::new(host, self.plugin.name, context) };
+        #[cfg(feature = "async")]
+        let ctx = ctx.with_runtime(&self.runtime);
         let params = request.params.raw();
         match &*request.method {
             "resources/read" => self.read_resource(&ctx, params),

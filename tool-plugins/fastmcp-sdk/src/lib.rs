@@ -144,6 +144,9 @@
 //! - [`#[completion]`](macro@completion) suggests values for a prompt's arguments or a
 //!   template's variables.
 //!
+//! Each may be an `async fn`; its future runs to its end on the plugin's async runtime while the
+//! worker thread serving the request waits for it.
+//!
 //! ```
 //! use fastmcp_sdk::prelude::*;
 //!
@@ -402,6 +405,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__async_tool as async_tool;
+    #[cfg(feature = "async")]
+    pub use crate::async_call::block_on;
     pub use crate::completion::{CompletionItem, complete};
     pub use crate::dispatch::Registry;
     pub use crate::prompt::{PromptItem, get_prompt, get_prompt_args, prompt_arguments};
@@ -411,13 +416,19 @@ pub mod __private {
     pub use crate::tool::{
         ToolItem, arguments, empty_object_schema, invoke, invoke_args, invoke_ctx, invoke_ctx_args,
     };
+    /// Never called: an async item is a compile error without the `async` feature
+    /// (`__async_tool!`); this keeps its generated code compiling meanwhile.
+    #[cfg(not(feature = "async"))]
+    pub fn block_on<F: core::future::Future>(_: &crate::Context<'_>, _: F) -> F::Output {
+        unreachable!("async items need the async feature of fastmcp-sdk")
+    }
     #[cfg(feature = "async")]
     pub use crate::{AsyncCall, AsyncOutcome, ToolFuture};
     pub use fastmcp_abi as abi;
 }
 
-/// Picks what `#[tool]` generates for an `async fn`: `{ with } { without }`, the first with the
-/// `async` feature; without it, the second (a stand-in that keeps the rest of the crate
+/// Picks what the attributes generate for an `async fn`: `{ with } { without }`, the first with
+/// the `async` feature; without it, the second (a stand-in that keeps the rest of the crate
 /// compiling) and one clear error.
 #[doc(hidden)]
 #[cfg(feature = "async")]
@@ -432,9 +443,9 @@ macro_rules! __async_tool {
 macro_rules! __async_tool {
     ({ $($with:tt)* } { $($without:tt)* }) => {
         ::core::compile_error!(
-            "`#[tool] async fn` needs the `async` feature of fastmcp-sdk, which is on by default: \
-             remove `default-features = false` from the fastmcp-sdk dependency or add \
-             `features = [\"async\"]`"
+            "an `async fn` tool, resource, prompt or completion needs the `async` feature of \
+             fastmcp-sdk, which is on by default: remove `default-features = false` from the \
+             fastmcp-sdk dependency or add `features = [\"async\"]`"
         );
         $($without)*
     };

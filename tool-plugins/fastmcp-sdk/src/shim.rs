@@ -181,10 +181,7 @@ unsafe fn completion(done: *const Completion) -> Option<Completion> {
 /// Asks the runtime to drop the call `call_id`; it then completes the call as cancelled. An id
 /// the plugin does not run (any more) is ignored. On a host I/O thread, like `start_tool`: it
 /// only queues a message.
-#[cfg_attr(
-    not(feature = "async"),
-    allow(clippy::extra_unused_type_parameters)
-)]
+#[cfg_attr(not(feature = "async"), allow(clippy::extra_unused_type_parameters))]
 unsafe extern "C" fn cancel_call<P: PluginSource>(call_id: u64) {
     #[cfg(feature = "async")]
     {

@@ -158,10 +158,55 @@ fn plain() -> &'static str {
     "plain"
 }
 
+/// A text read after an await
+#[resource(uri = "test://later", mime_type = "text/plain")]
+async fn later(ctx: &Context) -> String {
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    ctx.debug("read later");
+    "later".into()
+}
+
+#[derive(Deserialize)]
+struct ItemParams {
+    id: u32,
+}
+
+/// An item, or none; item 13 panics
+#[resource_template(uri_template = "test://items/{id}")]
+async fn item(uri: &str, params: ItemParams) -> Option<String> {
+    tokio::task::yield_now().await;
+    assert_ne!(params.id, 13, "unlucky item");
+    (params.id < 10).then(|| format!("{uri} is item {}", params.id))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct TopicArgs {
+    /// What to write about
+    topic: String,
+}
+
+/// Writes about a topic
+#[prompt]
+async fn essay(args: TopicArgs) -> Vec<PromptMessage> {
+    tokio::task::yield_now().await;
+    vec![PromptMessage::user(format!("Write about {}.", args.topic))]
+}
+
+/// Topics
+#[completion(prompt = "essay", argument = "topic")]
+async fn topics(request: CompletionRequest) -> Vec<String> {
+    tokio::task::yield_now().await;
+    request.filter(["rust", "ruby", "go"])
+}
+
 fastmcp_sdk::export_plugin! {
     name: "sdk-async",
     version: "1.0.0",
     tools: [wait_ms, chatty, fails, boom, forever, until_cancelled, ask, tcp_echo, meet, plain],
+    resources: [later],
+    resource_templates: [item],
+    prompts: [essay],
+    completions: [topics],
 }
 
 /// The runtime's threads: `<plugin>-rt`.
@@ -415,4 +460,31 @@ fn a_call_started_on_a_thread_that_then_exits_completes() {
         });
         assert_eq!(cancelled.wait().status, STATUS_CANCELLED);
     }
+}
+
+#[test]
+fn async_resources_prompts_and_completions_run_to_their_end() {
+    let host = host();
+    let read = host.read_resource("test://later");
+    assert_eq!(read.body["contents"][0]["text"], "later", "{read:?}");
+    assert_eq!(host.take_notifications()[0]["params"]["data"], "read later");
+    let read = host.read_resource("test://items/4");
+    assert_eq!(read.body["contents"][0]["text"], "test://items/4 is item 4");
+    assert_eq!(host.read_resource("test://items/12").body["code"], -32002);
+    let panicked = host.read_resource("test://items/13");
+    assert_eq!(panicked.status, STATUS_PANIC);
+    assert!(
+        panicked.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("unlucky item"),
+        "{panicked:?}"
+    );
+    let prompt = host.get_prompt("essay", json!({"topic": "tea"}));
+    assert_eq!(
+        prompt.body["messages"][0]["content"]["text"],
+        "Write about tea."
+    );
+    let done = host.complete(json!({"type": "ref/prompt", "name": "essay"}), "topic", "r");
+    assert_eq!(done.body["completion"]["values"], json!(["rust", "ruby"]));
 }
