@@ -124,9 +124,11 @@ unsafe extern "C" fn start_tool<P: PluginSource>(
         }
         // SAFETY: by the caller, `done` is null or a readable `Completion`.
         let Some(done) = (unsafe { completion(done) }) else {
-            // Without a usable completion the call cannot be left pending: answer it now.
-            // SAFETY: the same contract as `call_tool` for `ctx`, `call` and `out`.
-            return unsafe { call_tool::<P>(ctx, call, out) };
+            // A broken host: refuse rather than run the call here, on an I/O thread.
+            let response = Response::invalid_request("start_tool needs a Completion".into());
+            // SAFETY: `out` is non-null and the host passes a writable `Buf`.
+            unsafe { out.write(into_buf(response.body)) };
+            return response.status;
         };
         let started = quietly(|| {
             // SAFETY: the host passes a valid `ToolCall` (or null), alive until this returns.

@@ -488,3 +488,42 @@ fn async_resources_prompts_and_completions_run_to_their_end() {
     let done = host.complete(json!({"type": "ref/prompt", "name": "essay"}), "topic", "r");
     assert_eq!(done.body["completion"]["values"], json!(["rust", "ruby"]));
 }
+
+#[test]
+fn a_start_without_a_usable_completion_is_refused() {
+    use fastmcp_sdk::abi::{Buf, Completion, Str, ToolCall};
+    unsafe extern "C" fn never(_: *const std::ffi::c_void, _: u64, _: i32, _: Buf) {
+        panic!("a refused call must never be completed");
+    }
+    // SAFETY: the entry point returns a pointer to a static table.
+    let table = unsafe { &*fastmcp_plugin_entry() };
+    let call = ToolCall {
+        size: size_of::<ToolCall>() as u32,
+        name: Str::new("wait_ms"),
+        arguments: Str::new(r#"{"ms":1}"#),
+        params: Str::new(r#"{"name":"wait_ms","arguments":{"ms":1}}"#),
+        context: Str::EMPTY,
+    };
+    let short = Completion {
+        size: 8,
+        call_id: 1,
+        data: std::ptr::null(),
+        complete: never,
+    };
+    for done in [std::ptr::null(), &raw const short] {
+        let mut out = Buf::EMPTY;
+        // SAFETY: `call`, `short` and `out` outlive the call; a null host context is allowed.
+        let status = unsafe { (table.start_tool)(std::ptr::null(), &call, done, &mut out) };
+        // SAFETY: the plugin wrote `len` bytes at `ptr`, freed right after.
+        let body: Value =
+            serde_json::from_slice(unsafe { std::slice::from_raw_parts(out.ptr, out.len) })
+                .unwrap();
+        // SAFETY: `out` came from this plugin and is freed once.
+        unsafe { (table.free_buf)(out) };
+        assert_eq!(
+            (status, &body["code"]),
+            (STATUS_ERROR, &json!(-32600)),
+            "{body}"
+        );
+    }
+}
