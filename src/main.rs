@@ -75,6 +75,8 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
         Ok(r) => r,
         Err(e) => return failure(&e),
     };
+    // Inline tool calls may hold all of these threads but one (`plugin::inline`).
+    fastmcp::plugin::inline::watch_runtime(runtime.handle());
     let result = runtime.block_on(async move {
         match config.transport {
             Transport::Stdio => stdio::run(config, shutdown_signal()).await,

@@ -9,6 +9,7 @@
 //! - `pending`: async tool calls between `start_tool` and their completion.
 //! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
 //! - [`inline`]: whether a tool's calls may still run on the I/O threads.
+//! - `leaks`: retired copies that stay mapped (thread-local destructors on the I/O threads).
 //! - [`registry`]: the configured plugins and the catalog being served.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
@@ -19,6 +20,7 @@ pub mod elf;
 mod error;
 pub mod generation;
 pub mod inline;
+mod leaks;
 pub mod library;
 pub mod manifest;
 mod pending;

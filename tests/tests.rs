@@ -15,6 +15,7 @@ mod health;
 mod http_stateful;
 mod http_stateless;
 mod inline;
+mod io_isolation;
 mod metrics;
 mod modern;
 mod plugins_load;

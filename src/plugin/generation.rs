@@ -323,6 +323,7 @@ impl Drop for Generation {
         let pool = self.pool.clone();
         let library = self.library.clone();
         let pending = self.pending.clone();
+        let watch = super::leaks::Watch::new(&self.manifest.name, &self.library);
         let reap = move || {
             // Nobody waits for an async call still running: stop it, so the plugin's runtime
             // shuts down quickly at unload.
@@ -333,7 +334,8 @@ impl Drop for Generation {
             std::thread::scope(|s| {
                 let _ = s.spawn(|| library.unload()).join();
             });
-            drop(library);
+            // dlclose, then check the copy is gone (`leaks`).
+            watch.close(library);
             // Only now: a completion may come in until `unload` has returned.
             drop(pending);
         };

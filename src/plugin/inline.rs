@@ -10,9 +10,20 @@
 //! - a call longer than [`SLOW`] is a strike, and [`STRIKES`] strikes demote it; each fast call
 //!   forgives 1/[`FORGIVE`] of a strike, so a tool slow on fewer than 1 call in [`FORGIVE`]
 //!   (the scheduler's doing) is never demoted, and one slow more often than that soon is.
+//!
+//! The gate only sees a call once it has returned, so the first calls of a tool that blocks
+//! still hold their threads. What keeps the server's own I/O going is `slots`: a process-wide
+//! cap that leaves one I/O thread free of inline calls, and a watchdog that makes sure that
+//! thread serves the runtime's I/O. A call takes the gate and a slot together
+//! ([`InlineGate::try_enter`]); one that finds either closed takes the worker path, with the
+//! same outcome for the client.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
+
+mod slots;
+
+pub use slots::{InlinePermit, watch_runtime};
 
 /// An inline call slower than this is a strike.
 pub const SLOW: Duration = Duration::from_millis(5);
@@ -62,6 +73,16 @@ impl InlineGate {
     /// Whether the next call may run inline.
     pub fn is_open(&self) -> bool {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// A permit to run one call inline now: the gate is open and an inline slot of the process
+    /// is free ([`watch_runtime`]). `None` sends the call to the worker threads. Hold the
+    /// permit until the call has returned.
+    pub fn try_enter(&self) -> Option<InlinePermit> {
+        if !self.is_open() {
+            return None;
+        }
+        slots::SLOTS.try_take()
     }
 
     /// Closes the gate; true the first time.
@@ -151,6 +172,14 @@ mod tests {
         }
         // Each hundred fast calls forgive a tenth of a strike: the fourth slow call demotes.
         assert_eq!(demoted, Some((3, Demoted::OftenSlow)));
+    }
+
+    #[test]
+    fn a_closed_gate_gives_no_permit() {
+        let gate = InlineGate::new(true);
+        gate.close();
+        assert!(gate.try_enter().is_none());
+        assert!(InlineGate::new(false).try_enter().is_none());
     }
 
     #[test]

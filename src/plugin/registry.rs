@@ -114,6 +114,7 @@ impl Catalog {
             second: slots[b].label.clone(),
         };
         for (slot, generation) in generations.iter().enumerate() {
+            super::leaks::serving(generation);
             let m = &generation.manifest;
             for entry in &m.tools {
                 let name = entry.tool.name.to_string();

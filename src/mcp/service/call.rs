@@ -16,7 +16,7 @@ use super::{Caller, Reply, RequestCtx, Service, allowed, error_result};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::sink::{ModernCall, RequestSink};
-use crate::plugin::inline::InlineGate;
+use crate::plugin::inline::{InlineGate, InlinePermit};
 use crate::plugin::manifest::ToolEntry;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, Generation};
@@ -89,7 +89,7 @@ impl Service {
             }
         };
         self.with_tool(name, call.caller, |entry, generation, runner| {
-            let Runner::Inline = runner else {
+            let Runner::Inline(_permit) = runner else {
                 return None;
             };
             let context =
@@ -122,8 +122,10 @@ impl Service {
         }
         let runner = if entry.is_async && generation.starts_async() {
             Runner::Async
-        } else if self.options.inline_tools && entry.inline.is_open() {
-            Runner::Inline
+        } else if self.options.inline_tools
+            && let Some(permit) = entry.inline.try_enter()
+        {
+            Runner::Inline(permit)
         } else {
             Runner::Workers
         };
@@ -166,7 +168,7 @@ impl Service {
         let arguments = p.arguments.map(RawValue::get);
         let context = PluginContext::of(ctx, &version, id);
         let request = tool_request(raw_params, &p.name, arguments, &context);
-        let run_inline = matches!(runner, Runner::Inline);
+        let run_inline = matches!(runner, Runner::Inline(_));
         let outcome = if run_inline {
             self.run_inline(&generation, &p.name, &inline, &request).0
         } else {
@@ -414,8 +416,9 @@ struct CallExtras {
 
 /// How a tool's call runs, decided once per call by `Service::with_tool`.
 enum Runner {
-    /// On the thread that read the request (a short call without a context).
-    Inline,
+    /// On the thread that read the request (a short call without a context), holding one of
+    /// the process's inline slots until the call returns.
+    Inline(InlinePermit),
     /// Started with `start_tool` and awaited without a thread (an async tool).
     Async,
     /// On the generation's worker threads.
