@@ -13,7 +13,8 @@
 //! task inside the runtime waits on the pipe's read end, drains the queue and spawns each call.
 //!
 //! # Threads
-//! `<plugin>-rt` (cut to 15 bytes by the OS), as many as the machine has cores up to
+//! `<plugin>-rt` (the plugin's name cut to 12 bytes, so the name fits the 15 bytes Linux keeps
+//! and still ends in `-rt`), as many as the machine has cores up to
 //! [`MAX_THREADS`], plus tokio's blocking threads (same name) for `spawn_blocking` and for a
 //! tool waiting on the client (`Context::request`). The runtime is built on a host worker
 //! thread (the one reading the manifest, or the first blocking call), which the host joins
@@ -73,6 +74,16 @@ enum Msg {
     Cancel(u64),
 }
 
+/// `<plugin>-rt`, with the plugin's name cut to 12 bytes (at a character boundary): Linux keeps
+/// 15 bytes of a thread's name, and the suffix is what tells the runtime's threads apart.
+fn thread_name(plugin: &str) -> String {
+    let mut end = plugin.len().min(12);
+    while !plugin.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}-rt", &plugin[..end])
+}
+
 /// Locks, ignoring poison: every critical section leaves the data consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -126,7 +137,7 @@ impl AsyncRuntime {
         let threads = std::thread::available_parallelism().map_or(2, NonZero::get);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads.min(MAX_THREADS))
-            .thread_name(format!("{}-rt", self.plugin))
+            .thread_name(thread_name(self.plugin))
             .enable_io()
             .enable_time()
             .build()?;
@@ -275,5 +286,17 @@ async fn intake(shared: Arc<Shared>, wake: Receiver) {
         for msg in batch.drain(..) {
             shared.handle(msg);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_name;
+
+    #[test]
+    fn thread_names_keep_their_suffix_within_15_bytes() {
+        assert_eq!(thread_name("test-plugin"), "test-plugin-rt");
+        assert_eq!(thread_name("a-very-long-plugin-name"), "a-very-long--rt");
+        assert_eq!(thread_name("ééééééé"), "éééééé-rt");
     }
 }
