@@ -41,7 +41,20 @@ pub struct AppState {
     pub auth: Arc<crate::auth::AuthConfig>,
 }
 
-/// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`.
+/// The methods the MCP endpoint answers, for `Allow`.
+fn endpoint_methods(stateless: bool) -> &'static str {
+    if stateless {
+        "POST"
+    } else {
+        "GET, POST, DELETE"
+    }
+}
+
+/// The methods `/health` and `/ready` answer, for `Allow`.
+const PROBE_METHODS: &str = "GET, HEAD";
+
+/// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`. Any other
+/// path is 404 and any other method 405 with `Allow`, both with a JSON-RPC error body.
 pub fn router(state: AppState, endpoint: &str) -> Router {
     let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
     // Without authentication the endpoint pays nothing for it.
@@ -60,10 +73,18 @@ pub fn router(state: AppState, endpoint: &str) -> Router {
     } else {
         mcp
     };
+    let allow = endpoint_methods(state.stateless);
+    let refuse = move || async move { error::method_not_allowed(allow) };
+    // axum would answer HEAD with the GET handler, which opens (and so replaces) the session's
+    // stream. HEAD gets 405 like every other method the endpoint does not serve: added after
+    // the auth layer, so it is refused the same way with or without credentials.
+    let mcp = mcp.head(refuse).fallback(refuse);
+    let probe_refuse = || async { error::method_not_allowed(PROBE_METHODS) };
     Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
+        .route("/health", get(health::health).fallback(probe_refuse))
+        .route("/ready", get(health::ready).fallback(probe_refuse))
         .route(endpoint, mcp)
+        .fallback(error::not_found)
         .with_state(state)
 }
 

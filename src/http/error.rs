@@ -1,8 +1,13 @@
-//! HTTP-level failures of the MCP endpoint, answered with a JSON-RPC error body.
+//! HTTP-level failures, answered with a JSON-RPC error body (`id: null` unless the request's id
+//! was readable).
 //!
 //! Messages say what the client did wrong and never carry internal details; those are logged.
+//! Every refusal the router makes itself goes through here too: [`not_found`] for a path it
+//! does not serve and [`method_not_allowed`] (with `Allow`) for a method a path does not
+//! answer. hyper's own 400, 414 and 431 for requests it cannot parse are the exception: they are
+//! written before the router sees a request (docs/architecture.md, "Error bodies").
 
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{ErrorCode, ErrorData, RequestId};
 
@@ -64,5 +69,51 @@ impl IntoResponse for HttpError {
             body,
         )
             .into_response()
+    }
+}
+
+/// The router's fallback: 404 for a path this server does not serve.
+pub async fn not_found() -> Response {
+    HttpError::new(StatusCode::NOT_FOUND, "Not Found: no such path").into_response()
+}
+
+/// 405 for a method `path` does not answer, with `Allow` listing the ones it does. A `HEAD`
+/// request gets the same status and headers without the body (RFC 9110 §9.3.2).
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = HttpError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method Not Allowed: use {allow}"),
+    )
+    .into_response();
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(r: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(r.into_body(), 4096).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn router_refusals_have_json_rpc_bodies() {
+        let r = not_found().await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let v = body(r).await;
+        assert_eq!(v["jsonrpc"], "2.0");
+        assert_eq!(v["id"], serde_json::Value::Null);
+        assert_eq!(v["error"]["code"], -32000);
+
+        let r = method_not_allowed("GET, HEAD");
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
+        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+        let v = body(r).await;
+        assert_eq!(v["error"]["code"], -32000);
+        assert_eq!(v["error"]["message"], "Method Not Allowed: use GET, HEAD");
     }
 }

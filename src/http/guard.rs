@@ -1,7 +1,7 @@
 //! Request checks in front of the MCP endpoint: Host and Origin (DNS-rebinding protection),
 //! `Accept`, `Content-Type` and the protocol version header.
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use super::error::HttpError;
 
@@ -41,10 +41,12 @@ fn is_loopback(host: &str) -> bool {
 }
 
 impl Security {
-    /// Checks `Host` and `Origin`; 403 when either is not allowed.
+    /// Checks `Host` and `Origin`: 400 when either is sent twice, 403 when either is not
+    /// allowed.
     pub fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
         // Runs on every request: compares in place, allocates only to explain a refusal.
-        let raw = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let host = single(headers, header::HOST)?;
+        let raw = host.and_then(|v| v.to_str().ok());
         let host_ok = raw.is_some_and(|raw| {
             let h = host_part(raw);
             is_loopback(h)
@@ -59,7 +61,7 @@ impl Security {
                 raw.map_or("(missing)".to_string(), |h| format!("{:?}", host_name(h)))
             )));
         }
-        if let Some(origin) = headers.get(header::ORIGIN) {
+        if let Some(origin) = single(headers, header::ORIGIN)? {
             let origin = origin
                 .to_str()
                 .unwrap_or("")
@@ -84,6 +86,23 @@ impl Security {
         };
         (scheme == "http" || scheme == "https") && is_loopback(host_part(rest))
     }
+}
+
+/// The one value of `name`, if any. A second one is 400: RFC 9112 §3.2 requires it for `Host`,
+/// and two `Origin`s (one allowed, one not) would leave the check to whichever comes first.
+fn single(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> Result<Option<&HeaderValue>, HttpError> {
+    let mut values = headers.get_all(&name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            format!("Bad Request: more than one {name} header"),
+        ));
+    }
+    Ok(first)
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
@@ -153,7 +172,6 @@ pub fn check_get(headers: &HeaderMap) -> Result<(), HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -217,6 +235,23 @@ mod tests {
             allowed_origins: vec![],
         };
         assert!(any.check(&headers(&[("host", "whatever")])).is_ok());
+    }
+
+    #[test]
+    fn a_second_host_or_origin_is_400() {
+        let s = Security::default();
+        let mut h = headers(&[("host", "localhost")]);
+        h.append(header::HOST, HeaderValue::from_static("evil.com"));
+        let e = s.check(&h).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("host"), "{}", e.message);
+        let mut h = headers(&[("host", "localhost"), ("origin", "http://localhost")]);
+        h.append(header::ORIGIN, HeaderValue::from_static("http://evil.com"));
+        assert_eq!(s.check(&h).unwrap_err().status, StatusCode::BAD_REQUEST);
+        // Two equal values are still two.
+        let mut h = headers(&[("host", "localhost"), ("origin", "http://localhost")]);
+        h.append(header::ORIGIN, HeaderValue::from_static("http://localhost"));
+        assert_eq!(s.check(&h).unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 
     #[test]
