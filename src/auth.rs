@@ -12,6 +12,12 @@
 //! base64url parts) is verified as a JWT when a JWT secret is configured; anything else is an
 //! API key.
 //!
+//! A caller's id says how it authenticated: `key:<id>` for an API key (the keys file's id, or
+//! `key:api-key` for `--api-key`), `jwt:<sub>` for a JWT. The two name spaces never meet, so a
+//! token whose `sub` is `alice` is not the caller that API key `alice` authenticates: it cannot
+//! use that caller's sessions or `requestState`. This id is what sessions are bound to, what
+//! plugins see as `ctx.caller().id` and what the logs show.
+//!
 //! Secrets never leave this module: keys are kept only as SHA-256 digests and compared in
 //! constant time, `Debug` redacts the JWT secret, and errors name files and lines, never keys.
 //!
@@ -37,8 +43,13 @@ use crate::mcp::Caller;
 pub use jwt::JwtConfig;
 use keys::ApiKey;
 
-/// The identity of the single key given with `--api-key` / `FASTMCP_API_KEY` / `API_KEY`.
+/// The identity of the single key given with `--api-key` / `FASTMCP_API_KEY` / `API_KEY`
+/// (its caller is `key:api-key`).
 pub const SINGLE_KEY_ID: &str = "api-key";
+/// The prefix of the caller id of a request authenticated by an API key: `key:alice`.
+pub const API_KEY_CALLER_PREFIX: &str = "key:";
+/// The prefix of the caller id of a request authenticated by a JWT: `jwt:<sub>`.
+pub const JWT_CALLER_PREFIX: &str = "jwt:";
 /// How far `exp` and `nbf` may be off, for clocks that disagree a little.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// HS256 needs a key at least as long as its hash output (RFC 7518 §3.2).
@@ -146,7 +157,7 @@ impl AuthConfig {
         let mut keys = Vec::new();
         if let Some(key) = &sources.api_key {
             let key = keys::check_key(key).map_err(AuthConfigError::ApiKey)?;
-            keys.push(ApiKey::new(SINGLE_KEY_ID.into(), key, Vec::new()));
+            keys.push(ApiKey::new(SINGLE_KEY_ID, key, Vec::new()));
         }
         if let Some(path) = sources.api_keys_file {
             let text =
@@ -211,14 +222,15 @@ impl AuthConfig {
         !self.keys.is_empty() || self.jwt.is_some()
     }
 
-    /// One line for the startup log: which kinds are on, the key ids, never the secrets.
+    /// One line for the startup log: which kinds are on, the key callers (`key:<id>`, as the
+    /// logs of their requests name them), never the secrets.
     pub fn describe(&self) -> String {
         if !self.is_enabled() {
             return "off (every request is anonymous)".into();
         }
         let mut parts = Vec::new();
         if !self.keys.is_empty() {
-            let mut ids: Vec<&str> = self.keys.iter().map(|k| k.id.as_str()).collect();
+            let mut ids: Vec<&str> = self.keys.iter().map(|k| k.caller.as_str()).collect();
             ids.dedup();
             parts.push(format!(
                 "{} API key(s) (ids: {})",
@@ -271,7 +283,7 @@ impl AuthConfig {
         }
         keys::find(&self.keys, presented)
             .map(|k| Caller {
-                id: k.id.clone(),
+                id: k.caller.clone(),
                 scopes: k.scopes.clone(),
             })
             .ok_or(AuthError::UnknownKey)

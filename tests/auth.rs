@@ -4,7 +4,7 @@
 //! was wrong); tools that need a caller or a scope; and keys kept out of the logs.
 //! HS256 JWTs are in [`jwt`].
 
-mod jwt;
+pub(crate) mod jwt;
 
 use std::io::Write;
 
@@ -130,7 +130,7 @@ fn a_request_without_the_right_key_is_401_and_the_key_works_in_either_header() {
     let bearer = format!("Bearer {KEY}");
     for headers in [[("x-api-key", KEY)], [("authorization", bearer.as_str())]] {
         let r = server.call_with(&protected_action(2), &headers, None);
-        assert_eq!(text_of(&r), "Hello, user api-key!", "{headers:?}: {r}");
+        assert_eq!(text_of(&r), "Hello, user key:api-key!", "{headers:?}: {r}");
     }
 
     // Health endpoints stay open for probes.
@@ -151,12 +151,12 @@ fn the_seeds_api_key_variable_and_the_flag_both_work() {
         &[("x-api-key", "seed-named-key")],
         None,
     );
-    assert_eq!(text_of(&ok), "Hello, user api-key!", "{ok}");
+    assert_eq!(text_of(&ok), "Hello, user key:api-key!", "{ok}");
     assert_unauthorized(server.post_with(&protected_action(2), &[], None), "no key");
 
     let server = util::start(&[p, "--watch=false", "--stateless", "--api-key", KEY], &[]);
     let ok = server.call_with(&protected_action(1), &[("x-api-key", KEY)], None);
-    assert_eq!(text_of(&ok), "Hello, user api-key!", "{ok}");
+    assert_eq!(text_of(&ok), "Hello, user key:api-key!", "{ok}");
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn each_id_of_a_keys_file_is_its_own_caller() {
         ],
         &[],
     );
-    for (key, id) in [("alice-key-1", "alice"), ("bob-key-2", "bob")] {
+    for (key, id) in [("alice-key-1", "key:alice"), ("bob-key-2", "key:bob")] {
         let r = server.call_with(&protected_action(1), &[("x-api-key", key)], None);
         assert_eq!(text_of(&r), format!("Hello, user {id}!"), "{r}");
         let bearer = format!("Bearer {key}");
@@ -214,7 +214,7 @@ fn a_stateful_session_needs_the_key_on_every_request() {
         ["protected_action"]
     );
     let r = server.call_with(&protected_action(1), &key, Some(&session));
-    assert_eq!(text_of(&r), "Hello, user api-key!", "{r}");
+    assert_eq!(text_of(&r), "Hello, user key:api-key!", "{r}");
 
     // The session id is not a credential.
     let r = server.post_with(&protected_action(2), &[], Some(&session));
@@ -234,7 +234,7 @@ fn a_stateful_session_needs_the_key_on_every_request() {
     assert_unauthorized(delete, "DELETE without the key");
     // ... and the session survived those attempts.
     let r = server.call_with(&protected_action(3), &key, Some(&session));
-    assert_eq!(text_of(&r), "Hello, user api-key!", "{r}");
+    assert_eq!(text_of(&r), "Hello, user key:api-key!", "{r}");
 }
 
 #[test]
@@ -332,7 +332,7 @@ fn a_scoped_tool_needs_its_scope() {
     assert_eq!(text_of(&r), "the secret", "{r}");
     let r = server.call_with(&tool_call(2, "whoami", json!({})), &admin, None);
     assert!(
-        text_of(&r).starts_with("caller=root scopes=admin,read "),
+        text_of(&r).starts_with("caller=key:root scopes=admin,read "),
         "{r}"
     );
 

@@ -3,7 +3,7 @@
 //! Only what a shared-secret deployment needs: the header must say `"alg": "HS256"` (so `none`
 //! and every asymmetric algorithm are refused before anything else is looked at) and carry no
 //! `crit` extensions; the signature is checked in constant time before the claims are read;
-//! `exp` and `sub` are required, `nbf` is enforced when present, both with a small leeway;
+//! `exp` and `sub` are required (the caller is `jwt:<sub>`), `nbf` is enforced when present, both with a small leeway;
 //! `iss` must equal the configured issuer when one is set; `aud` (a string or an array) must
 //! contain the configured audience, and a token with an `aud` is refused when no audience is
 //! configured (RFC 7519 §4.1.3). Scopes come from `scope` (space-separated, RFC 8693), `scopes`
@@ -164,10 +164,12 @@ impl JwtConfig {
             (Some(want), Some(aud)) if aud.contains(want) => {}
             _ => return Err(AuthError::Audience),
         }
-        let id = claims
+        let sub = claims
             .sub
             .filter(|s| !s.is_empty())
             .ok_or(AuthError::MissingClaim("sub"))?;
+        // Its own name space: `sub: "alice"` is not the caller API key `alice` is.
+        let id = format!("{}{sub}", super::JWT_CALLER_PREFIX);
         let mut scopes: Vec<String> = Vec::new();
         let listed = claims
             .scope

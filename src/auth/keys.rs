@@ -1,9 +1,9 @@
 //! API keys: the keys file format and the constant-time lookup.
 //!
 //! The file has one key per line, `id:key` or `id:key:scope1,scope2`; blank lines and lines
-//! starting with `#` are skipped, spaces around fields are trimmed. The id is who the caller
-//! is (`ctx.caller().id`); one id may have several keys (rotation), but a key belongs to one
-//! id. Keys may not contain `:` (the key ends at the second `:`, the rest of the line is the
+//! starting with `#` are skipped, spaces around fields are trimmed. The id says who the caller
+//! is (`ctx.caller().id` is `key:<id>`); one id may have several keys (rotation), but a key
+//! belongs to one id. Keys may not contain `:` (the key ends at the second `:`, the rest of the line is the
 //! comma-separated scope list, and scopes may contain `:` like `files:write`) nor whitespace.
 //!
 //! Only the SHA-256 digest of a key is kept. A presented key is hashed once and compared with
@@ -18,8 +18,8 @@ use subtle::{ConditionallySelectable, ConstantTimeEq};
 /// One accepted key.
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct ApiKey {
-    /// Who the key authenticates.
-    pub(super) id: String,
+    /// Who the key authenticates, as a caller id: `key:` and the configured id.
+    pub(super) caller: String,
     /// The scopes it grants.
     pub(super) scopes: Vec<String>,
     /// SHA-256 of the key: equal length for every key, so comparisons take the same time.
@@ -29,7 +29,7 @@ pub(super) struct ApiKey {
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiKey")
-            .field("id", &self.id)
+            .field("caller", &self.caller)
             .field("scopes", &self.scopes)
             .field("key", &"<redacted>")
             .finish()
@@ -41,9 +41,10 @@ fn digest(key: &str) -> [u8; 32] {
 }
 
 impl ApiKey {
-    pub(super) fn new(id: String, key: &str, scopes: Vec<String>) -> ApiKey {
+    /// A key for the configured `id` (without the `key:` prefix).
+    pub(super) fn new(id: &str, key: &str, scopes: Vec<String>) -> ApiKey {
         ApiKey {
-            id,
+            caller: format!("{}{id}", super::API_KEY_CALLER_PREFIX),
             scopes,
             digest: digest(key),
         }
@@ -114,7 +115,7 @@ fn parse_line(line: &str) -> Result<ApiKey, String> {
             list.push(scope.to_owned());
         }
     }
-    Ok(ApiKey::new(id.to_owned(), key, list))
+    Ok(ApiKey::new(id, key, list))
 }
 
 /// The key whose digest equals the presented key's, comparing with every key in constant time.

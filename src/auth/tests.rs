@@ -89,7 +89,7 @@ fn disabled_lets_everyone_in_anonymously() {
 fn api_key_in_either_header() {
     let config = single_key("s3cret-key");
     assert!(config.is_enabled());
-    let me = caller(SINGLE_KEY_ID, &[]);
+    let me = caller("key:api-key", &[]);
     assert_eq!(
         check(&config, &headers(&[("x-api-key", "s3cret-key")])),
         Ok(me.clone())
@@ -161,22 +161,28 @@ fn keys_file_with_ids_scopes_and_comments() {
     let config = r.unwrap();
     assert_eq!(
         check(&config, &headers(&[("x-api-key", "alice-key-1")])),
-        Ok(caller("alice", &[]))
+        Ok(caller("key:alice", &[]))
     );
     assert_eq!(
         check(&config, &bearer("alice-key-2")),
-        Ok(caller("alice", &[]))
+        Ok(caller("key:alice", &[]))
     );
     assert_eq!(
         check(&config, &bearer("ci-key")),
-        Ok(caller("ci", &["tools:read", "tools:write"]))
+        Ok(caller("key:ci", &["tools:read", "tools:write"]))
     );
-    assert_eq!(check(&config, &bearer("bob-key")), Ok(caller("bob", &[])));
+    assert_eq!(
+        check(&config, &bearer("bob-key")),
+        Ok(caller("key:bob", &[]))
+    );
     assert_eq!(
         check(&config, &bearer("carol-key")),
         Err(AuthError::UnknownKey)
     );
-    assert_eq!(config.describe(), "4 API key(s) (ids: alice, ci, bob)");
+    assert_eq!(
+        config.describe(),
+        "4 API key(s) (ids: key:alice, key:ci, key:bob)"
+    );
 }
 
 #[test]
@@ -236,11 +242,36 @@ fn single_key_and_file_combine() {
     .unwrap();
     assert_eq!(
         check(&config, &bearer("solo-key")),
-        Ok(caller("api-key", &[]))
+        Ok(caller("key:api-key", &[]))
     );
     assert_eq!(
         check(&config, &bearer("alice-key")),
-        Ok(caller("alice", &[]))
+        Ok(caller("key:alice", &[]))
+    );
+}
+
+#[test]
+fn key_ids_and_jwt_subjects_are_separate_name_spaces() {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    writeln!(f, "alice:alice-key").unwrap();
+    let config = AuthConfig::from_sources(AuthSources {
+        api_keys_file: Some(f.path().to_owned()),
+        jwt_secret: Some(SECRET.into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let by_key = check(&config, &bearer("alice-key"));
+    let by_jwt = check(
+        &config,
+        &bearer(&token(json!({"sub": "alice", "exp": NOW + 60}))),
+    );
+    assert_eq!(by_key, Ok(caller("key:alice", &[])));
+    assert_eq!(by_jwt, Ok(caller("jwt:alice", &[])));
+    // A subject that spells a key caller is still a JWT caller.
+    let spoof = token(json!({"sub": "key:alice", "exp": NOW + 60}));
+    assert_eq!(
+        check(&config, &bearer(&spoof)),
+        Ok(caller("jwt:key:alice", &[]))
     );
 }
 
@@ -365,7 +396,7 @@ async fn the_middleware_refuses_or_hands_the_caller_to_the_route() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.text().await.unwrap(), SINGLE_KEY_ID);
+    assert_eq!(r.text().await.unwrap(), "key:api-key");
 }
 
 #[tokio::test]

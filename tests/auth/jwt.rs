@@ -85,7 +85,7 @@ fn a_valid_token_is_its_subject() {
     // The seed's variable name.
     let server = serve(&plugins().protected, &[], &[("JWT_SECRET", SECRET)]);
     let t = token(json!({"sub": "user-123", "exp": now() + 600}));
-    assert_eq!(greeting(&server, &t), "Hello, user user-123!");
+    assert_eq!(greeting(&server, &t), "Hello, user jwt:user-123!");
     // `nbf` in the past and `iat` are fine; scheme names are case-insensitive.
     let t = token(json!({"sub": "user-456", "exp": now() + 600, "nbf": now() - 60, "iat": now()}));
     let bearer = format!("bearer {t}");
@@ -94,7 +94,7 @@ fn a_valid_token_is_its_subject() {
         &[("authorization", &bearer)],
         None,
     );
-    assert_eq!(text_of(&r), "Hello, user user-456!", "{r}");
+    assert_eq!(text_of(&r), "Hello, user jwt:user-456!", "{r}");
 }
 
 #[test]
@@ -175,7 +175,7 @@ fn every_bad_token_is_401_with_the_same_answer() {
     );
     assert_unauthorized(r, "an empty bearer");
     // And the good one still works.
-    assert_eq!(greeting(&server, &good), "Hello, user user-123!");
+    assert_eq!(greeting(&server, &good), "Hello, user jwt:user-123!");
 }
 
 #[test]
@@ -189,9 +189,9 @@ fn issuer_and_audience_must_match_when_configured() {
     );
     let exp = now() + 600;
     let ok = token(json!({"sub": "u1", "exp": exp, "iss": iss, "aud": aud}));
-    assert_eq!(greeting(&server, &ok), "Hello, user u1!");
+    assert_eq!(greeting(&server, &ok), "Hello, user jwt:u1!");
     let in_list = token(json!({"sub": "u2", "exp": exp, "iss": iss, "aud": ["other", aud]}));
-    assert_eq!(greeting(&server, &in_list), "Hello, user u2!");
+    assert_eq!(greeting(&server, &in_list), "Hello, user jwt:u2!");
 
     for (what, claims) in [
         (
@@ -229,7 +229,10 @@ fn a_scope_claim_grants_scoped_tools() {
     assert_eq!(text_of(&util::rpc_response(r)), "the secret");
     let r = call(&server, &admin, "whoami");
     let who = text_of(&util::rpc_response(r));
-    assert!(who.starts_with("caller=boss scopes=admin,read "), "{who}");
+    assert!(
+        who.starts_with("caller=jwt:boss scopes=admin,read "),
+        "{who}"
+    );
 
     let reader = token(json!({"sub": "clerk", "exp": exp, "scope": "read"}));
     let bearer = format!("Bearer {reader}");

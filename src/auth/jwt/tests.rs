@@ -12,12 +12,15 @@ fn a_good_jwt_gives_sub_and_scopes() {
     let t = token(json!({"sub": "user-123", "exp": NOW + 60, "scope": "read write read"}));
     assert_eq!(
         check(&config, &bearer(&t)),
-        Ok(caller("user-123", &["read", "write"]))
+        Ok(caller("jwt:user-123", &["read", "write"]))
     );
     let t = token(json!({"sub": "u", "exp": NOW + 60, "nbf": NOW - 5, "scopes": ["a", "b"]}));
-    assert_eq!(check(&config, &bearer(&t)), Ok(caller("u", &["a", "b"])));
+    assert_eq!(
+        check(&config, &bearer(&t)),
+        Ok(caller("jwt:u", &["a", "b"]))
+    );
     let t = token(json!({"sub": "u", "exp": (NOW + 60) as f64 + 0.5, "scp": "x"}));
-    assert_eq!(check(&config, &bearer(&t)), Ok(caller("u", &["x"])));
+    assert_eq!(check(&config, &bearer(&t)), Ok(caller("jwt:u", &["x"])));
     // A JWT in x-api-key is an API key, not a token.
     assert_eq!(
         check(&config, &headers(&[("x-api-key", &t)])),
@@ -176,15 +179,18 @@ fn keys_and_jwts_together() {
     .unwrap();
     assert_eq!(
         check(&config, &bearer("plain-key")),
-        Ok(caller("api-key", &[]))
+        Ok(caller("key:api-key", &[]))
     );
     let t = token(json!({"sub": "jwt-user", "exp": NOW + 60}));
-    assert_eq!(check(&config, &bearer(&t)), Ok(caller("jwt-user", &[])));
+    assert_eq!(check(&config, &bearer(&t)), Ok(caller("jwt:jwt-user", &[])));
     assert_eq!(
         check(&config, &bearer("other-key")),
         Err(AuthError::UnknownKey)
     );
-    assert_eq!(config.describe(), "1 API key(s) (ids: api-key); JWT HS256");
+    assert_eq!(
+        config.describe(),
+        "1 API key(s) (ids: key:api-key); JWT HS256"
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //!
 //! Serve it with authentication on, e.g.
 //! `fastmcp dev tool-plugins/protected --api-key "$API_KEY"`: `tools/list` shows the tool only
-//! to requests carrying the key, and `ctx.caller()` is the key's identity (`api-key` for
-//! `--api-key`, the id for a keys-file entry, `sub` for a JWT).
+//! to requests carrying the key, and `ctx.caller()` is the caller's identity, named by how it
+//! authenticated (`key:api-key` for `--api-key`, `key:<id>` for a keys-file entry, `jwt:<sub>`
+//! for a JWT).
 
 use fastmcp_sdk::prelude::*;
 
@@ -43,10 +44,10 @@ mod tests {
     fn greets_the_authenticated_caller() {
         let reply = call(json!({
             "protocolVersion": "2025-06-18",
-            "caller": {"id": "user-123", "scopes": []},
+            "caller": {"id": "jwt:user-123", "scopes": []},
         }));
         assert!(!reply.is_error(), "{reply:?}");
-        assert_eq!(reply.text(), "Hello, user user-123!");
+        assert_eq!(reply.text(), "Hello, user jwt:user-123!");
     }
 
     #[test]
