@@ -20,6 +20,9 @@ use fastmcp_abi::{
 use super::PluginError;
 use super::request::PluginRequest;
 
+mod copies;
+pub use copies::CopiesDir;
+
 /// The function pointers of a checked plugin table, copied out of the library.
 #[derive(Clone, Copy)]
 struct Table {
@@ -76,7 +79,8 @@ pub struct RawReply {
     pub body: Vec<u8>,
 }
 
-/// The private directory holding this process's library copies.
+/// The private directory holding this process's library copies ([`CopiesDir`] removes it at
+/// exit, and those of processes that are gone at startup).
 fn copies_dir() -> PathBuf {
     std::env::temp_dir().join(format!("fastmcp-{}", std::process::id()))
 }
