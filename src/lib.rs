@@ -16,6 +16,7 @@
 //! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
 //! - [`watch`]: file events -> debounced plugin reloads (hot reload).
 //! - [`commands`]: `inspect`, `call` and `probe`.
+//! - `fuzz` (tests only): property-based fuzzing of the JSON-RPC parser and the reply checks.
 
 pub mod auth;
 pub mod cli;
@@ -29,6 +30,9 @@ pub mod plugin;
 pub mod server;
 pub mod stdio;
 pub mod watch;
+
+#[cfg(test)]
+mod fuzz;
 
 pub use config::Config;
 pub use server::run;

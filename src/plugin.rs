@@ -10,6 +10,8 @@
 //! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
 //! - [`inline`]: whether a tool's calls may still run on the I/O threads.
 //! - `leaks`: retired copies that stay mapped (thread-local destructors on the I/O threads).
+//! - [`reply`], [`schema`]: checks of a plugin's replies against the protocol's result types
+//!   and a tool's `outputSchema`.
 //! - [`registry`]: the configured plugins and the catalog being served.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
@@ -26,8 +28,10 @@ pub mod manifest;
 mod pending;
 pub mod pool;
 pub mod registry;
+pub mod reply;
 pub mod reload;
 pub mod request;
+pub mod schema;
 
 pub use error::PluginError;
 pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};

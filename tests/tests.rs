@@ -4,6 +4,7 @@
 mod util;
 
 mod async_abi;
+mod async_tools;
 mod auth;
 mod backpressure;
 mod commands;
@@ -15,9 +16,11 @@ mod health;
 mod http_stateful;
 mod http_stateless;
 mod inline;
+mod inline_context;
 mod io_isolation;
 mod metrics;
 mod modern;
+mod plugin_replies;
 mod plugins_load;
 mod redis_store;
 mod reload;
