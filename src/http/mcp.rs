@@ -24,7 +24,7 @@ use super::guard;
 use super::sse;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
+use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineAnswer, InlineCall};
 use crate::mcp::sink::{Drops, Outbound, outbound_channel};
 use crate::mcp::{Caller, RequestCtx, Session};
 
@@ -250,8 +250,8 @@ async fn post_inner(
                 })
             };
             let (session, new_session) = if state.stateless {
-                if let Some(body) = inline(version, None) {
-                    return Ok(json_response(body));
+                if let Some(answer) = inline(version, None) {
+                    return Ok(inline_response(answer));
                 }
                 (Arc::new(Session::new(None, version)), false)
             } else if method == "initialize" {
@@ -260,8 +260,8 @@ async fn post_inner(
                 (s, true)
             } else {
                 let s = session(&state, headers, caller.as_ref()).await?;
-                if let Some(body) = inline(&s.protocol_version(), s.id.as_deref()) {
-                    return Ok(json_response(body));
+                if let Some(answer) = inline(&s.protocol_version(), s.id.as_deref()) {
+                    return Ok(inline_response(answer));
                 }
                 (s, false)
             };
@@ -358,6 +358,18 @@ pub(super) async fn answer(
     };
     guard.1 = false;
     sse::request_stream(work, first, rx, mode)
+}
+
+/// The answer of a call served inline: JSON, or SSE when the tool sent something first.
+fn inline_response(answer: InlineAnswer) -> Response {
+    if answer.messages.is_empty() {
+        return json_response(answer.response);
+    }
+    let mut body = Vec::new();
+    for message in answer.messages.iter().chain([&answer.response]) {
+        body.extend_from_slice(&sse::event(message, None));
+    }
+    sse::response(axum::body::Body::from(body))
 }
 
 fn json_response(body: String) -> Response {

@@ -51,6 +51,9 @@ pub struct Session {
     owner: Mutex<Option<String>>,
 }
 
+/// Until a client sets a level, log messages of info and above go out.
+pub const DEFAULT_LOG_LEVEL: u8 = 1;
+
 /// The severity index of an MCP log level name (0 = debug ... 7 = emergency).
 pub fn level_index(name: &str) -> Option<u8> {
     let i = match name {
@@ -80,8 +83,7 @@ impl Session {
                 protocol_version: protocol_version.to_string(),
                 ..Negotiated::default()
             }),
-            // Until the client sets a level, send info and above.
-            log_level: AtomicU8::new(1),
+            log_level: AtomicU8::new(DEFAULT_LOG_LEVEL),
             last_seen: Mutex::new(Instant::now()),
             next_request_id: AtomicI64::new(1),
             pending: Mutex::new(HashMap::new()),

@@ -269,6 +269,63 @@ impl ModernCall {
     }
 }
 
+/// What a request's sink needs to know to turn a tool's notification into a message.
+pub(crate) struct Route<'a> {
+    /// The request's `_meta.progressToken`: progress goes out only with one.
+    pub(crate) progress_token: Option<&'a ProgressToken>,
+    /// Whether a log message of this level goes out (the session's or request's level).
+    pub(crate) wants_log: &'a dyn Fn(&str) -> bool,
+    /// Where `notifications/resources/updated` goes.
+    pub(crate) updates: Option<&'a UnboundedSender<String>>,
+}
+
+/// A notification after [`Route::shape`].
+pub(crate) enum Shaped {
+    /// Send this JSON-RPC message to the client.
+    Message(String),
+    /// The tool asked to end its response stream now.
+    CloseStream,
+    /// Handled elsewhere or dropped by a filter: nothing to send.
+    Done,
+}
+
+impl Route<'_> {
+    /// Adds the progress token, applies the log level, and routes resource updates: the rules
+    /// every sink shares.
+    pub(crate) fn shape(&self, method: &str, mut params: Value) -> Shaped {
+        match method {
+            "notifications/progress" => {
+                let Some(token) = self.progress_token else {
+                    return Shaped::Done;
+                };
+                if let Some(obj) = params.as_object_mut() {
+                    obj.insert("progressToken".into(), token.0.clone().into_json_value());
+                }
+            }
+            "notifications/resources/updated" => {
+                if let (Some(tx), Some(uri)) =
+                    (self.updates, params.get("uri").and_then(Value::as_str))
+                {
+                    let _ = tx.send(uri.to_string());
+                }
+                return Shaped::Done;
+            }
+            CLOSE_STREAM => return Shaped::CloseStream,
+            "notifications/message" => {
+                let level = params
+                    .get("level")
+                    .and_then(Value::as_str)
+                    .unwrap_or("info");
+                if !(self.wants_log)(level) {
+                    return Shaped::Done;
+                }
+            }
+            _ => {}
+        }
+        Shaped::Message(jsonrpc::notification(method, &params))
+    }
+}
+
 impl RequestSink {
     fn send(&self, message: String) -> bool {
         match &self.outbound {
@@ -279,48 +336,29 @@ impl RequestSink {
 }
 
 impl CallSink for RequestSink {
-    fn notify(&self, method: &str, mut params: Value) {
+    fn notify(&self, method: &str, params: Value) {
         // A tool that keeps logging after its client left should not pay for serializing.
         if self.outbound.as_ref().is_some_and(OutboundTx::is_closed)
             && method != "notifications/resources/updated"
         {
             return;
         }
-        match method {
-            "notifications/progress" => {
-                let Some(token) = &self.progress_token else {
-                    return;
-                };
-                if let Some(obj) = params.as_object_mut() {
-                    obj.insert("progressToken".into(), token.0.clone().into_json_value());
-                }
+        let route = Route {
+            progress_token: self.progress_token.as_ref(),
+            wants_log: &|level| self.session.wants_log(level),
+            updates: self.updates.as_ref(),
+        };
+        match route.shape(method, params) {
+            Shaped::Message(message) => {
+                self.send(message);
             }
-            "notifications/resources/updated" => {
-                if let (Some(tx), Some(uri)) =
-                    (&self.updates, params.get("uri").and_then(Value::as_str))
-                {
-                    let _ = tx.send(uri.to_string());
-                }
-                return;
-            }
-            CLOSE_STREAM => {
+            Shaped::CloseStream => {
                 if let Some(tx) = &self.outbound {
                     tx.send(Outbound::CloseStream);
                 }
-                return;
             }
-            "notifications/message" => {
-                let level = params
-                    .get("level")
-                    .and_then(Value::as_str)
-                    .unwrap_or("info");
-                if !self.session.wants_log(level) {
-                    return;
-                }
-            }
-            _ => {}
+            Shaped::Done => {}
         }
-        self.send(jsonrpc::notification(method, &params));
     }
 
     fn request(
@@ -358,6 +396,63 @@ impl CallSink for RequestSink {
                 }
             }
         }
+    }
+}
+
+/// The sink of an inline call of a tool with a context (`"inlineContext"`). The call runs on
+/// an I/O thread, which must never wait, and its response is written only after it returns, so
+/// its notifications are collected here, in order, and sent before the result. It runs only
+/// where the client cannot be asked anything anyway (stateless requests), so requests are
+/// unsupported. A call that collects many messages is slow, and the inline gate moves the tool's
+/// later calls to the worker threads, where the channel's back-pressure applies.
+#[derive(Debug)]
+pub struct BufferedSink {
+    progress_token: Option<ProgressToken>,
+    updates: UnboundedSender<String>,
+    messages: std::sync::Mutex<Vec<String>>,
+}
+
+impl BufferedSink {
+    /// A sink for a request with this progress token; resource updates go to `updates`.
+    pub fn new(progress_token: Option<ProgressToken>, updates: UnboundedSender<String>) -> Self {
+        BufferedSink {
+            progress_token,
+            updates,
+            messages: std::sync::Mutex::default(),
+        }
+    }
+
+    /// The messages collected, oldest first.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.messages.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl CallSink for BufferedSink {
+    fn notify(&self, method: &str, params: Value) {
+        let wants_log = |level: &str| {
+            super::session::level_index(level)
+                .is_some_and(|l| l >= super::session::DEFAULT_LOG_LEVEL)
+        };
+        let route = Route {
+            progress_token: self.progress_token.as_ref(),
+            wants_log: &wants_log,
+            updates: Some(&self.updates),
+        };
+        // Closing the stream early means nothing when the answer comes all at once.
+        if let Shaped::Message(message) = route.shape(method, params) {
+            self.messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(message);
+        }
+    }
+
+    fn request(&self, method: &str, _: Value, _: &AtomicBool) -> Result<Value, HostRequestError> {
+        Err(HostRequestError::Unsupported(format!(
+            "{method} needs a session: in stateless mode the server has no way to send a \
+             request to the client and receive its answer"
+        )))
     }
 }
 

@@ -305,16 +305,17 @@ impl Generation {
     }
 
     /// Runs one request on the calling thread, with no hand-off: for tools whose manifest
-    /// says `inline` (short, pure functions without a context). Such a call cannot be timed
-    /// out or cancelled, and its notifications and client requests go nowhere.
+    /// says `inline` (short functions). Such a call cannot be timed out or cancelled; its
+    /// notifications and client requests go to `sink`, which must never block (the calling
+    /// thread is an I/O thread).
     ///
     /// The caller's borrow of `self` keeps the library loaded until this returns. The calling
     /// thread must outlive the process's serving (tokio's worker threads do: `main` never
     /// tears the runtime down), because plugin code may leave thread-exit destructors on it
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
-    pub fn call_inline(&self, request: &PluginRequest) -> CallOutcome {
+    pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
-        run_call(&self.library, request, &NullSink, &NEVER_CANCELLED)
+        run_call(&self.library, request, sink, &NEVER_CANCELLED)
     }
 }
 

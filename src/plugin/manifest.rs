@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::inline::InlineGate;
+use super::schema::Schema;
 
 /// Who may see and call a tool (filled in by the SDK's `requires_auth` / `scopes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -35,6 +36,13 @@ pub struct ToolEntry {
     /// The plugin serves the tool as an async call (`"async": true`): started with
     /// `start_tool` and completed later, holding no host thread (`super::pending`).
     pub is_async: bool,
+    /// The tool takes a context but may still run inline where that context cannot block
+    /// (`"inlineContext": true`): its notifications are collected and sent after it returns,
+    /// and requests to the client are unsupported there, as in stateless mode anyway.
+    pub inline_context: bool,
+    /// The tool's `outputSchema`, compiled once to check its `structuredContent`
+    /// ([`super::reply`]); `None` without one, or when it cannot be checked.
+    pub output_check: Option<Arc<Schema>>,
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -152,8 +160,9 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         )),
     };
     let inline = flag("inline")?;
+    let inline_context = flag("inlineContext")?;
     let is_async = flag("async")?;
-    if inline && is_async {
+    if (inline || inline_context) && is_async {
         return Err(format!(
             "tool {label}: a tool cannot be both inline and async"
         ));
@@ -166,9 +175,15 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         check_object_schema(out).map_err(|e| format!("tool {label}: outputSchema {e}"))?;
     }
     Ok(ToolEntry {
+        output_check: tool
+            .output_schema
+            .as_ref()
+            .and_then(|s| Schema::compile(&Value::Object((**s).clone())))
+            .map(Arc::new),
         tool,
         access,
-        inline: Arc::new(InlineGate::new(inline)),
+        inline: Arc::new(InlineGate::new(inline || inline_context)),
+        inline_context,
         is_async,
     })
 }

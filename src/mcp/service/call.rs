@@ -15,11 +15,14 @@ use super::scan::leading_call;
 use super::{Caller, Reply, RequestCtx, Service, allowed, error_result};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
+use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::{InlineGate, InlinePermit};
 use crate::plugin::manifest::ToolEntry;
+use crate::plugin::reply::{check_result, check_tool_result};
 use crate::plugin::request::{PluginRequest, ToolRequest};
-use crate::plugin::{CallOutcome, Generation};
+use crate::plugin::schema::Schema;
+use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
 
 /// The log target of the line per tool call, at debug level:
 /// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
@@ -69,13 +72,23 @@ pub struct InlineCall<'a> {
     pub caller: Option<&'a Caller>,
 }
 
+/// The answer of a call served on the inline path.
+#[derive(Debug)]
+pub struct InlineAnswer {
+    /// The JSON-RPC response.
+    pub response: String,
+    /// What the tool sent before it returned (an `inlineContext` tool's notifications), to go
+    /// out first: with any, the answer is an SSE stream.
+    pub messages: Vec<String>,
+}
+
 impl Service {
     /// Answers a `tools/call` on this thread when its tool runs inline, with the whole
     /// JSON-RPC response: no session object, no response stream, no hand-off to another
     /// thread. `None` leaves the request to the full path: a tool that is not inline (or not
     /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
     /// 2026-07-28 (which decorates results).
-    pub fn try_call_inline(&self, call: InlineCall<'_>) -> Option<String> {
+    pub fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
         if !self.options.inline_tools || call.protocol_version == modern::VERSION {
             return None;
         }
@@ -88,19 +101,37 @@ impl Service {
                 (&*parsed.name, parsed.arguments.map(RawValue::get))
             }
         };
-        self.with_tool(name, call.caller, |entry, generation, runner| {
+        // Without a session nothing can be asked of the client, so a tool with a context that
+        // may run inline ("inlineContext") can run here, its notifications collected.
+        let stateless = call.session_id.is_none();
+        self.with_tool(name, call.caller, stateless, |entry, generation, runner| {
             let Runner::Inline(_permit) = runner else {
                 return None;
             };
             let context =
                 PluginContext::new(call.protocol_version, call.session_id, call.caller, call.id);
             let request = tool_request(params, name, arguments, &context);
-            let (ran, took) = self.run_inline(generation, name, &entry.inline, &request);
-            let (reply, label) = self.tool_reply(name, ran);
+            let buffered = entry.inline_context.then(|| {
+                let token = serde_json::from_str::<MetaOnly>(params.get())
+                    .ok()
+                    .and_then(|m| m.meta)
+                    .and_then(|m| m.progress_token);
+                BufferedSink::new(token, self.updates.clone())
+            });
+            let sink: &dyn CallSink = match &buffered {
+                Some(b) => b,
+                None => &NullSink,
+            };
+            let (ran, took) = self.run_inline(generation, name, &entry.inline, &request, sink);
+            let checks = ReplyChecks::of(entry, generation);
+            let (reply, label) = self.tool_reply(name, ran, &checks);
             self.record_call(name, generation, call.session_id, took, label, true);
-            Some(match reply {
-                Ok(raw) => jsonrpc::response_raw(call.id, &raw),
-                Err(e) => jsonrpc::error(Some(call.id), &e),
+            Some(InlineAnswer {
+                response: match reply {
+                    Ok(raw) => jsonrpc::response_raw(call.id, &raw),
+                    Err(e) => jsonrpc::error(Some(call.id), &e),
+                },
+                messages: buffered.map(|b| b.take()).unwrap_or_default(),
             })
         })?
     }
@@ -109,10 +140,14 @@ impl Service {
     /// that does either, for every transport. `use_it` sees the catalog's entry and generation
     /// without cloning them (the inline path must not pay for that). `None`: no such tool, or
     /// the caller may not use it.
+    ///
+    /// `context_inline`: whether a tool with a context may run inline for this request (it
+    /// never waits for the client there: stateless requests on the inline path).
     fn with_tool<R>(
         &self,
         name: &str,
         caller: Option<&Caller>,
+        context_inline: bool,
         use_it: impl FnOnce(&ToolEntry, &Arc<Generation>, Runner) -> R,
     ) -> Option<R> {
         let cat = self.registry.catalog();
@@ -123,6 +158,7 @@ impl Service {
         let runner = if entry.is_async && generation.starts_async() {
             Runner::Async
         } else if self.options.inline_tools
+            && (context_inline || !entry.inline_context)
             && let Some(permit) = entry.inline.try_enter()
         {
             Runner::Inline(permit)
@@ -141,10 +177,10 @@ impl Service {
         let mut p: NamedParams = jsonrpc::params(params)?;
         // Params that parse as `NamedParams` are an object, so they are there.
         let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;
-        let found = self.with_tool(&p.name, ctx.caller.as_ref(), |e, g, runner| {
-            (g.clone(), e.inline.clone(), runner)
+        let found = self.with_tool(&p.name, ctx.caller.as_ref(), false, |e, g, runner| {
+            (g.clone(), e.inline.clone(), runner, e.output_check.clone())
         });
-        let (generation, inline, runner) = found
+        let (generation, inline, runner, output_check) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.take().and_then(|m| m.progress_token);
         let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
@@ -170,7 +206,8 @@ impl Service {
         let request = tool_request(raw_params, &p.name, arguments, &context);
         let run_inline = matches!(runner, Runner::Inline(_));
         let outcome = if run_inline {
-            self.run_inline(&generation, &p.name, &inline, &request).0
+            self.run_inline(&generation, &p.name, &inline, &request, &NullSink)
+                .0
         } else {
             let extras = CallExtras {
                 progress_token: token,
@@ -193,7 +230,13 @@ impl Service {
                     "input_required",
                 )
             }
-            other => self.tool_reply(&p.name, other),
+            other => {
+                let checks = ReplyChecks {
+                    plugin: &generation.manifest.name,
+                    output: output_check.as_deref(),
+                };
+                self.tool_reply(&p.name, other, &checks)
+            }
         };
         let session = ctx.session.id.as_deref();
         let took = started.elapsed();
@@ -203,13 +246,20 @@ impl Service {
 
     /// A tool call's reply and its outcome label (for the log and `/metrics`). A tool's own
     /// failure, panic or timeout is an error *result*, not a protocol error.
-    fn tool_reply(&self, tool: &str, ran: Ran) -> (Reply, &'static str) {
+    /// The plugin's result is checked first ([`crate::plugin::reply`]): a malformed one is the
+    /// protocol error -32603, never forwarded.
+    fn tool_reply(&self, tool: &str, ran: Ran, checks: &ReplyChecks<'_>) -> (Reply, &'static str) {
         match ran {
-            Ran::Done(CallOutcome::Ok(raw)) => {
-                let failed = raw.get().contains("\"isError\":true");
-                let label = if failed { "error" } else { "ok" };
-                (Ok(String::from(Box::<str>::from(raw))), label)
-            }
+            Ran::Done(CallOutcome::Ok(raw)) => match check_tool_result(raw.get(), checks.output) {
+                Ok(shape) => {
+                    let label = if shape.is_error { "error" } else { "ok" };
+                    (Ok(String::from(Box::<str>::from(raw))), label)
+                }
+                Err(problem) => (
+                    Err(invalid_reply(checks.plugin, "tools/call", &problem)),
+                    "invalid",
+                ),
+            },
             Ran::Done(CallOutcome::Panic(msg)) => {
                 (Ok(error_result(&panic_text(tool, &msg))), "panic")
             }
@@ -271,7 +321,10 @@ impl Service {
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
         match self.run(generation, id, request, ctx, extras).await {
-            Ran::Done(CallOutcome::Ok(raw)) => Ok(String::from(Box::<str>::from(raw))),
+            Ran::Done(CallOutcome::Ok(raw)) => match check_result(method, raw.get()) {
+                Ok(()) => Ok(String::from(Box::<str>::from(raw))),
+                Err(problem) => Err(invalid_reply(&generation.manifest.name, method, &problem)),
+            },
             other => self.outcome_error(other),
         }
     }
@@ -314,9 +367,10 @@ impl Service {
         tool: &str,
         inline: &InlineGate,
         request: &PluginRequest,
+        sink: &dyn CallSink,
     ) -> (Ran, Duration) {
         let started = Instant::now();
-        let outcome = generation.call_inline(request);
+        let outcome = generation.call_inline(request, sink);
         let took = started.elapsed();
         if let Some(why) = inline.record(took) {
             tracing::warn!(
@@ -412,6 +466,34 @@ struct CallExtras {
     modern_round: Option<Arc<ModernCall>>,
     /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
     is_async: bool,
+}
+
+/// What a tool's result is checked against.
+struct ReplyChecks<'a> {
+    /// The plugin's name, for the log.
+    plugin: &'a str,
+    /// The tool's compiled `outputSchema`.
+    output: Option<&'a Schema>,
+}
+
+impl<'a> ReplyChecks<'a> {
+    fn of(entry: &'a ToolEntry, generation: &'a Generation) -> Self {
+        ReplyChecks {
+            plugin: &generation.manifest.name,
+            output: entry.output_check.as_deref(),
+        }
+    }
+}
+
+/// The error a client gets for a reply that broke the protocol, logged with what was wrong.
+fn invalid_reply(plugin: &str, method: &str, problem: &str) -> ErrorData {
+    tracing::error!(
+        plugin,
+        method,
+        problem,
+        "the plugin returned an invalid reply"
+    );
+    ErrorData::internal_error("The plugin returned an invalid reply", None)
 }
 
 /// How a tool's call runs, decided once per call by `Service::with_tool`.

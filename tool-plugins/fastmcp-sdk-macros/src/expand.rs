@@ -101,9 +101,23 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     let authenticated = options.requires_auth.unwrap_or(false) || !scopes.is_empty();
     // A tool without a context cannot report progress, be cancelled or ask the client: unless
     // it says it blocks, the host may run it inline on its I/O threads.
-    let execution = match (&shape, options.blocking.unwrap_or(false)) {
+    // A tool with a context runs on the workers unless it says it is short (`inline`): then
+    // the host may run it inline where its context cannot block.
+    let (blocking, inline) = (options.blocking.unwrap_or(false), options.inline);
+    if blocking && inline == Some(true) {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            "a tool cannot be both `blocking` and `inline`",
+        ));
+    }
+    let execution = match (&shape, blocking, inline) {
         _ if is_async => quote!(#sdk::Execution::Worker),
-        (Shape::Bare | Shape::Args(_), false) => quote!(#sdk::Execution::Inline),
+        (Shape::Bare | Shape::Args(_), false, None | Some(true)) => {
+            quote!(#sdk::Execution::Inline)
+        }
+        (Shape::Ctx | Shape::CtxArgs(_), false, Some(true)) => {
+            quote!(#sdk::Execution::InlineContext)
+        }
         _ => quote!(#sdk::Execution::Worker),
     };
     let constructor = if is_async {
@@ -351,6 +365,20 @@ mod tests {
                     fn f() {}
                 ),
                 "Inline",
+            ),
+            (
+                quote!(inline),
+                quote!(
+                    fn f(ctx: &Context) {}
+                ),
+                "InlineContext",
+            ),
+            (
+                quote!(inline = false),
+                quote!(
+                    fn f() {}
+                ),
+                "Worker",
             ),
         ];
         for (attr, item, execution) in cases {

@@ -21,12 +21,15 @@ pub(crate) struct ToolOptions {
     pub scopes: Option<Vec<LitStr>>,
     /// The tool may block (network, disk, long computation): never run it inline.
     pub blocking: Option<bool>,
+    /// A tool with a context that is short and never waits: the host may run it inline where
+    /// its context cannot block (stateless requests), collecting its notifications.
+    pub inline: Option<bool>,
     /// A `fn() -> serde_json::Value` replacing the schema generated from the argument type.
     pub input_schema: Option<Path>,
 }
 
 const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
-                     requires_auth, scopes, blocking, input_schema";
+                     requires_auth, scopes, blocking, inline, input_schema";
 
 impl ToolOptions {
     /// Parses the tokens between the attribute's parentheses.
@@ -50,6 +53,7 @@ impl ToolOptions {
             "open_world" => set(&mut self.open_world, meta, flag(meta)?),
             "requires_auth" => set(&mut self.requires_auth, meta, flag(meta)?),
             "blocking" => set(&mut self.blocking, meta, flag(meta)?),
+            "inline" => set(&mut self.inline, meta, flag(meta)?),
             "scopes" => {
                 let value = meta.value()?;
                 let content;

@@ -50,6 +50,9 @@ struct ToolEntry<'a> {
     /// Not MCP's `execution` (tasks): where the host may run the calls (`docs/abi.md`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     inline: bool,
+    /// A tool with a context the host may run inline where the context cannot block.
+    #[serde(rename = "inlineContext", skip_serializing_if = "std::ops::Not::not")]
+    inline_context: bool,
     /// The host starts the calls with `start_tool` (ABI 1.2) and awaits their completion.
     #[serde(rename = "async", skip_serializing_if = "std::ops::Not::not")]
     is_async: bool,
@@ -183,6 +186,7 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
         },
         // An async tool's call is started, never run on the thread that read the request.
         inline: tool.execution == Execution::Inline && !tool.is_async(),
+        inline_context: tool.execution == Execution::InlineContext && !tool.is_async(),
         is_async: tool.is_async(),
     }
 }
@@ -247,10 +251,15 @@ mod tests {
     fn inline_tools_say_so_and_worker_tools_say_nothing() {
         let plugin = Plugin::new("p", "1")
             .tool(tool("fast").with_execution(Execution::Inline))
-            .tool(tool("slow").with_execution(Execution::Worker));
+            .tool(tool("slow").with_execution(Execution::Worker))
+            .tool(tool("short").with_execution(Execution::InlineContext));
         let tools = &manifest(&plugin)["tools"];
         assert_eq!(tools[0]["inline"], true);
         assert!(tools[1].get("inline").is_none(), "{tools}");
+        assert!(tools[1].get("inlineContext").is_none(), "{tools}");
+        // Not `inline`: a host that does not know the key runs it on the workers, context and all.
+        assert!(tools[2].get("inline").is_none(), "{tools}");
+        assert_eq!(tools[2]["inlineContext"], true);
     }
 
     #[cfg(feature = "async")]

@@ -52,6 +52,13 @@ pub enum Execution {
     /// moves a tool whose inline calls block or are often slow to the worker threads.
     /// `#[tool]` picks it for functions without a `Context` parameter unless `blocking` is set.
     Inline,
+    /// A tool with a [`Context`] that is as short as an inline one and never waits
+    /// (`#[tool(inline)]`): the host may run it inline where its context cannot block (stateless
+    /// requests). There its progress and log messages are collected and sent before the result,
+    /// requests to the client are unsupported (as in stateless mode anyway), and the call cannot
+    /// be cancelled or timed out. Elsewhere it runs on the worker threads. Hosts before this
+    /// variant always run it on the worker threads.
+    InlineContext,
 }
 
 /// Hints about a tool's behaviour, for clients (MCP `ToolAnnotations`); `None` leaves a hint out.

@@ -274,6 +274,14 @@ struct StepsArgs {
     steps: u32,
 }
 
+/// Sends one progress notification and returns: a short tool with a context that the host may
+/// run inline for stateless requests (`#[tool(inline)]`)
+#[tool(inline)]
+fn progress_once(ctx: &Context) -> &'static str {
+    ctx.progress(1.0, Some(1.0), Some("done"));
+    "progressed once"
+}
+
 /// Sends `steps` progress notifications from an async tool, 1 ms apart
 #[tool]
 async fn io_progress(ctx: &Context, args: StepsArgs) -> String {
@@ -296,7 +304,7 @@ fastmcp_sdk::export_plugin! {
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop,
-        io_wait, io_progress, async_panic,
+        io_wait, io_progress, async_panic, progress_once,
     ],
 }
 

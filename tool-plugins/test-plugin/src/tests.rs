@@ -50,7 +50,8 @@ fn manifest_lists_every_tool() {
             "tls_drop",
             "io_wait",
             "io_progress",
-            "async_panic"
+            "async_panic",
+            "progress_once"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -64,9 +65,12 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false
+            false, false, true, false, true, false, false, false, false
         ]
     );
+    // A tool with a context runs inline only where the host can collect what it sends.
+    let progress_once = &manifest["tools"][21];
+    assert_eq!(progress_once["inlineContext"], true, "{progress_once}");
     assert_eq!(manifest["name"], "test-plugin");
     // Generated schemas carry no schemars-only formats (`int64`) and no root title.
     assert_eq!(
