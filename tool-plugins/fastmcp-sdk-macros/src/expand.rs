@@ -104,10 +104,11 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     // A tool with a context runs on the workers unless it says it is short (`inline`): then
     // the host may run it inline where its context cannot block.
     let (blocking, inline) = (options.blocking.unwrap_or(false), options.inline);
-    if blocking && inline == Some(true) {
+    if inline == Some(true) && (blocking || is_async) {
         return Err(syn::Error::new(
             proc_macro2::Span::call_site(),
-            "a tool cannot be both `blocking` and `inline`",
+            "an `inline` tool cannot be `blocking` or `async` (an async tool holds no thread \
+             while it waits: it needs no inline path)",
         ));
     }
     let execution = match (&shape, blocking, inline) {
@@ -420,6 +421,14 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.contains("must not block"), "{error}");
+        let error = expand(
+            quote!(inline),
+            quote!(
+                async fn f() {}
+            ),
+        )
+        .unwrap_err();
+        assert!(error.contains("cannot be `blocking` or `async`"), "{error}");
     }
 
     #[test]
