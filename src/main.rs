@@ -62,6 +62,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// One I/O thread per core, and at least two: inline tool calls may take all of them but one
+/// (`plugin::inline`), so with one thread nothing could run inline. On one core the two share
+/// it, and the second mostly sleeps.
+fn io_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
 fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
     let config = match Config::from_env_and_args(args) {
         Ok(c) => c,
@@ -69,6 +76,7 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
     };
     let _log = logging::init(config.log_format, &config.log_filter);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads())
         .enable_all()
         .build()
     {
