@@ -19,6 +19,7 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_ALLOWED_HOSTS         comma-separated Host names, * = any        [default: loopback]
   FASTMCP_ALLOWED_ORIGINS       comma-separated origins, * = any           [default: loopback]
   FASTMCP_TOOL_TIMEOUT          duration, e.g. 30s, 500ms, 2m              [default: 60s]
+  FASTMCP_MAX_BLOCKING_CALLS    blocking calls per plugin at once, 1-4096  [default: 64]
   FASTMCP_MAX_BODY_BYTES        request body cap, e.g. 4MiB, 512KiB        [default: 4MiB]
   FASTMCP_SESSION_IDLE_TIMEOUT  idle session lifetime                      [default: 30m]
   FASTMCP_SHUTDOWN_TIMEOUT      grace period for in-flight requests        [default: 10s]
@@ -111,6 +112,10 @@ pub struct DevArgs {
     /// Time limit of one tool call: 30s, 500ms, 2m or seconds [env: FASTMCP_TOOL_TIMEOUT] [default: 60s]
     #[arg(long, value_name = "DURATION")]
     pub tool_timeout: Option<String>,
+
+    /// Most calls of one plugin that run on its worker threads at once (1-4096); more wait in a queue [env: FASTMCP_MAX_BLOCKING_CALLS] [default: 64]
+    #[arg(long, value_name = "N")]
+    pub max_blocking_calls: Option<String>,
 
     /// Largest accepted request body: bytes or 4MiB, 512KiB, 1MB [env: FASTMCP_MAX_BODY_BYTES] [default: 4MiB]
     #[arg(long, value_name = "SIZE")]

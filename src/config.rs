@@ -27,8 +27,8 @@ use serde::Deserialize;
 use crate::cli;
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
-    parse_log_filter, parse_log_format, parse_port, parse_positive_duration, parse_profile,
-    parse_transport,
+    parse_log_filter, parse_log_format, parse_max_blocking_calls, parse_port,
+    parse_positive_duration, parse_profile, parse_transport,
 };
 pub use parse::{parse_bool, parse_bytes, parse_duration};
 pub use probe::ProbeConfig;
@@ -123,6 +123,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Time limit of one tool call; never zero.
     pub tool_timeout: Duration,
+    /// Most calls of one plugin generation on its worker threads at once; 1 to 4096.
+    pub max_blocking_calls: usize,
     /// Request body cap; never zero.
     pub max_body_bytes: usize,
     /// A session without requests for this long is dropped; never zero.
@@ -227,6 +229,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             tool_timeout: Duration::from_secs(60),
+            max_blocking_calls: crate::plugin::pool::DEFAULT_MAX_BLOCKING_CALLS,
             max_body_bytes: 4 * 1024 * 1024,
             session_idle_timeout: Duration::from_secs(30 * 60),
             shutdown_timeout: Duration::from_secs(10),
@@ -254,6 +257,7 @@ struct RawEnv {
     allowed_hosts: Option<String>,
     allowed_origins: Option<String>,
     tool_timeout: Option<String>,
+    max_blocking_calls: Option<String>,
     max_body_bytes: Option<String>,
     session_idle_timeout: Option<String>,
     shutdown_timeout: Option<String>,
@@ -393,6 +397,7 @@ impl Config {
             allowed_hosts: setting!(allowed_hosts, parse_allowed_hosts),
             allowed_origins: setting!(allowed_origins, parse_allowed_origins),
             tool_timeout: setting!(tool_timeout, parse_positive_duration),
+            max_blocking_calls: setting!(max_blocking_calls, parse_max_blocking_calls),
             max_body_bytes: setting!(max_body_bytes, parse_body_limit),
             session_idle_timeout: setting!(session_idle_timeout, parse_positive_duration),
             shutdown_timeout: setting!(shutdown_timeout, parse_duration),

@@ -13,6 +13,10 @@
 //! - `plugin_generation{plugin}`: the generation number serving each plugin.
 //! - `plugin_reloads_total{plugin, result}`: reloads that swapped (`ok`) or `failed`.
 //! - `build_info{version}`: always 1.
+//! - `blocking_queue_wait_seconds{plugin}` (histogram): how long a call waited for one of its
+//!   plugin's worker threads (`--max-blocking-calls`).
+//! - `blocking_calls{plugin, state}`: calls of the serving generation's worker threads that are
+//!   `running`, `queued` or `stuck` (overran the tool timeout and still running).
 //! - `notifications_dropped_total{reason}`: messages for a client that were not delivered
 //!   (`runtime_thread`, `cancelled`, `session_stream`, `replay_log`; see `mcp::sink::DropReason`).
 
@@ -125,6 +129,23 @@ struct DropLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BlockingLabels {
+    plugin: String,
+    state: &'static str,
+}
+
+/// What one plugin's worker threads are doing, for [`Metrics::set_blocking_calls`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockingCalls {
+    /// Calls running on a worker thread.
+    pub running: usize,
+    /// Calls waiting for a worker thread.
+    pub queued: usize,
+    /// Running calls that overran the tool timeout.
+    pub stuck: usize,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: &'static str,
 }
@@ -144,6 +165,8 @@ pub struct Metrics {
     generations: Family<PluginLabels, Gauge>,
     reloads: Family<ReloadLabels, Counter>,
     notifications_dropped: Family<DropLabels, Counter>,
+    queue_wait: Family<PluginLabels, Histogram, fn() -> Histogram>,
+    blocking_calls: Family<BlockingLabels, Gauge>,
     /// Gauges that are cheaper to read at scrape time than to track (sessions, generations).
     on_scrape: OnceLock<ScrapeHook>,
 }
@@ -214,6 +237,20 @@ impl Metrics {
             "Messages for a client that were not delivered, by reason",
             notifications_dropped.clone(),
         );
+        let queue_wait: Family<PluginLabels, Histogram, fn() -> Histogram> =
+            Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "blocking_queue_wait",
+            "Time a call waited for one of its plugin's worker threads",
+            Unit::Seconds,
+            queue_wait.clone(),
+        );
+        let blocking_calls = Family::<BlockingLabels, Gauge>::default();
+        registry.register(
+            "blocking_calls",
+            "Calls of each plugin's worker threads: running, queued, stuck (overran the tool timeout)",
+            blocking_calls.clone(),
+        );
         let build = Info::new(BuildLabels {
             version: env!("CARGO_PKG_VERSION"),
         });
@@ -227,6 +264,8 @@ impl Metrics {
             generations,
             reloads,
             notifications_dropped,
+            queue_wait,
+            blocking_calls,
             on_scrape: OnceLock::new(),
         }
     }
@@ -301,6 +340,40 @@ impl Metrics {
         self.notifications_dropped
             .get_or_create(&DropLabels { reason })
             .inc_by(n);
+    }
+
+    /// Records queue waits of `plugin`'s worker threads: resolves the plugin's histogram once,
+    /// so each observation is one lock and no allocation.
+    pub fn queue_wait_recorder(&self, plugin: &str) -> Box<dyn Fn(Duration) + Send + Sync> {
+        let histogram = self
+            .queue_wait
+            .get_or_create(&PluginLabels {
+                plugin: plugin.to_owned(),
+            })
+            .clone();
+        Box::new(move |waited| histogram.observe(waited.as_secs_f64()))
+    }
+
+    /// Replaces every `blocking_calls` series with these plugins' (at scrape time).
+    pub fn set_blocking_calls<'a>(
+        &self,
+        per_plugin: impl IntoIterator<Item = (&'a str, BlockingCalls)>,
+    ) {
+        self.blocking_calls.clear();
+        for (plugin, calls) in per_plugin {
+            for (state, n) in [
+                ("running", calls.running),
+                ("queued", calls.queued),
+                ("stuck", calls.stuck),
+            ] {
+                self.blocking_calls
+                    .get_or_create(&BlockingLabels {
+                        plugin: plugin.to_owned(),
+                        state,
+                    })
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// Everything, in the OpenMetrics text format (ends with `# EOF`).
@@ -392,6 +465,37 @@ mod tests {
         }
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert!(!text.contains("made/up"), "{text}");
+    }
+
+    #[test]
+    fn blocking_queue_waits_and_calls() {
+        let m = Metrics::new();
+        let record = m.queue_wait_recorder("slow");
+        record(Duration::from_micros(50));
+        record(Duration::from_secs(2));
+        let busy = BlockingCalls {
+            running: 2,
+            queued: 5,
+            stuck: 2,
+        };
+        m.set_blocking_calls([("slow", busy)]);
+        let text = m.encode();
+        for line in [
+            "# TYPE fastmcp_blocking_queue_wait_seconds histogram",
+            r#"fastmcp_blocking_queue_wait_seconds_count{plugin="slow"} 2"#,
+            r#"fastmcp_blocking_queue_wait_seconds_bucket{le="0.0001",plugin="slow"} 1"#,
+            r#"fastmcp_blocking_queue_wait_seconds_bucket{le="1.0",plugin="slow"} 1"#,
+            r#"fastmcp_blocking_calls{plugin="slow",state="running"} 2"#,
+            r#"fastmcp_blocking_calls{plugin="slow",state="queued"} 5"#,
+            r#"fastmcp_blocking_calls{plugin="slow",state="stuck"} 2"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+        m.set_blocking_calls([]);
+        assert!(!m.encode().contains("fastmcp_blocking_calls{"));
     }
 
     #[test]

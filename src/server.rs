@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::config::{Config, PluginSource};
 use crate::http::{self, AppState, Security};
 use crate::mcp::{Service, ServiceOptions};
+use crate::plugin::pool::{PoolOptions, QueueWaitMetric};
 use crate::plugin::{PluginError, Registry, Slot, build};
 
 /// Why the server stopped with an error.
@@ -76,16 +77,21 @@ pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginEr
 
 /// The service for a config (plugins not loaded yet).
 pub fn service(config: &Config) -> Arc<Service> {
-    let registry = Arc::new(Registry::new(config.plugins.len()));
+    let metrics = config
+        .metrics
+        .then(|| Arc::new(crate::metrics::Metrics::new()));
+    let mut pool = PoolOptions::new(config.max_blocking_calls, config.tool_timeout);
+    pool.queue_wait = metrics.clone().map(|m| -> QueueWaitMetric {
+        Arc::new(move |plugin: &str| m.queue_wait_recorder(plugin))
+    });
+    let registry = Arc::new(Registry::new(config.plugins.len()).with_pool_options(pool));
     let mut service = Service::new(
         registry,
         ServiceOptions {
             stateless: config.stateless,
             tool_timeout: config.tool_timeout,
             inline_tools: config.inline_tools,
-            metrics: config
-                .metrics
-                .then(|| Arc::new(crate::metrics::Metrics::new())),
+            metrics,
         },
     );
     if let Some(url) = &config.session_store {
@@ -135,6 +141,15 @@ pub async fn run(
                         .iter()
                         .map(|g| (g.manifest.name.as_str(), g.id)),
                 );
+                m.set_blocking_calls(c.generations.iter().map(|g| {
+                    let u = g.pool().usage();
+                    let calls = crate::metrics::BlockingCalls {
+                        running: u.running,
+                        queued: u.queued,
+                        stuck: u.stuck,
+                    };
+                    (g.manifest.name.as_str(), calls)
+                }));
             }
         });
         let auth = (config.metrics_auth && config.auth.is_enabled())

@@ -7,6 +7,7 @@ mod async_abi;
 mod async_tools;
 mod auth;
 mod backpressure;
+mod blocking;
 mod commands;
 mod config_cli;
 mod conformance_plugin;

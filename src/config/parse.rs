@@ -75,6 +75,18 @@ pub(super) fn parse_body_limit(s: &str) -> Result<usize, String> {
     }
 }
 
+/// The largest `--max-blocking-calls`: a thread each, so a typo cannot ask for a million.
+pub(super) const MAX_BLOCKING_CALLS: usize = 4096;
+
+pub(super) fn parse_max_blocking_calls(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_BLOCKING_CALLS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a whole number of calls from 1 to {MAX_BLOCKING_CALLS}"
+        )),
+    }
+}
+
 pub(super) fn parse_port(s: &str) -> Result<u16, String> {
     s.trim()
         .parse()

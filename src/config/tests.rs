@@ -38,6 +38,7 @@ fn defaults() {
     assert_eq!(config, expected);
     assert_eq!(config.max_body_bytes, 4_194_304);
     assert_eq!(config.session_idle_timeout, Duration::from_secs(1800));
+    assert_eq!(config.max_blocking_calls, 64);
 }
 
 #[test]
@@ -51,6 +52,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         ("FASTMCP_ALLOWED_HOSTS", "Env.Example"),
         ("FASTMCP_ALLOWED_ORIGINS", "https://Env.Example/"),
         ("FASTMCP_TOOL_TIMEOUT", "5"),
+        ("FASTMCP_MAX_BLOCKING_CALLS", "4096"),
         ("FASTMCP_MAX_BODY_BYTES", "1MB"),
         ("FASTMCP_SESSION_IDLE_TIMEOUT", "1h"),
         ("FASTMCP_SHUTDOWN_TIMEOUT", "0"),
@@ -74,6 +76,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         allowed_hosts: vec!["env.example".into()],
         allowed_origins: vec!["https://env.example".into()],
         tool_timeout: Duration::from_secs(5),
+        max_blocking_calls: 4096,
         max_body_bytes: 1_000_000,
         session_idle_timeout: Duration::from_secs(3600),
         shutdown_timeout: Duration::ZERO,
@@ -98,6 +101,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         "--allowed-hosts=*",
         "--allowed-origins=http://localhost:3000",
         "--tool-timeout=500ms",
+        "--max-blocking-calls= 1 ",
         "--max-body-bytes=512KiB",
         "--session-idle-timeout=2m",
         "--shutdown-timeout=3s",
@@ -118,6 +122,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         allowed_hosts: vec!["*".into()],
         allowed_origins: vec!["http://localhost:3000".into()],
         tool_timeout: Duration::from_millis(500),
+        max_blocking_calls: 1,
         max_body_bytes: 512 * 1024,
         session_idle_timeout: Duration::from_secs(120),
         shutdown_timeout: Duration::from_secs(3),
@@ -217,6 +222,14 @@ fn every_bad_value_names_its_source_and_value() {
         ("allowed_origins", "http://a.com/path", "no path"),
         ("tool_timeout", "0", "must be greater than 0"),
         ("tool_timeout", "10x", "expected a duration like 30s"),
+        (
+            "max_blocking_calls",
+            "0",
+            "expected a whole number of calls from 1 to 4096",
+        ),
+        ("max_blocking_calls", "4097", "from 1 to 4096"),
+        ("max_blocking_calls", "abc", "from 1 to 4096"),
+        ("max_blocking_calls", "-1", "from 1 to 4096"),
         ("max_body_bytes", "0", "must be greater than 0"),
         ("max_body_bytes", "4 lots", "expected a size like 4MiB"),
         ("max_body_bytes", "99999999999GiB", "too large"),

@@ -1,4 +1,5 @@
-//! `/health` (liveness) and `/ready` (readiness: every plugin loaded).
+//! `/health` (liveness) and `/ready` (readiness: every plugin loaded, and none whose blocking
+//! calls are all stuck).
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -16,21 +17,40 @@ pub async fn health() -> Response {
         .into_response()
 }
 
-/// `GET|HEAD /ready`: 200 once every configured plugin is served, 503 before.
+/// `GET|HEAD /ready`: 200 once every configured plugin is served, 503 before (`starting`)
+/// and while a plugin's worker threads all run stuck calls (`degraded`).
 ///
 /// `ready`/`total` count plugins serving / configured; stateful mode adds `sessions`. A plugin
-/// whose last reload failed is still serving its previous version and reports the failure.
+/// whose last reload failed is still serving its previous version and reports the failure. A
+/// plugin whose every worker runs a call that overran `--tool-timeout` and ignores its
+/// cancellation cannot run blocking calls any more: it is listed under `stuck` and does not
+/// count as ready, until a reload or restart gives it new threads.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let registry = &state.service.registry;
     let total = registry.total();
     let is_ready = registry.is_ready();
-    let ready = if is_ready { total } else { 0 };
+    let stuck = if is_ready {
+        registry.stuck()
+    } else {
+        Vec::new()
+    };
+    let (ready, status) = match (is_ready, stuck.is_empty()) {
+        (false, _) => (0, "starting"),
+        (true, true) => (total, "ready"),
+        (true, false) => (total.saturating_sub(stuck.len()), "degraded"),
+    };
     let mut body = json!({
         "mode": if state.stateless { "stateless" } else { "stateful" },
         "ready": ready,
-        "status": if is_ready { "ready" } else { "starting" },
+        "status": status,
         "total": total,
     });
+    if !stuck.is_empty() {
+        body["stuck"] = stuck
+            .iter()
+            .map(|s| json!({"plugin": s.plugin, "generation": s.generation, "calls": s.calls}))
+            .collect();
+    }
     if !state.stateless {
         body["sessions"] = json!(state.service.sessions.len());
     }
@@ -45,7 +65,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     if !failures.is_empty() {
         body["reload_errors"] = json!(failures);
     }
-    let status = if is_ready {
+    let status = if status == "ready" {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

@@ -23,11 +23,8 @@ use super::callbacks::{CallState, Reach};
 use super::library::{Library, RawReply, Staged};
 use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
-use super::pool::{Pool, PoolClosed};
+use super::pool::{Pool, PoolClosed, PoolOptions};
 use super::request::{PluginRequest, ToolRequest};
-
-/// How many calls of one generation may run at once; more wait in its queue.
-pub const MAX_WORKERS: usize = 64;
 
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
 pub trait CallSink: Send + Sync {
@@ -127,14 +124,19 @@ struct LibraryPtr(*const Library);
 unsafe impl Send for LibraryPtr {}
 
 impl Generation {
-    /// Copies `path` privately, loads it on fresh worker threads and checks its manifest.
-    /// Blocking.
+    /// Copies `path` privately, loads it on fresh worker threads (with the default
+    /// [`PoolOptions`]) and checks its manifest. Blocking.
     pub fn load(path: &Path, id: u64) -> Result<Arc<Generation>, PluginError> {
-        Self::load_staged(super::library::stage(path)?, id)
+        Self::load_staged(super::library::stage(path)?, id, PoolOptions::default())
     }
 
-    /// Like [`Generation::load`] for a copy already staged (and hashed).
-    pub fn load_staged(staged: Staged, id: u64) -> Result<Arc<Generation>, PluginError> {
+    /// Like [`Generation::load`] for a copy already staged (and hashed), with worker threads
+    /// run as `options` say (`--max-blocking-calls`, the tool timeout, metrics).
+    pub fn load_staged(
+        staged: Staged,
+        id: u64,
+        options: PoolOptions,
+    ) -> Result<Arc<Generation>, PluginError> {
         let path = staged.path.clone();
         let path = path.as_path();
         let hash = staged.hash;
@@ -143,7 +145,7 @@ impl Generation {
             .and_then(|s| s.to_str())
             .unwrap_or("plugin");
         let stem = stem.strip_prefix("lib").unwrap_or(stem);
-        let pool = Pool::new(format!("{stem:.8}-g{id}"), MAX_WORKERS);
+        let pool = Pool::new(format!("{stem:.8}-g{id}"), options);
         let loaded = pool.run_blocking(move || {
             let lib = Library::open(staged)?;
             let reply = lib.manifest();
@@ -202,6 +204,11 @@ impl Generation {
     /// Number of worker threads alive right now.
     pub fn worker_threads(&self) -> usize {
         self.pool.threads()
+    }
+
+    /// The worker threads (for their usage: `/ready`, metrics).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
     }
 
     /// Runs one request on this generation's workers. Resolves when the plugin returns;

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap;
 use super::PluginError;
 use super::generation::Generation;
 use super::manifest::ToolEntry;
+use super::pool::{PoolOptions, Usage};
 
 /// One configured plugin: where it comes from and how its reloads went.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub struct Slot {
     last_error: Mutex<Option<String>>,
     /// Next generation number.
     next_id: AtomicU64,
+    /// How every generation of this slot runs its worker threads (set by the registry).
+    pool: PoolOptions,
 }
 
 impl Slot {
@@ -41,6 +44,7 @@ impl Slot {
             crate_manifest: None,
             last_error: Mutex::new(None),
             next_id: AtomicU64::new(1),
+            pool: PoolOptions::default(),
         }
     }
 
@@ -65,8 +69,7 @@ impl Slot {
 
     /// Loads the slot's library as its next generation. Blocking.
     pub fn load(&self) -> Result<Arc<Generation>, PluginError> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        Generation::load(&self.library, id)
+        self.load_staged(super::library::stage(&self.library)?)
     }
 
     /// Loads an already staged copy of the library as the next generation. Blocking.
@@ -75,7 +78,9 @@ impl Slot {
         staged: super::library::Staged,
     ) -> Result<Arc<Generation>, PluginError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        Generation::load_staged(staged, id)
+        let generation = Generation::load_staged(staged, id, self.pool.clone())?;
+        generation.pool().set_plugin(&generation.manifest.name);
+        Ok(generation)
     }
 }
 
@@ -199,6 +204,19 @@ pub struct Registry {
     ready: std::sync::atomic::AtomicBool,
     /// Serialises catalog replacements.
     swap_lock: Mutex<()>,
+    /// How the generations of every slot run their worker threads.
+    pool: PoolOptions,
+}
+
+/// A served plugin whose every worker thread runs a stuck call (for `/ready`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stuck {
+    /// The slot's label, as in `reload_errors`.
+    pub plugin: String,
+    /// The generation whose workers are stuck.
+    pub generation: u64,
+    /// How many calls are stuck (every worker: `--max-blocking-calls`).
+    pub calls: usize,
 }
 
 impl Registry {
@@ -210,13 +228,22 @@ impl Registry {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             ready: std::sync::atomic::AtomicBool::new(false),
             swap_lock: Mutex::new(()),
+            pool: PoolOptions::default(),
         }
     }
 
+    /// Sets how the generations of every slot run their worker threads (before
+    /// [`Registry::load_all`]).
+    pub fn with_pool_options(mut self, options: PoolOptions) -> Registry {
+        self.pool = options;
+        self
+    }
+
     /// Loads every slot and serves them. Blocking; called once. The first failure is returned.
-    pub fn load_all(&self, slots: Vec<Slot>) -> Result<(), PluginError> {
+    pub fn load_all(&self, mut slots: Vec<Slot>) -> Result<(), PluginError> {
         let mut gens = Vec::with_capacity(slots.len());
-        for slot in &slots {
+        for slot in &mut slots {
+            slot.pool = self.pool.clone();
             gens.push(slot.load()?);
         }
         let catalog = Catalog::build(&slots, gens)?;
@@ -274,6 +301,26 @@ impl Registry {
     /// Whether every plugin is loaded and served.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+    }
+
+    /// The served plugins whose every worker thread runs a call that overran the tool timeout
+    /// (a reload, which brings new threads, clears it). Logs the first time it finds one.
+    pub fn stuck(&self) -> Vec<Stuck> {
+        let catalog = self.catalog();
+        let slots = self.slots();
+        catalog
+            .generations
+            .iter()
+            .zip(slots)
+            .filter_map(|(generation, slot)| {
+                let usage: Usage = generation.pool().usage();
+                usage.wedged().then(|| Stuck {
+                    plugin: slot.label.clone(),
+                    generation: generation.id,
+                    calls: usage.stuck,
+                })
+            })
+            .collect()
     }
 
     /// Finds the slot loading `path`.

@@ -256,6 +256,24 @@ fn tls_drop() -> String {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct SpinArgs {
+    /// How long to spin, in milliseconds; absent: "forever" (10 minutes)
+    ms: Option<u64>,
+}
+
+/// Busy-loops for `ms` on a worker thread and never looks at cancellation: a stuck call
+#[tool(blocking)]
+fn spin(args: SpinArgs) -> String {
+    // "Forever" ends after 10 minutes, so a leaked server's threads stop eventually.
+    let ms = args.ms.unwrap_or(600_000);
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(ms) {
+        std::hint::spin_loop();
+    }
+    format!("spun {ms} ms")
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct IoWaitArgs {
     /// How long to wait, in milliseconds
     ms: u64,
@@ -303,7 +321,7 @@ fastmcp_sdk::export_plugin! {
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
-        sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop,
+        sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once,
     ],
 }

@@ -48,6 +48,7 @@ fn manifest_lists_every_tool() {
             "nap",
             "blocking_echo",
             "tls_drop",
+            "spin",
             "io_wait",
             "io_progress",
             "async_panic",
@@ -65,11 +66,11 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false, false
+            false, false, true, false, true, false, false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
-    let progress_once = &manifest["tools"][21];
+    let progress_once = &manifest["tools"][22];
     assert_eq!(progress_once["inlineContext"], true, "{progress_once}");
     assert_eq!(manifest["name"], "test-plugin");
     // Generated schemas carry no schemars-only formats (`int64`) and no root title.
@@ -294,6 +295,30 @@ fn async_tools_through_call_tool() {
         reply.body["message"],
         "tool \"async_panic\" panicked: async tool panicked on purpose"
     );
+}
+
+#[test]
+fn spin_busy_loops_for_its_time() {
+    let host = host();
+    let started = std::time::Instant::now();
+    assert_eq!(text(&host, "spin", json!({"ms": 30})), "spun 30 ms");
+    assert!(started.elapsed() >= Duration::from_millis(30));
+    // Blocking: never inline, so the server runs it on a worker thread.
+    let manifest = host.manifest();
+    let spin = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "spin")
+        .unwrap();
+    assert_ne!(spin.get("inline"), Some(&json!(true)), "{spin}");
+    assert_eq!(
+        spin["inputSchema"]["required"].as_array().map(Vec::len),
+        None,
+        "ms is optional: {spin}"
+    );
+    let reply = host.call_tool("spin", json!({"ms": "soon"}));
+    assert!(reply.is_error(), "{reply:?}");
 }
 
 #[test]
