@@ -213,3 +213,41 @@ fn a_plugin_whose_every_worker_is_stuck_shows_in_ready_until_a_reload() {
     assert_eq!(text_of(&r), "spun 1 ms", "{r}");
     assert_eq!(warned(&server), 1, "{}", server.log_text());
 }
+
+#[test]
+fn a_call_that_timed_out_in_the_queue_never_runs() {
+    let server = util::serve(
+        &plugins().test_plugin,
+        &[
+            "--stateless",
+            "true",
+            "--max-blocking-calls",
+            "1",
+            "--tool-timeout",
+            "1s",
+        ],
+    );
+    // The first spin holds the only worker for 4 s; the second waits in the queue and times
+    // out there after 1 s.
+    let calls = spin_calls(&server, 2, &json!({"ms": 4000}));
+    let replies: Vec<Value> = calls.into_iter().map(|c| c.join().unwrap()).collect();
+    for reply in &replies {
+        assert!(text_of(reply).contains("timed out after 1s"), "{reply}");
+    }
+    // The worker comes free 3 s from now. Had the queued call started then, it would hold the
+    // worker for 4 s more; it never starts, so the next blocking call runs at about 3 s.
+    let started = std::time::Instant::now();
+    let reply = util::eventually(Duration::from_secs(15), || {
+        let reply = server.call(
+            &tool_call(9, "blocking_echo", json!({"text": "free"})),
+            None,
+        );
+        text_of(&reply).contains("free")
+    });
+    assert!(reply, "the worker never came free");
+    assert!(
+        started.elapsed() < Duration::from_millis(5500),
+        "the worker ran the abandoned call: {:?}",
+        started.elapsed()
+    );
+}

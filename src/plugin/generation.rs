@@ -222,6 +222,12 @@ impl Generation {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let lib = LibraryPtr(Arc::as_ptr(&self.library));
         self.pool.submit(Box::new(move || {
+            // A call that timed out or was cancelled while it waited in the queue never starts:
+            // nobody waits for it, and running it could only hold a worker.
+            if cancel.load(Ordering::Relaxed) {
+                let _ = tx.send(CallOutcome::Cancelled);
+                return;
+            }
             let lib = lib;
             // SAFETY: see `LibraryPtr`: this job runs on a worker of the generation that owns
             // the library, and workers are joined before the library is dropped.
