@@ -26,9 +26,11 @@ use crate::plugin::{Generation, Registry};
 
 mod call;
 mod context;
+mod outcome;
 mod scan;
 use call::NamedParams;
-pub use call::{InlineAnswer, InlineCall, humanize, panic_text};
+pub use call::{InlineAnswer, InlineCall};
+pub use outcome::{humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
 pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
