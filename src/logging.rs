@@ -27,8 +27,10 @@ const LOG_BUFFER_LINES: usize = 4096;
 
 /// Installs the global subscriber with `filter` (a list of `target=level` directives and a
 /// default level, such as `info` or `warn,fastmcp=debug`: [`Targets`], which needs no regex
-/// engine at startup, unlike `EnvFilter`). An invalid filter falls back to `info` with a
-/// warning. Keep the returned guard until the program ends.
+/// engine at startup, unlike `EnvFilter`). The configuration refuses a filter that is not
+/// made of levels and `target=level` directives before this runs (`verbose`, which `Targets`
+/// would take as a target name and so turn all other logging off); a filter that still fails
+/// here falls back to `info` with a warning. Keep the returned guard until the program ends.
 pub fn init(format: LogFormat, filter: &str) -> LogGuard {
     // The file watcher's own INFO lines (inotify bookkeeping) are noise to our users.
     let filter = if filter.contains("notify") {

@@ -109,14 +109,53 @@ pub(super) fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     }
 }
 
+/// A log filter: comma-separated directives, each a level (the default) or `target=level`,
+/// such as `info` or `warn,fastmcp::calls=debug`.
+///
+/// Stricter than `Targets` alone, which takes any other word as the name of a target to log at
+/// every level, with everything else off: `verbose`, `debg` or `info;debug` would silently turn
+/// off all logging, compile errors of the dev loop included.
 pub(super) fn parse_log_filter(s: &str) -> Result<String, String> {
     let s = s.trim();
+    let invalid = |why: String| format!("not a log filter like info or info,fastmcp=debug: {why}");
+    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let (target, level) = match directive.split_once('=') {
+            Some((target, level)) => (Some(target.trim()), level.trim()),
+            None => (None, directive),
+        };
+        if let Some(target) = target
+            && !is_log_target(target)
+        {
+            return Err(invalid(format!(
+                "{target:?} is not a target (a module path like fastmcp::calls)"
+            )));
+        }
+        // `LevelFilter` reads an empty level as `error`; a directive must name one.
+        if level.is_empty()
+            || level
+                .parse::<tracing::level_filters::LevelFilter>()
+                .is_err()
+        {
+            return Err(invalid(format!(
+                "{directive:?} is neither a level (trace, debug, info, warn, error, off) \
+                 nor target=level"
+            )));
+        }
+    }
     match s.parse::<tracing_subscriber::filter::Targets>() {
         Ok(_) => Ok(s.to_owned()),
-        Err(e) => Err(format!(
-            "not a log filter like info or info,fastmcp=debug: {e}"
-        )),
+        Err(e) => Err(invalid(e.to_string())),
     }
+}
+
+/// A module path: words of letters, digits, `_` and `-`, separated by `::`.
+fn is_log_target(target: &str) -> bool {
+    target.split("::").all(|word| {
+        !word.is_empty()
+            && word
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
 }
 
 /// A host name or IP address to bind; `[::1]` loses its brackets.

@@ -268,6 +268,38 @@ fn every_bad_value_names_its_source_and_value() {
 }
 
 #[test]
+fn log_filters_are_levels_and_target_directives() {
+    let filter = |value: &str| resolve(&["x.so"], &[("FASTMCP_LOG", value)]);
+    for ok in [
+        "info",
+        "INFO",
+        "info,fastmcp=debug",
+        "warn,fastmcp::calls=debug",
+        "off",
+        "info,notify=warn",
+    ] {
+        assert!(filter(ok).is_ok(), "{ok}");
+    }
+    // `Targets` alone takes each of these as a target name and turns all other logging off.
+    for (bad, named) in [
+        ("verbose", "\"verbose\" is neither a level"),
+        ("debg", "\"debg\" is neither a level"),
+        ("info;debug", "\"info;debug\" is neither a level"),
+        ("info,loud", "\"loud\" is neither a level"),
+        ("info,fastmcp=loud", "\"fastmcp=loud\" is neither a level"),
+        ("info,fastmcp=", "\"fastmcp=\" is neither a level"),
+        ("=debug", "\"\" is not a target"),
+        ("info,fast mcp=debug", "\"fast mcp\" is not a target"),
+        ("fastmcp[span]=debug", "\"fastmcp[span]\" is not a target"),
+    ] {
+        let err = filter(bad).unwrap_err().to_string();
+        let want = format!("invalid value {bad:?} for FASTMCP_LOG: not a log filter");
+        assert!(err.starts_with(&want), "{err}");
+        assert!(err.contains(named), "{err}");
+    }
+}
+
+#[test]
 fn transports() {
     for (word, transport) in [
         ("http-stream", Transport::HttpStream),
