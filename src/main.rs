@@ -9,6 +9,10 @@ use fastmcp::{commands, logging, server, stdio};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Plugin copies live in $TMPDIR/fastmcp-<pid>/: removed on return from here, and those of
+    // processes that are gone removed now. `probe` stages no plugin.
+    let _copies = (!matches!(cli.command, Command::Probe(_)))
+        .then(fastmcp::plugin::library::CopiesDir::claim);
     match cli.command {
         Command::Dev(args) => dev(args),
         Command::Inspect(args) => {

@@ -13,6 +13,7 @@ mod config_cli;
 mod conformance_plugin;
 mod docker;
 mod fetch_plugin;
+mod hardening;
 mod health;
 mod http_stateful;
 mod http_stateless;

@@ -202,13 +202,13 @@ fn whoami_reports_the_request_context() {
     let context = json!({
         "protocolVersion": "2025-11-25",
         "sessionId": "s-1",
-        "caller": {"id": "alice", "scopes": ["read", "admin"]},
+        "caller": {"id": "key:alice", "scopes": ["read", "admin"]},
     });
     let params = json!({"name": "whoami"});
     let reply = host.request_with_context("tools/call", params, context);
     assert_eq!(
         reply.text(),
-        "caller=alice scopes=read,admin protocol=2025-11-25 session=s-1"
+        "caller=key:alice scopes=read,admin protocol=2025-11-25 session=s-1"
     );
 }
 
