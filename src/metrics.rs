@@ -400,7 +400,17 @@ pub async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
 
 /// A router serving `GET /metrics`, behind [`crate::auth::require_auth`] when `auth` is given
 /// (`--metrics-auth` with authentication on). Merge it into the application's router.
-pub fn router(metrics: Arc<Metrics>, auth: Option<Arc<crate::auth::AuthConfig>>) -> Router {
+/// `refuse` answers every other method (the HTTP layer's 405, which this module cannot name
+/// without a module cycle); it is outside the auth layer, as on the other routes.
+pub fn router<H, T>(
+    metrics: Arc<Metrics>,
+    auth: Option<Arc<crate::auth::AuthConfig>>,
+    refuse: H,
+) -> Router
+where
+    H: axum::handler::Handler<T, Arc<Metrics>>,
+    T: 'static,
+{
     let route = get(handler);
     let route = match auth {
         Some(auth) => route.route_layer(axum::middleware::from_fn_with_state(
@@ -409,7 +419,9 @@ pub fn router(metrics: Arc<Metrics>, auth: Option<Arc<crate::auth::AuthConfig>>)
         )),
         None => route,
     };
-    Router::new().route("/metrics", route).with_state(metrics)
+    Router::new()
+        .route("/metrics", route.fallback(refuse))
+        .with_state(metrics)
 }
 
 #[cfg(test)]

@@ -154,7 +154,8 @@ pub async fn run(
         });
         let auth = (config.metrics_auth && config.auth.is_enabled())
             .then(|| Arc::new(config.auth.clone()));
-        app = app.merge(crate::metrics::router(metrics.clone(), auth));
+        let refuse = || async { crate::http::error::method_not_allowed("GET, HEAD") };
+        app = app.merge(crate::metrics::router(metrics.clone(), auth, refuse));
     }
     tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
     if !config.auth.is_enabled()

@@ -393,6 +393,8 @@ fn error_table(stateless: bool) -> Vec<Case> {
         case("DELETE", "/health", 405).allow(probes),
         case("POST", "/ready", 405).post().allow(probes),
         case("OPTIONS", "/ready", 405).allow(probes),
+        case("POST", "/metrics", 405).post().allow(probes),
+        case("DELETE", "/metrics", 405).allow(probes),
         case("GET", "/nope", 404),
         case("POST", "/mcp/extra", 404).post(),
         case("HEAD", "/nope", 404),
@@ -430,7 +432,7 @@ fn error_table(stateless: bool) -> Vec<Case> {
 fn every_error_of_the_http_front_has_a_json_rpc_body() {
     for stateless in [false, true] {
         let dead_redis = format!("redis://127.0.0.1:{}", util::free_port());
-        let mut args = vec!["--max-body-bytes", "1KiB"];
+        let mut args = vec!["--max-body-bytes", "1KiB", "--metrics"];
         if stateless {
             args.push("--stateless");
         } else {
