@@ -6,6 +6,11 @@
 #   fastmcp-stateful   fastmcp without --stateless, every request on one initialized session
 #   fastmcp-workers    fastmcp --stateless true --inline-tools false (diagnostic: every call
 #                      handed to the plugin's worker threads, as tools with a Context are)
+#   fastmcp-progress   the context-tool target: the same fastmcp binary serving the test plugin,
+#                      --stateless true; each call of PROGRESS_TOOL carries a progressToken, so the
+#                      tool's progress notification turns the answer into an SSE stream
+#                      (bench/wrk/call.lua checks for the progress event, then the result).
+#                      Compared with `fastmcp` (the pure inline path): target >= 0.7x.
 # One load generator (wrk + bench/wrk/tools-call.lua, which checks every body for "Result: 5"),
 # servers pinned to SERVER_CPU and wrk to GEN_CPU, runs interleaved (A B C ... A B C ...).
 # Also: cold start (spawn -> /ready 200, median of COLD_RUNS), RSS idle/peak, server CPU time
@@ -13,8 +18,13 @@
 #
 # Usage: bash bench/run.sh
 # Knobs (environment): DURATION=10 ROUNDS=2 CONNECTIONS=64 WARMUP=2 COLD_RUNS=5 SESSIONS=1000
-#   SERVER_CPU=0 GEN_CPU=1 FFI=1 SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers"
-#   REV=<commit>  benchmark fastmcp + calculator of that commit (git archive into a temp dir,
+#   SERVER_CPU=0 GEN_CPU=1 FFI=1
+#   SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"
+#   PROGRESS_TOOL=sleep  the test plugin's tool for fastmcp-progress: `sleep {ms: 0, steps: 1}`
+#                 (a sync tool with a Context: one progress notification and one log message, no
+#                 wait) or `io_progress` (`io_progress {steps: 1}`, async: one progress
+#                 notification after a 1 ms timer, which bounds it at CONNECTIONS per ms or so)
+#   REV=<commit>  benchmark fastmcp + calculator + test plugin of that commit (git archive into a temp dir,
 #                 built in target/bench-rev) instead of the work tree
 #   WAIT_QUIET=S  after building, wait up to S seconds for the 1-minute load average to drop
 #                 to 1.0 or below before measuring (default 0: do not wait)
@@ -34,7 +44,8 @@ SESSIONS=${SESSIONS:-1000}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 FFI=${FFI:-1}
-SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers"}
+SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"}
+PROGRESS_TOOL=${PROGRESS_TOOL:-sleep}
 REV=${REV:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
 WAIT_QUIET=${WAIT_QUIET:-0}
@@ -53,8 +64,13 @@ int_in SERVER_CPU "$SERVER_CPU" 0 1023
 int_in GEN_CPU "$GEN_CPU" 0 1023
 int_in WAIT_QUIET "$WAIT_QUIET" 0 3600
 for s in $SYSTEMS; do
-  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers) ;; *) die "unknown system $s" ;; esac
+  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers | fastmcp-progress) ;; *) die "unknown system $s" ;; esac
 done
+case $PROGRESS_TOOL in
+  sleep) PROGRESS_ARGS='{"ms":0,"steps":1}' PROGRESS_EXPECT="slept 0 ms" ;;
+  io_progress) PROGRESS_ARGS='{"steps":1}' PROGRESS_EXPECT="sent 1 progress notifications" ;;
+  *) die "PROGRESS_TOOL=$PROGRESS_TOOL: want sleep or io_progress" ;;
+esac
 log() { echo "== $*" >&2; }
 
 WORK=$(mktemp -d /tmp/fastmcp-bench.XXXXXX)
@@ -94,19 +110,25 @@ else
     FASTMCP_REV="$FASTMCP_REV + uncommitted changes"
   fi
 fi
-log "cargo build --release -p fastmcp -p calculator -p fastmcp-bench (fastmcp $FASTMCP_REV)"
-(cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp -p calculator -p fastmcp-bench)
+# Two invocations: built together, the bench crate's rmcp features (for bin rmcp_io) would
+# unify into the rmcp that the measured fastmcp binary links.
+log "cargo build --release -p fastmcp -p calculator -p test-plugin; -p fastmcp-bench (fastmcp $FASTMCP_REV)"
+(cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp -p calculator -p test-plugin)
+(cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp-bench)
 BUILT="$TARGET/release"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
 cp "$BUILT/fastmcp" "$WORK/bin/fastmcp"
 cp "$BUILT/libcalculator.so" "$WORK/plugin/libcalculator.so"
+cp "$BUILT/libtest_plugin.so" "$WORK/plugin/libtest_plugin.so"
 cp "$BUILT/ceiling" "$BUILT/benchctl" "$WORK/bin/"
 FASTMCP_BIN="$WORK/bin/fastmcp"
 CALC_SO="$WORK/plugin/libcalculator.so"
+TEST_SO="$WORK/plugin/libtest_plugin.so"
 CEILING="$WORK/bin/ceiling"
 BENCHCTL="$WORK/bin/benchctl"
 LUA="$ROOT/bench/wrk/tools-call.lua"
+CALL_LUA="$ROOT/bench/wrk/call.lua"
 
 # ---- tools ------------------------------------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -114,6 +136,9 @@ if ! command -v wrk >/dev/null; then
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO="sudo"
   $SUDO apt-get update -qq >&2 || true
   $SUDO apt-get install -y -qq wrk >&2 || die "wrk is missing and could not be installed"
+fi
+if [[ " $SYSTEMS " == *" fastmcp-progress "* ]]; then
+  command -v curl >/dev/null || die "curl is needed for the one-call check of fastmcp-progress"
 fi
 if [[ " $SYSTEMS " == *" ts "* ]]; then
   command -v node >/dev/null || die "node is needed for the TypeScript server (or drop ts from SYSTEMS)"
@@ -140,6 +165,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets PID[NAME]
   case $name in
     fastmcp) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
     fastmcp-workers) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --inline-tools false --port "$port" >"$out" 2>&1 & ;;
+    fastmcp-progress) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$TEST_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
     fastmcp-stateful | sessions) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --port "$port" >"$out" 2>&1 & ;;
     ceiling) taskset -c "$SERVER_CPU" "$CEILING" "$port" >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$port" >"$out" 2>&1 & ;;
@@ -167,14 +193,26 @@ cold_start() { # NAME -> median ms
   sed -n 's/^median_ms=//p' "$WORK/cold-$1.txt"
 }
 
+check_progress() { # PORT: one call of PROGRESS_TOOL must answer a stream with progress, then result
+  local body
+  body=$(curl -sS -m 10 "http://127.0.0.1:$1/mcp" -H 'Content-Type: application/json' \
+    -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
+    -d "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"$PROGRESS_TOOL\",\"arguments\":$PROGRESS_ARGS,\"_meta\":{\"progressToken\":1}}}" 2>&1) || true
+  [[ $body == *'"method":"notifications/progress"'*"$PROGRESS_EXPECT"* ]] ||
+    die "fastmcp-progress: $PROGRESS_TOOL $PROGRESS_ARGS did not answer a progress event, then '$PROGRESS_EXPECT': $body"
+}
+
 WRK_TICKS=0
 wrk_run() { # NAME SECONDS OUT; sets WRK_TICKS (wrk's CPU time, sampled every 0.1 s)
-  local name=$1 url="http://127.0.0.1:${PORT[$1]}/mcp" envs=() wpid t rc=0
+  local name=$1 url="http://127.0.0.1:${PORT[$1]}/mcp" envs=() lua=$LUA wpid t rc=0
   if [[ $name == fastmcp-stateful ]]; then
     # Unique JSON-RPC ids: a session may track its in-flight requests by id.
     envs=(MCP_SESSION_ID="$SESSION_ID" MCP_UNIQUE_IDS=1)
+  elif [[ $name == fastmcp-progress ]]; then
+    envs=(MCP_TOOL="$PROGRESS_TOOL" MCP_ARGS="$PROGRESS_ARGS" MCP_EXPECT="$PROGRESS_EXPECT" MCP_PROGRESS=1)
+    lua=$CALL_LUA
   fi
-  env "${envs[@]}" taskset -c "$GEN_CPU" wrk -t1 -c"$CONNECTIONS" -d"$2"s --timeout 5s -s "$LUA" "$url" >"$3" 2>&1 &
+  env "${envs[@]}" taskset -c "$GEN_CPU" wrk -t1 -c"$CONNECTIONS" -d"$2"s --timeout 5s -s "$lua" "$url" >"$3" 2>&1 &
   wpid=$!
   WRK_TICKS=0
   for _ in $(seq $((($2 + 30) * 10))); do
@@ -208,7 +246,7 @@ fi
 
 # ---- cold start ---------------------------------------------------------------------------
 for s in $SYSTEMS; do
-  [[ $s == fastmcp-workers ]] && continue
+  [[ $s == fastmcp-workers || $s == fastmcp-progress ]] && continue
   log "cold start: $s ($COLD_RUNS spawns)"
   COLD_MS[$s]=$(cold_start "$s")
 done
@@ -221,6 +259,8 @@ for s in $SYSTEMS; do
   if [[ $s == fastmcp-stateful ]]; then
     SESSION_ID=$("$BENCHCTL" init "127.0.0.1:${PORT[$s]}") || die "initialize failed on $s"
     "$BENCHCTL" check "127.0.0.1:${PORT[$s]}" "$SESSION_ID" >/dev/null || die "$s does not answer Result: 5"
+  elif [[ $s == fastmcp-progress ]]; then
+    check_progress "${PORT[$s]}"
   else
     "$BENCHCTL" check "127.0.0.1:${PORT[$s]}" >/dev/null || die "$s does not answer Result: 5"
   fi
@@ -270,7 +310,7 @@ DEMOTIONS=""
 for s in $SYSTEMS; do
   [[ $s == fastmcp* ]] || continue
   d=$(grep -c 'take too long; its later calls run on worker threads' "$WORK/$s.log" || true)
-  ((d == 0)) || DEMOTIONS+="$s: the calculate tool was moved to worker threads during the run. "
+  ((d == 0)) || DEMOTIONS+="$s: an inline tool was moved to worker threads during the run. "
 done
 
 # ---- idle stateful sessions (fresh fastmcp) ------------------------------------------------------
@@ -321,7 +361,7 @@ fi
   echo "- Date: $DATE"
   echo "- Command: \`DURATION=$DURATION ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS bash bench/run.sh\`${REV:+ (REV=$REV)}"
   echo "- Machine: $NPROC CPUs ($MODEL), kernel $KERNEL; servers on CPU $SERVER_CPU, wrk on CPU $GEN_CPU"
-  echo "- fastmcp: $FASTMCP_REV (release build), calculator plugin; TypeScript fastmcp ${TS_VERSION:-n/a} on node $(node --version 2>/dev/null || echo n/a); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "- fastmcp: $FASTMCP_REV (release build), calculator plugin (fastmcp-progress: the test plugin's \`$PROGRESS_TOOL $PROGRESS_ARGS\`); TypeScript fastmcp ${TS_VERSION:-n/a} on node $(node --version 2>/dev/null || echo n/a); $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
   echo "- Load: wrk -t1 -c$CONNECTIONS -d${DURATION}s, ${WARMUP}s warm-up per server, $ROUNDS interleaved rounds; 1-minute load average $LOAD_START at start"
   echo
   echo "### Per run"
@@ -371,7 +411,7 @@ fi
   echo "| target | measured | met |"
   echo "|---|---|---|"
   awk -F'\t' -v cold="${COLD_MS[fastmcp]:-}" -v idle="${IDLE_KIB[fastmcp]:-}" -v peak="${PEAK_KIB[fastmcp]:-}" \
-    -v sess="$SESSION_KIB" -v ffi="$FFI_NS" '
+    -v sess="$SESSION_KIB" -v ffi="$FFI_NS" -v ptool="$PROGRESS_TOOL $PROGRESS_ARGS" '
     { n[$2]++; rps[$2] += $4; p99[$2] += $6; cpu[$2] += $8 }
     function m(a, s) { return n[s] ? a[s] / n[s] : 0 }
     function row(name, val, ok) { printf "| %s | %s | %s |\n", name, val, ok ? "yes" : "**no**" }
@@ -380,6 +420,10 @@ fi
         x = m(rps, "fastmcp") / m(rps, "ceiling"); row("throughput >= 0.8x ceiling", sprintf("%.2fx", x), x >= 0.8)
         x = m(cpu, "fastmcp") / m(cpu, "ceiling"); row("server CPU per request <= 1.25x ceiling", sprintf("%.2fx (%.1f vs %.1f µs)", x, m(cpu, "fastmcp"), m(cpu, "ceiling")), x <= 1.25)
         x = m(p99, "fastmcp") / m(p99, "ceiling"); row("p99 <= 1.2x ceiling", sprintf("%.2fx (%.0f vs %.0f µs)", x, m(p99, "fastmcp"), m(p99, "ceiling")), x <= 1.2)
+      }
+      if (n["fastmcp-progress"] && n["fastmcp"]) {
+        x = m(rps, "fastmcp-progress") / m(rps, "fastmcp")
+        row("context tool (`" ptool "` with a progressToken, SSE answer) >= 0.7x the inline path", sprintf("%.2fx (%.0f vs %.0f req/s)", x, m(rps, "fastmcp-progress"), m(rps, "fastmcp")), x >= 0.7)
       }
       if (n["fastmcp"] && n["ts"]) {
         x = m(rps, "fastmcp") / m(rps, "ts"); row("throughput >= 20x TypeScript fastmcp", sprintf("%.1fx", x), x >= 20)

@@ -1,5 +1,7 @@
-// The TypeScript fastmcp peer for bench/run.sh: the seed's `calculate` tool
-// (shared/seed/stateless-mode.md), served stateless over httpStream with JSON responses.
+// The TypeScript fastmcp peer for bench/run.sh and bench/io.sh: the seed's `calculate` tool
+// (shared/seed/stateless-mode.md) and `io_wait {ms}` (an `async` tool that awaits a setTimeout
+// promise and returns `waited N ms`, as the test plugin's and rmcp's), served stateless over
+// httpStream with JSON responses.
 // Usage: node server.mjs PORT   (listens on 127.0.0.1 only)
 import { FastMCP } from "fastmcp";
 import { z } from "zod";
@@ -27,6 +29,18 @@ server.addTool({
       divide: args.a / args.b,
     };
     return `Result: ${operations[args.operation]}`;
+  },
+});
+
+server.addTool({
+  name: "io_wait",
+  description: "Waits ms milliseconds without holding a thread",
+  parameters: z.object({
+    ms: z.number().int().min(0),
+  }),
+  execute: async (args) => {
+    await new Promise((resolve) => setTimeout(resolve, args.ms));
+    return `waited ${args.ms} ms`;
   },
 });
 
