@@ -29,6 +29,7 @@
 #   WAIT_QUIET=S  after building, wait up to S seconds for the 1-minute load average to drop
 #                 to 1.0 or below before measuring (default 0: do not wait)
 #   KEEP_LOGS=1   keep the temp dir with server logs and raw wrk output
+#   BUILD=0       use the binaries already in target/release instead of building (not with REV)
 # Prints a markdown report; a copy goes to target/bench-report.md. Only 127.0.0.1 is used;
 # every loop and wait is bounded; every process started here is stopped on exit.
 set -euo pipefail
@@ -49,6 +50,7 @@ PROGRESS_TOOL=${PROGRESS_TOOL:-sleep}
 REV=${REV:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
 WAIT_QUIET=${WAIT_QUIET:-0}
+BUILD=${BUILD:-1}
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
 int_in() { # NAME VALUE MIN MAX
@@ -112,9 +114,11 @@ else
 fi
 # Two invocations: built together, the bench crate's rmcp features (for bin rmcp_io) would
 # unify into the rmcp that the measured fastmcp binary links.
-log "cargo build --release -p fastmcp -p calculator -p test-plugin; -p fastmcp-bench (fastmcp $FASTMCP_REV)"
-(cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp -p calculator -p test-plugin)
-(cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp-bench)
+if [[ $BUILD == 1 || -n $REV ]]; then
+  log "cargo build --release -p fastmcp -p calculator -p test-plugin; -p fastmcp-bench (fastmcp $FASTMCP_REV)"
+  (cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp -p calculator -p test-plugin)
+  (cd "$SRC" && CARGO_TARGET_DIR="$TARGET" "$CARGO" build --release -p fastmcp-bench)
+fi
 BUILT="$TARGET/release"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
