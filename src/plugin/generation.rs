@@ -16,7 +16,6 @@ use fastmcp_abi::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::PluginError;
 use super::callbacks::{CallState, Reach};
@@ -70,8 +69,10 @@ impl CallSink for NullSink {
 /// What one plugin call produced.
 #[derive(Debug)]
 pub enum CallOutcome {
-    /// The result JSON (a `CallToolResult`, `ReadResourceResult`, ...).
-    Ok(Box<RawValue>),
+    /// The result's text (a `CallToolResult`, `ReadResourceResult`, ...), checked to be UTF-8
+    /// but not yet to be JSON: the reply checks parse every result whole before it is
+    /// forwarded (`super::reply`), so a separate JSON check here would read it twice.
+    Ok(String),
     /// A protocol error the plugin reported.
     Error {
         /// JSON-RPC error code.
@@ -399,9 +400,8 @@ fn run_call(
 pub(super) fn outcome(RawReply { status, body }: RawReply) -> CallOutcome {
     match status {
         // Checked once and kept as is: the reply's bytes become the result without a copy.
-        STATUS_OK => match String::from_utf8(body).map(RawValue::from_string) {
-            Ok(Ok(raw)) => CallOutcome::Ok(raw),
-            Ok(Err(e)) => CallOutcome::Invalid(format!("the plugin returned invalid JSON: {e}")),
+        STATUS_OK => match String::from_utf8(body) {
+            Ok(text) => CallOutcome::Ok(text),
             Err(_) => CallOutcome::Invalid("the plugin returned a reply that is not UTF-8".into()),
         },
         STATUS_ERROR | STATUS_UNSUPPORTED => {

@@ -6,7 +6,8 @@
 //! `structuredContent` and `_meta`. Its `structuredContent` is checked against the tool's
 //! `outputSchema` when it has one ([`super::schema`]). The results of the other methods
 //! (`resources/read`, `prompts/get`, `completion/complete`, subscribe) are parsed into the
-//! `rmcp::model` types ([`check_result`]); they are not on the hot path.
+//! `rmcp::model` types ([`check_result`]); they are not on the hot path. These checks are also
+//! what makes sure a result is JSON at all: nothing before them parses it.
 
 use std::fmt;
 
@@ -70,7 +71,10 @@ pub fn check_result(method: &str, raw: &str) -> Result<(), String> {
         "resources/subscribe" | "resources/unsubscribe" => {
             parse::<serde_json::Map<String, serde_json::Value>>(raw, "result object")
         }
-        _ => Ok(()),
+        // Whatever else: it goes into the response as it is, so it must be JSON at least.
+        _ => serde_json::from_str::<IgnoredAny>(raw)
+            .map(drop)
+            .map_err(|e| format!("not JSON: {e}")),
     }
 }
 
@@ -255,7 +259,10 @@ mod tests {
                 json!({"content": "not an array", "isError": "yes"}),
                 "content blocks",
             ),
-            (json!({"content": [], "isError": "yes"}), "expected a boolean"),
+            (
+                json!({"content": [], "isError": "yes"}),
+                "expected a boolean",
+            ),
             (json!({"isError": false}), "content"),
             (
                 json!({"content": [{"type": "text"}]}),
@@ -330,5 +337,7 @@ mod tests {
         assert!(check_result("completion/complete", r#"{"completion":{}}"#).is_err());
         assert!(check_result("resources/subscribe", "{}").is_ok());
         assert!(check_result("resources/subscribe", "[]").is_err());
+        assert!(check_result("other/method", "[1]").is_ok());
+        assert!(check_result("other/method", "{nope").is_err());
     }
 }

@@ -265,8 +265,8 @@ impl Service {
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
         match self.run(generation, id, request, ctx, extras).await {
-            Ran::Done(CallOutcome::Ok(raw)) => match check_result(method, raw.get()) {
-                Ok(()) => Ok(String::from(Box::<str>::from(raw))),
+            Ran::Done(CallOutcome::Ok(raw)) => match check_result(method, &raw) {
+                Ok(()) => Ok(raw),
                 Err(problem) => Err(invalid_reply(&generation.manifest.name, method, &problem)),
             },
             other => self.outcome_error(other),

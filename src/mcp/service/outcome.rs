@@ -25,10 +25,10 @@ impl Service {
         checks: &ReplyChecks<'_>,
     ) -> (Reply, &'static str) {
         match ran {
-            Ran::Done(CallOutcome::Ok(raw)) => match check_tool_result(raw.get(), checks.output) {
+            Ran::Done(CallOutcome::Ok(raw)) => match check_tool_result(&raw, checks.output) {
                 Ok(shape) => {
                     let label = if shape.is_error { "error" } else { "ok" };
-                    (Ok(String::from(Box::<str>::from(raw))), label)
+                    (Ok(raw), label)
                 }
                 Err(problem) => (
                     Err(invalid_reply(checks.plugin, "tools/call", &problem)),
