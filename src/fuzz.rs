@@ -120,6 +120,16 @@ proptest! {
     }
 
     #[test]
+    fn a_text_result_passes_whatever_its_text(text in any::<String>(), is_error in any::<Option<bool>>()) {
+        let mut result = json!({"content": [{"type": "text", "text": text}]});
+        if let Some(e) = is_error {
+            result["isError"] = e.into();
+        }
+        let shape = check_tool_result(&result.to_string(), None);
+        prop_assert_eq!(shape.map(|s| s.is_error), Ok(is_error.unwrap_or(false)));
+    }
+
+    #[test]
     fn schemas_compile_and_check_without_panicking(schema in json_value(), value in json_value()) {
         if let Some(compiled) = Schema::compile(&schema) {
             let _ = compiled.check(&value);
