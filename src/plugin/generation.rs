@@ -1,10 +1,12 @@
-//! A generation: one loaded version of one plugin, with its own worker threads (and calls of
-//! inline tools on the caller's thread, [`Generation::call_inline`]).
+//! A generation: one loaded version of one plugin, with its own worker threads, its pending
+//! async calls ([`Generation::call_async`]), and calls of inline tools on the caller's thread
+//! ([`Generation::call_inline`]).
 //!
 //! Calls hold an `Arc<Generation>`, so a call that started on generation N finishes on N even
-//! if N+1 has replaced it. When the last `Arc` goes, a reaper thread joins the generation's
-//! workers and only then closes the library, so no code of the library can run after
-//! `dlclose` (`shared/reference/plugin-loading.md`).
+//! if N+1 has replaced it. When the last `Arc` goes, a reaper thread cancels the async calls
+//! still pending, joins the generation's workers, lets the plugin shut its own runtime down
+//! (`unload`), and only then closes the library, so no code of the library can run after
+//! `dlclose` (`docs/architecture.md`, "Worker pools and unloading").
 
 use std::path::Path;
 use std::sync::Arc;

@@ -5,8 +5,10 @@
 //! overwriting a mapped library in place crashes the process with SIGBUS. The copy is unlinked
 //! as soon as it is mapped, so nothing is left behind even after a crash.
 //!
-//! All functions that run plugin code (`open`, `manifest`, `call`) must be called on the owning
-//! generation's worker threads (see [`super::pool`]).
+//! Functions that run plugin code (`open`, `manifest`, `call`) are called on the owning
+//! generation's worker threads (see [`super::pool`]), or, for inline tools, on an I/O thread
+//! (`docs/architecture.md`, "Inline tools"). `start_tool` and `cancel_call` run only the
+//! plugin's queueing code and are called on I/O threads (`super::pending`).
 
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,12 @@
 //! Worker threads owned by one plugin generation.
 //!
 //! Plugin code runs on these threads, except calls of inline tools (on tokio's threads, which
-//! never exit while the process runs: `docs/architecture.md`, "Inline tools"). A library may
+//! never exit while the process runs: `docs/architecture.md`, "Inline tools") and async calls
+//! (on the plugin's own runtime, which its `unload` joins). A library may
 //! leave thread-local destructors on any thread that ran its code (`std::thread::current()`
 //! does), and such a destructor crashes the process if it runs after `dlclose`. So each
 //! generation gets its own threads, and [`Pool::shutdown`] joins every one of them before the
-//! library is closed (`shared/reference/plugin-loading.md`, "Unloading").
+//! library is closed (`docs/architecture.md`, "Worker pools and unloading").
 //!
 //! Threads start lazily, up to a bound (`--max-blocking-calls`), and exit after being idle for
 //! a while; a thread that exits on its own runs its destructors while the library is still
