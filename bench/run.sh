@@ -20,10 +20,12 @@
 # Knobs (environment): DURATION=10 ROUNDS=2 CONNECTIONS=64 WARMUP=2 COLD_RUNS=5 SESSIONS=1000
 #   SERVER_CPU=0 GEN_CPU=1 FFI=1
 #   SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"
-#   PROGRESS_TOOL=sleep  the test plugin's tool for fastmcp-progress: `sleep {ms: 0, steps: 1}`
-#                 (a sync tool with a Context: one progress notification and one log message, no
-#                 wait) or `io_progress` (`io_progress {steps: 1}`, async: one progress
-#                 notification after a 1 ms timer, which bounds it at CONNECTIONS per ms or so)
+#   PROGRESS_TOOL=progress_once  the test plugin's tool for fastmcp-progress: `progress_once {}`
+#                 (#[tool(inline)] with a Context: one progress notification, run inline for
+#                 stateless requests), `sleep` (`sleep {ms: 0, steps: 1}`, a sync tool with a
+#                 Context on the worker threads: one progress and one log message, no wait) or
+#                 `io_progress` (`io_progress {steps: 1}`, async: one progress notification after a
+#                 1 ms timer, which bounds it at CONNECTIONS per ms or so)
 #   REV=<commit>  benchmark fastmcp + calculator + test plugin of that commit (git archive into a temp dir,
 #                 built in target/bench-rev) instead of the work tree
 #   WAIT_QUIET=S  after building, wait up to S seconds for the 1-minute load average to drop
@@ -46,7 +48,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 FFI=${FFI:-1}
 SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"}
-PROGRESS_TOOL=${PROGRESS_TOOL:-sleep}
+PROGRESS_TOOL=${PROGRESS_TOOL:-progress_once}
 REV=${REV:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
 WAIT_QUIET=${WAIT_QUIET:-0}
@@ -69,9 +71,10 @@ for s in $SYSTEMS; do
   case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers | fastmcp-progress) ;; *) die "unknown system $s" ;; esac
 done
 case $PROGRESS_TOOL in
+  progress_once) PROGRESS_ARGS='{}' PROGRESS_EXPECT="progressed once" ;;
   sleep) PROGRESS_ARGS='{"ms":0,"steps":1}' PROGRESS_EXPECT="slept 0 ms" ;;
   io_progress) PROGRESS_ARGS='{"steps":1}' PROGRESS_EXPECT="sent 1 progress notifications" ;;
-  *) die "PROGRESS_TOOL=$PROGRESS_TOOL: want sleep or io_progress" ;;
+  *) die "PROGRESS_TOOL=$PROGRESS_TOOL: want progress_once, sleep or io_progress" ;;
 esac
 log() { echo "== $*" >&2; }
 
