@@ -23,6 +23,11 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_MAX_BODY_BYTES        request body cap, e.g. 4MiB, 512KiB        [default: 4MiB]
   FASTMCP_SESSION_IDLE_TIMEOUT  idle session lifetime                      [default: 30m]
   FASTMCP_SHUTDOWN_TIMEOUT      grace period for in-flight requests        [default: 10s]
+  FASTMCP_HEADER_TIMEOUT        time to send a request's headers           [default: 10s]
+  FASTMCP_BODY_TIMEOUT          time to send a request's body              [default: 30s]
+  FASTMCP_IDLE_TIMEOUT          keep-alive connection without a request    [default: 60s]
+  FASTMCP_MAX_CONNECTIONS       connections served at once                 [default: 1024]
+  FASTMCP_MAX_SESSIONS          stateful sessions held at once             [default: 10000]
   FASTMCP_LOG_FORMAT            pretty | json                              [default: pretty]
   FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
   FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
@@ -128,6 +133,26 @@ pub struct DevArgs {
     /// How long shutdown waits for in-flight requests [env: FASTMCP_SHUTDOWN_TIMEOUT] [default: 10s]
     #[arg(long, value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+
+    /// Close a connection whose request line and headers take longer than this to arrive [env: FASTMCP_HEADER_TIMEOUT] [default: 10s]
+    #[arg(long, value_name = "DURATION")]
+    pub header_timeout: Option<String>,
+
+    /// Close a connection whose request body takes longer than this to arrive [env: FASTMCP_BODY_TIMEOUT] [default: 30s]
+    #[arg(long, value_name = "DURATION")]
+    pub body_timeout: Option<String>,
+
+    /// Close a keep-alive connection with no request in flight after this; an open stream is not idle [env: FASTMCP_IDLE_TIMEOUT] [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+
+    /// Most connections served at once; more are refused, /health and /ready keep a small reserve [env: FASTMCP_MAX_CONNECTIONS] [default: 1024, lowered to fit the open-files limit]
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<String>,
+
+    /// Most stateful sessions held at once; initialize past it gets 503 [env: FASTMCP_MAX_SESSIONS] [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub max_sessions: Option<String>,
 
     /// Log format: pretty or json [env: FASTMCP_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT")]

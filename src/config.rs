@@ -9,8 +9,10 @@
 //! - `parse`: the value parsers (booleans, durations, sizes, hosts, ports, endpoints, lists);
 //!   [`parse_bool`], [`parse_duration`] and [`parse_bytes`] are re-exported here.
 //! - `probe`: what `fastmcp probe` checks ([`ProbeConfig`]).
+//! - `limits`: connection timeouts and the connection and session caps ([`Limits`]).
 //! - `tests`: the resolvers' tests (precedence, fallbacks, error messages).
 
+mod limits;
 mod parse;
 mod probe;
 #[cfg(test)]
@@ -25,6 +27,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli;
+pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
     parse_log_filter, parse_log_format, parse_max_blocking_calls, parse_port,
@@ -131,6 +134,8 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// How long shutdown waits for in-flight requests before it gives up on them.
     pub shutdown_timeout: Duration,
+    /// Connection timeouts and the connection and session caps.
+    pub limits: Limits,
     /// Pretty or JSON logs.
     pub log_format: LogFormat,
     /// A `tracing_subscriber::filter::Targets` directive string, already checked to parse.
@@ -233,6 +238,7 @@ impl Default for Config {
             max_body_bytes: 4 * 1024 * 1024,
             session_idle_timeout: Duration::from_secs(30 * 60),
             shutdown_timeout: Duration::from_secs(10),
+            limits: Limits::default(),
             log_format: LogFormat::Pretty,
             log_filter: "info".into(),
             watch: true,
@@ -261,6 +267,11 @@ struct RawEnv {
     max_body_bytes: Option<String>,
     session_idle_timeout: Option<String>,
     shutdown_timeout: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<String>,
+    max_sessions: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
     watch: Option<String>,
@@ -370,6 +381,17 @@ impl Config {
                 }
             }};
         }
+        // The same for the fields of `limits`.
+        macro_rules! limit {
+            ($field:ident, $parse:expr) => {{
+                let (flag, var) = flag_and_var(stringify!($field));
+                get(
+                    [(flag, args.$field), (var, e.$field)],
+                    d.limits.$field,
+                    $parse,
+                )?
+            }};
+        }
         let port_sources = [
             ("--port".into(), args.port),
             ("FASTMCP_PORT".into(), e.port),
@@ -401,6 +423,13 @@ impl Config {
             max_body_bytes: setting!(max_body_bytes, parse_body_limit),
             session_idle_timeout: setting!(session_idle_timeout, parse_positive_duration),
             shutdown_timeout: setting!(shutdown_timeout, parse_duration),
+            limits: Limits {
+                header_timeout: limit!(header_timeout, parse_positive_duration),
+                body_timeout: limit!(body_timeout, parse_positive_duration),
+                idle_timeout: limit!(idle_timeout, parse_positive_duration),
+                max_connections: limit!(max_connections, limits::parse_max_connections),
+                max_sessions: limit!(max_sessions, limits::parse_max_sessions),
+            },
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),

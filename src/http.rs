@@ -1,12 +1,14 @@
 //! The HTTP front: the router, health endpoints and the Streamable HTTP MCP endpoint.
 //!
 //! - [`guard`]: Host/Origin, Accept and Content-Type checks.
+//! - [`cutoff`]: the JSON-RPC error calls get when the shutdown timeout cuts them off.
 //! - [`error`]: HTTP errors with JSON-RPC bodies.
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
 //! - [`modern`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
+pub mod cutoff;
 pub mod error;
 pub mod guard;
 pub mod health;
@@ -39,6 +41,8 @@ pub struct AppState {
     pub stateless: bool,
     /// Who may use the MCP endpoint.
     pub auth: Arc<crate::auth::AuthConfig>,
+    /// Fired when the shutdown timeout runs out: calls still running answer with an error.
+    pub cutoff: Arc<cutoff::Cutoff>,
 }
 
 /// The methods the MCP endpoint answers, for `Allow`.

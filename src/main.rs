@@ -111,6 +111,11 @@ fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {
     std::mem::forget(runtime);
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The server logged which calls; the code tells a supervisor that some were cut off.
+        Err(e @ server::ServerError::CutOff { .. }) => {
+            eprintln!("warning: {e}");
+            ExitCode::from(server::EXIT_CUT_OFF)
+        }
         Err(e) => failure(&e),
     }
 }

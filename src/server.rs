@@ -3,6 +3,10 @@
 //! [`run`] takes a bound listener and a shutdown future so tests can bind `127.0.0.1:0` and
 //! drive the real server. The listener serves `/health` at once and `/ready` reports
 //! `starting` until every plugin is built and loaded.
+//!
+//! - `accept`: the accept loop, the connection limit and the reserve for probes.
+//! - `conn`: one connection, with its header, body and idle timeouts.
+//! - `nofile`: the open-files limit, raised at startup.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -11,7 +15,12 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+mod accept;
+mod conn;
+mod nofile;
+
 use crate::config::{Config, PluginSource};
+use crate::http::cutoff::Cutoff;
 use crate::http::{self, AppState, Security};
 use crate::mcp::{Service, ServiceOptions};
 use crate::plugin::pool::{PoolOptions, QueueWaitMetric};
@@ -26,7 +35,20 @@ pub enum ServerError {
     /// Serving failed.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// The server stopped, but `--shutdown-timeout` ran out first and cut calls off: each got
+    /// a `server shutting down` error. `main` exits with [`EXIT_CUT_OFF`].
+    #[error("the shutdown timeout cut off {calls} call(s) in flight")]
+    CutOff {
+        /// How many calls got the error.
+        calls: usize,
+    },
 }
+
+/// The exit code of a shutdown that cut calls off (documented in docs/configuration.md).
+pub const EXIT_CUT_OFF: u8 = 3;
+
+/// After the cut-off, how long cut calls get to write their error before the process exits.
+const CUT_FLUSH: Duration = Duration::from_secs(1);
 
 /// Builds crate sources and returns one slot per plugin. Blocking.
 pub fn prepare_slots(config: &Config) -> Result<Vec<Slot>, PluginError> {
@@ -105,6 +127,9 @@ pub fn service(config: &Config) -> Arc<Service> {
             }
         }
     }
+    service
+        .sessions
+        .set_max_sessions(config.limits.max_sessions);
     if let Some(secret) = &config.state_secret {
         service.mrtr = crate::mcp::modern::Mrtr::new(Some(secret.expose().as_bytes()));
     }
@@ -118,6 +143,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let service = service(&config);
+    let cutoff = Arc::new(Cutoff::default());
     let state = AppState {
         service: service.clone(),
         security: Arc::new(Security {
@@ -127,6 +153,7 @@ pub async fn run(
         max_body_bytes: config.max_body_bytes,
         stateless: config.stateless,
         auth: Arc::new(config.auth.clone()),
+        cutoff: cutoff.clone(),
     };
     let mut app = http::router(state, &config.endpoint);
     if let Some(metrics) = &service.options.metrics {
@@ -166,15 +193,17 @@ pub async fn run(
             "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret)"
         );
     }
+    let max_connections = connection_limit(&config);
     let addr = listener.local_addr()?;
     tracing::info!(
         %addr,
         endpoint = %config.endpoint,
         mode = if config.stateless { "stateless" } else { "stateful" },
+        max_connections,
         "listening"
     );
 
-    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
     let stop_on_signal = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -226,7 +255,7 @@ pub async fn run(
 
     let mut graceful_rx = stop_rx.clone();
     let graceful_service = service.clone();
-    let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         let _ = graceful_rx.wait_for(|s| *s).await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
         // Streams not tied to a request would keep connections open forever; calls in flight
@@ -236,21 +265,77 @@ pub async fn run(
         }
         graceful_service.listeners.close_all();
     });
-    let serve = serve.into_future();
-    tokio::pin!(serve);
-    let grace = config.shutdown_timeout;
-    tokio::select! {
-        r = &mut serve => r?,
-        () = async {
-            let _ = stop_rx.wait_for(|s| *s).await;
-            tokio::time::sleep(grace).await;
-        } => {
-            tracing::warn!(grace_ms = grace.as_millis() as u64, "requests still running after the shutdown timeout; exiting anyway");
-        }
-    }
+    let options = accept::Options {
+        timeouts: conn::Timeouts {
+            header: config.limits.header_timeout,
+            body: config.limits.body_timeout,
+            idle: config.limits.idle_timeout,
+        },
+        max_connections,
+    };
+    let (connections, serve) =
+        accept::start(listener, app, options, stop_rx.clone(), cutoff.clone());
+    serve_until_drained(
+        serve,
+        &connections,
+        stop_rx,
+        config.shutdown_timeout,
+        &cutoff,
+    )
+    .await;
     // A load failure is the reason we stopped; report it.
     if let Some(e) = load_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e.into());
     }
-    Ok(())
+    match cutoff.cut_calls() {
+        0 => Ok(()),
+        calls => Err(ServerError::CutOff { calls }),
+    }
+}
+
+/// Runs `serve` until it ends: after the stop signal, once every connection has closed, or
+/// `grace` after the stop signal, when the calls still running are cut off.
+async fn serve_until_drained(
+    serve: impl Future<Output = ()>,
+    connections: &accept::Shared,
+    mut stop_rx: watch::Receiver<bool>,
+    grace: Duration,
+    cutoff: &Cutoff,
+) {
+    tokio::pin!(serve);
+    tokio::select! {
+        () = &mut serve => {}
+        () = async {
+            let _ = stop_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            // Calls still running answer with an error; give them a moment to write it.
+            cutoff.fire();
+            let drained = tokio::time::timeout(CUT_FLUSH, &mut serve).await.is_ok();
+            tracing::warn!(
+                grace_ms = grace.as_millis() as u64,
+                calls_cut_off = cutoff.cut_calls(),
+                connections_open = if drained { 0 } else { connections.open() },
+                "requests still running after the shutdown timeout; exiting anyway"
+            );
+        }
+    }
+}
+
+/// `--max-connections`, lowered to fit the open-files limit (raised to its hard limit first).
+fn connection_limit(config: &Config) -> usize {
+    let wanted = config.limits.max_connections;
+    let Some(limit) = nofile::raise() else {
+        return wanted;
+    };
+    let fits = nofile::fit(wanted, limit.soft, accept::PROBE_RESERVE);
+    if fits < wanted {
+        tracing::warn!(
+            max_connections = wanted,
+            lowered_to = fits,
+            open_files = limit.soft,
+            "--max-connections does not fit the open-files limit; lowered (raise `ulimit -n`)"
+        );
+    }
+    fits
 }

@@ -122,7 +122,8 @@ fn sigterm_exits_within_the_shutdown_timeout_while_plugin_calls_never_end() {
     let signalled = Instant::now();
     let code = server.wait_exit(Duration::from_secs(15));
     let took = signalled.elapsed();
-    assert_eq!(code, Some(0), "{}", server.log_text());
+    // Exit code 3: the calls on worker threads were cut off (docs/configuration.md).
+    assert_eq!(code, Some(3), "{}", server.log_text());
     // 1 s of shutdown timeout, 1 s to exit, and slack for a loaded machine.
     assert!(
         took < Duration::from_secs(4),
@@ -136,13 +137,19 @@ fn sigterm_exits_within_the_shutdown_timeout_while_plugin_calls_never_end() {
         "{}",
         server.log_text()
     );
+    let mut cut = 0;
     for call in running {
-        let outcome = call.join().expect("call thread");
-        assert!(
-            outcome.is_err(),
-            "a call that never ends answered: {outcome:?}"
-        );
+        // A call on a worker is answered `server shutting down`; one running inline on an I/O
+        // thread cannot be interrupted, and its connection just closes.
+        if let Ok(answer) = call.join().expect("call thread") {
+            assert_eq!(
+                answer["error"]["message"], "server shutting down",
+                "{answer}"
+            );
+            cut += 1;
+        }
     }
+    assert!(cut >= 1, "no call got the shutdown error");
 }
 
 /// The message of the warning about a plugin whose retired copy stays mapped.

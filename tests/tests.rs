@@ -20,6 +20,7 @@ mod http_stateless;
 mod inline;
 mod inline_context;
 mod io_isolation;
+mod limits;
 mod metrics;
 mod modern;
 mod plugin_replies;

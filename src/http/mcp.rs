@@ -96,6 +96,23 @@ fn store_down(e: &crate::mcp::store::StoreError) -> HttpError {
     )
 }
 
+/// 503 for an `initialize` past `--max-sessions` (the store logs it): sessions end when their
+/// clients delete them or at the idle timeout.
+fn server_full(id: rmcp::model::RequestId, full: &crate::mcp::session::SessionsFull) -> HttpError {
+    HttpError::rpc(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Some(id),
+        ErrorData::new(
+            rmcp::model::ErrorCode(-32000),
+            format!(
+                "Service Unavailable: the server is full ({} sessions); try again later",
+                full.max
+            ),
+            None,
+        ),
+    )
+}
+
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
 fn is_modern(headers: &HeaderMap) -> bool {
     header(headers, &VERSION) == Some(crate::mcp::modern::VERSION)
@@ -255,7 +272,11 @@ async fn post_inner(
                 }
                 (Arc::new(Session::new(None, version)), false)
             } else if method == "initialize" {
-                let s = state.service.sessions.create(version);
+                let s = state
+                    .service
+                    .sessions
+                    .create(version)
+                    .map_err(|full| server_full(id.clone(), &full))?;
                 s.set_owner(caller.as_ref().map(|c| c.id.as_str()));
                 (s, true)
             } else {
@@ -332,6 +353,8 @@ pub(super) async fn answer(
         cancel,
         caller,
     };
+    // For the shutdown cut-off's error, which needs the id after `work` took it.
+    let cut_id = id.clone();
     let work = async move {
         let out = service
             .handle_request(&id, &method, params.as_deref(), &ctx)
@@ -355,8 +378,11 @@ pub(super) async fn answer(
             return sse::request_stream(Box::pin(async move { out }), first, rx, mode);
         }
         Some(first) = rx.recv() => first,
+        // The shutdown timeout ran out: `work` is dropped, and `guard` cancels the call.
+        () = state.cutoff.fired() => return state.cutoff.json_answer(cut_id),
     };
     guard.1 = false;
+    let work = state.cutoff.guard(work, cut_id, mode.cancel.clone());
     sse::request_stream(work, first, rx, mode)
 }
 

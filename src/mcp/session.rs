@@ -262,19 +262,49 @@ impl Session {
 
 /// The sessions of a stateful server: live ones in memory, and with a shared store their state
 /// in Redis too (see [`super::store`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SessionStore {
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
     shared: Option<super::store::RedisStore>,
+    /// Most sessions held in memory at once (`--max-sessions`): [`SessionStore::create`] refuses
+    /// past it, so a client that opens sessions without ending them cannot grow memory.
+    max: usize,
+    /// Set when a refusal was logged; cleared when a session ends: one warning per time the
+    /// store fills up, not one per refused `initialize`.
+    full_logged: AtomicBool,
+}
+
+/// `initialize` found the session store full.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is full: it holds {max} sessions (--max-sessions)")]
+pub struct SessionsFull {
+    /// The cap that was reached.
+    pub max: usize,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        SessionStore {
+            sessions: Mutex::new(HashMap::new()),
+            shared: None,
+            max: crate::config::DEFAULT_MAX_SESSIONS,
+            full_logged: AtomicBool::new(false),
+        }
+    }
 }
 
 impl SessionStore {
     /// A store that also keeps session state in `shared`.
     pub fn with_shared(shared: super::store::RedisStore) -> SessionStore {
         SessionStore {
-            sessions: Mutex::new(HashMap::new()),
             shared: Some(shared),
+            ..SessionStore::default()
         }
+    }
+
+    /// Holds at most `max` sessions at once (at least 1).
+    pub fn set_max_sessions(&mut self, max: usize) {
+        self.max = max.max(1);
     }
 
     /// Whether session state is shared with other instances.
@@ -327,12 +357,33 @@ impl SessionStore {
         }
     }
 
-    /// Creates and stores a session with a fresh random id.
-    pub fn create(&self, protocol_version: &str) -> Arc<Session> {
+    /// Creates and stores a session with a fresh random id, unless the store already holds
+    /// its maximum. Sessions restored from the shared store count towards the maximum but are
+    /// never refused: they exist already, elsewhere.
+    pub fn create(&self, protocol_version: &str) -> Result<Arc<Session>, SessionsFull> {
+        if lock(&self.sessions).len() >= self.max {
+            return Err(self.full());
+        }
         let id: Arc<str> = new_session_id().into();
         let session = Arc::new(Session::new(Some(id.clone()), protocol_version));
-        lock(&self.sessions).insert(id, session.clone());
-        session
+        let mut map = lock(&self.sessions);
+        // Checked again: another initialize may have taken the last place meanwhile.
+        if map.len() >= self.max {
+            drop(map);
+            return Err(self.full());
+        }
+        map.insert(id, session.clone());
+        Ok(session)
+    }
+
+    fn full(&self) -> SessionsFull {
+        if !self.full_logged.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                max_sessions = self.max,
+                "session limit reached: initialize gets 503 until sessions end"
+            );
+        }
+        SessionsFull { max: self.max }
     }
 
     /// The session with this id, marked as used.
@@ -347,6 +398,7 @@ impl SessionStore {
         let removed = lock(&self.sessions).remove(id);
         match removed {
             Some(s) => {
+                self.full_logged.store(false, Ordering::Relaxed);
                 s.close();
                 true
             }
@@ -383,6 +435,9 @@ impl SessionStore {
         for s in &expired {
             s.close();
         }
+        if !expired.is_empty() {
+            self.full_logged.store(false, Ordering::Relaxed);
+        }
         expired.len()
     }
 }
@@ -410,18 +465,33 @@ mod tests {
     #[test]
     fn store_creates_finds_removes_and_reaps() {
         let store = SessionStore::default();
-        let s = store.create("2025-06-18");
+        let s = store.create("2025-06-18").unwrap();
         let id = s.id.clone().unwrap();
         assert_eq!(id.len(), 32);
         assert!(store.get(&id).is_some());
         assert!(store.remove(&id));
         assert!(store.get(&id).is_none());
         assert!(!store.remove(&id));
-        let _s2 = store.create("2025-06-18");
+        let _s2 = store.create("2025-06-18").unwrap();
         assert_eq!(store.reap(Duration::from_secs(60)), 0);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.reap(Duration::from_millis(1)), 1);
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn the_store_refuses_past_its_maximum_until_a_session_ends() {
+        let mut store = SessionStore::default();
+        store.set_max_sessions(3);
+        let ids: Vec<Arc<str>> = (0..3)
+            .map(|_| store.create("2025-06-18").unwrap().id.clone().unwrap())
+            .collect();
+        let full = store.create("2025-06-18").unwrap_err();
+        assert_eq!(full.max, 3);
+        assert_eq!(store.len(), 3);
+        assert!(store.remove(&ids[0]));
+        assert!(store.create("2025-06-18").is_ok());
+        assert!(store.create("2025-06-18").is_err());
     }
 
     #[test]
