@@ -21,6 +21,7 @@ mod inline;
 mod inline_context;
 mod io_isolation;
 mod limits;
+mod malformed;
 mod metrics;
 mod modern;
 mod plugin_replies;

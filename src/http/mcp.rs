@@ -178,7 +178,17 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
     }
     axum::body::to_bytes(body, state.max_body_bytes)
         .await
-        .map_err(|_| too_large())
+        .map_err(|e| {
+            if e.into_inner().is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                // Not a size: a malformed chunked body, or a client that hung up mid-body.
+                HttpError::new(
+                    StatusCode::BAD_REQUEST,
+                    "Bad Request: the request body could not be read",
+                )
+            }
+        })
 }
 
 /// `POST` on the MCP endpoint.
@@ -299,6 +309,13 @@ async fn post_inner(
                 caller,
             )
             .await;
+            // An initialize that failed (bad params) opens no session: it would take a place
+            // under --max-sessions until the idle timeout.
+            if new_session && session.negotiated().client_info.is_none() {
+                let id = session.id.as_deref().unwrap_or_default();
+                state.service.sessions.remove(id);
+                return Ok(response);
+            }
             if persist
                 && state.service.sessions.is_shared()
                 && let Err(e) = state.service.sessions.persist(&session).await
