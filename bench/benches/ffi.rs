@@ -133,7 +133,7 @@ fn raw_library(c: &mut Criterion) {
 
 fn check(outcome: &CallOutcome) {
     match outcome {
-        CallOutcome::Ok(raw) if raw.get().contains("Result: 5") => {}
+        CallOutcome::Ok(raw) if raw.contains("Result: 5") => {}
         other => panic!("unexpected outcome: {other:?}"),
     }
 }
