@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, SseStream, plugins, rpc, text_of};
+use crate::util::{self, SseStream, plugins, rpc, text_of, tool_call};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -268,4 +268,36 @@ fn resource_updates_reach_subscribed_sessions() {
         }
     }
     assert!(heard, "the subscribed session did not hear the update");
+}
+
+/// SSE answers go out in several writes; with Nagle's algorithm on, each answer after the first
+/// on a kept-alive connection waits ~40 ms for the client's delayed ACK. 20 calls on one
+/// connection would take at least 800 ms; with TCP_NODELAY they take a few ms each.
+#[test]
+fn streamed_answers_on_a_kept_alive_connection_are_not_held_back() {
+    let server = util::serve(&plugins().test_plugin, &["--stateless", "true"]);
+    let client = util::client();
+    let mut body = tool_call(1, "sleep", json!({"ms": 0, "steps": 1}));
+    body["params"]["_meta"] = json!({"progressToken": 1});
+    let call = || {
+        let r = client
+            .post(server.mcp())
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string())
+            .send()
+            .unwrap();
+        assert_eq!(util::content_type(&r), "text/event-stream");
+        r.text().unwrap()
+    };
+    call();
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        assert!(call().contains("slept 0 ms"));
+    }
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_millis(600),
+        "20 streamed answers on one connection took {took:?}: Nagle's algorithm is on"
+    );
 }

@@ -165,6 +165,11 @@ fn ms(d: Duration) -> u64 {
 /// Serves one connection until it closes, times out, or shutdown closes it. With
 /// `probes_only`, it answers one request, and only `/health` and `/ready` reach the router.
 pub(crate) async fn serve(tcp: TcpStream, shared: &Shared, probes_only: bool) {
+    // An SSE answer goes out in several writes; with Nagle's algorithm each one after the first
+    // waits for the client's delayed ACK (~40 ms on a reused connection).
+    if let Err(e) = tcp.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
     let progress = Arc::new(Progress::new());
     let timeouts = if probes_only {
         shared.timeouts.for_probes()
