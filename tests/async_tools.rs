@@ -86,3 +86,23 @@ fn many_concurrent_async_waits_run_at_once() {
         "200 concurrent async waits took {took:?}: they did not wait concurrently"
     );
 }
+
+#[test]
+fn an_async_tool_asks_the_client_in_a_session_and_gets_the_answer() {
+    let server = util::serve(&plugins().test_plugin, &[]);
+    let session = server.initialize();
+    let call = tool_call(7, "async_elicit", json!({"message": "Your name?"}));
+    let stream = util::SseStream::new(server.post(&call, Some(&session)));
+    let ask = stream
+        .next(Duration::from_secs(10))
+        .expect("the elicitation request");
+    assert_eq!(ask["method"], "elicitation/create", "{ask}");
+    assert_eq!(ask["params"]["message"], "Your name?");
+    let answer = json!({"jsonrpc": "2.0", "id": ask["id"],
+                        "result": {"action": "accept", "content": {"name": "Ada"}}});
+    assert_eq!(server.post(&answer, Some(&session)).status(), 202);
+    let rest = stream.rest(Duration::from_secs(10));
+    let done = rest.last().expect("the result");
+    assert_eq!(done["id"], 7, "{rest:?}");
+    assert!(text_of(done).contains("Ada"), "{done}");
+}

@@ -234,10 +234,17 @@ fn header_rules_and_their_errors() {
 
 #[test]
 fn a_tool_that_asks_the_client_completes_over_two_rounds() {
+    // The same for a sync tool on a worker thread and an async tool on the plugin's runtime.
+    for tool in ["elicit", "async_elicit"] {
+        asks_over_two_rounds(tool);
+    }
+}
+
+fn asks_over_two_rounds(tool: &str) {
     let s = server();
     let caps = json!({"elicitation": {}});
     let args = json!({"message": "Your name?"});
-    let p = json!({"name": "elicit", "arguments": args, "_meta": meta(caps.clone(), None)});
+    let p = json!({"name": tool, "arguments": args, "_meta": meta(caps.clone(), None)});
     let (_, first) = body(send(&s, 1, "tools/call", p.clone(), &[]));
     let r = &first["result"];
     assert_eq!(r["resultType"], "input_required", "{first}");
@@ -276,7 +283,7 @@ fn a_tool_that_asks_the_client_completes_over_two_rounds() {
     assert_eq!(v["error"]["code"], -32602, "{v}");
 
     // A client that did not declare elicitation is never asked.
-    let p = json!({"name": "elicit", "arguments": args, "_meta": meta(json!({}), None)});
+    let p = json!({"name": tool, "arguments": args, "_meta": meta(json!({}), None)});
     let (_, v) = body(send(&s, 5, "tools/call", p, &[]));
     assert_eq!(v["result"]["isError"], true, "{v}");
 }

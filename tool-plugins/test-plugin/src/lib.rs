@@ -225,6 +225,21 @@ fn elicit(ctx: &Context, args: MessageArgs) -> Result<Value, ToolError> {
     Ok(answer)
 }
 
+/// Asks the client for a name from an async tool (elicitation) and returns the answer as JSON
+#[tool]
+async fn async_elicit(ctx: &Context, args: MessageArgs) -> Result<Value, ToolError> {
+    fastmcp_sdk::tokio::task::yield_now().await;
+    let answer = ctx.elicit(json!({
+        "message": args.message,
+        "requestedSchema": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+        },
+    }))?;
+    Ok(answer)
+}
+
 /// Lists the client's roots and returns the answer as JSON
 #[tool]
 fn roots(ctx: &Context) -> Result<Value, ToolError> {
@@ -322,7 +337,7 @@ fastmcp_sdk::export_plugin! {
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
-        io_wait, io_progress, async_panic, progress_once,
+        io_wait, io_progress, async_panic, progress_once, async_elicit,
     ],
 }
 

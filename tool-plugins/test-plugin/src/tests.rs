@@ -52,7 +52,8 @@ fn manifest_lists_every_tool() {
             "io_wait",
             "io_progress",
             "async_panic",
-            "progress_once"
+            "progress_once",
+            "async_elicit"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -66,7 +67,7 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false, false, false
+            false, false, true, false, true, false, false, false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
