@@ -28,8 +28,8 @@ pub mod manifest;
 mod pending;
 pub mod pool;
 pub mod registry;
-pub mod reply;
 pub mod reload;
+pub mod reply;
 pub mod request;
 pub mod schema;
 

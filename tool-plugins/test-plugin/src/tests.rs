@@ -273,7 +273,10 @@ fn async_tools_are_marked_async() {
         .filter(|tool| tool.get("async") == Some(&json!(true)))
         .map(|tool| tool["name"].as_str().unwrap())
         .collect();
-    assert_eq!(is_async, ["io_wait", "io_progress", "async_panic"]);
+    assert_eq!(
+        is_async,
+        ["io_wait", "io_progress", "async_panic", "async_elicit"]
+    );
 }
 
 #[test]
