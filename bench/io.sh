@@ -147,7 +147,8 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets SERVER_PID
   local out="$WORK/$1-$2.log"
   case $1 in
-    fastmcp) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --port "$2" >"$out" 2>&1 & ;;
+    # --max-connections above the level: the default (1024) would refuse the 4096 level.
+    fastmcp) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     rmcp) taskset -c "$SERVER_CPU" "$WORK/bin/rmcp_io" "$2" >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$2" >"$out" 2>&1 & ;;
   esac

@@ -68,9 +68,14 @@ fn main() -> ExitCode {
 
 /// One I/O thread per core, and at least two: inline tool calls may take all of them but one
 /// (`plugin::inline`), so with one thread nothing could run inline. On one core the two share
-/// it, and the second mostly sleeps.
+/// it, and the second mostly sleeps. `TOKIO_WORKER_THREADS` (tokio's own variable, which an
+/// explicit count would otherwise override) still sets the number.
 fn io_threads() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+    std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().max(2)))
 }
 
 fn dev(args: fastmcp::cli::DevArgs) -> ExitCode {

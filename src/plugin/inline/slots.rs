@@ -10,12 +10,16 @@
 //! - At most the runtime's worker threads minus one inline calls run at once. A call that finds
 //!   the slots taken goes to the worker path, so one thread is always free of plugin code.
 //! - A watchdog thread looks at the count every [`TICK`]. When inline calls were running at two
-//!   ticks in a row, it spawns an empty task from outside the runtime, which wakes a sleeping
-//!   worker; that worker then parks on the driver and serves the I/O. After [`IDLE`] without
-//!   an inline call in sight it sleeps, and the next call wakes it.
+//!   ticks in a row and none of them finished in between (so one has run for at least a tick),
+//!   it spawns an empty task from outside the runtime, which wakes a sleeping worker; that
+//!   worker then parks on the driver and serves the I/O. Under load, inline calls finish all
+//!   the time and it does nothing: waking a worker for nothing costs a context switch. After
+//!   [`IDLE`] without an inline call in sight it sleeps, and the next call wakes it.
 //!
-//! On the hot path a call costs one atomic add to take a slot, a load to see whether the
-//! watchdog sleeps, and one atomic subtract to give the slot back: no lock, no allocation.
+//! The running calls and the calls finished so far share one atomic word ([`State`]), so on
+//! the hot path a call costs one atomic add to take a slot, a load to see whether the watchdog
+//! sleeps, and one atomic add to give the slot back (and count the call): no lock, no
+//! allocation.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
@@ -31,13 +35,33 @@ pub const IDLE: Duration = Duration::from_secs(1);
 /// The limit before [`watch_runtime`] or the first call set it.
 const UNSET: usize = usize::MAX;
 
+/// The layout of [`InlineSlots::state`]: the running calls in the low bits, the finished ones
+/// (wrapping) above them.
+struct State;
+
+impl State {
+    /// Mask of the running calls (far more than any runtime has threads).
+    const RUNNING: usize = 0xFFFF;
+    /// One finished call.
+    const FINISHED: usize = 0x1_0000;
+
+    fn running(state: usize) -> usize {
+        state & Self::RUNNING
+    }
+
+    fn finished(state: usize) -> usize {
+        state >> 16
+    }
+}
+
 /// The inline slots of one runtime (the process has one: [`SLOTS`]).
 #[derive(Debug)]
 pub(crate) struct InlineSlots {
     /// At most this many at once; [`UNSET`] until the runtime is known.
     limit: AtomicUsize,
-    /// Inline calls running now (briefly one more while a refused call gives its slot back).
-    running: AtomicUsize,
+    /// Inline calls running now (briefly one more while a refused call gives its slot back),
+    /// and finished so far ([`State`]).
+    state: AtomicUsize,
     /// The watchdog is parked until a call wakes it.
     asleep: AtomicBool,
     /// The watchdog thread, once started.
@@ -61,7 +85,7 @@ impl InlineSlots {
     pub(crate) const fn new() -> Self {
         InlineSlots {
             limit: AtomicUsize::new(UNSET),
-            running: AtomicUsize::new(0),
+            state: AtomicUsize::new(0),
             asleep: AtomicBool::new(false),
             watchdog: OnceLock::new(),
             start: Once::new(),
@@ -74,15 +98,15 @@ impl InlineSlots {
             UNSET => self.limit_from_runtime(),
             limit => limit,
         };
-        // SeqCst pairs with the watchdog's store of `asleep` and load of `running`: either it
+        // SeqCst pairs with the watchdog's store of `asleep` and load of `state`: either it
         // sees this call, or this call sees it asleep and wakes it.
-        if self.running.fetch_add(1, Ordering::SeqCst) < limit {
+        if State::running(self.state.fetch_add(1, Ordering::SeqCst)) < limit {
             if self.asleep.load(Ordering::SeqCst) {
                 self.wake_watchdog();
             }
             Some(InlinePermit { slots: self })
         } else {
-            self.running.fetch_sub(1, Ordering::Relaxed);
+            self.state.fetch_sub(1, Ordering::Relaxed);
             None
         }
     }
@@ -140,25 +164,34 @@ impl InlineSlots {
     /// the process.
     fn run_watchdog(&self, runtime: &Handle) {
         let idle_ticks = (IDLE.as_millis() / TICK.as_millis()) as u32;
-        let (mut busy, mut quiet) = (0u32, 0u32);
+        let (mut stuck, mut quiet) = (0u32, 0u32);
+        let mut finished = usize::MAX;
         loop {
-            if self.running.load(Ordering::SeqCst) > 0 {
-                busy += 1;
+            let state = self.state.load(Ordering::SeqCst);
+            if State::running(state) > 0 {
                 quiet = 0;
-                if busy >= 2 {
+                // A call that finished since the last look means calls come and go: the
+                // threads running them park on the driver again soon enough.
+                stuck = if State::finished(state) == finished {
+                    stuck + 1
+                } else {
+                    1
+                };
+                if stuck >= 2 {
                     // From outside the runtime, a spawn wakes a sleeping worker.
                     drop(runtime.spawn(async {}));
                 }
             } else {
-                busy = 0;
+                stuck = 0;
                 quiet += 1;
             }
+            finished = State::finished(state);
             if quiet < idle_ticks {
                 std::thread::sleep(TICK);
                 continue;
             }
             self.asleep.store(true, Ordering::SeqCst);
-            if self.running.load(Ordering::SeqCst) == 0 {
+            if State::running(self.state.load(Ordering::SeqCst)) == 0 {
                 // A call that starts from now on sees `asleep` and unparks us. The timeout is
                 // only a safety net.
                 std::thread::park_timeout(Duration::from_secs(60));
@@ -171,7 +204,7 @@ impl InlineSlots {
     /// Inline calls running now.
     #[cfg(test)]
     fn running(&self) -> usize {
-        self.running.load(Ordering::Relaxed)
+        State::running(self.state.load(Ordering::Relaxed))
     }
 }
 
@@ -184,7 +217,10 @@ pub struct InlinePermit {
 
 impl Drop for InlinePermit {
     fn drop(&mut self) {
-        self.slots.running.fetch_sub(1, Ordering::Relaxed);
+        // One fewer running, one more finished, in one add (running is at least 1 here).
+        self.slots
+            .state
+            .fetch_add(State::FINISHED - 1, Ordering::Relaxed);
     }
 }
 
@@ -277,6 +313,38 @@ mod tests {
         s.watch(rt.handle());
         assert!(s.try_take().is_none(), "1 thread: nothing inline");
         assert!(s.watchdog.get().is_none(), "and nothing to watch");
+    }
+
+    #[test]
+    fn short_calls_that_keep_finishing_wake_nobody() {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let rt = runtime(2, unparks.clone());
+        let s = Box::leak(Box::new(InlineSlots::new()));
+        s.watch(rt.handle());
+        std::thread::sleep(Duration::from_millis(50));
+        let before = unparks.load(Ordering::Relaxed);
+        // A call is always running, but a new one every 100 µs: a busy server, not a stuck one.
+        let deadline = Instant::now() + TICK * 20;
+        let mut calls = 0;
+        let mut held = s.try_take().expect("slot");
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(100));
+            drop(held);
+            held = s.try_take().expect("slot");
+            calls += 1;
+        }
+        drop(held);
+        let woken = unparks.load(Ordering::Relaxed) - before;
+        assert!(calls > 50, "only {calls} calls");
+        assert_eq!(
+            woken, 0,
+            "the watchdog woke a worker for calls that were finishing"
+        );
+        assert_eq!(
+            State::finished(s.state.load(Ordering::Relaxed)),
+            calls + 1,
+            "every call was counted"
+        );
     }
 
     #[test]
