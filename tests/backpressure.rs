@@ -225,17 +225,6 @@ fn post_small_window(server: &Server, body: &Value, session: &str) -> impl Read 
     }
 }
 
-/// The server's resident memory, from /proc.
-fn rss_kib(server: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
-        .expect("read /proc/PID/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 #[test]
 fn stateless_http_delivers_every_log_message_then_the_result() {
     let server = util::serve(&plugins().test_plugin, &["--stateless"]);
@@ -287,7 +276,7 @@ fn stateful_http_post_stream_delivers_every_log_message_then_the_result() {
 fn a_slow_reader_gets_everything_and_the_server_does_not_buffer_the_flood() {
     let server = util::serve(&plugins().test_plugin, &["--metrics"]);
     let session = debug_session(&server);
-    let before = rss_kib(&server);
+    let before = util::rss_kib(server.child.id());
     let r = post_small_window(
         &server,
         &tool_call(2, "log", json!({"count": FLOOD})),
@@ -298,7 +287,7 @@ fn a_slow_reader_gets_everything_and_the_server_does_not_buffer_the_flood() {
     let seen = read_sse(r, |n| {
         if n == 100 {
             std::thread::sleep(Duration::from_secs(2));
-            during = rss_kib(&server);
+            during = util::rss_kib(server.child.id());
             // The tool waits for this client: it cannot have finished while nobody read.
             finished_while_paused = server
                 .log_events("tool call")
@@ -308,7 +297,7 @@ fn a_slow_reader_gets_everything_and_the_server_does_not_buffer_the_flood() {
     });
     assert_flood(&seen, FLOOD, 0);
     assert!(!finished_while_paused, "the tool ran ahead of its client");
-    let after = rss_kib(&server);
+    let after = util::rss_kib(server.child.id());
     let grown = during.max(after).saturating_sub(before);
     assert!(
         grown < 64 * 1024,

@@ -7,17 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{self, plugins, text_of, tool_call};
-
-/// The `inline` field of every `tool call` line for `tool`, in order.
-fn ways(server: &util::Server, tool: &str) -> Vec<bool> {
-    server
-        .log_events("tool call")
-        .iter()
-        .filter(|e| e["tool"] == tool)
-        .map(|e| e["inline"].as_bool().expect("inline is logged"))
-        .collect()
-}
+use crate::util::{self, inline_ways as ways, plugins, text_of, tool_call};
 
 fn call(server: &util::Server, id: i64, tool: &str, arguments: Value) -> String {
     let r = server.call(&tool_call(id, tool, arguments), None);
@@ -80,7 +70,7 @@ fn a_blocking_inline_tool_is_moved_to_the_workers_at_once() {
     // Other tools of the plugin stay inline.
     assert_eq!(call(&server, 4, "echo", json!({"text": "x"})), "x");
     wait_calls(&server, 4);
-    assert_eq!(self::ways(&server, "echo"), [true]);
+    assert_eq!(ways(&server, "echo"), [true]);
 }
 
 #[test]

@@ -12,15 +12,10 @@ use crate::util::{self, Server, plugins, sse_messages, text_of, tool_call};
 /// Whether the last logged call of `tool` ran inline (waits for the log line).
 fn ran_inline(server: &Server, tool: &str) -> bool {
     let seen = util::eventually(Duration::from_secs(5), || {
-        server
-            .log_events("tool call")
-            .iter()
-            .any(|e| e["tool"] == tool)
+        !util::inline_ways(server, tool).is_empty()
     });
     assert!(seen, "no call of {tool} logged:\n{}", server.log_text());
-    let calls = server.log_events("tool call");
-    let last = calls.iter().rev().find(|e| e["tool"] == tool).unwrap();
-    last["inline"] == true
+    util::inline_ways(server, tool).last() == Some(&true)
 }
 
 fn progress_call(token: Option<Value>) -> Value {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, Server, plugins, text_of, tool_call};
+use crate::util::{self, Server, mapped_copies, plugins, rss_kib, text_of, tool_call};
 
 /// A POST of `body` to `mcp` that may fail (the server can exit before it answers).
 fn try_call(mcp: &str, body: &Value) -> Result<Value, String> {
@@ -170,44 +170,11 @@ fn leak_warnings(server: &Server) -> Vec<Value> {
         .collect()
 }
 
-/// Distinct staged copies of the plugin mapped in process `pid`.
-fn mapped_copies(pid: u32) -> usize {
-    let marker = format!("fastmcp-{pid}/");
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
-    let mut paths: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.len()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 /// Replaces `served` with `bytes`, as a build would (new inode, atomic rename).
 fn replace_with(served: &Path, bytes: &[u8]) {
     let tmp = served.with_extension("tmp-copy");
     std::fs::write(&tmp, bytes).expect("write plugin");
     std::fs::rename(&tmp, served).expect("rename plugin");
-}
-
-/// The `inline` field of the `tool call` lines of `tool`, in order.
-fn ways(server: &Server, tool: &str) -> Vec<bool> {
-    server
-        .log_events("tool call")
-        .iter()
-        .filter(|e| e["tool"] == tool)
-        .map(|e| e["inline"].as_bool().expect("inline is logged"))
-        .collect()
 }
 
 #[test]
@@ -276,7 +243,7 @@ fn an_inline_tool_with_a_thread_local_destructor_does_not_leak_a_copy_per_reload
         "{}",
         server.log_text()
     );
-    let ways = ways(&server, "tls_drop");
+    let ways = util::inline_ways(&server, "tls_drop");
     assert_eq!(ways.len(), RELOADS + 2);
     assert!(ways[0], "the first call ran inline");
     assert!(ways[1..].iter().all(|inline| !inline), "{ways:?}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, Server, SseStream, plugins, rpc, tool_call};
+use crate::util::{self, Server, SseStream, plugins, rpc, rss_kib, tool_call};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Slack on every "closed after the timeout" bound: scheduling on a busy 2-core machine.
@@ -98,16 +98,6 @@ fn spawn_with_256_files(extra: &[&str]) -> Server {
     let server = util::spawn_command(cmd);
     server.wait_ready();
     server
-}
-
-/// The resident set of `pid`, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
 }
 
 /// GET `path` on a fresh connection with a short timeout; the status, if any.

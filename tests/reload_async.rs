@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::util::{self, plugins, text_of, tool_call};
+use crate::util::{self, mapped_copies, plugins, rss_kib, text_of, tool_call};
 
 const RELOADS: usize = 200;
 const CALLERS: usize = 8;
@@ -26,29 +26,6 @@ fn replace_salted(src: &Path, dst: &Path, salt: usize) {
         .and_then(|mut f| f.write_all(&bytes))
         .unwrap();
     std::fs::rename(&tmp, dst).unwrap();
-}
-
-fn status_kib(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(key))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// Distinct private plugin copies the server has mapped.
-fn mapped_copies(pid: u32) -> usize {
-    let marker = format!("fastmcp-{pid}/");
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut paths: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.len()
 }
 
 /// Plugin threads alive in the server (the SDK names its runtime threads `*-rt*`).
@@ -92,7 +69,7 @@ fn two_hundred_reloads_under_async_load_fail_nothing_and_leak_nothing() {
         }
         // Warm up: the first generation's runtime and the allocator's arenas.
         std::thread::sleep(Duration::from_secs(2));
-        baseline = status_kib(pid, "VmRSS:");
+        baseline = rss_kib(pid);
         let deadline = Instant::now() + Duration::from_secs(240);
         for i in 0..RELOADS {
             replace_salted(&plugins().test_plugin, &served, i);
@@ -121,7 +98,7 @@ fn two_hundred_reloads_under_async_load_fail_nothing_and_leak_nothing() {
         threads <= 8,
         "{threads} plugin runtime threads alive: retired runtimes were not shut down"
     );
-    let grown = status_kib(pid, "VmRSS:").saturating_sub(baseline);
+    let grown = rss_kib(pid).saturating_sub(baseline);
     println!(
         "{RELOADS} reloads, {ok} async calls, 0 failed, RSS +{grown} KiB, {} copies mapped, \
          {threads} runtime threads",

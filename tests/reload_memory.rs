@@ -9,30 +9,7 @@ use std::time::{Duration, Instant};
 use fastmcp::plugin::reload::{Reloaded, reload};
 use fastmcp::plugin::{Registry, Slot};
 
-use crate::util::{plugins, replace_atomically};
-
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// Distinct plugin copies of this process still mapped.
-fn mapped_copies() -> usize {
-    let marker = format!("fastmcp-{}/", std::process::id());
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    let mut paths: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.len()
-}
+use crate::util::{mapped_copies, plugins, replace_atomically, rss_kib};
 
 fn reload_n(registry: &Registry, served: &Path, n: usize) {
     let p = plugins();
@@ -93,16 +70,20 @@ fn measure() {
     reload_n(&registry, &served, 20); // warm up allocator and caches
     let wait_unmapped = || {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while mapped_copies() > 1 && Instant::now() < deadline {
+        while mapped_copies(std::process::id()) > 1 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
     wait_unmapped();
-    let before = rss_kib();
+    let before = rss_kib(std::process::id());
     reload_n(&registry, &served, 500);
     wait_unmapped();
-    let after = rss_kib();
-    assert_eq!(mapped_copies(), 1, "retired generations are still mapped");
+    let after = rss_kib(std::process::id());
+    assert_eq!(
+        mapped_copies(std::process::id()),
+        1,
+        "retired generations are still mapped"
+    );
     let growth = after.saturating_sub(before);
     println!("RSS {before} -> {after} KiB over 500 reloads");
     assert!(

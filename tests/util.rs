@@ -577,3 +577,38 @@ impl Server {
         req.send().expect("GET")
     }
 }
+
+/// The resident memory of process `pid`, in KiB (`VmRSS` in /proc).
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// Distinct private plugin copies (`fastmcp-<pid>/...`) that process `pid` has mapped.
+pub fn mapped_copies(pid: u32) -> usize {
+    let marker = format!("fastmcp-{pid}/");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("proc maps");
+    let mut paths: Vec<&str> = maps
+        .lines()
+        .filter(|l| l.contains(&marker))
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.len()
+}
+
+/// Whether each logged call of `tool` ran inline (the `inline` field of its `tool call` line,
+/// at debug level under `fastmcp::calls`, which [`spawn`] turns on), oldest first.
+pub fn inline_ways(server: &Server, tool: &str) -> Vec<bool> {
+    server
+        .log_events("tool call")
+        .iter()
+        .filter(|e| e["tool"] == tool)
+        .map(|e| e["inline"].as_bool().expect("inline is logged"))
+        .collect()
+}

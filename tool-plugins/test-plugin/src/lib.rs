@@ -214,30 +214,26 @@ fn sample(ctx: &Context, args: PromptArgs) -> Result<String, ToolError> {
 /// Asks the user for a name (elicitation) and returns the answer as JSON
 #[tool]
 fn elicit(ctx: &Context, args: MessageArgs) -> Result<Value, ToolError> {
-    let answer = ctx.elicit(json!({
-        "message": args.message,
+    Ok(ctx.elicit(name_request(&args.message))?)
+}
+
+/// The elicitation both `elicit` tools send: a form asking for a name.
+fn name_request(message: &str) -> Value {
+    json!({
+        "message": message,
         "requestedSchema": {
             "type": "object",
             "properties": {"name": {"type": "string"}},
             "required": ["name"],
         },
-    }))?;
-    Ok(answer)
+    })
 }
 
 /// Asks the client for a name from an async tool (elicitation) and returns the answer as JSON
 #[tool]
 async fn async_elicit(ctx: &Context, args: MessageArgs) -> Result<Value, ToolError> {
     fastmcp_sdk::tokio::task::yield_now().await;
-    let answer = ctx.elicit(json!({
-        "message": args.message,
-        "requestedSchema": {
-            "type": "object",
-            "properties": {"name": {"type": "string"}},
-            "required": ["name"],
-        },
-    }))?;
-    Ok(answer)
+    Ok(ctx.elicit(name_request(&args.message))?)
 }
 
 /// Lists the client's roots and returns the answer as JSON
