@@ -371,10 +371,7 @@ impl CallSink for RequestSink {
             return modern.request(method, params);
         }
         if !self.can_request {
-            return Err(HostRequestError::Unsupported(format!(
-                "{method} needs a session: in stateless mode the server has no way to send a \
-                 request to the client and receive its answer"
-            )));
+            return Err(no_way_back(method));
         }
         let (id, rx) = self.session.register_pending();
         if !self.send(jsonrpc::request(&id, method, &params)) {
@@ -397,6 +394,14 @@ impl CallSink for RequestSink {
             }
         }
     }
+}
+
+/// Why a tool's request to the client cannot be sent where there is no session.
+fn no_way_back(method: &str) -> HostRequestError {
+    HostRequestError::Unsupported(format!(
+        "{method} needs a session: in stateless mode the server has no way to send a request \
+         to the client and receive its answer"
+    ))
 }
 
 /// The sink of an inline call of a tool with a context (`"inlineContext"`). The call runs on
@@ -449,10 +454,7 @@ impl CallSink for BufferedSink {
     }
 
     fn request(&self, method: &str, _: Value, _: &AtomicBool) -> Result<Value, HostRequestError> {
-        Err(HostRequestError::Unsupported(format!(
-            "{method} needs a session: in stateless mode the server has no way to send a \
-             request to the client and receive its answer"
-        )))
+        Err(no_way_back(method))
     }
 }
 
