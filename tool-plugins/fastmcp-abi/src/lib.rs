@@ -39,6 +39,11 @@
 //! from any thread, until the plugin calls the call's [`Completion`].
 #![no_std]
 
+/// The README's example, compiled and run as a doctest so the crates.io page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 use core::ffi::c_void;
 
 /// The ABI version this crate describes.

@@ -12,6 +12,12 @@
 
 use proc_macro::TokenStream;
 
+/// The README's example, compiled and run as a doctest (against `fastmcp-sdk`, a
+/// dev-dependency) so the crates.io page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod expand;
 mod items;
 mod options;

@@ -10,10 +10,13 @@
 //! crate-type = ["cdylib"]
 //!
 //! [dependencies]
-//! # Not on crates.io yet: point at the SDK in a fastmcp checkout.
-//! fastmcp-sdk = { path = "../fastmcp/tool-plugins/fastmcp-sdk" }
+//! fastmcp-sdk = "0.1"
 //! serde = { version = "1", features = ["derive"] }
 //! ```
+//!
+//! `fastmcp new NAME` writes such a crate, with tests, a README and a Dockerfile. An unreleased
+//! SDK is a git dependency (`{ git = "https://github.com/fastmcp-rs/fastmcp" }`) or a path into
+//! a fastmcp checkout (`{ path = "../fastmcp/tool-plugins/fastmcp-sdk" }`).
 //!
 //! ```
 //! use fastmcp_sdk::prelude::*;
@@ -248,6 +251,11 @@ compile_error!(
      reported to the client, but with panic = \"abort\" it kills the whole server. Remove \
      `panic = \"abort\"` from the [profile] sections of your Cargo.toml."
 );
+
+/// The README's example, compiled and run as a doctest so the crates.io page stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod args;
 #[cfg(feature = "async")]
