@@ -72,6 +72,8 @@ pub enum Command {
     Call(CallArgs),
     /// GET the server's /ready; exit 0 when it answers 200, 1 otherwise (for HEALTHCHECKs).
     Probe(ProbeArgs),
+    /// Write a new plugin crate (tools, a resource, a prompt, tests, README, Dockerfile).
+    New(NewArgs),
 }
 
 /// `fastmcp dev [OPTIONS] <PLUGIN>...`
@@ -253,6 +255,22 @@ pub struct ProbeArgs {
     /// Give up after this long: 5s, 500ms or seconds [default: 5s]
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+}
+
+/// `fastmcp new <NAME> [--path DIR] [--sdk-path SDK]`
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The crate's name (also the plugin's): ASCII letters, digits, - and _
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Directory to create the crate in; must not exist or be empty [default: ./NAME]
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+
+    /// Depend on the fastmcp-sdk crate in this directory instead of the crates.io release [default: the SDK of the fastmcp checkout this binary was built from, if any]
+    #[arg(long, value_name = "SDK")]
+    pub sdk_path: Option<PathBuf>,
 }
 
 #[cfg(test)]

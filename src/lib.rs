@@ -16,6 +16,7 @@
 //! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
 //! - [`watch`]: file events -> debounced plugin reloads (hot reload).
 //! - [`commands`]: `inspect`, `call` and `probe`.
+//! - [`scaffold`]: `new`, a plugin crate from templates compiled into the binary.
 //! - `fuzz` (tests only): property-based fuzzing of the JSON-RPC parser and the reply checks.
 
 pub mod auth;
@@ -27,6 +28,7 @@ pub mod logging;
 pub mod mcp;
 pub mod metrics;
 pub mod plugin;
+pub mod scaffold;
 pub mod server;
 pub mod stdio;
 pub mod watch;

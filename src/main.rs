@@ -10,8 +10,8 @@ use fastmcp::{commands, logging, server, stdio};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Plugin copies live in $TMPDIR/fastmcp-<pid>/: removed on return from here, and those of
-    // processes that are gone removed now. `probe` stages no plugin.
-    let _copies = (!matches!(cli.command, Command::Probe(_)))
+    // processes that are gone removed now. `probe` and `new` stage no plugin.
+    let _copies = (!matches!(cli.command, Command::Probe(_) | Command::New(_)))
         .then(fastmcp::plugin::library::CopiesDir::claim);
     match cli.command {
         Command::Dev(args) => dev(args),
@@ -63,6 +63,20 @@ fn main() -> ExitCode {
             },
             Err(e) => usage_error(&e),
         },
+        Command::New(args) => new_crate(&args),
+    }
+}
+
+/// `fastmcp new`: which SDK was chosen goes to stderr, what to run next to stdout.
+fn new_crate(args: &fastmcp::cli::NewArgs) -> ExitCode {
+    match fastmcp::scaffold::create(&args.name, args.path.as_deref(), args.sdk_path.as_deref()) {
+        Ok(created) => {
+            eprintln!("{}", created.sdk_note());
+            print!("{}", created.next_steps());
+            ExitCode::SUCCESS
+        }
+        Err(e) if e.is_usage() => usage_error(&e),
+        Err(e) => failure(&e),
     }
 }
 
