@@ -30,6 +30,7 @@ mod redis_store;
 mod reload;
 mod reload_async;
 mod reload_memory;
+mod scaffold;
 mod scale_out;
 mod sdk_client;
 mod security;

@@ -390,18 +390,24 @@ pub struct Finished {
 
 /// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
 pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
-    use std::io::Read;
     let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env_remove("PORT")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args).env_remove("PORT").env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn fastmcp");
+    run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
+}
+
+/// Runs `cmd` (`what` names it in messages) to completion, capturing its output; kills it and
+/// fails after `timeout`.
+pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
+    use std::io::Read;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -420,8 +426,7 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finish
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "`fastmcp {}` did not finish within {timeout:?}; stderr:\n{}",
-                args.join(" "),
+                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
                 err.join().unwrap_or_default()
             );
         }
