@@ -22,13 +22,13 @@ const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 /// One instruction: its keyword (upper case) and the rest of the (joined) line.
 #[derive(Debug, Clone)]
-struct Instruction {
-    keyword: String,
-    args: String,
+pub(crate) struct Instruction {
+    pub(crate) keyword: String,
+    pub(crate) args: String,
 }
 
 /// The instructions of a Dockerfile: comments dropped, `\` continuations joined.
-fn instructions(text: &str) -> Vec<Instruction> {
+pub(crate) fn instructions(text: &str) -> Vec<Instruction> {
     let mut out = Vec::new();
     let mut current = String::new();
     for line in text.lines() {
@@ -58,7 +58,7 @@ fn instructions(text: &str) -> Vec<Instruction> {
 }
 
 /// Splits on whitespace, honouring double quotes and backslash escapes (`ENV` syntax).
-fn words(s: &str) -> Vec<String> {
+pub(crate) fn words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let (mut word, mut quoted, mut escaped, mut any) = (String::new(), false, false, false);
     for c in s.chars() {
@@ -108,11 +108,11 @@ fn exec_form(args: &str, what: &str) -> Vec<String> {
 
 /// What the test needs from the final stage.
 #[derive(Debug)]
-struct Image {
+pub(crate) struct Image {
     stages: usize,
     env: Vec<(String, String)>,
-    cmd: Vec<String>,
-    healthcheck: Vec<String>,
+    pub(crate) cmd: Vec<String>,
+    pub(crate) healthcheck: Vec<String>,
     user: Option<String>,
     expose: Vec<String>,
     /// Image path -> file this build produced, from the final stage's `COPY`s.
@@ -120,16 +120,22 @@ struct Image {
     copies_from_a_stage: bool,
 }
 
-/// The build outputs the image ships, by file name.
-fn built(name: &str) -> PathBuf {
-    match name {
+/// The build outputs the image ships, by their path in the build stage.
+fn built(source: &str) -> PathBuf {
+    match Path::new(source)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap()
+    {
         "fastmcp" => PathBuf::from(util::bin()),
         "libcalculator.so" => plugins().calculator.clone(),
         other => panic!("the image ships {other:?}, which this test does not know how to build"),
     }
 }
 
-fn parse_image(text: &str) -> Image {
+/// The final stage of the Dockerfile `text`; `built` maps the path of a file the final stage
+/// copies (as written in its `COPY`) to the file on this machine.
+pub(crate) fn parse_image(text: &str, built: &dyn Fn(&str) -> PathBuf) -> Image {
     let all = instructions(text);
     let froms: Vec<usize> = (0..all.len())
         .filter(|i| all[*i].keyword == "FROM")
@@ -179,7 +185,7 @@ fn parse_image(text: &str) -> Image {
                     if !path.starts_with('/') {
                         path = format!("{}/{path}", workdir.trim_end_matches('/'));
                     }
-                    image.files.insert(path, built(name));
+                    image.files.insert(path, built(src));
                 }
             }
             _ => {}
@@ -190,7 +196,7 @@ fn parse_image(text: &str) -> Image {
 
 impl Image {
     /// The image's command with its paths mapped to this build's files.
-    fn host_command(&self, argv: &[String]) -> Command {
+    pub(crate) fn host_command(&self, argv: &[String]) -> Command {
         let program = &argv[0];
         let program = if program.contains('/') {
             program.clone()
@@ -214,7 +220,7 @@ impl Image {
         cmd
     }
 
-    fn env_value(&self, key: &str) -> Option<&str> {
+    pub(crate) fn env_value(&self, key: &str) -> Option<&str> {
         self.env
             .iter()
             .rev()
@@ -224,7 +230,7 @@ impl Image {
 }
 
 /// Runs the `HEALTHCHECK` command to completion (bounded) and returns whether it exited 0.
-fn healthy(image: &Image, port: u16) -> bool {
+pub(crate) fn healthy(image: &Image, port: u16) -> bool {
     let mut cmd = image.host_command(&image.healthcheck);
     cmd.env("PORT", port.to_string())
         .stdin(Stdio::null())
@@ -247,7 +253,7 @@ fn healthy(image: &Image, port: u16) -> bool {
 
 fn dockerfile() -> Image {
     let text = std::fs::read_to_string(util::root().join("Dockerfile")).expect("read Dockerfile");
-    parse_image(&text)
+    parse_image(&text, &built)
 }
 
 #[test]
@@ -327,7 +333,7 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
 
 /// Spawns `cmd` (a server in any log format) with stderr captured, and waits (bounded) until
 /// 127.0.0.1:`port` accepts connections: the image's log format is the image's business.
-fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
+pub(crate) fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
