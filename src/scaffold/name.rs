@@ -48,7 +48,7 @@ pub(crate) fn check(name: &str) -> Result<(), String> {
         return Err(format!("`{library}` is a crate of the standard library"));
     }
     if DEPENDENCIES.contains(&library.as_str()) {
-        return Err(format!("the new crate depends on a crate of that name"));
+        return Err("the new crate depends on a crate of that name".into());
     }
     Ok(())
 }
