@@ -183,6 +183,7 @@ mod tests {
             "README.md",
             ".gitignore",
             "Dockerfile",
+            ".dockerignore",
         ] {
             assert!(tmp.path().join(file).is_file(), "{file}");
         }

@@ -13,6 +13,7 @@ const FILES: &[(&str, &str)] = &[
     ("README.md", include_str!("templates/README.md.tmpl")),
     (".gitignore", include_str!("templates/gitignore.tmpl")),
     ("Dockerfile", include_str!("templates/Dockerfile.tmpl")),
+    (".dockerignore", include_str!("templates/dockerignore.tmpl")),
 ];
 
 /// The crate's files, rendered for the crate `name` depending on `sdk`.
@@ -68,6 +69,13 @@ mod tests {
             toml.contains("\nfastmcp-sdk = { path = \"/x/sdk\" }\n"),
             "{toml}"
         );
+    }
+
+    #[test]
+    fn the_docker_build_context_leaves_the_local_build_out() {
+        let files = render("demo", &Sdk::Version("0.1".into()));
+        let ignore = file(&files, ".dockerignore");
+        assert!(ignore.lines().any(|l| l == "target"), "{ignore}");
     }
 
     #[test]
