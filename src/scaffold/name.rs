@@ -26,6 +26,9 @@ pub(crate) fn check(name: &str) -> Result<(), String> {
     let Some(first) = name.chars().next() else {
         return Err("the name is empty".into());
     };
+    if name.contains('/') {
+        return Err("it is a path; give the name alone and the directory with --path".into());
+    }
     if !first.is_ascii_alphabetic() {
         return Err(format!("it must start with an ASCII letter, not {first:?}"));
     }
@@ -72,6 +75,8 @@ mod tests {
             ("-tools", "start with an ASCII letter"),
             ("my tools", "' ' is not allowed"),
             ("my.tools", "'.' is not allowed"),
+            ("plugins/my-tools", "the directory with --path"),
+            ("./my-tools", "the directory with --path"),
             ("outils-é", "'é' is not allowed"),
             ("fn", "Rust keyword"),
             ("async", "Rust keyword"),
