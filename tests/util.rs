@@ -398,8 +398,8 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finish
     run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
 }
 
-/// Runs `cmd` (`what` names it in messages) to completion, capturing its output; kills it and
-/// fails after `timeout`.
+/// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
+/// `timeout`); `what` names it in that failure.
 pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
     use std::io::Read;
     cmd.stdin(Stdio::null())
