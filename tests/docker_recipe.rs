@@ -134,6 +134,15 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
         block_after(&doc, "**Serve your own plugin.**", "dockerfile"),
         written
     );
+    // And the crate's README gives the same vendoring steps as the doc.
+    let readme = std::fs::read_to_string(shown.join("README.md")).unwrap();
+    for lang in ["sh", "toml"] {
+        assert_eq!(
+            block_after(&readme, "under `vendor/`", lang),
+            block_after(&doc, "**Vendored.**", lang),
+            "the {lang} block"
+        );
+    }
 
     let krate = out_of_tree_crate(&doc, dir.path());
     let dockerfile = std::fs::read_to_string(krate.join("Dockerfile")).unwrap();
