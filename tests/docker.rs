@@ -116,12 +116,12 @@ pub(crate) struct Image {
     user: Option<String>,
     expose: Vec<String>,
     /// Image path -> file this build produced, from the final stage's `COPY`s.
-    files: HashMap<String, PathBuf>,
+    pub(crate) files: HashMap<String, PathBuf>,
     copies_from_a_stage: bool,
 }
 
 /// The build outputs the image ships, by their path in the build stage.
-fn built(source: &str) -> PathBuf {
+pub(crate) fn built(source: &str) -> PathBuf {
     match Path::new(source)
         .file_name()
         .and_then(|n| n.to_str())
