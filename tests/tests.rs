@@ -8,6 +8,7 @@ mod async_tools;
 mod auth;
 mod backpressure;
 mod blocking;
+mod c_header;
 mod commands;
 mod config_cli;
 mod conformance_plugin;
