@@ -9,6 +9,7 @@ mod auth;
 mod backpressure;
 mod blocking;
 mod c_header;
+mod c_plugin;
 mod commands;
 mod config_cli;
 mod conformance_plugin;
