@@ -1,7 +1,8 @@
 //! The plugin in C (`tool-plugins/c-example`), built with `make` and the system `cc` as its
 //! Makefile documents, loaded by the real binary: `fastmcp dev` lists its tool with the
 //! schemas the C code declares and serves its calls over HTTP, in stateful and stateless mode;
-//! bad arguments come back as tool errors; `fastmcp inspect` reads it.
+//! bad arguments come back as tool errors; `fastmcp inspect` reads it. `make check` feeds the
+//! plugin what the host never sends (malformed JSON, short structs) under the sanitizers.
 //!
 //! The Makefile and sources are copied into a scratch tree with the repository's layout, so
 //! the documented command runs exactly as written without writing into the working tree.
@@ -224,4 +225,12 @@ fn make_builds_into_the_example_directory_or_out_and_make_clean_removes_it() {
     );
     make(scratch.path(), &["-C", EXAMPLE, &out_arg, "clean"]);
     assert!(!out.join("libc_example.so").exists());
+}
+
+#[test]
+fn make_check_passes_under_the_sanitizers() {
+    let scratch = tempfile::tempdir().unwrap();
+    copy_example(scratch.path());
+    let out = make(scratch.path(), &["-C", EXAMPLE, "check"]);
+    assert!(out.contains("all checks passed"), "{out}");
 }

@@ -274,12 +274,14 @@ void json_escaped(json_writer *w, const uint8_t *text, size_t len) {
         if (b != '"' && b != '\\' && b >= 0x20) continue;
         json_raw_n(w, text + run, i - run);
         run = i + 1;
-        if (b == '"') {
-            json_raw(w, "\\\"");
-        } else if (b == '\\') {
-            json_raw(w, "\\\\");
-        } else {
-            char escape[8];
+        char escape[8];
+        switch (b) {
+        case '"': json_raw(w, "\\\""); break;
+        case '\\': json_raw(w, "\\\\"); break;
+        case '\n': json_raw(w, "\\n"); break;
+        case '\r': json_raw(w, "\\r"); break;
+        case '\t': json_raw(w, "\\t"); break;
+        default:
             snprintf(escape, sizeof escape, "\\u%04x", (unsigned)b);
             json_raw(w, escape);
         }
