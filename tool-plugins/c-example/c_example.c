@@ -38,7 +38,7 @@ static const char MANIFEST[] =
 
 /* Hands the writer's bytes to the host as `out`. A writer whose allocation failed is freed and
  * an empty buffer is returned with FASTMCP_STATUS_ERROR: there is no memory for a message, and
- * the host answers an empty error reply with an internal error of its own. */
+ * the host, unable to read an error object, answers the client with an internal error. */
 static int32_t finish(json_writer *w, int32_t status, fastmcp_buf *out) {
     if (w->failed) {
         free(w->ptr);
