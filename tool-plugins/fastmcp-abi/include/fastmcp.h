@@ -41,7 +41,8 @@
  * STATUSES AND REPLIES
  *   Every function returning int32_t returns one of the FASTMCP_STATUS_* values and writes
  *   UTF-8 JSON into `out`: the MCP result on FASTMCP_STATUS_OK, an error object
- *   {"code", "message", "data"?} on FASTMCP_STATUS_ERROR.
+ *   {"code", "message", "data"?} on FASTMCP_STATUS_ERROR; FASTMCP_STATUS_PENDING leaves it
+ *   unwritten.
  */
 #ifndef FASTMCP_H
 #define FASTMCP_H
@@ -63,7 +64,8 @@ extern "C" {
 #define FASTMCP_STATUS_OK 0
 /* A protocol error: the output buffer holds {"code": int, "message": string, "data"?: any}. */
 #define FASTMCP_STATUS_ERROR 1
-/* The plugin crashed (a Rust panic): the output buffer holds {"message": string}. */
+/* The plugin failed unexpectedly (a Rust panic, a C++ exception caught before it could unwind
+ * into the host): the output buffer holds {"message": string}. */
 #define FASTMCP_STATUS_PANIC 2
 /* Returned by host_context.request: the call cannot finish until the client answers a request
  * it could not be sent now (protocol 2026-07-28). The plugin stops and returns it too. */
