@@ -25,12 +25,12 @@ use fastmcp_abi::{
 use crate::util;
 
 /// The header, where the fastmcp-abi package ships it.
-pub(crate) fn include_dir() -> PathBuf {
+fn include_dir() -> PathBuf {
     util::root().join("tool-plugins/fastmcp-abi/include")
 }
 
 /// The flags every C file of this project compiles cleanly with.
-pub(crate) const C_FLAGS: [&str; 5] = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
+const C_FLAGS: [&str; 5] = ["-std=c11", "-Wall", "-Wextra", "-Wpedantic", "-Werror"];
 
 /// A field of a `#[repr(C)]` struct as the Rust side lays it out, and its C type as the
 /// header must declare it (spelled without the header's typedef names for function pointers,
@@ -199,7 +199,16 @@ fn c_table_field(field: TableField) -> &'static str {
     }
 }
 
-const TABLE_FIELDS: [TableField; 2] = [TableField::CallTool, TableField::StartTool];
+/// Every `TableField`, in order. Each variant's arm names the next one, so a new variant cannot
+/// compile without joining the list.
+fn table_fields() -> Vec<TableField> {
+    let after = |field: Option<TableField>| match field {
+        None => Some(TableField::CallTool),
+        Some(TableField::CallTool) => Some(TableField::StartTool),
+        Some(TableField::StartTool) => None,
+    };
+    std::iter::successors(after(None), |&field| after(Some(field))).collect()
+}
 
 /// Table sizes `fastmcp_table_has` is asked about: every size from 0 to past the whole table.
 fn probed_sizes() -> std::ops::RangeInclusive<u32> {
@@ -287,7 +296,7 @@ fn c_program(structs: &[CStruct]) -> String {
             "    printf(\"const {name} %lld\\n\", (long long)({name}));"
         );
     }
-    for field in TABLE_FIELDS {
+    for field in table_fields() {
         let name = c_table_field(field);
         let (start, end) = probed_sizes().into_inner();
         let _ = writeln!(
@@ -323,7 +332,7 @@ fn expected_report(structs: &[CStruct]) -> String {
     for (name, value) in constants() {
         let _ = writeln!(r, "const {name} {value}");
     }
-    for field in TABLE_FIELDS {
+    for field in table_fields() {
         let bits: String = probed_sizes()
             .map(|size| {
                 if PluginTable::has(size, field) {
@@ -340,7 +349,7 @@ fn expected_report(structs: &[CStruct]) -> String {
 
 /// Compiles `source` with `cc` and the project's C flags into `dir/name`; panics with the
 /// compiler's messages when it fails.
-pub(crate) fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
+fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     std::fs::write(&src, source).unwrap();
     let out = dir.join(name);
