@@ -1,16 +1,17 @@
 //! The plugin in C (`tool-plugins/c-example`), built with `make` and the system `cc` as its
 //! Makefile documents, loaded by the real binary: `fastmcp dev` lists its tool with the
-//! schemas the C code declares and serves its calls over HTTP, in stateful and stateless mode;
-//! bad arguments come back as tool errors; `fastmcp inspect` reads it. `make check` feeds the
+//! schemas the C code declares and serves its calls over HTTP, in stateful and stateless mode,
+//! and over stdio; bad arguments come back as tool errors; `fastmcp inspect` reads it. `make check` feeds the
 //! plugin what the host never sends (malformed JSON, short structs) under the sanitizers.
 //!
 //! The Makefile and sources are copied into a scratch tree with the repository's layout, so
 //! the documented command runs exactly as written without writing into the working tree.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -164,6 +165,63 @@ fn fastmcp_dev_serves_the_c_tool_with_its_schemas_statefully() {
 fn fastmcp_dev_serves_the_c_tool_statelessly() {
     let server = util::serve(plugin(), &["--stateless", "true"]);
     check_served(&server, None);
+}
+
+#[test]
+fn fastmcp_dev_serves_the_c_tool_over_stdio() {
+    let mut child = Command::new(util::bin())
+        .args(["dev", "--transport", "stdio", "--watch=false"])
+        .arg(plugin())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn fastmcp");
+    let mut stdin = child.stdin.take().unwrap();
+    let init = json!({
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "tests", "version": "1"}
+    });
+    for message in [
+        rpc(1, "initialize", init),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        rpc(2, "tools/list", json!({})),
+        tool_call(3, "add", json!({"a": 40, "b": 2})),
+        tool_call(4, "add", json!({"a": true, "b": 2})),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    // Closing stdin ends the server once it has answered.
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("fastmcp did not exit after stdin closed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    let replies: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("only JSON-RPC lines on stdout"))
+        .collect();
+    let by_id = |id: i64| {
+        replies
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no reply {id} in {replies:?}"))
+    };
+    assert_eq!(
+        by_id(2)["result"]["tools"][0]["inputSchema"],
+        add_input_schema()
+    );
+    assert_eq!(text_of(by_id(3)), "42");
+    assert_eq!(by_id(4)["result"]["isError"], true);
+    assert!(text_of(by_id(4)).contains("`a` must be a number"));
 }
 
 #[test]
