@@ -1,3 +1,6 @@
+//! Portable schemas from real derived types (input and output, recursive ones) and the rules
+//! on raw schemas that derived types rarely produce.
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
