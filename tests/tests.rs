@@ -33,6 +33,7 @@ mod reload;
 mod reload_async;
 mod reload_memory;
 mod scale_out;
+mod schemas;
 mod sdk_client;
 mod security;
 mod shutdown;

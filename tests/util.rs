@@ -390,18 +390,24 @@ pub struct Finished {
 
 /// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
 pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
-    use std::io::Read;
     let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .env_remove("PORT")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args).env_remove("PORT").env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("spawn fastmcp");
+    run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
+}
+
+/// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
+/// `timeout`); `what` names it in that failure.
+pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
+    use std::io::Read;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -420,8 +426,7 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finish
             let _ = child.kill();
             let _ = child.wait();
             panic!(
-                "`fastmcp {}` did not finish within {timeout:?}; stderr:\n{}",
-                args.join(" "),
+                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
                 err.join().unwrap_or_default()
             );
         }
@@ -432,6 +437,29 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finish
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     }
+}
+
+/// The directory of the npm package `name` in `tests/clients/node_modules` (scripts/test.sh
+/// installs them with `npm ci`). Without it, `None` and a notice, so the test can pass without
+/// node; unless FASTMCP_TEST_REQUIRE_CLIENTS=1, which makes that a failure.
+pub fn node_package(name: &str) -> Option<PathBuf> {
+    let clients = root().join("tests/clients");
+    let dir = clients.join("node_modules").join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let required = std::env::var("FASTMCP_TEST_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "FASTMCP_TEST_REQUIRE_CLIENTS=1 but {} is missing; run `npm ci` in {}",
+        dir.display(),
+        clients.display()
+    );
+    eprintln!(
+        "notice: skipping a test that needs {name}: run `npm ci` in {}",
+        clients.display()
+    );
+    None
 }
 
 /// An SSE response read incrementally: a thread parses events as they arrive.
