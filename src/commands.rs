@@ -57,7 +57,8 @@ pub fn manifest_json(g: &Generation) -> Value {
     })
 }
 
-/// The human-readable table of `inspect`.
+/// The human-readable summary of `inspect`: every tool with its arguments and output schema,
+/// every resource and template with its description, every prompt with its arguments.
 pub fn manifest_table(g: &Generation) -> String {
     let m = &g.manifest;
     let mut out = format!(
@@ -70,28 +71,11 @@ pub fn manifest_table(g: &Generation) -> String {
     out.push_str(&format!("\nTools ({}):\n", m.tools.len()));
     for t in &m.tools {
         let desc = t.tool.description.as_deref().unwrap_or("");
-        out.push_str(&format!(
-            "  {:<24} {}\n",
-            t.tool.name,
-            desc.lines().next().unwrap_or("")
-        ));
-        let schema = &t.tool.input_schema;
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            for (name, p) in props {
-                let ty = describe_type(resolve_ref(schema, p));
-                let req = if required.contains(&name.as_str()) {
-                    "required"
-                } else {
-                    "optional"
-                };
-                let d = p.get("description").and_then(Value::as_str).unwrap_or("");
-                out.push_str(&format!("      {name:<20} {ty:<28} {req:<9} {d}\n"));
-            }
+        out.push_str(&format!("  {:<24} {}\n", t.tool.name, first_line(desc)));
+        property_rows(&mut out, &t.tool.input_schema, "      ");
+        if let Some(schema) = &t.tool.output_schema {
+            out.push_str("      returns (output schema):\n");
+            property_rows(&mut out, schema, "        ");
         }
         if t.access.authenticated || !t.access.scopes.is_empty() {
             out.push_str(&format!(
@@ -100,39 +84,94 @@ pub fn manifest_table(g: &Generation) -> String {
             ));
         }
     }
-    let sections: [(&str, Vec<(String, String)>); 3] = [
-        (
-            "Resources",
-            m.resources
-                .iter()
-                .map(|r| (r.uri.clone(), r.name.clone()))
-                .collect(),
-        ),
-        (
-            "Resource templates",
-            m.resource_templates
-                .iter()
-                .map(|t| (t.uri_template.clone(), t.name.clone()))
-                .collect(),
-        ),
-        (
-            "Prompts",
-            m.prompts
-                .iter()
-                .map(|p| (p.name.clone(), p.description.clone().unwrap_or_default()))
-                .collect(),
-        ),
-    ];
-    for (label, items) in sections {
-        if items.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("\n{label} ({}):\n", items.len()));
-        for (key, text) in items {
-            out.push_str(&format!("  {key:<40} {text}\n"));
-        }
-    }
+    section(
+        &mut out,
+        "Resources",
+        m.resources.iter().map(|r| {
+            let text = described(&r.name, r.mime_type.as_deref(), r.description.as_deref());
+            (r.uri.clone(), text, Vec::new())
+        }),
+    );
+    section(
+        &mut out,
+        "Resource templates",
+        m.resource_templates.iter().map(|t| {
+            let text = described(&t.name, t.mime_type.as_deref(), t.description.as_deref());
+            (t.uri_template.clone(), text, Vec::new())
+        }),
+    );
+    section(
+        &mut out,
+        "Prompts",
+        m.prompts.iter().map(|p| {
+            let args = p.arguments.iter().flatten().map(|a| {
+                let req = if a.required == Some(true) {
+                    "required"
+                } else {
+                    "optional"
+                };
+                let d = a.description.as_deref().unwrap_or("");
+                format!("      {:<20} {req:<9} {d}\n", a.name)
+            });
+            let desc = first_line(p.description.as_deref().unwrap_or("")).to_string();
+            (p.name.clone(), desc, args.collect())
+        }),
+    );
     out
+}
+
+/// Appends a section of rows (key, text, lines under it), or nothing when it is empty.
+fn section(
+    out: &mut String,
+    label: &str,
+    items: impl ExactSizeIterator<Item = (String, String, Vec<String>)>,
+) {
+    if items.len() == 0 {
+        return;
+    }
+    out.push_str(&format!("\n{label} ({}):\n", items.len()));
+    for (key, text, lines) in items {
+        out.push_str(&format!("  {key:<40} {text}\n"));
+        lines.iter().for_each(|l| out.push_str(l));
+    }
+}
+
+/// `name (mime): description`, leaving out what is missing.
+fn described(name: &str, mime: Option<&str>, description: Option<&str>) -> String {
+    let mut text = name.to_string();
+    if let Some(mime) = mime {
+        text.push_str(&format!(" ({mime})"));
+    }
+    if let Some(d) = description.map(first_line).filter(|d| !d.is_empty()) {
+        text.push_str(&format!(": {d}"));
+    }
+    text
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// One row per property of an object schema: name, type, required or not, description.
+fn property_rows(out: &mut String, schema: &serde_json::Map<String, Value>, indent: &str) {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, p) in props {
+        let ty = describe_type(resolve_ref(schema, p));
+        let req = if required.contains(&name.as_str()) {
+            "required"
+        } else {
+            "optional"
+        };
+        let d = p.get("description").and_then(Value::as_str).unwrap_or("");
+        out.push_str(&format!("{indent}{name:<20} {ty:<28} {req:<9} {d}\n"));
+    }
 }
 
 /// The schema `p` points to when it is a local `{"$ref": "#/$defs/Name"}` of `root` (how

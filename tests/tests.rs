@@ -11,6 +11,7 @@ mod blocking;
 mod commands;
 mod config_cli;
 mod conformance_plugin;
+mod dev_loop;
 mod docker;
 mod fetch_plugin;
 mod hardening;
