@@ -80,7 +80,10 @@ pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginErr
                         );
                         slots.push(Slot::new(label, out.library).with_crate(manifest_path));
                     }
-                    Err(e @ build::BuildError::Failed { .. }) if config.watch => {
+                    Err(
+                        e
+                        @ (build::BuildError::Failed { .. } | build::BuildError::NoLibrary { .. }),
+                    ) if config.watch => {
                         // The compiler's errors were just printed; `/ready` shows them too.
                         tracing::error!(
                             plugin = %label,

@@ -56,7 +56,7 @@ fn a_failing_first_build_keeps_the_server_up_until_the_fix_builds() {
     );
     let not_loaded = &body["not_loaded"][0];
     assert_eq!(not_loaded["plugin"], krate.to_str().unwrap(), "{body}");
-    let error = not_loaded["build_error"].as_str().unwrap_or_default();
+    let error = not_loaded["error"].as_str().unwrap_or_default();
     assert!(error.contains(BROKEN_ERROR), "{body}");
     assert!(body.get("reload_errors").is_none(), "{body}");
     let health = util::client()

@@ -66,7 +66,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     if !unbuilt.is_empty() {
         body["not_loaded"] = unbuilt
             .iter()
-            .map(|(slot, e)| json!({"plugin": slot.label, "build_error": capped(e)}))
+            .map(|(slot, e)| json!({"plugin": slot.label, "error": capped(e)}))
             .collect();
     }
     if !state.stateless {

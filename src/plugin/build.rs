@@ -395,6 +395,26 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
         );
     }
 
+    #[test]
+    fn a_failure_the_user_saw_is_not_printed_again() {
+        use std::os::unix::process::ExitStatusExt;
+        let failed = |shown| BuildError::Failed {
+            manifest_path: PathBuf::from("/tmp/bad/Cargo.toml"),
+            status: ExitStatus::from_raw(101 << 8),
+            messages: "error[E0308]: mismatched types".into(),
+            shown,
+        };
+        let quiet = failed(false).to_string();
+        assert!(
+            quiet.ends_with(":\nerror[E0308]: mismatched types"),
+            "{quiet}"
+        );
+        let shown = failed(true);
+        assert!(!shown.to_string().contains("E0308"), "{shown}");
+        assert!(shown.to_string().contains("printed above"), "{shown}");
+        assert_eq!(shown.compiler_errors(), "error[E0308]: mismatched types");
+    }
+
     /// A standalone crate. Names differ per test: `CARGO_TARGET_DIR` may be shared by all.
     fn write_crate(dir: &Path, name: &str, crate_type: &str, source: &str) -> PathBuf {
         let manifest = dir.join("Cargo.toml");
