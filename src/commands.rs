@@ -1,19 +1,20 @@
-//! The one-shot subcommands: `inspect`, `call` and `probe`.
+//! The one-shot subcommands: `inspect`, `call`, `read`, `prompt`, `complete` and `probe`.
+//!
+//! - `local`: one MCP request to a plugin through the host's service, without a server.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use rmcp::model::RequestId;
-use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
-use crate::mcp::Session;
-use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
-use crate::plugin::{Generation, PluginError, Registry, Slot, build};
+use crate::plugin::{Generation, PluginError, build};
+
+pub mod local;
+
+pub use local::{LocalRequest, RequestError};
 
 /// Builds (for a crate) and loads one plugin outside any server. Blocking.
 pub fn load_one(plugin: &std::path::Path, profile: &str) -> Result<Arc<Generation>, PluginError> {
@@ -212,44 +213,16 @@ fn describe_type(p: &Value) -> String {
 }
 
 /// Runs `tool` of the plugin at `plugin` once with `args`, through the same tool-call path the
-/// servers use (a stateless service over this one plugin, no inline calls: nothing of the
-/// plugin runs on this thread). Returns the printed result and whether it is an error. Blocking.
+/// servers use ([`local::send`]). Returns the printed result and whether it is an error.
+/// Blocking.
 pub fn call_tool(
     plugin: &std::path::Path,
     profile: &str,
     tool: &str,
     args: serde_json::Map<String, Value>,
 ) -> Result<(String, bool), PluginError> {
-    let library = library_of(plugin, profile)?;
-    let registry = Arc::new(Registry::new(1));
-    registry.load_all(vec![Slot::new(plugin.display().to_string(), library)])?;
-    let caller = local_caller(&registry);
-    let options = ServiceOptions {
-        stateless: true,
-        tool_timeout: CALL_TIMEOUT,
-        inline_tools: false,
-        metrics: None,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(PluginError::Runtime)?;
-    let reply = runtime.block_on(async {
-        let service = Service::new(registry, options);
-        let ctx = RequestCtx {
-            session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
-            outbound: None,
-            cancel: Arc::new(AtomicBool::new(false)),
-            caller: Some(caller),
-        };
-        let params = json!({"name": tool, "arguments": args});
-        let params = to_raw_value(&params).ok();
-        let id = RequestId::Number(1);
-        let response = service
-            .handle_request(&id, "tools/call", params.as_deref(), &ctx)
-            .await;
-        serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)
-    });
+    let params = json!({"name": tool, "arguments": args});
+    let reply = local::send(plugin, profile, "tools/call", params)?;
     Ok(match (reply.get("result"), reply.get("error")) {
         (Some(result), _) => (
             serde_json::to_string_pretty(result).unwrap_or_default(),
@@ -269,27 +242,6 @@ pub fn call_tool(
         (None, None) => ("the call failed without a reply".into(), true),
     })
 }
-
-/// Whoever runs `fastmcp call` owns the plugin: the caller `local`, holding every scope the
-/// plugin's tools ask for, so access rules never hide a tool from them.
-fn local_caller(registry: &Registry) -> Caller {
-    let mut scopes: Vec<String> = registry
-        .catalog()
-        .tools
-        .iter()
-        .flat_map(|(_, t)| t.access.scopes.iter().cloned())
-        .collect();
-    scopes.sort_unstable();
-    scopes.dedup();
-    Caller {
-        id: "local".into(),
-        scopes,
-    }
-}
-
-/// How long `fastmcp call` lets a tool run: there is nobody to hand a timeout error to but the
-/// user, who can press Ctrl-C.
-const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 /// GETs the probe URL; `Ok` when the server answered 200.
 pub fn probe(p: &ProbeConfig) -> Result<(), String> {
