@@ -131,7 +131,7 @@ fn a_rebuild_that_changes_nothing_says_so_and_reloads_log_build_and_load_apart()
 }
 
 #[test]
-fn without_watch_a_failing_first_build_exits_1_with_the_error_once() {
+fn without_watch_a_failing_first_build_exits_1_with_the_error_once_as_inspect_does() {
     let dir = tempfile::tempdir().unwrap();
     let krate = util::plugin_crate(dir.path(), "dev_loop_nowatch", BROKEN);
     let target = util::crates_target_dir();
