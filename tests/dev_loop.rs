@@ -157,4 +157,14 @@ fn without_watch_a_failing_first_build_exits_1_with_the_error_once_as_inspect_do
         out.stderr
     );
     assert!(out.stderr.contains("cargo build failed"), "{}", out.stderr);
+
+    // `inspect` (and `call`, the same build) print it once too.
+    let out = util::run_bin(
+        &["inspect", krate.to_str().unwrap(), "--profile", "dev"],
+        &[("CARGO_TARGET_DIR", &target)],
+        FIRST_BUILD,
+    );
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let errors = out.stderr.matches(BROKEN_ERROR).count();
+    assert_eq!(errors, 1, "{}", out.stderr);
 }
