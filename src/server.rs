@@ -54,7 +54,8 @@ const CUT_FLUSH: Duration = Duration::from_secs(1);
 ///
 /// Cargo's output goes to stderr as it runs. When a crate's first build fails and
 /// `--watch` is on, its slot is [unbuilt](Slot::unbuilt): the others serve, and the watcher
-/// loads it once a rebuild succeeds. Without `--watch` nothing would ever fix it: an error.
+/// loads it once a rebuild succeeds (likewise when its library then fails to load: see
+/// [`Slot::waiting_for_fix`]). Without `--watch` nothing would ever fix it: an error.
 pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginError> {
     let mut slots = Vec::with_capacity(config.plugins.len());
     let mut build_time = Duration::ZERO;
@@ -78,7 +79,13 @@ pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginErr
                             build_ms = out.elapsed.as_secs_f64() * 1000.0,
                             "plugin built"
                         );
-                        slots.push(Slot::new(label, out.library).with_crate(manifest_path));
+                        let slot = Slot::new(label, out.library).with_crate(manifest_path);
+                        // A watched crate whose library does not load may be fixed by a save.
+                        slots.push(if config.watch {
+                            slot.waiting_for_fix()
+                        } else {
+                            slot
+                        });
                     }
                     Err(
                         e
@@ -119,13 +126,13 @@ pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginEr
             "plugin loaded"
         );
     }
-    match registry.unbuilt().len() {
+    match registry.waiting().len() {
         0 => tracing::info!(build_ms, load_ms, "ready"),
         waiting => tracing::warn!(
             build_ms,
             load_ms,
             waiting,
-            "serving; not ready until every plugin builds"
+            "serving; not ready until every plugin builds and loads"
         ),
     }
     Ok(())

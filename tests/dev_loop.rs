@@ -1,5 +1,5 @@
-//! `fastmcp dev CRATE` when the crate does not compile at startup: the server stays up, `/ready`
-//! says why, the other plugins serve, and the first good build is loaded. Also what the loop
+//! `fastmcp dev CRATE` when the crate does not compile (or load) at startup: the server stays
+//! up, `/ready` says why, the other plugins serve, and the first good build is loaded. Also what the loop
 //! logs (build and load times apart, unchanged rebuilds) and `--watch false`, which gives up.
 //! Regression tests for issue #15 ("the dev loop gives up early").
 
@@ -48,7 +48,7 @@ fn a_failing_first_build_keeps_the_server_up_until_the_fix_builds() {
     let calculator = plugins().calculator.to_str().unwrap().to_string();
     let server = dev_crate(&krate, &[&calculator, "--stateless"]);
 
-    let (code, body) = wait_status(&server, "build_failed", FIRST_BUILD);
+    let (code, body) = wait_status(&server, "not_loaded", FIRST_BUILD);
     assert_eq!(code, 503, "{body}");
     assert_eq!(
         (body["ready"].clone(), body["total"].clone()),
@@ -91,6 +91,23 @@ fn a_failing_first_build_keeps_the_server_up_until_the_fix_builds() {
     );
     assert!(after_fix["build_ms"].as_f64().is_some(), "{after_fix}");
     assert!(after_fix["load_ms"].as_f64().is_some(), "{after_fix}");
+}
+
+#[test]
+fn a_crate_that_builds_but_does_not_load_also_waits_for_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cdylib without `export_plugin!`: cargo is happy, the loader is not.
+    let krate = util::plugin_crate(dir.path(), "dev_loop_noentry", "pub fn nothing() {}\n");
+    let server = dev_crate(&krate, &["--stateless"]);
+    let (code, body) = wait_status(&server, "not_loaded", FIRST_BUILD);
+    assert_eq!(code, 503, "{body}");
+    let error = body["not_loaded"][0]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("fastmcp_plugin_entry"), "{body}");
+
+    std::fs::write(krate.join("src/lib.rs"), util::hello_source("loaded")).unwrap();
+    wait_status(&server, "ready", REBUILD);
+    let r = server.call(&tool_call(1, "hello", json!({})), None);
+    assert_eq!(text_of(&r), "loaded", "{r}");
 }
 
 #[test]

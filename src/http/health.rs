@@ -18,11 +18,11 @@ pub async fn health() -> Response {
 }
 
 /// `GET|HEAD /ready`: 200 once every configured plugin is served, 503 before (`starting`),
-/// while a crate whose first build failed waits for a build that succeeds (`build_failed`),
+/// while a crate whose first build (or load) failed waits for a fix (`not_loaded`),
 /// and while a plugin's worker threads all run stuck calls (`degraded`).
 ///
-/// `ready`/`total` count plugins serving / configured; stateful mode adds `sessions`. An
-/// unbuilt crate is listed under `not_loaded` with the compiler's errors (capped at
+/// `ready`/`total` count plugins serving / configured; stateful mode adds `sessions`. A
+/// waiting crate is listed under `not_loaded` with the compiler's errors (capped at
 /// [`MAX_ERROR_CHARS`]); the other plugins serve meanwhile. A plugin whose last reload failed
 /// is still serving its previous version and reports the failure. A plugin whose every worker
 /// runs a call that overran `--tool-timeout` and ignores its cancellation cannot run blocking
@@ -33,14 +33,14 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     let total = registry.total();
     let serving = registry.is_serving();
     let (stuck, unbuilt) = if serving {
-        (registry.stuck(), registry.unbuilt())
+        (registry.stuck(), registry.waiting())
     } else {
         (Vec::new(), Vec::new())
     };
     let status = if !serving {
         "starting"
     } else if !unbuilt.is_empty() {
-        "build_failed"
+        "not_loaded"
     } else if !stuck.is_empty() {
         "degraded"
     } else {

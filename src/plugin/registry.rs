@@ -32,6 +32,9 @@ pub struct Slot {
     /// Its crate's first build failed: [`Registry::load_all`] serves nothing for it, and the
     /// first rebuild that succeeds loads it (`fastmcp dev CRATE` waits for the fix).
     unbuilt: bool,
+    /// A failed first load leaves the slot empty instead of failing [`Registry::load_all`]:
+    /// a watched crate, which the next rebuild may fix.
+    waits_for_fix: bool,
     /// Next generation number.
     next_id: AtomicU64,
     /// How every generation of this slot runs its worker threads (set by the registry).
@@ -47,6 +50,7 @@ impl Slot {
             crate_manifest: None,
             last_error: Mutex::new(None),
             unbuilt: false,
+            waits_for_fix: false,
             next_id: AtomicU64::new(1),
             pool: PoolOptions::default(),
         }
@@ -61,10 +65,19 @@ impl Slot {
     /// A slot for the crate at `manifest` whose first build failed with `error`: it serves
     /// nothing until a rebuild succeeds. `library` stays empty: only a build can name it.
     pub fn unbuilt(label: impl Into<String>, manifest: impl Into<PathBuf>, error: String) -> Slot {
-        let mut slot = Slot::new(label, PathBuf::new()).with_crate(manifest);
+        let mut slot = Slot::new(label, PathBuf::new())
+            .with_crate(manifest)
+            .waiting_for_fix();
         slot.unbuilt = true;
         slot.set_last_error(Some(error));
         slot
+    }
+
+    /// Lets a failed first load leave the slot empty, until a reload succeeds, instead of
+    /// failing [`Registry::load_all`] (for a watched crate: the developer's next save may fix it).
+    pub fn waiting_for_fix(mut self) -> Slot {
+        self.waits_for_fix = true;
+        self
     }
 
     /// The message of the last failed reload, if the latest attempt failed.
@@ -229,7 +242,7 @@ pub struct Registry {
     total: usize,
     catalog: ArcSwap<Catalog>,
     /// `true` once [`Registry::load_all`] is done: requests are served from then on, even
-    /// while an unbuilt crate waits for a build that succeeds.
+    /// while a crate waits for a build that succeeds.
     serving: std::sync::atomic::AtomicBool,
     /// Serialises catalog replacements.
     swap_lock: Mutex<()>,
@@ -268,17 +281,26 @@ impl Registry {
         self
     }
 
-    /// Loads every slot and serves them (an [unbuilt](Slot::unbuilt) one serves nothing yet).
-    /// Blocking; called once. The first failure is returned.
+    /// Loads every slot and serves them. An [unbuilt](Slot::unbuilt) slot, or one
+    /// [waiting for a fix](Slot::waiting_for_fix) whose load fails, serves nothing yet.
+    /// Blocking; called once. The first other failure is returned.
     pub fn load_all(&self, mut slots: Vec<Slot>) -> Result<(), PluginError> {
         let mut gens = Vec::with_capacity(slots.len());
         for slot in &mut slots {
             slot.pool = self.pool.clone();
-            gens.push(if slot.unbuilt {
-                None
-            } else {
-                Some(slot.load()?)
-            });
+            if slot.unbuilt {
+                gens.push(None);
+                continue;
+            }
+            match slot.load() {
+                Ok(generation) => gens.push(Some(generation)),
+                Err(e) if slot.waits_for_fix => {
+                    tracing::error!(plugin = %slot.label, error = %e, "first load failed; serving the other plugins and waiting for a fix");
+                    slot.set_last_error(Some(e.to_string()));
+                    gens.push(None);
+                }
+                Err(e) => return Err(e),
+            }
         }
         let catalog = Catalog::build(&slots, gens)?;
         let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -341,15 +363,15 @@ impl Registry {
         self.total
     }
 
-    /// Whether the plugins were loaded and requests are served (see [`Registry::unbuilt`] for
+    /// Whether the plugins were loaded and requests are served (see [`Registry::waiting`] for
     /// those still missing).
     pub fn is_serving(&self) -> bool {
         self.serving.load(Ordering::Acquire)
     }
 
-    /// The slots with nothing served yet (their crate has not built since startup), with the
-    /// last build's error.
-    pub fn unbuilt(&self) -> Vec<(&Slot, String)> {
+    /// The slots with nothing served yet (their crate has not built and loaded since startup),
+    /// with the last attempt's error.
+    pub fn waiting(&self) -> Vec<(&Slot, String)> {
         let catalog = self.catalog();
         self.slots()
             .iter()
