@@ -213,7 +213,7 @@ fn describe_type(p: &Value) -> String {
 }
 
 /// Runs `tool` of the plugin at `plugin` once with `args`, through the same tool-call path the
-/// servers use ([`local::send`]). Returns the printed result and whether it is an error.
+/// servers use (`local::send`). Returns the printed result and whether it is an error.
 /// Blocking.
 pub fn call_tool(
     plugin: &std::path::Path,
