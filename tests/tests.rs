@@ -13,6 +13,7 @@ mod c_plugin;
 mod commands;
 mod config_cli;
 mod conformance_plugin;
+mod dev_loop;
 mod docker;
 mod fetch_plugin;
 mod hardening;
