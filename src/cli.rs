@@ -8,6 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod requests;
+
+pub use requests::{CompleteArgs, PromptArgs, ReadArgs};
+
 /// The environment variables listed under the top-level `--help`.
 const ENV_HELP: &str = "\
 Environment (a flag beats its variable; an empty variable counts as unset):
@@ -70,6 +74,15 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Run one tool call without a server and print its result.
     Call(CallArgs),
+    /// Read one resource without a server and print the result JSON.
+    Read(ReadArgs),
+    /// Get one prompt without a server and print the result JSON.
+    Prompt(PromptArgs),
+    /// Ask for completions of a prompt or resource-template argument and print the result JSON.
+    Complete(CompleteArgs),
+    /// Serve plugins over stdio: `dev --transport stdio`, with no flag for a launcher to take.
+    #[command(override_usage = "fastmcp stdio [OPTIONS] <PLUGIN>...")]
+    Stdio(DevArgs),
     /// GET the server's /ready; exit 0 when it answers 200, 1 otherwise (for HEALTHCHECKs).
     Probe(ProbeArgs),
     /// Write a new plugin crate (tools, a resource, a prompt, tests, README, Dockerfile).

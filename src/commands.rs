@@ -1,19 +1,20 @@
-//! The one-shot subcommands: `inspect`, `call` and `probe`.
+//! The one-shot subcommands: `inspect`, `call`, `read`, `prompt`, `complete` and `probe`.
+//!
+//! - `local`: one MCP request to a plugin through the host's service, without a server.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
-use rmcp::model::RequestId;
-use serde_json::value::to_raw_value;
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
-use crate::mcp::Session;
-use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
-use crate::plugin::{Generation, PluginError, Registry, Slot, build};
+use crate::plugin::{Generation, PluginError, build};
+
+pub mod local;
+
+pub use local::{LocalRequest, RequestError};
 
 /// Builds (for a crate) and loads one plugin outside any server. Blocking.
 pub fn load_one(plugin: &std::path::Path, profile: &str) -> Result<Arc<Generation>, PluginError> {
@@ -57,7 +58,8 @@ pub fn manifest_json(g: &Generation) -> Value {
     })
 }
 
-/// The human-readable table of `inspect`.
+/// The human-readable summary of `inspect`: every tool with its arguments and output schema,
+/// every resource and template with its description, every prompt with its arguments.
 pub fn manifest_table(g: &Generation) -> String {
     let m = &g.manifest;
     let mut out = format!(
@@ -70,28 +72,11 @@ pub fn manifest_table(g: &Generation) -> String {
     out.push_str(&format!("\nTools ({}):\n", m.tools.len()));
     for t in &m.tools {
         let desc = t.tool.description.as_deref().unwrap_or("");
-        out.push_str(&format!(
-            "  {:<24} {}\n",
-            t.tool.name,
-            desc.lines().next().unwrap_or("")
-        ));
-        let schema = &t.tool.input_schema;
-        let required: Vec<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-            for (name, p) in props {
-                let ty = describe_type(resolve_ref(schema, p));
-                let req = if required.contains(&name.as_str()) {
-                    "required"
-                } else {
-                    "optional"
-                };
-                let d = p.get("description").and_then(Value::as_str).unwrap_or("");
-                out.push_str(&format!("      {name:<20} {ty:<28} {req:<9} {d}\n"));
-            }
+        out.push_str(&format!("  {:<24} {}\n", t.tool.name, first_line(desc)));
+        property_rows(&mut out, &t.tool.input_schema, "      ");
+        if let Some(schema) = &t.tool.output_schema {
+            out.push_str("      returns (output schema):\n");
+            property_rows(&mut out, schema, "        ");
         }
         if t.access.authenticated || !t.access.scopes.is_empty() {
             out.push_str(&format!(
@@ -100,39 +85,94 @@ pub fn manifest_table(g: &Generation) -> String {
             ));
         }
     }
-    let sections: [(&str, Vec<(String, String)>); 3] = [
-        (
-            "Resources",
-            m.resources
-                .iter()
-                .map(|r| (r.uri.clone(), r.name.clone()))
-                .collect(),
-        ),
-        (
-            "Resource templates",
-            m.resource_templates
-                .iter()
-                .map(|t| (t.uri_template.clone(), t.name.clone()))
-                .collect(),
-        ),
-        (
-            "Prompts",
-            m.prompts
-                .iter()
-                .map(|p| (p.name.clone(), p.description.clone().unwrap_or_default()))
-                .collect(),
-        ),
-    ];
-    for (label, items) in sections {
-        if items.is_empty() {
-            continue;
-        }
-        out.push_str(&format!("\n{label} ({}):\n", items.len()));
-        for (key, text) in items {
-            out.push_str(&format!("  {key:<40} {text}\n"));
-        }
-    }
+    section(
+        &mut out,
+        "Resources",
+        m.resources.iter().map(|r| {
+            let text = described(&r.name, r.mime_type.as_deref(), r.description.as_deref());
+            (r.uri.clone(), text, Vec::new())
+        }),
+    );
+    section(
+        &mut out,
+        "Resource templates",
+        m.resource_templates.iter().map(|t| {
+            let text = described(&t.name, t.mime_type.as_deref(), t.description.as_deref());
+            (t.uri_template.clone(), text, Vec::new())
+        }),
+    );
+    section(
+        &mut out,
+        "Prompts",
+        m.prompts.iter().map(|p| {
+            let args = p.arguments.iter().flatten().map(|a| {
+                let req = if a.required == Some(true) {
+                    "required"
+                } else {
+                    "optional"
+                };
+                let d = a.description.as_deref().unwrap_or("");
+                format!("      {:<20} {req:<9} {d}\n", a.name)
+            });
+            let desc = first_line(p.description.as_deref().unwrap_or("")).to_string();
+            (p.name.clone(), desc, args.collect())
+        }),
+    );
     out
+}
+
+/// Appends a section of rows (key, text, lines under it), or nothing when it is empty.
+fn section(
+    out: &mut String,
+    label: &str,
+    items: impl ExactSizeIterator<Item = (String, String, Vec<String>)>,
+) {
+    if items.len() == 0 {
+        return;
+    }
+    out.push_str(&format!("\n{label} ({}):\n", items.len()));
+    for (key, text, lines) in items {
+        out.push_str(&format!("  {key:<40} {text}\n"));
+        lines.iter().for_each(|l| out.push_str(l));
+    }
+}
+
+/// `name (mime): description`, leaving out what is missing.
+fn described(name: &str, mime: Option<&str>, description: Option<&str>) -> String {
+    let mut text = name.to_string();
+    if let Some(mime) = mime {
+        text.push_str(&format!(" ({mime})"));
+    }
+    if let Some(d) = description.map(first_line).filter(|d| !d.is_empty()) {
+        text.push_str(&format!(": {d}"));
+    }
+    text
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// One row per property of an object schema: name, type, required or not, description.
+fn property_rows(out: &mut String, schema: &serde_json::Map<String, Value>, indent: &str) {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, p) in props {
+        let ty = describe_type(resolve_ref(schema, p));
+        let req = if required.contains(&name.as_str()) {
+            "required"
+        } else {
+            "optional"
+        };
+        let d = p.get("description").and_then(Value::as_str).unwrap_or("");
+        out.push_str(&format!("{indent}{name:<20} {ty:<28} {req:<9} {d}\n"));
+    }
 }
 
 /// The schema `p` points to when it is a local `{"$ref": "#/$defs/Name"}` of `root` (how
@@ -173,44 +213,16 @@ fn describe_type(p: &Value) -> String {
 }
 
 /// Runs `tool` of the plugin at `plugin` once with `args`, through the same tool-call path the
-/// servers use (a stateless service over this one plugin, no inline calls: nothing of the
-/// plugin runs on this thread). Returns the printed result and whether it is an error. Blocking.
+/// servers use (`local::send`). Returns the printed result and whether it is an error.
+/// Blocking.
 pub fn call_tool(
     plugin: &std::path::Path,
     profile: &str,
     tool: &str,
     args: serde_json::Map<String, Value>,
 ) -> Result<(String, bool), PluginError> {
-    let library = library_of(plugin, profile)?;
-    let registry = Arc::new(Registry::new(1));
-    registry.load_all(vec![Slot::new(plugin.display().to_string(), library)])?;
-    let caller = local_caller(&registry);
-    let options = ServiceOptions {
-        stateless: true,
-        tool_timeout: CALL_TIMEOUT,
-        inline_tools: false,
-        metrics: None,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(PluginError::Runtime)?;
-    let reply = runtime.block_on(async {
-        let service = Service::new(registry, options);
-        let ctx = RequestCtx {
-            session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
-            outbound: None,
-            cancel: Arc::new(AtomicBool::new(false)),
-            caller: Some(caller),
-        };
-        let params = json!({"name": tool, "arguments": args});
-        let params = to_raw_value(&params).ok();
-        let id = RequestId::Number(1);
-        let response = service
-            .handle_request(&id, "tools/call", params.as_deref(), &ctx)
-            .await;
-        serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)
-    });
+    let params = json!({"name": tool, "arguments": args});
+    let reply = local::send(plugin, profile, "tools/call", params)?;
     Ok(match (reply.get("result"), reply.get("error")) {
         (Some(result), _) => (
             serde_json::to_string_pretty(result).unwrap_or_default(),
@@ -230,27 +242,6 @@ pub fn call_tool(
         (None, None) => ("the call failed without a reply".into(), true),
     })
 }
-
-/// Whoever runs `fastmcp call` owns the plugin: the caller `local`, holding every scope the
-/// plugin's tools ask for, so access rules never hide a tool from them.
-fn local_caller(registry: &Registry) -> Caller {
-    let mut scopes: Vec<String> = registry
-        .catalog()
-        .tools
-        .iter()
-        .flat_map(|(_, t)| t.access.scopes.iter().cloned())
-        .collect();
-    scopes.sort_unstable();
-    scopes.dedup();
-    Caller {
-        id: "local".into(),
-        scopes,
-    }
-}
-
-/// How long `fastmcp call` lets a tool run: there is nobody to hand a timeout error to but the
-/// user, who can press Ctrl-C.
-const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
 
 /// GETs the probe URL; `Ok` when the server answered 200.
 pub fn probe(p: &ProbeConfig) -> Result<(), String> {

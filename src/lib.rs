@@ -15,7 +15,7 @@
 //! - [`stdio`]: the stdio transport.
 //! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
 //! - [`watch`]: file events -> debounced plugin reloads (hot reload).
-//! - [`commands`]: `inspect`, `call` and `probe`.
+//! - [`commands`]: the one-shot commands: `inspect`, `call`, `read`, `prompt`, `complete`, `probe`.
 //! - [`scaffold`]: `new`, a plugin crate from templates compiled into the binary.
 //! - `fuzz` (tests only): property-based fuzzing of the JSON-RPC parser and the reply checks.
 

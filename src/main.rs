@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use fastmcp::cli::{Cli, Command};
+use fastmcp::commands::LocalRequest;
 use fastmcp::config::{self, Config, ProbeConfig, Transport};
 use fastmcp::{commands, logging, server, stdio};
 
@@ -24,9 +25,9 @@ fn main() -> ExitCode {
             match commands::load_one(&args.plugin, &profile) {
                 Ok(g) => {
                     if args.json {
-                        println!("{:#}", commands::manifest_json(&g));
+                        out(&format!("{:#}\n", commands::manifest_json(&g)));
                     } else {
-                        print!("{}", commands::manifest_table(&g));
+                        out(&commands::manifest_table(&g));
                     }
                     ExitCode::SUCCESS
                 }
@@ -42,8 +43,8 @@ fn main() -> ExitCode {
             };
             let _log = logging::init(config::LogFormat::Pretty, "warn");
             match commands::call_tool(&args.plugin, &profile, &args.tool, tool_args) {
-                Ok((out, is_error)) => {
-                    println!("{out}");
+                Ok((text, is_error)) => {
+                    out(&format!("{text}\n"));
                     if is_error {
                         ExitCode::FAILURE
                     } else {
@@ -53,6 +54,22 @@ fn main() -> ExitCode {
                 Err(e) => failure(&e),
             }
         }
+        Command::Read(args) => local(
+            &args.plugin,
+            args.profile.clone(),
+            Ok(LocalRequest::read(&args)),
+        ),
+        Command::Prompt(args) => local(
+            &args.plugin,
+            args.profile.clone(),
+            LocalRequest::prompt(&args),
+        ),
+        Command::Complete(args) => local(
+            &args.plugin,
+            args.profile.clone(),
+            LocalRequest::complete(&args),
+        ),
+        Command::Stdio(args) => stdio(args),
         Command::Probe(args) => match ProbeConfig::from_env_and_args(args) {
             Ok(p) => match commands::probe(&p) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +95,40 @@ fn new_crate(args: &fastmcp::cli::NewArgs) -> ExitCode {
         Err(e) if e.is_usage() => usage_error(&e),
         Err(e) => failure(&e),
     }
+}
+
+/// `read`, `prompt` and `complete`: print the result JSON, or the error and exit 1.
+fn local(
+    plugin: &std::path::Path,
+    profile: Option<String>,
+    request: Result<LocalRequest, config::ConfigError>,
+) -> ExitCode {
+    let parsed =
+        config::resolve_profile(profile, config::env_vars()).and_then(|p| Ok((p, request?)));
+    let (profile, request) = match parsed {
+        Ok(v) => v,
+        Err(e) => return usage_error(&e),
+    };
+    let _log = logging::init(config::LogFormat::Pretty, "warn");
+    match commands::local::run(plugin, &profile, &request) {
+        Ok(result) => {
+            out(&format!("{result:#}\n"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `fastmcp stdio`: `dev` with the transport set, so a launcher that takes `--transport` for
+/// itself (the MCP Inspector does) has nothing to take.
+fn stdio(mut args: fastmcp::cli::DevArgs) -> ExitCode {
+    if let Some(t) = args.transport.as_deref().filter(|t| *t != "stdio") {
+        return usage_error(&format!(
+            "invalid value {t:?} for --transport: `fastmcp stdio` serves stdio only; use `fastmcp dev --transport {t}`"
+        ));
+    }
+    args.transport = Some("stdio".into());
+    dev(args)
 }
 
 /// One I/O thread per core, and at least two: inline tool calls may take all of them but one
@@ -164,6 +215,13 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// Writes a command's output to stdout. A reader that went away (`| head`) is not an error
+/// of ours, and `print!` would panic on it.
+fn out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// A bad flag or variable: exit code 2.

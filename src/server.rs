@@ -50,50 +50,91 @@ pub const EXIT_CUT_OFF: u8 = 3;
 /// After the cut-off, how long cut calls get to write their error before the process exits.
 const CUT_FLUSH: Duration = Duration::from_secs(1);
 
-/// Builds crate sources and returns one slot per plugin. Blocking.
-pub fn prepare_slots(config: &Config) -> Result<Vec<Slot>, PluginError> {
+/// Builds crate sources and returns one slot per plugin, with the total build time. Blocking.
+///
+/// Cargo's output goes to stderr as it runs. When a crate's first build fails and
+/// `--watch` is on, its slot is [unbuilt](Slot::unbuilt): the others serve, and the watcher
+/// loads it once a rebuild succeeds (likewise when its library then fails to load: see
+/// [`Slot::waiting_for_fix`]). Without `--watch` nothing would ever fix it: an error.
+pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginError> {
     let mut slots = Vec::with_capacity(config.plugins.len());
+    let mut build_time = Duration::ZERO;
     for source in &config.plugins {
         match source {
             PluginSource::Library(path) => slots.push(Slot::new(path.display().to_string(), path)),
             PluginSource::Crate { manifest_path } => {
-                tracing::info!(manifest = %manifest_path.display(), profile = %config.profile, "building plugin crate");
-                let out = build::cargo_build(manifest_path, &config.profile, true)?;
-                tracing::info!(
-                    library = %out.library.display(),
-                    elapsed_ms = out.elapsed.as_millis() as u64,
-                    "plugin built"
-                );
                 let label = manifest_path
                     .parent()
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| manifest_path.display().to_string());
-                slots.push(Slot::new(label, out.library).with_crate(manifest_path));
+                tracing::info!(plugin = %label, profile = %config.profile, "building plugin crate");
+                let started = std::time::Instant::now();
+                let built = build::cargo_build(manifest_path, &config.profile, true);
+                build_time += started.elapsed();
+                match built {
+                    Ok(out) => {
+                        tracing::info!(
+                            plugin = %label,
+                            library = %out.library.display(),
+                            build_ms = out.elapsed.as_secs_f64() * 1000.0,
+                            "plugin built"
+                        );
+                        let slot = Slot::new(label, out.library).with_crate(manifest_path);
+                        // A watched crate whose library does not load may be fixed by a save.
+                        slots.push(if config.watch {
+                            slot.waiting_for_fix()
+                        } else {
+                            slot
+                        });
+                    }
+                    Err(
+                        e
+                        @ (build::BuildError::Failed { .. } | build::BuildError::NoLibrary { .. }),
+                    ) if config.watch => {
+                        // The compiler's errors were just printed; `/ready` shows them too.
+                        tracing::error!(
+                            plugin = %label,
+                            "first build failed; serving the other plugins and waiting for a fix"
+                        );
+                        let errors = e.compiler_errors();
+                        slots.push(Slot::unbuilt(label, manifest_path, errors));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
     }
-    Ok(slots)
+    Ok((slots, build_time))
 }
 
 /// Builds and loads every plugin into `registry`, logging what is served. Blocking.
 pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginError> {
+    let (slots, build_time) = prepare_slots(config)?;
     let started = std::time::Instant::now();
-    let slots = prepare_slots(config)?;
     registry.load_all(slots)?;
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let build_ms = build_time.as_secs_f64() * 1000.0;
     let cat = registry.catalog();
-    for g in &cat.generations {
+    let served = registry.slots().iter().zip(&cat.generations);
+    for (slot, g) in served.filter_map(|(s, g)| Some((s, g.as_ref()?))) {
         tracing::info!(
-            plugin = %g.manifest.name,
+            plugin = %slot.label,
+            name = %g.manifest.name,
             version = %g.manifest.version,
             path = %g.path().display(),
             tools = g.manifest.tools.len(),
             "plugin loaded"
         );
     }
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "ready"
-    );
+    match registry.waiting().len() {
+        0 => tracing::info!(build_ms, load_ms, "ready"),
+        waiting => tracing::warn!(
+            build_ms,
+            load_ms,
+            waiting,
+            "serving; not ready until every plugin builds and loads"
+        ),
+    }
     Ok(())
 }
 
@@ -163,12 +204,8 @@ pub async fn run(
             if let Some(s) = weak.upgrade() {
                 m.set_sessions(s.sessions.len());
                 let c = s.registry.catalog();
-                m.set_generations(
-                    c.generations
-                        .iter()
-                        .map(|g| (g.manifest.name.as_str(), g.id)),
-                );
-                m.set_blocking_calls(c.generations.iter().map(|g| {
+                m.set_generations(c.served().map(|g| (g.manifest.name.as_str(), g.id)));
+                m.set_blocking_calls(c.served().map(|g| {
                     let u = g.pool().usage();
                     let calls = crate::metrics::BlockingCalls {
                         running: u.running,

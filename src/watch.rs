@@ -212,8 +212,7 @@ async fn run(
                         {
                             let catalog = service.registry.catalog();
                             let plugin = catalog
-                                .generations
-                                .get(i)
+                                .generation(i)
                                 .map_or("unknown", |g| g.manifest.name.as_str());
                             m.record_reload(plugin, matches!(outcome, Reloaded::Swapped { .. }));
                         }

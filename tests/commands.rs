@@ -1,9 +1,10 @@
-//! The one-shot subcommands: `fastmcp inspect` (table and `--json`) and `fastmcp call`, whose
-//! exit code says whether the tool succeeded.
+//! The one-shot subcommands: `fastmcp inspect` (table and `--json`), `fastmcp call`, whose
+//! exit code says whether the tool succeeded, and `read`, `prompt` and `complete`, which print
+//! the result JSON or exit 1 with the refusal.
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::util::{self, plugins};
 
@@ -123,4 +124,186 @@ fn call_runs_as_the_local_caller_that_access_rules_never_refuse() {
         whoami.stdout.contains("admin"),
         "every declared scope: {whoami:?}"
     );
+}
+
+/// The row of `out` whose first word is `key`, and the rows indented under it.
+fn block<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
+    let mut lines = out
+        .lines()
+        .skip_while(|l| l.split_whitespace().next() != Some(key));
+    let Some(head) = lines.next() else {
+        panic!("no row for {key}:\n{out}")
+    };
+    let indent = head.len() - head.trim_start().len();
+    let under = lines.take_while(|l| l.len() - l.trim_start().len() > indent);
+    std::iter::once(head).chain(under).collect()
+}
+
+#[test]
+fn inspect_shows_output_schemas_prompt_arguments_and_descriptions() {
+    let out = util::run_bin(&["inspect", path(&plugins().test_plugin)], &[], WITHIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let structured = block(&out.stdout, "structured").join("\n");
+    assert!(
+        structured.contains("returns (output schema):"),
+        "{structured}"
+    );
+    let count = structured
+        .lines()
+        .find(|l| l.trim_start().starts_with("count "))
+        .unwrap_or_else(|| panic!("no output property `count`:\n{structured}"));
+    assert!(
+        count.contains("integer") && count.contains("A fixed number"),
+        "{count}"
+    );
+
+    let out = util::run_bin(&["inspect", path(&plugins().conformance)], &[], WITHIN);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let prompt = block(&out.stdout, "test_prompt_with_arguments");
+    assert!(
+        prompt[0].contains("A prompt with two required arguments"),
+        "{prompt:?}"
+    );
+    assert!(
+        prompt.iter().any(|l| l.contains("arg1")
+            && l.contains("required")
+            && l.contains("First test argument")),
+        "{prompt:?}"
+    );
+    let resource = block(&out.stdout, "test://static-text");
+    assert!(
+        resource[0].contains("A static text resource"),
+        "{resource:?}"
+    );
+    assert!(resource[0].contains("text/plain"), "{resource:?}");
+    let template = block(&out.stdout, "test://template/{id}/data");
+    assert!(
+        template[0].contains("Data for one id, as JSON"),
+        "{template:?}"
+    );
+}
+
+fn conformance() -> &'static str {
+    path(&plugins().conformance)
+}
+
+fn json_out(out: &util::Finished) -> Value {
+    assert_eq!(out.code, Some(0), "{out:?}");
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out:?}"))
+}
+
+#[test]
+fn read_prints_a_resource_and_a_templated_one() {
+    let out = util::run_bin(&["read", conformance(), "test://static-text"], &[], WITHIN);
+    let v = json_out(&out);
+    assert_eq!(v["contents"][0]["uri"], "test://static-text", "{v}");
+    assert_eq!(
+        v["contents"][0]["text"],
+        "This is the content of the static text resource."
+    );
+    let out = util::run_bin(
+        &["read", conformance(), "test://template/42/data"],
+        &[],
+        WITHIN,
+    );
+    let v = json_out(&out);
+    let text = v["contents"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.contains("Data for ID: 42"), "{v}");
+}
+
+#[test]
+fn prompt_prints_the_messages_and_checks_its_arguments() {
+    let out = util::run_bin(
+        &[
+            "prompt",
+            conformance(),
+            "test_prompt_with_arguments",
+            "--args",
+            r#"{"arg1":"a","arg2":"b"}"#,
+        ],
+        &[],
+        WITHIN,
+    );
+    let v = json_out(&out);
+    assert_eq!(
+        v["messages"][0]["content"]["text"], "Prompt with arguments: arg1='a', arg2='b'",
+        "{v}"
+    );
+
+    let missing = util::run_bin(
+        &["prompt", conformance(), "test_prompt_with_arguments"],
+        &[],
+        WITHIN,
+    );
+    assert_eq!(missing.code, Some(1), "{missing:?}");
+    assert!(missing.stderr.contains("arg1, arg2"), "{missing:?}");
+    assert!(missing.stdout.is_empty(), "{missing:?}");
+
+    let not_strings = util::run_bin(
+        &[
+            "prompt",
+            conformance(),
+            "test_prompt_with_arguments",
+            "--args",
+            r#"{"arg1":1}"#,
+        ],
+        &[],
+        WITHIN,
+    );
+    assert_eq!(not_strings.code, Some(2), "{not_strings:?}");
+    assert!(not_strings.stderr.contains("--args"), "{not_strings:?}");
+}
+
+#[test]
+fn complete_prints_the_values_of_a_prompt_argument() {
+    let out = util::run_bin(
+        &[
+            "complete",
+            conformance(),
+            "--prompt",
+            "test_prompt_with_arguments",
+            "arg1",
+            "par",
+        ],
+        &[],
+        WITHIN,
+    );
+    let v = json_out(&out);
+    assert_eq!(
+        v["completion"]["values"],
+        json!(["paris", "park", "party"]),
+        "{v}"
+    );
+
+    let out = util::run_bin(
+        &[
+            "complete",
+            conformance(),
+            "--template",
+            "test://template/{id}/data",
+            "id",
+        ],
+        &[],
+        WITHIN,
+    );
+    assert_eq!(json_out(&out)["completion"]["values"], json!([]));
+
+    let unknown = util::run_bin(
+        &["complete", conformance(), "--prompt", "nope", "x"],
+        &[],
+        WITHIN,
+    );
+    assert_eq!(unknown.code, Some(1), "{unknown:?}");
+    assert!(
+        unknown.stderr.contains("Unknown prompt: nope"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn read_of_an_unknown_uri_exits_1_with_the_message() {
+    let out = util::run_bin(&["read", conformance(), "test://nope"], &[], WITHIN);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert!(out.stderr.contains("test://nope"), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
 }

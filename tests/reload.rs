@@ -251,47 +251,14 @@ fn stateful_sessions_hear_tools_list_changed() {
     );
 }
 
-const CRATE_TOML: &str = r#"[package]
-name = "hot_crate"
-version = "0.1.0"
-edition = "2021"
-publish = false
-
-[lib]
-crate-type = ["cdylib"]
-
-[dependencies]
-fastmcp-sdk = { path = "SDK" }
-serde = { version = "1", features = ["derive"] }
-
-[workspace]
-"#;
-
-fn crate_source(greeting: &str) -> String {
-    format!(
-        "use fastmcp_sdk::prelude::*;\n\n/// Says hello\n#[tool]\nfn hello() -> String {{\n    \"{greeting}\".to_string()\n}}\n\nfastmcp_sdk::export_plugin! {{\n    name: \"hot\",\n    version: \"0.1.0\",\n    tools: [hello],\n}}\n"
-    )
-}
-
 #[test]
 fn a_crate_directory_is_rebuilt_on_edit_and_compile_errors_keep_the_old_version() {
     let dir = tempfile::tempdir().unwrap();
-    let krate = dir.path().join("hot");
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    let sdk = util::root().join("tool-plugins/fastmcp-sdk");
-    std::fs::write(
-        krate.join("Cargo.toml"),
-        CRATE_TOML.replace("SDK", sdk.to_str().unwrap()),
-    )
-    .unwrap();
-    std::fs::copy(util::root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    std::fs::write(krate.join("src/lib.rs"), crate_source("hello v1")).unwrap();
-    // A shared target dir keeps the SDK's dependencies built across runs.
-    let target = util::target_dir().join("test-crates");
-    let target = target.to_str().unwrap();
+    let krate = util::plugin_crate(dir.path(), "hot_crate", &util::hello_source("hello v1"));
+    let target = util::crates_target_dir();
     let server = util::spawn(
         &[krate.to_str().unwrap(), "--profile", "dev"],
-        &[("CARGO_TARGET_DIR", target)],
+        &[("CARGO_TARGET_DIR", &target)],
     );
     // The first build compiles the SDK's dependencies: allow for a slow machine.
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -303,7 +270,7 @@ fn a_crate_directory_is_rebuilt_on_edit_and_compile_errors_keep_the_old_version(
         |s: &str| text_of(&server.call(&rpc(1, "tools/call", json!({"name": "hello"})), Some(s)));
     assert_eq!(hello_in(&session), "hello v1");
 
-    std::fs::write(krate.join("src/lib.rs"), crate_source("hello v2")).unwrap();
+    std::fs::write(krate.join("src/lib.rs"), util::hello_source("hello v2")).unwrap();
     assert!(
         eventually(Duration::from_secs(180), || hello_in(&session)
             == "hello v2"),

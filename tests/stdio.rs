@@ -113,3 +113,142 @@ fn requests_on_stdin_are_answered_on_stdout_and_logs_go_to_stderr() {
         "{stderr}"
     );
 }
+
+/// Runs `fastmcp ARGS` with `env`, writes `messages` to its stdin, reads `answers` JSON-RPC
+/// lines from its stdout (bounded), closes stdin and returns the answers, the exit code and
+/// stderr. Panics on a stdout line that is not JSON-RPC.
+fn exchange(
+    args: &[&str],
+    env: &[(&str, &str)],
+    messages: &[Value],
+    answers: usize,
+) -> (Vec<Value>, Option<i32>, String) {
+    let mut cmd = Command::new(util::bin());
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("FASTMCP_TRANSPORT")
+        .env("FASTMCP_LOG_FORMAT", "json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn fastmcp");
+    let mut stdin = child.stdin.take().unwrap();
+    for m in messages {
+        writeln!(stdin, "{m}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got = Vec::new();
+    while got.len() < answers {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            let _ = child.kill();
+            panic!(
+                "{} answers of {answers}: {got:?}; stderr:\n{}",
+                got.len(),
+                stderr.join().unwrap()
+            );
+        };
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+        assert_eq!(v["jsonrpc"], "2.0", "{v}");
+        got.push(v);
+    }
+    drop(stdin);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("fastmcp did not exit after stdin closed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (got, status.code(), stderr.join().unwrap())
+}
+
+fn list_and_add() -> [Value; 4] {
+    [
+        rpc(
+            1,
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "tests", "version": "1"}
+            }),
+        ),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        rpc(2, "tools/list", json!({})),
+        tool_call(3, "calculate", json!({"operation": "add", "a": 2, "b": 3})),
+    ]
+}
+
+/// `fastmcp stdio PLUGIN` serves stdio with no flag on the command line (what a launcher such
+/// as the MCP Inspector, which takes `--transport` for itself, needs), even when the
+/// environment says HTTP. Regression test for issue #15 ("stdio launchers").
+#[test]
+fn the_stdio_subcommand_serves_stdio_without_a_transport_flag() {
+    let calculator = plugins().calculator.to_str().unwrap();
+    let (answers, code, stderr) = exchange(
+        &["stdio", calculator, "--watch=false"],
+        &[
+            ("FASTMCP_TRANSPORT", "http-stream"),
+            ("FASTMCP_LOG", "info"),
+        ],
+        &list_and_add(),
+        3,
+    );
+    let by_id = |id: i64| answers.iter().find(|a| a["id"] == id).unwrap();
+    assert_eq!(by_id(2)["result"]["tools"][0]["name"], "calculate");
+    assert_eq!(text_of(by_id(3)), "Result: 5");
+    assert_eq!(code, Some(0), "{stderr}");
+    // Logs went to stderr, and no HTTP listener was started.
+    assert!(stderr.contains("plugin loaded"), "{stderr}");
+    assert!(!stderr.contains("listening"), "{stderr}");
+
+    let out = util::run_bin(
+        &["stdio", "--transport", "http", calculator],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("`fastmcp stdio` serves stdio only"),
+        "{out:?}"
+    );
+}
+
+/// The Inspector recipe's other form: `-e FASTMCP_TRANSPORT=stdio fastmcp dev PLUGIN`.
+#[test]
+fn fastmcp_transport_stdio_in_the_environment_serves_stdio() {
+    let calculator = plugins().calculator.to_str().unwrap();
+    let (answers, code, stderr) = exchange(
+        &["dev", calculator, "--watch=false"],
+        &[("FASTMCP_TRANSPORT", "stdio")],
+        &list_and_add(),
+        3,
+    );
+    let call = answers.iter().find(|a| a["id"] == 3).unwrap();
+    assert_eq!(text_of(call), "Result: 5", "{answers:?}");
+    assert_eq!(code, Some(0), "{stderr}");
+}

@@ -439,6 +439,29 @@ pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished 
     }
 }
 
+/// The directory of the npm package `name` in `tests/clients/node_modules` (scripts/test.sh
+/// installs them with `npm ci`). Without it, `None` and a notice, so the test can pass without
+/// node; unless FASTMCP_TEST_REQUIRE_CLIENTS=1, which makes that a failure.
+pub fn node_package(name: &str) -> Option<PathBuf> {
+    let clients = root().join("tests/clients");
+    let dir = clients.join("node_modules").join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let required = std::env::var("FASTMCP_TEST_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+    assert!(
+        !required,
+        "FASTMCP_TEST_REQUIRE_CLIENTS=1 but {} is missing; run `npm ci` in {}",
+        dir.display(),
+        clients.display()
+    );
+    eprintln!(
+        "notice: skipping a test that needs {name}: run `npm ci` in {}",
+        clients.display()
+    );
+    None
+}
+
 /// An SSE response read incrementally: a thread parses events as they arrive.
 #[derive(Debug)]
 pub struct SseStream {
@@ -616,4 +639,36 @@ pub fn inline_ways(server: &Server, tool: &str) -> Vec<bool> {
         .filter(|e| e["tool"] == tool)
         .map(|e| e["inline"].as_bool().expect("inline is logged"))
         .collect()
+}
+
+/// A plugin crate `name` in `dir` (its directory is returned) with `source` as `src/lib.rs`,
+/// depending on this workspace's SDK. Give every test its own `name`: the cdylib's file name
+/// is the crate's, and tests building at once share [`crates_target_dir`].
+pub fn plugin_crate(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let krate = dir.join(name);
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    let sdk = root().join("tool-plugins/fastmcp-sdk");
+    let toml = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n\
+         [dependencies]\nfastmcp-sdk = {{ path = {sdk:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
+         [workspace]\n"
+    );
+    std::fs::write(krate.join("Cargo.toml"), toml).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    std::fs::write(krate.join("src/lib.rs"), source).unwrap();
+    krate
+}
+
+/// A plugin with one tool, `hello`, that returns `greeting`.
+pub fn hello_source(greeting: &str) -> String {
+    format!(
+        "use fastmcp_sdk::prelude::*;\n\n/// Says hello\n#[tool]\nfn hello() -> String {{\n    \"{greeting}\".to_string()\n}}\n\nfastmcp_sdk::export_plugin! {{\n    name: \"hot\",\n    version: \"0.1.0\",\n    tools: [hello],\n}}\n"
+    )
+}
+
+/// The `CARGO_TARGET_DIR` of the crates [`plugin_crate`] writes: shared, so the SDK's
+/// dependencies are built once across tests and runs.
+pub fn crates_target_dir() -> String {
+    target_dir().join("test-crates").display().to_string()
 }

@@ -17,27 +17,39 @@ pub async fn health() -> Response {
         .into_response()
 }
 
-/// `GET|HEAD /ready`: 200 once every configured plugin is served, 503 before (`starting`)
+/// `GET|HEAD /ready`: 200 once every configured plugin is served, 503 before (`starting`),
+/// while a crate whose first build (or load) failed waits for a fix (`not_loaded`),
 /// and while a plugin's worker threads all run stuck calls (`degraded`).
 ///
-/// `ready`/`total` count plugins serving / configured; stateful mode adds `sessions`. A plugin
-/// whose last reload failed is still serving its previous version and reports the failure. A
-/// plugin whose every worker runs a call that overran `--tool-timeout` and ignores its
-/// cancellation cannot run blocking calls any more: it is listed under `stuck` and does not
-/// count as ready, until a reload or restart gives it new threads.
+/// `ready`/`total` count plugins serving / configured; stateful mode adds `sessions`. A
+/// waiting crate is listed under `not_loaded` with the compiler's errors (capped at
+/// [`MAX_ERROR_CHARS`]); the other plugins serve meanwhile. A plugin whose last reload failed
+/// is still serving its previous version and reports the failure. A plugin whose every worker
+/// runs a call that overran `--tool-timeout` and ignores its cancellation cannot run blocking
+/// calls any more: it is listed under `stuck` and does not count as ready, until a reload or
+/// restart gives it new threads.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let registry = &state.service.registry;
     let total = registry.total();
-    let is_ready = registry.is_ready();
-    let stuck = if is_ready {
-        registry.stuck()
+    let serving = registry.is_serving();
+    let (stuck, unbuilt) = if serving {
+        (registry.stuck(), registry.waiting())
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
-    let (ready, status) = match (is_ready, stuck.is_empty()) {
-        (false, _) => (0, "starting"),
-        (true, true) => (total, "ready"),
-        (true, false) => (total.saturating_sub(stuck.len()), "degraded"),
+    let status = if !serving {
+        "starting"
+    } else if !unbuilt.is_empty() {
+        "not_loaded"
+    } else if !stuck.is_empty() {
+        "degraded"
+    } else {
+        "ready"
+    };
+    let ready = if serving {
+        total.saturating_sub(stuck.len() + unbuilt.len())
+    } else {
+        0
     };
     let mut body = json!({
         "mode": if state.stateless { "stateless" } else { "stateful" },
@@ -51,12 +63,19 @@ pub async fn ready(State(state): State<AppState>) -> Response {
             .map(|s| json!({"plugin": s.plugin, "generation": s.generation, "calls": s.calls}))
             .collect();
     }
+    if !unbuilt.is_empty() {
+        body["not_loaded"] = unbuilt
+            .iter()
+            .map(|(slot, e)| json!({"plugin": slot.label, "error": capped(e)}))
+            .collect();
+    }
     if !state.stateless {
         body["sessions"] = json!(state.service.sessions.len());
     }
     let failures: Vec<_> = registry
         .slots()
         .iter()
+        .filter(|s| !unbuilt.iter().any(|(u, _)| std::ptr::eq(*u, *s)))
         .filter_map(|s| {
             s.last_error()
                 .map(|e| json!({"plugin": s.label, "last_reload_error": e}))
@@ -76,4 +95,34 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// The most of a compiler's errors `/ready` shows: the first errors are the ones to fix, and
+/// a probe's body should stay small.
+pub const MAX_ERROR_CHARS: usize = 4096;
+
+/// `text` cut to [`MAX_ERROR_CHARS`] on a character boundary, saying how much was left out.
+fn capped(text: &str) -> String {
+    if text.len() <= MAX_ERROR_CHARS {
+        return text.to_string();
+    }
+    let mut end = MAX_ERROR_CHARS;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_capped_on_a_char_boundary() {
+        assert_eq!(capped("error: x"), "error: x");
+        let long = "é".repeat(MAX_ERROR_CHARS);
+        let cut = capped(&long);
+        assert!(cut.len() < long.len(), "{}", cut.len());
+        assert!(cut.ends_with(&format!("({} more bytes)", long.len() - MAX_ERROR_CHARS)));
+    }
 }

@@ -252,7 +252,7 @@ async fn post_inner(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Request { id, method, params } => {
-            if !state.service.registry.is_ready() {
+            if !state.service.registry.is_serving() {
                 return Err(HttpError::rpc(
                     StatusCode::SERVICE_UNAVAILABLE,
                     Some(id),

@@ -59,7 +59,7 @@ pub async fn post(
         .flatten();
     modern::check_headers(headers, &method, params, &meta, schema.as_ref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
-    if !state.service.registry.is_ready() {
+    if !state.service.registry.is_serving() {
         return Err(HttpError::rpc(
             StatusCode::SERVICE_UNAVAILABLE,
             Some(id),

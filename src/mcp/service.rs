@@ -469,7 +469,7 @@ impl Service {
                     cat.resource_templates
                         .iter()
                         .find(|(_, t)| t.uri_template == uri)
-                        .map(|(slot, _)| cat.generations[*slot].clone())
+                        .and_then(|(slot, _)| cat.generation(*slot).cloned())
                 }
                 other => {
                     return Err(ErrorData::invalid_params(
@@ -497,7 +497,7 @@ impl Service {
         cat.resource_templates
             .iter()
             .find(|(_, t)| super::uri_template::matches(&t.uri_template, uri))
-            .map(|(slot, _)| cat.generations[*slot].clone())
+            .and_then(|(slot, _)| cat.generation(*slot).cloned())
     }
 }
 

@@ -36,7 +36,7 @@ pub enum BuildError {
         source: io::Error,
     },
     /// Cargo ran and failed: compile errors, a bad manifest, a missing crate.
-    #[error("{manifest_path}: cargo build failed ({status}):\n{messages}")]
+    #[error("{manifest_path}: cargo build failed ({status}){}", quote_messages(messages, *shown))]
     Failed {
         /// The crate's `Cargo.toml`.
         manifest_path: PathBuf,
@@ -45,6 +45,9 @@ pub enum BuildError {
         /// The rendered `error` diagnostics as the compiler printed them (or, when there are
         /// none, the last lines cargo printed).
         messages: String,
+        /// Cargo's output was forwarded to stderr as it ran, so the message leaves the
+        /// diagnostics out instead of printing them a second time.
+        shown: bool,
     },
     /// The build succeeded but produced no cdylib for this crate.
     #[error(
@@ -65,6 +68,25 @@ pub struct BuildOutput {
     pub fresh: bool,
     /// How long the build took.
     pub elapsed: Duration,
+}
+
+/// The tail of [`BuildError::Failed`]'s message: the diagnostics, unless the user saw them.
+fn quote_messages(messages: &str, shown: bool) -> String {
+    if shown {
+        "; the compiler's errors are printed above".into()
+    } else {
+        format!(":\n{messages}")
+    }
+}
+
+impl BuildError {
+    /// The compiler's error diagnostics of a failed build (else the error's message).
+    pub fn compiler_errors(&self) -> String {
+        match self {
+            BuildError::Failed { messages, .. } => messages.clone(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// At most this many diagnostic lines go into [`BuildError::Failed`].
@@ -126,6 +148,7 @@ pub fn cargo_build(
             manifest_path: manifest_path.to_owned(),
             status,
             messages: diagnostics.into_message(),
+            shown: show_progress,
         });
     }
     let library = library.ok_or_else(|| BuildError::NoLibrary {
@@ -370,6 +393,26 @@ error: could not compile `bad` (lib) due to 1 previous error; 1 warning emitted
             !message.contains("Compiling") && !message.contains("unused"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_failure_the_user_saw_is_not_printed_again() {
+        use std::os::unix::process::ExitStatusExt;
+        let failed = |shown| BuildError::Failed {
+            manifest_path: PathBuf::from("/tmp/bad/Cargo.toml"),
+            status: ExitStatus::from_raw(101 << 8),
+            messages: "error[E0308]: mismatched types".into(),
+            shown,
+        };
+        let quiet = failed(false).to_string();
+        assert!(
+            quiet.ends_with(":\nerror[E0308]: mismatched types"),
+            "{quiet}"
+        );
+        let shown = failed(true);
+        assert!(!shown.to_string().contains("E0308"), "{shown}");
+        assert!(shown.to_string().contains("printed above"), "{shown}");
+        assert_eq!(shown.compiler_errors(), "error[E0308]: mismatched types");
     }
 
     /// A standalone crate. Names differ per test: `CARGO_TARGET_DIR` may be shared by all.

@@ -29,6 +29,12 @@ pub struct Slot {
     pub crate_manifest: Option<PathBuf>,
     /// The last failed reload's message, cleared by a good one.
     last_error: Mutex<Option<String>>,
+    /// Its crate's first build failed: [`Registry::load_all`] serves nothing for it, and the
+    /// first rebuild that succeeds loads it (`fastmcp dev CRATE` waits for the fix).
+    unbuilt: bool,
+    /// A failed first load leaves the slot empty instead of failing [`Registry::load_all`]:
+    /// a watched crate, which the next rebuild may fix.
+    waits_for_fix: bool,
     /// Next generation number.
     next_id: AtomicU64,
     /// How every generation of this slot runs its worker threads (set by the registry).
@@ -43,6 +49,8 @@ impl Slot {
             library: library.into(),
             crate_manifest: None,
             last_error: Mutex::new(None),
+            unbuilt: false,
+            waits_for_fix: false,
             next_id: AtomicU64::new(1),
             pool: PoolOptions::default(),
         }
@@ -51,6 +59,24 @@ impl Slot {
     /// Marks the slot as built from the crate at `manifest` (watched and rebuilt on change).
     pub fn with_crate(mut self, manifest: impl Into<PathBuf>) -> Slot {
         self.crate_manifest = Some(manifest.into());
+        self
+    }
+
+    /// A slot for the crate at `manifest` whose first build failed with `error`: it serves
+    /// nothing until a rebuild succeeds. `library` stays empty: only a build can name it.
+    pub fn unbuilt(label: impl Into<String>, manifest: impl Into<PathBuf>, error: String) -> Slot {
+        let mut slot = Slot::new(label, PathBuf::new())
+            .with_crate(manifest)
+            .waiting_for_fix();
+        slot.unbuilt = true;
+        slot.set_last_error(Some(error));
+        slot
+    }
+
+    /// Lets a failed first load leave the slot empty, until a reload succeeds, instead of
+    /// failing [`Registry::load_all`] (for a watched crate: the developer's next save may fix it).
+    pub fn waiting_for_fix(mut self) -> Slot {
+        self.waits_for_fix = true;
         self
     }
 
@@ -87,8 +113,9 @@ impl Slot {
 /// An immutable view of what is served: one generation per slot plus name indexes.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// The serving generation of each slot, by slot index.
-    pub generations: Vec<Arc<Generation>>,
+    /// The serving generation of each slot, by slot index; `None` for a crate whose first
+    /// build failed and that waits for one that succeeds.
+    pub generations: Vec<Option<Arc<Generation>>>,
     /// All tools in slot order, then plugin order.
     pub tools: Vec<(usize, ToolEntry)>,
     tool_index: FxHashMap<String, usize>,
@@ -106,7 +133,7 @@ impl Catalog {
     /// Builds a catalog, refusing names that two plugins both export.
     pub fn build(
         slots: &[Slot],
-        generations: Vec<Arc<Generation>>,
+        generations: Vec<Option<Arc<Generation>>>,
     ) -> Result<Catalog, PluginError> {
         let mut c = Catalog::default();
         let mut tool_owner: HashMap<String, usize> = HashMap::new();
@@ -118,7 +145,11 @@ impl Catalog {
             first: slots[a].label.clone(),
             second: slots[b].label.clone(),
         };
-        for (slot, generation) in generations.iter().enumerate() {
+        let served = generations
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, g)| Some((slot, g.as_ref()?)));
+        for (slot, generation) in served {
             super::leaks::serving(generation);
             let m = &generation.manifest;
             for entry in &m.tools {
@@ -158,21 +189,31 @@ impl Catalog {
     pub fn tool(&self, name: &str) -> Option<(&ToolEntry, &Arc<Generation>)> {
         let &i = self.tool_index.get(name)?;
         let (slot, entry) = &self.tools[i];
-        Some((entry, &self.generations[*slot]))
+        Some((entry, self.generation(*slot)?))
     }
 
     /// The generation serving the static resource `uri`.
     pub fn resource(&self, uri: &str) -> Option<(&Resource, &Arc<Generation>)> {
         let &i = self.resource_index.get(uri)?;
         let (slot, r) = &self.resources[i];
-        Some((r, &self.generations[*slot]))
+        Some((r, self.generation(*slot)?))
     }
 
     /// The generation serving the prompt `name`.
     pub fn prompt(&self, name: &str) -> Option<(&Prompt, &Arc<Generation>)> {
         let &i = self.prompt_index.get(name)?;
         let (slot, p) = &self.prompts[i];
-        Some((p, &self.generations[*slot]))
+        Some((p, self.generation(*slot)?))
+    }
+
+    /// The generation serving slot `slot`, if it has one.
+    pub fn generation(&self, slot: usize) -> Option<&Arc<Generation>> {
+        self.generations.get(slot)?.as_ref()
+    }
+
+    /// Every generation being served, in slot order.
+    pub fn served(&self) -> impl Iterator<Item = &Arc<Generation>> {
+        self.generations.iter().flatten()
     }
 
     /// The MCP tool definitions, in order.
@@ -200,8 +241,9 @@ pub struct Registry {
     /// How many plugins are configured (known before they are built).
     total: usize,
     catalog: ArcSwap<Catalog>,
-    /// `true` once every slot has a generation.
-    ready: std::sync::atomic::AtomicBool,
+    /// `true` once [`Registry::load_all`] is done: requests are served from then on, even
+    /// while a crate waits for a build that succeeds.
+    serving: std::sync::atomic::AtomicBool,
     /// Serialises catalog replacements.
     swap_lock: Mutex<()>,
     /// How the generations of every slot run their worker threads.
@@ -226,7 +268,7 @@ impl Registry {
             slots: std::sync::OnceLock::new(),
             total,
             catalog: ArcSwap::from_pointee(Catalog::default()),
-            ready: std::sync::atomic::AtomicBool::new(false),
+            serving: std::sync::atomic::AtomicBool::new(false),
             swap_lock: Mutex::new(()),
             pool: PoolOptions::default(),
         }
@@ -239,12 +281,26 @@ impl Registry {
         self
     }
 
-    /// Loads every slot and serves them. Blocking; called once. The first failure is returned.
+    /// Loads every slot and serves them. An [unbuilt](Slot::unbuilt) slot, or one
+    /// [waiting for a fix](Slot::waiting_for_fix) whose load fails, serves nothing yet.
+    /// Blocking; called once. The first other failure is returned.
     pub fn load_all(&self, mut slots: Vec<Slot>) -> Result<(), PluginError> {
         let mut gens = Vec::with_capacity(slots.len());
         for slot in &mut slots {
             slot.pool = self.pool.clone();
-            gens.push(slot.load()?);
+            if slot.unbuilt {
+                gens.push(None);
+                continue;
+            }
+            match slot.load() {
+                Ok(generation) => gens.push(Some(generation)),
+                Err(e) if slot.waits_for_fix => {
+                    tracing::error!(plugin = %slot.label, error = %e, "first load failed; serving the other plugins and waiting for a fix");
+                    slot.set_last_error(Some(e.to_string()));
+                    gens.push(None);
+                }
+                Err(e) => return Err(e),
+            }
         }
         let catalog = Catalog::build(&slots, gens)?;
         let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -252,7 +308,7 @@ impl Registry {
             return Ok(());
         }
         self.catalog.store(Arc::new(catalog));
-        self.ready.store(true, Ordering::Release);
+        self.serving.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -266,18 +322,27 @@ impl Registry {
         let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
         let old = self.catalog.load_full();
         let mut gens = old.generations.clone();
-        gens[index] = generation;
+        gens[index] = Some(generation);
         let new = Catalog::build(self.slots(), gens)?;
-        let om = &old.generations[index].manifest;
-        let nm = &new.generations[index].manifest;
-        let changes = Changes {
-            tools: !same(
-                om.tools.iter().map(|t| &t.tool),
-                nm.tools.iter().map(|t| &t.tool),
-            ),
-            resources: om.resources != nm.resources
-                || om.resource_templates != nm.resource_templates,
-            prompts: om.prompts != nm.prompts,
+        let Some(nm) = new.generation(index).map(|g| &g.manifest) else {
+            return Ok(Changes::default());
+        };
+        let changes = match old.generation(index).map(|g| &g.manifest) {
+            Some(om) => Changes {
+                tools: !same(
+                    om.tools.iter().map(|t| &t.tool),
+                    nm.tools.iter().map(|t| &t.tool),
+                ),
+                resources: om.resources != nm.resources
+                    || om.resource_templates != nm.resource_templates,
+                prompts: om.prompts != nm.prompts,
+            },
+            // Served for the first time (its first build had failed): every list it adds to.
+            None => Changes {
+                tools: !nm.tools.is_empty(),
+                resources: !nm.resources.is_empty() || !nm.resource_templates.is_empty(),
+                prompts: !nm.prompts.is_empty(),
+            },
         };
         self.catalog.store(Arc::new(new));
         Ok(changes)
@@ -298,9 +363,22 @@ impl Registry {
         self.total
     }
 
-    /// Whether every plugin is loaded and served.
-    pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
+    /// Whether the plugins were loaded and requests are served (see [`Registry::waiting`] for
+    /// those still missing).
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// The slots with nothing served yet (their crate has not built and loaded since startup),
+    /// with the last attempt's error.
+    pub fn waiting(&self) -> Vec<(&Slot, String)> {
+        let catalog = self.catalog();
+        self.slots()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| catalog.generation(*i).is_none())
+            .map(|(_, slot)| (slot, slot.last_error().unwrap_or_default()))
+            .collect()
     }
 
     /// The served plugins whose every worker thread runs a call that overran the tool timeout
@@ -313,6 +391,7 @@ impl Registry {
             .iter()
             .zip(slots)
             .filter_map(|(generation, slot)| {
+                let generation = generation.as_ref()?;
                 let usage: Usage = generation.pool().usage();
                 usage.wedged().then(|| Stuck {
                     plugin: slot.label.clone(),

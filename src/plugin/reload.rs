@@ -53,31 +53,37 @@ fn tool_diff(old: &Manifest, new: &Manifest) -> (Vec<String>, Vec<String>, Vec<S
 }
 
 /// Rebuilds (for a crate slot) and reloads slot `index`. Blocking.
+///
+/// Logs one line for the outcome: `plugin reloaded` (or `plugin loaded`, for a crate whose
+/// first build had failed), `unchanged, not reloaded` or `reload failed`. `build_ms` is
+/// cargo's time, `load_ms` the time from the built file to serving it.
 pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
     let Some(slot) = registry.slots().get(index) else {
         return Reloaded::Failed(format!("no plugin slot {index}"));
     };
-    let started = Instant::now();
+    let mut library = slot.library.clone();
+    let mut build_ms = None;
     if let Some(manifest) = &slot.crate_manifest {
         tracing::info!(plugin = %slot.label, "rebuilding plugin crate");
         match build::cargo_build(manifest, profile, false) {
-            Ok(out) => tracing::info!(
-                plugin = %slot.label,
-                elapsed_ms = out.elapsed.as_millis() as u64,
-                fresh = out.fresh,
-                "rebuild finished"
-            ),
+            Ok(out) => {
+                build_ms = Some(millis(out.elapsed));
+                // The build names the library: a crate whose first build failed had none.
+                library = out.library;
+            }
             Err(e) => return fail(slot, PluginError::from(e)),
         }
     }
-    let staged = match super::library::stage(&slot.library) {
+    let started = Instant::now();
+    let staged = match super::library::stage(&library) {
         Ok(s) => s,
         Err(e) => return fail(slot, e),
     };
-    let old = registry.catalog().generations.get(index).cloned();
+    let old = registry.catalog().generation(index).cloned();
     if old.as_ref().is_some_and(|g| g.content_hash == staged.hash) {
         // Nothing changed; a previous failure no longer applies to the file on disk.
         slot.set_last_error(None);
+        tracing::info!(plugin = %slot.label, build_ms, "unchanged, not reloaded");
         return Reloaded::Unchanged;
     }
     let new = match slot.load_staged(staged) {
@@ -87,7 +93,7 @@ pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
     let generation = new.id;
     let (added, removed, changed) = match &old {
         Some(o) => tool_diff(&o.manifest, &new.manifest),
-        None => (Vec::new(), Vec::new(), Vec::new()),
+        None => (tool_names(&new.manifest), Vec::new(), Vec::new()),
     };
     match registry.replace(index, new) {
         Ok(changes) => {
@@ -98,8 +104,10 @@ pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
                 added = ?added,
                 removed = ?removed,
                 changed = ?changed,
-                load_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "plugin reloaded"
+                build_ms,
+                load_ms = millis(started.elapsed()),
+                "{}",
+                if old.is_some() { "plugin reloaded" } else { "plugin loaded" }
             );
             Reloaded::Swapped {
                 generation,
@@ -108,6 +116,15 @@ pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
         }
         Err(e) => fail(slot, e),
     }
+}
+
+/// Milliseconds, with a fraction: a reload of a small library takes well under one.
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn tool_names(m: &Manifest) -> Vec<String> {
+    m.tools.iter().map(|t| t.tool.name.to_string()).collect()
 }
 
 fn fail(slot: &super::Slot, e: PluginError) -> Reloaded {

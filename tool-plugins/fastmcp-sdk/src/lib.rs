@@ -298,6 +298,7 @@ pub use resource::{
     ResourceTemplateDef,
 };
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
+pub use schema::nullable;
 pub use tool::{Execution, Handler, ToolAccess, ToolAnnotations, ToolDef};
 
 /// The C ABI this SDK implements (re-exported for hosts and tests).

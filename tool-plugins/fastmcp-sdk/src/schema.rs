@@ -5,8 +5,12 @@
 //! schemas are draft 2020-12 with subschemas inlined (a recursive type still needs `$defs`), no
 //! root `title` (the type's Rust name means nothing to a client), and only the formats the
 //! standard defines (`date-time`, `email`, `uri`, `uuid`, ...; schemars' `uint32`, `double` and
-//! friends are dropped, the `minimum`/`maximum` it emits with them stay).
+//! friends are dropped, the `minimum`/`maximum` it emits with them stay), and `null` only where
+//! it means something, written as an `anyOf` branch (see [`portable`]).
 //! Hand-written schemas never pass through here.
+
+mod portable;
+pub use portable::nullable;
 
 use schemars::JsonSchema;
 use schemars::generate::SchemaSettings;
@@ -33,11 +37,13 @@ pub(crate) fn output_schema<T: JsonSchema>() -> Value {
     polish(generator.into_root_schema_for::<T>().to_value())
 }
 
-/// Removes the root `title`, which schemars fills in with the Rust type's name.
+/// Removes the root `title`, which schemars fills in with the Rust type's name, and makes the
+/// `null`s portable.
 fn polish(mut schema: Value) -> Value {
     if let Some(object) = schema.as_object_mut() {
         object.remove("title");
     }
+    portable::make_portable(&mut schema);
     schema
 }
 

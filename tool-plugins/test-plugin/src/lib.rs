@@ -1,6 +1,6 @@
 //! Tools the fastmcp integration tests call: one per behaviour the server must handle (errors,
 //! panics, progress, logging, cancellation, large results, structured output, callers, client
-//! requests, reloads).
+//! requests, reloads, schemas of optional fields).
 
 use std::time::Duration;
 
@@ -327,13 +327,82 @@ async fn async_panic() -> String {
     panic!("async tool panicked on purpose")
 }
 
+#[derive(Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Priority {
+    Low,
+    High,
+}
+
+#[derive(Deserialize, Serialize, JsonSchema)]
+struct Window {
+    /// First hour
+    start: u32,
+    /// Last hour
+    end: u32,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct OptionalArgs {
+    /// A title
+    title: Option<String>,
+    /// How urgent
+    priority: Option<Priority>,
+    /// When
+    window: Option<Window>,
+    /// A note; null says "no note" explicitly
+    #[schemars(transform = fastmcp_sdk::nullable)]
+    note: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct OptionalReply {
+    /// The title, null without one (an output field that is always sent)
+    title: Option<String>,
+    /// The priority, left out without one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<Priority>,
+    /// The window, left out without one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<Window>,
+    /// Whether a note came
+    noted: bool,
+}
+
+/// Echoes the optional arguments it got: schemas of `Option` fields, in and out
+#[tool]
+fn optionals(args: OptionalArgs) -> Json<OptionalReply> {
+    Json(OptionalReply {
+        title: args.title,
+        priority: args.priority,
+        window: args.window,
+        noted: args.note.is_some(),
+    })
+}
+
+/// The input schema of `handwritten`: a type array, which generated schemas never have.
+fn handwritten_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {"limit": {"type": ["integer", "null"], "description": "At most this many"}}
+    })
+}
+
+/// Returns its arguments; its hand-written input schema is served as written (the control of
+/// the schema portability test)
+#[tool(input_schema = handwritten_schema)]
+fn handwritten(args: Value) -> String {
+    args.to_string()
+}
+
 fastmcp_sdk::export_plugin! {
     name: "test-plugin",
     version: env!("CARGO_PKG_VERSION"),
     tools: [
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
-        io_wait, io_progress, async_panic, progress_once, async_elicit,
+        io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
+        handwritten,
     ],
 }
 

@@ -53,7 +53,9 @@ fn manifest_lists_every_tool() {
             "io_progress",
             "async_panic",
             "progress_once",
-            "async_elicit"
+            "async_elicit",
+            "optionals",
+            "handwritten"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -67,7 +69,7 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false, false, false, false
+            false, false, true, false, true, false, false, false, false, false, false, true, true
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
@@ -354,4 +356,24 @@ fn async_tools_through_start_tool() {
         .wait_timeout(Duration::from_secs(10))
         .expect("cancelled in time");
     assert_eq!(reply.status, fastmcp_sdk::abi::STATUS_CANCELLED);
+}
+
+#[test]
+fn optionals_take_absent_and_null_alike() {
+    let host = host();
+    let nulls = json!({"title": null, "priority": null, "window": null, "note": null});
+    for arguments in [json!({}), nulls] {
+        let reply = host.call_tool("optionals", arguments);
+        assert!(!reply.is_error(), "{reply:?}");
+        let expected = json!({"title": null, "noted": false});
+        assert_eq!(reply.body["structuredContent"], expected);
+    }
+    let all = json!({
+        "title": "t", "priority": "high", "window": {"start": 9, "end": 17}, "note": "n"
+    });
+    let reply = host.call_tool("optionals", all);
+    let expected = json!({
+        "title": "t", "priority": "high", "window": {"start": 9, "end": 17}, "noted": true
+    });
+    assert_eq!(reply.body["structuredContent"], expected);
 }
