@@ -23,6 +23,7 @@ mod http_stateful;
 mod http_stateless;
 mod inline;
 mod inline_context;
+mod inspector_stdio;
 mod io_isolation;
 mod limits;
 mod malformed;
