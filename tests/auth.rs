@@ -2,9 +2,10 @@
 //! seed's `API_KEY` and a keys file, in stateless and stateful mode; what a refused request
 //! looks like (401, `WWW-Authenticate: Bearer`, a JSON-RPC error that does not say which part
 //! was wrong); tools that need a caller or a scope; and keys kept out of the logs.
-//! HS256 JWTs are in [`jwt`].
+//! HS256 JWTs are in [`jwt`], OAuth access tokens from an identity provider in [`oauth`].
 
 pub(crate) mod jwt;
+mod oauth;
 
 use std::io::Write;
 

@@ -208,7 +208,7 @@ impl KeyStore {
                     issuer = %self.issuer,
                     error = %e,
                     keys_held = held,
-                    "cannot fetch the identity provider's signing keys; tokens are refused until they are (retried at most every 10 s)"
+                    "cannot fetch the identity provider's signing keys"
                 );
                 held > 0
             }
