@@ -299,7 +299,7 @@ impl AuthConfig {
             parts.push(format!(
                 "OAuth issuer {:?}, audience {:?}",
                 o.issuer(),
-                o.resource()
+                o.audience()
             ));
         }
         parts.join("; ")

@@ -105,6 +105,15 @@ pub(crate) struct Key {
     pub(crate) key: DecodingKey,
 }
 
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
 /// The keys fetched at one time.
 #[derive(Default)]
 struct KeySet {

@@ -11,7 +11,8 @@
 //! - key: the set's key with the header's `kid`, of the algorithm's family and, when the set
 //!   names one, of exactly that `alg`;
 //! - signature, then claims: `iss` equal to the issuer, `aud` containing this server's resource
-//!   URL (RFC 8707), `exp` and `nbf` with [`super::DEFAULT_LEEWAY`] of clock skew, `sub` present.
+//!   URL (RFC 8707) or `--oauth-audience`, `exp` and `nbf` with [`super::DEFAULT_LEEWAY`] of
+//!   clock skew, `sub` present.
 //!
 //! The caller is `oauth:<sub>`, a name space apart from `key:` and `jwt:`; its scopes come from
 //! `scope` (space-separated) or `scp` (a string or an array, as Entra ID and Okta send).
@@ -28,6 +29,9 @@ use serde::Deserialize;
 use super::jwks::{KeyStore, Lookup};
 use super::{AuthConfigError, AuthError, AuthSources};
 use crate::mcp::Caller;
+
+#[cfg(test)]
+mod tests;
 
 /// The prefix of the caller id of a request authenticated by an OAuth access token.
 pub const OAUTH_CALLER_PREFIX: &str = "oauth:";
@@ -53,8 +57,11 @@ pub struct OAuthConfig {
     pub(super) issuer: String,
     /// `--jwks-url`, when the key set is not found through the issuer's metadata.
     pub(super) jwks_url: Option<String>,
-    /// This server's resource URL: `--oauth-audience`, else `--public-url` + endpoint.
+    /// This server's resource URL (RFC 9728 `resource`): `--public-url` + endpoint, else
+    /// `--oauth-audience`.
     pub(super) resource: String,
+    /// What `aud` must contain (RFC 8707): `--oauth-audience`, else the resource URL.
+    pub(super) audience: String,
     /// Where the Protected Resource Metadata of `resource` is served (RFC 9728 §3.1).
     pub(super) metadata_url: String,
     /// The keys, shared by clones of this configuration.
@@ -63,8 +70,13 @@ pub struct OAuthConfig {
 
 impl PartialEq for OAuthConfig {
     fn eq(&self, other: &Self) -> bool {
-        (&self.issuer, &self.jwks_url, &self.resource)
-            == (&other.issuer, &other.jwks_url, &other.resource)
+        (&self.issuer, &self.jwks_url, &self.resource, &self.audience)
+            == (
+                &other.issuer,
+                &other.jwks_url,
+                &other.resource,
+                &other.audience,
+            )
     }
 }
 
@@ -76,6 +88,7 @@ impl fmt::Debug for OAuthConfig {
             .field("issuer", &self.issuer)
             .field("jwks_url", &self.jwks_url)
             .field("resource", &self.resource)
+            .field("audience", &self.audience)
             .field("metadata_url", &self.metadata_url)
             .finish()
     }
@@ -111,7 +124,16 @@ struct Claims {
 pub(super) fn from_sources(sources: &AuthSources) -> Result<Option<OAuthConfig>, AuthConfigError> {
     let issuer = url_option("--oauth-issuer", &sources.oauth_issuer)?;
     let jwks_url = url_option("--jwks-url", &sources.jwks_url)?;
-    let audience = url_option("--oauth-audience", &sources.oauth_audience)?;
+    let audience = match sources.oauth_audience.as_deref().map(str::trim) {
+        None => None,
+        Some("") => {
+            return Err(AuthConfigError::OAuthOption {
+                option: "--oauth-audience",
+                reason: "is empty".into(),
+            });
+        }
+        Some(a) => Some(a.to_owned()),
+    };
     let public_url = url_option("--public-url", &sources.public_url)?;
     let Some(issuer) = issuer else {
         let without = |option| AuthConfigError::OAuthOption {
@@ -127,9 +149,12 @@ pub(super) fn from_sources(sources: &AuthSources) -> Result<Option<OAuthConfig>,
         }
         return Ok(None);
     };
-    let resource = match (audience, public_url) {
-        (Some(a), _) => a,
-        (None, Some(p)) => format!("{}{}", p.trim_end_matches('/'), sources.endpoint),
+    // The resource is the URL clients connect to (the metadata names it, and MCP clients check
+    // it against that URL); the audience is what tokens must carry, the resource unless an
+    // identity provider insists on its own form (Entra ID's `api://...`).
+    let resource = match (&public_url, &audience) {
+        (Some(p), _) => format!("{}{}", p.trim_end_matches('/'), sources.endpoint),
+        (None, Some(a)) => a.clone(),
         (None, None) => {
             return Err(AuthConfigError::OAuthOption {
                 option: "--oauth-issuer",
@@ -139,12 +164,14 @@ pub(super) fn from_sources(sources: &AuthSources) -> Result<Option<OAuthConfig>,
             });
         }
     };
+    let audience = audience.unwrap_or_else(|| resource.clone());
     let metadata_url = metadata_url(&resource);
     Ok(Some(OAuthConfig {
         keys: Arc::new(KeyStore::new(issuer.clone(), jwks_url.clone())),
         issuer,
         jwks_url,
         resource,
+        audience,
         metadata_url,
     }))
 }
@@ -199,9 +226,14 @@ pub(super) fn header_alg(token: &str) -> Option<String> {
 }
 
 impl OAuthConfig {
-    /// The resource URL tokens must name in `aud`.
+    /// This server's resource URL, as the Protected Resource Metadata names it.
     pub fn resource(&self) -> &str {
         &self.resource
+    }
+
+    /// What tokens must name in `aud`.
+    pub fn audience(&self) -> &str {
+        &self.audience
     }
 
     /// The issuer, as the Protected Resource Metadata's `authorization_servers` names it.
@@ -258,7 +290,7 @@ impl OAuthConfig {
         validation.leeway = super::DEFAULT_LEEWAY.as_secs();
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.resource]);
+        validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
             .map_err(|e| token_error(e.kind()))?;
