@@ -295,6 +295,17 @@ fn every_method_combined() {
         &json!({"sub": "ann", "exp": super::jwt::now() + 600}),
     );
     assert!(f.whoami(&hs256, None).starts_with("caller=jwt:ann "));
+    // HS256 with the provider's public key as the secret meets the real secret, and fails.
+    let jwk = f.idp.jwks()["keys"][0].to_string();
+    let confused = super::jwt::mint(
+        jwk.as_bytes(),
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &json!({"sub": "ann", "exp": super::jwt::now() + 600}),
+    );
+    assert_invalid(
+        f.call(&confused, None, "whoami"),
+        "HS256 signed with the public key",
+    );
     assert!(f.whoami(key, None).starts_with("caller=key:api-key "));
     let r = f.server.call_with(
         &tool_call(1, "whoami", json!({})),
