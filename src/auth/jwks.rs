@@ -28,6 +28,8 @@ pub const KEY_TTL: Duration = Duration::from_secs(10 * 60);
 pub const MIN_REFETCH: Duration = Duration::from_secs(10);
 /// Time limit of one HTTP request to the provider (connect, send, read the whole body).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time limit of a whole fetch (metadata and key set), so requests waiting for it wait no longer.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Larger metadata or key set documents are refused: real ones are a few KiB.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
@@ -201,7 +203,14 @@ impl KeyStore {
             return !self.current().keys.is_empty();
         }
         state.last_attempt = Some(Instant::now());
-        match self.fetch_keys(&mut state).await {
+        let fetched = tokio::time::timeout(REFRESH_TIMEOUT, self.fetch_keys(&mut state)).await;
+        let fetched = fetched.unwrap_or_else(|_| {
+            Err(JwksError::Fetch {
+                url: self.issuer.clone(),
+                reason: format!("no key set within {} s", REFRESH_TIMEOUT.as_secs()),
+            })
+        });
+        match fetched {
             Ok(keys) => {
                 tracing::info!(issuer = %self.issuer, keys = keys.len(), "signing keys fetched");
                 let set = Arc::new(KeySet {
