@@ -52,7 +52,7 @@ pub enum JwksError {
         /// The status.
         status: u16,
     },
-    /// The body is larger than [`MAX_DOCUMENT_BYTES`].
+    /// The body is larger than the document cap (256 KiB).
     #[error("{url} sent more than {MAX_DOCUMENT_BYTES} bytes")]
     TooLarge {
         /// What was fetched.

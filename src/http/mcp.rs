@@ -347,7 +347,11 @@ async fn post_inner(
 }
 
 /// 403 for a tool whose scopes the authenticated caller lacks, with the scope challenge.
-pub(super) fn insufficient_scope(state: &AppState, id: rmcp::model::RequestId, needed: &[String]) -> Response {
+pub(super) fn insufficient_scope(
+    state: &AppState,
+    id: rmcp::model::RequestId,
+    needed: &[String],
+) -> Response {
     let message = format!(
         "Forbidden: this tool needs the scope(s) {}",
         needed.join(" ")
