@@ -214,7 +214,7 @@ pub struct DevArgs {
     #[arg(long, value_name = "URL")]
     pub oauth_audience: Option<String>,
 
-    /// Base URL clients reach this server at, scheme://host[:port][/prefix]; with the endpoint it names the OAuth resource [env: FASTMCP_PUBLIC_URL]
+    /// Base URL clients reach this server at (scheme, host, port and any path prefix); with the endpoint it names the OAuth resource [env: FASTMCP_PUBLIC_URL]
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
 
