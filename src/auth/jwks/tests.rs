@@ -78,3 +78,69 @@ fn a_token_without_kid_needs_a_single_key() {
     };
     assert!(find(&two, None).is_none());
 }
+
+/// Serves the routes `routes(base)` gives (path -> JSON body; anything else 404) on 127.0.0.1,
+/// for up to 20 requests, and returns the base URL.
+fn serve(routes: impl FnOnce(&str) -> Vec<(String, String)>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let routes = routes(&base);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+            let reply = match routes.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                None => "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_owned(),
+            };
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    base
+}
+
+fn jwks_body() -> String {
+    serde_json::json!({"keys": [{"kty": "RSA", "n": RSA_N, "e": "AQAB", "kid": "k1"}]}).to_string()
+}
+
+/// A provider under a realm path that serves only the OpenID Connect document, naming `issuer`.
+fn realm(issuer: impl Fn(&str) -> String + 'static) -> String {
+    let base = serve(move |base| {
+        let metadata =
+            serde_json::json!({"issuer": issuer(base), "jwks_uri": format!("{base}/keys")});
+        vec![
+            (
+                "/realms/mcp/.well-known/openid-configuration".into(),
+                metadata.to_string(),
+            ),
+            ("/keys".into(), jwks_body()),
+        ]
+    });
+    format!("{base}/realms/mcp")
+}
+
+#[tokio::test]
+async fn discovery_falls_back_to_openid_configuration() {
+    // RFC 8414's document is 404 here; the OpenID Connect one names the key set.
+    let issuer = realm(|base| format!("{base}/realms/mcp"));
+    let store = KeyStore::new(issuer, None);
+    assert!(store.refresh().await);
+    assert!(matches!(store.key(Some("k1")).await, Lookup::Found(_)));
+    assert!(matches!(store.key(Some("k2")).await, Lookup::Unknown));
+}
+
+#[tokio::test]
+async fn metadata_naming_another_issuer_is_not_used() {
+    let issuer = realm(|_| "https://someone-else.example".into());
+    let store = KeyStore::new(issuer, None);
+    assert!(!store.refresh().await);
+    assert!(matches!(store.key(Some("k1")).await, Lookup::Unavailable));
+}
