@@ -25,9 +25,12 @@ export FASTMCP_TEST_REQUIRE_INFRA=1
 
 echo "== installing test clients (npm)"
 (cd tests/clients && npm ci --no-audit --no-fund --loglevel=error)
+# The OpenID provider (oidc-provider) the OAuth tests run on 127.0.0.1.
+(cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== cargo test"
-# The integration tests require the node clients instead of skipping without them.
+# The integration tests require the node clients (and the OpenID provider) instead of skipping
+# without them.
 export FASTMCP_TEST_REQUIRE_CLIENTS=1
 cargo test --workspace --locked "$@"
 

@@ -1,31 +1,45 @@
-//! Authentication of MCP requests, configured rather than coded: API keys and HS256 JWTs.
+//! Authentication of MCP requests, configured rather than coded: API keys, HS256 JWTs and
+//! OAuth 2.1 access tokens from an identity provider.
 //!
 //! [`AuthConfig::from_sources`] turns the raw settings (`--api-key`, `--api-keys-file`,
-//! `--jwt-secret`, `--jwt-issuer`, `--jwt-audience`) into an [`AuthConfig`];
-//! [`AuthConfig::authenticate`] turns a request's headers into the [`Caller`] that tool access
-//! rules ([`crate::mcp::service::allowed`]) and plugins (`ctx.caller()`) see. A failure is an
-//! [`AuthError`], answered with `401` and a `WWW-Authenticate: Bearer` challenge (RFC 6750).
+//! `--jwt-secret`, `--jwt-issuer`, `--jwt-audience`, `--oauth-issuer`, `--jwks-url`,
+//! `--oauth-audience`, `--public-url`) into an [`AuthConfig`]; [`AuthConfig::authenticate`]
+//! turns a request's headers into the [`Caller`] that tool access rules
+//! ([`crate::mcp::service::allowed`]) and plugins (`ctx.caller()`) see. A failure is an
+//! [`AuthError`], answered with `401` and a `WWW-Authenticate: Bearer` challenge (RFC 6750),
+//! which names the Protected Resource Metadata (RFC 9728) when OAuth is on.
 //!
 //! Credentials are read from `x-api-key: KEY` or `Authorization: Bearer CREDENTIAL`. When both
 //! are present `x-api-key` wins, so a platform that puts its own token in `Authorization` (Cloud
 //! Run IAM, an API gateway) can sit in front. A bearer credential shaped like a JWT (three
-//! base64url parts) is verified as a JWT when a JWT secret is configured; anything else is an
-//! API key.
+//! base64url parts) is verified as a JWT when a JWT method is configured; anything else is an
+//! API key. The header's `alg` picks the JWT method: HMAC algorithms (and `none`) go to the
+//! HS256 secret, asymmetric ones to the OAuth issuer's keys. Each method then accepts only its
+//! own algorithms, so a token cannot be verified with the other method's key (no algorithm
+//! confusion).
 //!
 //! A caller's id says how it authenticated: `key:<id>` for an API key (the keys file's id, or
-//! `key:api-key` for `--api-key`), `jwt:<sub>` for a JWT. The two name spaces never meet, so a
-//! token whose `sub` is `alice` is not the caller that API key `alice` authenticates: it cannot
-//! use that caller's sessions or `requestState`. This id is what sessions are bound to, what
-//! plugins see as `ctx.caller().id` and what the logs show.
+//! `key:api-key` for `--api-key`), `jwt:<sub>` for an HS256 JWT, `oauth:<sub>` for an OAuth
+//! access token. The name spaces never meet, so a token whose `sub` is `alice` is not the caller
+//! that API key `alice` authenticates: it cannot use that caller's sessions or `requestState`.
+//! This id is what sessions are bound to, what plugins see as `ctx.caller().id` and what the
+//! logs show.
 //!
 //! Secrets never leave this module: keys are kept only as SHA-256 digests and compared in
-//! constant time, `Debug` redacts the JWT secret, and errors name files and lines, never keys.
+//! constant time, `Debug` redacts the JWT secret, and errors name files and lines, never keys
+//! or tokens.
 //!
 //! - `keys`: API keys, the keys file format and the constant-time lookup.
 //! - `jwt`: HS256 verification and the claims we read.
+//! - `oauth`: OAuth access tokens (RS/PS/ES/EdDSA) and the resource server settings.
+//! - `jwks`: the identity provider's keys: discovery, fetch, cache, rotation.
+//! - `challenge`: the `WWW-Authenticate` challenges of 401 and 403.
 
+mod challenge;
+mod jwks;
 mod jwt;
 mod keys;
+mod oauth;
 #[cfg(test)]
 mod tests;
 
@@ -35,13 +49,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::mcp::Caller;
+pub use jwks::{JwksError, KEY_TTL, MIN_REFETCH};
 pub use jwt::JwtConfig;
 use keys::ApiKey;
+pub use oauth::{ALGORITHMS, OAUTH_CALLER_PREFIX, OAuthConfig};
 
 /// The identity of the single key given with `--api-key` / `FASTMCP_API_KEY` / `API_KEY`
 /// (its caller is `key:api-key`).
@@ -70,6 +86,16 @@ pub struct AuthSources {
     pub jwt_issuer: Option<String>,
     /// `--jwt-audience`, `FASTMCP_JWT_AUDIENCE`: a value `aud` must contain.
     pub jwt_audience: Option<String>,
+    /// `--oauth-issuer`, `FASTMCP_OAUTH_ISSUER`: the identity provider tokens come from.
+    pub oauth_issuer: Option<String>,
+    /// `--jwks-url`, `FASTMCP_JWKS_URL`: its key set, when not found through its metadata.
+    pub jwks_url: Option<String>,
+    /// `--oauth-audience`, `FASTMCP_OAUTH_AUDIENCE`: this server's resource URL.
+    pub oauth_audience: Option<String>,
+    /// `--public-url`, `FASTMCP_PUBLIC_URL`: where clients reach this server.
+    pub public_url: Option<String>,
+    /// The MCP endpoint's path, appended to the public URL to name the resource.
+    pub endpoint: String,
 }
 
 impl fmt::Debug for AuthSources {
@@ -81,6 +107,10 @@ impl fmt::Debug for AuthSources {
             .field("jwt_secret", &redact(&self.jwt_secret))
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
+            .field("oauth_issuer", &self.oauth_issuer)
+            .field("jwks_url", &self.jwks_url)
+            .field("oauth_audience", &self.oauth_audience)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -130,6 +160,14 @@ pub enum AuthConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// An OAuth setting is missing, empty or not a usable URL.
+    #[error("{option} {reason}")]
+    OAuthOption {
+        /// `--oauth-issuer`, `--jwks-url`, `--oauth-audience` or `--public-url`.
+        option: &'static str,
+        /// What is wrong, and what would be right.
+        reason: String,
+    },
 }
 
 /// Who may call, as configured. The default (and `from_sources` with nothing set) is disabled:
@@ -140,6 +178,8 @@ pub struct AuthConfig {
     keys: Vec<ApiKey>,
     /// JWT verification, when a secret is configured.
     jwt: Option<JwtConfig>,
+    /// OAuth access token verification, when an issuer is configured.
+    oauth: Option<OAuthConfig>,
 }
 
 impl fmt::Debug for AuthConfig {
@@ -147,6 +187,7 @@ impl fmt::Debug for AuthConfig {
         f.debug_struct("AuthConfig")
             .field("api_keys", &self.keys)
             .field("jwt", &self.jwt)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }
@@ -154,6 +195,7 @@ impl fmt::Debug for AuthConfig {
 impl AuthConfig {
     /// Builds the configuration from the raw settings, reading the keys file if one is given.
     pub fn from_sources(sources: AuthSources) -> Result<AuthConfig, AuthConfigError> {
+        let oauth = oauth::from_sources(&sources)?;
         let mut keys = Vec::new();
         if let Some(key) = &sources.api_key {
             let key = keys::check_key(key).map_err(AuthConfigError::ApiKey)?;
@@ -214,12 +256,17 @@ impl AuthConfig {
                 None
             }
         };
-        Ok(AuthConfig { keys, jwt })
+        Ok(AuthConfig { keys, jwt, oauth })
     }
 
     /// Whether requests must authenticate at all.
     pub fn is_enabled(&self) -> bool {
-        !self.keys.is_empty() || self.jwt.is_some()
+        !self.keys.is_empty() || self.jwt.is_some() || self.oauth.is_some()
+    }
+
+    /// The OAuth resource server settings, when an issuer is configured.
+    pub fn oauth(&self) -> Option<&OAuthConfig> {
+        self.oauth.as_ref()
     }
 
     /// One line for the startup log: which kinds are on, the key callers (`key:<id>`, as the
@@ -248,32 +295,65 @@ impl AuthConfig {
             }
             parts.push(s);
         }
+        if let Some(o) = &self.oauth {
+            parts.push(format!(
+                "OAuth issuer {:?}, audience {:?}",
+                o.issuer(),
+                o.audience()
+            ));
+        }
         parts.join("; ")
     }
 
     /// The caller a request authenticates as: `Ok(None)` when authentication is off, an error
-    /// when it is on and the request has no valid credential.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Caller>, AuthError> {
-        self.authenticate_at(headers, SystemTime::now())
+    /// when it is on and the request has no valid credential. Awaits only for an OAuth token
+    /// whose key must be fetched first.
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Caller>, AuthError> {
+        match self.classify(headers, SystemTime::now())? {
+            Step::Done(caller) => Ok(caller),
+            Step::OAuth(oauth, token) => oauth.verify(token).await.map(Some),
+        }
     }
 
-    /// [`AuthConfig::authenticate`] at a given time (tests use fixed clocks).
+    /// [`AuthConfig::authenticate`] at a given time for API keys and HS256 JWTs (tests use
+    /// fixed clocks); an OAuth token is refused here.
+    #[cfg(test)]
     pub(crate) fn authenticate_at(
         &self,
         headers: &HeaderMap,
         now: SystemTime,
     ) -> Result<Option<Caller>, AuthError> {
-        if !self.is_enabled() {
-            return Ok(None);
+        match self.classify(headers, now)? {
+            Step::Done(caller) => Ok(caller),
+            Step::OAuth(..) => Err(AuthError::Algorithm),
         }
-        let caller = match credential(headers)? {
-            Credential::ApiKey(key) => self.check_key(key)?,
-            Credential::Bearer(token) => match &self.jwt {
-                Some(jwt) if jwt::looks_like_jwt(token) => jwt.verify(token, now)?,
-                _ => self.check_key(token)?,
-            },
+    }
+
+    /// Checks what can be checked at once; an OAuth token is left to [`OAuthConfig::verify`].
+    fn classify<'a>(
+        &'a self,
+        headers: &'a HeaderMap,
+        now: SystemTime,
+    ) -> Result<Step<'a>, AuthError> {
+        if !self.is_enabled() {
+            return Ok(Step::Done(None));
+        }
+        let token = match credential(headers)? {
+            Credential::ApiKey(key) => return self.check_key(key).map(|c| Step::Done(Some(c))),
+            Credential::Bearer(token) => token,
         };
-        Ok(Some(caller))
+        let jwt_on = self.jwt.is_some() || self.oauth.is_some();
+        if !jwt_on || !jwt::looks_like_jwt(token) {
+            return self.check_key(token).map(|c| Step::Done(Some(c)));
+        }
+        let alg = oauth::header_alg(token).ok_or(AuthError::Malformed)?;
+        let symmetric = alg.starts_with("HS") || alg.eq_ignore_ascii_case("none");
+        match (&self.jwt, &self.oauth) {
+            (_, Some(oauth)) if !symmetric => Ok(Step::OAuth(oauth, token)),
+            (Some(jwt), _) => jwt.verify(token, now).map(|c| Step::Done(Some(c))),
+            // OAuth only, and an HMAC token: there is no secret to check it with.
+            (None, _) => Err(AuthError::Algorithm),
+        }
     }
 
     fn check_key(&self, presented: &str) -> Result<Caller, AuthError> {
@@ -304,15 +384,21 @@ pub async fn require_auth(
     mut request: Request,
     next: Next,
 ) -> Response {
-    match auth.authenticate(request.headers()) {
+    match auth.authenticate(request.headers()).await {
         Ok(caller) => {
             if let Some(caller) = caller {
                 request.extensions_mut().insert(caller);
             }
             next.run(request).await
         }
-        Err(e) => e.into_response(),
+        Err(e) => auth.refuse(e),
     }
+}
+
+/// What [`AuthConfig::classify`] decided.
+enum Step<'a> {
+    Done(Option<Caller>),
+    OAuth(&'a OAuthConfig, &'a str),
 }
 
 /// Where a request's credential came from.
@@ -356,9 +442,19 @@ pub enum AuthError {
     /// A bearer token that is not a well-formed JWT (or not a JWT when only JWTs are accepted).
     #[error("malformed token")]
     Malformed,
-    /// A JWT signed with anything but HS256 (`none` included).
-    #[error("token algorithm is not HS256")]
+    /// A JWT signed with an algorithm its method does not accept (`none` included): HS256 for
+    /// `--jwt-secret`, [`ALGORITHMS`] for OAuth, and the key set's `alg` for its key.
+    #[error("token algorithm is not accepted")]
     Algorithm,
+    /// A token that names its own key or key location (`jku`, `x5u`, `jwk`, `x5c`).
+    #[error("token header names its own key ({0}); keys come from the issuer only")]
+    ForeignKey(&'static str),
+    /// An OAuth token whose `kid` is in none of the issuer's current keys.
+    #[error("token signed with a key the issuer does not publish (unknown kid)")]
+    UnknownSigningKey,
+    /// The issuer's keys could not be fetched yet.
+    #[error("the identity provider's signing keys are unavailable")]
+    KeysUnavailable,
     /// A JWT whose signature does not verify with the configured secret.
     #[error("token signature does not verify")]
     Signature,
@@ -371,53 +467,11 @@ pub enum AuthError {
     /// A JWT without a claim we require (`exp`, `sub`).
     #[error("token has no {0} claim")]
     MissingClaim(&'static str),
-    /// A JWT whose `iss` is not `--jwt-issuer`.
-    #[error("token issuer does not match --jwt-issuer")]
+    /// A JWT whose `iss` is not `--jwt-issuer` (or `--oauth-issuer`).
+    #[error("token issuer does not match the configured issuer")]
     Issuer,
-    /// A JWT whose `aud` does not contain `--jwt-audience` (or has one while none is set).
-    #[error("token audience does not match --jwt-audience")]
+    /// A JWT whose `aud` does not contain `--jwt-audience` (or has one while none is set), or
+    /// an OAuth token whose `aud` does not name this resource.
+    #[error("token audience does not match the configured audience")]
     Audience,
-}
-
-impl AuthError {
-    /// The `WWW-Authenticate` challenge: `invalid_token` only when a credential was presented.
-    pub fn challenge(&self) -> &'static str {
-        match self {
-            AuthError::Missing => r#"Bearer realm="fastmcp""#,
-            _ => r#"Bearer realm="fastmcp", error="invalid_token""#,
-        }
-    }
-
-    /// The message in the JSON-RPC error body: no more than the challenge says.
-    pub fn public_message(&self) -> &'static str {
-        match self {
-            AuthError::Missing => "Unauthorized: authentication required",
-            _ => "Unauthorized: invalid or expired credentials",
-        }
-    }
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        match &self {
-            AuthError::Missing => tracing::debug!("request without credentials refused"),
-            other => tracing::info!(reason = %other, "authentication failed"),
-        }
-        let body = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": null,
-            "error": {"code": -32000, "message": self.public_message()},
-        });
-        let mut response = (
-            StatusCode::UNAUTHORIZED,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(self.challenge()),
-        );
-        response
-    }
 }

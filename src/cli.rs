@@ -43,6 +43,10 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_JWT_SECRET, JWT_SECRET HS256 secret for bearer JWTs (32+ bytes)  [default: none]
   FASTMCP_JWT_ISSUER            required JWT iss                           [default: none]
   FASTMCP_JWT_AUDIENCE          required JWT aud                           [default: none]
+  FASTMCP_OAUTH_ISSUER          identity provider of OAuth access tokens   [default: none]
+  FASTMCP_JWKS_URL              its key set, if not found via its metadata [default: discovered]
+  FASTMCP_OAUTH_AUDIENCE        the aud OAuth tokens must name             [default: public URL + endpoint]
+  FASTMCP_PUBLIC_URL            where clients reach this server            [default: none]
   FASTMCP_SESSION_STORE         memory | redis://host:port/db              [default: memory]
   FASTMCP_METRICS               true | false: serve GET /metrics           [default: false]
   FASTMCP_METRICS_AUTH          /metrics needs credentials when auth is on [default: true]";
@@ -212,6 +216,22 @@ pub struct DevArgs {
     /// A value every JWT's aud must contain [env: FASTMCP_JWT_AUDIENCE]
     #[arg(long, value_name = "AUDIENCE")]
     pub jwt_audience: Option<String>,
+
+    /// OAuth issuer (identity provider) whose RS/PS/ES/EdDSA access tokens are accepted; its keys are found through its metadata [env: FASTMCP_OAUTH_ISSUER]
+    #[arg(long, value_name = "URL")]
+    pub oauth_issuer: Option<String>,
+
+    /// The issuer's JWK set, when it is not found through the issuer's metadata; needs --oauth-issuer [env: FASTMCP_JWKS_URL]
+    #[arg(long, value_name = "URL")]
+    pub jwks_url: Option<String>,
+
+    /// The resource URL OAuth tokens must name in aud (RFC 8707) [env: FASTMCP_OAUTH_AUDIENCE] [default: --public-url + endpoint]
+    #[arg(long, value_name = "URL")]
+    pub oauth_audience: Option<String>,
+
+    /// Base URL clients reach this server at (scheme, host, port and any path prefix); with the endpoint it names the OAuth resource [env: FASTMCP_PUBLIC_URL]
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 
     /// Serve Prometheus metrics at GET /metrics; bare --metrics means true [env: FASTMCP_METRICS] [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]

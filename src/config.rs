@@ -284,6 +284,10 @@ struct RawEnv {
     jwt_secret: Option<String>,
     jwt_issuer: Option<String>,
     jwt_audience: Option<String>,
+    oauth_issuer: Option<String>,
+    jwks_url: Option<String>,
+    oauth_audience: Option<String>,
+    public_url: Option<String>,
     metrics: Option<String>,
     metrics_auth: Option<String>,
 }
@@ -403,12 +407,17 @@ impl Config {
         ];
         // Secrets are picked from their sources here, not parsed with `get`: its errors quote the
         // value.
-        let auth_sources = AuthSources {
+        let mut auth_sources = AuthSources {
             api_key: args.api_key.or(e.api_key).or(plain.api_key),
             api_keys_file: args.api_keys_file.or(e.api_keys_file).map(PathBuf::from),
             jwt_secret: args.jwt_secret.or(e.jwt_secret).or(plain.jwt_secret),
             jwt_issuer: args.jwt_issuer.or(e.jwt_issuer),
             jwt_audience: args.jwt_audience.or(e.jwt_audience),
+            oauth_issuer: args.oauth_issuer.or(e.oauth_issuer),
+            jwks_url: args.jwks_url.or(e.jwks_url),
+            oauth_audience: args.oauth_audience.or(e.oauth_audience),
+            public_url: args.public_url.or(e.public_url),
+            endpoint: String::new(),
         };
         let mut config = Config {
             transport: setting!(transport, parse_transport),
@@ -456,6 +465,7 @@ impl Config {
         if config.plugins.is_empty() {
             return Err(ConfigError::NoPlugins);
         }
+        auth_sources.endpoint = config.endpoint.clone();
         config.auth = AuthConfig::from_sources(auth_sources)?;
         Ok(config)
     }

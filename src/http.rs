@@ -6,6 +6,7 @@
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
 //! - [`modern`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
+//! - [`resource_metadata`]: the OAuth Protected Resource Metadata, with `--oauth-issuer`.
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
 pub mod cutoff;
@@ -14,6 +15,7 @@ pub mod guard;
 pub mod health;
 pub mod mcp;
 pub mod modern;
+pub mod resource_metadata;
 pub mod sse;
 
 use std::sync::Arc;
@@ -84,12 +86,18 @@ pub fn router(state: AppState, endpoint: &str) -> Router {
     // the auth layer, so it is refused the same way with or without credentials.
     let mcp = mcp.head(refuse).fallback(refuse);
     let probe_refuse = || async { error::method_not_allowed(PROBE_METHODS) };
-    Router::new()
+    let mut router = Router::new()
         .route("/health", get(health::health).fallback(probe_refuse))
         .route("/ready", get(health::ready).fallback(probe_refuse))
-        .route(endpoint, mcp)
-        .fallback(error::not_found)
-        .with_state(state)
+        .route(endpoint, mcp);
+    if state.auth.oauth().is_some() {
+        let metadata = get(resource_metadata::get).fallback(probe_refuse);
+        let suffixed = format!("{}{endpoint}", resource_metadata::WELL_KNOWN);
+        router = router
+            .route(resource_metadata::WELL_KNOWN, metadata.clone())
+            .route(&suffixed, metadata);
+    }
+    router.fallback(error::not_found).with_state(state)
 }
 
 /// Counts the MCP requests authentication refused in `requests_total{status="401"}`: they never

@@ -222,12 +222,17 @@ pub async fn run(
         app = app.merge(crate::metrics::router(metrics.clone(), auth, refuse));
     }
     tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
+    if let Some(oauth) = config.auth.oauth() {
+        // In the background: a provider that is down must not hold the server back.
+        let oauth = oauth.clone();
+        tokio::spawn(async move { oauth.prefetch().await });
+    }
     if !config.auth.is_enabled()
         && !matches!(config.host.as_str(), "127.0.0.1" | "::1" | "localhost")
     {
         tracing::warn!(
             host = %config.host,
-            "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret)"
+            "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret, --oauth-issuer)"
         );
     }
     let max_connections = connection_limit(&config);

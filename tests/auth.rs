@@ -2,9 +2,10 @@
 //! seed's `API_KEY` and a keys file, in stateless and stateful mode; what a refused request
 //! looks like (401, `WWW-Authenticate: Bearer`, a JSON-RPC error that does not say which part
 //! was wrong); tools that need a caller or a scope; and keys kept out of the logs.
-//! HS256 JWTs are in [`jwt`].
+//! HS256 JWTs are in [`jwt`], OAuth access tokens from an identity provider in [`oauth`].
 
 pub(crate) mod jwt;
+mod oauth;
 
 use std::io::Write;
 
@@ -341,8 +342,17 @@ fn a_scoped_tool_needs_its_scope() {
         let names = server.tool_names_with(&headers, None);
         assert!(!names.contains(&"secret".to_string()), "{key}: {names:?}");
         assert!(names.contains(&"whoami".to_string()), "{key}: {names:?}");
-        let r = server.call_with(&tool_call(3, "secret", json!({})), &headers, None);
-        assert!(r["error"]["code"].is_i64(), "{key}: {r}");
+        // Listed or not, calling it is the scope challenge: 403 with the scope it needs.
+        let r = server.post_with(&tool_call(3, "secret", json!({})), &headers, None);
+        assert_eq!(r.status(), 403, "{key}");
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(
+            challenge.contains(r#"error="insufficient_scope""#)
+                && challenge.contains(r#"scope="admin""#),
+            "{key}: {challenge}"
+        );
+        let r = util::rpc_response(r);
+        assert_eq!(r["id"], 3, "{key}: {r}");
         assert!(!r.to_string().contains("the secret"), "{key}: {r}");
     }
 }

@@ -284,7 +284,7 @@ fn debug_redacts_secrets() {
         api_keys_file: Some(f.path().to_owned()),
         jwt_secret: Some(SECRET.into()),
         jwt_issuer: Some("issuer".into()),
-        jwt_audience: None,
+        ..Default::default()
     };
     let sources_dbg = format!("{sources:?}");
     let config = AuthConfig::from_sources(sources).unwrap();

@@ -421,3 +421,44 @@ fn session_store_urls() {
         "{err}"
     );
 }
+
+#[test]
+fn oauth_settings_come_from_flags_or_their_variables() {
+    let vars = [
+        ("FASTMCP_OAUTH_ISSUER", "https://env-idp.example/"),
+        ("FASTMCP_PUBLIC_URL", "https://env.example"),
+        ("FASTMCP_JWKS_URL", "https://env-idp.example/keys"),
+    ];
+    let c = resolve(&["x.so", "--endpoint", "/rpc"], &vars).unwrap();
+    let o = c.auth.oauth().expect("OAuth on from the variables");
+    assert_eq!(o.issuer(), "https://env-idp.example/");
+    assert_eq!(
+        o.resource(),
+        "https://env.example/rpc",
+        "the endpoint is appended"
+    );
+    let c = resolve(
+        &[
+            "x.so",
+            "--oauth-issuer",
+            "https://flag-idp.example",
+            "--public-url",
+            "https://flag.example",
+            "--oauth-audience",
+            "api://flag",
+        ],
+        &vars,
+    )
+    .unwrap();
+    let o = c.auth.oauth().unwrap();
+    assert_eq!(o.issuer(), "https://flag-idp.example");
+    assert_eq!(o.resource(), "https://flag.example/mcp");
+    assert_eq!(o.audience(), "api://flag");
+    let err = resolve(
+        &["x.so"],
+        &[("FASTMCP_OAUTH_ISSUER", "https://idp.example")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("needs --public-url"), "{err}");
+}

@@ -296,6 +296,11 @@ async fn post_inner(
                 }
                 (s, false)
             };
+            if method == "tools/call"
+                && let Some(needed) = state.service.missing_scopes(params, caller.as_ref())
+            {
+                return Ok(insufficient_scope(&state, id, &needed));
+            }
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
             let resumable = !state.stateless;
             let persist = new_session || method == "logging/setLevel";
@@ -339,6 +344,23 @@ async fn post_inner(
             Ok(response)
         }
     }
+}
+
+/// 403 for a tool whose scopes the authenticated caller lacks, with the scope challenge.
+pub(super) fn insufficient_scope(
+    state: &AppState,
+    id: rmcp::model::RequestId,
+    needed: &[String],
+) -> Response {
+    let message = format!(
+        "Forbidden: this tool needs the scope(s) {}",
+        needed.join(" ")
+    );
+    let err = ErrorData::new(rmcp::model::ErrorCode(-32000), message, None);
+    let mut r = HttpError::rpc(StatusCode::FORBIDDEN, Some(id), err).into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, state.auth.scope_challenge(needed));
+    r
 }
 
 /// Serves one request: JSON if the handler finishes without sending anything first, else SSE.

@@ -123,6 +123,26 @@ pub fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
     }
 }
 
+impl Service {
+    /// The scopes a `tools/call` needs when `caller` is authenticated but lacks them: such a call
+    /// is refused with 403 `insufficient_scope` (the MCP scope challenge) rather than looking
+    /// like an unknown tool. `None` for a call that may go on (or names no such tool).
+    pub fn missing_scopes(
+        &self,
+        params: Option<&RawValue>,
+        caller: Option<&Caller>,
+    ) -> Option<Vec<String>> {
+        let caller = caller?;
+        let p: NamedParams = jsonrpc::params(params).ok()?;
+        let cat = self.registry.catalog();
+        let (entry, _) = cat.tool(&p.name)?;
+        if allowed(&entry.access, Some(caller)) {
+            return None;
+        }
+        Some(entry.access.scopes.clone())
+    }
+}
+
 fn page<T: Clone>(
     items: &[T],
     cursor: Option<&str>,

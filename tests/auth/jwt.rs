@@ -238,7 +238,9 @@ fn a_scope_claim_grants_scoped_tools() {
     let bearer = format!("Bearer {reader}");
     let names = server.tool_names_with(&[("authorization", &bearer)], None);
     assert!(!names.contains(&"secret".to_string()), "{names:?}");
-    let r = util::rpc_response(call(&server, &reader, "secret"));
+    let r = call(&server, &reader, "secret");
+    assert_eq!(r.status(), 403, "a scope the token lacks");
+    let r = util::rpc_response(r);
     assert!(r["error"]["code"].is_i64(), "{r}");
     assert!(!r.to_string().contains("the secret"), "{r}");
 }
