@@ -1,5 +1,8 @@
 //! Every tool, resource, template, prompt and completion through the real ABI table, checked
-//! against what the conformance suite (0.1.16) asserts about it.
+//! against what the conformance suite (0.1.16) asserts about it; the 2026-07-28 fixtures of
+//! the 0.2 suite are in `modern`.
+
+mod modern;
 
 use std::time::{Duration, Instant};
 
@@ -12,7 +15,7 @@ use fastmcp_sdk::testing::{Reply, TestHost};
 use super::fastmcp_plugin_entry;
 use crate::assets::{PNG, WAV};
 
-fn host() -> TestHost {
+pub(super) fn host() -> TestHost {
     TestHost::new(fastmcp_plugin_entry)
 }
 
@@ -100,6 +103,18 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_elicitation_sep1330_enums",
             "json_schema_2020_12_tool",
             "test_reconnection",
+            "test_custom_headers",
+            "test_input_required_result_elicitation",
+            "test_input_required_result_sampling",
+            "test_input_required_result_list_roots",
+            "test_input_required_result_request_state",
+            "test_input_required_result_multiple_inputs",
+            "test_input_required_result_multi_round",
+            "test_input_required_result_tampered_state",
+            "test_input_required_result_capabilities",
+            "test_missing_capability",
+            "test_logging_tool",
+            "test_streaming_elicitation",
         ]
     );
     let lists = ["tools", "resources", "resourceTemplates", "prompts"];
@@ -125,6 +140,7 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_prompt_with_arguments",
             "test_prompt_with_embedded_resource",
             "test_prompt_with_image",
+            "test_input_required_result_prompt",
         ]
     );
     assert_eq!(
@@ -163,6 +179,12 @@ fn the_2020_12_schema_is_kept_intact() {
     );
     assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
     assert_eq!(schema["additionalProperties"], false);
+    // SEP-2106 (0.2 suite): composition, conditional and anchor keywords survive too.
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+    assert_eq!(schema["allOf"][0]["anyOf"][1]["required"], json!(["email"]));
+    assert_eq!(schema["if"]["required"], json!(["contactMethod"]));
+    assert_eq!(schema["then"]["required"], json!(["phone"]));
+    assert_eq!(schema["else"]["required"], json!(["email"]));
     let reply = host().call_tool("json_schema_2020_12_tool", json!({"name": "Ann"}));
     assert_eq!(reply.text(), r#"Received: {"name":"Ann"}"#);
 }
