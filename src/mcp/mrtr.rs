@@ -10,13 +10,16 @@
 //! state is refused (-32602). A retry without a `requestState` may still answer by key: the
 //! answers are the client's to give anyway, and the state only guards what the server
 //! carries between rounds. Every answer is checked against the method it answers before the
-//! plugin sees it; one that does not fit is a protocol error (-32602).
+//! plugin sees it; one that does not fit is a protocol error (-32602). A request for a
+//! capability the client did not declare is refused to the plugin, which may do without it;
+//! if the plugin fails instead, the request fails with MissingRequiredClientCapabilityError
+//! (-32021, which the HTTP transport sends with status 400).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rmcp::model::{ErrorData, InputRequest, InputRequests, InputRequiredResult};
+use rmcp::model::{ErrorCode, ErrorData, InputRequest, InputRequests, InputRequiredResult};
 use rmcp::model::{RequestStateCodec, SealOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -185,6 +188,9 @@ pub struct ModernCall {
     /// Why an answer the client gave does not fit its request: the request then fails with
     /// -32602 instead of running on malformed input.
     pub malformed: Mutex<Option<String>>,
+    /// Capabilities the plugin needed that the client did not declare: if the plugin then
+    /// fails, the request fails with MissingRequiredClientCapabilityError (-32021).
+    pub refused: Mutex<Vec<&'static str>>,
 }
 
 impl ModernCall {
@@ -232,6 +238,10 @@ impl ModernCall {
             .and_then(|c| c.get(capability))
             .is_some_and(|v| !v.is_null());
         if !declared {
+            let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+            if !refused.contains(&capability) {
+                refused.push(capability);
+            }
             return Err(HostRequestError::Unsupported(format!(
                 "the client did not declare the {capability} capability"
             )));
@@ -244,6 +254,24 @@ impl ModernCall {
     /// The requests asked this round, taken out.
     pub fn take_asked(&self) -> Vec<(String, Value)> {
         std::mem::take(&mut *self.asked.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// MissingRequiredClientCapabilityError (-32021) naming the capabilities the plugin asked
+    /// for that the client did not declare, if any: for a request whose plugin then failed.
+    pub fn missing_capabilities(&self) -> Option<ErrorData> {
+        let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
+        if refused.is_empty() {
+            return None;
+        }
+        let required: Map<String, Value> = refused
+            .iter()
+            .map(|c| ((*c).to_string(), Value::Object(Map::new())))
+            .collect();
+        Some(ErrorData::new(
+            ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY,
+            format!("Missing required client capability: {}", refused.join(", ")),
+            Some(serde_json::json!({ "requiredCapabilities": required })),
+        ))
     }
 
     /// The error for a malformed answer, if the plugin met one.
@@ -369,6 +397,10 @@ mod tests {
         assert_eq!(asked, Err(HostRequestError::InputRequired));
         let keys: Vec<String> = round.take_asked().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["r1"]);
+        let error = round.missing_capabilities().unwrap();
+        assert_eq!(error.code, ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY);
+        let data = error.data.unwrap();
+        assert_eq!(data, json!({"requiredCapabilities": {"elicitation": {}}}));
     }
 
     #[test]

@@ -370,18 +370,40 @@ struct Round {
 }
 
 impl Round {
-    /// The reply when the plugin's run ended for want of input (an `InputRequiredResult`) or
-    /// met a malformed answer (-32602); `None` lets its outcome through.
+    /// The reply when the plugin's run ended for want of input (an `InputRequiredResult`), met
+    /// a malformed answer (-32602), or failed for want of a capability the client did not
+    /// declare (-32021); `None` lets its outcome through.
     fn finish(&self, mrtr: &Mrtr, ran: &Ran) -> Option<Reply> {
         if let Some(error) = self.call.malformed() {
             return Some(Err(error));
         }
         if !matches!(ran, Ran::Done(CallOutcome::InputRequired)) {
-            return None;
+            // The plugin failed after a request for an undeclared capability was refused.
+            return self
+                .call
+                .missing_capabilities()
+                .filter(|_| failed(ran))
+                .map(Err);
         }
         let asked = self.call.take_asked();
         let result = mrtr.input_required(self.method, &self.inputs, asked, &self.bind);
         Some(Ok(result))
+    }
+}
+
+/// Whether a plugin run failed: an error result (`isError`) or a protocol error.
+fn failed(ran: &Ran) -> bool {
+    #[derive(Deserialize)]
+    struct IsError {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+    }
+    match ran {
+        Ran::Done(CallOutcome::Ok(raw)) => {
+            serde_json::from_str::<IsError>(raw).is_ok_and(|r| r.is_error)
+        }
+        Ran::Done(CallOutcome::Error { .. }) => true,
+        _ => false,
     }
 }
 
