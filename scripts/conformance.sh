@@ -67,7 +67,7 @@ run_suite() {
   echo "== conformance $suite ($run), $mode mode"
   local started=$SECONDS rc=0
   timeout 600 "$node22" "$cli" "${args[@]}" >"$out.txt" 2>&1 || rc=$?
-  grep -E '^(✓|✗)|^Total|xpected|stale|ERROR' "$out.txt" || true
+  grep -E '^(✓|✗)|^Total|xpected|^  ~|stale|ERROR' "$out.txt" || true
   echo "   ($((SECONDS - started)) s)"
   if [ "$rc" -ne 0 ]; then
     echo "!! conformance $suite ($run, $mode) failed (exit $rc); full output: $out.txt"
