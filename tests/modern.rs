@@ -282,10 +282,34 @@ fn asks_over_two_rounds(tool: &str) {
     let (_, v) = body(send(&s, 4, "tools/call", tampered, &[]));
     assert_eq!(v["error"]["code"], -32602, "{v}");
 
-    // A client that did not declare elicitation is never asked.
+    // A client that did not declare elicitation is never asked: the tool fails without it,
+    // so the request fails with MissingRequiredClientCapabilityError, status 400.
     let p = json!({"name": tool, "arguments": args, "_meta": meta(json!({}), None)});
-    let (_, v) = body(send(&s, 5, "tools/call", p, &[]));
-    assert_eq!(v["result"]["isError"], true, "{v}");
+    let (status, v) = body(send(&s, 5, "tools/call", p.clone(), &[]));
+    assert_eq!((status, &v["error"]["code"]), (400, &json!(-32021)), "{v}");
+    let required = &v["error"]["data"]["requiredCapabilities"];
+    assert_eq!(required, &json!({"elicitation": {}}), "{v}");
+
+    // Without the state, an answer under the key is taken as the client gives it; one that
+    // is not an elicitation result is refused.
+    let mut direct = p;
+    direct["_meta"] = meta(caps, None);
+    direct["inputResponses"] =
+        json!({key.as_str(): {"action": "accept", "content": {"name": "Bo"}}});
+    let (_, v) = body(send(&s, 6, "tools/call", direct.clone(), &[]));
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Bo"),
+        "{v}"
+    );
+    direct["inputResponses"] = json!({key.as_str(): 12345});
+    let (_, v) = body(send(&s, 7, "tools/call", direct.clone(), &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    direct["inputResponses"] = Value::Null;
+    let (_, v) = body(send(&s, 8, "tools/call", direct, &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
 }
 
 #[test]
