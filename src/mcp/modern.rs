@@ -257,7 +257,7 @@ fn check_param_headers<'h>(
 }
 
 /// Adds the fields every result of this revision carries: `resultType`, the server's identity
-/// in `_meta`, and for list and read results `ttlMs`/`cacheScope`.
+/// in `_meta`, and for list and read results (not an `InputRequiredResult`) `ttlMs`/`cacheScope`.
 pub fn decorate(method: &str, raw: &str) -> String {
     let Ok(mut obj) = serde_json::from_str::<Map<String, Value>>(raw) else {
         return raw.to_string();
@@ -272,14 +272,18 @@ pub fn decorate(method: &str, raw: &str) -> String {
             serde_json::to_value(server_info()).unwrap_or(Value::Null),
         );
     }
-    if matches!(
-        method,
-        "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-            | "resources/read"
-    ) {
+    // An `InputRequiredResult` (of `resources/read`) is not the resource: nothing to cache.
+    let input_required = obj.get("resultType").and_then(Value::as_str) == Some("input_required");
+    if !input_required
+        && matches!(
+            method,
+            "tools/list"
+                | "prompts/list"
+                | "resources/list"
+                | "resources/templates/list"
+                | "resources/read"
+        )
+    {
         obj.entry("ttlMs").or_insert(TTL_MS.into());
         obj.entry("cacheScope").or_insert("private".into());
     }
@@ -353,6 +357,12 @@ mod tests {
         assert_eq!(v["resultType"], "complete");
         assert_eq!(v["_meta"][KEY_SERVER]["name"], "fastmcp");
         assert_eq!(v["cacheScope"], "private");
+        let asking = r#"{"resultType":"input_required","requestState":"s"}"#;
+        let v: Value = serde_json::from_str(&decorate("resources/read", asking)).unwrap();
+        assert!(
+            v.get("ttlMs").is_none() && v.get("cacheScope").is_none(),
+            "{v}"
+        );
         let v: Value = serde_json::from_str(&discover()).unwrap();
         assert!(
             v["supportedVersions"]
