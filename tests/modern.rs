@@ -382,3 +382,55 @@ fn subscriptions_listen_hears_list_changes_after_a_reload() {
         s.log_text()
     );
 }
+
+#[test]
+fn prompts_and_resources_ask_the_client_too() {
+    // The conformance plugin's prompt and resource ask under a key, as its tools do.
+    let s = util::start(&[plugins().conformance.to_str().unwrap()], &[]);
+    let caps = json!({"elicitation": {}});
+    let cases = [
+        (
+            "prompts/get",
+            json!({"name": "test_input_required_result_prompt"}),
+            "user_context",
+        ),
+        (
+            "resources/read",
+            json!({"uri": "test://input-required-resource"}),
+            "user_name",
+        ),
+    ];
+    for (i, (method, mut p, key)) in (0..).zip(cases) {
+        p["_meta"] = meta(caps.clone(), None);
+        let (_, first) = body(send(&s, 10 * i, method, p.clone(), &[]));
+        let r = &first["result"];
+        assert_eq!(r["resultType"], "input_required", "{first}");
+        assert_eq!(
+            r["inputRequests"][key]["method"], "elicitation/create",
+            "{first}"
+        );
+        assert!(
+            r.get("ttlMs").is_none(),
+            "an InputRequiredResult is not cached: {first}"
+        );
+        let field = if key == "user_context" {
+            "context"
+        } else {
+            "name"
+        };
+        let mut retry = p.clone();
+        retry["requestState"] = r["requestState"].clone();
+        retry["inputResponses"] = json!({key: {"action": "accept", "content": {field: "Ada"}}});
+        let (_, done) = body(send(&s, 10 * i + 1, method, retry.clone(), &[]));
+        assert_eq!(done["result"]["resultType"], "complete", "{done}");
+        assert!(done.to_string().contains("Ada"), "{done}");
+        // The state is bound to the method: the same state on another request is refused.
+        let mut other = retry;
+        match method {
+            "prompts/get" => other["name"] = json!("test_simple_prompt"),
+            _ => other["uri"] = json!("test://static-text"),
+        }
+        let (_, v) = body(send(&s, 10 * i + 2, method, other, &[]));
+        assert_eq!(v["error"]["code"], -32602, "{v}");
+    }
+}

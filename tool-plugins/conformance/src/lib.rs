@@ -25,11 +25,11 @@ use elicitation::{
     test_elicitation, test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
 };
 use mrtr::{
-    test_input_required_result_capabilities, test_input_required_result_elicitation,
-    test_input_required_result_list_roots, test_input_required_result_multi_round,
-    test_input_required_result_multiple_inputs, test_input_required_result_prompt,
-    test_input_required_result_request_state, test_input_required_result_sampling,
-    test_input_required_result_tampered_state,
+    input_required_resource, test_input_required_result_capabilities,
+    test_input_required_result_elicitation, test_input_required_result_list_roots,
+    test_input_required_result_multi_round, test_input_required_result_multiple_inputs,
+    test_input_required_result_prompt, test_input_required_result_request_state,
+    test_input_required_result_sampling, test_input_required_result_tampered_state,
 };
 use prompts::{
     complete_arg1, test_prompt_with_arguments, test_prompt_with_embedded_resource,
@@ -58,7 +58,7 @@ fastmcp_sdk::export_plugin! {
         test_input_required_result_tampered_state, test_input_required_result_capabilities,
         test_missing_capability, test_logging_tool, test_streaming_elicitation,
     ],
-    resources: [static_text, static_binary, watched_resource],
+    resources: [static_text, static_binary, watched_resource, input_required_resource],
     resource_templates: [template_data],
     prompts: [
         test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource,

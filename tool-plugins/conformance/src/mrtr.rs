@@ -1,6 +1,6 @@
 //! The suite's multi round-trip fixtures (protocol 2026-07-28, `input-required-result-*`):
 //! tools and a prompt that ask the client for input under the keys the suite expects and
-//! check what it answers.
+//! check what it answers; and a resource that asks the same way.
 //!
 //! The host runs them again on each retry: a request answered by the client returns its
 //! answer, an unanswered one ends the run (`?` on [`HostError::InputRequired`]) and the host
@@ -197,6 +197,24 @@ pub fn test_input_required_result_capabilities(ctx: &Context) -> Result<String, 
     let question = sampling_request("Which is better, tea or coffee?", 50);
     let answer = ctx.request_keyed("model_preference", "sampling/createMessage", question)?;
     Ok(format!("The model prefers: {}", sampled_text(&answer)))
+}
+
+/// A greeting for the user, who gives their name first (key `user_name`): not one of the
+/// suite's fixtures, but `resources/read` may ask the client too (2026-07-28)
+#[resource(
+    uri = "test://input-required-resource",
+    name = "input-required-resource",
+    mime_type = "text/plain"
+)]
+pub fn input_required_resource(ctx: &Context) -> Result<String, ProtocolError> {
+    let answer = ctx.request_keyed(
+        "user_name",
+        "elicitation/create",
+        ask_for("name", "What is your name?"),
+    )?;
+    let name =
+        accepted_str(&answer, "name").map_err(|e| ProtocolError::invalid_params(e.to_string()))?;
+    Ok(format!("Hello, {name}!"))
 }
 
 /// A prompt built around the context the user gives (key `user_context`)

@@ -78,7 +78,12 @@ fn the_manifest_lists_everything_with_descriptions() {
     }
     assert_eq!(
         names(&manifest["resources"]),
-        ["static-text", "static-binary", "watched-resource"]
+        [
+            "static-text",
+            "static-binary",
+            "watched-resource",
+            "input-required-resource"
+        ]
     );
     assert_eq!(
         manifest["resourceTemplates"][0]["uriTemplate"],
