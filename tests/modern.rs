@@ -1,6 +1,7 @@
 //! Protocol 2026-07-28 over raw HTTP against the real binary: per-request `_meta` instead of
 //! a handshake, the header rules and their errors, decorated results, multi round-trip tool
-//! calls with a sealed `requestState`, per-request log levels and `subscriptions/listen`.
+//! calls, prompts and resource reads with a sealed `requestState`, per-request log levels and
+//! `subscriptions/listen`.
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
