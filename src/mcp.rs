@@ -7,13 +7,15 @@
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
 //! - [`service`]: the method handlers, shared by every transport.
 //! - [`listen`]: `subscriptions/listen` streams (2026-07-28).
-//! - [`modern`]: protocol 2026-07-28 (per-request metadata, header rules, MRTR).
+//! - [`modern`]: protocol 2026-07-28 (per-request metadata, header rules, results).
+//! - [`mrtr`]: its multi round-trip requests (`InputRequiredResult`, sealed `requestState`).
 //! - [`uri_template`]: matching resource URIs to templates.
 
 pub mod events;
 pub mod jsonrpc;
 pub mod listen;
 pub mod modern;
+pub mod mrtr;
 pub mod service;
 pub mod session;
 pub mod sink;

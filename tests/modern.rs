@@ -1,6 +1,7 @@
 //! Protocol 2026-07-28 over raw HTTP against the real binary: per-request `_meta` instead of
 //! a handshake, the header rules and their errors, decorated results, multi round-trip tool
-//! calls with a sealed `requestState`, per-request log levels and `subscriptions/listen`.
+//! calls, prompts and resource reads with a sealed `requestState`, per-request log levels and
+//! `subscriptions/listen`.
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -282,10 +283,34 @@ fn asks_over_two_rounds(tool: &str) {
     let (_, v) = body(send(&s, 4, "tools/call", tampered, &[]));
     assert_eq!(v["error"]["code"], -32602, "{v}");
 
-    // A client that did not declare elicitation is never asked.
+    // A client that did not declare elicitation is never asked: the tool fails without it,
+    // so the request fails with MissingRequiredClientCapabilityError, status 400.
     let p = json!({"name": tool, "arguments": args, "_meta": meta(json!({}), None)});
-    let (_, v) = body(send(&s, 5, "tools/call", p, &[]));
-    assert_eq!(v["result"]["isError"], true, "{v}");
+    let (status, v) = body(send(&s, 5, "tools/call", p.clone(), &[]));
+    assert_eq!((status, &v["error"]["code"]), (400, &json!(-32021)), "{v}");
+    let required = &v["error"]["data"]["requiredCapabilities"];
+    assert_eq!(required, &json!({"elicitation": {}}), "{v}");
+
+    // Without the state, an answer under the key is taken as the client gives it; one that
+    // is not an elicitation result is refused.
+    let mut direct = p;
+    direct["_meta"] = meta(caps, None);
+    direct["inputResponses"] =
+        json!({key.as_str(): {"action": "accept", "content": {"name": "Bo"}}});
+    let (_, v) = body(send(&s, 6, "tools/call", direct.clone(), &[]));
+    assert!(
+        v["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Bo"),
+        "{v}"
+    );
+    direct["inputResponses"] = json!({key.as_str(): 12345});
+    let (_, v) = body(send(&s, 7, "tools/call", direct.clone(), &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
+    direct["inputResponses"] = Value::Null;
+    let (_, v) = body(send(&s, 8, "tools/call", direct, &[]));
+    assert_eq!(v["error"]["code"], -32602, "{v}");
 }
 
 #[test]
@@ -357,4 +382,56 @@ fn subscriptions_listen_hears_list_changes_after_a_reload() {
         "no list_changed on the listen stream; log:\n{}",
         s.log_text()
     );
+}
+
+#[test]
+fn prompts_and_resources_ask_the_client_too() {
+    // The conformance plugin's prompt and resource ask under a key, as its tools do.
+    let s = util::start(&[plugins().conformance.to_str().unwrap()], &[]);
+    let caps = json!({"elicitation": {}});
+    let cases = [
+        (
+            "prompts/get",
+            json!({"name": "test_input_required_result_prompt"}),
+            "user_context",
+        ),
+        (
+            "resources/read",
+            json!({"uri": "test://input-required-resource"}),
+            "user_name",
+        ),
+    ];
+    for (i, (method, mut p, key)) in (0..).zip(cases) {
+        p["_meta"] = meta(caps.clone(), None);
+        let (_, first) = body(send(&s, 10 * i, method, p.clone(), &[]));
+        let r = &first["result"];
+        assert_eq!(r["resultType"], "input_required", "{first}");
+        assert_eq!(
+            r["inputRequests"][key]["method"], "elicitation/create",
+            "{first}"
+        );
+        assert!(
+            r.get("ttlMs").is_none(),
+            "an InputRequiredResult is not cached: {first}"
+        );
+        let field = if key == "user_context" {
+            "context"
+        } else {
+            "name"
+        };
+        let mut retry = p.clone();
+        retry["requestState"] = r["requestState"].clone();
+        retry["inputResponses"] = json!({key: {"action": "accept", "content": {field: "Ada"}}});
+        let (_, done) = body(send(&s, 10 * i + 1, method, retry.clone(), &[]));
+        assert_eq!(done["result"]["resultType"], "complete", "{done}");
+        assert!(done.to_string().contains("Ada"), "{done}");
+        // The state is bound to the method: the same state on another request is refused.
+        let mut other = retry;
+        match method {
+            "prompts/get" => other["name"] = json!("test_simple_prompt"),
+            _ => other["uri"] = json!("test://static-text"),
+        }
+        let (_, v) = body(send(&s, 10 * i + 2, method, other, &[]));
+        assert_eq!(v["error"]["code"], -32602, "{v}");
+    }
 }

@@ -394,6 +394,7 @@ pub(super) async fn answer(
     };
     // For the shutdown cut-off's error, which needs the id after `work` took it.
     let cut_id = id.clone();
+    let modern = ctx.session.version_cmp(crate::mcp::modern::VERSION).is_eq();
     let work = async move {
         let out = service
             .handle_request(&id, &method, params.as_deref(), &ctx)
@@ -411,6 +412,7 @@ pub(super) async fn answer(
                 match rx.try_recv() {
                     Ok(Outbound::Message(m)) => break Outbound::Message(m),
                     Ok(Outbound::CloseStream) => {}
+                    Err(_) if modern => return modern_json_response(out),
                     Err(_) => return json_response(out),
                 }
             };
@@ -435,6 +437,18 @@ fn inline_response(answer: InlineAnswer) -> Response {
         body.extend_from_slice(&sse::event(message, None));
     }
     sse::response(axum::body::Body::from(body))
+}
+
+/// A 2026-07-28 JSON answer: MissingRequiredClientCapabilityError (-32021) goes out with
+/// status 400, as the revision requires.
+fn modern_json_response(body: String) -> Response {
+    // `jsonrpc::error` writes the error object this way; a result's text cannot contain it
+    // unescaped.
+    if body.contains(r#""error":{"code":-32021,"#) {
+        let headers = [(header::CONTENT_TYPE, "application/json")];
+        return (StatusCode::BAD_REQUEST, headers, body).into_response();
+    }
+    json_response(body)
 }
 
 fn json_response(body: String) -> Response {

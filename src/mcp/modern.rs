@@ -9,18 +9,14 @@
 //! request) carries the answers gathered so far. The tool is simply run again on each retry,
 //! so plugin code is the same in both eras.
 
-use std::time::Duration;
-
 use axum::http::HeaderMap;
 use base64::Engine;
-use rmcp::model::{
-    CacheScope, DiscoverResult, ErrorCode, ErrorData, InputRequest, InputRequests,
-    InputRequiredResult, ProgressToken, RequestStateCodec, SealOptions,
-};
-use serde::{Deserialize, Serialize};
+use rmcp::model::{CacheScope, DiscoverResult, ErrorCode, ErrorData, ProgressToken};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+pub use super::mrtr::{Inputs, Mrtr, binding};
 use super::service::{HANDSHAKE_VERSIONS, capabilities, server_info};
 
 /// The revision this module implements.
@@ -48,8 +44,6 @@ pub const METHODS: [&str; 10] = [
 ];
 /// How long list and read results may be cached by clients.
 pub const TTL_MS: u64 = 0;
-/// How long a sealed `requestState` stays valid.
-pub const STATE_TTL: Duration = Duration::from_secs(600);
 
 const KEY_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const KEY_CAPS: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -263,7 +257,7 @@ fn check_param_headers<'h>(
 }
 
 /// Adds the fields every result of this revision carries: `resultType`, the server's identity
-/// in `_meta`, and for list and read results `ttlMs`/`cacheScope`.
+/// in `_meta`, and for list and read results (not an `InputRequiredResult`) `ttlMs`/`cacheScope`.
 pub fn decorate(method: &str, raw: &str) -> String {
     let Ok(mut obj) = serde_json::from_str::<Map<String, Value>>(raw) else {
         return raw.to_string();
@@ -278,14 +272,18 @@ pub fn decorate(method: &str, raw: &str) -> String {
             serde_json::to_value(server_info()).unwrap_or(Value::Null),
         );
     }
-    if matches!(
-        method,
-        "tools/list"
-            | "prompts/list"
-            | "resources/list"
-            | "resources/templates/list"
-            | "resources/read"
-    ) {
+    // An `InputRequiredResult` (of `resources/read`) is not the resource: nothing to cache.
+    let input_required = obj.get("resultType").and_then(Value::as_str) == Some("input_required");
+    if !input_required
+        && matches!(
+            method,
+            "tools/list"
+                | "prompts/list"
+                | "resources/list"
+                | "resources/templates/list"
+                | "resources/read"
+        )
+    {
         obj.entry("ttlMs").or_insert(TTL_MS.into());
         obj.entry("cacheScope").or_insert("private".into());
     }
@@ -303,131 +301,6 @@ pub fn discover() -> String {
     r.cache_scope = CacheScope::Public;
     r.ttl_ms = 60_000;
     serde_json::to_string(&r).unwrap_or_else(|_| "{}".into())
-}
-
-/// What the sealed `requestState` holds between rounds.
-#[derive(Debug, Serialize, Deserialize)]
-struct Sealed {
-    /// Answers to the requests of earlier rounds, in the order the tool asked.
-    answers: Vec<Value>,
-    /// The requests of the last round, by key, that the retry must answer.
-    pending: Vec<(String, Value)>,
-}
-
-/// Seals and opens MRTR state with a per-process key.
-#[derive(Debug)]
-pub struct Mrtr {
-    codec: RequestStateCodec,
-}
-
-/// The input a retried request brings: answers gathered so far, in asking order.
-#[derive(Debug, Default, Clone)]
-pub struct Inputs {
-    /// Answers, in the order the tool asks.
-    pub answers: Vec<Value>,
-}
-
-/// The binding of a `requestState` to its request: caller, method and salient params.
-pub fn binding(caller: Option<&str>, method: &str, params: Option<&RawValue>) -> Vec<u8> {
-    let mut p: Map<String, Value> = params
-        .and_then(|p| serde_json::from_str(p.get()).ok())
-        .unwrap_or_default();
-    for k in ["_meta", "inputResponses", "requestState"] {
-        p.remove(k);
-    }
-    format!("{}|{method}|{}", caller.unwrap_or(""), Value::Object(p)).into_bytes()
-}
-
-impl Mrtr {
-    /// A codec keyed with `secret` (`--state-secret`, shared by every instance behind a load
-    /// balancer), or else with 32 random bytes from the OS.
-    pub fn new(secret: Option<&[u8]>) -> Mrtr {
-        let key = match secret {
-            Some(s) if s.len() >= 32 => s.to_vec(),
-            _ => {
-                let mut k = vec![0u8; 32];
-                // Without OS randomness, a session id is the best unpredictable value we have.
-                if getrandom::fill(&mut k).is_err() {
-                    k = super::session::new_session_id().into_bytes();
-                }
-                k
-            }
-        };
-        Mrtr {
-            codec: RequestStateCodec::new_unchecked(key),
-        }
-    }
-
-    /// The inputs of a (possibly retried) request; an error when `requestState` fails
-    /// verification or the retry lacks no answers it needs.
-    pub fn inputs(
-        &self,
-        params: Option<&RawValue>,
-        binding: &[u8],
-    ) -> Result<(Inputs, Vec<(String, Value)>), ErrorData> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Retry {
-            request_state: Option<String>,
-            #[serde(default)]
-            input_responses: Map<String, Value>,
-        }
-        let retry: Retry = params
-            .and_then(|p| serde_json::from_str(p.get()).ok())
-            .unwrap_or(Retry {
-                request_state: None,
-                input_responses: Map::new(),
-            });
-        let Some(state) = retry.request_state else {
-            return Ok((Inputs::default(), Vec::new()));
-        };
-        let sealed: Sealed = self.codec.open_json_with(&state, binding).map_err(|_| {
-            ErrorData::invalid_params(
-                "Invalid requestState: it was not issued for this request or has expired",
-                None,
-            )
-        })?;
-        let mut answers = sealed.answers;
-        let mut missing = Vec::new();
-        for (key, request) in sealed.pending {
-            match retry.input_responses.get(&key) {
-                Some(answer) if missing.is_empty() => answers.push(answer.clone()),
-                _ => missing.push((key, request)),
-            }
-        }
-        Ok((Inputs { answers }, missing))
-    }
-
-    /// The `InputRequiredResult` asking for `asked` (keys numbered after the answers so far).
-    pub fn input_required(
-        &self,
-        inputs: &Inputs,
-        asked: Vec<(String, Value)>,
-        binding: &[u8],
-    ) -> String {
-        let mut requests = InputRequests::new();
-        for (key, req) in &asked {
-            if let Ok(r) = serde_json::from_value::<InputRequest>(req.clone()) {
-                requests.insert(key.clone(), r);
-            }
-        }
-        let sealed = Sealed {
-            answers: inputs.answers.clone(),
-            pending: asked,
-        };
-        let state = self
-            .codec
-            .seal_json_with(
-                &sealed,
-                &SealOptions::new().associated_data(binding).ttl(STATE_TTL),
-            )
-            .ok();
-        let result = InputRequiredResult::new(Some(requests), state);
-        decorate(
-            "tools/call",
-            &serde_json::to_string(&result).unwrap_or_else(|_| "{}".into()),
-        )
-    }
 }
 
 #[cfg(test)]
@@ -484,6 +357,12 @@ mod tests {
         assert_eq!(v["resultType"], "complete");
         assert_eq!(v["_meta"][KEY_SERVER]["name"], "fastmcp");
         assert_eq!(v["cacheScope"], "private");
+        let asking = r#"{"resultType":"input_required","requestState":"s"}"#;
+        let v: Value = serde_json::from_str(&decorate("resources/read", asking)).unwrap();
+        assert!(
+            v.get("ttlMs").is_none() && v.get("cacheScope").is_none(),
+            "{v}"
+        );
         let v: Value = serde_json::from_str(&discover()).unwrap();
         assert!(
             v["supportedVersions"]
@@ -492,37 +371,5 @@ mod tests {
                 .iter()
                 .any(|x| x == VERSION)
         );
-    }
-
-    #[test]
-    fn request_state_round_trips_and_refuses_tampering() {
-        let m = Mrtr::new(None);
-        let params = raw(serde_json::json!({"name": "t", "arguments": {}}));
-        let bind = binding(Some("alice"), "tools/call", Some(&params));
-        let ask = vec![(
-            "r0".to_string(),
-            serde_json::json!({"method": "roots/list"}),
-        )];
-        let out: Value =
-            serde_json::from_str(&m.input_required(&Inputs::default(), ask, &bind)).unwrap();
-        assert_eq!(out["resultType"], "input_required");
-        let state = out["requestState"].as_str().unwrap().to_string();
-        let retry = raw(serde_json::json!({
-            "name": "t", "arguments": {}, "requestState": state,
-            "inputResponses": {"r0": {"roots": []}}
-        }));
-        let (inputs, missing) = m.inputs(Some(&retry), &bind).unwrap();
-        assert_eq!(inputs.answers, vec![serde_json::json!({"roots": []})]);
-        assert!(missing.is_empty());
-        // Another caller, or a tampered state, is refused.
-        assert!(
-            m.inputs(
-                Some(&retry),
-                &binding(Some("bob"), "tools/call", Some(&params))
-            )
-            .is_err()
-        );
-        let bad = raw(serde_json::json!({"name": "t", "requestState": format!("{state}x")}));
-        assert!(m.inputs(Some(&bad), &bind).is_err());
     }
 }

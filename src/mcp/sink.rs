@@ -24,6 +24,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
 use super::jsonrpc;
+pub use super::mrtr::ModernCall;
 use super::session::Session;
 use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
@@ -213,62 +214,6 @@ pub struct RequestSink {
     pub updates: Option<UnboundedSender<String>>,
 }
 
-/// The client input of one 2026-07-28 call round (multi round-trip requests).
-#[derive(Debug, Default)]
-pub struct ModernCall {
-    /// Answers from earlier rounds, in the order the tool asks.
-    pub answers: Vec<Value>,
-    /// The client's declared capabilities (`sampling`, `elicitation`, `roots`).
-    pub client_capabilities: Option<Value>,
-    next: std::sync::atomic::AtomicUsize,
-    /// Requests the tool made that have no answer yet: `(key, {"method","params"})`.
-    pub asked: std::sync::Mutex<Vec<(String, Value)>>,
-}
-
-impl ModernCall {
-    /// A round with these answers.
-    pub fn new(answers: Vec<Value>, client_capabilities: Option<Value>) -> ModernCall {
-        ModernCall {
-            answers,
-            client_capabilities,
-            ..ModernCall::default()
-        }
-    }
-
-    fn request(&self, method: &str, params: Value) -> Result<Value, HostRequestError> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed);
-        if let Some(answer) = self.answers.get(i) {
-            return Ok(answer.clone());
-        }
-        let capability = match method {
-            "sampling/createMessage" => "sampling",
-            "elicitation/create" => "elicitation",
-            "roots/list" => "roots",
-            other => {
-                return Err(HostRequestError::Unsupported(format!(
-                    "{other} cannot be sent to the client in protocol 2026-07-28"
-                )));
-            }
-        };
-        let declared = self
-            .client_capabilities
-            .as_ref()
-            .and_then(|c| c.get(capability))
-            .is_some_and(|v| !v.is_null());
-        if !declared {
-            return Err(HostRequestError::Unsupported(format!(
-                "the client did not declare the {capability} capability"
-            )));
-        }
-        let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        asked.push((
-            format!("r{i}"),
-            serde_json::json!({"method": method, "params": params}),
-        ));
-        Err(HostRequestError::InputRequired)
-    }
-}
-
 /// What a request's sink needs to know to turn a tool's notification into a message.
 pub(crate) struct Route<'a> {
     /// The request's `_meta.progressToken`: progress goes out only with one.
@@ -365,10 +310,11 @@ impl CallSink for RequestSink {
         &self,
         method: &str,
         params: Value,
+        key: Option<&str>,
         cancel: &AtomicBool,
     ) -> Result<Value, HostRequestError> {
         if let Some(modern) = &self.modern {
-            return modern.request(method, params);
+            return modern.request(method, params, key);
         }
         if !self.can_request {
             return Err(no_way_back(method));
@@ -453,7 +399,13 @@ impl CallSink for BufferedSink {
         }
     }
 
-    fn request(&self, method: &str, _: Value, _: &AtomicBool) -> Result<Value, HostRequestError> {
+    fn request(
+        &self,
+        method: &str,
+        _: Value,
+        _: Option<&str>,
+        _: &AtomicBool,
+    ) -> Result<Value, HostRequestError> {
         Err(no_way_back(method))
     }
 }

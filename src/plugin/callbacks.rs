@@ -77,6 +77,9 @@ struct Outgoing {
     method: String,
     #[serde(default)]
     params: Value,
+    /// The name the plugin gave a request (SDK `Context::request_keyed`).
+    #[serde(default)]
+    key: Option<String>,
 }
 
 /// Recovers the call state from the callback's data pointer.
@@ -161,7 +164,7 @@ fn ask_client(sink: &dyn CallSink, cancel: &AtomicBool, bytes: &[u8]) -> (i32, O
             return (STATUS_ERROR, Some(err));
         }
     };
-    match sink.request(&req.method, req.params, cancel) {
+    match sink.request(&req.method, req.params, req.key.as_deref(), cancel) {
         Ok(v) => (STATUS_OK, Some(v)),
         Err(HostRequestError::Client(e)) => (STATUS_ERROR, Some(e)),
         Err(HostRequestError::Unsupported(msg)) => (

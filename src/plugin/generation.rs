@@ -33,11 +33,13 @@ pub trait CallSink: Send + Sync {
     /// ...). The implementation adds the progress token, applies the log level, or drops it.
     fn notify(&self, method: &str, params: Value);
     /// A request to the client (`sampling/createMessage`, `elicitation/create`, `roots/list`).
-    /// Blocks the worker thread until the client answers or `cancel` is set.
+    /// Blocks the worker thread until the client answers or `cancel` is set. `key` is the name
+    /// the plugin gave the request (protocol 2026-07-28 asks the client under it).
     fn request(
         &self,
         method: &str,
         params: Value,
+        key: Option<&str>,
         cancel: &AtomicBool,
     ) -> Result<Value, HostRequestError>;
 }
@@ -61,7 +63,13 @@ pub struct NullSink;
 
 impl CallSink for NullSink {
     fn notify(&self, _: &str, _: Value) {}
-    fn request(&self, method: &str, _: Value, _: &AtomicBool) -> Result<Value, HostRequestError> {
+    fn request(
+        &self,
+        method: &str,
+        _: Value,
+        _: Option<&str>,
+        _: &AtomicBool,
+    ) -> Result<Value, HostRequestError> {
         Err(HostRequestError::Unsupported(format!(
             "{method} is not available here: there is no client connection to send it on"
         )))

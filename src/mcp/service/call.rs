@@ -16,6 +16,7 @@ use super::scan::leading_call;
 use super::{Caller, Reply, RequestCtx, Service, allowed};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
+use crate::mcp::mrtr::{self, Mrtr};
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{ModernCall, RequestSink};
 use crate::plugin::inline::{InlineGate, InlinePermit};
@@ -183,22 +184,11 @@ impl Service {
         let (generation, inline, runner, output_check) = found
             .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
         let token = p.meta.take().and_then(|m| m.progress_token);
-        let era = ctx.session.version_cmp(modern::VERSION).is_eq().then(|| {
-            let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-            modern::binding(caller, "tools/call", params)
-        });
-        let mut inputs = modern::Inputs::default();
-        let mut round = None;
-        if let Some(bind) = &era {
-            let (got, missing) = self.mrtr.inputs(params, bind)?;
-            if !missing.is_empty() {
-                return Ok(self.mrtr.input_required(&got, missing, bind));
-            }
-            let caps = ctx.session.negotiated().client_capabilities;
-            let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-            round = Some(Arc::new(ModernCall::new(got.answers.clone(), caps)));
-            inputs = got;
-        }
+        let round = match self.mrtr_round("tools/call", params, ctx)? {
+            RoundStart::Ask(reply) => return Ok(reply),
+            RoundStart::Run(round) => Some(round),
+            RoundStart::Classic => None,
+        };
         let started = Instant::now();
         let version = ctx.session.protocol_version();
         let arguments = p.arguments.map(RawValue::get);
@@ -211,26 +201,15 @@ impl Service {
         } else {
             let extras = CallExtras {
                 progress_token: token,
-                modern_round: round.clone(),
+                modern_round: round.as_ref().map(|r| r.call.clone()),
                 is_async: matches!(runner, Runner::Async),
             };
             self.run(&generation, id, request, ctx, extras).await
         };
-        let (reply, label) = match outcome {
-            Ran::Done(CallOutcome::InputRequired) if round.is_some() => {
-                let asked = round
-                    .as_ref()
-                    .map(|r| {
-                        std::mem::take(&mut *r.asked.lock().unwrap_or_else(|e| e.into_inner()))
-                    })
-                    .unwrap_or_default();
-                let bind = era.as_deref().unwrap_or_default();
-                (
-                    Ok(self.mrtr.input_required(&inputs, asked, bind)),
-                    "input_required",
-                )
-            }
-            other => {
+        let finished = round.as_ref().and_then(|r| r.finish(&self.mrtr, &outcome));
+        let (reply, label) = match (finished, outcome) {
+            (Some(reply), _) => (reply, "input_required"),
+            (None, other) => {
                 let checks = ReplyChecks {
                     plugin: &generation.manifest.name,
                     output: output_check.as_deref(),
@@ -256,15 +235,27 @@ impl Service {
             .and_then(|p| serde_json::from_str::<MetaOnly>(p.get()).ok())
             .and_then(|m| m.meta)
             .and_then(|m| m.progress_token);
+        let round = match mrtr::METHODS.iter().find(|m| **m == method) {
+            Some(m) => match self.mrtr_round(m, params, ctx)? {
+                RoundStart::Ask(reply) => return Ok(reply),
+                RoundStart::Run(round) => Some(round),
+                RoundStart::Classic => None,
+            },
+            None => None,
+        };
         let extras = CallExtras {
             progress_token: token,
-            modern_round: None,
+            modern_round: round.as_ref().map(|r| r.call.clone()),
             is_async: false,
         };
         let version = ctx.session.protocol_version();
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
-        match self.run(generation, id, request, ctx, extras).await {
+        let ran = self.run(generation, id, request, ctx, extras).await;
+        if let Some(reply) = round.as_ref().and_then(|r| r.finish(&self.mrtr, &ran)) {
+            return reply;
+        }
+        match ran {
             Ran::Done(CallOutcome::Ok(raw)) => match check_result(method, &raw) {
                 Ok(()) => Ok(raw),
                 Err(problem) => Err(invalid_reply(&generation.manifest.name, method, &problem)),
@@ -354,6 +345,96 @@ impl Service {
             ctx.session.end_request(id);
         }
         ran
+    }
+}
+
+/// How a request that may need the client's input (MRTR) starts.
+enum RoundStart {
+    /// Not protocol 2026-07-28: requests to the client go over the session, if any.
+    Classic,
+    /// Run the plugin with this round's answers.
+    Run(Round),
+    /// The retry left requests of the last round unanswered: ask them again, without
+    /// running the plugin.
+    Ask(String),
+}
+
+/// One 2026-07-28 round of a `tools/call`, `prompts/get` or `resources/read`.
+struct Round {
+    method: &'static str,
+    /// What the `requestState` is bound to (caller, method, params).
+    bind: Vec<u8>,
+    inputs: modern::Inputs,
+    /// What the plugin's requests are answered from.
+    call: Arc<ModernCall>,
+}
+
+impl Round {
+    /// The reply when the plugin's run ended for want of input (an `InputRequiredResult`), met
+    /// a malformed answer (-32602), or failed for want of a capability the client did not
+    /// declare (-32021); `None` lets its outcome through.
+    fn finish(&self, mrtr: &Mrtr, ran: &Ran) -> Option<Reply> {
+        if let Some(error) = self.call.malformed() {
+            return Some(Err(error));
+        }
+        if !matches!(ran, Ran::Done(CallOutcome::InputRequired)) {
+            // The plugin failed after a request for an undeclared capability was refused.
+            return self
+                .call
+                .missing_capabilities()
+                .filter(|_| failed(ran))
+                .map(Err);
+        }
+        let asked = self.call.take_asked();
+        let result = mrtr.input_required(self.method, &self.inputs, asked, &self.bind);
+        Some(Ok(result))
+    }
+}
+
+/// Whether a plugin run failed: an error result (`isError`) or a protocol error.
+fn failed(ran: &Ran) -> bool {
+    #[derive(Deserialize)]
+    struct IsError {
+        #[serde(rename = "isError", default)]
+        is_error: bool,
+    }
+    match ran {
+        Ran::Done(CallOutcome::Ok(raw)) => {
+            serde_json::from_str::<IsError>(raw).is_ok_and(|r| r.is_error)
+        }
+        Ran::Done(CallOutcome::Error { .. }) => true,
+        _ => false,
+    }
+}
+
+impl Service {
+    /// Opens the MRTR round of a 2026-07-28 `method` request: verifies its `requestState`
+    /// and gathers the client's answers.
+    fn mrtr_round(
+        &self,
+        method: &'static str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Result<RoundStart, ErrorData> {
+        if !ctx.session.version_cmp(modern::VERSION).is_eq() {
+            return Ok(RoundStart::Classic);
+        }
+        let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
+        let bind = modern::binding(caller, method, params);
+        let (inputs, missing) = self.mrtr.inputs(params, &bind)?;
+        if !missing.is_empty() {
+            let reply = self.mrtr.input_required(method, &inputs, missing, &bind);
+            return Ok(RoundStart::Ask(reply));
+        }
+        let caps = ctx.session.negotiated().client_capabilities;
+        let caps = caps.and_then(|c| serde_json::to_value(c).ok());
+        let call = Arc::new(ModernCall::new(inputs.clone(), caps));
+        Ok(RoundStart::Run(Round {
+            method,
+            bind,
+            inputs,
+            call,
+        }))
     }
 }
 

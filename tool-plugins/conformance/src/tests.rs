@@ -1,10 +1,12 @@
 //! Every tool, resource, template, prompt and completion through the real ABI table, checked
-//! against what the conformance suite (0.1.16) asserts about it.
+//! against what the conformance suite (0.1.16) asserts about it; the 2026-07-28 fixtures of
+//! the 0.2 suite are in `modern`, the checks of the image and sound samples in `assets`.
+
+mod assets;
+mod modern;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use fastmcp_sdk::abi::{STATUS_ERROR, STATUS_OK, STATUS_UNSUPPORTED};
 use fastmcp_sdk::prelude::*;
 use fastmcp_sdk::testing::{Reply, TestHost};
@@ -12,7 +14,7 @@ use fastmcp_sdk::testing::{Reply, TestHost};
 use super::fastmcp_plugin_entry;
 use crate::assets::{PNG, WAV};
 
-fn host() -> TestHost {
+pub(super) fn host() -> TestHost {
     TestHost::new(fastmcp_plugin_entry)
 }
 
@@ -29,54 +31,6 @@ fn names(list: &Value) -> Vec<&str> {
         .iter()
         .map(|item| item["name"].as_str().unwrap())
         .collect()
-}
-
-/// The CRC-32 (IEEE) PNG chunks carry.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-#[test]
-fn the_png_is_a_valid_1x1_image() {
-    let png = STANDARD.decode(PNG).unwrap();
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let mut chunks = Vec::new();
-    let mut rest = &png[8..];
-    while !rest.is_empty() {
-        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
-        let (kind_and_data, crc) = (&rest[4..8 + len], &rest[8 + len..12 + len]);
-        assert_eq!(crc32(kind_and_data).to_be_bytes(), crc);
-        chunks.push((
-            String::from_utf8_lossy(&kind_and_data[..4]).into_owned(),
-            kind_and_data[4..].to_vec(),
-        ));
-        rest = &rest[12 + len..];
-    }
-    let kinds: Vec<&str> = chunks.iter().map(|(kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds, ["IHDR", "IDAT", "IEND"]);
-    assert_eq!(&chunks[0].1[..8], [0, 0, 0, 1, 0, 0, 0, 1], "1 x 1 pixels");
-}
-
-#[test]
-fn the_wav_is_valid_pcm() {
-    let wav = STANDARD.decode(WAV).unwrap();
-    let u32_at = |at: usize| u32::from_le_bytes(wav[at..at + 4].try_into().unwrap()) as usize;
-    assert_eq!((&wav[..4], &wav[8..16]), (&b"RIFF"[..], &b"WAVEfmt "[..]));
-    assert_eq!(u32_at(4), wav.len() - 8);
-    assert_eq!(u16::from_le_bytes([wav[20], wav[21]]), 1, "PCM");
-    assert_eq!(&wav[36..40], b"data");
-    assert_eq!(u32_at(40), wav.len() - 44);
 }
 
 #[test]
@@ -100,6 +54,18 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_elicitation_sep1330_enums",
             "json_schema_2020_12_tool",
             "test_reconnection",
+            "test_custom_headers",
+            "test_input_required_result_elicitation",
+            "test_input_required_result_sampling",
+            "test_input_required_result_list_roots",
+            "test_input_required_result_request_state",
+            "test_input_required_result_multiple_inputs",
+            "test_input_required_result_multi_round",
+            "test_input_required_result_tampered_state",
+            "test_input_required_result_capabilities",
+            "test_missing_capability",
+            "test_logging_tool",
+            "test_streaming_elicitation",
         ]
     );
     let lists = ["tools", "resources", "resourceTemplates", "prompts"];
@@ -112,7 +78,12 @@ fn the_manifest_lists_everything_with_descriptions() {
     }
     assert_eq!(
         names(&manifest["resources"]),
-        ["static-text", "static-binary", "watched-resource"]
+        [
+            "static-text",
+            "static-binary",
+            "watched-resource",
+            "input-required-resource"
+        ]
     );
     assert_eq!(
         manifest["resourceTemplates"][0]["uriTemplate"],
@@ -125,6 +96,7 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_prompt_with_arguments",
             "test_prompt_with_embedded_resource",
             "test_prompt_with_image",
+            "test_input_required_result_prompt",
         ]
     );
     assert_eq!(
@@ -163,6 +135,12 @@ fn the_2020_12_schema_is_kept_intact() {
     );
     assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
     assert_eq!(schema["additionalProperties"], false);
+    // SEP-2106 (0.2 suite): composition, conditional and anchor keywords survive too.
+    assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+    assert_eq!(schema["allOf"][0]["anyOf"][1]["required"], json!(["email"]));
+    assert_eq!(schema["if"]["required"], json!(["contactMethod"]));
+    assert_eq!(schema["then"]["required"], json!(["phone"]));
+    assert_eq!(schema["else"]["required"], json!(["email"]));
     let reply = host().call_tool("json_schema_2020_12_tool", json!({"name": "Ann"}));
     assert_eq!(reply.text(), r#"Received: {"name":"Ann"}"#);
 }

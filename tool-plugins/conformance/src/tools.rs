@@ -1,5 +1,6 @@
 //! The suite's tools, except elicitation (`elicitation`): content of every type, logging,
-//! progress, errors, sampling, a hand-written 2020-12 schema and the SSE polling tool.
+//! progress, errors, sampling, a hand-written 2020-12 schema, a tool whose arguments travel
+//! in `Mcp-Param-*` headers too, and the SSE polling tool.
 
 use std::time::Duration;
 
@@ -106,6 +107,7 @@ fn json_schema_2020_12() -> Value {
         "type": "object",
         "$defs": {
             "address": {
+                "$anchor": "addressDef",
                 "type": "object",
                 "properties": {
                     "street": {"type": "string"},
@@ -115,13 +117,24 @@ fn json_schema_2020_12() -> Value {
         },
         "properties": {
             "name": {"type": "string"},
-            "address": {"$ref": "#/$defs/address"}
+            "address": {"$ref": "#/$defs/address"},
+            "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+            "phone": {"type": "string"},
+            "email": {"type": "string"}
         },
+        "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+        "if": {
+            "properties": {"contactMethod": {"const": "phone"}},
+            "required": ["contactMethod"]
+        },
+        "then": {"required": ["phone"]},
+        "else": {"required": ["email"]},
         "additionalProperties": false
     })
 }
 
-/// Tool with JSON Schema 2020-12 features ($schema, $defs, additionalProperties)
+/// Tool with JSON Schema 2020-12 features ($schema, $defs, $anchor, allOf/anyOf,
+/// if/then/else, additionalProperties)
 #[tool(input_schema = json_schema_2020_12)]
 pub fn json_schema_2020_12_tool(args: Value) -> String {
     format!("Received: {args}")
@@ -139,4 +152,35 @@ pub fn test_reconnection(ctx: &Context) -> Result<&'static str, ToolError> {
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok("Reconnection test completed successfully")
+}
+
+/// The input schema of `test_custom_headers`: two arguments mirrored in `Mcp-Param-*` headers.
+fn custom_headers_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "region": {
+                "type": "string",
+                "description": "Where to route the request",
+                "x-mcp-header": "Region"
+            },
+            "priority": {
+                "type": "integer",
+                "description": "How urgent it is",
+                "x-mcp-header": "Priority"
+            }
+        },
+        "required": ["region"]
+    })
+}
+
+/// Echoes its arguments; in protocol 2026-07-28 the client also sends them as `Mcp-Param-Region`
+/// and `Mcp-Param-Priority` headers, which the host checks against the body (SEP-2243)
+#[tool(input_schema = custom_headers_schema)]
+pub fn test_custom_headers(args: Value) -> Result<String, ToolError> {
+    let region = args["region"].as_str().ok_or("region must be a string")?;
+    Ok(match args["priority"].as_i64() {
+        Some(priority) => format!("Routed to {region} with priority {priority}"),
+        None => format!("Routed to {region}"),
+    })
 }

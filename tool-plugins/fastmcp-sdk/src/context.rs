@@ -129,11 +129,14 @@ fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     Ok(Option::<Borrowed<'a>>::deserialize(deserializer)?.map(|b| b.0))
 }
 
-/// A message to the host: `{"method", "params"}`.
+/// A message to the host: `{"method", "params"}`, and for a request the `key` the tool
+/// names it by, if any.
 #[derive(Serialize)]
 struct Message<'a, P> {
     method: &'a str,
     params: P,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -340,11 +343,39 @@ impl<'a> Context<'a> {
     /// its other tasks off the thread (`tokio::task::block_in_place`), so they keep running,
     /// but the call holds one runtime thread while it waits.
     pub fn request(&self, method: &str, params: Value) -> Result<Value, HostError> {
+        self.send_request(None, method, params)
+    }
+
+    /// Like [`Context::request`], naming the request `key`. In protocol 2026-07-28 the host
+    /// asks the client under that key in its `InputRequiredResult`, and the client may answer
+    /// it under that key even without the `requestState` (a tool that asks with the same key
+    /// on every run gets the answer). Keys must be unique within one call; without one the
+    /// host numbers the requests in asking order (`r0`, `r1`, ...). Earlier protocols ignore
+    /// the key.
+    pub fn request_keyed(
+        &self,
+        key: &str,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, HostError> {
+        self.send_request(Some(key), method, params)
+    }
+
+    fn send_request(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, HostError> {
         let Some(host) = self.host else {
             return Err(HostError::Unsupported(format!("{method} needs a host")));
         };
-        let message = serde_json::to_vec(&Message { method, params })
-            .map_err(|error| HostError::Unsupported(error.to_string()))?;
+        let message = serde_json::to_vec(&Message {
+            method,
+            params,
+            key,
+        })
+        .map_err(|error| HostError::Unsupported(error.to_string()))?;
         let mut out = Buf::EMPTY;
         let send = || {
             // SAFETY: `host` is valid for `'a` (checked in `new`); `message` outlives the call
@@ -446,7 +477,12 @@ impl<'a> Context<'a> {
 
     fn notify_with(&self, method: &str, params: impl Serialize) -> bool {
         let Some(host) = self.host else { return false };
-        let Ok(message) = serde_json::to_vec(&Message { method, params }) else {
+        let message = Message {
+            method,
+            params,
+            key: None,
+        };
+        let Ok(message) = serde_json::to_vec(&message) else {
             return false;
         };
         // SAFETY: `host` is valid for `'a` (checked in `new`); the host reads `message` only

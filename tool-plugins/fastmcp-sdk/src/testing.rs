@@ -285,7 +285,8 @@ impl TestHost {
         std::mem::take(&mut *lock(&self.state.notifications))
     }
 
-    /// The requests to the client (`{"method", "params"}`) received so far, oldest first.
+    /// The requests to the client (`{"method", "params"}`, and `key` when the tool named one)
+    /// received so far, oldest first.
     pub fn take_requests(&self) -> Vec<Value> {
         std::mem::take(&mut *lock(&self.state.requests))
     }
