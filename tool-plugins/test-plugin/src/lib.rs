@@ -402,9 +402,11 @@ fastmcp_sdk::export_plugin! {
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
-        handwritten,
+        handwritten, gather::gather,
     ],
 }
+
+mod gather;
 
 #[cfg(test)]
 mod tests;

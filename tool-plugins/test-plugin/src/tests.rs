@@ -55,7 +55,8 @@ fn manifest_lists_every_tool() {
             "progress_once",
             "async_elicit",
             "optionals",
-            "handwritten"
+            "handwritten",
+            "gather"
         ]
     );
     // Tools without a context may run inline unless they say they block.
@@ -69,7 +70,8 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false, false, false, false, true, true
+            false, false, true, false, true, false, false, false, false, false, false, true, true,
+            false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
@@ -277,7 +279,13 @@ fn async_tools_are_marked_async() {
         .collect();
     assert_eq!(
         is_async,
-        ["io_wait", "io_progress", "async_panic", "async_elicit"]
+        [
+            "io_wait",
+            "io_progress",
+            "async_panic",
+            "async_elicit",
+            "gather"
+        ]
     );
 }
 
