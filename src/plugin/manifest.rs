@@ -43,6 +43,8 @@ pub struct ToolEntry {
     /// The tool's `outputSchema`, compiled once to check its `structuredContent`
     /// ([`super::reply`]); `None` without one, or when it cannot be checked.
     pub output_check: Option<Arc<Schema>>,
+    /// Whether the tool may run as a task (`"taskSupport"`, MCP `execution.taskSupport`).
+    pub task_support: crate::mcp::tasks::TaskSupport,
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -167,6 +169,11 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
             "tool {label}: a tool cannot be both inline and async"
         ));
     }
+    let task_support = match value.as_object_mut().and_then(|o| o.remove("taskSupport")) {
+        None => crate::mcp::tasks::TaskSupport::Forbidden,
+        Some(v) => crate::mcp::tasks::TaskSupport::parse(&v)
+            .ok_or_else(|| format!("tool {label}: taskSupport must be \"forbidden\", \"optional\" or \"required\", not {v}"))?,
+    };
     let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;
     check_tool_name(&tool.name).map_err(|e| format!("tool {label}: {e}"))?;
     check_object_schema(&tool.input_schema)
@@ -185,6 +192,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         inline: Arc::new(InlineGate::new(inline || inline_context)),
         inline_context,
         is_async,
+        task_support,
     })
 }
 

@@ -14,6 +14,7 @@ mod assets;
 mod elicitation;
 mod prompts;
 mod resources;
+mod tasks;
 mod tools;
 
 use elicitation::{
@@ -39,6 +40,8 @@ fastmcp_sdk::export_plugin! {
         test_tool_with_progress, test_sampling, test_elicitation,
         test_elicitation_sep1034_defaults, test_elicitation_sep1330_enums,
         json_schema_2020_12_tool, test_reconnection,
+        tasks::greet, tasks::slow_compute, tasks::failing_job, tasks::protocol_error_job,
+        tasks::confirm_delete, tasks::multi_input, tasks::test_tool_with_task,
     ],
     resources: [static_text, static_binary, watched_resource],
     resource_templates: [template_data],

@@ -26,10 +26,12 @@ pub(crate) struct ToolOptions {
     pub inline: Option<bool>,
     /// A `fn() -> serde_json::Value` replacing the schema generated from the argument type.
     pub input_schema: Option<Path>,
+    /// `task = "optional" | "required" | "forbidden"`: whether the tool may run as a task.
+    pub task: Option<LitStr>,
 }
 
 const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
-                     requires_auth, scopes, blocking, inline, input_schema";
+                     requires_auth, scopes, blocking, inline, input_schema, task";
 
 impl ToolOptions {
     /// Parses the tokens between the attribute's parentheses.
@@ -62,6 +64,19 @@ impl ToolOptions {
                 set(&mut self.scopes, meta, scopes.into_iter().collect())
             }
             "input_schema" => set(&mut self.input_schema, meta, meta.value()?.parse()?),
+            "task" => {
+                let value: LitStr = meta.value()?.parse()?;
+                if !matches!(
+                    value.value().as_str(),
+                    "optional" | "required" | "forbidden"
+                ) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "`task` is one of \"optional\", \"required\", \"forbidden\"",
+                    ));
+                }
+                set(&mut self.task, meta, value)
+            }
             other => Err(meta.error(format!(
                 "unknown #[tool] option `{other}`; expected one of: {KNOWN}"
             ))),

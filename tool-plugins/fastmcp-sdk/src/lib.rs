@@ -290,7 +290,7 @@ pub use resource::{
     ResourceTemplateDef,
 };
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
-pub use tool::{Execution, Handler, ToolAccess, ToolAnnotations, ToolDef};
+pub use tool::{Execution, Handler, TaskSupport, ToolAccess, ToolAnnotations, ToolDef};
 
 /// The C ABI this SDK implements (re-exported for hosts and tests).
 pub use fastmcp_abi as abi;

@@ -56,6 +56,9 @@ struct ToolEntry<'a> {
     /// The host starts the calls with `start_tool` (ABI 1.2) and awaits their completion.
     #[serde(rename = "async", skip_serializing_if = "std::ops::Not::not")]
     is_async: bool,
+    /// MCP's `execution.taskSupport`: whether the tool may run as a task.
+    #[serde(rename = "taskSupport", skip_serializing_if = "Option::is_none")]
+    task_support: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -188,6 +191,7 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
         inline: tool.execution == Execution::Inline && !tool.is_async(),
         inline_context: tool.execution == Execution::InlineContext && !tool.is_async(),
         is_async: tool.is_async(),
+        task_support: tool.task_support.manifest_value(),
     }
 }
 

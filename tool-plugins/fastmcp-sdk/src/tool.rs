@@ -36,7 +36,33 @@ pub struct ToolDef {
     pub(crate) annotations: ToolAnnotations,
     pub(crate) access: ToolAccess,
     pub(crate) execution: Execution,
+    pub(crate) task_support: TaskSupport,
     pub(crate) run: Run,
+}
+
+/// Whether a client may run the tool as a task: a long call that answers at once with a task
+/// id, then is polled (MCP `execution.taskSupport`; the manifest's `taskSupport`).
+/// `#[tool(task = "optional")]` or `#[tool(task = "required")]` sets it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// Never as a task (the default).
+    #[default]
+    Forbidden,
+    /// As a task or as a plain call, as the client asks.
+    Optional,
+    /// Only as a task: a plain call is refused.
+    Required,
+}
+
+impl TaskSupport {
+    /// The manifest's spelling, `None` for the default.
+    pub(crate) fn manifest_value(self) -> Option<&'static str> {
+        match self {
+            TaskSupport::Forbidden => None,
+            TaskSupport::Optional => Some("optional"),
+            TaskSupport::Required => Some("required"),
+        }
+    }
 }
 
 /// Where the host may run a tool's calls (the manifest's `execution`, `docs/abi.md`).
@@ -119,6 +145,7 @@ impl ToolDef {
             annotations: ToolAnnotations::default(),
             access: ToolAccess::default(),
             execution: Execution::default(),
+            task_support: TaskSupport::default(),
             run,
         }
     }
@@ -126,6 +153,12 @@ impl ToolDef {
     /// Sets where the host may run the tool's calls.
     pub fn with_execution(mut self, execution: Execution) -> Self {
         self.execution = execution;
+        self
+    }
+
+    /// Sets whether the tool may run as a task (`docs/plugin-authoring.md`, "Tasks").
+    pub fn with_task_support(mut self, task_support: TaskSupport) -> Self {
+        self.task_support = task_support;
         self
     }
 
@@ -185,6 +218,7 @@ impl fmt::Debug for ToolDef {
             .field("annotations", &self.annotations)
             .field("access", &self.access)
             .field("execution", &self.execution)
+            .field("task_support", &self.task_support)
             .field("is_async", &self.is_async())
             .finish_non_exhaustive()
     }
