@@ -38,4 +38,5 @@ mod security;
 mod shutdown;
 mod stdio;
 mod streaming;
+mod tasks;
 mod tools;

@@ -93,6 +93,13 @@ impl Service {
             return None;
         }
         let params = call.params?;
+        // A call that may ask for a task takes the full path, which decides (a `"task"` in
+        // the arguments only costs this call the fast path).
+        if call.protocol_version >= crate::mcp::tasks::FIRST_VERSION
+            && params.get().contains("\"task\"")
+        {
+            return None;
+        }
         let parsed;
         let (name, arguments) = match leading_call(params.get()) {
             Some(found) => found,

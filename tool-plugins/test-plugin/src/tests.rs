@@ -53,8 +53,27 @@ fn manifest_lists_every_tool() {
             "io_progress",
             "async_panic",
             "progress_once",
-            "async_elicit"
+            "async_elicit",
+            "long_job",
+            "must_task",
+            "task_ask"
         ]
+    );
+    let tasks: Vec<&Value> = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool.get("taskSupport").unwrap_or(&Value::Null))
+        .collect();
+    assert_eq!(
+        tasks[tasks.len() - 4..],
+        [
+            &Value::Null,
+            &json!("optional"),
+            &json!("required"),
+            &json!("optional")
+        ],
+        "task tools say so in the manifest, others say nothing"
     );
     // Tools without a context may run inline unless they say they block.
     let inline: Vec<bool> = manifest["tools"]
@@ -67,7 +86,8 @@ fn manifest_lists_every_tool() {
         inline,
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
-            false, false, true, false, true, false, false, false, false, false, false
+            false, false, true, false, true, false, false, false, false, false, false, false,
+            false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
