@@ -12,12 +12,12 @@ use crate::util::{self, Server, SseStream, plugins, rpc, rpc_response, text_of};
 
 const HANDSHAKE: &str = "2025-11-25";
 const EXTENSION: &str = "2026-07-28";
-const TASKS_EXT: &str = "io.modelcontextprotocol/tasks";
+pub(crate) const TASKS_EXT: &str = "io.modelcontextprotocol/tasks";
 const KEY_A: &str = "task-key-a-5f1e9c2b7d";
 const KEY_B: &str = "task-key-b-8a3d6e0f4c";
 
 /// A 2025-11-25 request (stateless, or in `session`) with extra headers.
-fn handshake(
+pub(crate) fn handshake(
     server: &Server,
     id: i64,
     method: &str,
@@ -51,12 +51,12 @@ fn init_session(server: &Server) -> (String, Value) {
     (id, result)
 }
 
-fn task_call(name: &str, arguments: Value, task: Value) -> Value {
+pub(crate) fn task_call(name: &str, arguments: Value, task: Value) -> Value {
     json!({"name": name, "arguments": arguments, "task": task})
 }
 
 /// A 2026-07-28 request; `extension` declares the tasks extension in the client capabilities.
-fn modern(
+pub(crate) fn modern(
     server: &Server,
     id: i64,
     method: &str,
@@ -85,14 +85,14 @@ fn modern(
     rpc_response(server.post_with(&rpc(id, method, params), &all, None))
 }
 
-fn error_code(reply: &Value) -> i64 {
+pub(crate) fn error_code(reply: &Value) -> i64 {
     reply["error"]["code"]
         .as_i64()
         .unwrap_or_else(|| panic!("not an error: {reply}"))
 }
 
 /// Polls `get` until the task's status is `status` (bounded: 20 s).
-fn wait_status(get: impl Fn() -> Value, status: &str) -> Value {
+pub(crate) fn wait_status(get: impl Fn() -> Value, status: &str) -> Value {
     let mut last = Value::Null;
     let reached = util::eventually(Duration::from_secs(20), || {
         last = get();

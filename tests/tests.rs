@@ -39,4 +39,5 @@ mod shutdown;
 mod stdio;
 mod streaming;
 mod tasks;
+mod tasks_redis;
 mod tools;

@@ -12,6 +12,7 @@
 //! for its TTL (capped at [`TaskLimits::max_ttl`]) and then forgotten.
 
 pub mod clock;
+pub mod redis;
 pub mod store;
 pub mod wire;
 
@@ -247,8 +248,54 @@ impl Tasks {
     /// task that never existed, expired, or belongs to someone else.
     pub async fn find(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
         match self.store.get(id).await? {
-            Some(r) if r.owner == owner => Ok(r),
+            Some(r) if r.owner == owner => self.orphaned(r).await,
             _ => Err(TaskError::Unknown(id.to_string())),
+        }
+    }
+
+    /// A running task whose instance died (a shared store; no heartbeat) will never end:
+    /// it becomes `failed`, saying so.
+    async fn orphaned(&self, record: TaskRecord) -> Result<TaskRecord, TaskError> {
+        if record.status.is_terminal()
+            || record.runner == self.instance
+            || self.store.alive(&record.runner).await?
+        {
+            return Ok(record);
+        }
+        let changed = self
+            .change(&record.id, |r| {
+                r.status = Status::Failed;
+                r.status_message = Some("The instance running this task stopped".into());
+                r.error = Some(serde_json::json!({
+                    "code": -32603,
+                    "message": "The server instance running this task stopped before it finished"
+                }));
+                r.pending.clear();
+            })
+            .await?;
+        Ok(changed.unwrap_or(record))
+    }
+
+    /// Whether other instances share the task state.
+    pub fn is_shared(&self) -> bool {
+        self.store.is_shared()
+    }
+
+    /// Keeps this instance's heartbeat alive in a shared store, so that tasks it runs are not
+    /// taken for orphans. Runs until the process ends; a store that is down is logged once per
+    /// outage.
+    pub async fn keep_alive(self: Arc<Self>) {
+        let mut down = false;
+        loop {
+            match self.store.heartbeat(&self.instance).await {
+                Ok(()) => down = false,
+                Err(e) if !down => {
+                    down = true;
+                    tracing::warn!(error = %e, "cannot renew this instance's task heartbeat");
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(redis::HEARTBEAT_EVERY).await;
         }
     }
 
@@ -369,5 +416,30 @@ impl Tasks {
             // another instance through a shared store.
             let _ = tokio::time::timeout(Duration::from_millis(250), changes.changed()).await;
         }
+    }
+}
+
+/// Keeps `service`'s tasks in the Redis at `url` (the `--session-store`), with this instance's
+/// heartbeat. A URL that does not parse leaves them in memory, logged (the session store logs
+/// the same error).
+pub fn share_through(service: &mut super::Service, url: &str) {
+    let ttl = TaskLimits::default().max_ttl;
+    match super::store::RedisStore::new(url, ttl) {
+        Ok(redis) => {
+            let tasks = Arc::new(Tasks::new(
+                Arc::new(redis::RedisTasks::new(redis)),
+                TaskLimits::default(),
+            ));
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    drop(runtime.spawn(tasks.clone().keep_alive()));
+                    service.tasks = tasks;
+                }
+                Err(_) => {
+                    tracing::error!("no runtime for the task heartbeat; tasks stay in memory")
+                }
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "cannot keep tasks in Redis; they stay in memory"),
     }
 }

@@ -33,6 +33,9 @@ use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::schema::Schema;
 use crate::plugin::{CallOutcome, Generation};
 
+/// How often a task's runner looks for changes made through other instances (a shared store).
+const SHARED_POLL: Duration = Duration::from_millis(250);
+
 #[derive(Deserialize)]
 struct TaskCallParams<'a> {
     #[serde(borrow)]
@@ -424,12 +427,42 @@ impl TaskJob {
                     .await
             }
         };
+        let call = async {
+            tokio::select! {
+                ended = call => ended,
+                () = self.cancelled_elsewhere() => {
+                    // The call sees the flag (an async call is also asked to drop its work)
+                    // and ends as cancelled; the task already says so.
+                    std::future::pending().await
+                }
+            }
+        };
         match tokio::time::timeout(self.remaining(), call).await {
             Ok(Ok(outcome)) => Round::Outcome(outcome),
             Ok(Err(_)) => Round::Closed,
             Err(_) => {
                 self.live.cancel.store(true, Ordering::Relaxed);
                 Round::OutOfTime
+            }
+        }
+    }
+
+    /// Resolves once another instance cancelled the task (a shared store), after setting the
+    /// call's flag; never otherwise. A local cancel sets the flag itself.
+    async fn cancelled_elsewhere(&self) {
+        if !self.tasks.is_shared() {
+            return std::future::pending().await;
+        }
+        loop {
+            tokio::time::sleep(SHARED_POLL).await;
+            let ended = match self.tasks.find_any(&self.id).await {
+                Some(r) => r.status.is_terminal(),
+                None => self.remaining().is_zero(),
+            };
+            if ended {
+                self.live.cancel.store(true, Ordering::Relaxed);
+                self.live.wake.notify_one();
+                return;
             }
         }
     }
@@ -451,8 +484,14 @@ impl TaskJob {
             return false;
         }
         loop {
-            let woke = tokio::time::timeout(self.remaining(), self.live.wake.notified()).await;
-            if woke.is_err() || self.live.cancel.load(Ordering::Relaxed) {
+            // Answers and cancels through another instance only show in the store.
+            let wait = if self.tasks.is_shared() {
+                self.remaining().min(SHARED_POLL)
+            } else {
+                self.remaining()
+            };
+            let _ = tokio::time::timeout(wait, self.live.wake.notified()).await;
+            if self.remaining().is_zero() || self.live.cancel.load(Ordering::Relaxed) {
                 return false;
             }
             match self.tasks.find_any(&self.id).await {

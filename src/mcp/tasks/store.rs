@@ -112,6 +112,18 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
     fn list<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<Vec<TaskRecord>, TaskError>>;
     /// How many live records there are: of `owner`, and in all.
     fn count<'a>(&'a self, owner: &'a str) -> BoxFuture<'a, Result<(usize, usize), TaskError>>;
+    /// Records that `instance` is alive (a shared store; nothing to do in memory).
+    fn heartbeat<'a>(&'a self, _instance: &'a str) -> BoxFuture<'a, Result<(), TaskError>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Whether `instance` was alive lately. In memory the only instance is this one.
+    fn alive<'a>(&'a self, _instance: &'a str) -> BoxFuture<'a, Result<bool, TaskError>> {
+        Box::pin(async { Ok(true) })
+    }
+    /// Whether other instances share the store (and may change a task this one runs).
+    fn is_shared(&self) -> bool {
+        false
+    }
 }
 
 /// Task state in this process's memory: the default.
