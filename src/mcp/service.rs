@@ -30,6 +30,7 @@ mod context;
 mod outcome;
 mod scan;
 mod task_call;
+mod task_job;
 use call::NamedParams;
 pub use call::{InlineAnswer, InlineCall};
 pub use outcome::{humanize, panic_text};

@@ -443,3 +443,47 @@ pub fn share_through(service: &mut super::Service, url: &str) {
         Err(e) => tracing::error!(error = %e, "cannot keep tasks in Redis; they stay in memory"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn tasks_are_capped_per_owner_and_in_all_and_private_to_their_owner() {
+        let limits = TaskLimits {
+            per_owner: 2,
+            total: 3,
+            ..TaskLimits::default()
+        };
+        let tasks = Tasks::new(Arc::new(MemoryStore::default()), limits);
+        let ttl = tasks.ttl_for(None);
+        let (first, _) = tasks.create("a", "t", ttl).await.unwrap();
+        tasks.create("a", "t", ttl).await.unwrap();
+        let refused = tasks.create("a", "t", ttl).await.unwrap_err();
+        assert!(refused.to_string().contains("this caller"), "{refused}");
+        tasks.create("b", "t", ttl).await.unwrap();
+        let refused = tasks.create("c", "t", ttl).await.unwrap_err();
+        assert!(refused.to_string().contains("the server"), "{refused}");
+
+        let theirs = tasks.find(&first.id, "b").await.unwrap_err();
+        let nobody = tasks.find("no-such-task", "b").await.unwrap_err();
+        assert_eq!(theirs.to_string(), format!("Unknown task: {}", first.id));
+        assert_eq!(nobody.to_string(), "Unknown task: no-such-task");
+        assert_eq!(
+            tasks.cancel(&first.id, "a").await.unwrap().status,
+            Status::Cancelled
+        );
+        assert!(matches!(
+            tasks.cancel(&first.id, "a").await,
+            Err(TaskError::Terminal { .. })
+        ));
+    }
+
+    #[test]
+    fn ttls_default_and_are_capped() {
+        let tasks = Tasks::default();
+        assert_eq!(tasks.ttl_for(None), 3_600_000);
+        assert_eq!(tasks.ttl_for(Some(5)), 5);
+        assert_eq!(tasks.ttl_for(Some(u64::MAX)), 24 * 3_600_000);
+    }
+}

@@ -7,34 +7,20 @@
 //! plugin's async path or its worker pool like any call (never inline: nobody waits for it).
 
 use std::borrow::Cow;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
-use rmcp::model::{ErrorCode, ErrorData, ProgressToken, RequestId};
+use rmcp::model::{ErrorCode, ErrorData, RequestId};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc::UnboundedSender;
 
-use super::context::PluginContext;
-use super::{Caller, PAGE_SIZE, Reply, RequestCtx, Service, allowed, page};
+use super::task_job::TaskJob;
+use super::{PAGE_SIZE, Reply, RequestCtx, Service, allowed, page};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::session::Session;
-use crate::mcp::sink::{Drops, ModernCall, Outbound, OutboundTx, RequestSink, outbound_channel};
-use crate::mcp::tasks::clock::now_ms;
 use crate::mcp::tasks::{
-    EXTENSION_ID, FIRST_VERSION, Live, Status, TaskError, TaskRecord, TaskSupport, Tasks,
-    owner_key, wire,
+    EXTENSION_ID, FIRST_VERSION, Status, TaskError, TaskSupport, owner_key, wire,
 };
-use crate::plugin::reply::check_tool_result;
-use crate::plugin::request::{PluginRequest, ToolRequest};
-use crate::plugin::schema::Schema;
-use crate::plugin::{CallOutcome, Generation};
-
-/// How often a task's runner looks for changes made through other instances (a shared store).
-const SHARED_POLL: Duration = Duration::from_millis(250);
 
 #[derive(Deserialize)]
 struct TaskCallParams<'a> {
@@ -63,6 +49,39 @@ fn declares_extension(session: &Session) -> bool {
         .negotiated()
         .client_capabilities
         .is_some_and(|c| c.supports_tasks())
+}
+
+/// Whether a call of `tool` runs as a task: the tool supports it and the client asks (with
+/// 2025-11-25 by a `task` param, with 2026-07-28 by declaring the extension). The errors: a
+/// task-required tool called without a task, a 2025-11-25 task for a tool that forbids them.
+fn runs_as_task(
+    tool: &str,
+    support: TaskSupport,
+    task_param: bool,
+    session: &Session,
+) -> Result<bool, ErrorData> {
+    let extension = session.version_cmp(modern::VERSION).is_eq();
+    let has_tasks = session.version_cmp(FIRST_VERSION).is_ge();
+    let wants = if extension {
+        declares_extension(session)
+    } else {
+        has_tasks && task_param
+    };
+    match (support, wants, extension) {
+        (TaskSupport::Forbidden, true, false) => Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Tool {tool} cannot run as a task"),
+            None,
+        )),
+        (TaskSupport::Required, false, true) => Err(extension_required(&format!("Tool {tool}"))),
+        (TaskSupport::Required, false, false) if has_tasks => Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("Tool {tool} must be called as a task (add a `task` param)"),
+            None,
+        )),
+        (TaskSupport::Forbidden, _, _) | (_, false, _) => Ok(false),
+        _ => Ok(true),
+    }
 }
 
 /// The `ttl` a 2025-11-25 client asked for: absent or null for the default, else a
@@ -114,35 +133,10 @@ impl Service {
             return Ok(None);
         };
         let extension = ctx.session.version_cmp(modern::VERSION).is_eq();
-        let wants = if extension {
-            declares_extension(&ctx.session)
-        } else {
-            ctx.session.version_cmp(FIRST_VERSION).is_ge() && p.task.is_some()
-        };
-        let tool = &p.name;
-        match (support, wants, extension) {
-            (TaskSupport::Forbidden, true, false) => {
-                return Err(ErrorData::new(
-                    ErrorCode::METHOD_NOT_FOUND,
-                    format!("Tool {tool} cannot run as a task"),
-                    None,
-                ));
-            }
-            (TaskSupport::Required, false, true) => {
-                return Err(extension_required(&format!("Tool {tool}")));
-            }
-            (TaskSupport::Required, false, false)
-                if ctx.session.version_cmp(FIRST_VERSION).is_ge() =>
-            {
-                return Err(ErrorData::new(
-                    ErrorCode::METHOD_NOT_FOUND,
-                    format!("Tool {tool} must be called as a task (add a `task` param)"),
-                    None,
-                ));
-            }
-            (TaskSupport::Forbidden, _, _) | (_, false, _) => return Ok(None),
-            _ => {}
+        if !runs_as_task(&p.name, support, p.task.is_some(), &ctx.session)? {
+            return Ok(None);
         }
+        let tool = &p.name;
         let mut answers = Vec::new();
         if extension {
             // Answers gathered by multi round-trip requests before the task existed.
@@ -311,265 +305,4 @@ fn stored_error(error: Option<&Value>) -> ErrorData {
         .to_string();
     let data = error.and_then(|e| e.get("data")).cloned();
     ErrorData::new(ErrorCode(code), message, data)
-}
-
-/// One task's call, run to its end on a tokio task of its own.
-struct TaskJob {
-    tasks: Arc<Tasks>,
-    id: String,
-    deadline_ms: u64,
-    is_async: bool,
-    generation: Arc<Generation>,
-    output: Option<Arc<Schema>>,
-    params: Box<RawValue>,
-    name: String,
-    arguments: Option<String>,
-    version: String,
-    session: Arc<Session>,
-    caller: Option<Caller>,
-    request_id: RequestId,
-    progress_token: Option<ProgressToken>,
-    /// A 2026-07-28 task: input requests park it in `input_required`.
-    extension: bool,
-    /// Answers to the call's input requests so far, in asking order.
-    answers: Vec<Value>,
-    updates: UnboundedSender<String>,
-    live: Live,
-    metrics: Option<Arc<crate::metrics::Metrics>>,
-}
-
-/// How one round of a task's call ended.
-enum Round {
-    Outcome(CallOutcome),
-    Closed,
-    OutOfTime,
-}
-
-impl TaskJob {
-    async fn run(mut self) {
-        let outbound = self.session_stream();
-        loop {
-            let modern = self.extension.then(|| {
-                let caps = self.session.negotiated().client_capabilities;
-                let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-                Arc::new(ModernCall::new(self.answers.clone(), caps))
-            });
-            let round = self.round(modern.clone(), outbound.clone()).await;
-            if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &modern) {
-                let asked = std::mem::take(&mut *m.asked.lock().unwrap_or_else(|e| e.into_inner()));
-                if !asked.is_empty() && self.park(asked).await {
-                    continue;
-                }
-                break;
-            }
-            self.finish(round).await;
-            break;
-        }
-        self.tasks.ended(&self.id);
-    }
-
-    /// A 2025-11-25 task in a stateful session sends its progress and logs on the session's
-    /// `GET` stream: the `tools/call` that started it has been answered.
-    fn session_stream(&self) -> Option<OutboundTx> {
-        if self.extension || self.session.id.is_none() {
-            return None;
-        }
-        let drops = Drops::new(self.metrics.clone());
-        let (tx, mut rx) = outbound_channel(self.live.cancel.clone(), drops);
-        let session = self.session.clone();
-        tokio::spawn(async move {
-            while let Some(message) = rx.recv().await {
-                if let Outbound::Message(m) = message {
-                    session.send_standalone(m);
-                }
-            }
-        });
-        Some(tx)
-    }
-
-    fn remaining(&self) -> Duration {
-        Duration::from_millis(self.deadline_ms.saturating_sub(now_ms()))
-    }
-
-    async fn round(&self, modern: Option<Arc<ModernCall>>, outbound: Option<OutboundTx>) -> Round {
-        let context = PluginContext::new(
-            &self.version,
-            self.session.id.as_deref(),
-            self.caller.as_ref(),
-            &self.request_id,
-        );
-        let request = ToolRequest::new(
-            &self.params,
-            &self.name,
-            self.arguments.as_deref(),
-            |out: &mut Vec<u8>| context.write_json(out),
-        );
-        let sink = Arc::new(RequestSink {
-            session: self.session.clone(),
-            outbound,
-            progress_token: self.progress_token.clone(),
-            // Nobody waits on a stream for the client's answer: 2025-11-25 tasks cannot ask the
-            // client, 2026-07-28 tasks ask through `input_required`.
-            can_request: false,
-            modern,
-            updates: Some(self.updates.clone()),
-        });
-        let cancel = self.live.cancel.clone();
-        let call = async {
-            if self.is_async {
-                Ok(self
-                    .generation
-                    .call_async(&request, sink, cancel, true)
-                    .await)
-            } else {
-                self.generation
-                    .call(PluginRequest::Tool(request), sink, cancel)
-                    .await
-            }
-        };
-        let call = async {
-            tokio::select! {
-                ended = call => ended,
-                () = self.cancelled_elsewhere() => {
-                    // The call sees the flag (an async call is also asked to drop its work)
-                    // and ends as cancelled; the task already says so.
-                    std::future::pending().await
-                }
-            }
-        };
-        match tokio::time::timeout(self.remaining(), call).await {
-            Ok(Ok(outcome)) => Round::Outcome(outcome),
-            Ok(Err(_)) => Round::Closed,
-            Err(_) => {
-                self.live.cancel.store(true, Ordering::Relaxed);
-                Round::OutOfTime
-            }
-        }
-    }
-
-    /// Resolves once another instance cancelled the task (a shared store), after setting the
-    /// call's flag; never otherwise. A local cancel sets the flag itself.
-    async fn cancelled_elsewhere(&self) {
-        if !self.tasks.is_shared() {
-            return std::future::pending().await;
-        }
-        loop {
-            tokio::time::sleep(SHARED_POLL).await;
-            let ended = match self.tasks.find_any(&self.id).await {
-                Some(r) => r.status.is_terminal(),
-                None => self.remaining().is_zero(),
-            };
-            if ended {
-                self.live.cancel.store(true, Ordering::Relaxed);
-                self.live.wake.notify_one();
-                return;
-            }
-        }
-    }
-
-    /// Parks the task in `input_required` with the requests the call made, and waits for
-    /// `tasks/update` to answer them all (true: run again with the answers) or for
-    /// cancellation or the TTL (false).
-    async fn park(&mut self, asked: Vec<(String, Value)>) -> bool {
-        let parked = self
-            .tasks
-            .change(&self.id, |r| {
-                r.status = Status::InputRequired;
-                r.status_message = Some("Waiting for input from the client".into());
-                r.pending = asked;
-                r.partial.clear();
-            })
-            .await;
-        if !matches!(parked, Ok(Some(_))) {
-            return false;
-        }
-        loop {
-            // Answers and cancels through another instance only show in the store.
-            let wait = if self.tasks.is_shared() {
-                self.remaining().min(SHARED_POLL)
-            } else {
-                self.remaining()
-            };
-            let _ = tokio::time::timeout(wait, self.live.wake.notified()).await;
-            if self.remaining().is_zero() || self.live.cancel.load(Ordering::Relaxed) {
-                return false;
-            }
-            match self.tasks.find_any(&self.id).await {
-                Some(r) if r.status == Status::Working => {
-                    self.answers = r.answers;
-                    return true;
-                }
-                Some(r) if r.status == Status::InputRequired => continue,
-                _ => return false,
-            }
-        }
-    }
-
-    /// Stores how the call ended, unless the task already is terminal (cancelled).
-    async fn finish(&self, round: Round) {
-        let (status, result, error) = self.classify(round);
-        let changed = self
-            .tasks
-            .change(&self.id, |r| {
-                r.status = status;
-                r.result = result;
-                r.error = error;
-                r.status_message = None;
-            })
-            .await;
-        match changed {
-            Ok(Some(record)) => self.announce(&record),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(task = %self.id, error = %e, "could not store a task's end"),
-        }
-    }
-
-    fn classify(&self, round: Round) -> (Status, Option<Value>, Option<Value>) {
-        let failed = |code: i32, message: String, data: Option<Value>| {
-            let mut error = json!({"code": code, "message": message});
-            if let Some(data) = data {
-                error["data"] = data;
-            }
-            (Status::Failed, None, Some(error))
-        };
-        match round {
-            Round::Outcome(CallOutcome::Ok(raw)) => {
-                match check_tool_result(&raw, self.output.as_deref()) {
-                    Ok(_) => (Status::Completed, serde_json::from_str(&raw).ok(), None),
-                    Err(problem) => {
-                        tracing::error!(tool = %self.name, problem, "the plugin returned an invalid reply");
-                        failed(-32603, "The plugin returned an invalid reply".into(), None)
-                    }
-                }
-            }
-            // A plain call reports a panic as a tool error; a task that crashed did not run
-            // to a result, which the tasks extension calls a failure.
-            Round::Outcome(CallOutcome::Panic(msg)) => {
-                failed(-32603, super::panic_text(&self.name, &msg), None)
-            }
-            Round::Outcome(CallOutcome::Error { code, message, data }) => failed(code, message, data),
-            Round::Outcome(CallOutcome::Cancelled) => (Status::Cancelled, None, None),
-            Round::Outcome(CallOutcome::InputRequired) => failed(
-                -32603,
-                "The tool asked the client for input, which a task of this protocol version cannot carry".into(),
-                None,
-            ),
-            Round::Outcome(CallOutcome::Invalid(msg)) => {
-                tracing::error!(reason = %msg, "plugin broke the ABI contract");
-                failed(-32603, "The plugin returned an invalid reply".into(), None)
-            }
-            Round::Closed => failed(-32603, "The server is shutting down".into(), None),
-            Round::OutOfTime => failed(-32603, "The task ran out of its time to live".into(), None),
-        }
-    }
-
-    /// `notifications/tasks/status` on the session's `GET` stream (2025-11-25, stateful).
-    fn announce(&self, record: &TaskRecord) {
-        if self.extension || self.session.id.is_none() {
-            return;
-        }
-        let note =
-            jsonrpc::notification("notifications/tasks/status", &wire::handshake_task(record));
-        self.session.send_standalone(note);
-    }
 }

@@ -127,3 +127,39 @@ pub fn test_tool_with_task(ctx: &Context) -> Result<String, ToolError> {
     let name = answer["content"]["name"].as_str().unwrap_or("stranger");
     Ok(format!("Hello, {name}!"))
 }
+
+#[cfg(test)]
+mod tests {
+    use fastmcp_sdk::abi::{STATUS_OK, STATUS_PANIC};
+    use fastmcp_sdk::prelude::*;
+    use fastmcp_sdk::testing::TestHost;
+
+    use crate::fastmcp_plugin_entry;
+
+    #[test]
+    fn the_task_fixtures_declare_task_support_and_behave() {
+        let host = TestHost::new(fastmcp_plugin_entry);
+        let manifest = host.manifest();
+        let support = |name: &str| {
+            let tools = manifest["tools"].as_array().unwrap();
+            let tool = tools.iter().find(|t| t["name"] == name).unwrap();
+            tool.get("taskSupport").cloned().unwrap_or(Value::Null)
+        };
+        assert_eq!(support("greet"), Value::Null);
+        assert_eq!(support("slow_compute"), "optional");
+        assert_eq!(support("failing_job"), "required");
+        assert_eq!(support("test_tool_with_task"), "required");
+
+        assert_eq!(
+            host.call_tool("greet", json!({"name": "Ann"})).text(),
+            "Hello, Ann!"
+        );
+        let done = host.call_tool("slow_compute", json!({"seconds": 0, "label": "x"}));
+        assert_eq!(done.text(), "Computed x in 0 s");
+        let failed = host.call_tool("failing_job", json!({}));
+        assert_eq!(failed.status, STATUS_OK);
+        assert!(failed.is_error(), "{failed:?}");
+        let crashed = host.call_tool("protocol_error_job", json!({}));
+        assert_eq!(crashed.status, STATUS_PANIC, "{crashed:?}");
+    }
+}

@@ -100,6 +100,13 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_elicitation_sep1330_enums",
             "json_schema_2020_12_tool",
             "test_reconnection",
+            "greet",
+            "slow_compute",
+            "failing_job",
+            "protocol_error_job",
+            "confirm_delete",
+            "multi_input",
+            "test_tool_with_task",
         ]
     );
     let lists = ["tools", "resources", "resourceTemplates", "prompts"];
