@@ -169,7 +169,8 @@ mod tests {
         let options = ToolOptions::parse(quote! {
             name = "sleep", title = "Sleep", description = "Sleeps",
             read_only, destructive = false, idempotent = true, open_world = false,
-            requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep
+            requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep,
+            task = "optional"
         })
         .unwrap();
         assert_eq!(options.name.unwrap().value(), "sleep");
@@ -184,6 +185,19 @@ mod tests {
         assert_eq!(scopes, ["read", "write"]);
         assert_eq!(options.blocking, Some(true));
         assert!(options.input_schema.is_some());
+        assert_eq!(options.task.unwrap().value(), "optional");
+    }
+
+    #[test]
+    fn task_takes_one_of_three_values() {
+        for ok in ["optional", "required", "forbidden"] {
+            let options = ToolOptions::parse(quote!(task = #ok)).unwrap();
+            assert_eq!(options.task.unwrap().value(), ok);
+        }
+        let error = ToolOptions::parse(quote!(task = "sometimes"))
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("`task` is one of"), "{error}");
     }
 
     #[test]

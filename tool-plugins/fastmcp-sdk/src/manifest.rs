@@ -280,6 +280,18 @@ mod tests {
     }
 
     #[test]
+    fn task_tools_say_so_and_others_say_nothing() {
+        let plugin = Plugin::new("p", "1")
+            .tool(tool("maybe").with_task_support(crate::TaskSupport::Optional))
+            .tool(tool("always").with_task_support(crate::TaskSupport::Required))
+            .tool(tool("never").with_task_support(crate::TaskSupport::Forbidden));
+        let tools = &manifest(&plugin)["tools"];
+        assert_eq!(tools[0]["taskSupport"], "optional");
+        assert_eq!(tools[1]["taskSupport"], "required");
+        assert!(tools[2].get("taskSupport").is_none(), "{tools}");
+    }
+
+    #[test]
     fn scopes_imply_authentication() {
         let access = ToolAccess {
             authenticated: false,
