@@ -473,3 +473,37 @@ fn another_callers_task_is_unknown_to_them() {
     let mine = modern(&server, 7, "tasks/get", json!({"taskId": id}), true, &a);
     assert_eq!(mine["result"]["taskId"], id.as_str(), "{mine}");
 }
+
+#[test]
+fn a_tool_that_asks_first_gets_its_answers_before_its_task_starts() {
+    // The conformance plugin's `test_tool_with_task`: task-required, `input_before_task`.
+    let server = util::serve(&plugins().conformance, &[]);
+    let call = json!({"name": "test_tool_with_task", "arguments": {}});
+    let first = modern(&server, 1, "tools/call", call.clone(), true, &[]);
+    let r = &first["result"];
+    assert_eq!(r["resultType"], "input_required", "{first}");
+    assert!(
+        r.get("taskId").is_none(),
+        "no task before the answers: {first}"
+    );
+    let key = r["inputRequests"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    let mut retry = call;
+    retry["requestState"] = r["requestState"].clone();
+    retry["inputResponses"] = json!({key: {"action": "accept", "content": {"name": "Alice"}}});
+    let created = modern(&server, 2, "tools/call", retry, true, &[]);
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    assert!(created["result"].get("requestState").is_none(), "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap().to_string();
+    let get = || modern(&server, 3, "tasks/get", json!({"taskId": id}), true, &[]);
+    let done = wait_status(get, "completed");
+    assert_eq!(
+        done["result"]["result"]["content"][0]["text"], "Hello, Alice!",
+        "{done}"
+    );
+}

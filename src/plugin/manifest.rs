@@ -45,6 +45,10 @@ pub struct ToolEntry {
     pub output_check: Option<Arc<Schema>>,
     /// Whether the tool may run as a task (`"taskSupport"`, MCP `execution.taskSupport`).
     pub task_support: crate::mcp::tasks::TaskSupport,
+    /// With the 2026-07-28 tasks extension, the call's first round runs as a plain call (its
+    /// questions answered by multi round-trip requests) and the retry becomes the task
+    /// (`"inputBeforeTask": true`).
+    pub input_before_task: bool,
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -164,6 +168,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
     let inline = flag("inline")?;
     let inline_context = flag("inlineContext")?;
     let is_async = flag("async")?;
+    let input_before_task = flag("inputBeforeTask")?;
     if (inline || inline_context) && is_async {
         return Err(format!(
             "tool {label}: a tool cannot be both inline and async"
@@ -193,6 +198,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         inline_context,
         is_async,
         task_support,
+        input_before_task,
     })
 }
 

@@ -122,14 +122,14 @@ impl Service {
                 .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
                 .map(|(e, g)| {
                     (
-                        e.task_support,
+                        (e.task_support, e.input_before_task),
                         e.is_async,
                         e.output_check.clone(),
                         g.clone(),
                     )
                 })
         };
-        let Some((support, is_async, output, generation)) = found else {
+        let Some(((support, input_first), is_async, output, generation)) = found else {
             return Ok(None);
         };
         let extension = ctx.session.version_cmp(modern::VERSION).is_eq();
@@ -145,6 +145,10 @@ impl Service {
             let (got, missing) = self.mrtr.inputs(params, &bind)?;
             if !missing.is_empty() {
                 return Ok(Some(self.mrtr.input_required(&got, missing, &bind)));
+            }
+            // A tool that asks before it works: the first round is a plain call.
+            if input_first && got.answers.is_empty() {
+                return Ok(None);
             }
             answers = got.answers;
         }

@@ -112,8 +112,8 @@ pub fn multi_input(ctx: &Context) -> Result<String, ToolError> {
     ))
 }
 
-/// Asks for the user's name, then greets them (only as a task)
-#[tool(task = "required", blocking)]
+/// Asks for the user's name, then greets them (only as a task, which starts once the name is in)
+#[tool(task = "required", input_before_task, blocking)]
 pub fn test_tool_with_task(ctx: &Context) -> Result<String, ToolError> {
     let answer = ctx.elicit(json!({
         "mode": "form",

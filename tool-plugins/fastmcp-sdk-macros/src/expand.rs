@@ -126,6 +126,10 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         Some("required") => quote!(.with_task_support(#sdk::TaskSupport::Required)),
         _ => quote!(),
     };
+    let task_support = match options.input_before_task {
+        Some(true) => quote!(#task_support .with_input_before_task(true)),
+        _ => task_support,
+    };
     let constructor = if is_async {
         quote!(new_async)
     } else {

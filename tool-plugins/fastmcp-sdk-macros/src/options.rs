@@ -28,10 +28,13 @@ pub(crate) struct ToolOptions {
     pub input_schema: Option<Path>,
     /// `task = "optional" | "required" | "forbidden"`: whether the tool may run as a task.
     pub task: Option<LitStr>,
+    /// With `task`: ask the client before the task is created (2026-07-28).
+    pub input_before_task: Option<bool>,
 }
 
 const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
-                     requires_auth, scopes, blocking, inline, input_schema, task";
+                     requires_auth, scopes, blocking, inline, input_schema, task, \
+                     input_before_task";
 
 impl ToolOptions {
     /// Parses the tokens between the attribute's parentheses.
@@ -56,6 +59,7 @@ impl ToolOptions {
             "requires_auth" => set(&mut self.requires_auth, meta, flag(meta)?),
             "blocking" => set(&mut self.blocking, meta, flag(meta)?),
             "inline" => set(&mut self.inline, meta, flag(meta)?),
+            "input_before_task" => set(&mut self.input_before_task, meta, flag(meta)?),
             "scopes" => {
                 let value = meta.value()?;
                 let content;
@@ -170,7 +174,7 @@ mod tests {
             name = "sleep", title = "Sleep", description = "Sleeps",
             read_only, destructive = false, idempotent = true, open_world = false,
             requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep,
-            task = "optional"
+            task = "optional", input_before_task
         })
         .unwrap();
         assert_eq!(options.name.unwrap().value(), "sleep");
@@ -186,6 +190,7 @@ mod tests {
         assert_eq!(options.blocking, Some(true));
         assert!(options.input_schema.is_some());
         assert_eq!(options.task.unwrap().value(), "optional");
+        assert_eq!(options.input_before_task, Some(true));
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub struct ToolDef {
     pub(crate) access: ToolAccess,
     pub(crate) execution: Execution,
     pub(crate) task_support: TaskSupport,
+    pub(crate) input_before_task: bool,
     pub(crate) run: Run,
 }
 
@@ -146,6 +147,7 @@ impl ToolDef {
             access: ToolAccess::default(),
             execution: Execution::default(),
             task_support: TaskSupport::default(),
+            input_before_task: false,
             run,
         }
     }
@@ -159,6 +161,15 @@ impl ToolDef {
     /// Sets whether the tool may run as a task (`docs/plugin-authoring.md`, "Tasks").
     pub fn with_task_support(mut self, task_support: TaskSupport) -> Self {
         self.task_support = task_support;
+        self
+    }
+
+    /// With the 2026-07-28 tasks extension: the first call runs as a plain call, so that the
+    /// tool's questions to the client are answered (multi round-trip) before a task exists;
+    /// the retry that brings the answers becomes the task. For tools that ask before they
+    /// work (`#[tool(task = "...", input_before_task)]`).
+    pub fn with_input_before_task(mut self, input_before_task: bool) -> Self {
+        self.input_before_task = input_before_task;
         self
     }
 
