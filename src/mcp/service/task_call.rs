@@ -233,7 +233,12 @@ impl Service {
                 Ok(wire::handshake_task(&self.tasks.find(&task_id, &owner).await?).to_string())
             }
             "tasks/cancel" => {
-                Ok(wire::handshake_task(&self.tasks.cancel(&task_id, &owner).await?).to_string())
+                let task = wire::handshake_task(&self.tasks.cancel(&task_id, &owner).await?);
+                if ctx.session.id.is_some() {
+                    let note = jsonrpc::notification("notifications/tasks/status", &task);
+                    ctx.session.send_standalone(note);
+                }
+                Ok(task.to_string())
             }
             _ => {
                 let record = self.tasks.wait_terminal(&task_id, &owner).await?;

@@ -61,6 +61,7 @@ enum Round {
 
 impl TaskJob {
     pub(super) async fn run(mut self) {
+        let started = std::time::Instant::now();
         let outbound = self.session_stream();
         loop {
             let modern = self.extension.then(|| {
@@ -80,6 +81,7 @@ impl TaskJob {
             break;
         }
         self.tasks.ended(&self.id);
+        self.record(started.elapsed()).await;
     }
 
     /// A 2025-11-25 task in a stateful session sends its progress and logs on the session's
@@ -274,6 +276,28 @@ impl TaskJob {
             }
             Round::Closed => failed(-32603, "The server is shutting down".into(), None),
             Round::OutOfTime => failed(-32603, "The task ran out of its time to live".into(), None),
+        }
+    }
+
+    /// The line per call (at debug level, like plain calls) and the tool-call metrics, labelled
+    /// `task_<status>` by how the task ended.
+    async fn record(&self, took: Duration) {
+        let status = match self.tasks.find_any(&self.id).await {
+            Some(r) => r.status.as_str(),
+            None => "expired",
+        };
+        let label = format!("task_{status}");
+        tracing::debug!(
+            target: super::call::CALL_LOG_TARGET,
+            tool = %self.name,
+            plugin = %self.generation.manifest.name,
+            task = %self.id,
+            elapsed_ms = took.as_secs_f64() * 1000.0,
+            outcome = %label,
+            "tool call"
+        );
+        if let Some(m) = &self.metrics {
+            m.record_tool_call(&self.name, &label, took);
         }
     }
 
