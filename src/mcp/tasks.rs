@@ -108,6 +108,9 @@ impl From<TaskError> for ErrorData {
     }
 }
 
+/// How often [`Tasks::change`] retries a write that lost a race.
+const CHANGE_ATTEMPTS: usize = 16;
+
 /// Bounds on tasks.
 #[derive(Debug, Clone, Copy)]
 pub struct TaskLimits {
@@ -230,6 +233,7 @@ impl Tasks {
             partial: HashMap::new(),
             answers: Vec::new(),
             runner: self.instance.clone(),
+            version: 0,
         };
         self.store.put(record.clone()).await?;
         let live = Live {
@@ -311,22 +315,34 @@ impl Tasks {
 
     /// Applies `change` to a task that is not terminal yet, stores it and wakes waiters.
     /// `None`: the task is gone or already terminal (a cancel won the race).
+    ///
+    /// The write is a compare-and-set on the record's version: a cancel and the call's end
+    /// racing (on this instance or through a shared store) cannot undo each other; the loser
+    /// re-reads and finds the task terminal.
     pub(crate) async fn change(
         &self,
         id: &str,
-        change: impl FnOnce(&mut TaskRecord),
+        change: impl Fn(&mut TaskRecord),
     ) -> Result<Option<TaskRecord>, TaskError> {
-        let Some(mut record) = self.store.get(id).await? else {
-            return Ok(None);
-        };
-        if record.status.is_terminal() {
-            return Ok(None);
+        for _ in 0..CHANGE_ATTEMPTS {
+            let Some(old) = self.store.get(id).await? else {
+                return Ok(None);
+            };
+            if old.status.is_terminal() {
+                return Ok(None);
+            }
+            let mut record = old.clone();
+            change(&mut record);
+            record.version = old.version.wrapping_add(1);
+            record.updated_ms = now_ms().max(record.updated_ms);
+            if self.store.swap(&old, record.clone()).await? {
+                self.changed.send_modify(|n| *n = n.wrapping_add(1));
+                return Ok(Some(record));
+            }
         }
-        change(&mut record);
-        record.updated_ms = now_ms().max(record.updated_ms);
-        self.store.put(record.clone()).await?;
-        self.changed.send_modify(|n| *n = n.wrapping_add(1));
-        Ok(Some(record))
+        Err(TaskError::Store(format!(
+            "task {id} kept changing under this update"
+        )))
     }
 
     /// Forgets the live state of a task whose call ended here.
@@ -378,9 +394,9 @@ impl Tasks {
         }
         let resumed = self
             .change(id, |r| {
-                for (key, value) in responses {
-                    if r.pending.iter().any(|(k, _)| *k == key) {
-                        r.partial.insert(key, value);
+                for (key, value) in &responses {
+                    if r.pending.iter().any(|(k, _)| k == key) {
+                        r.partial.insert(key.clone(), value.clone());
                     }
                 }
                 if r.pending.iter().all(|(k, _)| r.partial.contains_key(k)) {

@@ -192,7 +192,7 @@ impl TaskJob {
             .change(&self.id, |r| {
                 r.status = Status::InputRequired;
                 r.status_message = Some("Waiting for input from the client".into());
-                r.pending = asked;
+                r.pending = asked.clone();
                 r.partial.clear();
             })
             .await;
@@ -228,8 +228,8 @@ impl TaskJob {
             .tasks
             .change(&self.id, |r| {
                 r.status = status;
-                r.result = result;
-                r.error = error;
+                r.result = result.clone();
+                r.error = error.clone();
                 r.status_message = None;
             })
             .await;

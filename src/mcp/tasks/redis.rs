@@ -35,6 +35,16 @@ fn owner_key(owner: &str) -> String {
 
 const ALL: &str = "fastmcp:tasks:all";
 
+/// Compare-and-set of a record on its `version` (KEYS[1]; ARGV: old version, new JSON, TTL ms).
+const SWAP: &str = r#"
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local version = cjson.decode(current)['version'] or 0
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#;
+
 fn instance_key(id: &str) -> String {
     format!("fastmcp:instance:{id}")
 }
@@ -95,6 +105,33 @@ impl TaskStore for RedisTasks {
                 .query_async::<()>(&mut c)
                 .await
                 .map_err(store_error)
+        })
+    }
+
+    fn swap<'a>(
+        &'a self,
+        old: &'a TaskRecord,
+        new: TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, TaskError>> {
+        Box::pin(async move {
+            let left = new.expires_ms().saturating_sub(now_ms());
+            if left == 0 {
+                return Ok(false);
+            }
+            let json = serde_json::to_string(&new).map_err(store_error)?;
+            let mut c = self.conn().await?;
+            // Atomic on the server: the record is replaced only if no one changed it since.
+            let swapped: i64 = redis::cmd("EVAL")
+                .arg(SWAP)
+                .arg(1)
+                .arg(task_key(&old.id))
+                .arg(old.version)
+                .arg(json)
+                .arg(left)
+                .query_async(&mut c)
+                .await
+                .map_err(store_error)?;
+            Ok(swapped == 1)
         })
     }
 

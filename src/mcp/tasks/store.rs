@@ -88,6 +88,9 @@ pub struct TaskRecord {
     /// The instance running the call (for tasks whose instance died while they ran).
     #[serde(default)]
     pub runner: String,
+    /// Counts the changes, for [`TaskStore::swap`].
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl TaskRecord {
@@ -106,6 +109,13 @@ impl TaskRecord {
 pub trait TaskStore: Send + Sync + std::fmt::Debug {
     /// Inserts or replaces a record.
     fn put(&self, record: TaskRecord) -> BoxFuture<'_, Result<(), TaskError>>;
+    /// Replaces `old` with `new` if the stored record still has `old`'s version; false if it
+    /// changed meanwhile (or is gone).
+    fn swap<'a>(
+        &'a self,
+        old: &'a TaskRecord,
+        new: TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, TaskError>>;
     /// The record with this id, unless it expired.
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskRecord>, TaskError>>;
     /// The live records of `owner`, newest first.
@@ -146,6 +156,24 @@ impl TaskStore for MemoryStore {
     fn put(&self, record: TaskRecord) -> BoxFuture<'_, Result<(), TaskError>> {
         self.locked().insert(record.id.clone(), record);
         Box::pin(async { Ok(()) })
+    }
+
+    fn swap<'a>(
+        &'a self,
+        old: &'a TaskRecord,
+        new: TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, TaskError>> {
+        let swapped = {
+            let mut map = self.locked();
+            match map.get_mut(&old.id) {
+                Some(current) if current.version == old.version => {
+                    *current = new;
+                    true
+                }
+                _ => false,
+            }
+        };
+        Box::pin(async move { Ok(swapped) })
     }
 
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<TaskRecord>, TaskError>> {
@@ -196,6 +224,7 @@ mod tests {
             partial: HashMap::new(),
             answers: Vec::new(),
             runner: String::new(),
+            version: 0,
         }
     }
 
@@ -221,5 +250,27 @@ mod tests {
         assert_eq!(store.count("me").await.unwrap(), (2, 3));
         assert!(store.get("old").await.unwrap().is_none());
         assert_eq!(store.get("c").await.unwrap().unwrap().owner, "you");
+    }
+
+    #[tokio::test]
+    async fn a_swap_with_a_stale_version_changes_nothing() {
+        let store = MemoryStore::default();
+        let old = record("t", "me", now_ms(), 60_000);
+        store.put(old.clone()).await.unwrap();
+        let mut done = old.clone();
+        done.status = Status::Completed;
+        done.version = 1;
+        assert!(store.swap(&old, done.clone()).await.unwrap());
+        let mut cancelled = old.clone();
+        cancelled.status = Status::Cancelled;
+        cancelled.version = 1;
+        assert!(
+            !store.swap(&old, cancelled).await.unwrap(),
+            "the first writer wins"
+        );
+        assert_eq!(
+            store.get("t").await.unwrap().unwrap().status,
+            Status::Completed
+        );
     }
 }
