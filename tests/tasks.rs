@@ -336,6 +336,32 @@ fn extension_tasks_run_ask_for_input_and_cancel() {
         "{done}"
     );
 
+    // No stream carries a 2026-07-28 task's progress: its last one is the status message.
+    let created = modern(
+        &server,
+        14,
+        "tools/call",
+        json!({"name": "long_job", "arguments": {"ms": 20_000}}),
+        true,
+        &[],
+    );
+    let long = created["result"]["taskId"].as_str().unwrap().to_string();
+    let mut last = Value::Null;
+    let noted = util::eventually(Duration::from_secs(15), || {
+        last = modern(&server, 15, "tasks/get", json!({"taskId": long}), true, &[]);
+        last["result"]["statusMessage"] == "0/1: started"
+    });
+    assert!(noted, "{last}");
+    assert_eq!(last["result"]["status"], "working", "{last}");
+    modern(
+        &server,
+        16,
+        "tasks/cancel",
+        json!({"taskId": long}),
+        true,
+        &[],
+    );
+
     // Cancelled while working.
     let created = modern(
         &server,

@@ -31,6 +31,7 @@ mod outcome;
 mod scan;
 mod task_call;
 mod task_job;
+mod task_progress;
 use call::NamedParams;
 pub use call::{InlineAnswer, InlineCall};
 pub use outcome::{humanize, panic_text};

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::Caller;
 use super::context::PluginContext;
+use super::task_progress::{self, ProgressNote};
 use crate::mcp::jsonrpc;
 use crate::mcp::session::Session;
 use crate::mcp::sink::{Drops, ModernCall, Outbound, OutboundTx, RequestSink, outbound_channel};
@@ -22,7 +23,7 @@ use crate::mcp::tasks::{Live, Status, TaskRecord, Tasks, wire};
 use crate::plugin::reply::check_tool_result;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::schema::Schema;
-use crate::plugin::{CallOutcome, Generation};
+use crate::plugin::{CallOutcome, CallSink, Generation};
 
 /// How often a task's runner looks for changes made through other instances (a shared store).
 const SHARED_POLL: Duration = Duration::from_millis(250);
@@ -63,13 +64,19 @@ impl TaskJob {
     pub(super) async fn run(mut self) {
         let started = std::time::Instant::now();
         let outbound = self.session_stream();
+        // Without a stream, the last progress shows in `tasks/get` instead.
+        let progress = outbound
+            .is_none()
+            .then(|| task_progress::spawn_writer(self.tasks.clone(), self.id.clone()));
         loop {
             let modern = self.extension.then(|| {
                 let caps = self.session.negotiated().client_capabilities;
                 let caps = caps.and_then(|c| serde_json::to_value(c).ok());
                 Arc::new(ModernCall::new(self.answers.clone(), caps))
             });
-            let round = self.round(modern.clone(), outbound.clone()).await;
+            let round = self
+                .round(modern.clone(), outbound.clone(), progress.clone())
+                .await;
             if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &modern) {
                 let asked = std::mem::take(&mut *m.asked.lock().unwrap_or_else(|e| e.into_inner()));
                 if !asked.is_empty() && self.park(asked).await {
@@ -77,7 +84,7 @@ impl TaskJob {
                 }
                 break;
             }
-            self.finish(round).await;
+            self.finish(round, outbound.as_ref()).await;
             break;
         }
         self.tasks.ended(&self.id);
@@ -107,7 +114,12 @@ impl TaskJob {
         Duration::from_millis(self.deadline_ms.saturating_sub(now_ms()))
     }
 
-    async fn round(&self, modern: Option<Arc<ModernCall>>, outbound: Option<OutboundTx>) -> Round {
+    async fn round(
+        &self,
+        modern: Option<Arc<ModernCall>>,
+        outbound: Option<OutboundTx>,
+        progress: Option<tokio::sync::watch::Sender<Option<String>>>,
+    ) -> Round {
         let context = PluginContext::new(
             &self.version,
             self.session.id.as_deref(),
@@ -130,6 +142,13 @@ impl TaskJob {
             modern,
             updates: Some(self.updates.clone()),
         });
+        let sink: Arc<dyn CallSink> = match progress {
+            Some(latest) => Arc::new(ProgressNote {
+                inner: sink,
+                latest,
+            }),
+            None => sink,
+        };
         let cancel = self.live.cancel.clone();
         let call = async {
             if self.is_async {
@@ -222,7 +241,7 @@ impl TaskJob {
     }
 
     /// Stores how the call ended, unless the task already is terminal (cancelled).
-    async fn finish(&self, round: Round) {
+    async fn finish(&self, round: Round, outbound: Option<&OutboundTx>) {
         let (status, result, error) = self.classify(round);
         let changed = self
             .tasks
@@ -234,7 +253,7 @@ impl TaskJob {
             })
             .await;
         match changed {
-            Ok(Some(record)) => self.announce(&record),
+            Ok(Some(record)) => self.announce(&record, outbound),
             Ok(None) => {}
             Err(e) => tracing::warn!(task = %self.id, error = %e, "could not store a task's end"),
         }
@@ -301,13 +320,14 @@ impl TaskJob {
         }
     }
 
-    /// `notifications/tasks/status` on the session's `GET` stream (2025-11-25, stateful).
-    fn announce(&self, record: &TaskRecord) {
-        if self.extension || self.session.id.is_none() {
+    /// `notifications/tasks/status` on the session's `GET` stream (2025-11-25, stateful),
+    /// through the call's channel, so that it follows the call's last progress.
+    fn announce(&self, record: &TaskRecord, outbound: Option<&OutboundTx>) {
+        let Some(outbound) = outbound else {
             return;
-        }
+        };
         let note =
             jsonrpc::notification("notifications/tasks/status", &wire::handshake_task(record));
-        self.session.send_standalone(note);
+        outbound.send(Outbound::Message(note));
     }
 }
