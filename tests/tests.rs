@@ -39,5 +39,7 @@ mod shutdown;
 mod stdio;
 mod streaming;
 mod tasks;
+mod tasks_owners;
 mod tasks_redis;
+mod tasks_stdio;
 mod tools;
