@@ -261,6 +261,21 @@ fn handshake_tasks_refuse_bad_requests_and_expire() {
         .to_string();
     let done = handshake(&server, 13, "tasks/result", json!({"taskId": id}), s, &[]);
     assert_eq!(text_of(&done), "finished after 1 ms", "{done}");
+    // Without authentication a 2025 task belongs to its session: another one cannot see it.
+    let (other, _) = init_session(&server);
+    let theirs = handshake(
+        &server,
+        15,
+        "tasks/get",
+        json!({"taskId": id}),
+        Some(&other),
+        &[],
+    );
+    assert_eq!(
+        theirs["error"]["message"],
+        format!("Unknown task: {id}"),
+        "{theirs}"
+    );
     let gone = util::eventually(Duration::from_secs(10), || {
         let got = handshake(&server, 14, "tasks/get", json!({"taskId": id}), s, &[]);
         got["error"]["code"] == -32602
