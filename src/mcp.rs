@@ -9,6 +9,7 @@
 //! - [`listen`]: `subscriptions/listen` streams (2026-07-28).
 //! - [`modern`]: protocol 2026-07-28 (per-request metadata, header rules, results).
 //! - [`mrtr`]: its multi round-trip requests (`InputRequiredResult`, sealed `requestState`).
+//! - [`tasks`]: tool calls run as tasks, their state and its store.
 //! - [`uri_template`]: matching resource URIs to templates.
 
 pub mod events;
@@ -20,6 +21,7 @@ pub mod service;
 pub mod session;
 pub mod sink;
 pub mod store;
+pub mod tasks;
 pub mod uri_template;
 
 pub use service::{Caller, RequestCtx, Service, ServiceOptions};

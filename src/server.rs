@@ -158,6 +158,7 @@ pub fn service(config: &Config) -> Arc<Service> {
         },
     );
     if let Some(url) = &config.session_store {
+        crate::mcp::tasks::share_through(&mut service, url.expose());
         match crate::mcp::store::RedisStore::new(url.expose(), config.session_idle_timeout) {
             Ok(store) => {
                 tracing::info!(store = %store.display, "sessions are shared through Redis");

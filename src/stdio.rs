@@ -72,6 +72,18 @@ pub async fn run(
     let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
     let (tx, rx) = mpsc::channel::<Outbound>(OUTBOUND_CAPACITY);
     let writer = std::thread::spawn(move || write_lines(rx, &mut out));
+    // What belongs to no request (a task's progress and status, after its `tools/call` was
+    // answered) goes out on stdout too, in turn with the rest.
+    let (loose_tx, mut loose) = tokio::sync::mpsc::unbounded_channel::<String>();
+    session.set_standalone(loose_tx);
+    let loose_out = tx.clone();
+    tokio::spawn(async move {
+        while let Some(message) = loose.recv().await {
+            if loose_out.send(Outbound::Message(message)).await.is_err() {
+                return;
+            }
+        }
+    });
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -11,9 +11,9 @@ use serde_json::json;
 use crate::util::{self, Server, eventually, free_port, plugins, rpc};
 
 /// A throwaway `redis-server` on 127.0.0.1, killed on drop.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for Redis {
@@ -23,7 +23,8 @@ impl Drop for Redis {
     }
 }
 
-fn redis() -> Option<Redis> {
+/// Starts a `redis-server` on a free port of 127.0.0.1 (`None`: not installed, and not required).
+pub(crate) fn redis() -> Option<Redis> {
     let port = free_port();
     let child = Command::new("redis-server")
         .args([

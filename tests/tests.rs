@@ -44,4 +44,8 @@ mod security;
 mod shutdown;
 mod stdio;
 mod streaming;
+mod tasks;
+mod tasks_owners;
+mod tasks_redis;
+mod tasks_stdio;
 mod tools;

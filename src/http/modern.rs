@@ -17,6 +17,7 @@ use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
 use crate::mcp::modern::{self, METHODS, VERSION};
 use crate::mcp::session::{Negotiated, level_index};
+use crate::mcp::tasks::EXTENSION_METHODS;
 use crate::mcp::{Caller, Session};
 
 /// Serves one POSTed message of a 2026-07-28 client.
@@ -41,7 +42,7 @@ pub async fn post(
         }
         Incoming::Request { id, method, params } => (id, method, params),
     };
-    if !METHODS.contains(&method.as_ref()) {
+    if !METHODS.contains(&method.as_ref()) && !EXTENSION_METHODS.contains(&method.as_ref()) {
         return Err(HttpError::rpc(
             StatusCode::NOT_FOUND,
             Some(id),

@@ -185,6 +185,7 @@ pub fn check_headers(
     let name_key = match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        m if super::tasks::EXTENSION_METHODS.contains(&m) => Some("taskId"),
         _ => None,
     };
     if let Some(key) = name_key {

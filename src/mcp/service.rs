@@ -21,6 +21,7 @@ use serde_json::value::RawValue;
 use super::jsonrpc;
 use super::modern;
 use super::session::{Negotiated, Session, SessionStore, level_index};
+use super::tasks;
 use crate::plugin::manifest::{Access, ToolEntry};
 use crate::plugin::{Generation, Registry};
 
@@ -28,6 +29,9 @@ mod call;
 mod context;
 mod outcome;
 mod scan;
+mod task_call;
+mod task_job;
+mod task_progress;
 use call::NamedParams;
 pub use call::{InlineAnswer, InlineCall};
 pub use outcome::{humanize, panic_text};
@@ -93,6 +97,8 @@ pub struct Service {
     pub updates: tokio::sync::mpsc::UnboundedSender<String>,
     /// The receiving end, taken once by the task that fans updates out.
     pub updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
+    /// Tool calls run as tasks.
+    pub tasks: Arc<super::tasks::Tasks>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +182,7 @@ impl Service {
             listeners: super::listen::Listeners::default(),
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),
+            tasks: Arc::default(),
         }
     }
 
@@ -282,6 +289,11 @@ impl Service {
                 self.call_plugin(&generation, id, method, params, ctx).await
             }
             "completion/complete" => self.complete(id, params, ctx).await,
+            m if tasks::HANDSHAKE_METHODS.contains(&m)
+                && ctx.session.version_cmp(tasks::FIRST_VERSION).is_ge() =>
+            {
+                self.task_method_handshake(m, params, ctx).await
+            }
             "logging/setLevel" => {
                 #[derive(Deserialize)]
                 struct P {
@@ -312,7 +324,11 @@ impl Service {
         ctx: &RequestCtx,
     ) -> Reply {
         match method {
-            "server/discover" => Ok(modern::discover()),
+            "server/discover" => Ok(tasks::wire::advertise_extension(&modern::discover())),
+            m if tasks::EXTENSION_METHODS.contains(&m) => self
+                .task_method_extension(m, params, ctx)
+                .await
+                .map(|r| modern::decorate(m, &r)),
             "tools/call" => self.call_tool(id, params, ctx).await.map(|r| {
                 if r.contains("\"resultType\":\"input_required\"") {
                     r
@@ -435,7 +451,12 @@ impl Service {
                     .map_err(|e| ErrorData::internal_error(e.to_string(), None))?,
             );
         result.instructions = None;
-        json(&result)
+        let reply = json(&result)?;
+        Ok(if session.version_cmp(tasks::FIRST_VERSION).is_ge() {
+            tasks::wire::advertise_handshake(&reply)
+        } else {
+            reply
+        })
     }
 
     fn list_tools(&self, params: Option<&RawValue>, caller: Option<&Caller>) -> Reply {
@@ -448,11 +469,12 @@ impl Service {
             .filter(|e| allowed(&e.access, caller))
             .collect();
         let (items, next) = page(&visible, p.cursor.as_deref())?;
+        let support: Vec<_> = items.iter().map(|e| e.task_support).collect();
         let mut r =
             ListToolsResult::with_all_items(items.into_iter().map(|e| e.tool.clone()).collect());
         r.result_type = None;
         r.next_cursor = next;
-        json(&r)
+        Ok(tasks::wire::with_execution(&json(&r)?, &support))
     }
 
     async fn complete(&self, id: &RequestId, params: Option<&RawValue>, ctx: &RequestCtx) -> Reply {

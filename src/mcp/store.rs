@@ -113,7 +113,8 @@ impl RedisStore {
         })
     }
 
-    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+    /// The connection, made on first use (shared with the task store).
+    pub(crate) async fn conn(&self) -> Result<ConnectionManager, StoreError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
             .set_response_timeout(Some(Duration::from_secs(1)))

@@ -43,6 +43,12 @@ pub struct ToolEntry {
     /// The tool's `outputSchema`, compiled once to check its `structuredContent`
     /// ([`super::reply`]); `None` without one, or when it cannot be checked.
     pub output_check: Option<Arc<Schema>>,
+    /// Whether the tool may run as a task (`"taskSupport"`, MCP `execution.taskSupport`).
+    pub task_support: crate::mcp::tasks::TaskSupport,
+    /// With the 2026-07-28 tasks extension, the call's first round runs as a plain call (its
+    /// questions answered by multi round-trip requests) and the retry becomes the task
+    /// (`"inputBeforeTask": true`).
+    pub input_before_task: bool,
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -162,11 +168,17 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
     let inline = flag("inline")?;
     let inline_context = flag("inlineContext")?;
     let is_async = flag("async")?;
+    let input_before_task = flag("inputBeforeTask")?;
     if (inline || inline_context) && is_async {
         return Err(format!(
             "tool {label}: a tool cannot be both inline and async"
         ));
     }
+    let task_support = match value.as_object_mut().and_then(|o| o.remove("taskSupport")) {
+        None => crate::mcp::tasks::TaskSupport::Forbidden,
+        Some(v) => crate::mcp::tasks::TaskSupport::parse(&v)
+            .ok_or_else(|| format!("tool {label}: taskSupport must be \"forbidden\", \"optional\" or \"required\", not {v}"))?,
+    };
     let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;
     check_tool_name(&tool.name).map_err(|e| format!("tool {label}: {e}"))?;
     check_object_schema(&tool.input_schema)
@@ -185,6 +197,8 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         inline: Arc::new(InlineGate::new(inline || inline_context)),
         inline_context,
         is_async,
+        task_support,
+        input_before_task,
     })
 }
 

@@ -94,6 +94,13 @@ impl Service {
             return None;
         }
         let params = call.params?;
+        // A call that may ask for a task takes the full path, which decides (a `"task"` in
+        // the arguments only costs this call the fast path).
+        if call.protocol_version >= crate::mcp::tasks::FIRST_VERSION
+            && params.get().contains("\"task\"")
+        {
+            return None;
+        }
         let parsed;
         let (name, arguments) = match leading_call(params.get()) {
             Some(found) => found,
@@ -106,9 +113,13 @@ impl Service {
         // may run inline ("inlineContext") can run here, its notifications collected.
         let stateless = call.session_id.is_none();
         self.with_tool(name, call.caller, stateless, |entry, generation, runner| {
+            // A task-supporting tool may be asked for a task: the full path decides.
             let Runner::Inline(_permit) = runner else {
                 return None;
             };
+            if entry.task_support != crate::mcp::tasks::TaskSupport::Forbidden {
+                return None;
+            }
             let context =
                 PluginContext::new(call.protocol_version, call.session_id, call.caller, call.id);
             let request = tool_request(params, name, arguments, &context);
@@ -175,6 +186,9 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Reply {
+        if let Some(created) = self.task_call(id, params, ctx).await? {
+            return Ok(created);
+        }
         let mut p: NamedParams = jsonrpc::params(params)?;
         // Params that parse as `NamedParams` are an object, so they are there.
         let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;

@@ -19,6 +19,7 @@ mod mrtr;
 mod prompts;
 mod resources;
 mod stateless;
+mod tasks;
 mod tools;
 
 use elicitation::{
@@ -57,6 +58,8 @@ fastmcp_sdk::export_plugin! {
         test_input_required_result_multiple_inputs, test_input_required_result_multi_round,
         test_input_required_result_tampered_state, test_input_required_result_capabilities,
         test_missing_capability, test_logging_tool, test_streaming_elicitation,
+        tasks::greet, tasks::slow_compute, tasks::failing_job, tasks::protocol_error_job,
+        tasks::confirm_delete, tasks::multi_input, tasks::test_tool_with_task,
     ],
     resources: [static_text, static_binary, watched_resource, input_required_resource],
     resource_templates: [template_data],

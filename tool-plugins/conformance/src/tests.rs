@@ -66,6 +66,13 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_missing_capability",
             "test_logging_tool",
             "test_streaming_elicitation",
+            "greet",
+            "slow_compute",
+            "failing_job",
+            "protocol_error_job",
+            "confirm_delete",
+            "multi_input",
+            "test_tool_with_task",
         ]
     );
     let lists = ["tools", "resources", "resourceTemplates", "prompts"];

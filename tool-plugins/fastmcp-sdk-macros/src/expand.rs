@@ -15,7 +15,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ReturnType, Type};
+use syn::{LitStr, ReturnType, Type};
 
 use crate::options::ToolOptions;
 use crate::signature::{self, Param, doc_text, name_of, owned};
@@ -121,6 +121,15 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         }
         _ => quote!(#sdk::Execution::Worker),
     };
+    let task_support = match options.task.as_ref().map(LitStr::value).as_deref() {
+        Some("optional") => quote!(.with_task_support(#sdk::TaskSupport::Optional)),
+        Some("required") => quote!(.with_task_support(#sdk::TaskSupport::Required)),
+        _ => quote!(),
+    };
+    let task_support = match options.input_before_task {
+        Some(true) => quote!(#task_support .with_input_before_task(true)),
+        _ => task_support,
+    };
     let constructor = if is_async {
         quote!(new_async)
     } else {
@@ -150,6 +159,7 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
                         ..::core::default::Default::default()
                     })
                     .with_execution(#execution)
+                    #task_support
             }
         }
     };

@@ -26,10 +26,15 @@ pub(crate) struct ToolOptions {
     pub inline: Option<bool>,
     /// A `fn() -> serde_json::Value` replacing the schema generated from the argument type.
     pub input_schema: Option<Path>,
+    /// `task = "optional" | "required" | "forbidden"`: whether the tool may run as a task.
+    pub task: Option<LitStr>,
+    /// With `task`: ask the client before the task is created (2026-07-28).
+    pub input_before_task: Option<bool>,
 }
 
 const KNOWN: &str = "name, title, description, read_only, destructive, idempotent, open_world, \
-                     requires_auth, scopes, blocking, inline, input_schema";
+                     requires_auth, scopes, blocking, inline, input_schema, task, \
+                     input_before_task";
 
 impl ToolOptions {
     /// Parses the tokens between the attribute's parentheses.
@@ -54,6 +59,7 @@ impl ToolOptions {
             "requires_auth" => set(&mut self.requires_auth, meta, flag(meta)?),
             "blocking" => set(&mut self.blocking, meta, flag(meta)?),
             "inline" => set(&mut self.inline, meta, flag(meta)?),
+            "input_before_task" => set(&mut self.input_before_task, meta, flag(meta)?),
             "scopes" => {
                 let value = meta.value()?;
                 let content;
@@ -62,6 +68,19 @@ impl ToolOptions {
                 set(&mut self.scopes, meta, scopes.into_iter().collect())
             }
             "input_schema" => set(&mut self.input_schema, meta, meta.value()?.parse()?),
+            "task" => {
+                let value: LitStr = meta.value()?.parse()?;
+                if !matches!(
+                    value.value().as_str(),
+                    "optional" | "required" | "forbidden"
+                ) {
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "`task` is one of \"optional\", \"required\", \"forbidden\"",
+                    ));
+                }
+                set(&mut self.task, meta, value)
+            }
             other => Err(meta.error(format!(
                 "unknown #[tool] option `{other}`; expected one of: {KNOWN}"
             ))),
@@ -154,7 +173,8 @@ mod tests {
         let options = ToolOptions::parse(quote! {
             name = "sleep", title = "Sleep", description = "Sleeps",
             read_only, destructive = false, idempotent = true, open_world = false,
-            requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep
+            requires_auth, scopes = ["read", "write"], blocking, input_schema = schemas::sleep,
+            task = "optional", input_before_task
         })
         .unwrap();
         assert_eq!(options.name.unwrap().value(), "sleep");
@@ -169,6 +189,20 @@ mod tests {
         assert_eq!(scopes, ["read", "write"]);
         assert_eq!(options.blocking, Some(true));
         assert!(options.input_schema.is_some());
+        assert_eq!(options.task.unwrap().value(), "optional");
+        assert_eq!(options.input_before_task, Some(true));
+    }
+
+    #[test]
+    fn task_takes_one_of_three_values() {
+        for ok in ["optional", "required", "forbidden"] {
+            let options = ToolOptions::parse(quote!(task = #ok)).unwrap();
+            assert_eq!(options.task.unwrap().value(), ok);
+        }
+        let error = ToolOptions::parse(quote!(task = "sometimes"))
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("`task` is one of"), "{error}");
     }
 
     #[test]

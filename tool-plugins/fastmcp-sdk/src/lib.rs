@@ -299,7 +299,7 @@ pub use resource::{
 };
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
 pub use schema::nullable;
-pub use tool::{Execution, Handler, ToolAccess, ToolAnnotations, ToolDef};
+pub use tool::{Execution, Handler, TaskSupport, ToolAccess, ToolAnnotations, ToolDef};
 
 /// The C ABI this SDK implements (re-exported for hosts and tests).
 pub use fastmcp_abi as abi;
@@ -348,6 +348,10 @@ pub use tokio;
 ///   the thread that read the request, with no hand-off, which is much faster for short pure
 ///   functions but holds up that thread while it runs. Tools with a `Context` always run on
 ///   the plugin's worker threads. Not for `async fn` tools, which never block.
+/// - `task = "optional"` or `task = "required"`: clients may (or must) run the tool as a task,
+///   answered at once with a task id and polled ([`TaskSupport`]; `docs/plugin-authoring.md`,
+///   "Tasks"). `input_before_task`: with the 2026-07-28 tasks extension, the tool's questions to
+///   the client are answered before its task is created.
 ///
 /// Accepted signatures: `fn()`, `fn(args: T)`, `fn(ctx: &Context)`,
 /// `fn(ctx: &Context, args: T)`, and the same as `async fn`, where

@@ -56,6 +56,12 @@ struct ToolEntry<'a> {
     /// The host starts the calls with `start_tool` (ABI 1.2) and awaits their completion.
     #[serde(rename = "async", skip_serializing_if = "std::ops::Not::not")]
     is_async: bool,
+    /// MCP's `execution.taskSupport`: whether the tool may run as a task.
+    #[serde(rename = "taskSupport", skip_serializing_if = "Option::is_none")]
+    task_support: Option<&'static str>,
+    /// The tool's input is gathered before its task is created (2026-07-28).
+    #[serde(rename = "inputBeforeTask", skip_serializing_if = "std::ops::Not::not")]
+    input_before_task: bool,
 }
 
 #[derive(Serialize)]
@@ -188,6 +194,8 @@ fn entry(tool: &ToolDef) -> ToolEntry<'_> {
         inline: tool.execution == Execution::Inline && !tool.is_async(),
         inline_context: tool.execution == Execution::InlineContext && !tool.is_async(),
         is_async: tool.is_async(),
+        task_support: tool.task_support.manifest_value(),
+        input_before_task: tool.input_before_task,
     }
 }
 
@@ -273,6 +281,25 @@ mod tests {
         assert_eq!(tools[0]["async"], true);
         assert!(tools[0].get("inline").is_none(), "{tools}");
         assert!(tools[1].get("async").is_none(), "{tools}");
+    }
+
+    #[test]
+    fn task_tools_say_so_and_others_say_nothing() {
+        let plugin = Plugin::new("p", "1")
+            .tool(tool("maybe").with_task_support(crate::TaskSupport::Optional))
+            .tool(tool("always").with_task_support(crate::TaskSupport::Required))
+            .tool(tool("never").with_task_support(crate::TaskSupport::Forbidden))
+            .tool(
+                tool("asks")
+                    .with_task_support(crate::TaskSupport::Required)
+                    .with_input_before_task(true),
+            );
+        let tools = &manifest(&plugin)["tools"];
+        assert_eq!(tools[3]["inputBeforeTask"], true);
+        assert!(tools[1].get("inputBeforeTask").is_none(), "{tools}");
+        assert_eq!(tools[0]["taskSupport"], "optional");
+        assert_eq!(tools[1]["taskSupport"], "required");
+        assert!(tools[2].get("taskSupport").is_none(), "{tools}");
     }
 
     #[test]

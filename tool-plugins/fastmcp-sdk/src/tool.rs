@@ -36,7 +36,34 @@ pub struct ToolDef {
     pub(crate) annotations: ToolAnnotations,
     pub(crate) access: ToolAccess,
     pub(crate) execution: Execution,
+    pub(crate) task_support: TaskSupport,
+    pub(crate) input_before_task: bool,
     pub(crate) run: Run,
+}
+
+/// Whether a client may run the tool as a task: a long call that answers at once with a task
+/// id, then is polled (MCP `execution.taskSupport`; the manifest's `taskSupport`).
+/// `#[tool(task = "optional")]` or `#[tool(task = "required")]` sets it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// Never as a task (the default).
+    #[default]
+    Forbidden,
+    /// As a task or as a plain call, as the client asks.
+    Optional,
+    /// Only as a task: a plain call is refused.
+    Required,
+}
+
+impl TaskSupport {
+    /// The manifest's spelling, `None` for the default.
+    pub(crate) fn manifest_value(self) -> Option<&'static str> {
+        match self {
+            TaskSupport::Forbidden => None,
+            TaskSupport::Optional => Some("optional"),
+            TaskSupport::Required => Some("required"),
+        }
+    }
 }
 
 /// Where the host may run a tool's calls (the manifest's `execution`, `docs/abi.md`).
@@ -119,6 +146,8 @@ impl ToolDef {
             annotations: ToolAnnotations::default(),
             access: ToolAccess::default(),
             execution: Execution::default(),
+            task_support: TaskSupport::default(),
+            input_before_task: false,
             run,
         }
     }
@@ -126,6 +155,21 @@ impl ToolDef {
     /// Sets where the host may run the tool's calls.
     pub fn with_execution(mut self, execution: Execution) -> Self {
         self.execution = execution;
+        self
+    }
+
+    /// Sets whether the tool may run as a task (`docs/plugin-authoring.md`, "Tasks").
+    pub fn with_task_support(mut self, task_support: TaskSupport) -> Self {
+        self.task_support = task_support;
+        self
+    }
+
+    /// With the 2026-07-28 tasks extension: the first call runs as a plain call, so that the
+    /// tool's questions to the client are answered (multi round-trip) before a task exists;
+    /// the retry that brings the answers becomes the task. For tools that ask before they
+    /// work (`#[tool(task = "...", input_before_task)]`).
+    pub fn with_input_before_task(mut self, input_before_task: bool) -> Self {
+        self.input_before_task = input_before_task;
         self
     }
 
@@ -185,6 +229,7 @@ impl fmt::Debug for ToolDef {
             .field("annotations", &self.annotations)
             .field("access", &self.access)
             .field("execution", &self.execution)
+            .field("task_support", &self.task_support)
             .field("is_async", &self.is_async())
             .finish_non_exhaustive()
     }

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use fastmcp_sdk::prelude::*;
 
+mod tasks;
+
 /// What `version_marker` returns: `v1`, or `$FASTMCP_TEST_PLUGIN_MARKER` at build time. Reload
 /// tests and the reload load test build a second version of this plugin with another value.
 pub const VERSION_MARKER: &str = match option_env!("FASTMCP_TEST_PLUGIN_MARKER") {
@@ -402,7 +404,7 @@ fastmcp_sdk::export_plugin! {
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
-        handwritten, gather::gather,
+        handwritten, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
     ],
 }
 

@@ -56,8 +56,27 @@ fn manifest_lists_every_tool() {
             "async_elicit",
             "optionals",
             "handwritten",
-            "gather"
+            "gather",
+            "long_job",
+            "must_task",
+            "task_ask"
         ]
+    );
+    let tasks: Vec<&Value> = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool.get("taskSupport").unwrap_or(&Value::Null))
+        .collect();
+    assert_eq!(
+        tasks[tasks.len() - 4..],
+        [
+            &Value::Null,
+            &json!("optional"),
+            &json!("required"),
+            &json!("optional")
+        ],
+        "task tools say so in the manifest, others say nothing"
     );
     // Tools without a context may run inline unless they say they block.
     let inline: Vec<bool> = manifest["tools"]
@@ -71,7 +90,7 @@ fn manifest_lists_every_tool() {
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
             false, false, true, false, true, false, false, false, false, false, false, true, true,
-            false
+            false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
@@ -284,7 +303,9 @@ fn async_tools_are_marked_async() {
             "io_progress",
             "async_panic",
             "async_elicit",
-            "gather"
+            "gather",
+            "long_job",
+            "task_ask"
         ]
     );
 }

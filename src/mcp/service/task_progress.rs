@@ -1,0 +1,92 @@
+//! A task's progress where no stream carries it (2026-07-28, stateless 2025-11-25): the last
+//! `notifications/progress` of the call becomes the task's `statusMessage`, so a client that
+//! polls `tasks/get` sees how far the call got.
+//!
+//! The sink only replaces a value in a `watch` channel (no allocation queue, no blocking on a
+//! plugin thread); a tokio task writes the latest one to the store, skipping values that were
+//! replaced before it got to them.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::mcp::tasks::{Status, Tasks};
+use crate::plugin::{CallSink, HostRequestError};
+
+/// Wraps a call's sink, noting each progress notification.
+pub(super) struct ProgressNote {
+    pub(super) inner: Arc<dyn CallSink>,
+    pub(super) latest: watch::Sender<Option<String>>,
+}
+
+impl CallSink for ProgressNote {
+    fn notify(&self, method: &str, params: Value) {
+        if method == "notifications/progress" {
+            self.latest.send_replace(Some(describe(&params)));
+        }
+        self.inner.notify(method, params);
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        params: Value,
+        cancel: &AtomicBool,
+    ) -> Result<Value, HostRequestError> {
+        self.inner.request(method, params, cancel)
+    }
+}
+
+/// `3/10: copying` from `{"progress": 3, "total": 10, "message": "copying"}`.
+fn describe(params: &Value) -> String {
+    let number = |key: &str| params.get(key).and_then(Value::as_f64);
+    let mut text = match (number("progress"), number("total")) {
+        (Some(p), Some(t)) => format!("{p}/{t}"),
+        (Some(p), None) => format!("{p}"),
+        _ => String::from("progress"),
+    };
+    if let Some(message) = params.get("message").and_then(Value::as_str) {
+        text.push_str(": ");
+        text.push_str(message);
+    }
+    text
+}
+
+/// Writes the latest progress of task `id` as its status message while it is working, until
+/// every sender is gone (the call ended).
+pub(super) fn spawn_writer(tasks: Arc<Tasks>, id: String) -> watch::Sender<Option<String>> {
+    let (tx, mut rx) = watch::channel::<Option<String>>(None);
+    tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let Some(note) = rx.borrow_and_update().clone() else {
+                continue;
+            };
+            let written = tasks
+                .change(&id, |r| {
+                    if r.status == Status::Working {
+                        r.status_message = Some(note.clone());
+                    }
+                })
+                .await;
+            if let Err(e) = written {
+                tracing::debug!(task = %id, error = %e, "could not note a task's progress");
+            }
+        }
+    });
+    tx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn progress_reads_as_a_short_status() {
+        let full = json!({"progress": 3, "total": 10, "message": "copying"});
+        assert_eq!(describe(&full), "3/10: copying");
+        assert_eq!(describe(&json!({"progress": 0.5})), "0.5");
+    }
+}

@@ -1,0 +1,82 @@
+//! A task over stdio: its progress and `notifications/tasks/status` go out on stdout after the
+//! `CreateTaskResult`, and `tasks/result` answers on stdin.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::tasks::{HANDSHAKE, task_call};
+use crate::util::{self, plugins, rpc, text_of};
+
+#[test]
+fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(util::bin())
+        .args(["dev", "--transport", "stdio", "--watch=false"])
+        .arg(&plugins().test_plugin)
+        .env_remove("RUST_LOG")
+        .env("FASTMCP_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn fastmcp");
+    let mut stdin = child.stdin.take().unwrap();
+    let init = json!({"protocolVersion": HANDSHAKE, "capabilities": {},
+                      "clientInfo": {"name": "tests", "version": "1"}});
+    let mut call = task_call("long_job", json!({"ms": 20}), json!({}));
+    call["_meta"] = json!({"progressToken": 5});
+    for m in [rpc(1, "initialize", init), rpc(2, "tools/call", call)] {
+        writeln!(stdin, "{m}").unwrap();
+    }
+    stdin.flush().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let finished = |seen: &[Value]| {
+        seen.iter().any(|m| {
+            m["method"] == "notifications/tasks/status" && m["params"]["status"] == "completed"
+        })
+    };
+    while !finished(&seen) {
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(m) => seen.push(m),
+            Err(_) => panic!("no completed status on stdout: {seen:?}"),
+        }
+    }
+    let created = seen
+        .iter()
+        .position(|m| m["id"] == 2)
+        .expect("the CreateTaskResult");
+    let id = seen[created]["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let progress = seen
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == 5)
+        .count();
+    assert_eq!(progress, 2, "{seen:?}");
+    writeln!(stdin, "{}", rpc(3, "tasks/result", json!({"taskId": id}))).unwrap();
+    stdin.flush().unwrap();
+    let result = loop {
+        let m = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the tasks/result answer");
+        if m["id"] == 3 {
+            break m;
+        }
+    };
+    assert_eq!(text_of(&result), "finished after 20 ms", "{result}");
+    drop(stdin);
+    let _ = child.wait();
+}
