@@ -231,7 +231,7 @@ impl Tasks {
             error: None,
             pending: Vec::new(),
             partial: HashMap::new(),
-            answers: Vec::new(),
+            answers: Map::new(),
             runner: self.instance.clone(),
             version: 0,
         };
@@ -403,7 +403,7 @@ impl Tasks {
                     let pending = std::mem::take(&mut r.pending);
                     for (key, _) in pending {
                         let answer = r.partial.remove(&key).unwrap_or(Value::Null);
-                        r.answers.push(answer);
+                        r.answers.insert(key, answer);
                     }
                     r.partial.clear();
                     r.status = Status::Working;

@@ -137,14 +137,19 @@ impl Service {
             return Ok(None);
         }
         let tool = &p.name;
-        let mut answers = Vec::new();
+        let mut answers = Map::new();
         if extension {
             // Answers gathered by multi round-trip requests before the task existed.
             let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
             let bind = modern::binding(caller, "tools/call", params);
             let (got, missing) = self.mrtr.inputs(params, &bind)?;
             if !missing.is_empty() {
-                return Ok(Some(self.mrtr.input_required(&got, missing, &bind)));
+                return Ok(Some(self.mrtr.input_required(
+                    "tools/call",
+                    &got,
+                    missing,
+                    &bind,
+                )));
             }
             // A tool that asks before it works: the first round is a plain call.
             if input_first && got.answers.is_empty() {

@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use rmcp::model::{ProgressToken, RequestId};
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Caller;
 use super::context::PluginContext;
 use super::task_progress::{self, ProgressNote};
 use crate::mcp::jsonrpc;
+use crate::mcp::mrtr::Inputs;
 use crate::mcp::session::Session;
 use crate::mcp::sink::{Drops, ModernCall, Outbound, OutboundTx, RequestSink, outbound_channel};
 use crate::mcp::tasks::clock::now_ms;
@@ -47,7 +48,7 @@ pub(super) struct TaskJob {
     /// A 2026-07-28 task: input requests park it in `input_required`.
     pub(super) extension: bool,
     /// Answers to the call's input requests so far, in asking order.
-    pub(super) answers: Vec<Value>,
+    pub(super) answers: Map<String, Value>,
     pub(super) updates: UnboundedSender<String>,
     pub(super) live: Live,
     pub(super) metrics: Option<Arc<crate::metrics::Metrics>>,
@@ -72,7 +73,12 @@ impl TaskJob {
             let modern = self.extension.then(|| {
                 let caps = self.session.negotiated().client_capabilities;
                 let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-                Arc::new(ModernCall::new(self.answers.clone(), caps))
+                Arc::new(ModernCall::new(
+                    Inputs {
+                        answers: self.answers.clone(),
+                    },
+                    caps,
+                ))
             });
             let round = self
                 .round(modern.clone(), outbound.clone(), progress.clone())

@@ -33,9 +33,10 @@ impl CallSink for ProgressNote {
         &self,
         method: &str,
         params: Value,
+        key: Option<&str>,
         cancel: &AtomicBool,
     ) -> Result<Value, HostRequestError> {
-        self.inner.request(method, params, cancel)
+        self.inner.request(method, params, key, cancel)
     }
 }
 

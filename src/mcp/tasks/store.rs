@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::TaskError;
 use super::clock::now_ms;
@@ -82,9 +82,9 @@ pub struct TaskRecord {
     /// Answers to `pending` received so far, by key.
     #[serde(default)]
     pub partial: HashMap<String, Value>,
-    /// Answers of the rounds already resumed, in the order the tool asked.
+    /// Answers of the rounds already resumed, by the key of the request they answer.
     #[serde(default)]
-    pub answers: Vec<Value>,
+    pub answers: Map<String, Value>,
     /// The instance running the call (for tasks whose instance died while they ran).
     #[serde(default)]
     pub runner: String,
@@ -222,7 +222,7 @@ mod tests {
             error: None,
             pending: Vec::new(),
             partial: HashMap::new(),
-            answers: Vec::new(),
+            answers: Map::new(),
             runner: String::new(),
             version: 0,
         }
