@@ -3,9 +3,10 @@
 //! fastmcp's URL; the 401 challenge and the Protected Resource Metadata a client discovers the
 //! provider from; a scope challenge (403); tokens for another audience, expired tokens and
 //! tokens of a rotated-out key refused; a rotated key picked up without restart; the official
-//! TypeScript SDK's OAuth client; every method combined. The refusals of forged tokens and a
-//! misbehaving provider are in [`refusals`].
+//! TypeScript SDK's OAuth client; every method combined. Every accepted signature algorithm is
+//! in [`algorithms`], the refusals of forged tokens and a misbehaving provider in [`refusals`].
 
+mod algorithms;
 pub(crate) mod idp;
 mod refusals;
 

@@ -79,12 +79,19 @@ impl Idp {
     }
 
     /// An access token from the client-credentials grant for `resource` (RFC 8707), with
-    /// `scope`.
+    /// `scope`, signed with RS256.
     pub(crate) fn token(&self, resource: &str, scope: &str) -> String {
+        self.token_signed(resource, scope, "RS256")
+    }
+
+    /// [`Idp::token`] signed with `alg` (one of fastmcp's accepted algorithms), by the
+    /// provider's key for that algorithm.
+    pub(crate) fn token_signed(&self, resource: &str, scope: &str, alg: &str) -> String {
         let r = util::client()
             .post(format!("{}/token", self.issuer))
             .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-test-alg", alg)
             .body(format!(
                 "grant_type=client_credentials&resource={}&scope={}",
                 encode(resource),
@@ -93,8 +100,9 @@ impl Idp {
             .send()
             .expect("POST /token");
         let status = r.status();
-        let body: Value = r.json().expect("a JSON token response");
-        assert_eq!(status, 200, "token request: {body}");
+        let body = r.text().unwrap_or_default();
+        assert_eq!(status, 200, "token request ({alg}): {body}");
+        let body: Value = serde_json::from_str(&body).expect("a JSON token response");
         body["access_token"]
             .as_str()
             .expect("access_token")
@@ -125,11 +133,19 @@ impl Idp {
         self.control(&format!("jwks-down?on={}", u8::from(down)));
     }
 
-    /// A token the provider's current key really signs, with this header (plus `alg` and `kid`).
+    /// A token the provider's current RS256 key really signs, with this header (plus `alg` and
+    /// `kid`).
     pub(crate) fn sign(&self, header: Value, claims: Value) -> String {
+        self.sign_with(None, header, claims)
+    }
+
+    /// A token the provider's key `kid` (default: the current RS256 key) really signs, with
+    /// this header; the header's `alg`, when it has one, is the algorithm the key signs with,
+    /// whatever the key set says the key is for.
+    pub(crate) fn sign_with(&self, kid: Option<&str>, header: Value, claims: Value) -> String {
         let r = util::client()
             .post(format!("{}/test/sign", self.issuer))
-            .body(serde_json::json!({"header": header, "claims": claims}).to_string())
+            .body(serde_json::json!({"header": header, "claims": claims, "kid": kid}).to_string())
             .send()
             .expect("provider sign");
         assert_eq!(r.status(), 200);
