@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -397,16 +397,7 @@ fn a_client_that_hangs_up_mid_flood_cancels_the_call_and_the_server_stays_health
 
 #[test]
 fn stdio_delivers_every_log_message_then_the_result_in_order() {
-    let mut child = Command::new(util::bin())
-        .args(["dev", "--transport", "stdio", "--watch=false"])
-        .arg(&plugins().test_plugin)
-        .env_remove("RUST_LOG")
-        .env("FASTMCP_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn fastmcp");
+    let mut child = util::stdio_test_plugin();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Value>(1024);

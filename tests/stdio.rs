@@ -44,21 +44,7 @@ fn requests_on_stdin_are_answered_on_stdout_and_logs_go_to_stderr() {
     writeln!(stdin, "{{oops").unwrap();
     stdin.flush().unwrap();
 
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let (rx, stderr) = read_output(&mut child);
 
     // Four answers (in any order): initialize, tools/list, tools/call and the parse error.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -140,21 +126,7 @@ fn exchange(
         writeln!(stdin, "{m}").unwrap();
     }
     stdin.flush().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+    let (rx, stderr) = read_output(&mut child);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut got = Vec::new();
     while got.len() < answers {
@@ -251,4 +223,30 @@ fn fastmcp_transport_stdio_in_the_environment_serves_stdio() {
     let call = answers.iter().find(|a| a["id"] == 3).unwrap();
     assert_eq!(text_of(call), "Result: 5", "{answers:?}");
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// The child's stdout as lines on a channel, and its stderr collected by a thread (joined
+/// once the child has exited).
+fn read_output(
+    child: &mut std::process::Child,
+) -> (
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    (rx, stderr)
 }

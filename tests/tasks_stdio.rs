@@ -6,23 +6,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::tasks::{HANDSHAKE, task_call};
-use crate::util::{self, plugins, rpc, text_of};
+use crate::util::{self, rpc, text_of};
 
 #[test]
 fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
     use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
 
-    let mut child = Command::new(util::bin())
-        .args(["dev", "--transport", "stdio", "--watch=false"])
-        .arg(&plugins().test_plugin)
-        .env_remove("RUST_LOG")
-        .env("FASTMCP_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn fastmcp");
+    let mut child = util::stdio_test_plugin();
     let mut stdin = child.stdin.take().unwrap();
     let init = json!({"protocolVersion": HANDSHAKE, "capabilities": {},
                       "clientInfo": {"name": "tests", "version": "1"}});

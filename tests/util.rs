@@ -672,3 +672,18 @@ pub fn hello_source(greeting: &str) -> String {
 pub fn crates_target_dir() -> String {
     target_dir().join("test-crates").display().to_string()
 }
+
+/// `fastmcp dev --transport stdio` on the test plugin, with stdin and stdout piped and its
+/// logs (at warn) discarded.
+pub fn stdio_test_plugin() -> std::process::Child {
+    Command::new(bin())
+        .args(["dev", "--transport", "stdio", "--watch=false"])
+        .arg(&plugins().test_plugin)
+        .env_remove("RUST_LOG")
+        .env("FASTMCP_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn fastmcp")
+}
