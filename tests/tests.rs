@@ -41,6 +41,7 @@ mod schemas;
 mod sdk_client;
 mod sdk_package;
 mod security;
+mod server_in_process;
 mod shutdown;
 mod stdio;
 mod streaming;
