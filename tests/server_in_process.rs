@@ -12,7 +12,7 @@ use fastmcp::{Config, server::ServerError};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use crate::util::{self, client, rpc, rpc_response, text_of, tool_call};
+use crate::util::{self, client, rpc_response, text_of, tool_call};
 
 /// A server running `fastmcp::run` on a runtime of its own thread.
 struct InProcess {
@@ -70,14 +70,7 @@ impl InProcess {
     }
 
     fn post(&self, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
-        let mut request = client()
-            .post(self.url("/mcp"))
-            .header("Accept", "application/json, text/event-stream")
-            .json(body);
-        if let Some(id) = session {
-            request = request.header("Mcp-Session-Id", id);
-        }
-        request.send().expect("POST /mcp")
+        util::post_mcp(&self.url("/mcp"), body, session)
     }
 
     /// Triggers the shutdown future and returns what `run` returned.
@@ -134,28 +127,7 @@ fn stateless_call_then_shutdown_returns_ok() {
 #[test]
 fn stateful_session_lives_until_deleted() {
     let server = InProcess::start(&[&calculator(), "--watch", "false"]);
-    let init = server.post(
-        &rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "in-process", "version": "1"}
-            }),
-        ),
-        None,
-    );
-    assert_eq!(init.status(), 200);
-    let session = init
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .expect("a session id")
-        .to_string();
-    rpc_response(init);
-    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(server.post(&initialized, Some(&session)).status(), 202);
+    let session = util::initialize_at(&server.url("/mcp"));
 
     let call = tool_call(
         2,
