@@ -91,6 +91,10 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Write a new plugin crate (tools, a resource, a prompt, tests, README, Dockerfile).
     New(NewArgs),
+    /// Hidden: apply a sandbox policy to this process, then run one tool call (tests the
+    /// sandbox of isolated plugins on the real kernel).
+    #[command(name = "__sandboxed-call", hide = true)]
+    SandboxedCall(SandboxedCallArgs),
 }
 
 /// `fastmcp dev [OPTIONS] <PLUGIN>...`
@@ -276,6 +280,18 @@ pub struct CallArgs {
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+}
+
+/// `fastmcp __sandboxed-call --policy JSON <PLUGIN> <TOOL> [--args JSON]` (hidden)
+#[derive(Debug, Clone, Args)]
+pub struct SandboxedCallArgs {
+    /// The sandbox policy as JSON (`sandbox::Policy`)
+    #[arg(long, value_name = "JSON")]
+    pub policy: String,
+
+    /// What to call, as for `fastmcp call`
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fastmcp probe [--url URL] [--timeout DUR]`

@@ -38,6 +38,7 @@ mod reload_memory;
 mod scaffold;
 mod scale_out;
 mod schemas;
+mod sandbox;
 mod sdk_client;
 mod sdk_package;
 mod security;
