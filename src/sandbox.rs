@@ -196,7 +196,10 @@ mod tests {
             matches!(err, SandboxError::Threads { threads } if threads >= 2),
             "{err}"
         );
-        assert!(err.to_string().contains("must be applied while the process has one thread"));
+        assert!(
+            err.to_string()
+                .contains("must be applied while the process has one thread")
+        );
         drop(tx);
         let _ = other.join();
         // Nothing was restricted: this process still reads what it could.

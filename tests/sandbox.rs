@@ -65,7 +65,13 @@ fn a_plugin_loads_and_runs_inside_the_sandbox() {
     assert!(run.stdout.contains("\"inside\""), "{run:?}");
     let report = report(&run);
     let support = probe();
-    if have(&support, support.landlock(), &policy, "landlock is not supported", "files") {
+    if have(
+        &support,
+        support.landlock(),
+        &policy,
+        "landlock is not supported",
+        "files",
+    ) {
         assert_eq!(report["filesystem_restricted"], true, "{report}");
         assert_eq!(report["missing"], json!([]), "{report}");
     }
@@ -75,7 +81,13 @@ fn a_plugin_loads_and_runs_inside_the_sandbox() {
 fn files_are_denied_unless_allowed() {
     let support = probe();
     let denied = policy(json!({}));
-    if !have(&support, support.landlock(), &denied, "landlock is not supported", "files") {
+    if !have(
+        &support,
+        support.landlock(),
+        &denied,
+        "landlock is not supported",
+        "files",
+    ) {
         return;
     }
     let run = sandboxed(&denied, "read_file", json!({"path": "/etc/passwd"}));
@@ -120,7 +132,13 @@ fn the_network_is_denied_unless_allowed() {
     let support = probe();
     let denied = policy(json!({}));
     let available = support.seccomp || support.landlock_net();
-    if !have(&support, available, &denied, "can use the network", "network") {
+    if !have(
+        &support,
+        available,
+        &denied,
+        "can use the network",
+        "network",
+    ) {
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -191,7 +191,10 @@ mod tests {
         assert!(err.contains("memory controller is not available"), "{err}");
         std::fs::write(dir.path().join("cgroup.controllers"), "cpu memory\n").unwrap();
         let err = check_usable(dir.path(), false).unwrap_err();
-        assert!(err.contains("does not enable memory for its children"), "{err}");
+        assert!(
+            err.contains("does not enable memory for its children"),
+            "{err}"
+        );
         assert_eq!(check_usable(dir.path(), true), Ok(()));
     }
 

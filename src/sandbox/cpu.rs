@@ -84,7 +84,9 @@ pub struct SharedCallGuard {
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("limit", &self.limit).finish()
+        f.debug_struct("Shared")
+            .field("limit", &self.limit)
+            .finish()
     }
 }
 
@@ -299,7 +301,9 @@ mod tests {
                 spin(Duration::from_millis(600));
             });
         });
-        let overrun = rx.recv_timeout(Duration::from_secs(10)).expect("an overrun");
+        let overrun = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an overrun");
         assert_eq!(overrun.call, 2, "{overrun:?}");
         assert!(overrun.used > overrun.limit, "{overrun:?}");
         assert_eq!(overrun.limit, Duration::from_millis(200));
@@ -335,7 +339,9 @@ mod tests {
         std::thread::spawn(|| spin(Duration::from_millis(800)))
             .join()
             .unwrap();
-        let overrun = rx.recv_timeout(Duration::from_secs(10)).expect("an overrun");
+        let overrun = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an overrun");
         assert_eq!(overrun.call, 9);
         drop(call);
     }

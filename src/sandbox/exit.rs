@@ -123,11 +123,20 @@ mod tests {
             describe_exit(signalled(libc::SIGABRT), abort, false, &policy).as_deref(),
             Some("memory limit of 512MiB exceeded")
         );
-        assert_eq!(describe_exit(signalled(libc::SIGKILL), "", false, &policy), None);
-        assert_eq!(describe_exit(signalled(libc::SIGSEGV), abort, true, &policy), None);
+        assert_eq!(
+            describe_exit(signalled(libc::SIGKILL), "", false, &policy),
+            None
+        );
+        assert_eq!(
+            describe_exit(signalled(libc::SIGSEGV), abort, true, &policy),
+            None
+        );
         assert_eq!(describe_exit(exited(1), "", false, &policy), None);
         let unlimited = Policy::new("/p.so");
-        assert_eq!(describe_exit(signalled(libc::SIGXCPU), "", false, &unlimited), None);
+        assert_eq!(
+            describe_exit(signalled(libc::SIGXCPU), "", false, &unlimited),
+            None
+        );
         assert_eq!(format_duration(Duration::from_millis(1500)), "1500ms");
         assert_eq!(format_duration(Duration::from_secs(120)), "2m");
         assert_eq!(format_bytes(1000), "1000 bytes");

@@ -40,7 +40,10 @@ pub fn probe() -> Support {
         Support {
             landlock_abi: 0,
             seccomp: false,
-            memory_cgroup: Err(format!("cgroups are Linux-only; this is {}", std::env::consts::OS)),
+            memory_cgroup: Err(format!(
+                "cgroups are Linux-only; this is {}",
+                std::env::consts::OS
+            )),
         }
     }
 }
@@ -163,19 +166,28 @@ mod tests {
     fn a_full_kernel_has_nothing_to_warn_about() {
         let mut policy = Policy::new("/p.so");
         policy.memory_limit = Some(1 << 30);
-        assert_eq!(support(7, true, true).warnings(&policy), Vec::<String>::new());
+        assert_eq!(
+            support(7, true, true).warnings(&policy),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn each_missing_mechanism_is_named() {
         let mut policy = Policy::new("/p.so");
         let w = support(0, false, false).warnings(&policy).join("\n");
-        assert!(w.contains("landlock is not supported by this kernel"), "{w}");
+        assert!(
+            w.contains("landlock is not supported by this kernel"),
+            "{w}"
+        );
         assert!(w.contains("can use the network"), "{w}");
         assert!(!w.contains("RLIMIT_AS"), "no memory limit asked for: {w}");
         policy.memory_limit = Some(1 << 30);
         let w = support(3, true, false).warnings(&policy).join("\n");
-        assert!(w.contains("network rules need ABI v4 (this kernel: v3)"), "{w}");
+        assert!(
+            w.contains("network rules need ABI v4 (this kernel: v3)"),
+            "{w}"
+        );
         assert!(w.contains("no signal scope"), "{w}");
         assert!(w.contains("falls back to RLIMIT_AS"), "{w}");
         let w = support(7, false, true).warnings(&policy).join("\n");

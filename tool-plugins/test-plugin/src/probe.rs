@@ -35,8 +35,8 @@ pub(crate) fn connect_tcp(args: AddrArgs) -> Result<String, ToolError> {
         .addr
         .parse()
         .map_err(|e| ToolError::new(format!("not a socket address: {e}")))?;
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(fail)?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(fail)?;
     stream.write_all(b"hello\n").map_err(fail)?;
     Ok("connected".into())
 }
