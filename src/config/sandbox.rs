@@ -95,9 +95,9 @@ impl SandboxSettings {
 fn parse_memory_limit(s: &str) -> Result<u64, String> {
     match parse_bytes(s)? {
         0 => Err("must be greater than 0".into()),
-        n if n < MIN_PLUGIN_MEMORY => Err(format!(
-            "must be at least 64MiB: a plugin process needs that much address space to load"
-        )),
+        n if n < MIN_PLUGIN_MEMORY => Err(
+            "must be at least 64MiB: a plugin process needs that much address space to load".into(),
+        ),
         n => Ok(n),
     }
 }

@@ -28,13 +28,14 @@ pub fn describe_exit(
 ) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let signal = status.signal();
-    if let Some(limit) = policy.cpu_limit {
-        if signal == Some(libc::SIGXCPU) || status.code() == Some(EXIT_CPU_LIMIT) {
-            return Some(format!(
-                "CPU limit of {} per call exceeded",
-                format_duration(limit)
-            ));
-        }
+    let cpu_killed = signal == Some(libc::SIGXCPU) || status.code() == Some(EXIT_CPU_LIMIT);
+    if let Some(limit) = policy.cpu_limit
+        && cpu_killed
+    {
+        return Some(format!(
+            "CPU limit of {} per call exceeded",
+            format_duration(limit)
+        ));
     }
     let limit = policy.memory_limit?;
     let out_of_memory = match signal {
@@ -75,9 +76,9 @@ pub(super) fn die_of_cpu_limit(overrun: &Overrun) -> ! {
 /// `2s`, `1500ms`, `2m`: the way the flags are written.
 fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 60_000 == 0 && ms > 0 {
+    if ms.is_multiple_of(60_000) && ms > 0 {
         format!("{}m", ms / 60_000)
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -87,9 +88,9 @@ fn format_duration(d: Duration) -> String {
 /// `512MiB`, `1GiB`, or bytes.
 fn format_bytes(n: u64) -> String {
     match n {
-        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{}GiB", n >> 30),
-        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{}MiB", n >> 20),
-        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{}KiB", n >> 10),
+        n if n >= 1 << 30 && n.is_multiple_of(1 << 30) => format!("{}GiB", n >> 30),
+        n if n >= 1 << 20 && n.is_multiple_of(1 << 20) => format!("{}MiB", n >> 20),
+        n if n >= 1 << 10 && n.is_multiple_of(1 << 10) => format!("{}KiB", n >> 10),
         n => format!("{n} bytes"),
     }
 }
