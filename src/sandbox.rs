@@ -45,7 +45,7 @@ mod seccomp;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use cpu::{CallGuard, CpuWatch, Overrun, SharedCallGuard};
 pub use exit::{EXIT_CPU_LIMIT, describe_exit};
@@ -108,8 +108,18 @@ pub enum SandboxError {
     },
 }
 
-/// What [`apply`] put in place, for the child to log and the host to check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How the memory limit is enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryEnforcement {
+    /// `memory.max` of the cgroup v2 the child joined.
+    Cgroup,
+    /// `RLIMIT_AS`.
+    Rlimit,
+}
+
+/// What [`apply`] put in place, for the child to log and send to the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// The Landlock ABI version of the kernel (0: none).
     pub landlock_abi: u32,
@@ -119,8 +129,8 @@ pub struct Report {
     pub tcp_denied: bool,
     /// `socket(2)` of families other than `AF_UNIX` fails (false when the network is allowed).
     pub sockets_denied: bool,
-    /// How the memory limit is enforced: `cgroup`, `rlimit`, or none.
-    pub memory: Option<&'static str>,
+    /// How the memory limit is enforced; `None` without one.
+    pub memory: Option<MemoryEnforcement>,
     /// What the policy asked for and this kernel could not do.
     pub missing: Vec<String>,
 }
@@ -135,9 +145,10 @@ pub fn apply(policy: &Policy) -> Result<Report, SandboxError> {
     if threads > 1 {
         return Err(SandboxError::Threads { threads });
     }
-    let support = probe();
+    // Not `probe()`: the child needs no cgroup discovery.
+    let landlock_abi = probe::landlock_abi();
     let mut report = Report {
-        landlock_abi: support.landlock_abi,
+        landlock_abi,
         filesystem_restricted: false,
         tcp_denied: false,
         sockets_denied: false,
@@ -148,19 +159,19 @@ pub fn apply(policy: &Policy) -> Result<Report, SandboxError> {
         report.memory = Some(match &policy.memory_cgroup {
             Some(dir) => {
                 cgroup::join(dir)?;
-                "cgroup"
+                MemoryEnforcement::Cgroup
             }
             None => {
                 rlimit::limit_address_space(limit)?;
-                "rlimit"
+                MemoryEnforcement::Rlimit
             }
         });
     }
-    let landlock = landlock_rules::restrict(policy)?;
+    let landlock = landlock_rules::restrict(policy, landlock_abi)?;
     report.filesystem_restricted = landlock.enforced;
     report.tcp_denied = landlock.tcp_denied;
     if !policy.allow_net {
-        if support.seccomp {
+        if probe::seccomp_available() {
             seccomp::deny_sockets()?;
             report.sockets_denied = true;
         } else {

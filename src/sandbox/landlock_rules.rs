@@ -58,9 +58,8 @@ pub(super) struct Outcome {
 }
 
 /// Builds the ruleset for `policy` and restricts the calling thread (and every thread it
-/// starts later) to it.
-pub(super) fn restrict(policy: &Policy) -> Result<Outcome, SandboxError> {
-    let abi = super::probe().landlock_abi;
+/// starts later) to it. `abi` is the kernel's Landlock ABI version.
+pub(super) fn restrict(policy: &Policy, abi: u32) -> Result<Outcome, SandboxError> {
     let fs_read = AccessFs::ReadFile | AccessFs::ReadDir;
     let fs_all = AccessFs::from_all(TESTED_ABI) & !AccessFs::Execute;
     let err = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());

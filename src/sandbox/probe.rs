@@ -109,7 +109,7 @@ impl Support {
 
 /// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`: the ABI version, or 0.
 #[cfg(target_os = "linux")]
-fn landlock_abi() -> u32 {
+pub(super) fn landlock_abi() -> u32 {
     const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
     // SAFETY: with a null attribute pointer and size 0, this flag only asks the kernel for its
     // version; nothing is read or written through the pointer.
@@ -127,7 +127,7 @@ fn landlock_abi() -> u32 {
 /// `prctl(PR_GET_SECCOMP)` fails with EINVAL on a kernel without seccomp; the filter mode also
 /// needs `SECCOMP_RET_ERRNO`, which `actions_avail` lists where the file exists.
 #[cfg(target_os = "linux")]
-fn seccomp_available() -> bool {
+pub(super) fn seccomp_available() -> bool {
     // SAFETY: PR_GET_SECCOMP takes no pointer arguments and only reads our seccomp mode.
     let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP) };
     if mode < 0 {
