@@ -63,6 +63,10 @@ fn a_plugin_loads_and_runs_inside_the_sandbox() {
     let run = sandboxed(&policy, "echo", json!({"text": "inside"}));
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(run.stdout.contains("\"inside\""), "{run:?}");
+    // An async tool: the plugin's tokio runtime starts inside the sandbox too.
+    let io = sandboxed(&policy, "io_wait", json!({"ms": 5}));
+    assert_eq!(io.code, Some(0), "{io:?}");
+    assert!(io.stdout.contains("waited 5 ms"), "{io:?}");
     let report = report(&run);
     let support = probe();
     if have(
