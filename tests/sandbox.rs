@@ -224,3 +224,33 @@ fn a_bad_policy_or_path_is_a_clear_error() {
         "{run:?}"
     );
 }
+
+#[test]
+fn the_memory_limit_through_a_cgroup_ends_only_the_child() {
+    let support = probe();
+    let mut limited = policy(json!({"memory_limit": 128u64 << 20}));
+    let root = match &support.memory_cgroup {
+        Ok(root) => root.clone(),
+        Err(_) => {
+            let warnings = support.warnings(&limited).join("\n");
+            assert!(warnings.contains("falls back to RLIMIT_AS"), "{warnings}");
+            eprintln!("SKIPPED the cgroup memory limit: {support:?}; the warning says so");
+            return;
+        }
+    };
+    let dir = fastmcp::sandbox::cgroup::prepare(&root, "sandbox-test", 128 << 20).unwrap();
+    limited.memory_cgroup = Some(dir.clone());
+    let small = sandboxed(&limited, "alloc_mib", json!({"mib": 16}));
+    assert_eq!(small.code, Some(0), "{small:?}");
+    assert_eq!(report(&small)["memory"], "cgroup");
+    let big = sandboxed(&limited, "alloc_mib", json!({"mib": 1024}));
+    let oom = fastmcp::sandbox::cgroup::oom_kills(&dir) > 0;
+    let reason = describe_exit(big.status, &big.stderr, oom, &limited);
+    fastmcp::sandbox::cgroup::remove(&dir).unwrap();
+    fastmcp::sandbox::cgroup::remove(dir.parent().unwrap()).unwrap();
+    assert_eq!(
+        reason.as_deref(),
+        Some("memory limit of 128MiB exceeded"),
+        "{big:?}"
+    );
+}

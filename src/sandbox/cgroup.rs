@@ -36,7 +36,12 @@ fn own_dir(mountinfo: &str, membership: &str) -> Result<PathBuf, String> {
     let (root, mount) = cgroup2_mount(mountinfo).ok_or("no cgroup2 filesystem is mounted")?;
     // A namespaced mount shows its root; the path is relative to the namespace already.
     let relative = path.strip_prefix(root.as_str()).unwrap_or(path);
-    Ok(Path::new(&mount).join(relative.trim_start_matches('/')))
+    let relative = relative.trim_matches('/');
+    Ok(if relative.is_empty() {
+        PathBuf::from(mount)
+    } else {
+        Path::new(&mount).join(relative)
+    })
 }
 
 /// `(root, mount point)` of the first cgroup2 mount in `/proc/self/mountinfo`.
@@ -176,6 +181,8 @@ mod tests {
             Path::new("/sys/fs/cgroup/unified/system.slice/app.service")
         );
         assert!(is_root(Path::new("/sys/fs/cgroup/unified"), MOUNTINFO));
+        let root = own_dir(MOUNTINFO, "0::/\n").unwrap();
+        assert!(is_root(&root, MOUNTINFO), "{}", root.display());
         let err = own_dir(MOUNTINFO, "4:memory:/x\n").unwrap_err();
         assert_eq!(err, "this process is in no cgroup v2 hierarchy");
         let err = own_dir("25 30 0:22 / /m rw - cgroup cgroup rw\n", "0::/\n").unwrap_err();
