@@ -118,7 +118,7 @@ impl CpuWatch {
     }
 
     /// [`CpuWatch::start`] with the child's action: log the overrun to stderr and end the
-    /// process with `SIGXCPU` ([`super::exit`]).
+    /// process with `SIGXCPU` (see [`describe_exit`](super::describe_exit)).
     pub fn kill_on_overrun(limit: Duration) -> CpuWatch {
         CpuWatch::start(limit, |overrun| super::exit::die_of_cpu_limit(&overrun))
     }
