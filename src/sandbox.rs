@@ -98,6 +98,9 @@ pub enum SandboxError {
         /// `VmSize` of the process when the limit was applied.
         in_use: u64,
     },
+    /// The CPU watchdog thread could not be started.
+    #[error("cannot start the CPU watchdog thread: {0}")]
+    Watchdog(std::io::Error),
     /// A cgroup file could not be read or written (host side).
     #[error("cgroup {path}: {source}")]
     Cgroup {

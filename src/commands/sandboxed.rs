@@ -64,7 +64,10 @@ impl SandboxedCall {
             "sandbox: {}",
             serde_json::to_string(&report).unwrap_or_default()
         );
-        let watch = policy.cpu_limit.map(CpuWatch::kill_on_overrun);
+        let watch = policy
+            .cpu_limit
+            .map(CpuWatch::kill_on_overrun)
+            .transpose()?;
         let _charged = watch.as_ref().map(|w| w.start_shared_call(1));
         Ok(super::call_tool(
             &self.plugin,

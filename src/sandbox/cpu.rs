@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::SandboxError;
+
 /// A call that used more CPU time than the limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overrun {
@@ -92,7 +94,11 @@ impl std::fmt::Debug for Shared {
 
 impl CpuWatch {
     /// Starts the watchdog: `on_overrun` runs on its thread, once per call that passes `limit`.
-    pub fn start(limit: Duration, on_overrun: impl Fn(Overrun) + Send + 'static) -> CpuWatch {
+    /// Fails only when the thread cannot be started.
+    pub fn start(
+        limit: Duration,
+        on_overrun: impl Fn(Overrun) + Send + 'static,
+    ) -> Result<CpuWatch, SandboxError> {
         let shared = Arc::new(Shared {
             limit,
             calls: Mutex::new(Calls {
@@ -113,13 +119,13 @@ impl CpuWatch {
                     }
                 }
             })
-            .expect("spawn the CPU watchdog thread");
-        CpuWatch { shared }
+            .map_err(SandboxError::Watchdog)?;
+        Ok(CpuWatch { shared })
     }
 
     /// [`CpuWatch::start`] with the child's action: log the overrun to stderr and end the
     /// process with `SIGXCPU` (see [`describe_exit`](super::describe_exit)).
-    pub fn kill_on_overrun(limit: Duration) -> CpuWatch {
+    pub fn kill_on_overrun(limit: Duration) -> Result<CpuWatch, SandboxError> {
         CpuWatch::start(limit, |overrun| super::exit::die_of_cpu_limit(&overrun))
     }
 
@@ -290,7 +296,8 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let watch = CpuWatch::start(Duration::from_millis(200), move |o| {
             let _ = tx.send(o);
-        });
+        })
+        .unwrap();
         std::thread::scope(|s| {
             s.spawn(|| {
                 let _call = watch.start_call(1);
@@ -317,7 +324,8 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let watch = CpuWatch::start(Duration::from_secs(5), move |o| {
             let _ = tx.send(o);
-        });
+        })
+        .unwrap();
         {
             let _call = watch.start_call(7);
             spin(Duration::from_millis(100));
@@ -333,7 +341,8 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let watch = CpuWatch::start(Duration::from_millis(200), move |o| {
             let _ = tx.send(o);
-        });
+        })
+        .unwrap();
         let call = watch.start_shared_call(9);
         // Spun on a thread the call does not own, as an async tool's poll would be.
         std::thread::spawn(|| spin(Duration::from_millis(800)))
