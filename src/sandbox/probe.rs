@@ -139,8 +139,8 @@ pub(super) fn seccomp_available() -> bool {
     }
 }
 
-/// Threads of this process (1 when it cannot tell: /proc is missing, and then so is any
-/// thread that could escape).
+/// Threads of this process. Without `/proc` it cannot tell and answers 1: the caller's
+/// promise to apply the sandbox first is then all there is.
 #[cfg(target_os = "linux")]
 pub(super) fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
