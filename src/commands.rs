@@ -1,6 +1,7 @@
 //! The one-shot subcommands: `inspect`, `call`, `read`, `prompt`, `complete` and `probe`.
 //!
 //! - `local`: one MCP request to a plugin through the host's service, without a server.
+//! - `sandboxed`: the hidden `__sandboxed-call`: `call` inside an isolated plugin's sandbox.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -13,6 +14,7 @@ use crate::config::{PluginSource, ProbeConfig};
 use crate::plugin::{Generation, PluginError, build};
 
 pub mod local;
+pub mod sandboxed;
 
 pub use local::{LocalRequest, RequestError};
 

@@ -35,6 +35,7 @@ mod redis_store;
 mod reload;
 mod reload_async;
 mod reload_memory;
+mod sandbox;
 mod scaffold;
 mod scale_out;
 mod schemas;

@@ -384,6 +384,8 @@ pub const GOOD_HEADERS: [(&str, &str); 2] = [
 /// How a finished `fastmcp` command ended and what it printed.
 #[derive(Debug)]
 pub struct Finished {
+    /// How it ended (a signal, for example).
+    pub status: std::process::ExitStatus,
     /// The exit code; `None` when a signal ended the process.
     pub code: Option<i32>,
     /// Everything written to stdout.
@@ -437,6 +439,7 @@ pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished 
         std::thread::sleep(Duration::from_millis(10));
     };
     Finished {
+        status,
         code: status.code(),
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
