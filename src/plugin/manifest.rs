@@ -80,6 +80,8 @@ pub struct Manifest {
     pub prompts: Vec<Prompt>,
     /// Optional features.
     pub capabilities: PluginCapabilities,
+    /// Skills (the skills extension); their files are among `resources`.
+    pub skills: Vec<Arc<super::skills::Skill>>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +101,8 @@ struct RawManifest {
     prompts: Vec<Value>,
     #[serde(default)]
     capabilities: PluginCapabilities,
+    #[serde(default)]
+    skills: Vec<Value>,
 }
 
 /// Parses and checks manifest JSON; the error says what is wrong.
@@ -118,15 +122,18 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
             return Err(format!("tool `{}` is declared twice", t.tool.name));
         }
     }
+    let resources: Vec<Resource> = entries(raw.resources, "resource", "uri")?;
+    let skills = super::skills::parse(raw.skills, &resources)?;
     Ok(Manifest {
         name: raw.name,
         version: raw.version,
         sdk: raw.sdk,
         tools,
-        resources: entries(raw.resources, "resource", "uri")?,
+        resources,
         resource_templates: entries(raw.resource_templates, "resource template", "uriTemplate")?,
         prompts: entries(raw.prompts, "prompt", "name")?,
         capabilities: raw.capabilities,
+        skills: skills.into_iter().map(Arc::new).collect(),
     })
 }
 
