@@ -42,6 +42,7 @@ mod sdk_client;
 mod sdk_package;
 mod security;
 mod shutdown;
+mod skills;
 mod stdio;
 mod streaming;
 mod tasks;

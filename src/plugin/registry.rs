@@ -169,6 +169,19 @@ impl Catalog {
                 c.tool_index.insert(name, c.tools.len());
                 c.tools.push((slot, entry.clone()));
             }
+            for skill in &m.skills {
+                // Before resources, whose URIs a same-named skill shares: the error names the
+                // skill. Names, not only URIs: hosts show skills by name.
+                if let Some(&other) = skill_owner.get(&skill.name) {
+                    return Err(dup("skill", &skill.name, other, slot));
+                }
+                skill_owner.insert(skill.name.clone(), slot);
+                c.skill_index.insert(skill.uri.clone(), c.skills.len());
+                for dir in skill.directories.keys() {
+                    c.directory_index.insert(dir.clone(), c.skills.len());
+                }
+                c.skills.push(skill.clone());
+            }
             for r in &m.resources {
                 if let Some(&other) = resource_owner.get(&r.uri) {
                     return Err(dup("resource", &r.uri, other, slot));
@@ -187,19 +200,6 @@ impl Catalog {
                 prompt_owner.insert(p.name.clone(), slot);
                 c.prompt_index.insert(p.name.clone(), c.prompts.len());
                 c.prompts.push((slot, p.clone()));
-            }
-            for skill in &m.skills {
-                // Names, not only URIs: a host shows skills by name, and two plugins' skills
-                // of one name would be told apart only by which plugin loaded first.
-                if let Some(&other) = skill_owner.get(&skill.name) {
-                    return Err(dup("skill", &skill.name, other, slot));
-                }
-                skill_owner.insert(skill.name.clone(), slot);
-                c.skill_index.insert(skill.uri.clone(), c.skills.len());
-                for dir in skill.directories.keys() {
-                    c.directory_index.insert(dir.clone(), c.skills.len());
-                }
-                c.skills.push(skill.clone());
             }
         }
         c.generations = generations;
