@@ -246,6 +246,36 @@ mod tests {
             .unwrap()
     }
 
+    /// Keys a host does not know are ignored, never refused: that is how a manifest grows
+    /// (`skills` was added this way, and hosts before it still load plugins that ship skills,
+    /// serving their files as plain resources).
+    #[test]
+    fn unknown_top_level_keys_are_ignored() {
+        let bytes = serde_json::to_vec(&serde_json::json!({
+            "name": "p", "tools": [], "someLaterKey": {"x": [1, 2]}
+        }))
+        .unwrap();
+        assert_eq!(parse(&bytes).unwrap().name, "p");
+    }
+
+    #[test]
+    fn skills_are_read_with_their_files_among_the_resources() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let manifest = serde_json::json!({
+            "name": "p", "tools": [],
+            "resources": [{"uri": "skill://s/SKILL.md", "name": "s"}],
+            "skills": [{"uri": "skill://s/SKILL.md",
+                        "frontmatter": {"name": "s", "description": "d"},
+                        "resources": [{"uri": "skill://s/SKILL.md", "digest": digest, "size": 1}]}]
+        });
+        let m = parse(&serde_json::to_vec(&manifest).unwrap()).unwrap();
+        assert_eq!(m.skills[0].name, "s");
+        let mut orphan = manifest.clone();
+        orphan["resources"] = serde_json::json!([]);
+        let error = parse(&serde_json::to_vec(&orphan).unwrap()).unwrap_err();
+        assert!(error.contains("not among the plugin's resources"), "{error}");
+    }
+
     #[test]
     fn parses_a_good_manifest() {
         let bytes = manifest(vec![tool("calc", serde_json::json!({"type": "object"}))]);

@@ -365,8 +365,11 @@ impl Registry {
                     om.tools.iter().map(|t| &t.tool),
                     nm.tools.iter().map(|t| &t.tool),
                 ),
+                // A skill file edited to the same length leaves its resource entry as it was;
+                // its digest in the skill entry tells.
                 resources: om.resources != nm.resources
-                    || om.resource_templates != nm.resource_templates,
+                    || om.resource_templates != nm.resource_templates
+                    || om.skills.iter().map(|s| &s.entry).ne(nm.skills.iter().map(|s| &s.entry)),
                 prompts: om.prompts != nm.prompts,
             },
             // Served for the first time (its first build had failed): every list it adds to.
