@@ -181,6 +181,11 @@ fn inspect_shows_output_schemas_prompt_arguments_and_descriptions() {
         template[0].contains("Data for one id, as JSON"),
         "{template:?}"
     );
+    let skill = block(&out.stdout, "skill://pdf-processing/SKILL.md");
+    assert!(
+        skill[0].contains("Extract text from PDF documents") && skill[0].contains("(4 files)"),
+        "{skill:?}"
+    );
 }
 
 fn conformance() -> &'static str {

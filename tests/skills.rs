@@ -16,7 +16,9 @@ const EXTENSION: &str = "io.modelcontextprotocol/skills";
 
 /// The conformance plugin's skills directory: what the server must serve, byte for byte.
 fn fixture(path: &str) -> PathBuf {
-    util::root().join("tool-plugins/conformance/skills").join(path)
+    util::root()
+        .join("tool-plugins/conformance/skills")
+        .join(path)
 }
 
 /// A 2026-07-28 request; returns the JSON-RPC response.
@@ -36,8 +38,12 @@ fn skills_are_listed_fetched_and_read_as_their_files() {
     let server = util::serve(&plugins().conformance, &[]);
     let session = server.initialize();
     let init = server.call(
-        &rpc(1, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}})),
+        &rpc(
+            1,
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"}}),
+        ),
         None,
     );
     assert_eq!(
@@ -49,7 +55,13 @@ fn skills_are_listed_fetched_and_read_as_their_files() {
     let listed = list(&server, &session, json!({}));
     let skills = listed["result"]["skills"].as_array().expect("skills");
     let uris: Vec<&str> = skills.iter().map(|s| s["uri"].as_str().unwrap()).collect();
-    assert_eq!(uris, ["skill://pdf-processing/SKILL.md", "skill://release-notes/SKILL.md"]);
+    assert_eq!(
+        uris,
+        [
+            "skill://pdf-processing/SKILL.md",
+            "skill://release-notes/SKILL.md"
+        ]
+    );
     assert!(listed["result"].get("nextCursor").is_none(), "{listed}");
 
     for skill in skills {
@@ -59,13 +71,22 @@ fn skills_are_listed_fetched_and_read_as_their_files() {
             let path = uri.strip_prefix(&format!("skill://{name}/")).unwrap();
             let on_disk = std::fs::read_to_string(fixture(&format!("{name}/{path}"))).unwrap();
             assert_eq!(file["size"], on_disk.len(), "{uri}");
-            assert!(file["digest"].as_str().unwrap().starts_with("sha256:"), "{file}");
-            let read = server.call(&rpc(3, "resources/read", json!({"uri": uri})), Some(&session));
+            assert!(
+                file["digest"].as_str().unwrap().starts_with("sha256:"),
+                "{file}"
+            );
+            let read = server.call(
+                &rpc(3, "resources/read", json!({"uri": uri})),
+                Some(&session),
+            );
             let contents = &read["result"]["contents"][0];
             assert_eq!(contents["text"], on_disk.as_str(), "{read}");
             assert_eq!(contents["uri"], uri);
         }
-        let got = server.call(&rpc(4, "skills/get", json!({"uri": skill["uri"]})), Some(&session));
+        let got = server.call(
+            &rpc(4, "skills/get", json!({"uri": skill["uri"]})),
+            Some(&session),
+        );
         assert_eq!(&got["result"]["skill"], skill, "{got}");
     }
     let pdf = &skills[0];
@@ -92,15 +113,33 @@ fn unknown_skills_directories_and_cursors_are_invalid_params() {
     let session = server.initialize();
     let call = |method: &str, params: Value| server.call(&rpc(9, method, params), Some(&session));
 
-    let unknown = call("skills/get", json!({"uri": "skill://no-such-skill/SKILL.md"}));
+    let unknown = call(
+        "skills/get",
+        json!({"uri": "skill://no-such-skill/SKILL.md"}),
+    );
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
     let message = unknown["error"]["message"].as_str().unwrap();
-    assert!(message.contains("skill://no-such-skill/SKILL.md"), "{message}");
+    assert!(
+        message.contains("skill://no-such-skill/SKILL.md"),
+        "{message}"
+    );
 
-    let file = call("resources/directory/read", json!({"uri": "skill://pdf-processing/SKILL.md"}));
+    let file = call(
+        "resources/directory/read",
+        json!({"uri": "skill://pdf-processing/SKILL.md"}),
+    );
     assert_eq!(file["error"]["code"], -32602, "{file}");
-    assert!(file["error"]["message"].as_str().unwrap().contains("not a directory"), "{file}");
-    let missing = call("resources/directory/read", json!({"uri": "skill://pdf-processing/nope"}));
+    assert!(
+        file["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a directory"),
+        "{file}"
+    );
+    let missing = call(
+        "resources/directory/read",
+        json!({"uri": "skill://pdf-processing/nope"}),
+    );
     assert_eq!(missing["error"]["code"], -32602, "{missing}");
     let no_uri = call("skills/get", json!({}));
     assert_eq!(no_uri["error"]["code"], -32602, "{no_uri}");
@@ -142,13 +181,19 @@ fn directories_are_browsed_one_level_at_a_time() {
     assert_eq!(
         children("skill://pdf-processing/templates"),
         [
-            ("skill://pdf-processing/templates/invoice.md".into(), md.clone()),
+            (
+                "skill://pdf-processing/templates/invoice.md".into(),
+                md.clone()
+            ),
             ("skill://pdf-processing/templates/regional".into(), dir),
         ]
     );
     assert_eq!(
         children("skill://pdf-processing/templates/regional"),
-        [("skill://pdf-processing/templates/regional/eu-invoice.md".into(), md)]
+        [(
+            "skill://pdf-processing/templates/regional/eu-invoice.md".into(),
+            md
+        )]
     );
     assert!(fixture("pdf-processing/templates/regional/eu-invoice.md").is_file());
 }
@@ -158,20 +203,34 @@ fn the_2026_era_announces_the_extension_and_caches_skill_results() {
     let server = util::serve(&plugins().conformance, &["--stateless"]);
     let discover = modern(&server, "server/discover", json!({}));
     let extensions = &discover["result"]["capabilities"]["extensions"];
-    assert_eq!(extensions[EXTENSION], json!({"directoryRead": true}), "{discover}");
+    assert_eq!(
+        extensions[EXTENSION],
+        json!({"directoryRead": true}),
+        "{discover}"
+    );
     assert!(discover["result"]["capabilities"]["resources"].is_object());
 
     for (method, params) in [
         ("skills/list", json!({})),
-        ("skills/get", json!({"uri": "skill://release-notes/SKILL.md"})),
+        (
+            "skills/get",
+            json!({"uri": "skill://release-notes/SKILL.md"}),
+        ),
     ] {
         let r = modern(&server, method, params);
         let result = &r["result"];
         assert_eq!(result["resultType"], "complete", "{r}");
-        assert!(result["ttlMs"].is_u64() && result["cacheScope"].is_string(), "{r}");
+        assert!(
+            result["ttlMs"].is_u64() && result["cacheScope"].is_string(),
+            "{r}"
+        );
         assert!(result.get("nextCursor").is_none(), "{r}");
     }
-    let unknown = modern(&server, "skills/get", json!({"uri": "skill://gone/SKILL.md"}));
+    let unknown = modern(
+        &server,
+        "skills/get",
+        json!({"uri": "skill://gone/SKILL.md"}),
+    );
     assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
 }
 
@@ -180,7 +239,11 @@ fn a_server_without_skills_does_not_announce_the_extension() {
     let server = util::serve(&plugins().calculator, &["--stateless"]);
     let discover = modern(&server, "server/discover", json!({}));
     let caps = &discover["result"]["capabilities"];
-    assert!(caps.get("extensions").is_some_and(|e| e.get(EXTENSION).is_none()), "{discover}");
+    assert!(
+        caps.get("extensions")
+            .is_some_and(|e| e.get(EXTENSION).is_none()),
+        "{discover}"
+    );
     let listed = modern(&server, "skills/list", json!({}));
     assert_eq!(listed["result"]["skills"], json!([]), "{listed}");
     let get = modern(&server, "skills/get", json!({"uri": "skill://x/SKILL.md"}));
@@ -228,18 +291,27 @@ fn an_edited_skill_is_served_after_the_rebuild() {
     let uri = "skill://hot-skill/SKILL.md";
     let get = || modern(&server, "skills/get", json!({"uri": uri}));
     let first = get();
-    assert_eq!(first["result"]["skill"]["frontmatter"]["description"], "First version", "{first}");
+    assert_eq!(
+        first["result"]["skill"]["frontmatter"]["description"], "First version",
+        "{first}"
+    );
 
     write_skill(&krate, "hot-skill", "Second version");
     let served = util::eventually(Duration::from_secs(180), || {
         get()["result"]["skill"]["frontmatter"]["description"] == "Second version"
     });
-    assert!(served, "the edit was not served; log:\n{}", server.log_text());
+    assert!(
+        served,
+        "the edit was not served; log:\n{}",
+        server.log_text()
+    );
     let second = get();
     let digest = |v: &Value| v["result"]["skill"]["resources"][0]["digest"].clone();
     assert_ne!(digest(&first), digest(&second));
     let read = modern(&server, "resources/read", json!({"uri": uri}));
-    let text = read["result"]["contents"][0]["text"].as_str().unwrap_or_default();
+    let text = read["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
     assert!(text.contains("description: Second version"), "{read}");
 
     // A new file appears once the build script sees the directory change.
@@ -249,9 +321,20 @@ fn an_edited_skill_is_served_after_the_rebuild() {
         let files = get()["result"]["skill"]["resources"].clone();
         files.as_array().is_some_and(|f| f.len() == 2)
     });
-    assert!(added, "the new file was not served; log:\n{}", server.log_text());
-    let read = modern(&server, "resources/read", json!({"uri": "skill://hot-skill/notes.md"}));
-    assert_eq!(read["result"]["contents"][0]["text"], "extra notes\n", "{read}");
+    assert!(
+        added,
+        "the new file was not served; log:\n{}",
+        server.log_text()
+    );
+    let read = modern(
+        &server,
+        "resources/read",
+        json!({"uri": "skill://hot-skill/notes.md"}),
+    );
+    assert_eq!(
+        read["result"]["contents"][0]["text"], "extra notes\n",
+        "{read}"
+    );
 }
 
 #[test]
@@ -269,7 +352,14 @@ fn two_plugins_with_one_skill_name_are_refused() {
     let library = Path::new(&target).join("debug/libskills_dup.so");
     let conformance = plugins().conformance.to_str().unwrap();
     let run = util::run_bin(
-        &["dev", conformance, library.to_str().unwrap(), "--port", "0", "--watch=false"],
+        &[
+            "dev",
+            conformance,
+            library.to_str().unwrap(),
+            "--port",
+            "0",
+            "--watch=false",
+        ],
         &[],
         Duration::from_secs(60),
     );

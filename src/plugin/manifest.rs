@@ -273,7 +273,10 @@ mod tests {
         let mut orphan = manifest.clone();
         orphan["resources"] = serde_json::json!([]);
         let error = parse(&serde_json::to_vec(&orphan).unwrap()).unwrap_err();
-        assert!(error.contains("not among the plugin's resources"), "{error}");
+        assert!(
+            error.contains("not among the plugin's resources"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use rustc_hash::FxHashMap;
 use super::PluginError;
 use super::generation::Generation;
 use super::manifest::ToolEntry;
-use super::skills::Skill;
 use super::pool::{PoolOptions, Usage};
+use super::skills::Skill;
 
 /// One configured plugin: where it comes from and how its reloads went.
 #[derive(Debug)]
@@ -369,7 +369,11 @@ impl Registry {
                 // its digest in the skill entry tells.
                 resources: om.resources != nm.resources
                     || om.resource_templates != nm.resource_templates
-                    || om.skills.iter().map(|s| &s.entry).ne(nm.skills.iter().map(|s| &s.entry)),
+                    || om
+                        .skills
+                        .iter()
+                        .map(|s| &s.entry)
+                        .ne(nm.skills.iter().map(|s| &s.entry)),
                 prompts: om.prompts != nm.prompts,
             },
             // Served for the first time (its first build had failed): every list it adds to.

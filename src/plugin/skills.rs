@@ -93,16 +93,26 @@ fn parse_one(entry: Value, resources: &HashMap<&str, &Resource>) -> Result<Skill
     let mut listed = HashSet::new();
     let mut total = 0u64;
     for file in files {
-        let file_uri = file.get("uri").and_then(Value::as_str).ok_or("a file has no `uri`")?;
+        let file_uri = file
+            .get("uri")
+            .and_then(Value::as_str)
+            .ok_or("a file has no `uri`")?;
         if file_uri != uri && !file_uri.starts_with(&format!("{root}/")) {
-            return Err(format!("file `{file_uri}` is outside the skill's directory"));
+            return Err(format!(
+                "file `{file_uri}` is outside the skill's directory"
+            ));
         }
         if !listed.insert(file_uri) {
             return Err(format!("file `{file_uri}` is listed twice"));
         }
-        let digest = file.get("digest").and_then(Value::as_str).unwrap_or_default();
+        let digest = file
+            .get("digest")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !valid_digest(digest) {
-            return Err(format!("file `{file_uri}`: digest must be sha256:<64 lowercase hex>"));
+            return Err(format!(
+                "file `{file_uri}`: digest must be sha256:<64 lowercase hex>"
+            ));
         }
         let size = file
             .get("size")
@@ -110,7 +120,9 @@ fn parse_one(entry: Value, resources: &HashMap<&str, &Resource>) -> Result<Skill
             .ok_or_else(|| format!("file `{file_uri}`: size must be a byte count"))?;
         total = total.saturating_add(size);
         if !resources.contains_key(file_uri) {
-            return Err(format!("file `{file_uri}` is not among the plugin's resources"));
+            return Err(format!(
+                "file `{file_uri}` is not among the plugin's resources"
+            ));
         }
     }
     if !listed.contains(uri) {
@@ -180,7 +192,10 @@ fn valid_name(name: &str) -> bool {
 
 fn valid_digest(digest: &str) -> bool {
     digest.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -215,12 +230,24 @@ mod tests {
         let skills = parse(vec![entry("pdf", &files)], &resources(&files)).unwrap();
         let dirs = &skills[0].directories;
         let uris = |dir: &str| -> Vec<String> {
-            dirs[dir].iter().map(|c| c["uri"].as_str().unwrap().to_string()).collect()
+            dirs[dir]
+                .iter()
+                .map(|c| c["uri"].as_str().unwrap().to_string())
+                .collect()
         };
-        assert_eq!(uris("skill://pdf"), ["skill://pdf/SKILL.md", "skill://pdf/templates"]);
+        assert_eq!(
+            uris("skill://pdf"),
+            ["skill://pdf/SKILL.md", "skill://pdf/templates"]
+        );
         assert_eq!(dirs["skill://pdf"][1]["mimeType"], DIRECTORY_MIME);
-        assert_eq!(uris("skill://pdf/templates"), ["skill://pdf/templates/a.md", "skill://pdf/templates/eu"]);
-        assert_eq!(uris("skill://pdf/templates/eu"), ["skill://pdf/templates/eu/b.md"]);
+        assert_eq!(
+            uris("skill://pdf/templates"),
+            ["skill://pdf/templates/a.md", "skill://pdf/templates/eu"]
+        );
+        assert_eq!(
+            uris("skill://pdf/templates/eu"),
+            ["skill://pdf/templates/eu/b.md"]
+        );
         assert!(!dirs.contains_key("skill://pdf/SKILL.md"));
     }
 
@@ -232,7 +259,9 @@ mod tests {
         let mut wrong_name = entry("pdf", &files);
         wrong_name["frontmatter"]["name"] = json!("other");
         assert!(refused(wrong_name).contains("must equal the frontmatter name"));
-        assert!(refused(entry("pdf", &["skill://pdf/x.md"])).contains("does not list its SKILL.md"));
+        assert!(
+            refused(entry("pdf", &["skill://pdf/x.md"])).contains("does not list its SKILL.md")
+        );
         let unknown = entry("pdf", &["skill://pdf/SKILL.md", "skill://pdf/missing.md"]);
         assert!(refused(unknown).contains("not among the plugin's resources"));
         let outside = entry("pdf", &["skill://pdf/SKILL.md", "skill://other/x.md"]);

@@ -69,7 +69,8 @@ fn skill(dir: &Path) -> Result<TokenStream, String> {
     let shown = skill_md.display();
     let text = fs::read_to_string(&skill_md).map_err(|e| format!("skills!: {shown}: {e}"))?;
     let map = frontmatter::parse(&text).map_err(|e| format!("skills!: {shown}: {e}"))?;
-    let (name, description) = frontmatter::required(&map).map_err(|e| format!("skills!: {shown}: {e}"))?;
+    let (name, description) =
+        frontmatter::required(&map).map_err(|e| format!("skills!: {shown}: {e}"))?;
     check_name(name).map_err(|e| format!("skills!: {shown}: {e}"))?;
     let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     if dir_name != name {
@@ -236,11 +237,22 @@ mod tests {
         let error = super::skill(&skill).unwrap_err();
         assert!(error.contains("broken/SKILL.md"), "{error}");
         assert!(error.contains("no `name`"), "{error}");
-        fs::write(skill.join("SKILL.md"), "---\nname: other\ndescription: d\n---\n").unwrap();
+        fs::write(
+            skill.join("SKILL.md"),
+            "---\nname: other\ndescription: d\n---\n",
+        )
+        .unwrap();
         let error = super::skill(&skill).unwrap_err();
-        assert!(error.contains("must equal its directory's name `broken`"), "{error}");
+        assert!(
+            error.contains("must equal its directory's name `broken`"),
+            "{error}"
+        );
         fs::write(skill.join("SKILL.md"), "# no frontmatter\n").unwrap();
-        assert!(super::skill(&skill).unwrap_err().contains("does not begin with `---`"));
+        assert!(
+            super::skill(&skill)
+                .unwrap_err()
+                .contains("does not begin with `---`")
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

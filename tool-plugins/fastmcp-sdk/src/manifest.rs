@@ -190,7 +190,11 @@ pub(crate) fn build(plugin: &Plugin, prompt_arguments: &[Vec<PromptArgument>]) -
             completions: !plugin.completions.is_empty(),
             subscribe: plugin.subscribe,
         },
-        skills: plugin.skills.iter().map(|skill| skill_entry(skill)).collect(),
+        skills: plugin
+            .skills
+            .iter()
+            .map(|skill| skill_entry(skill))
+            .collect(),
     };
     serde_json::to_vec(&manifest).expect("the manifest is plain JSON")
 }
@@ -203,7 +207,11 @@ fn skill_files<'a>(skill: &'a SkillDef) -> impl Iterator<Item = ResourceEntry<'a
         ResourceEntry {
             uri: file.uri,
             described: Described {
-                name: if is_skill_md { skill.name } else { file.file_name() },
+                name: if is_skill_md {
+                    skill.name
+                } else {
+                    file.file_name()
+                },
                 title: None,
                 description: is_skill_md.then_some(skill.description),
                 mime_type: Some(file.mime_type),

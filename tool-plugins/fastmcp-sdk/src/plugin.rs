@@ -4,7 +4,9 @@
 //! Each kind of item has its own vector, manifest entries and request method; adding a kind
 //! never touches the tool path.
 
-use crate::{CompletionDef, PromptDef, ResourceDef, ResourceTemplateDef, SkillDef, Skills, ToolDef};
+use crate::{
+    CompletionDef, PromptDef, ResourceDef, ResourceTemplateDef, SkillDef, Skills, ToolDef,
+};
 
 /// A plugin's definition: name, version, tools, resources, resource templates, prompts and
 /// completions.

@@ -33,7 +33,10 @@ pub(crate) fn parse(text: &str) -> Result<Map<String, Value>, String> {
     let lines: Vec<Line> = body
         .iter()
         .enumerate()
-        .map(|(i, text)| Line { number: i + 2, text })
+        .map(|(i, text)| Line {
+            number: i + 2,
+            text,
+        })
         .collect();
     let mut parser = Parser { lines, pos: 0 };
     let value = parser.block(0)?;
@@ -170,7 +173,12 @@ impl Parser<'_> {
 
     /// The value of `key:` whose remaining text is `rest`: inline, a block scalar, or the block
     /// on the following, more indented lines.
-    fn value_after_key(&mut self, rest: &str, indent: usize, number: usize) -> Result<Value, String> {
+    fn value_after_key(
+        &mut self,
+        rest: &str,
+        indent: usize,
+        number: usize,
+    ) -> Result<Value, String> {
         let rest = strip_comment(rest);
         if rest.is_empty() {
             // A sequence may sit at the key's own indentation, as YAML allows.
@@ -252,7 +260,11 @@ impl Parser<'_> {
             content.join("\n")
         };
         let body_len = text.trim_end_matches('\n').len();
-        let trailing = content.len() - content.iter().rposition(|l| !l.is_empty()).map_or(0, |p| p + 1);
+        let trailing = content.len()
+            - content
+                .iter()
+                .rposition(|l| !l.is_empty())
+                .map_or(0, |p| p + 1);
         text.truncate(body_len);
         match chomp {
             Chomp::Strip => {}
@@ -350,7 +362,9 @@ fn scalar(text: &str) -> Result<Value, String> {
         ));
     }
     if text.contains(": ") || text.ends_with(':') {
-        return Err(format!("`{text}`: a plain value cannot contain `: `; quote it"));
+        return Err(format!(
+            "`{text}`: a plain value cannot contain `: `; quote it"
+        ));
     }
     Ok(resolve_plain(text))
 }
@@ -432,7 +446,9 @@ fn quoted(text: &str, quote: char) -> Result<(String, usize), String> {
                 '0' => '\0',
                 '"' | '\\' | '/' | ' ' => e,
                 'u' => {
-                    let hex: String = (0..4).filter_map(|_| chars.next().map(|(_, h)| h)).collect();
+                    let hex: String = (0..4)
+                        .filter_map(|_| chars.next().map(|(_, h)| h))
+                        .collect();
                     u32::from_str_radix(&hex, 16)
                         .ok()
                         .and_then(char::from_u32)
@@ -458,8 +474,10 @@ mod tests {
 
     #[test]
     fn reads_the_fields_of_a_skill() {
-        let v = fm("name: pdf-processing\ndescription: Extract, fill, and assemble PDFs\n\
-                    license: Apache-2.0\nmetadata:\n  version: \"1.0\"\n  author: 'O''Brien'\n")
+        let v = fm(
+            "name: pdf-processing\ndescription: Extract, fill, and assemble PDFs\n\
+                    license: Apache-2.0\nmetadata:\n  version: \"1.0\"\n  author: 'O''Brien'\n",
+        )
         .unwrap();
         assert_eq!(
             v,
@@ -470,7 +488,8 @@ mod tests {
 
     #[test]
     fn plain_scalars_resolve_by_the_core_schema() {
-        let v = fm("a: 1.0\nb: 42\nc: true\nd: ~\ne: 0x1F\nf: 1e3\ng: v1.2\nh: -7\ni: .5\n").unwrap();
+        let v =
+            fm("a: 1.0\nb: 42\nc: true\nd: ~\ne: 0x1F\nf: 1e3\ng: v1.2\nh: -7\ni: .5\n").unwrap();
         assert_eq!(
             v,
             json!({"a": 1.0, "b": 42, "c": true, "d": null, "e": 31, "f": 1000.0,
@@ -511,7 +530,10 @@ mod tests {
     #[test]
     fn name_and_description_are_required() {
         let map = parse("---\nname: x\n---\n").unwrap();
-        assert_eq!(required(&map).unwrap_err(), "its frontmatter has no `description`");
+        assert_eq!(
+            required(&map).unwrap_err(),
+            "its frontmatter has no `description`"
+        );
         let map = parse("---\nname: x\ndescription: 3\n---\n").unwrap();
         assert!(required(&map).unwrap_err().contains("not a string"));
         let map = parse("---\nname: x\ndescription: d\n---\n").unwrap();
