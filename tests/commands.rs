@@ -181,7 +181,13 @@ fn inspect_shows_output_schemas_prompt_arguments_and_descriptions() {
         template[0].contains("Data for one id, as JSON"),
         "{template:?}"
     );
-    let skill = block(&out.stdout, "skill://pdf-processing/SKILL.md");
+    // The SKILL.md is also a resource: look in the skills section, which comes last.
+    let skills = out
+        .stdout
+        .split("\nSkills (2):\n")
+        .nth(1)
+        .expect("a skills section");
+    let skill = block(skills, "skill://pdf-processing/SKILL.md");
     assert!(
         skill[0].contains("Extract text from PDF documents") && skill[0].contains("(4 files)"),
         "{skill:?}"
