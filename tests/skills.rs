@@ -1,8 +1,8 @@
 //! The skills extension (SEP-2640) against the real binary: the conformance plugin's skills
 //! (`tool-plugins/conformance/skills/`) listed, fetched, browsed and read over HTTP in both
 //! protocol eras, the capability only where skills are served, the errors for unknown skills,
-//! directories and cursors, a plugin crate whose skills are edited (and added to) while it is
-//! served, and two plugins shipping one skill name.
+//! directories and cursors, long lists and directories paged with cursors, a plugin crate whose
+//! skills are edited (and added to) while it is served, and two plugins shipping one skill name.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -337,10 +337,8 @@ fn an_edited_skill_is_served_after_the_rebuild() {
     );
 }
 
-#[test]
-fn two_plugins_with_one_skill_name_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let krate = skills_crate(dir.path(), "skills_dup", "release-notes", "Another one");
+/// Builds `krate` (named `name`) with cargo; returns its library.
+fn build(krate: &Path, name: &str) -> PathBuf {
     let target = util::crates_target_dir();
     let mut cargo = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()));
     cargo
@@ -349,7 +347,72 @@ fn two_plugins_with_one_skill_name_are_refused() {
         .env("CARGO_TARGET_DIR", &target);
     let built = util::run_command(cargo, "cargo build", Duration::from_secs(300));
     assert_eq!(built.code, Some(0), "{}", built.stderr);
-    let library = Path::new(&target).join("debug/libskills_dup.so");
+    Path::new(&target).join(format!("debug/lib{name}.so"))
+}
+
+#[test]
+fn long_lists_and_directories_page_with_cursors() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = skills_crate(dir.path(), "skills_many", "skill-000", "The first");
+    for i in 1..105 {
+        write_skill(&krate, &format!("skill-{i:03}"), &format!("Number {i}"));
+    }
+    let files = krate.join("skills/skill-000/many");
+    std::fs::create_dir_all(&files).unwrap();
+    for i in 0..130 {
+        std::fs::write(files.join(format!("f{i:03}.txt")), format!("file {i}\n")).unwrap();
+    }
+    let server = util::serve(&build(&krate, "skills_many"), &["--stateless"]);
+
+    // Follow nextCursor to the end (bounded), collecting what each page holds.
+    let pages = |method: &str, key: &str, params: Value| -> Vec<Vec<String>> {
+        let mut pages = Vec::new();
+        let mut params = params;
+        for _ in 0..10 {
+            let r = modern(&server, method, params.clone());
+            let items = r["result"][key].as_array().unwrap_or_else(|| panic!("{r}"));
+            pages.push(
+                items
+                    .iter()
+                    .map(|i| i["uri"].as_str().unwrap().to_string())
+                    .collect(),
+            );
+            match r["result"]["nextCursor"].as_str() {
+                Some(cursor) => params["cursor"] = json!(cursor),
+                None => return pages,
+            }
+        }
+        panic!("more than 10 pages of {method}");
+    };
+    let skills = pages("skills/list", "skills", json!({}));
+    assert_eq!(skills.iter().map(Vec::len).collect::<Vec<_>>(), [100, 5]);
+    let all: std::collections::BTreeSet<_> = skills.concat().into_iter().collect();
+    assert_eq!(all.len(), 105, "every skill exactly once");
+    assert!(all.contains("skill://skill-104/SKILL.md"));
+
+    let children = pages(
+        "resources/directory/read",
+        "resources",
+        json!({"uri": "skill://skill-000/many"}),
+    );
+    assert_eq!(children.iter().map(Vec::len).collect::<Vec<_>>(), [100, 30]);
+    assert_eq!(children[1][29], "skill://skill-000/many/f129.txt");
+    let entry = modern(
+        &server,
+        "skills/get",
+        json!({"uri": "skill://skill-000/SKILL.md"}),
+    );
+    let listed = entry["result"]["skill"]["resources"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(listed, 131, "a skill's files are never split: {entry}");
+}
+
+#[test]
+fn two_plugins_with_one_skill_name_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let krate = skills_crate(dir.path(), "skills_dup", "release-notes", "Another one");
+    let library = build(&krate, "skills_dup");
     let conformance = plugins().conformance.to_str().unwrap();
     let run = util::run_bin(
         &[
