@@ -57,11 +57,13 @@ pub fn manifest_json(g: &Generation) -> Value {
         "resources": m.resources,
         "resourceTemplates": m.resource_templates,
         "prompts": m.prompts,
+        "skills": m.skills.iter().map(|s| &s.entry).collect::<Vec<_>>(),
     })
 }
 
 /// The human-readable summary of `inspect`: every tool with its arguments and output schema,
-/// every resource and template with its description, every prompt with its arguments.
+/// every resource and template with its description, every prompt with its arguments, every
+/// skill with its description and file count.
 pub fn manifest_table(g: &Generation) -> String {
     let m = &g.manifest;
     let mut out = format!(
@@ -118,6 +120,16 @@ pub fn manifest_table(g: &Generation) -> String {
             });
             let desc = first_line(p.description.as_deref().unwrap_or("")).to_string();
             (p.name.clone(), desc, args.collect())
+        }),
+    );
+    section(
+        &mut out,
+        "Skills",
+        m.skills.iter().map(|s| {
+            let desc = s.entry["frontmatter"]["description"].as_str().unwrap_or("");
+            let files = s.entry["resources"].as_array().map_or(0, Vec::len);
+            let text = format!("{} ({files} files)", first_line(desc));
+            (s.uri.clone(), text, Vec::new())
         }),
     );
     out

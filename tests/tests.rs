@@ -44,6 +44,7 @@ mod sdk_package;
 mod security;
 mod server_in_process;
 mod shutdown;
+mod skills;
 mod stdio;
 mod streaming;
 mod tasks;
