@@ -33,7 +33,7 @@ mod task_call;
 mod task_job;
 mod task_progress;
 use call::NamedParams;
-pub use call::{InlineAnswer, InlineCall};
+pub use call::{InlineAnswer, InlineCall, MissingScopes};
 pub use outcome::{humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
@@ -114,6 +114,16 @@ struct PageParams {
 
 type Reply = Result<String, ErrorData>;
 
+/// The answer to one request.
+#[derive(Debug)]
+pub struct Handled {
+    /// The full JSON-RPC response.
+    pub response: String,
+    /// Set when a `tools/call` was refused for want of scopes (the response is then its
+    /// JSON-RPC error): HTTP answers 403 with the scope challenge instead.
+    pub missing_scopes: Option<MissingScopes>,
+}
+
 fn json<T: Serialize>(v: &T) -> Reply {
     serde_json::to_string(v).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
@@ -126,26 +136,6 @@ pub fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
     match caller {
         None => false,
         Some(c) => access.scopes.iter().all(|s| c.scopes.contains(s)),
-    }
-}
-
-impl Service {
-    /// The scopes a `tools/call` needs when `caller` is authenticated but lacks them: such a call
-    /// is refused with 403 `insufficient_scope` (the MCP scope challenge) rather than looking
-    /// like an unknown tool. `None` for a call that may go on (or names no such tool).
-    pub fn missing_scopes(
-        &self,
-        params: Option<&RawValue>,
-        caller: Option<&Caller>,
-    ) -> Option<Vec<String>> {
-        let caller = caller?;
-        let p: NamedParams = jsonrpc::params(params).ok()?;
-        let cat = self.registry.catalog();
-        let (entry, _) = cat.tool(&p.name)?;
-        if allowed(&entry.access, Some(caller)) {
-            return None;
-        }
-        Some(entry.access.scopes.clone())
     }
 }
 
@@ -186,22 +176,47 @@ impl Service {
         }
     }
 
-    /// Answers one request with the full JSON-RPC response text.
+    /// Answers one request. The response text is always a full JSON-RPC response; a
+    /// transport that can say more (HTTP's 403 scope challenge) also gets why it was refused.
     pub async fn handle_request(
         &self,
         id: &RequestId,
         method: &str,
         params: Option<&RawValue>,
         ctx: &RequestCtx,
-    ) -> String {
-        let reply = if ctx.session.version_cmp(modern::VERSION).is_eq() {
+    ) -> Handled {
+        let modern = ctx.session.version_cmp(modern::VERSION).is_eq();
+        let reply = if method == "tools/call" {
+            match self.call_tool(id, params, ctx).await {
+                // An `InputRequiredResult` goes out as the plugin's rounds built it.
+                Ok(reply) if modern => reply.map(|r| {
+                    if r.contains("\"resultType\":\"input_required\"") {
+                        r
+                    } else {
+                        modern::decorate(method, &r)
+                    }
+                }),
+                Ok(reply) => reply,
+                Err(missing) => {
+                    let response = jsonrpc::error(Some(id), &missing.error());
+                    return Handled {
+                        response,
+                        missing_scopes: Some(missing),
+                    };
+                }
+            }
+        } else if modern {
             self.dispatch_modern(id, method, params, ctx).await
         } else {
             self.dispatch(id, method, params, ctx).await
         };
-        match reply {
+        let response = match reply {
             Ok(raw) => jsonrpc::response_raw(id, &raw),
             Err(e) => jsonrpc::error(Some(id), &e),
+        };
+        Handled {
+            response,
+            missing_scopes: None,
         }
     }
 
@@ -216,7 +231,6 @@ impl Service {
             "initialize" => self.initialize(params, &ctx.session),
             "ping" => Ok("{}".into()),
             "tools/list" => self.list_tools(params, ctx.caller.as_ref()),
-            "tools/call" => self.call_tool(id, params, ctx).await,
             "resources/list" => {
                 let p: PageParams = jsonrpc::params(params)?;
                 let cat = self.registry.catalog();
@@ -329,13 +343,6 @@ impl Service {
                 .task_method_extension(m, params, ctx)
                 .await
                 .map(|r| modern::decorate(m, &r)),
-            "tools/call" => self.call_tool(id, params, ctx).await.map(|r| {
-                if r.contains("\"resultType\":\"input_required\"") {
-                    r
-                } else {
-                    modern::decorate(method, &r)
-                }
-            }),
             m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => {
                 Err(ErrorData::new(
                     ErrorCode::METHOD_NOT_FOUND,

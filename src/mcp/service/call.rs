@@ -19,6 +19,7 @@ use crate::mcp::modern;
 use crate::mcp::mrtr::{self, Mrtr};
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{ModernCall, RequestSink};
+use crate::mcp::tasks::TaskSupport;
 use crate::plugin::inline::{InlineGate, InlinePermit};
 use crate::plugin::manifest::ToolEntry;
 use crate::plugin::reply::check_result;
@@ -30,9 +31,9 @@ use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
 pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
 
 #[derive(Deserialize, Default)]
-struct RequestMeta {
+pub(super) struct RequestMeta {
     #[serde(rename = "progressToken")]
-    progress_token: Option<ProgressToken>,
+    pub(super) progress_token: Option<ProgressToken>,
 }
 
 /// The params of `tools/call` and `prompts/get`, read in one pass: the plugin gets the name
@@ -43,8 +44,54 @@ pub(super) struct NamedParams<'a> {
     pub(super) name: Cow<'a, str>,
     #[serde(borrow, default)]
     pub(super) arguments: Option<&'a RawValue>,
+    /// A 2025-11-25 client's request to run the call as a task.
+    #[serde(default)]
+    pub(super) task: Option<serde_json::Value>,
     #[serde(rename = "_meta", default)]
-    meta: Option<RequestMeta>,
+    pub(super) meta: Option<RequestMeta>,
+}
+
+/// A `tools/call` the service did not run because the authenticated caller lacks scopes the
+/// tool needs: the HTTP transport answers 403 `insufficient_scope` (the MCP scope challenge)
+/// rather than letting it look like an unknown tool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingScopes(pub Vec<String>);
+
+impl MissingScopes {
+    /// The JSON-RPC error of the refusal, the body of the 403 (and the whole answer on
+    /// transports without HTTP statuses).
+    pub fn error(&self) -> ErrorData {
+        let message = format!(
+            "Forbidden: this tool needs the scope(s) {}",
+            self.0.join(" ")
+        );
+        ErrorData::new(rmcp::model::ErrorCode(-32000), message, None)
+    }
+}
+
+/// Why [`Service::with_tool`] found nothing to run.
+enum NoTool {
+    /// No such tool, or an anonymous caller may not use it.
+    Unknown,
+    /// The caller is authenticated but lacks these scopes.
+    Denied(Vec<String>),
+}
+
+/// What one catalog lookup tells a `tools/call` about its tool.
+pub(super) struct FoundTool {
+    pub(super) generation: Arc<Generation>,
+    inline: Arc<InlineGate>,
+    runner: Runner,
+    pub(super) output_check: Option<Arc<crate::plugin::schema::Schema>>,
+    pub(super) task_support: TaskSupport,
+    pub(super) input_before_task: bool,
+}
+
+impl FoundTool {
+    /// The tool runs as an async call (`start_tool`), not on a thread.
+    pub(super) fn is_async(&self) -> bool {
+        matches!(self.runner, Runner::Async)
+    }
 }
 
 /// The plugin request for a `tools/call` of `name` with these raw arguments.
@@ -117,7 +164,7 @@ impl Service {
             let Runner::Inline(_permit) = runner else {
                 return None;
             };
-            if entry.task_support != crate::mcp::tasks::TaskSupport::Forbidden {
+            if entry.task_support != TaskSupport::Forbidden {
                 return None;
             }
             let context =
@@ -145,13 +192,13 @@ impl Service {
                 },
                 messages: buffered.map(|b| b.take()).unwrap_or_default(),
             })
-        })?
+        })
+        .ok()?
     }
 
     /// Looks the tool `name` up for `caller` and decides how its call runs: the one place
     /// that does either, for every transport. `use_it` sees the catalog's entry and generation
-    /// without cloning them (the inline path must not pay for that). `None`: no such tool, or
-    /// the caller may not use it.
+    /// without cloning them (the inline path must not pay for that).
     ///
     /// `context_inline`: whether a tool with a context may run inline for this request (it
     /// never waits for the client there: stateless requests on the inline path).
@@ -161,11 +208,14 @@ impl Service {
         caller: Option<&Caller>,
         context_inline: bool,
         use_it: impl FnOnce(&ToolEntry, &Arc<Generation>, Runner) -> R,
-    ) -> Option<R> {
+    ) -> Result<R, NoTool> {
         let cat = self.registry.catalog();
-        let (entry, generation) = cat.tool(name)?;
+        let (entry, generation) = cat.tool(name).ok_or(NoTool::Unknown)?;
         if !allowed(&entry.access, caller) {
-            return None;
+            return Err(match caller {
+                Some(_) => NoTool::Denied(entry.access.scopes.clone()),
+                None => NoTool::Unknown,
+            });
         }
         let runner = if entry.is_async && generation.starts_async() {
             Runner::Async
@@ -177,28 +227,71 @@ impl Service {
         } else {
             Runner::Workers
         };
-        Some(use_it(entry, generation, runner))
+        Ok(use_it(entry, generation, runner))
     }
 
+    /// A `tools/call` on the full path: one parse of the params and one catalog lookup decide
+    /// between a refusal, a task and an ordinary call. `Err` only for a caller who lacks the
+    /// tool's scopes, which the transport answers (see [`MissingScopes`]).
     pub(super) async fn call_tool(
         &self,
         id: &RequestId,
         params: Option<&RawValue>,
         ctx: &RequestCtx,
-    ) -> Reply {
-        if let Some(created) = self.task_call(id, params, ctx).await? {
-            return Ok(created);
-        }
-        let mut p: NamedParams = jsonrpc::params(params)?;
-        // Params that parse as `NamedParams` are an object, so they are there.
-        let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;
+    ) -> Result<Reply, MissingScopes> {
+        let p: NamedParams = match jsonrpc::params(params) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
         let found = self.with_tool(&p.name, ctx.caller.as_ref(), false, |e, g, runner| {
-            (g.clone(), e.inline.clone(), runner, e.output_check.clone())
+            FoundTool {
+                generation: g.clone(),
+                inline: e.inline.clone(),
+                runner,
+                output_check: e.output_check.clone(),
+                task_support: e.task_support,
+                input_before_task: e.input_before_task,
+            }
         });
-        let (generation, inline, runner, output_check) = found
-            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
+        let found = match found {
+            Ok(found) => found,
+            Err(NoTool::Denied(scopes)) => return Err(MissingScopes(scopes)),
+            Err(NoTool::Unknown) => {
+                let unknown = format!("Unknown tool: {}", p.name);
+                return Ok(Err(ErrorData::invalid_params(unknown, None)));
+            }
+        };
+        // Params that parse as `NamedParams` are an object, so they are there.
+        let Some(raw_params) = params else {
+            return Ok(Err(ErrorData::invalid_params("Missing params", None)));
+        };
+        Ok(
+            match self.task_call(id, raw_params, &p, &found, ctx).await {
+                Ok(Some(created)) => Ok(created),
+                Ok(None) => self.run_tool(id, raw_params, p, found, ctx).await,
+                Err(e) => Err(e),
+            },
+        )
+    }
+
+    /// Runs a `tools/call` that is not a task, on the runner its lookup chose.
+    async fn run_tool(
+        &self,
+        id: &RequestId,
+        raw_params: &RawValue,
+        mut p: NamedParams<'_>,
+        found: FoundTool,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        let FoundTool {
+            generation,
+            inline,
+            runner,
+            output_check,
+            ..
+        } = found;
         let token = p.meta.take().and_then(|m| m.progress_token);
-        let round = match self.mrtr_round("tools/call", params, ctx)? {
+        let round = match self.mrtr_round("tools/call", Some(raw_params), ctx)? {
             RoundStart::Ask(reply) => return Ok(reply),
             RoundStart::Run(round) => Some(round),
             RoundStart::Classic => None,
