@@ -25,7 +25,7 @@ fn meta(caps: Value, log_level: Option<&str>) -> Value {
 }
 
 /// POSTs a 2026-07-28 request with the standard headers (Mcp-Name from params.name/uri).
-fn send(
+pub(crate) fn send(
     server: &Server,
     id: i64,
     method: &str,

@@ -26,6 +26,7 @@ mod inline_context;
 mod inspector_stdio;
 mod io_isolation;
 mod limits;
+mod list_changes;
 mod malformed;
 mod metrics;
 mod modern;

@@ -385,6 +385,7 @@ impl Service {
         let started = Instant::now();
         let outcome = generation.call_inline(request, sink);
         let took = started.elapsed();
+        self.relist(generation);
         if let Some(why) = inline.record(took) {
             tracing::warn!(
                 tool,
@@ -451,7 +452,22 @@ impl Service {
         if tracked {
             ctx.session.end_request(id);
         }
+        self.relist(generation);
         ran
+    }
+
+    /// Serves the lists `generation`'s last call changed (`HostContext::set_listed`), and
+    /// tells clients, before that call is answered: its caller's next list sees the change.
+    /// One atomic load when nothing changed.
+    pub(super) fn relist(&self, generation: &Generation) {
+        match self.registry.relist(generation) {
+            Ok(changes) => self.broadcast_list_changed(changes),
+            Err(e) => tracing::warn!(
+                plugin = %generation.manifest.name,
+                error = %e,
+                "a plugin's list change was refused"
+            ),
+        }
     }
 }
 
