@@ -46,6 +46,7 @@ mod shutdown;
 mod stdio;
 mod streaming;
 mod tasks;
+mod tasks_input;
 mod tasks_owners;
 mod tasks_redis;
 mod tasks_stdio;

@@ -30,6 +30,7 @@ mod context;
 mod outcome;
 mod scan;
 mod task_call;
+mod task_input;
 mod task_job;
 mod task_progress;
 use call::NamedParams;

@@ -17,6 +17,7 @@ use super::{PAGE_SIZE, Reply, RequestCtx, Service, page};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::session::Session;
+use crate::mcp::sink::Outbound;
 use crate::mcp::tasks::{
     EXTENSION_ID, FIRST_VERSION, Status, TaskError, TaskSupport, owner_key, wire,
 };
@@ -211,7 +212,13 @@ impl Service {
                 Ok(task.to_string())
             }
             _ => {
-                let record = self.tasks.wait_terminal(&task_id, &owner).await?;
+                // The task's requests to the client ride on this response stream.
+                let deliver = |m: String| {
+                    ctx.outbound
+                        .as_ref()
+                        .is_some_and(|o| o.send(Outbound::Message(m)))
+                };
+                let record = self.tasks.wait_terminal(&task_id, &owner, &deliver).await?;
                 match record.status {
                     Status::Completed => Ok(wire::handshake_result(&record).to_string()),
                     Status::Cancelled => Err(ErrorData::new(
