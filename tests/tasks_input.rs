@@ -1,12 +1,15 @@
-//! A 2025-11-25 task that asks the client something, over HTTP in a stateful session: the task
-//! moves to `input_required`, its `elicitation/create` (tagged with the task) reaches the
-//! client on the `tasks/result` response stream, the client answers through the session, and
-//! the task resumes and completes with the answer.
+//! What a task sends the client after its `tools/call` was answered. A 2025-11-25 task that
+//! asks something, over HTTP in a stateful session: the task moves to `input_required`, its
+//! `elicitation/create` (tagged with the task) reaches the client on the `tasks/result`
+//! response stream, the client answers through the session, and the task resumes and
+//! completes with the answer. A task with no stream left (stateless) has its log messages
+//! counted as dropped.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::metrics::scrape;
 use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, wait_status};
 use crate::util::{self, SseStream, plugins, rpc};
 
@@ -72,4 +75,38 @@ fn a_handshake_task_asks_through_tasks_result_and_resumes_with_the_answer() {
     );
     let finished = wait_status(get, "completed");
     assert_eq!(finished["result"]["taskId"], id.as_str());
+}
+
+#[test]
+fn a_stateless_tasks_logs_are_counted_as_dropped() {
+    let server = util::start(
+        &[
+            plugins().test_plugin.to_str().unwrap(),
+            "--stateless",
+            "--metrics",
+        ],
+        &[],
+    );
+    let series = r#"fastmcp_notifications_dropped_total{reason="task_without_stream"}"#;
+    let dropped = || {
+        let (all, _) = scrape(&server, &[]);
+        all.get(series).copied().unwrap_or(0.0)
+    };
+    assert_eq!(dropped(), 0.0);
+    // Stateless 2025-11-25 sends info and above; long_job logs one info line.
+    let created = handshake(
+        &server,
+        1,
+        "tools/call",
+        task_call("long_job", json!({"ms": 1}), json!({})),
+        None,
+        &[],
+    );
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task: {created}"))
+        .to_string();
+    let get = || handshake(&server, 2, "tasks/get", json!({"taskId": id}), None, &[]);
+    wait_status(get, "completed");
+    assert_eq!(dropped(), 1.0);
 }

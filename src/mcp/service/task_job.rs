@@ -161,6 +161,8 @@ impl TaskJob {
             (Some(latest), _) => Arc::new(ProgressNote {
                 inner: sink,
                 latest,
+                session: self.session.clone(),
+                metrics: self.metrics.clone(),
             }),
             (None, true) => Arc::new(TaskInput {
                 inner: sink,

@@ -11,10 +11,11 @@ pub struct JobArgs {
     pub ms: u64,
 }
 
-/// Waits `ms` on the plugin's runtime, reporting progress at the start and the end; may run
-/// as a task
+/// Waits `ms` on the plugin's runtime, logging its start and reporting progress at the start
+/// and the end; may run as a task
 #[tool(task = "optional")]
 pub async fn long_job(ctx: &Context, args: JobArgs) -> String {
+    ctx.info("long_job started");
     ctx.progress(0.0, Some(1.0), Some("started"));
     fastmcp_sdk::tokio::time::sleep(Duration::from_millis(args.ms)).await;
     ctx.progress(1.0, Some(1.0), Some("finished"));
