@@ -111,8 +111,9 @@ impl From<TaskError> for ErrorData {
 /// How often [`Tasks::change`] retries a write that lost a race.
 const CHANGE_ATTEMPTS: usize = 16;
 
-/// Bounds on tasks.
-#[derive(Debug, Clone, Copy)]
+/// Bounds on tasks (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
+/// `--task-poll-interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskLimits {
     /// Live tasks one owner may hold.
     pub per_owner: usize,
@@ -496,16 +497,13 @@ impl Tasks {
 }
 
 /// Keeps `service`'s tasks in the Redis at `url` (the `--session-store`), with this instance's
-/// heartbeat. A URL that does not parse leaves them in memory, logged (the session store logs
+/// heartbeat and the limits `service.tasks` has. A URL that does not parse leaves them in memory, logged (the session store logs
 /// the same error).
 pub fn share_through(service: &mut super::Service, url: &str) {
-    let ttl = TaskLimits::default().max_ttl;
-    match super::store::RedisStore::new(url, ttl) {
+    let limits = service.tasks.limits();
+    match super::store::RedisStore::new(url, limits.max_ttl) {
         Ok(redis) => {
-            let tasks = Arc::new(Tasks::new(
-                Arc::new(redis::RedisTasks::new(redis)),
-                TaskLimits::default(),
-            ));
+            let tasks = Arc::new(Tasks::new(Arc::new(redis::RedisTasks::new(redis)), limits));
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
                     drop(runtime.spawn(tasks.clone().keep_alive()));
