@@ -1,13 +1,15 @@
 //! Tools and prompts a plugin hides and shows at runtime (`Context::set_tool_enabled`, ABI
 //! 1.3): the lists served afterwards differ, a hidden tool cannot be called, and clients hear
 //! `list_changed` on a session's GET stream (2025 transports) and on a `subscriptions/listen`
-//! stream (2026-07-28), as after a hot reload.
+//! stream (2026-07-28), as after a hot reload, also when the change comes from a call run as a
+//! task, which no request waits on.
 
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::modern::send;
+use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, wait_status};
 use crate::util::{self, Server, SseStream, plugins, rpc};
 
 /// Waits (bounded) for a message with `method` on `stream`.
@@ -144,4 +146,38 @@ fn a_prompt_hidden_at_runtime_is_heard_on_a_listen_stream() {
         get["error"]["message"], "Unknown prompt: test_dynamic_prompt",
         "{get}"
     );
+}
+
+#[test]
+fn a_task_that_hides_a_tool_is_served_and_heard_though_no_request_waits_on_it() {
+    let s = util::start(&[plugins().test_plugin.to_str().unwrap()], &[]);
+    let (session, _) = init_session_with(&s, json!({}));
+    let headers = [("mcp-protocol-version", HANDSHAKE)];
+    let stream = util::client()
+        .get(s.mcp())
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", HANDSHAKE)
+        .send()
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let stream = SseStream::new(stream);
+    let sid = Some(session.as_str());
+    let call = task_call(
+        "task_set_listed",
+        json!({"name": "echo", "listed": false}),
+        json!({}),
+    );
+    let created = handshake(&s, 1, "tools/call", call, sid, &headers);
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task: {created}"))
+        .to_string();
+    let get = || handshake(&s, 2, "tasks/get", json!({"taskId": id}), sid, &headers);
+    wait_status(get, "completed");
+    assert!(hears(&stream, "notifications/tools/list_changed"));
+    let list = handshake(&s, 3, "tools/list", json!({}), sid, &headers);
+    let after = names(&list, "tools");
+    assert!(!after.contains(&"echo".to_string()), "{after:?}");
+    assert!(after.contains(&"add".to_string()), "{after:?}");
 }

@@ -100,6 +100,10 @@ pub struct Service {
     pub updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
     /// Tool calls run as tasks.
     pub tasks: Arc<super::tasks::Tasks>,
+    /// Generations whose task calls changed their lists (`HostContext::set_listed`): no
+    /// request waits on a task's call, so [`Service::run_updates`] serves the change.
+    relists: tokio::sync::mpsc::UnboundedSender<Arc<Generation>>,
+    relists_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Generation>>>>,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +169,7 @@ impl Service {
     /// A service for `registry`.
     pub fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
         let (updates, updates_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (relists, relists_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
             registry,
             sessions: SessionStore::default(),
@@ -174,6 +179,8 @@ impl Service {
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),
             tasks: Arc::default(),
+            relists,
+            relists_rx: std::sync::Mutex::new(Some(relists_rx)),
         }
     }
 
@@ -378,20 +385,35 @@ impl Service {
         self.listeners.resource_updated(uri);
     }
 
-    /// Fans out resource updates reported by plugins until the service is dropped.
+    /// Fans out resource updates reported by plugins, and serves the list changes of task
+    /// calls, until the service is dropped.
     pub async fn run_updates(self: std::sync::Arc<Self>) {
         let rx = self
             .updates_rx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let Some(mut rx) = rx else { return };
+        let relists = self
+            .relists_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(mut rx), Some(mut relists)) = (rx, relists) else {
+            return;
+        };
         let weak = std::sync::Arc::downgrade(&self);
         drop(self);
-        while let Some(uri) = rx.recv().await {
-            match weak.upgrade() {
-                Some(service) => service.resource_updated(&uri),
-                None => return,
+        loop {
+            tokio::select! {
+                Some(uri) = rx.recv() => match weak.upgrade() {
+                    Some(service) => service.resource_updated(&uri),
+                    None => return,
+                },
+                Some(generation) = relists.recv() => match weak.upgrade() {
+                    Some(service) => service.relist(&generation),
+                    None => return,
+                },
+                else => return,
             }
         }
     }

@@ -4,7 +4,8 @@
 //! (`HostContext::set_listed`, ABI 1.3; the SDK's `Context::set_tool_enabled`). The manifest
 //! stays what the plugin declared at load; this set says which of its names are left out of
 //! the catalog. A change marks the generation dirty, and the service rebuilds the catalog and
-//! sends `list_changed` after the call (`Registry::relist`). A reload starts a new generation
+//! sends `list_changed` after the call (`Registry::relist`; for a task's call, through
+//! `Service::run_updates`). A reload starts a new generation
 //! with nothing hidden, as the plugin's own state starts afresh.
 
 use std::collections::HashSet;
@@ -83,6 +84,11 @@ impl Listing {
     pub fn hides(&self, kind: Listed, name: &str) -> bool {
         let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
         !hidden.is_empty() && hidden.contains(&(kind, name.to_string()))
+    }
+
+    /// Whether something changed that no catalog serves yet, without taking it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
     }
 
     /// Whether something changed since the last call (one atomic load when nothing did).

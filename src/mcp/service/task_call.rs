@@ -155,6 +155,7 @@ impl Service {
             extension,
             answers,
             updates: self.updates.clone(),
+            relists: self.relists.clone(),
             live,
             metrics: self.options.metrics.clone(),
         };

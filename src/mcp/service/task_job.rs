@@ -52,6 +52,8 @@ pub(super) struct TaskJob {
     /// Answers to the call's input requests so far, in asking order.
     pub(super) answers: Map<String, Value>,
     pub(super) updates: UnboundedSender<String>,
+    /// Where a call that changed its plugin's lists is reported (`Service::run_updates`).
+    pub(super) relists: UnboundedSender<Arc<Generation>>,
     pub(super) live: Live,
     pub(super) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -85,6 +87,9 @@ impl TaskJob {
             let round = self
                 .round(modern.clone(), outbound.clone(), progress.clone())
                 .await;
+            if self.generation.listing().is_dirty() {
+                let _ = self.relists.send(self.generation.clone());
+            }
             if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &modern) {
                 let asked = std::mem::take(&mut *m.asked.lock().unwrap_or_else(|e| e.into_inner()));
                 if !asked.is_empty() && self.park(asked).await {

@@ -1,5 +1,6 @@
 //! Tools that run as tasks: an async one that holds no thread while it waits (with progress),
-//! a blocking one that only runs as a task, and an async one that asks the client for input.
+//! a blocking one that only runs as a task, an async one that asks the client for input, and
+//! one that hides or shows the plugin's tools.
 
 use std::time::{Duration, Instant};
 
@@ -51,4 +52,20 @@ pub async fn task_ask(ctx: &Context) -> Result<String, ToolError> {
         "hello {}",
         answer["content"]["name"].as_str().unwrap_or("?")
     ))
+}
+
+#[derive(Deserialize, JsonSchema)]
+pub struct ListedArgs {
+    /// One of this plugin's tools
+    pub name: String,
+    /// Whether it is listed from now on
+    pub listed: bool,
+}
+
+/// Hides or shows one of this plugin's tools; may run as a task (whose change the host serves
+/// when the call returns, with no request waiting on it)
+#[tool(task = "optional", blocking)]
+pub fn task_set_listed(ctx: &Context, args: ListedArgs) -> Result<String, ToolError> {
+    ctx.set_tool_enabled(&args.name, args.listed)?;
+    Ok(format!("{} listed: {}", args.name, args.listed))
 }

@@ -59,7 +59,8 @@ fn manifest_lists_every_tool() {
             "gather",
             "long_job",
             "must_task",
-            "task_ask"
+            "task_ask",
+            "task_set_listed"
         ]
     );
     let tasks: Vec<&Value> = manifest["tools"]
@@ -69,11 +70,12 @@ fn manifest_lists_every_tool() {
         .map(|tool| tool.get("taskSupport").unwrap_or(&Value::Null))
         .collect();
     assert_eq!(
-        tasks[tasks.len() - 4..],
+        tasks[tasks.len() - 5..],
         [
             &Value::Null,
             &json!("optional"),
             &json!("required"),
+            &json!("optional"),
             &json!("optional")
         ],
         "task tools say so in the manifest, others say nothing"
@@ -90,7 +92,7 @@ fn manifest_lists_every_tool() {
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
             false, false, true, false, true, false, false, false, false, false, false, true, true,
-            false, false, false, false
+            false, false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.
