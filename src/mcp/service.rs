@@ -27,6 +27,7 @@ use crate::plugin::{Generation, Registry};
 
 mod call;
 mod context;
+mod lookup;
 mod outcome;
 mod scan;
 mod task_call;
@@ -34,7 +35,8 @@ mod task_input;
 mod task_job;
 mod task_progress;
 use call::NamedParams;
-pub use call::{InlineAnswer, InlineCall, MissingScopes};
+pub use call::{InlineAnswer, InlineCall};
+pub use lookup::MissingScopes;
 pub use outcome::{humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.

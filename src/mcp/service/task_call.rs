@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::call::{FoundTool, NamedParams};
+use super::call::NamedParams;
+use super::lookup::FoundTool;
 use super::task_job::TaskJob;
 use super::{PAGE_SIZE, Reply, RequestCtx, Service, page};
 use crate::mcp::jsonrpc;
