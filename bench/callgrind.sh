@@ -7,6 +7,7 @@
 #
 # Usage: bash bench/callgrind.sh            (N1=1000 N2=6000; SYSTEMS="fastmcp ceiling")
 #   PROFILE=1  also keep the N2 profiles in target/callgrind/ for callgrind_annotate
+#   FASTMCP_FLAGS="--inline-tools false"  extra fastmcp flags (that one: the worker-thread path)
 # Needs valgrind (apt-get install valgrind). Only 127.0.0.1 is used; every server is stopped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -15,6 +16,7 @@ N1=${N1:-1000}
 N2=${N2:-6000}
 SYSTEMS=${SYSTEMS:-"fastmcp ceiling"}
 PROFILE=${PROFILE:-0}
+read -r -a EXTRA <<<"${FASTMCP_FLAGS:-}"
 CARGO=${CARGO:-cargo}
 log() { echo "== $*" >&2; }
 die() { echo "callgrind.sh: $*" >&2; exit 1; }
@@ -42,7 +44,7 @@ count() { # SYSTEM CALLS -> total instructions of the run
   port=$("$BIN/benchctl" port)
   case $system in
     fastmcp) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libcalculator.so" \
-      --stateless true --watch false --port "$port" >"$WORK/$system.log" 2>&1 & ;;
+      --stateless true --watch false --port "$port" "${EXTRA[@]}" >"$WORK/$system.log" 2>&1 & ;;
     ceiling) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/ceiling" "$port" >"$WORK/$system.log" 2>&1 & ;;
     *) die "unknown system $system" ;;
   esac

@@ -32,6 +32,11 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_IDLE_TIMEOUT          keep-alive connection without a request    [default: 60s]
   FASTMCP_MAX_CONNECTIONS       connections served at once                 [default: 1024]
   FASTMCP_MAX_SESSIONS          stateful sessions held at once             [default: 10000]
+  FASTMCP_MAX_TASKS             tasks held at once, all callers            [default: 10000]
+  FASTMCP_MAX_TASKS_PER_CALLER  tasks one caller holds at once             [default: 100]
+  FASTMCP_TASK_TTL              lifetime of a task whose client asks none  [default: 1h]
+  FASTMCP_MAX_TASK_TTL          longest task lifetime granted              [default: 24h]
+  FASTMCP_TASK_POLL_INTERVAL    poll interval suggested to task clients    [default: 500ms]
   FASTMCP_LOG_FORMAT            pretty | json                              [default: pretty]
   FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
   FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
@@ -180,6 +185,26 @@ pub struct DevArgs {
     /// Most stateful sessions held at once; initialize past it gets 503 [env: FASTMCP_MAX_SESSIONS] [default: 10000]
     #[arg(long, value_name = "N")]
     pub max_sessions: Option<String>,
+
+    /// Most tasks held at once, all callers together; a task past it gets -32000 [env: FASTMCP_MAX_TASKS] [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub max_tasks: Option<String>,
+
+    /// Most tasks one caller (or session, or all anonymous clients) holds at once; at most --max-tasks [env: FASTMCP_MAX_TASKS_PER_CALLER] [default: 100]
+    #[arg(long, value_name = "N")]
+    pub max_tasks_per_caller: Option<String>,
+
+    /// Lifetime of a task whose client asks for none (always with 2026-07-28); at most --max-task-ttl [env: FASTMCP_TASK_TTL] [default: 1h]
+    #[arg(long, value_name = "DURATION")]
+    pub task_ttl: Option<String>,
+
+    /// Longest task lifetime granted; a longer request is cut to it [env: FASTMCP_MAX_TASK_TTL] [default: 24h]
+    #[arg(long, value_name = "DURATION")]
+    pub max_task_ttl: Option<String>,
+
+    /// The poll interval suggested to task clients (pollInterval) [env: FASTMCP_TASK_POLL_INTERVAL] [default: 500ms]
+    #[arg(long, value_name = "DURATION")]
+    pub task_poll_interval: Option<String>,
 
     /// Log format: pretty or json [env: FASTMCP_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT")]

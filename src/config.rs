@@ -17,6 +17,7 @@ mod limits;
 mod parse;
 mod probe;
 mod sandbox;
+mod tasks;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli;
+pub use crate::mcp::tasks::TaskLimits;
 pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
@@ -139,6 +141,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Connection timeouts and the connection and session caps.
     pub limits: Limits,
+    /// How many tasks the server holds and how long they live.
+    pub tasks: TaskLimits,
     /// Pretty or JSON logs.
     pub log_format: LogFormat,
     /// A `tracing_subscriber::filter::Targets` directive string, already checked to parse.
@@ -244,6 +248,7 @@ impl Default for Config {
             session_idle_timeout: Duration::from_secs(30 * 60),
             shutdown_timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            tasks: TaskLimits::default(),
             log_format: LogFormat::Pretty,
             log_filter: "info".into(),
             watch: true,
@@ -278,6 +283,11 @@ struct RawEnv {
     idle_timeout: Option<String>,
     max_connections: Option<String>,
     max_sessions: Option<String>,
+    max_tasks: Option<String>,
+    max_tasks_per_caller: Option<String>,
+    task_ttl: Option<String>,
+    max_task_ttl: Option<String>,
+    task_poll_interval: Option<String>,
     log_format: Option<String>,
     log: Option<String>,
     watch: Option<String>,
@@ -406,6 +416,13 @@ impl Config {
                 )?
             }};
         }
+        // The same for the fields of `tasks`, whose flags are named for the user.
+        macro_rules! task_limit {
+            ($flag:ident, $field:ident, $parse:expr) => {{
+                let (flag, var) = flag_and_var(stringify!($flag));
+                get([(flag, args.$flag), (var, e.$flag)], d.tasks.$field, $parse)?
+            }};
+        }
         let port_sources = [
             ("--port".into(), args.port),
             ("FASTMCP_PORT".into(), e.port),
@@ -449,6 +466,17 @@ impl Config {
                 max_connections: limit!(max_connections, limits::parse_max_connections),
                 max_sessions: limit!(max_sessions, limits::parse_max_sessions),
             },
+            tasks: TaskLimits {
+                per_owner: task_limit!(max_tasks_per_caller, per_owner, tasks::parse_max_tasks),
+                total: task_limit!(max_tasks, total, tasks::parse_max_tasks),
+                default_ttl: task_limit!(task_ttl, default_ttl, tasks::parse_task_ttl),
+                max_ttl: task_limit!(max_task_ttl, max_ttl, tasks::parse_task_ttl),
+                poll_interval: task_limit!(
+                    task_poll_interval,
+                    poll_interval,
+                    tasks::parse_poll_interval
+                ),
+            },
             log_format: setting!(log_format, parse_log_format),
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
@@ -489,6 +517,7 @@ impl Config {
         if config.plugins.is_empty() {
             return Err(ConfigError::NoPlugins);
         }
+        tasks::check(&config.tasks)?;
         auth_sources.endpoint = config.endpoint.clone();
         config.auth = AuthConfig::from_sources(auth_sources)?;
         Ok(config)

@@ -18,7 +18,8 @@
 //! - `blocking_calls{plugin, state}`: calls of the serving generation's worker threads that are
 //!   `running`, `queued` or `stuck` (overran the tool timeout and still running).
 //! - `notifications_dropped_total{reason}`: messages for a client that were not delivered
-//!   (`runtime_thread`, `cancelled`, `session_stream`, `replay_log`; see `mcp::sink::DropReason`).
+//!   (`runtime_thread`, `cancelled`, `session_stream`, `replay_log`, `task_without_stream`; see
+//!   `mcp::sink::DropReason`).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};

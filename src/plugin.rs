@@ -25,6 +25,7 @@ pub mod generation;
 pub mod inline;
 mod leaks;
 pub mod library;
+pub mod listing;
 pub mod manifest;
 mod pending;
 pub mod pool;

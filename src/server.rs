@@ -157,6 +157,10 @@ pub fn service(config: &Config) -> Arc<Service> {
             metrics,
         },
     );
+    service.tasks = Arc::new(crate::mcp::tasks::Tasks::new(
+        Arc::new(crate::mcp::tasks::MemoryStore::default()),
+        config.tasks,
+    ));
     if let Some(url) = &config.session_store {
         crate::mcp::tasks::share_through(&mut service, url.expose());
         match crate::mcp::store::RedisStore::new(url.expose(), config.session_idle_timeout) {

@@ -132,7 +132,8 @@ pub async fn run(
                 tokio::spawn(async move {
                     let reply = service
                         .handle_request(&id, &method, params.as_deref(), &ctx)
-                        .await;
+                        .await
+                        .response;
                     // After everything the tool's sink queued; waits while stdout is full.
                     let _ = tx.send(Outbound::Message(reply)).await;
                 });

@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use fastmcp_abi::{
-    ABI_VERSION, Buf, Completion, ENTRY_SYMBOL, EntryFn, HostContext, PLUGIN_TABLE_V1_SIZE,
-    PluginTable, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED, STATUS_OK, STATUS_PANIC,
-    STATUS_PENDING, STATUS_UNSUPPORTED, Str, TableField, ToolCall,
+    ABI_VERSION, Buf, Completion, ENTRY_SYMBOL, EntryFn, HostContext, LISTED_PROMPT, LISTED_TOOL,
+    PLUGIN_TABLE_V1_SIZE, PluginTable, STATUS_CANCELLED, STATUS_ERROR, STATUS_INPUT_REQUIRED,
+    STATUS_OK, STATUS_PANIC, STATUS_PENDING, STATUS_UNSUPPORTED, Str, TableField, ToolCall,
 };
 
 use crate::util;
@@ -116,6 +116,8 @@ fn abi_structs() -> Vec<CStruct> {
             request: "int32_t (*)(const void *, const uint8_t *, size_t, fastmcp_buf *)"
                 = unsafe extern "C" fn(*const Void, *const u8, usize, *mut Buf) -> i32,
             free_buf: "void (*)(fastmcp_buf)" = unsafe extern "C" fn(Buf),
+            set_listed: "int32_t (*)(const void *, uint32_t, const uint8_t *, size_t, uint8_t)"
+                = unsafe extern "C" fn(*const Void, u32, *const u8, usize, u8) -> i32,
         },
         PluginTable => "fastmcp_plugin_table" {
             abi_version: "uint32_t" = u32,
@@ -138,7 +140,7 @@ fn abi_structs() -> Vec<CStruct> {
 
 /// The header's function pointer typedefs and the type each must name. The entry point's is
 /// checked against the crate's `EntryFn` below; the others are the types of fields above.
-const TYPEDEFS: [(&str, &str); 11] = [
+const TYPEDEFS: [(&str, &str); 12] = [
     ("fastmcp_entry_fn", "const fastmcp_plugin_table *(*)(void)"),
     ("fastmcp_manifest_fn", "int32_t (*)(fastmcp_buf *)"),
     (
@@ -161,6 +163,10 @@ const TYPEDEFS: [(&str, &str); 11] = [
         "int32_t (*)(const void *, const uint8_t *, size_t)",
     ),
     ("fastmcp_is_cancelled_fn", "uint8_t (*)(const void *)"),
+    (
+        "fastmcp_set_listed_fn",
+        "int32_t (*)(const void *, uint32_t, const uint8_t *, size_t, uint8_t)",
+    ),
     (
         "fastmcp_complete_fn",
         "void (*)(const void *, uint64_t, int32_t, fastmcp_buf)",
@@ -188,6 +194,12 @@ fn constants() -> Vec<(&'static str, i64)> {
             "FASTMCP_PLUGIN_TABLE_V1_SIZE",
             PLUGIN_TABLE_V1_SIZE.try_into().unwrap(),
         ),
+        (
+            "FASTMCP_HOST_CONTEXT_V1_SIZE",
+            HostContext::V1_SIZE.try_into().unwrap(),
+        ),
+        ("FASTMCP_LISTED_TOOL", LISTED_TOOL.into()),
+        ("FASTMCP_LISTED_PROMPT", LISTED_PROMPT.into()),
     ]
 }
 
@@ -217,7 +229,7 @@ fn probed_sizes() -> std::ops::RangeInclusive<u32> {
 
 /// The public items of the crate's source that the lists above cover. A new `pub const`,
 /// `pub struct`, `pub enum` or `pub type` must be added to them (and to the header).
-const COVERED: [&str; 18] = [
+const COVERED: [&str; 20] = [
     "ABI_VERSION",
     "ENTRY_SYMBOL",
     "EntryFn",
@@ -236,6 +248,8 @@ const COVERED: [&str; 18] = [
     "ToolCall",
     "Completion",
     "HostContext",
+    "LISTED_TOOL",
+    "LISTED_PROMPT",
 ];
 
 /// The C program: one line per fact, in the format of [`expected_report`].
@@ -307,6 +321,14 @@ fn c_program(structs: &[CStruct]) -> String {
              putchar('\\n');"
         );
     }
+    let (start, end) = probed_sizes().into_inner();
+    let _ = writeln!(
+        c,
+        "    printf(\"has set_listed \");\n    \
+         for (uint32_t size = {start}; size <= {end}; size++) \
+         putchar(fastmcp_host_has_set_listed(size) ? '1' : '0');\n    \
+         putchar('\\n');"
+    );
     c.push_str("    return 0;\n}\n");
     c
 }
@@ -344,6 +366,16 @@ fn expected_report(structs: &[CStruct]) -> String {
             .collect();
         let _ = writeln!(r, "has {} {bits}", c_table_field(field));
     }
+    let bits: String = probed_sizes()
+        .map(|size| {
+            if HostContext::has_set_listed(size) {
+                '1'
+            } else {
+                '0'
+            }
+        })
+        .collect();
+    let _ = writeln!(r, "has set_listed {bits}");
     r
 }
 
@@ -414,10 +446,13 @@ fn every_public_item_of_the_abi_crate_is_checked_against_the_header() {
         })
         .collect();
     // Methods (`Str::new`, `PluginTable::has`) are indented inside `impl` blocks and are Rust
-    // conveniences, except `has`, which the header mirrors as `fastmcp_table_has`.
+    // conveniences, except those the header mirrors and the report checks: `has` as
+    // `fastmcp_table_has`, `has_set_listed` as `fastmcp_host_has_set_listed`, `V1_SIZE` as
+    // `FASTMCP_HOST_CONTEXT_V1_SIZE`.
+    let methods = ["new", "has", "EMPTY", "has_set_listed", "V1_SIZE"];
     let missing: Vec<&&str> = public
         .iter()
-        .filter(|name| !COVERED.contains(name) && !["new", "has", "EMPTY"].contains(name))
+        .filter(|name| !COVERED.contains(name) && !methods.contains(name))
         .collect();
     assert!(
         missing.is_empty(),

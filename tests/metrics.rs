@@ -26,7 +26,7 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 /// `GET /metrics` (200 with the OpenMetrics content type), as samples and text.
-fn scrape(server: &Server, headers: &[(&str, &str)]) -> (HashMap<String, f64>, String) {
+pub(crate) fn scrape(server: &Server, headers: &[(&str, &str)]) -> (HashMap<String, f64>, String) {
     let r = server.get_with("/metrics", headers);
     assert_eq!(r.status(), 200);
     assert_eq!(util::content_type(&r), CONTENT_TYPE);

@@ -30,10 +30,15 @@ pub(crate) fn handshake(
 
 /// Initializes a 2025-11-25 session; returns its id and the `initialize` result.
 fn init_session(server: &Server) -> (String, Value) {
+    init_session_with(server, json!({}))
+}
+
+/// [`init_session`] for a client with these capabilities.
+pub(crate) fn init_session_with(server: &Server, capabilities: Value) -> (String, Value) {
     let body = rpc(
         0,
         "initialize",
-        json!({"protocolVersion": HANDSHAKE, "capabilities": {},
+        json!({"protocolVersion": HANDSHAKE, "capabilities": capabilities,
                "clientInfo": {"name": "tasks-test", "version": "1"}}),
     );
     let r = server.post(&body, None);

@@ -1,5 +1,7 @@
 //! Tasks belong to the caller who created them: another caller gets "unknown task", exactly as
-//! for an id that never existed, in both protocol eras, and cannot cancel or list them.
+//! for an id that never existed, in both protocol eras, and cannot cancel or list them. Each
+//! caller's share is capped (`--max-tasks-per-caller`), and the TTL and poll interval given are
+//! the configured ones.
 
 use serde_json::json;
 
@@ -77,4 +79,44 @@ fn another_callers_task_is_unknown_to_them() {
     assert_eq!(error_code(&theirs), -32602, "{theirs}");
     let mine = modern(&server, 7, "tasks/get", json!({"taskId": id}), true, &a);
     assert_eq!(mine["result"]["taskId"], id.as_str(), "{mine}");
+}
+
+#[test]
+fn a_caller_over_its_task_limit_gets_the_documented_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, format!("alice:{KEY_A}\nbob:{KEY_B}\n")).unwrap();
+    let server = util::serve(
+        &plugins().test_plugin,
+        &[
+            "--stateless",
+            "true",
+            "--api-keys-file",
+            keys.to_str().unwrap(),
+            "--max-tasks-per-caller",
+            "2",
+            "--task-ttl",
+            "90s",
+            "--task-poll-interval=1500ms",
+        ],
+    );
+    let (a, b) = ([("x-api-key", KEY_A)], [("x-api-key", KEY_B)]);
+    let start = |id: i64, who: &[(&str, &str)]| {
+        let call = task_call("must_task", json!({"ms": 60_000}), json!({}));
+        handshake(&server, id, "tools/call", call, None, who)
+    };
+    for id in 1..=2 {
+        let created = start(id, &a);
+        assert_eq!(created["result"]["task"]["ttl"], 90_000, "{created}");
+        assert_eq!(created["result"]["task"]["pollInterval"], 1500, "{created}");
+    }
+    let refused = start(3, &a);
+    assert_eq!(error_code(&refused), -32000, "{refused}");
+    assert_eq!(
+        refused["error"]["message"],
+        "Too many tasks: this caller holds the most tasks it may"
+    );
+    // Another caller has a share of its own.
+    let other = start(4, &b);
+    assert!(other["result"]["task"]["taskId"].is_string(), "{other}");
 }

@@ -93,7 +93,18 @@ fn tool_request() -> PluginRequest {
 }
 
 fn ctx() -> HostContext {
-    host_context(std::ptr::null(), notify, is_cancelled, request, free_buf)
+    host_context(
+        std::ptr::null(),
+        notify,
+        is_cancelled,
+        request,
+        free_buf,
+        set_listed,
+    )
+}
+
+unsafe extern "C" fn set_listed(_: *const c_void, _: u32, _: *const u8, _: usize, _: u8) -> i32 {
+    fastmcp_abi::STATUS_UNSUPPORTED
 }
 
 fn raw_library(c: &mut Criterion) {

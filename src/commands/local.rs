@@ -217,7 +217,8 @@ pub(crate) fn send(
         let id = RequestId::Number(1);
         let response = service
             .handle_request(&id, method, params.as_deref(), &ctx)
-            .await;
+            .await
+            .response;
         serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)
     }))
 }

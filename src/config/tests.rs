@@ -81,6 +81,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         session_idle_timeout: Duration::from_secs(3600),
         shutdown_timeout: Duration::ZERO,
         limits: Limits::default(),
+        tasks: crate::config::TaskLimits::default(),
         log_format: LogFormat::Json,
         log_filter: "debug".into(),
         watch: false,

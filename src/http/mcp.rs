@@ -24,7 +24,9 @@ use super::guard;
 use super::sse;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineAnswer, InlineCall};
+use crate::mcp::service::{
+    DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineAnswer, InlineCall, MissingScopes,
+};
 use crate::mcp::sink::{Drops, Outbound, outbound_channel};
 use crate::mcp::{Caller, RequestCtx, Session};
 
@@ -296,11 +298,6 @@ async fn post_inner(
                 }
                 (s, false)
             };
-            if method == "tools/call"
-                && let Some(needed) = state.service.missing_scopes(params, caller.as_ref())
-            {
-                return Ok(insufficient_scope(&state, id, &needed));
-            }
             let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
             let resumable = !state.stateless;
             let persist = new_session || method == "logging/setLevel";
@@ -352,11 +349,7 @@ pub(super) fn insufficient_scope(
     id: rmcp::model::RequestId,
     needed: &[String],
 ) -> Response {
-    let message = format!(
-        "Forbidden: this tool needs the scope(s) {}",
-        needed.join(" ")
-    );
-    let err = ErrorData::new(rmcp::model::ErrorCode(-32000), message, None);
+    let err = MissingScopes(needed.to_vec()).error();
     let mut r = HttpError::rpc(StatusCode::FORBIDDEN, Some(id), err).into_response();
     r.headers_mut()
         .insert(header::WWW_AUTHENTICATE, state.auth.scope_challenge(needed));
@@ -402,10 +395,14 @@ pub(super) async fn answer(
         drop(ctx);
         out
     };
-    let mut work: sse::Work = Box::pin(work);
+    let mut work = Box::pin(work);
     let first = tokio::select! {
-        out = &mut work => {
+        handled = &mut work => {
             guard.1 = false;
+            if let Some(missing) = handled.missing_scopes {
+                return insufficient_scope(state, cut_id, &missing.0);
+            }
+            let out = handled.response;
             // Messages sent before the answer go first, on a stream; a stream-close request
             // alone does not need one.
             let first = loop {
@@ -423,6 +420,9 @@ pub(super) async fn answer(
         () = state.cutoff.fired() => return state.cutoff.json_answer(cut_id),
     };
     guard.1 = false;
+    // A refusal for want of scopes comes before the tool runs, so before anything is sent:
+    // an answer on a stream is a full response.
+    let work: sse::Work = Box::pin(async move { work.await.response });
     let work = state.cutoff.guard(work, cut_id, mode.cancel.clone());
     sse::request_stream(work, first, rx, mode)
 }

@@ -84,11 +84,6 @@ pub async fn post(
         let drops = crate::mcp::sink::Drops::new(state.service.options.metrics.clone());
         return Ok(sse::session_stream(rx, drops));
     }
-    if method == "tools/call"
-        && let Some(needed) = state.service.missing_scopes(params, caller.as_ref())
-    {
-        return Ok(super::mcp::insufficient_scope(state, id, &needed));
-    }
     let session = Arc::new(Session::new(None, VERSION));
     match meta.log_level.as_deref().and_then(level_index) {
         Some(level) => session.set_log_level(level),

@@ -27,14 +27,17 @@ use crate::plugin::{Generation, Registry};
 
 mod call;
 mod context;
+mod lookup;
 mod outcome;
 mod scan;
 pub mod skills;
 mod task_call;
+mod task_input;
 mod task_job;
 mod task_progress;
 use call::NamedParams;
 pub use call::{InlineAnswer, InlineCall};
+pub use lookup::MissingScopes;
 pub use outcome::{humanize, panic_text};
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
@@ -100,6 +103,10 @@ pub struct Service {
     pub updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
     /// Tool calls run as tasks.
     pub tasks: Arc<super::tasks::Tasks>,
+    /// Generations whose task calls changed their lists (`HostContext::set_listed`): no
+    /// request waits on a task's call, so [`Service::run_updates`] serves the change.
+    relists: tokio::sync::mpsc::UnboundedSender<Arc<Generation>>,
+    relists_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Arc<Generation>>>>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +122,16 @@ struct PageParams {
 
 type Reply = Result<String, ErrorData>;
 
+/// The answer to one request.
+#[derive(Debug)]
+pub struct Handled {
+    /// The full JSON-RPC response.
+    pub response: String,
+    /// Set when a `tools/call` was refused for want of scopes (the response is then its
+    /// JSON-RPC error): HTTP answers 403 with the scope challenge instead.
+    pub missing_scopes: Option<MissingScopes>,
+}
+
 fn json<T: Serialize>(v: &T) -> Reply {
     serde_json::to_string(v).map_err(|e| ErrorData::internal_error(e.to_string(), None))
 }
@@ -127,26 +144,6 @@ pub fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
     match caller {
         None => false,
         Some(c) => access.scopes.iter().all(|s| c.scopes.contains(s)),
-    }
-}
-
-impl Service {
-    /// The scopes a `tools/call` needs when `caller` is authenticated but lacks them: such a call
-    /// is refused with 403 `insufficient_scope` (the MCP scope challenge) rather than looking
-    /// like an unknown tool. `None` for a call that may go on (or names no such tool).
-    pub fn missing_scopes(
-        &self,
-        params: Option<&RawValue>,
-        caller: Option<&Caller>,
-    ) -> Option<Vec<String>> {
-        let caller = caller?;
-        let p: NamedParams = jsonrpc::params(params).ok()?;
-        let cat = self.registry.catalog();
-        let (entry, _) = cat.tool(&p.name)?;
-        if allowed(&entry.access, Some(caller)) {
-            return None;
-        }
-        Some(entry.access.scopes.clone())
     }
 }
 
@@ -175,6 +172,7 @@ impl Service {
     /// A service for `registry`.
     pub fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
         let (updates, updates_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (relists, relists_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
             registry,
             sessions: SessionStore::default(),
@@ -184,25 +182,52 @@ impl Service {
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),
             tasks: Arc::default(),
+            relists,
+            relists_rx: std::sync::Mutex::new(Some(relists_rx)),
         }
     }
 
-    /// Answers one request with the full JSON-RPC response text.
+    /// Answers one request. The response text is always a full JSON-RPC response; a
+    /// transport that can say more (HTTP's 403 scope challenge) also gets why it was refused.
     pub async fn handle_request(
         &self,
         id: &RequestId,
         method: &str,
         params: Option<&RawValue>,
         ctx: &RequestCtx,
-    ) -> String {
-        let reply = if ctx.session.version_cmp(modern::VERSION).is_eq() {
+    ) -> Handled {
+        let modern = ctx.session.version_cmp(modern::VERSION).is_eq();
+        let reply = if method == "tools/call" {
+            match self.call_tool(id, params, ctx).await {
+                // An `InputRequiredResult` goes out as the plugin's rounds built it.
+                Ok(reply) if modern => reply.map(|r| {
+                    if r.contains("\"resultType\":\"input_required\"") {
+                        r
+                    } else {
+                        modern::decorate(method, &r)
+                    }
+                }),
+                Ok(reply) => reply,
+                Err(missing) => {
+                    let response = jsonrpc::error(Some(id), &missing.error());
+                    return Handled {
+                        response,
+                        missing_scopes: Some(missing),
+                    };
+                }
+            }
+        } else if modern {
             self.dispatch_modern(id, method, params, ctx).await
         } else {
             self.dispatch(id, method, params, ctx).await
         };
-        match reply {
+        let response = match reply {
             Ok(raw) => jsonrpc::response_raw(id, &raw),
             Err(e) => jsonrpc::error(Some(id), &e),
+        };
+        Handled {
+            response,
+            missing_scopes: None,
         }
     }
 
@@ -217,7 +242,6 @@ impl Service {
             "initialize" => self.initialize(params, &ctx.session),
             "ping" => Ok("{}".into()),
             "tools/list" => self.list_tools(params, ctx.caller.as_ref()),
-            "tools/call" => self.call_tool(id, params, ctx).await,
             "resources/list" => {
                 let p: PageParams = jsonrpc::params(params)?;
                 let cat = self.registry.catalog();
@@ -338,13 +362,6 @@ impl Service {
                 .task_method_extension(m, params, ctx)
                 .await
                 .map(|r| modern::decorate(m, &r)),
-            "tools/call" => self.call_tool(id, params, ctx).await.map(|r| {
-                if r.contains("\"resultType\":\"input_required\"") {
-                    r
-                } else {
-                    modern::decorate(method, &r)
-                }
-            }),
             m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => {
                 Err(ErrorData::new(
                     ErrorCode::METHOD_NOT_FOUND,
@@ -379,20 +396,35 @@ impl Service {
         self.listeners.resource_updated(uri);
     }
 
-    /// Fans out resource updates reported by plugins until the service is dropped.
+    /// Fans out resource updates reported by plugins, and serves the list changes of task
+    /// calls, until the service is dropped.
     pub async fn run_updates(self: std::sync::Arc<Self>) {
         let rx = self
             .updates_rx
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let Some(mut rx) = rx else { return };
+        let relists = self
+            .relists_rx
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (Some(mut rx), Some(mut relists)) = (rx, relists) else {
+            return;
+        };
         let weak = std::sync::Arc::downgrade(&self);
         drop(self);
-        while let Some(uri) = rx.recv().await {
-            match weak.upgrade() {
-                Some(service) => service.resource_updated(&uri),
-                None => return,
+        loop {
+            tokio::select! {
+                Some(uri) = rx.recv() => match weak.upgrade() {
+                    Some(service) => service.resource_updated(&uri),
+                    None => return,
+                },
+                Some(generation) = relists.recv() => match weak.upgrade() {
+                    Some(service) => service.relist(&generation),
+                    None => return,
+                },
+                else => return,
             }
         }
     }

@@ -69,6 +69,9 @@ pub enum DropReason {
     /// The resumable event log's per-stream cap pushed out an event nobody had received yet,
     /// so a client that resumes cannot get it.
     ReplayLog,
+    /// A log message of a task whose `tools/call` was answered and that has no stream left
+    /// (stateless 2025-11-25, 2026-07-28): neither protocol gives it one (`task_progress`).
+    TaskWithoutStream,
 }
 
 impl DropReason {
@@ -79,6 +82,7 @@ impl DropReason {
             DropReason::Cancelled => "cancelled",
             DropReason::SessionStream => "session_stream",
             DropReason::ReplayLog => "replay_log",
+            DropReason::TaskWithoutStream => "task_without_stream",
         }
     }
 }

@@ -111,8 +111,9 @@ impl From<TaskError> for ErrorData {
 /// How often [`Tasks::change`] retries a write that lost a race.
 const CHANGE_ATTEMPTS: usize = 16;
 
-/// Bounds on tasks.
-#[derive(Debug, Clone, Copy)]
+/// Bounds on tasks (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
+/// `--task-poll-interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskLimits {
     /// Live tasks one owner may hold.
     pub per_owner: usize,
@@ -155,6 +156,33 @@ pub(crate) struct Live {
     pub(crate) cancel: Arc<AtomicBool>,
     /// Wakes the runner waiting for input or noticing cancellation.
     pub(crate) wake: Arc<Notify>,
+    /// A 2025-11-25 task's requests to the client, waiting for a `tasks/result` to carry them.
+    pub(crate) relay: Arc<Relay>,
+}
+
+/// Messages for the client of a 2025-11-25 task that only a `tasks/result` response stream
+/// can carry (the spec's path for `input_required`): kept until one takes them.
+#[derive(Debug, Default)]
+pub(crate) struct Relay {
+    queue: Mutex<std::collections::VecDeque<String>>,
+    ready: Notify,
+}
+
+impl Relay {
+    /// Queues `message` for the next `tasks/result` of the task.
+    pub(crate) fn push(&self, message: String) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(message);
+        self.ready.notify_one();
+    }
+
+    /// Everything queued, oldest first.
+    fn take(&self) -> Vec<String> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.drain(..).collect()
+    }
 }
 
 /// The task state and the calls running here.
@@ -239,6 +267,7 @@ impl Tasks {
         let live = Live {
             cancel: Arc::new(AtomicBool::new(false)),
             wake: Arc::new(Notify::new()),
+            relay: Arc::default(),
         };
         self.live_map().insert(record.id.clone(), live.clone());
         Ok((record, live))
@@ -420,32 +449,61 @@ impl Tasks {
     }
 
     /// Waits until `owner`'s task `id` is terminal, then returns it. Bounded by the task's
-    /// TTL: an expired task is unknown.
-    pub async fn wait_terminal(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
+    /// TTL: an expired task is unknown. Meanwhile the task's requests to the client (a
+    /// 2025-11-25 task in `input_required`, run here) go to `deliver`, which says whether it
+    /// took each; one it did not take waits for the next `tasks/result`.
+    pub async fn wait_terminal(
+        &self,
+        id: &str,
+        owner: &str,
+        deliver: &(dyn Fn(String) -> bool + Sync),
+    ) -> Result<TaskRecord, TaskError> {
         let mut changes = self.changed.subscribe();
+        let relay = self.live_map().get(id).map(|l| l.relay.clone());
         loop {
             let record = self.find(id, owner).await?;
             if record.status.is_terminal() {
                 return Ok(record);
             }
-            // A change here wakes us; the timeout also notices expiry and changes made by
-            // another instance through a shared store.
-            let _ = tokio::time::timeout(Duration::from_millis(250), changes.changed()).await;
+            if let Some(relay) = &relay {
+                let mut messages = relay.take().into_iter();
+                while let Some(m) = messages.next() {
+                    if !deliver(m.clone()) {
+                        // The stream is gone: the rest waits for the next `tasks/result`.
+                        for m in std::iter::once(m).chain(messages) {
+                            relay.push(m);
+                        }
+                        break;
+                    }
+                }
+            }
+            // A change here wakes us, and so does a request to relay; the timeout also notices
+            // expiry and changes made by another instance through a shared store.
+            let relayed = async {
+                match &relay {
+                    Some(r) => r.ready.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_millis(250), async {
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    () = relayed => {}
+                }
+            })
+            .await;
         }
     }
 }
 
 /// Keeps `service`'s tasks in the Redis at `url` (the `--session-store`), with this instance's
-/// heartbeat. A URL that does not parse leaves them in memory, logged (the session store logs
+/// heartbeat and the limits `service.tasks` has. A URL that does not parse leaves them in memory, logged (the session store logs
 /// the same error).
 pub fn share_through(service: &mut super::Service, url: &str) {
-    let ttl = TaskLimits::default().max_ttl;
-    match super::store::RedisStore::new(url, ttl) {
+    let limits = service.tasks.limits();
+    match super::store::RedisStore::new(url, limits.max_ttl) {
         Ok(redis) => {
-            let tasks = Arc::new(Tasks::new(
-                Arc::new(redis::RedisTasks::new(redis)),
-                TaskLimits::default(),
-            ));
+            let tasks = Arc::new(Tasks::new(Arc::new(redis::RedisTasks::new(redis)), limits));
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
                     drop(runtime.spawn(tasks.clone().keep_alive()));

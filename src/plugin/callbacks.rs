@@ -1,5 +1,6 @@
 //! The host's side of [`HostContext`]: the callbacks through which a running plugin call
-//! reaches its client (`notify`, `is_cancelled`, `request`, `free_buf`).
+//! reaches its client (`notify`, `is_cancelled`, `request`, `free_buf`), and through which it
+//! shows or hides its own tools and prompts (`set_listed`).
 //!
 //! The callbacks find the call's sink and cancel flag through `HostContext::data`, which points
 //! to a [`Reach`]: a [`CallState`] borrowed for the length of one call on a host thread, or an
@@ -20,11 +21,14 @@ use serde_json::Value;
 
 use super::generation::{CallSink, HostRequestError};
 use super::library::host_context;
+use super::listing::{Listed, Listing};
 
 /// What the callbacks need of a call: where its messages go and whether it was cancelled.
 pub(super) trait Reach {
     fn sink(&self) -> &dyn CallSink;
     fn cancel(&self) -> &AtomicBool;
+    /// The calling generation's hidden names; `None` where lists cannot change.
+    fn listing(&self) -> Option<&Listing>;
 
     /// The context to hand the plugin, pointing back at `self`. Valid while `self` is alive
     /// and not moved.
@@ -38,6 +42,7 @@ pub(super) trait Reach {
             host_is_cancelled::<Self>,
             host_request::<Self>,
             host_free_buf,
+            host_set_listed::<Self>,
         )
     }
 }
@@ -46,6 +51,7 @@ pub(super) trait Reach {
 pub(super) struct CallState<'a> {
     pub(super) sink: &'a dyn CallSink,
     pub(super) cancel: &'a AtomicBool,
+    pub(super) listing: Option<&'a Listing>,
 }
 
 impl Reach for CallState<'_> {
@@ -55,12 +61,16 @@ impl Reach for CallState<'_> {
     fn cancel(&self) -> &AtomicBool {
         self.cancel
     }
+    fn listing(&self) -> Option<&Listing> {
+        self.listing
+    }
 }
 
 /// The state of an async call, owned by its entry in the pending-call table.
 pub(super) struct OwnedState {
     pub(super) sink: Arc<dyn CallSink>,
     pub(super) cancel: Arc<AtomicBool>,
+    pub(super) listing: Arc<Listing>,
 }
 
 impl Reach for OwnedState {
@@ -69,6 +79,9 @@ impl Reach for OwnedState {
     }
     fn cancel(&self) -> &AtomicBool {
         &self.cancel
+    }
+    fn listing(&self) -> Option<&Listing> {
+        Some(&self.listing)
     }
 }
 
@@ -116,6 +129,31 @@ unsafe extern "C" fn host_notify<R: Reach>(data: *const c_void, ptr: *const u8, 
                 STATUS_OK
             }
             Err(_) => STATUS_ERROR,
+        }
+    })
+    .unwrap_or(STATUS_ERROR)
+}
+
+unsafe extern "C" fn host_set_listed<R: Reach>(
+    data: *const c_void,
+    kind: u32,
+    ptr: *const u8,
+    len: usize,
+    listed: u8,
+) -> i32 {
+    std::panic::catch_unwind(|| {
+        // SAFETY: as in `host_notify`: the context's data pointer during the call, and a name
+        // the plugin owns for the duration of this callback.
+        let (st, bytes) = unsafe { (state::<R>(data), borrowed(ptr, len)) };
+        let Some(listing) = st.listing() else {
+            return STATUS_UNSUPPORTED;
+        };
+        let (Some(kind), Ok(name)) = (Listed::from_abi(kind), std::str::from_utf8(bytes)) else {
+            return STATUS_ERROR;
+        };
+        match listing.set(kind, name, listed != 0) {
+            Some(_) => STATUS_OK,
+            None => STATUS_ERROR,
         }
     })
     .unwrap_or(STATUS_ERROR)

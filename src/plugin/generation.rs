@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::PluginError;
 use super::callbacks::{CallState, Reach};
 use super::library::{Library, RawReply, Staged};
+use super::listing::Listing;
 use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
@@ -115,6 +116,8 @@ pub struct Generation {
     pool: Pool,
     /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
     pending: Arc<PendingCalls>,
+    /// The tools and prompts the plugin hides right now (`HostContext::set_listed`).
+    listing: Arc<Listing>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -199,12 +202,18 @@ impl Generation {
         let pending = PendingCalls::new(library.free_buf_fn(), manifest.name.clone());
         Ok(Arc::new(Generation {
             id,
+            listing: Arc::new(Listing::new(&manifest)),
             manifest,
             content_hash: hash,
             library: Arc::new(library),
             pool,
             pending: Arc::new(pending),
         }))
+    }
+
+    /// The tools and prompts the plugin hides right now.
+    pub fn listing(&self) -> &Listing {
+        &self.listing
     }
 
     /// The file this generation was loaded from.
@@ -232,6 +241,7 @@ impl Generation {
     ) -> Result<CallOutcome, PoolClosed> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let lib = LibraryPtr(Arc::as_ptr(&self.library));
+        let listing = self.listing.clone();
         self.pool.submit(Box::new(move || {
             // A call that timed out or was cancelled while it waited in the queue never starts:
             // nobody waits for it, and running it could only hold a worker.
@@ -243,7 +253,7 @@ impl Generation {
             // SAFETY: see `LibraryPtr`: this job runs on a worker of the generation that owns
             // the library, and workers are joined before the library is dropped.
             let library = unsafe { &*lib.0 };
-            let outcome = run_call(library, &request, &*sink, &cancel);
+            let outcome = run_call(library, &request, &*sink, &cancel, Some(&listing));
             if cancel.load(Ordering::Relaxed) {
                 // Nobody may be waiting any more (a client that went away, a timeout): say so.
                 let ended = match &outcome {
@@ -276,17 +286,19 @@ impl Generation {
         cancel: Arc<AtomicBool>,
         watch_cancel: bool,
     ) -> CallOutcome {
-        let (id, mut answer) =
-            match self
-                .pending
-                .start(&self.library, request, sink, cancel.clone())
-            {
-                Start::Pending(id, answer) => (id, answer),
-                Start::Answered(reply) => return outcome(reply),
-                Start::Unsupported => {
-                    return CallOutcome::Invalid("the plugin cannot start async calls".into());
-                }
-            };
+        let (id, mut answer) = match self.pending.start(
+            &self.library,
+            request,
+            sink,
+            cancel.clone(),
+            self.listing.clone(),
+        ) {
+            Start::Pending(id, answer) => (id, answer),
+            Start::Answered(reply) => return outcome(reply),
+            Start::Unsupported => {
+                return CallOutcome::Invalid("the plugin cannot start async calls".into());
+            }
+        };
         let mut guard = CancelPending {
             library: &self.library,
             id,
@@ -324,7 +336,8 @@ impl Generation {
             let lib = lib;
             // SAFETY: as in `call`.
             let library = unsafe { &*lib.0 };
-            run_call(library, &request, &*sink, &cancel)
+            // One call in a process of its own: no catalog to change.
+            run_call(library, &request, &*sink, &cancel, None)
         })
     }
 
@@ -339,7 +352,13 @@ impl Generation {
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
     pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
-        run_call(&self.library, request, sink, &NEVER_CANCELLED)
+        run_call(
+            &self.library,
+            request,
+            sink,
+            &NEVER_CANCELLED,
+            Some(&self.listing),
+        )
     }
 }
 
@@ -400,8 +419,13 @@ fn run_call(
     request: &PluginRequest,
     sink: &dyn CallSink,
     cancel: &AtomicBool,
+    listing: Option<&Listing>,
 ) -> CallOutcome {
-    let state = CallState { sink, cancel };
+    let state = CallState {
+        sink,
+        cancel,
+        listing,
+    };
     let ctx = state.context();
     outcome(library.request(&ctx, request))
 }

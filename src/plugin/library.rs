@@ -395,6 +395,7 @@ pub fn host_context(
     is_cancelled: unsafe extern "C" fn(*const c_void) -> u8,
     request: unsafe extern "C" fn(*const c_void, *const u8, usize, *mut Buf) -> i32,
     free_buf: unsafe extern "C" fn(Buf),
+    set_listed: unsafe extern "C" fn(*const c_void, u32, *const u8, usize, u8) -> i32,
 ) -> HostContext {
     HostContext {
         abi_version: ABI_VERSION,
@@ -404,5 +405,6 @@ pub fn host_context(
         is_cancelled,
         request,
         free_buf,
+        set_listed,
     }
 }

@@ -96,13 +96,18 @@ impl PendingCalls {
         request: &ToolRequest,
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
+        listing: Arc<super::listing::Listing>,
     ) -> Start {
         if !library.has_start_tool() {
             return Start::Unsupported;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        let state = Box::new(OwnedState { sink, cancel });
+        let state = Box::new(OwnedState {
+            sink,
+            cancel,
+            listing,
+        });
         let entry = Box::new(Entry {
             ctx: state.context(),
             state,

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 
 use super::PluginError;
 use super::generation::Generation;
+use super::listing::Listed;
 use super::manifest::ToolEntry;
 use super::pool::{PoolOptions, Usage};
 use super::skills::Skill;
@@ -160,7 +161,11 @@ impl Catalog {
         for (slot, generation) in served {
             super::leaks::serving(generation);
             let m = &generation.manifest;
+            let listing = generation.listing();
             for entry in &m.tools {
+                if listing.hides(Listed::Tool, &entry.tool.name) {
+                    continue;
+                }
                 let name = entry.tool.name.to_string();
                 if let Some(&other) = tool_owner.get(&name) {
                     return Err(dup("tool", &name, other, slot));
@@ -194,6 +199,9 @@ impl Catalog {
                 c.resource_templates.push((slot, t.clone()));
             }
             for p in &m.prompts {
+                if listing.hides(Listed::Prompt, &p.name) {
+                    continue;
+                }
                 if let Some(&other) = prompt_owner.get(&p.name) {
                     return Err(dup("prompt", &p.name, other, slot));
                 }
@@ -387,6 +395,30 @@ impl Registry {
         Ok(changes)
     }
 
+    /// Rebuilds the catalog after `generation` showed or hid some of its tools or prompts
+    /// (`HostContext::set_listed`), if it changed and is still served. Returns what changed.
+    pub fn relist(&self, generation: &Generation) -> Result<Changes, PluginError> {
+        if !generation.listing().take_dirty() {
+            return Ok(Changes::default());
+        }
+        let _guard = self.swap_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.catalog.load_full();
+        if !old.served().any(|g| std::ptr::eq(&**g, generation)) {
+            return Ok(Changes::default());
+        }
+        let new = Catalog::build(self.slots(), old.generations.clone())?;
+        let changes = Changes {
+            tools: !same(old.tool_defs(), new.tool_defs()),
+            resources: false,
+            prompts: !same(
+                old.prompts.iter().map(|(_, p)| p),
+                new.prompts.iter().map(|(_, p)| p),
+            ),
+        };
+        self.catalog.store(Arc::new(new));
+        Ok(changes)
+    }
+
     /// The catalog being served now.
     pub fn catalog(&self) -> arc_swap::Guard<Arc<Catalog>> {
         self.catalog.load()
@@ -447,6 +479,9 @@ impl Registry {
     }
 }
 
-fn same<'a>(a: impl Iterator<Item = &'a Tool>, b: impl Iterator<Item = &'a Tool>) -> bool {
+fn same<'a, T: PartialEq + 'a>(
+    a: impl Iterator<Item = &'a T>,
+    b: impl Iterator<Item = &'a T>,
+) -> bool {
     a.eq(b)
 }

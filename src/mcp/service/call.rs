@@ -11,16 +11,17 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::context::{PluginContext, build_request};
+use super::lookup::{FoundTool, MissingScopes, NoTool, Runner};
 use super::outcome::{ReplyChecks, invalid_reply};
 use super::scan::leading_call;
-use super::{Caller, Reply, RequestCtx, Service, allowed};
+use super::{Caller, Reply, RequestCtx, Service};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::mrtr::{self, Mrtr};
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{ModernCall, RequestSink};
-use crate::plugin::inline::{InlineGate, InlinePermit};
-use crate::plugin::manifest::ToolEntry;
+use crate::mcp::tasks::TaskSupport;
+use crate::plugin::inline::InlineGate;
 use crate::plugin::reply::check_result;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
@@ -30,9 +31,9 @@ use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
 pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
 
 #[derive(Deserialize, Default)]
-struct RequestMeta {
+pub(super) struct RequestMeta {
     #[serde(rename = "progressToken")]
-    progress_token: Option<ProgressToken>,
+    pub(super) progress_token: Option<ProgressToken>,
 }
 
 /// The params of `tools/call` and `prompts/get`, read in one pass: the plugin gets the name
@@ -43,8 +44,11 @@ pub(super) struct NamedParams<'a> {
     pub(super) name: Cow<'a, str>,
     #[serde(borrow, default)]
     pub(super) arguments: Option<&'a RawValue>,
+    /// A 2025-11-25 client's request to run the call as a task.
+    #[serde(default)]
+    pub(super) task: Option<serde_json::Value>,
     #[serde(rename = "_meta", default)]
-    meta: Option<RequestMeta>,
+    pub(super) meta: Option<RequestMeta>,
 }
 
 /// The plugin request for a `tools/call` of `name` with these raw arguments.
@@ -117,7 +121,7 @@ impl Service {
             let Runner::Inline(_permit) = runner else {
                 return None;
             };
-            if entry.task_support != crate::mcp::tasks::TaskSupport::Forbidden {
+            if entry.task_support != TaskSupport::Forbidden {
                 return None;
             }
             let context =
@@ -145,60 +149,72 @@ impl Service {
                 },
                 messages: buffered.map(|b| b.take()).unwrap_or_default(),
             })
-        })?
+        })
+        .ok()?
     }
 
-    /// Looks the tool `name` up for `caller` and decides how its call runs: the one place
-    /// that does either, for every transport. `use_it` sees the catalog's entry and generation
-    /// without cloning them (the inline path must not pay for that). `None`: no such tool, or
-    /// the caller may not use it.
-    ///
-    /// `context_inline`: whether a tool with a context may run inline for this request (it
-    /// never waits for the client there: stateless requests on the inline path).
-    fn with_tool<R>(
-        &self,
-        name: &str,
-        caller: Option<&Caller>,
-        context_inline: bool,
-        use_it: impl FnOnce(&ToolEntry, &Arc<Generation>, Runner) -> R,
-    ) -> Option<R> {
-        let cat = self.registry.catalog();
-        let (entry, generation) = cat.tool(name)?;
-        if !allowed(&entry.access, caller) {
-            return None;
-        }
-        let runner = if entry.is_async && generation.starts_async() {
-            Runner::Async
-        } else if self.options.inline_tools
-            && (context_inline || !entry.inline_context)
-            && let Some(permit) = entry.inline.try_enter()
-        {
-            Runner::Inline(permit)
-        } else {
-            Runner::Workers
-        };
-        Some(use_it(entry, generation, runner))
-    }
-
+    /// A `tools/call` on the full path: one parse of the params and one catalog lookup decide
+    /// between a refusal, a task and an ordinary call. `Err` only for a caller who lacks the
+    /// tool's scopes, which the transport answers (see [`MissingScopes`]).
     pub(super) async fn call_tool(
         &self,
         id: &RequestId,
         params: Option<&RawValue>,
         ctx: &RequestCtx,
-    ) -> Reply {
-        if let Some(created) = self.task_call(id, params, ctx).await? {
-            return Ok(created);
-        }
-        let mut p: NamedParams = jsonrpc::params(params)?;
-        // Params that parse as `NamedParams` are an object, so they are there.
-        let raw_params = params.ok_or_else(|| ErrorData::invalid_params("Missing params", None))?;
+    ) -> Result<Reply, MissingScopes> {
+        let p: NamedParams = match jsonrpc::params(params) {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
         let found = self.with_tool(&p.name, ctx.caller.as_ref(), false, |e, g, runner| {
-            (g.clone(), e.inline.clone(), runner, e.output_check.clone())
+            FoundTool {
+                generation: g.clone(),
+                inline: e.inline.clone(),
+                runner,
+                output_check: e.output_check.clone(),
+                task_support: e.task_support,
+                input_before_task: e.input_before_task,
+            }
         });
-        let (generation, inline, runner, output_check) = found
-            .ok_or_else(|| ErrorData::invalid_params(format!("Unknown tool: {}", p.name), None))?;
+        let found = match found {
+            Ok(found) => found,
+            Err(NoTool::Denied(scopes)) => return Err(MissingScopes(scopes)),
+            Err(NoTool::Unknown) => {
+                let unknown = format!("Unknown tool: {}", p.name);
+                return Ok(Err(ErrorData::invalid_params(unknown, None)));
+            }
+        };
+        // Params that parse as `NamedParams` are an object, so they are there.
+        let Some(raw_params) = params else {
+            return Ok(Err(ErrorData::invalid_params("Missing params", None)));
+        };
+        Ok(
+            match self.task_call(id, raw_params, &p, &found, ctx).await {
+                Ok(Some(created)) => Ok(created),
+                Ok(None) => self.run_tool(id, raw_params, p, found, ctx).await,
+                Err(e) => Err(e),
+            },
+        )
+    }
+
+    /// Runs a `tools/call` that is not a task, on the runner its lookup chose.
+    async fn run_tool(
+        &self,
+        id: &RequestId,
+        raw_params: &RawValue,
+        mut p: NamedParams<'_>,
+        found: FoundTool,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        let FoundTool {
+            generation,
+            inline,
+            runner,
+            output_check,
+            ..
+        } = found;
         let token = p.meta.take().and_then(|m| m.progress_token);
-        let round = match self.mrtr_round("tools/call", params, ctx)? {
+        let round = match self.mrtr_round("tools/call", Some(raw_params), ctx)? {
             RoundStart::Ask(reply) => return Ok(reply),
             RoundStart::Run(round) => Some(round),
             RoundStart::Classic => None,
@@ -292,6 +308,7 @@ impl Service {
         let started = Instant::now();
         let outcome = generation.call_inline(request, sink);
         let took = started.elapsed();
+        self.relist(generation);
         if let Some(why) = inline.record(took) {
             tracing::warn!(
                 tool,
@@ -358,7 +375,22 @@ impl Service {
         if tracked {
             ctx.session.end_request(id);
         }
+        self.relist(generation);
         ran
+    }
+
+    /// Serves the lists `generation`'s last call changed (`HostContext::set_listed`), and
+    /// tells clients, before that call is answered: its caller's next list sees the change.
+    /// One atomic load when nothing changed.
+    pub(super) fn relist(&self, generation: &Generation) {
+        match self.registry.relist(generation) {
+            Ok(changes) => self.broadcast_list_changed(changes),
+            Err(e) => tracing::warn!(
+                plugin = %generation.manifest.name,
+                error = %e,
+                "a plugin's list change was refused"
+            ),
+        }
     }
 }
 
@@ -466,17 +498,6 @@ struct CallExtras {
     modern_round: Option<Arc<ModernCall>>,
     /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
     is_async: bool,
-}
-
-/// How a tool's call runs, decided once per call by `Service::with_tool`.
-enum Runner {
-    /// On the thread that read the request (a short call without a context), holding one of
-    /// the process's inline slots until the call returns.
-    Inline(InlinePermit),
-    /// Started with `start_tool` and awaited without a thread (an async tool).
-    Async,
-    /// On the generation's worker threads.
-    Workers,
 }
 
 /// How a plugin request ended.

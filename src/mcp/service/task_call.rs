@@ -6,33 +6,22 @@
 //! answer goes out; its call then runs on a tokio task of its own ([`TaskJob`]), on the
 //! plugin's async path or its worker pool like any call (never inline: nobody waits for it).
 
-use std::borrow::Cow;
-
 use rmcp::model::{ErrorCode, ErrorData, RequestId};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::call::NamedParams;
+use super::lookup::FoundTool;
 use super::task_job::TaskJob;
-use super::{PAGE_SIZE, Reply, RequestCtx, Service, allowed, page};
+use super::{PAGE_SIZE, Reply, RequestCtx, Service, page};
 use crate::mcp::jsonrpc;
 use crate::mcp::modern;
 use crate::mcp::session::Session;
+use crate::mcp::sink::Outbound;
 use crate::mcp::tasks::{
     EXTENSION_ID, FIRST_VERSION, Status, TaskError, TaskSupport, owner_key, wire,
 };
-
-#[derive(Deserialize)]
-struct TaskCallParams<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-    #[serde(default)]
-    task: Option<Value>,
-    #[serde(rename = "_meta", default)]
-    meta: Option<Map<String, Value>>,
-}
 
 /// The error for a task-required tool called by a client without the tasks extension.
 fn extension_required(what: &str) -> ErrorData {
@@ -103,40 +92,22 @@ fn requested_ttl(task: &Value) -> Result<Option<u64>, TaskError> {
 impl Service {
     /// Starts a `tools/call` as a task when it is one, with the `CreateTaskResult`; `None`
     /// leaves it to the ordinary path. Refuses a task-required tool called without a task
-    /// and (2025-11-25) a task for a tool that forbids them.
+    /// and (2025-11-25) a task for a tool that forbids them. `p` and `found` are the call's
+    /// params and its tool, as `call_tool` read them.
     pub(super) async fn task_call(
         &self,
         id: &RequestId,
-        params: Option<&RawValue>,
+        raw_params: &RawValue,
+        p: &NamedParams<'_>,
+        found: &FoundTool,
         ctx: &RequestCtx,
     ) -> Result<Option<String>, ErrorData> {
-        let Some(raw_params) = params else {
-            return Ok(None);
-        };
-        let Ok(p) = serde_json::from_str::<TaskCallParams>(raw_params.get()) else {
-            return Ok(None);
-        };
-        let found = {
-            let cat = self.registry.catalog();
-            cat.tool(&p.name)
-                .filter(|(e, _)| allowed(&e.access, ctx.caller.as_ref()))
-                .map(|(e, g)| {
-                    (
-                        (e.task_support, e.input_before_task),
-                        e.is_async,
-                        e.output_check.clone(),
-                        g.clone(),
-                    )
-                })
-        };
-        let Some(((support, input_first), is_async, output, generation)) = found else {
-            return Ok(None);
-        };
         let extension = ctx.session.version_cmp(modern::VERSION).is_eq();
-        if !runs_as_task(&p.name, support, p.task.is_some(), &ctx.session)? {
+        if !runs_as_task(&p.name, found.task_support, p.task.is_some(), &ctx.session)? {
             return Ok(None);
         }
         let tool = &p.name;
+        let params = Some(raw_params);
         let mut answers = Map::new();
         if extension {
             // Answers gathered by multi round-trip requests before the task existed.
@@ -152,7 +123,7 @@ impl Service {
                 )));
             }
             // A tool that asks before it works: the first round is a plain call.
-            if input_first && got.answers.is_empty() {
+            if found.input_before_task && got.answers.is_empty() {
                 return Ok(None);
             }
             answers = got.answers;
@@ -166,18 +137,14 @@ impl Service {
             .tasks
             .create(&owner, tool, self.tasks.ttl_for(ttl))
             .await?;
-        let progress_token = p
-            .meta
-            .as_ref()
-            .and_then(|m| m.get("progressToken"))
-            .and_then(|t| serde_json::from_value(t.clone()).ok());
+        let progress_token = p.meta.as_ref().and_then(|m| m.progress_token.clone());
         let job = TaskJob {
             tasks: self.tasks.clone(),
             id: record.id.clone(),
             deadline_ms: record.expires_ms(),
-            is_async: is_async && generation.starts_async(),
-            generation,
-            output,
+            is_async: found.is_async(),
+            generation: found.generation.clone(),
+            output: found.output_check.clone(),
             params: raw_params.to_owned(),
             name: tool.to_string(),
             arguments: p.arguments.map(|a| a.get().to_string()),
@@ -189,6 +156,7 @@ impl Service {
             extension,
             answers,
             updates: self.updates.clone(),
+            relists: self.relists.clone(),
             live,
             metrics: self.options.metrics.clone(),
         };
@@ -246,7 +214,13 @@ impl Service {
                 Ok(task.to_string())
             }
             _ => {
-                let record = self.tasks.wait_terminal(&task_id, &owner).await?;
+                // The task's requests to the client ride on this response stream.
+                let deliver = |m: String| {
+                    ctx.outbound
+                        .as_ref()
+                        .is_some_and(|o| o.send(Outbound::Message(m)))
+                };
+                let record = self.tasks.wait_terminal(&task_id, &owner, &deliver).await?;
                 match record.status {
                     Status::Completed => Ok(wire::handshake_result(&record).to_string()),
                     Status::Cancelled => Err(ErrorData::new(

@@ -1,5 +1,6 @@
 //! The run of one task's call ([`TaskJob`]): on the plugin's async path or its worker pool,
-//! limited by the task's TTL, parked in `input_required` while the client answers (2026-07-28),
+//! limited by the task's TTL, parked in `input_required` while the client answers (2026-07-28;
+//! a 2025-11-25 task asks through `tasks/result`, see `task_input`),
 //! and its end stored in the task. With a shared store it also watches for cancels and answers
 //! that came through another instance.
 
@@ -14,6 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::Caller;
 use super::context::PluginContext;
+use super::task_input::{self, TaskInput};
 use super::task_progress::{self, ProgressNote};
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::Inputs;
@@ -50,6 +52,8 @@ pub(super) struct TaskJob {
     /// Answers to the call's input requests so far, in asking order.
     pub(super) answers: Map<String, Value>,
     pub(super) updates: UnboundedSender<String>,
+    /// Where a call that changed its plugin's lists is reported (`Service::run_updates`).
+    pub(super) relists: UnboundedSender<Arc<Generation>>,
     pub(super) live: Live,
     pub(super) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
@@ -83,6 +87,9 @@ impl TaskJob {
             let round = self
                 .round(modern.clone(), outbound.clone(), progress.clone())
                 .await;
+            if self.generation.listing().is_dirty() {
+                let _ = self.relists.send(self.generation.clone());
+            }
             if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &modern) {
                 let asked = std::mem::take(&mut *m.asked.lock().unwrap_or_else(|e| e.into_inner()));
                 if !asked.is_empty() && self.park(asked).await {
@@ -99,6 +106,7 @@ impl TaskJob {
 
     /// A 2025-11-25 task in a stateful session sends its progress and logs on the session's
     /// `GET` stream: the `tools/call` that started it has been answered.
+    /// Its requests to the client wait for a `tasks/result` to carry them (`task_input`).
     fn session_stream(&self) -> Option<OutboundTx> {
         if self.extension || self.session.id.is_none() {
             return None;
@@ -106,10 +114,15 @@ impl TaskJob {
         let drops = Drops::new(self.metrics.clone());
         let (tx, mut rx) = outbound_channel(self.live.cancel.clone(), drops);
         let session = self.session.clone();
+        let relay = self.live.relay.clone();
         tokio::spawn(async move {
             while let Some(message) = rx.recv().await {
-                if let Outbound::Message(m) = message {
-                    session.send_standalone(m);
+                match message {
+                    Outbound::Message(m) if task_input::is_request(&m) => relay.push(m),
+                    Outbound::Message(m) => {
+                        session.send_standalone(m);
+                    }
+                    Outbound::CloseStream => {}
                 }
             }
         });
@@ -138,22 +151,34 @@ impl TaskJob {
             self.arguments.as_deref(),
             |out: &mut Vec<u8>| context.write_json(out),
         );
+        // A 2025-11-25 task in a session asks the client through `tasks/result` (the session
+        // stream exists exactly then); 2026-07-28 tasks ask through `input_required`.
+        let asks = outbound.is_some();
         let sink = Arc::new(RequestSink {
             session: self.session.clone(),
             outbound,
             progress_token: self.progress_token.clone(),
-            // Nobody waits on a stream for the client's answer: 2025-11-25 tasks cannot ask the
-            // client, 2026-07-28 tasks ask through `input_required`.
-            can_request: false,
+            can_request: asks,
             modern,
             updates: Some(self.updates.clone()),
         });
-        let sink: Arc<dyn CallSink> = match progress {
-            Some(latest) => Arc::new(ProgressNote {
+        let sink: Arc<dyn CallSink> = match (progress, asks) {
+            (Some(latest), _) => Arc::new(ProgressNote {
                 inner: sink,
                 latest,
+                session: self.session.clone(),
+                metrics: self.metrics.clone(),
             }),
-            None => sink,
+            (None, true) => Arc::new(TaskInput {
+                inner: sink,
+                task_id: self.id.clone(),
+                asking: task_input::spawn_status(
+                    self.tasks.clone(),
+                    self.id.clone(),
+                    self.session.clone(),
+                ),
+            }),
+            (None, false) => sink,
         };
         let cancel = self.live.cancel.clone();
         let call = async {

@@ -2,6 +2,12 @@
 //! `notifications/progress` of the call becomes the task's `statusMessage`, so a client that
 //! polls `tasks/get` sees how far the call got.
 //!
+//! Its log messages are not delivered: the `tools/call` was answered with the task, and neither
+//! protocol has a stream for a task's notifications there (2026-07-28 sends notifications only
+//! on the response stream of the request they relate to, and `tasks/get` and `tasks/update`
+//! are not the call; stateless 2025-11-25 has no session stream). Each one the client's log
+//! level asked for is counted in `fastmcp_notifications_dropped_total{reason="task_without_stream"}`.
+//!
 //! The sink only replaces a value in a `watch` channel (no allocation queue, no blocking on a
 //! plugin thread); a tokio task writes the latest one to the store, skipping values that were
 //! replaced before it got to them.
@@ -12,19 +18,42 @@ use std::sync::atomic::AtomicBool;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::mcp::session::Session;
+use crate::mcp::sink::DropReason;
 use crate::mcp::tasks::{Status, Tasks};
+use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
 
-/// Wraps a call's sink, noting each progress notification.
+/// Wraps a call's sink, noting each progress notification and counting the log messages no
+/// stream can carry.
 pub(super) struct ProgressNote {
     pub(super) inner: Arc<dyn CallSink>,
     pub(super) latest: watch::Sender<Option<String>>,
+    /// The task's session (its log level says which messages would have gone out).
+    pub(super) session: Arc<Session>,
+    pub(super) metrics: Option<Arc<Metrics>>,
 }
 
 impl CallSink for ProgressNote {
     fn notify(&self, method: &str, params: Value) {
-        if method == "notifications/progress" {
-            self.latest.send_replace(Some(describe(&params)));
+        match method {
+            "notifications/progress" => {
+                self.latest.send_replace(Some(describe(&params)));
+            }
+            // Nothing carries a log message here: count those the client's level asked for.
+            "notifications/message" => {
+                let level = params
+                    .get("level")
+                    .and_then(Value::as_str)
+                    .unwrap_or("info");
+                if self.session.wants_log(level)
+                    && let Some(m) = &self.metrics
+                {
+                    m.record_notifications_dropped(DropReason::TaskWithoutStream.as_str(), 1);
+                }
+                return;
+            }
+            _ => {}
         }
         self.inner.notify(method, params);
     }

@@ -38,7 +38,10 @@ use prompts::{
     test_prompt_with_image, test_simple_prompt,
 };
 use resources::{static_binary, static_text, template_data, watched_resource};
-use stateless::{test_logging_tool, test_missing_capability, test_streaming_elicitation};
+use stateless::{
+    test_dynamic_prompt, test_dynamic_tool, test_logging_tool, test_missing_capability,
+    test_streaming_elicitation, test_trigger_prompt_change, test_trigger_tool_change,
+};
 use tools::{
     json_schema_2020_12_tool, test_audio_content, test_custom_headers, test_embedded_resource,
     test_error_handling, test_image_content, test_multiple_content_types, test_reconnection,
@@ -59,6 +62,7 @@ fastmcp_sdk::export_plugin! {
         test_input_required_result_multiple_inputs, test_input_required_result_multi_round,
         test_input_required_result_tampered_state, test_input_required_result_capabilities,
         test_missing_capability, test_logging_tool, test_streaming_elicitation,
+        test_trigger_tool_change, test_trigger_prompt_change, test_dynamic_tool,
         tasks::greet, tasks::slow_compute, tasks::failing_job, tasks::protocol_error_job,
         tasks::confirm_delete, tasks::multi_input, tasks::test_tool_with_task,
     ],
@@ -66,7 +70,7 @@ fastmcp_sdk::export_plugin! {
     resource_templates: [template_data],
     prompts: [
         test_simple_prompt, test_prompt_with_arguments, test_prompt_with_embedded_resource,
-        test_prompt_with_image, test_input_required_result_prompt,
+        test_prompt_with_image, test_input_required_result_prompt, test_dynamic_prompt,
     ],
     completions: [complete_arg1],
     skills: fastmcp_sdk::skills!("skills"),

@@ -66,6 +66,9 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_missing_capability",
             "test_logging_tool",
             "test_streaming_elicitation",
+            "test_trigger_tool_change",
+            "test_trigger_prompt_change",
+            "test_dynamic_tool",
             "greet",
             "slow_compute",
             "failing_job",
@@ -115,6 +118,7 @@ fn the_manifest_lists_everything_with_descriptions() {
             "test_prompt_with_embedded_resource",
             "test_prompt_with_image",
             "test_input_required_result_prompt",
+            "test_dynamic_prompt",
         ]
     );
     assert_eq!(

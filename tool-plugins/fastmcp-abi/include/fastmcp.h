@@ -113,6 +113,13 @@ typedef int32_t (*fastmcp_request_fn)(const void *data, const uint8_t *ptr, size
 /* Frees a buffer the other side allocated (host_context.free_buf, plugin_table.free_buf). */
 typedef void (*fastmcp_free_buf_fn)(fastmcp_buf buf);
 
+/* Shows (listed 1) or hides (0) one of the plugin's own tools or prompts (kind
+ * FASTMCP_LISTED_TOOL or FASTMCP_LISTED_PROMPT) named by len UTF-8 bytes at ptr; the host
+ * tells clients the list changed. Returns FASTMCP_STATUS_OK, FASTMCP_STATUS_ERROR for a name
+ * the manifest lacks, or FASTMCP_STATUS_UNSUPPORTED where lists cannot change (ABI 1.3). */
+typedef int32_t (*fastmcp_set_listed_fn)(const void *data, uint32_t kind, const uint8_t *ptr,
+                                         size_t len, uint8_t listed);
+
 /* What the host hands to every call: the way back from a tool to the server. */
 typedef struct fastmcp_host_context {
     uint32_t abi_version; /* the host's FASTMCP_ABI_VERSION */
@@ -122,7 +129,13 @@ typedef struct fastmcp_host_context {
     fastmcp_is_cancelled_fn is_cancelled;
     fastmcp_request_fn request;
     fastmcp_free_buf_fn free_buf;
+    /* Appended in 1.3: present when size >= offsetof(.., set_listed) + sizeof(void *). */
+    fastmcp_set_listed_fn set_listed;
 } fastmcp_host_context;
+
+/* fastmcp_host_context.set_listed kinds. */
+#define FASTMCP_LISTED_TOOL 0u
+#define FASTMCP_LISTED_PROMPT 1u
 
 /* One tools/call, as call_tool and start_tool receive it (ABI 1.1). Every string is valid
  * UTF-8 and borrowed until the function returns. */
@@ -211,6 +224,17 @@ static inline int fastmcp_table_has(uint32_t size, fastmcp_table_field field) {
         return 0;
     }
     return (size_t)size >= end;
+}
+
+/* The size of the fields every version-1 host context has (up to and including free_buf): a
+ * plugin accepts any context at least this large. */
+#define FASTMCP_HOST_CONTEXT_V1_SIZE offsetof(fastmcp_host_context, set_listed)
+
+/* Whether a host context that announces `size` bytes has set_listed (1.3); an older host's
+ * context ends before it. */
+static inline int fastmcp_host_has_set_listed(uint32_t size) {
+    return (size_t)size >=
+           offsetof(fastmcp_host_context, set_listed) + sizeof(fastmcp_set_listed_fn);
 }
 
 /* The entry point every plugin defines: returns its static table. Declared exported here, so

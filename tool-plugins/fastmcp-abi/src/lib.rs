@@ -18,7 +18,11 @@
 //!   context the host has already located, so the plugin parses no envelope;
 //! - [`PluginTable::start_tool`] and [`PluginTable::cancel_call`] (crate version 1.2): a
 //!   `tools/call` of an async tool that the host starts without waiting for it; the plugin
-//!   reports the result later, from any thread, through a [`Completion`].
+//!   reports the result later, from any thread, through a [`Completion`];
+//! - [`HostContext::set_listed`] (crate version 1.3), through which a running call shows or
+//!   hides the plugin's own tools and prompts; a plugin reads the context's `size` first
+//!   ([`HostContext::has_set_listed`]) and accepts any context of at least
+//!   [`HostContext::V1_SIZE`].
 //!
 //! # Ownership
 //! A [`Buf`] is freed by the side that allocated it: buffers a plugin returns are released
@@ -269,4 +273,38 @@ pub struct HostContext {
         unsafe extern "C" fn(data: *const c_void, ptr: *const u8, len: usize, out: *mut Buf) -> i32,
     /// Frees a buffer the host returned.
     pub free_buf: unsafe extern "C" fn(buf: Buf),
+    // ---- appended in crate version 1.3: present when `size` covers it ----
+    /// Shows (`listed` 1) or hides (0) one of the plugin's own tools ([`LISTED_TOOL`]) or
+    /// prompts ([`LISTED_PROMPT`]), named by `len` UTF-8 bytes at `ptr`, in what the server
+    /// lists and serves; the host tells clients the list changed (`list_changed`). Only names
+    /// the plugin's manifest has can be shown again. Returns [`STATUS_OK`] (also when nothing
+    /// changed), [`STATUS_ERROR`] for a name or kind the manifest does not have, or
+    /// [`STATUS_UNSUPPORTED`] where lists cannot change (`fastmcp call`). Read `size` first:
+    /// see [`HostContext::has_set_listed`].
+    pub set_listed: unsafe extern "C" fn(
+        data: *const c_void,
+        kind: u32,
+        ptr: *const u8,
+        len: usize,
+        listed: u8,
+    ) -> i32,
+}
+
+/// [`HostContext::set_listed`] `kind`: a tool.
+pub const LISTED_TOOL: u32 = 0;
+/// [`HostContext::set_listed`] `kind`: a prompt.
+pub const LISTED_PROMPT: u32 = 1;
+
+impl HostContext {
+    /// The size of the fields every version-1 host context has (up to and including
+    /// `free_buf`): a plugin must accept any context at least this large.
+    pub const V1_SIZE: usize = core::mem::offset_of!(HostContext, set_listed);
+
+    /// Whether a context that announces `size` bytes has [`HostContext::set_listed`] (1.3):
+    /// an older host's context ends before it.
+    pub const fn has_set_listed(size: u32) -> bool {
+        let end =
+            core::mem::offset_of!(HostContext, set_listed) + size_of::<unsafe extern "C" fn()>();
+        size as usize >= end
+    }
 }

@@ -183,7 +183,7 @@ impl Context<'static> {
 
 impl<'a> Context<'a> {
     /// The context of one call. A null `host`, or one whose version or size does not cover the
-    /// ABI 1 fields, counts as no host.
+    /// ABI 1 fields ([`HostContext::V1_SIZE`]), counts as no host.
     ///
     /// # Safety
     /// A non-null `host` must point to a `HostContext` (at least its `abi_version` and `size`
@@ -200,11 +200,13 @@ impl<'a> Context<'a> {
             // (two u32s), which every ABI version starts with; the rest is read only below,
             // after `size` says it is there.
             let (abi_version, size) = unsafe { ((*host).abi_version, (*host).size) };
-            let complete = abi_version == fastmcp_abi::ABI_VERSION
-                && size as usize >= size_of::<HostContext>();
-            // SAFETY: `size` covers every field of our `HostContext`, and the caller guarantees
-            // the whole struct stays valid for `'a`.
-            complete.then(|| unsafe { &*host })
+            // An older host's context may end before the appended fields, which are read only
+            // after `size` says they are there (`HostContext::has_set_listed`).
+            let v1 =
+                abi_version == fastmcp_abi::ABI_VERSION && size as usize >= HostContext::V1_SIZE;
+            // SAFETY: `size` covers every version-1 field of our `HostContext`, and the caller
+            // guarantees the whole struct stays valid for `'a`.
+            v1.then(|| unsafe { &*host })
         };
         Self {
             host,
@@ -322,6 +324,43 @@ impl<'a> Context<'a> {
     /// Sends a notification `{"method", "params"}` to the client; `false` if it was dropped.
     pub fn notify(&self, method: &str, params: Value) -> bool {
         self.notify_with(method, params)
+    }
+
+    /// Shows (`enabled`) or hides one of this plugin's tools, by name, in what the server lists
+    /// and serves; clients are told the tool list changed (`notifications/tools/list_changed`)
+    /// before this call is answered. A hidden tool cannot be called. Only tools the plugin
+    /// declares can be shown again; a hot reload shows them all. `Unsupported` from a host
+    /// older than ABI 1.3 (nothing changes then) or where lists cannot change (`fastmcp call`).
+    pub fn set_tool_enabled(&self, name: &str, enabled: bool) -> Result<(), HostError> {
+        self.set_listed(fastmcp_abi::LISTED_TOOL, "tool", name, enabled)
+    }
+
+    /// [`Context::set_tool_enabled`] for one of this plugin's prompts
+    /// (`notifications/prompts/list_changed`).
+    pub fn set_prompt_enabled(&self, name: &str, enabled: bool) -> Result<(), HostError> {
+        self.set_listed(fastmcp_abi::LISTED_PROMPT, "prompt", name, enabled)
+    }
+
+    fn set_listed(&self, kind: u32, what: &str, name: &str, listed: bool) -> Result<(), HostError> {
+        let unsupported =
+            || HostError::Unsupported(format!("the host cannot change its {what} list"));
+        let host = self.host.ok_or_else(unsupported)?;
+        if !HostContext::has_set_listed(host.size) {
+            return Err(unsupported());
+        }
+        // SAFETY: `host` is valid for `'a` (checked in `new`), its `size` covers `set_listed`
+        // (checked above), and `name` outlives the callback.
+        let status = unsafe {
+            (host.set_listed)(host.data, kind, name.as_ptr(), name.len(), u8::from(listed))
+        };
+        match status {
+            STATUS_OK => Ok(()),
+            STATUS_UNSUPPORTED => Err(unsupported()),
+            _ => Err(HostError::Client {
+                code: -32602,
+                message: format!("this plugin declares no {what} named {name:?}"),
+            }),
+        }
     }
 
     /// Tells the sessions subscribed to `uri` that the resource changed

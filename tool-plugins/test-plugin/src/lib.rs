@@ -406,6 +406,7 @@ fastmcp_sdk::export_plugin! {
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
         handwritten, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
+        tasks::task_set_listed,
         probe::read_file, probe::connect_tcp, probe::alloc_mib, probe::spin_cpu,
     ],
 }

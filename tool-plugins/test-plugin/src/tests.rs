@@ -60,6 +60,7 @@ fn manifest_lists_every_tool() {
             "long_job",
             "must_task",
             "task_ask",
+            "task_set_listed",
             "read_file",
             "connect_tcp",
             "alloc_mib",
@@ -73,11 +74,12 @@ fn manifest_lists_every_tool() {
         .map(|tool| tool.get("taskSupport").unwrap_or(&Value::Null))
         .collect();
     assert_eq!(
-        tasks[tasks.len() - 8..tasks.len() - 4],
+        tasks[tasks.len() - 9..tasks.len() - 4],
         [
             &Value::Null,
             &json!("optional"),
             &json!("required"),
+            &json!("optional"),
             &json!("optional")
         ],
         "task tools say so in the manifest, others say nothing"
@@ -94,7 +96,7 @@ fn manifest_lists_every_tool() {
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
             false, false, true, false, true, false, false, false, false, false, false, true, true,
-            false, false, false, false, false, false, false, false
+            false, false, false, false, false, false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.

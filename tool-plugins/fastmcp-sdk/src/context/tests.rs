@@ -13,6 +13,9 @@ unsafe extern "C" fn no_request(_: *const c_void, _: *const u8, _: usize, _: *mu
     STATUS_UNSUPPORTED
 }
 unsafe extern "C" fn free_nothing(_: Buf) {}
+unsafe extern "C" fn listed_ok(_: *const c_void, _: u32, _: *const u8, _: usize, _: u8) -> i32 {
+    STATUS_OK
+}
 
 fn host(size: usize) -> HostContext {
     HostContext {
@@ -23,6 +26,7 @@ fn host(size: usize) -> HostContext {
         is_cancelled: always_cancelled,
         request: no_request,
         free_buf: free_nothing,
+        set_listed: listed_ok,
     }
 }
 
@@ -41,8 +45,31 @@ fn a_complete_host_is_used() {
 }
 
 #[test]
+fn an_older_host_without_set_listed_keeps_working() {
+    // A host older than ABI 1.3: its context ends at `free_buf`.
+    let old = host(HostContext::V1_SIZE);
+    // SAFETY: `old` lives until the end of the test.
+    let ctx = unsafe { Context::new(&old, "p", None) };
+    assert!(ctx.notify("notifications/progress", json!({"progress": 1})));
+    assert_eq!(
+        ctx.set_tool_enabled("t", false),
+        Err(HostError::Unsupported(
+            "the host cannot change its tool list".into()
+        ))
+    );
+    let new = host(size_of::<HostContext>());
+    // SAFETY: `new` lives until the end of the test.
+    let ctx = unsafe { Context::new(&new, "p", None) };
+    assert_eq!(ctx.set_prompt_enabled("p", true), Ok(()));
+    assert!(matches!(
+        Context::detached().set_tool_enabled("t", true),
+        Err(HostError::Unsupported(_))
+    ));
+}
+
+#[test]
 fn a_short_or_null_host_counts_as_none() {
-    let short = host(size_of::<HostContext>() - 8);
+    let short = host(HostContext::V1_SIZE - 8);
     // SAFETY: `short` lives until the end of the test.
     let ctx = unsafe { Context::new(&short, "p", None) };
     assert!(!ctx.is_cancelled());

@@ -46,8 +46,20 @@ impl CallData {
             is_cancelled,
             request: host_request,
             free_buf: host_free_buf,
+            set_listed: host_set_listed,
         }
     }
+}
+
+/// The test host serves no catalog: lists cannot change here.
+unsafe extern "C" fn host_set_listed(
+    _: *const c_void,
+    _: u32,
+    _: *const u8,
+    _: usize,
+    _: u8,
+) -> i32 {
+    fastmcp_abi::STATUS_UNSUPPORTED
 }
 
 /// Locks, ignoring poison: the callbacks must not panic (they are `extern "C"`).

@@ -1,0 +1,124 @@
+//! Which of a generation's tools and prompts the plugin hides right now.
+//!
+//! A running call may hide or show its plugin's own tools and prompts
+//! (`HostContext::set_listed`, ABI 1.3; the SDK's `Context::set_tool_enabled`). The manifest
+//! stays what the plugin declared at load; this set says which of its names are left out of
+//! the catalog. A change marks the generation dirty, and the service rebuilds the catalog and
+//! sends `list_changed` after the call (`Registry::relist`; for a task's call, through
+//! `Service::run_updates`). A reload starts a new generation
+//! with nothing hidden, as the plugin's own state starts afresh.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::manifest::Manifest;
+
+/// What a plugin can list: the kinds of `HostContext::set_listed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listed {
+    /// A tool (`LISTED_TOOL`).
+    Tool,
+    /// A prompt (`LISTED_PROMPT`).
+    Prompt,
+}
+
+impl Listed {
+    /// The kind the ABI number names, if any.
+    pub fn from_abi(kind: u32) -> Option<Listed> {
+        match kind {
+            fastmcp_abi::LISTED_TOOL => Some(Listed::Tool),
+            fastmcp_abi::LISTED_PROMPT => Some(Listed::Prompt),
+            _ => None,
+        }
+    }
+}
+
+/// One generation's hidden names.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The names the manifest declares, the only ones that can be shown or hidden.
+    known: HashSet<(Listed, String)>,
+    hidden: Mutex<HashSet<(Listed, String)>>,
+    /// Set by a change, taken by the one who rebuilds the catalog.
+    dirty: AtomicBool,
+}
+
+impl Listing {
+    /// Nothing hidden, for the names of `manifest`.
+    pub fn new(manifest: &Manifest) -> Listing {
+        let tools = manifest
+            .tools
+            .iter()
+            .map(|t| (Listed::Tool, t.tool.name.to_string()));
+        let prompts = manifest
+            .prompts
+            .iter()
+            .map(|p| (Listed::Prompt, p.name.clone()));
+        Listing {
+            known: tools.chain(prompts).collect(),
+            ..Listing::default()
+        }
+    }
+
+    /// Shows or hides `name`: whether the set changed, or `None` for a name the manifest
+    /// does not declare.
+    pub fn set(&self, kind: Listed, name: &str, listed: bool) -> Option<bool> {
+        let key = (kind, name.to_string());
+        if !self.known.contains(&key) {
+            return None;
+        }
+        let mut hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        let changed = if listed {
+            hidden.remove(&key)
+        } else {
+            hidden.insert(key)
+        };
+        if changed {
+            self.dirty.store(true, Ordering::Release);
+        }
+        Some(changed)
+    }
+
+    /// Whether `name` is hidden.
+    pub fn hides(&self, kind: Listed, name: &str) -> bool {
+        let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        !hidden.is_empty() && hidden.contains(&(kind, name.to_string()))
+    }
+
+    /// Whether something changed that no catalog serves yet, without taking it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire)
+    }
+
+    /// Whether something changed since the last call (one atomic load when nothing did).
+    pub fn take_dirty(&self) -> bool {
+        self.dirty.load(Ordering::Acquire) && self.dirty.swap(false, Ordering::AcqRel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_and_shows_only_declared_names() {
+        let mut manifest = crate::plugin::manifest::parse(
+            br#"{"name":"p","version":"1","tools":[{"name":"a","inputSchema":{"type":"object"}}]}"#,
+        )
+        .unwrap();
+        manifest.prompts.clear();
+        let listing = Listing::new(&manifest);
+        assert_eq!(listing.set(Listed::Tool, "nope", false), None);
+        assert_eq!(listing.set(Listed::Prompt, "a", false), None);
+        assert!(!listing.take_dirty());
+        assert_eq!(listing.set(Listed::Tool, "a", false), Some(true));
+        assert!(listing.hides(Listed::Tool, "a"));
+        assert!(listing.take_dirty());
+        assert!(!listing.take_dirty());
+        assert_eq!(listing.set(Listed::Tool, "a", false), Some(false));
+        assert!(!listing.take_dirty());
+        assert_eq!(listing.set(Listed::Tool, "a", true), Some(true));
+        assert!(!listing.hides(Listed::Tool, "a"));
+    }
+}
