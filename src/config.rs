@@ -12,6 +12,7 @@
 //! - `limits`: connection timeouts and the connection and session caps ([`Limits`]).
 //! - `tests`: the resolvers' tests (precedence, fallbacks, error messages).
 
+mod isolation;
 mod limits;
 mod parse;
 mod probe;
@@ -27,6 +28,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli;
+pub use crate::plugin::isolate::{CrashLoop, Isolation};
+use isolation::{check_isolated_names, parse_crash_loop};
+pub use isolation::resolve_isolate;
 pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
@@ -144,6 +148,10 @@ pub struct Config {
     pub watch: bool,
     /// Run tools the plugin marks `inline` on the thread that read the request.
     pub inline_tools: bool,
+    /// Which plugins run in supervised child processes (`--isolate`).
+    pub isolate: Isolation,
+    /// When an isolated plugin's crashes make a loop that stops its restarts.
+    pub isolate_crash_loop: CrashLoop,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
     pub state_secret: Option<Secret>,
     /// `redis://...` to share stateful sessions between instances; `None` keeps them in memory.
@@ -243,6 +251,8 @@ impl Default for Config {
             log_filter: "info".into(),
             watch: true,
             inline_tools: true,
+            isolate: Isolation::None,
+            isolate_crash_loop: CrashLoop::default(),
             state_secret: None,
             session_store: None,
             auth: AuthConfig::default(),
@@ -276,6 +286,8 @@ struct RawEnv {
     log: Option<String>,
     watch: Option<String>,
     inline_tools: Option<String>,
+    isolate: Option<String>,
+    isolate_crash_loop: Option<String>,
     profile: Option<String>,
     state_secret: Option<String>,
     session_store: Option<String>,
@@ -443,6 +455,8 @@ impl Config {
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
             inline_tools: bool_setting!(inline_tools),
+            isolate: setting!(isolate, Isolation::parse),
+            isolate_crash_loop: setting!(isolate_crash_loop, parse_crash_loop),
             session_store: session_store_setting([
                 ("--session-store".into(), args.session_store),
                 ("FASTMCP_SESSION_STORE".into(), e.session_store),
@@ -465,6 +479,7 @@ impl Config {
         if config.plugins.is_empty() {
             return Err(ConfigError::NoPlugins);
         }
+        check_isolated_names(&config)?;
         auth_sources.endpoint = config.endpoint.clone();
         config.auth = AuthConfig::from_sources(auth_sources)?;
         Ok(config)

@@ -25,6 +25,7 @@ use super::library::{Library, RawReply, Staged};
 use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
+use super::isolate::Supervisor;
 use super::request::{PluginRequest, ToolRequest};
 
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
@@ -110,11 +111,27 @@ pub struct Generation {
     pub manifest: Manifest,
     /// Hash of the library bytes, to skip reloads of identical files.
     pub content_hash: u64,
-    /// Kept in an `Arc` so jobs can point at it; only [`Drop`] releases it.
-    library: Arc<Library>,
+    /// The file the user named.
+    path: std::path::PathBuf,
+    /// Where the plugin's code runs.
+    backend: Backend,
+    /// The worker threads of an in-process plugin (an isolated one never starts any).
     pool: Pool,
-    /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
-    pending: Arc<PendingCalls>,
+    /// Told when the reaper is done (`unload_and_wait`).
+    reaped: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
+}
+
+/// Where a generation's plugin code runs.
+enum Backend {
+    /// Loaded into this process.
+    Library {
+        /// Kept in an `Arc` so jobs can point at it; only [`Drop`] releases it.
+        library: Arc<Library>,
+        /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
+        pending: Arc<PendingCalls>,
+    },
+    /// In a supervised child process (`--isolate`).
+    Child(Arc<Supervisor>),
 }
 
 impl std::fmt::Debug for Generation {
@@ -122,7 +139,7 @@ impl std::fmt::Debug for Generation {
         f.debug_struct("Generation")
             .field("id", &self.id)
             .field("plugin", &self.manifest.name)
-            .field("path", &self.library.path())
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -201,15 +218,78 @@ impl Generation {
             id,
             manifest,
             content_hash: hash,
-            library: Arc::new(library),
+            path: path.to_owned(),
+            backend: Backend::Library {
+                library: Arc::new(library),
+                pending: Arc::new(pending),
+            },
             pool,
-            pending: Arc::new(pending),
+            reaped: std::sync::Mutex::new(None),
         }))
+    }
+
+    /// A generation whose plugin runs in the child process `supervisor` keeps up, with the
+    /// manifest that child sent.
+    pub(crate) fn isolated(
+        id: u64,
+        manifest: Manifest,
+        content_hash: u64,
+        path: &Path,
+        supervisor: Arc<Supervisor>,
+    ) -> Arc<Generation> {
+        Arc::new(Generation {
+            id,
+            manifest,
+            content_hash,
+            path: path.to_owned(),
+            backend: Backend::Child(supervisor),
+            pool: Pool::new("isolated", PoolOptions::default()),
+            reaped: std::sync::Mutex::new(None),
+        })
     }
 
     /// The file this generation was loaded from.
     pub fn path(&self) -> &Path {
-        self.library.path()
+        &self.path
+    }
+
+    /// Whether the plugin runs in a child process (`--isolate`).
+    pub fn is_isolated(&self) -> bool {
+        matches!(self.backend, Backend::Child(_))
+    }
+
+    /// Why an isolated plugin is not served any more (its child crashed in a loop).
+    pub fn failure(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Child(s) => s.failure(),
+            Backend::Library { .. } => None,
+        }
+    }
+
+    /// The manifest JSON as the plugin writes it (what an isolated plugin's child sends its
+    /// host). Runs the plugin's `manifest` again, on a worker. Blocking.
+    pub(crate) fn manifest_json(&self) -> Vec<u8> {
+        match &self.backend {
+            Backend::Library { library, .. } => {
+                let lib = LibraryPtr(Arc::as_ptr(library));
+                let reply = self.pool.run_blocking(move || {
+                    let lib = lib;
+                    // SAFETY: as in `call`: a job on this generation's own workers.
+                    unsafe { &*lib.0 }.manifest()
+                });
+                reply.map(|r| r.body).unwrap_or_default()
+            }
+            Backend::Child(_) => Vec::new(),
+        }
+    }
+
+    /// Drops this reference and waits, at most `timeout`, until the plugin is unloaded (if
+    /// it was the last one). For a child process that exits right after.
+    pub(crate) fn unload_and_wait(self: Arc<Self>, timeout: std::time::Duration) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        *self.reaped.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        drop(self);
+        let _ = rx.recv_timeout(timeout);
     }
 
     /// Number of worker threads alive right now.
@@ -230,8 +310,12 @@ impl Generation {
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
+        let library = match &self.backend {
+            Backend::Library { library, .. } => library,
+            Backend::Child(supervisor) => return Ok(supervisor.call(request, sink, cancel).await),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let lib = LibraryPtr(Arc::as_ptr(&self.library));
+        let lib = LibraryPtr(Arc::as_ptr(library));
         self.pool.submit(Box::new(move || {
             // A call that timed out or was cancelled while it waited in the queue never starts:
             // nobody waits for it, and running it could only hold a worker.
@@ -261,7 +345,11 @@ impl Generation {
     /// Whether the tool calls marked async can be started without a thread (the plugin has
     /// `start_tool`, ABI 1.2); otherwise they run on the workers like any other.
     pub fn starts_async(&self) -> bool {
-        self.library.has_start_tool()
+        match &self.backend {
+            Backend::Library { library, .. } => library.has_start_tool(),
+            // The child decides; the host awaits every call the same way.
+            Backend::Child(_) => false,
+        }
     }
 
     /// Runs an async tool's call: started here, on the calling (I/O) thread, and awaited
@@ -276,11 +364,14 @@ impl Generation {
         cancel: Arc<AtomicBool>,
         watch_cancel: bool,
     ) -> CallOutcome {
-        let (id, mut answer) =
-            match self
-                .pending
-                .start(&self.library, request, sink, cancel.clone())
-            {
+        let (library, pending) = match &self.backend {
+            Backend::Library { library, pending } => (library, pending),
+            Backend::Child(supervisor) => {
+                let request = PluginRequest::Tool(request.clone());
+                return supervisor.call(request, sink, cancel).await;
+            }
+        };
+        let (id, mut answer) = match pending.start(library, request, sink, cancel.clone()) {
                 Start::Pending(id, answer) => (id, answer),
                 Start::Answered(reply) => return outcome(reply),
                 Start::Unsupported => {
@@ -288,7 +379,7 @@ impl Generation {
                 }
             };
         let mut guard = CancelPending {
-            library: &self.library,
+            library,
             id,
             cancel: &cancel,
             armed: true,
@@ -299,7 +390,7 @@ impl Generation {
                 reply = &mut answer => break reply,
                 () = tokio::time::sleep(CANCEL_WATCH), if watch_cancel && !told => {
                     if cancel.load(Ordering::Relaxed) {
-                        self.library.cancel_call(id);
+                        library.cancel_call(id);
                         told = true;
                     }
                 }
@@ -319,7 +410,16 @@ impl Generation {
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
-        let lib = LibraryPtr(Arc::as_ptr(&self.library));
+        let library = match &self.backend {
+            Backend::Library { library, .. } => library,
+            Backend::Child(supervisor) => {
+                let supervisor = supervisor.clone();
+                return Ok(super::isolate::block_on(async move {
+                    supervisor.call(request, sink, cancel).await
+                }));
+            }
+        };
+        let lib = LibraryPtr(Arc::as_ptr(library));
         self.pool.run_blocking(move || {
             let lib = lib;
             // SAFETY: as in `call`.
@@ -339,16 +439,28 @@ impl Generation {
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
     pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
-        run_call(&self.library, request, sink, &NEVER_CANCELLED)
+        match &self.backend {
+            Backend::Library { library, .. } => run_call(library, request, sink, &NEVER_CANCELLED),
+            // `Service::with_tool` never picks inline for an isolated plugin.
+            Backend::Child(_) => CallOutcome::Invalid("an isolated plugin runs nothing inline".into()),
+        }
     }
 }
 
 impl Drop for Generation {
     fn drop(&mut self) {
+        let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (library, pending) = match &self.backend {
+            Backend::Library { library, pending } => (library.clone(), pending.clone()),
+            Backend::Child(supervisor) => {
+                // Every call is done (each held an `Arc` of this generation): stop the child.
+                supervisor.close();
+                drop(reaped);
+                return;
+            }
+        };
         let pool = self.pool.clone();
-        let library = self.library.clone();
-        let pending = self.pending.clone();
-        let watch = super::leaks::Watch::new(&self.manifest.name, &self.library);
+        let watch = super::leaks::Watch::new(&self.manifest.name, &library);
         let reap = move || {
             // Nobody waits for an async call still running: stop it, so the plugin's runtime
             // shuts down quickly at unload.
@@ -363,6 +475,9 @@ impl Drop for Generation {
             watch.close(library);
             // Only now: a completion may come in until `unload` has returned.
             drop(pending);
+            if let Some(tx) = reaped {
+                let _ = tx.send(());
+            }
         };
         // Joining may wait for a call that ignores cancellation; never block the caller on it.
         if std::thread::Builder::new()

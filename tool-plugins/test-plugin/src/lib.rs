@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fastmcp_sdk::prelude::*;
 
+mod crash;
 mod tasks;
 
 /// What `version_marker` returns: `v1`, or `$FASTMCP_TEST_PLUGIN_MARKER` at build time. Reload
@@ -405,6 +406,8 @@ fastmcp_sdk::export_plugin! {
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
         handwritten, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
+        crash::crash_segv, crash::crash_abort, crash::crash_stack, crash::crash_oom,
+        crash::crash_exit,
     ],
 }
 

@@ -59,7 +59,12 @@ fn manifest_lists_every_tool() {
             "gather",
             "long_job",
             "must_task",
-            "task_ask"
+            "task_ask",
+            "crash_segv",
+            "crash_abort",
+            "crash_stack",
+            "crash_oom",
+            "crash_exit"
         ]
     );
     let tasks: Vec<&Value> = manifest["tools"]
