@@ -278,6 +278,12 @@ impl Conn {
         out
     }
 
+    /// The child's last stderr lines, one per line.
+    pub(crate) fn stderr_tail(&self) -> String {
+        let lines = lock(&self.stderr);
+        lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+    }
+
     /// Waits up to `patience` for the child to exit, then kills it; returns how it ended.
     fn reap(&self, patience: Duration) -> Option<ExitStatus> {
         let until = Instant::now() + patience;

@@ -154,8 +154,8 @@ impl Supervisor {
             generation = self.spec.generation,
             pid = conn.pid,
             cause = %cause,
-            "isolated plugin crashed{}",
-            conn.stderr_report()
+            stderr = %conn.stderr_tail(),
+            "isolated plugin crashed"
         );
         if conn.answered.load(Ordering::Relaxed) {
             st.in_a_row = 0;
