@@ -29,8 +29,8 @@ use serde::Deserialize;
 
 use crate::cli;
 pub use crate::plugin::isolate::{CrashLoop, Isolation};
-use isolation::{check_isolated_names, parse_crash_loop};
 pub use isolation::resolve_isolate;
+use isolation::{check_isolated_names, parse_crash_loop};
 pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,

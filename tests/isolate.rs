@@ -23,34 +23,54 @@ fn both_isolated(extra: &[&str]) -> Server {
 #[test]
 fn the_whole_surface_works_isolated() {
     let server = both_isolated(&[]);
-    assert_eq!(children_of(server.child.id()).len(), 2, "one child per plugin");
+    assert_eq!(
+        children_of(server.child.id()).len(),
+        2,
+        "one child per plugin"
+    );
     let loaded = server.log_events("plugin loaded");
     assert!(loaded.iter().all(|l| l["isolated"] == true), "{loaded:?}");
     let session = server.initialize();
     let s = Some(session.as_str());
     let call = |id, name, args| server.call(&tool_call(id, name, args), s);
     assert_eq!(text_of(&call(1, "echo", json!({"text": "a"}))), "a");
-    assert_eq!(text_of(&call(2, "blocking_echo", json!({"text": "b"}))), "b");
-    assert_eq!(text_of(&call(3, "io_wait", json!({"ms": 5}))), "waited 5 ms");
+    assert_eq!(
+        text_of(&call(2, "blocking_echo", json!({"text": "b"}))),
+        "b"
+    );
+    assert_eq!(
+        text_of(&call(3, "io_wait", json!({"ms": 5}))),
+        "waited 5 ms"
+    );
     let who = text_of(&call(4, "whoami", json!({})));
     assert!(who.contains(&format!("session={session}")), "{who}");
     let panic = call(5, "panic", json!({}));
     assert_eq!(panic["result"]["isError"], true, "{panic}");
 
-    let r = server.call(&rpc(6, "resources/read", json!({"uri": "test://static-text"})), s);
+    let r = server.call(
+        &rpc(6, "resources/read", json!({"uri": "test://static-text"})),
+        s,
+    );
     assert!(r["result"]["contents"][0]["text"].is_string(), "{r}");
     let uri = json!({"uri": "test://template/123/data"});
     let r = server.call(&rpc(7, "resources/read", uri), s);
-    let text = r["result"]["contents"][0]["text"].as_str().unwrap_or_default();
+    let text = r["result"]["contents"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
     assert!(text.contains("123"), "{r}");
-    let args = json!({"name": "test_prompt_with_arguments", "arguments": {"arg1": "x1", "arg2": "y2"}});
+    let args =
+        json!({"name": "test_prompt_with_arguments", "arguments": {"arg1": "x1", "arg2": "y2"}});
     let r = server.call(&rpc(8, "prompts/get", args), s);
     let messages = r["result"]["messages"].to_string();
     assert!(messages.contains("x1") && messages.contains("y2"), "{r}");
     let complete = json!({"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
                           "argument": {"name": "arg1", "value": "par"}});
     let r = server.call(&rpc(9, "completion/complete", complete), s);
-    assert_eq!(r["result"]["completion"]["values"], json!(["paris", "park", "party"]), "{r}");
+    assert_eq!(
+        r["result"]["completion"]["values"],
+        json!(["paris", "park", "party"]),
+        "{r}"
+    );
 
     // Progress and log notifications come back on the call's stream.
     let mut body = tool_call(10, "sleep", json!({"ms": 20, "steps": 2}));
@@ -59,7 +79,11 @@ fn the_whole_surface_works_isolated() {
     let of = |method: &str| streamed.iter().filter(|m| m["method"] == method).count();
     assert_eq!(of("notifications/progress"), 2, "{streamed:?}");
     assert_eq!(of("notifications/message"), 2, "{streamed:?}");
-    assert_eq!(text_of(streamed.last().unwrap()), "slept 20 ms", "{streamed:?}");
+    assert_eq!(
+        text_of(streamed.last().unwrap()),
+        "slept 20 ms",
+        "{streamed:?}"
+    );
 
     // Elicitation from a worker-thread tool and from an async one: asked and answered.
     for (id, tool) in [(11, "elicit"), (12, "async_elicit")] {
@@ -86,9 +110,15 @@ fn a_timed_out_call_is_cancelled_in_the_child_and_frees_its_worker() {
         "--tool-timeout=1s",
         "--max-blocking-calls=1",
     ]);
-    let reply = server.call(&tool_call(1, "sleep", json!({"ms": 60_000, "steps": 600})), None);
+    let reply = server.call(
+        &tool_call(1, "sleep", json!({"ms": 60_000, "steps": 600})),
+        None,
+    );
     assert!(text_of(&reply).contains("timed out after 1s"), "{reply}");
-    let reply = server.call(&tool_call(2, "blocking_echo", json!({"text": "free"})), None);
+    let reply = server.call(
+        &tool_call(2, "blocking_echo", json!({"text": "free"})),
+        None,
+    );
     assert_eq!(text_of(&reply), "free", "{reply}");
     let reply = server.call(&tool_call(3, "io_wait", json!({"ms": 60_000})), None);
     assert!(text_of(&reply).contains("timed out after 1s"), "{reply}");
@@ -149,9 +179,20 @@ fn two_hundred_reloads_under_load_fail_no_call_and_leak_no_child() {
         assert!(seen, "reload {n} not seen:\n{}", server.log_text());
     }
     stop.store(true, Ordering::Relaxed);
-    let failed: Vec<String> = loaders.into_iter().flat_map(|l| l.join().unwrap()).collect();
-    assert!(failed.is_empty(), "{} failed calls: {:?}", failed.len(), &failed[..failed.len().min(5)]);
-    assert!(done.load(Ordering::Relaxed) > 200, "too few calls ran across the reloads");
+    let failed: Vec<String> = loaders
+        .into_iter()
+        .flat_map(|l| l.join().unwrap())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} failed calls: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(
+        done.load(Ordering::Relaxed) > 200,
+        "too few calls ran across the reloads"
+    );
     let pid = server.child.id();
     let one_left = util::eventually(Duration::from_secs(30), || children_of(pid).len() == 1);
     assert!(one_left, "children left: {:?}", children_of(pid));
@@ -166,7 +207,9 @@ fn fastmcp_call_and_inspect_take_isolate() {
     let crashed = util::run_bin(&["call", "--isolate", plugin, "crash_segv"], &[], long);
     assert_eq!(crashed.code, Some(1), "{crashed:?}");
     assert!(
-        crashed.stdout.contains("plugin \"test-plugin\" crashed: SIGSEGV"),
+        crashed
+            .stdout
+            .contains("plugin \"test-plugin\" crashed: SIGSEGV"),
         "{crashed:?}"
     );
     let args = ["call", plugin, "echo", "--args", r#"{"text":"hi"}"#];
@@ -191,5 +234,8 @@ fn without_isolate_plugins_stay_in_process_and_bad_names_are_refused() {
     let args = ["dev", calc, "--isolate=nosuch", "--port=0"];
     let refused = util::run_bin(&args, &[], Duration::from_secs(30));
     assert_eq!(refused.code, Some(2), "{refused:?}");
-    assert!(refused.stderr.contains("\"nosuch\" is none of the plugins"), "{refused:?}");
+    assert!(
+        refused.stderr.contains("\"nosuch\" is none of the plugins"),
+        "{refused:?}"
+    );
 }

@@ -82,7 +82,10 @@ pub fn children_of(pid: u32) -> Vec<u32> {
     };
     for task in tasks.flatten() {
         let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        kids.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        kids.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
     }
     kids.sort_unstable();
     kids.dedup();
@@ -91,7 +94,11 @@ pub fn children_of(pid: u32) -> Vec<u32> {
 
 fn echo_ok(server: &Server, id: i64) {
     let reply = server.call(&tool_call(id, "echo", json!({"text": "back"})), None);
-    assert_eq!(text_of(&reply), "back", "the plugin did not come back: {reply}");
+    assert_eq!(
+        text_of(&reply),
+        "back",
+        "the plugin did not come back: {reply}"
+    );
 }
 
 #[test]
@@ -172,7 +179,10 @@ fn a_crash_loop_shows_as_failed_on_ready_until_a_reload() {
     let failed = &body["failed"][0];
     assert_eq!(failed["plugin"], served.to_str().unwrap(), "{body}");
     let reason = failed["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("SIGABRT; it crashed 3 times"), "{reason}");
+    assert!(
+        reason.starts_with("SIGABRT; it crashed 3 times"),
+        "{reason}"
+    );
     // Its calls fail at once with the reason; the other plugin serves.
     let reply = server.call(&tool_call(9, "echo", json!({"text": "x"})), None);
     assert!(
@@ -184,10 +194,18 @@ fn a_crash_loop_shows_as_failed_on_ready_until_a_reload() {
     let calc = json!({"operation": "add", "a": 2, "b": 3});
     let reply = server.call(&tool_call(10, "calculate", calc), None);
     assert_eq!(text_of(&reply), "Result: 5", "{reply}");
-    assert!(children_of(server.child.id()).is_empty(), "no child after giving up");
+    assert!(
+        children_of(server.child.id()).is_empty(),
+        "no child after giving up"
+    );
     // The same bytes written again: a reload, which starts the plugin afresh.
     util::replace_atomically(&p.test_plugin, &served);
     let back = util::eventually(Duration::from_secs(20), || util::ready(&server).0 == 200);
-    assert!(back, "still failed: {:?}\n{}", util::ready(&server), server.log_text());
+    assert!(
+        back,
+        "still failed: {:?}\n{}",
+        util::ready(&server),
+        server.log_text()
+    );
     echo_ok(&server, 11);
 }

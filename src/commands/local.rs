@@ -190,7 +190,11 @@ pub fn run(plugin: &Path, profile: &str, request: &LocalRequest) -> Result<Value
 /// Loads the plugin and sends one request through a stateless service over it, with no
 /// inline calls (nothing of the plugin runs on this thread). Returns the JSON-RPC reply.
 /// Blocking.
-pub(crate) fn send(call: &super::Call<'_>, method: &str, params: Value) -> Result<Value, PluginError> {
+pub(crate) fn send(
+    call: &super::Call<'_>,
+    method: &str,
+    params: Value,
+) -> Result<Value, PluginError> {
     let plugin = call.plugin;
     let library = super::library_of(plugin, call.profile)?;
     let isolation = call.isolation.clone();

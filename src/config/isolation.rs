@@ -48,14 +48,16 @@ pub(super) fn check_isolated_names(config: &Config) -> Result<(), ConfigError> {
     Ok(())
 }
 
-
 /// `--isolate` for `inspect` and `call`: the flag, then `FASTMCP_ISOLATE`, then none.
 pub fn resolve_isolate(
     flag: Option<String>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Isolation, ConfigError> {
     let (e, _) = read_env(env)?;
-    let sources = [("--isolate".into(), flag), ("FASTMCP_ISOLATE".into(), e.isolate)];
+    let sources = [
+        ("--isolate".into(), flag),
+        ("FASTMCP_ISOLATE".into(), e.isolate),
+    ];
     super::get(sources, Isolation::None, Isolation::parse)
 }
 

@@ -21,11 +21,11 @@ use serde_json::Value;
 
 use super::PluginError;
 use super::callbacks::{CallState, Reach};
+use super::isolate::Supervisor;
 use super::library::{Library, RawReply, Staged};
 use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
-use super::isolate::Supervisor;
 use super::request::{PluginRequest, ToolRequest};
 
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
@@ -372,12 +372,12 @@ impl Generation {
             }
         };
         let (id, mut answer) = match pending.start(library, request, sink, cancel.clone()) {
-                Start::Pending(id, answer) => (id, answer),
-                Start::Answered(reply) => return outcome(reply),
-                Start::Unsupported => {
-                    return CallOutcome::Invalid("the plugin cannot start async calls".into());
-                }
-            };
+            Start::Pending(id, answer) => (id, answer),
+            Start::Answered(reply) => return outcome(reply),
+            Start::Unsupported => {
+                return CallOutcome::Invalid("the plugin cannot start async calls".into());
+            }
+        };
         let mut guard = CancelPending {
             library,
             id,
@@ -442,7 +442,9 @@ impl Generation {
         match &self.backend {
             Backend::Library { library, .. } => run_call(library, request, sink, &NEVER_CANCELLED),
             // `Service::with_tool` never picks inline for an isolated plugin.
-            Backend::Child(_) => CallOutcome::Invalid("an isolated plugin runs nothing inline".into()),
+            Backend::Child(_) => {
+                CallOutcome::Invalid("an isolated plugin runs nothing inline".into())
+            }
         }
     }
 }

@@ -132,11 +132,10 @@ pub(crate) fn load(
     };
     let (supervisor, manifest) =
         Supervisor::start(staged, spec, label, crash_loop).map_err(isolated)?;
-    let manifest =
-        super::manifest::parse(&manifest).map_err(|reason| PluginError::Manifest {
-            path: path.clone(),
-            reason,
-        })?;
+    let manifest = super::manifest::parse(&manifest).map_err(|reason| PluginError::Manifest {
+        path: path.clone(),
+        reason,
+    })?;
     Ok(Generation::isolated(id, manifest, hash, &path, supervisor))
 }
 

@@ -281,7 +281,11 @@ impl Conn {
     /// The child's last stderr lines, one per line.
     pub(crate) fn stderr_tail(&self) -> String {
         let lines = lock(&self.stderr);
-        lines.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        lines
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Waits up to `patience` for the child to exit, then kills it; returns how it ended.
@@ -338,7 +342,10 @@ impl Conn {
             Duration::from_secs(2)
         };
         let status = self.reap(patience);
-        let cause = cause(status, &lock(&self.stderr).iter().cloned().collect::<Vec<_>>());
+        let cause = cause(
+            status,
+            &lock(&self.stderr).iter().cloned().collect::<Vec<_>>(),
+        );
         let waiting: Vec<Waiting> = lock(&self.calls).drain().map(|(_, w)| w).collect();
         for w in waiting {
             let _ = w.tx.send(self.crashed(&cause));
@@ -352,7 +359,9 @@ impl Conn {
         let ask = serde_json::from_slice::<Outgoing>(payload);
         let call = ask.as_ref().ok().and_then(|a| {
             let calls = lock(&self.calls);
-            calls.get(&a.call).map(|w| (w.sink.clone(), w.cancel.clone()))
+            calls
+                .get(&a.call)
+                .map(|w| (w.sink.clone(), w.cancel.clone()))
         });
         let (Ok(ask), Some((sink, cancel))) = (ask, call) else {
             let answer = Err(HostRequestError::Cancelled);
@@ -496,7 +505,10 @@ mod tests {
             cause(signalled(libc::SIGABRT), &oom),
             "out of memory (SIGABRT)"
         );
-        assert_eq!(cause(Some(ExitStatus::from_raw(3 << 8)), &[]), "exit status 3");
+        assert_eq!(
+            cause(Some(ExitStatus::from_raw(3 << 8)), &[]),
+            "exit status 3"
+        );
         assert!(cause(signalled(libc::SIGKILL), &[]).starts_with("SIGKILL (killed"));
     }
 }

@@ -222,7 +222,10 @@ mod tests {
         buf.extend(frame(NOTIFY, u64::MAX, b""));
         let mut input = buf.as_slice();
         let a = read(&mut input).unwrap().unwrap();
-        assert_eq!((a.kind, a.id, a.payload.as_slice()), (REPLY, 7, &b"xyz"[..]));
+        assert_eq!(
+            (a.kind, a.id, a.payload.as_slice()),
+            (REPLY, 7, &b"xyz"[..])
+        );
         let b = read(&mut input).unwrap().unwrap();
         assert_eq!((b.kind, b.id, b.payload.len()), (NOTIFY, u64::MAX, 0));
         assert!(read(&mut input).unwrap().is_none());
@@ -252,7 +255,9 @@ mod tests {
         assert!(matches!(read_outcome(&[9]), CallOutcome::Invalid(_)));
         for a in [
             Ok(json!({"action": "accept"})),
-            Err(HostRequestError::Client(json!({"code": 1, "message": "no"}))),
+            Err(HostRequestError::Client(
+                json!({"code": 1, "message": "no"}),
+            )),
             Err(HostRequestError::Unsupported("u".into())),
             Err(HostRequestError::Cancelled),
             Err(HostRequestError::InputRequired),

@@ -24,7 +24,10 @@ pub fn crash_abort() -> String {
 /// into SIGSEGV, reported as a stack overflow and ended with SIGABRT)
 #[tool(blocking)]
 pub fn crash_stack() -> String {
-    #[allow(unconditional_recursion, reason = "the point: recurse until the stack is gone")]
+    #[allow(
+        unconditional_recursion,
+        reason = "the point: recurse until the stack is gone"
+    )]
     fn deeper(n: u64, trail: &mut [u8; 1024]) -> u64 {
         let mut mine = [0u8; 1024];
         mine[(n % 1024) as usize] = trail[(n % 1024) as usize].wrapping_add(1);
