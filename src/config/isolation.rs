@@ -88,7 +88,7 @@ mod tests {
             resolve_isolate(Some("true".into()), env()).unwrap(),
             Isolation::All
         );
-        let bad = vec![("FASTMCP_ISOLATE".to_string(), " ".to_string())];
+        let bad = vec![("FASTMCP_ISOLATE".to_string(), ",".to_string())];
         let err = resolve_isolate(None, bad).unwrap_err().to_string();
         assert!(err.contains("FASTMCP_ISOLATE"), "{err}");
     }

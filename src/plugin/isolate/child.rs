@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::wire::{self, Outgoing};
+use crate::plugin::inline::InlineGate;
 use crate::plugin::pool::PoolOptions;
 use crate::plugin::request::PluginRequest;
-use crate::plugin::{CallOutcome, CallSink, Generation, HostRequestError};
+use crate::plugin::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
 
 /// What the host tells a child at startup (the JSON argument of `__plugin-host`). Fields are
 /// added, never renamed; a field the child does not know is ignored, one it misses defaults.
@@ -128,6 +129,16 @@ fn serve(
     } else {
         HashSet::new()
     });
+    // Tools the plugin marks inline (short, no `Context`) run on this thread, as they would on
+    // the host's I/O thread: two thread hand-offs fewer per call. Their gate moves a tool that
+    // turns out slow to the workers, so one cannot hold up the frames for long.
+    let inline: HashMap<String, Arc<InlineGate>> = generation
+        .manifest
+        .tools
+        .iter()
+        .filter(|t| !t.is_async && !t.inline_context && t.inline.is_open())
+        .map(|t| (t.tool.name.to_string(), t.inline.clone()))
+        .collect();
     let mut input = BufReader::with_capacity(64 * 1024, stream);
     loop {
         let frame = match wire::read(&mut input) {
@@ -141,6 +152,15 @@ fn serve(
                     child.send(wire::REPLY, frame.id, &wire::outcome_payload(&bad));
                     continue;
                 };
+                if let PluginRequest::Tool(tool) = &request
+                    && let Some(gate) = inline.get(tool.name()).filter(|g| g.is_open())
+                {
+                    let started = std::time::Instant::now();
+                    let outcome = generation.call_inline(&request, &NullSink);
+                    gate.record(started.elapsed());
+                    child.send(wire::REPLY, frame.id, &wire::outcome_payload(&outcome));
+                    continue;
+                }
                 let cancel = Arc::new(AtomicBool::new(false));
                 lock(&child.calls).insert(frame.id, cancel.clone());
                 let is_async =

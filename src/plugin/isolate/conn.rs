@@ -75,9 +75,14 @@ impl Conn {
     /// Starts a child for `spec`, waits for its manifest, and starts reading its frames.
     /// Returns the connection and the manifest JSON, or why the child did not come up (with
     /// its last stderr lines). Blocking.
+    ///
+    /// The reader thread runs inside `runtime` when there is one: a notification for a client
+    /// whose stream is full is then dropped (and counted) instead of parking the thread, as
+    /// for async tools in-process, so one slow client cannot hold up this child's replies.
     pub(crate) fn spawn(
         spec: &ChildSpec,
         plugin: &str,
+        runtime: Option<tokio::runtime::Handle>,
         on_end: OnEnd,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
         let (host, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
@@ -165,7 +170,10 @@ impl Conn {
         let reader = conn.clone();
         std::thread::Builder::new()
             .name("fastmcp-isolated".into())
-            .spawn(move || reader.read_frames(input, on_end))
+            .spawn(move || {
+                let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                reader.read_frames(input, on_end)
+            })
             .map_err(|e| format!("cannot start a reader thread: {e}"))?;
         Ok((conn, manifest))
     }

@@ -31,6 +31,8 @@ pub(crate) struct Supervisor {
     /// The generation's private copy of the library: every restart loads these same bytes.
     _staged: Staged,
     crash_loop: CrashLoop,
+    /// The server's runtime, which the children's readers enter (see `Conn::spawn`).
+    runtime: Option<tokio::runtime::Handle>,
     state: Mutex<State>,
     /// Woken when a child comes up, or the supervisor gives up or closes.
     changed: tokio::sync::Notify,
@@ -65,6 +67,7 @@ impl Supervisor {
             spec,
             _staged: staged,
             crash_loop,
+            runtime: tokio::runtime::Handle::try_current().ok(),
             state: Mutex::new(State::default()),
             changed: tokio::sync::Notify::new(),
         });
@@ -88,7 +91,7 @@ impl Supervisor {
                 s.child_ended(conn, cause);
             }
         });
-        Conn::spawn(&self.spec, self.plugin(), on_end)
+        Conn::spawn(&self.spec, self.plugin(), self.runtime.clone(), on_end)
     }
 
     /// Runs one request in the child, waiting for a restart if one is under way.
