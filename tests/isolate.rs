@@ -239,3 +239,23 @@ fn without_isolate_plugins_stay_in_process_and_bad_names_are_refused() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn a_host_that_dies_takes_its_children_with_it() {
+    let mut server = util::serve(&plugins().calculator, &["--isolate"]);
+    let kids = children_of(server.child.id());
+    assert_eq!(kids.len(), 1, "{kids:?}");
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+    // Gone, or a zombie nobody has reaped yet: either way it no longer runs.
+    let gone = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .unwrap_or(true)
+    };
+    assert!(
+        util::eventually(Duration::from_secs(10), || gone(kids[0])),
+        "child {} outlived its host",
+        kids[0]
+    );
+}
