@@ -85,19 +85,45 @@ fn the_whole_surface_works_isolated() {
         "{streamed:?}"
     );
 
-    // Elicitation from a worker-thread tool and from an async one: asked and answered.
-    for (id, tool) in [(11, "elicit"), (12, "async_elicit")] {
-        let body = tool_call(id, tool, json!({"message": "Your name?"}));
-        let stream = util::SseStream::new(server.post(&body, s));
+    // Requests to the client from worker-thread tools and an async one: asked and answered.
+    let elicited = json!({"action": "accept", "content": {"name": "Ada"}});
+    let sampled = json!({"role": "assistant", "content": {"type": "text", "text": "Ada"},
+                         "model": "m", "stopReason": "endTurn"});
+    let rooted = json!({"roots": [{"uri": "file:///Ada", "name": "Ada"}]});
+    let asks = [
+        (
+            11,
+            "elicit",
+            json!({"message": "Your name?"}),
+            "elicitation/create",
+            &elicited,
+        ),
+        (
+            12,
+            "async_elicit",
+            json!({"message": "Your name?"}),
+            "elicitation/create",
+            &elicited,
+        ),
+        (
+            13,
+            "sample",
+            json!({"prompt": "Your name?"}),
+            "sampling/createMessage",
+            &sampled,
+        ),
+        (14, "roots", json!({}), "roots/list", &rooted),
+    ];
+    for (id, tool, args, method, result) in asks {
+        let stream = util::SseStream::new(server.post(&tool_call(id, tool, args), s));
         let ask = stream.next(Duration::from_secs(20)).expect("the request");
-        assert_eq!(ask["method"], "elicitation/create", "{tool}: {ask}");
-        let answer = json!({"jsonrpc": "2.0", "id": ask["id"],
-                            "result": {"action": "accept", "content": {"name": "Ada"}}});
+        assert_eq!(ask["method"], method, "{tool}: {ask}");
+        let answer = json!({"jsonrpc": "2.0", "id": ask["id"], "result": result});
         assert_eq!(server.post(&answer, s).status(), 202);
         let rest = stream.rest(Duration::from_secs(20));
         let done = rest.last().expect("the result");
         assert_eq!(done["id"], id, "{rest:?}");
-        assert!(done.to_string().contains("Ada"), "{tool}: {done}");
+        assert!(text_of(done).contains("Ada"), "{tool}: {done}");
     }
 }
 
@@ -250,7 +276,13 @@ fn a_host_that_dies_takes_its_children_with_it() {
     // Gone, or a zombie nobody has reaped yet: either way it no longer runs.
     let gone = |pid: u32| {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
             .unwrap_or(true)
     };
     assert!(

@@ -85,7 +85,12 @@ impl Conn {
         runtime: Option<tokio::runtime::Handle>,
         on_end: OnEnd,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
-        let (host, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        if theirs.as_raw_fd() < 3 {
+            // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
+            // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
+            theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
+        }
         let mut spec = spec.clone();
         spec.fd = theirs.as_raw_fd();
         spec.parent = std::process::id();

@@ -405,9 +405,8 @@ fastmcp_sdk::export_plugin! {
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
-        handwritten, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
-        crash::crash_segv, crash::crash_abort, crash::crash_stack, crash::crash_oom,
-        crash::crash_exit,
+        handwritten, crash::crash_segv, crash::crash_abort, crash::crash_stack, crash::crash_oom,
+        crash::crash_exit, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
     ],
 }
 
