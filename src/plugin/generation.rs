@@ -21,12 +21,14 @@ use serde_json::Value;
 
 use super::PluginError;
 use super::callbacks::{CallState, Reach};
-use super::isolate::Supervisor;
 use super::library::{Library, RawReply, Staged};
 use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
 use super::request::{PluginRequest, ToolRequest};
+
+mod backend;
+use backend::Backend;
 
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
 pub trait CallSink: Send + Sync {
@@ -119,19 +121,6 @@ pub struct Generation {
     pool: Pool,
     /// Told when the reaper is done (`unload_and_wait`).
     reaped: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
-}
-
-/// Where a generation's plugin code runs.
-enum Backend {
-    /// Loaded into this process.
-    Library {
-        /// Kept in an `Arc` so jobs can point at it; only [`Drop`] releases it.
-        library: Arc<Library>,
-        /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
-        pending: Arc<PendingCalls>,
-    },
-    /// In a supervised child process (`--isolate`).
-    Child(Arc<Supervisor>),
 }
 
 impl std::fmt::Debug for Generation {
@@ -228,68 +217,9 @@ impl Generation {
         }))
     }
 
-    /// A generation whose plugin runs in the child process `supervisor` keeps up, with the
-    /// manifest that child sent.
-    pub(crate) fn isolated(
-        id: u64,
-        manifest: Manifest,
-        content_hash: u64,
-        path: &Path,
-        supervisor: Arc<Supervisor>,
-    ) -> Arc<Generation> {
-        Arc::new(Generation {
-            id,
-            manifest,
-            content_hash,
-            path: path.to_owned(),
-            backend: Backend::Child(supervisor),
-            pool: Pool::new("isolated", PoolOptions::default()),
-            reaped: std::sync::Mutex::new(None),
-        })
-    }
-
     /// The file this generation was loaded from.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Whether the plugin runs in a child process (`--isolate`).
-    pub fn is_isolated(&self) -> bool {
-        matches!(self.backend, Backend::Child(_))
-    }
-
-    /// Why an isolated plugin is not served any more (its child crashed in a loop).
-    pub fn failure(&self) -> Option<String> {
-        match &self.backend {
-            Backend::Child(s) => s.failure(),
-            Backend::Library { .. } => None,
-        }
-    }
-
-    /// The manifest JSON as the plugin writes it (what an isolated plugin's child sends its
-    /// host). Runs the plugin's `manifest` again, on a worker. Blocking.
-    pub(crate) fn manifest_json(&self) -> Vec<u8> {
-        match &self.backend {
-            Backend::Library { library, .. } => {
-                let lib = LibraryPtr(Arc::as_ptr(library));
-                let reply = self.pool.run_blocking(move || {
-                    let lib = lib;
-                    // SAFETY: as in `call`: a job on this generation's own workers.
-                    unsafe { &*lib.0 }.manifest()
-                });
-                reply.map(|r| r.body).unwrap_or_default()
-            }
-            Backend::Child(_) => Vec::new(),
-        }
-    }
-
-    /// Drops this reference and waits, at most `timeout`, until the plugin is unloaded (if
-    /// it was the last one). For a child process that exits right after.
-    pub(crate) fn unload_and_wait(self: Arc<Self>, timeout: std::time::Duration) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        *self.reaped.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-        drop(self);
-        let _ = rx.recv_timeout(timeout);
     }
 
     /// Number of worker threads alive right now.

@@ -6,6 +6,7 @@
 //!   serves the host's frames.
 //! - `conn`: one running child seen from the host: calls awaited without a thread, the
 //!   reader of its frames and its stderr, the crash error.
+//! - `death`: how a child died, in words (the crash error), and its last stderr lines.
 //! - `supervisor`: starts, restarts (with backoff) and stops one generation's children, and
 //!   gives up on a crash loop.
 //! - `wire`: the frames on the socket pair between them.
@@ -24,6 +25,7 @@ use super::{Generation, PluginError};
 
 pub mod child;
 mod conn;
+mod death;
 mod supervisor;
 mod wire;
 

@@ -120,25 +120,7 @@ fn serve(
     runtime: &tokio::runtime::Runtime,
     stream: UnixStream,
 ) -> bool {
-    let async_tools: Arc<HashSet<String>> = Arc::new(if generation.starts_async() {
-        let tools = generation.manifest.tools.iter();
-        tools
-            .filter(|t| t.is_async)
-            .map(|t| t.tool.name.to_string())
-            .collect()
-    } else {
-        HashSet::new()
-    });
-    // Tools the plugin marks inline (short, no `Context`) run on this thread, as they would on
-    // the host's I/O thread: two thread hand-offs fewer per call. Their gate moves a tool that
-    // turns out slow to the workers, so one cannot hold up the frames for long.
-    let inline: HashMap<String, Arc<InlineGate>> = generation
-        .manifest
-        .tools
-        .iter()
-        .filter(|t| !t.is_async && !t.inline_context && t.inline.is_open())
-        .map(|t| (t.tool.name.to_string(), t.inline.clone()))
-        .collect();
+    let tools = Tools::of(generation);
     let mut input = BufReader::with_capacity(64 * 1024, stream);
     loop {
         let frame = match wire::read(&mut input) {
@@ -146,44 +128,13 @@ fn serve(
             Ok(None) | Err(_) => return false,
         };
         match frame.kind {
-            wire::CALL => {
-                let Some(request) = wire::read_call(&frame.payload) else {
+            wire::CALL => match wire::read_call(&frame.payload) {
+                Some(request) => start_call(child, generation, runtime, &tools, frame.id, request),
+                None => {
                     let bad = CallOutcome::Invalid("the host sent an unreadable request".into());
                     child.send(wire::REPLY, frame.id, &wire::outcome_payload(&bad));
-                    continue;
-                };
-                if let PluginRequest::Tool(tool) = &request
-                    && let Some(gate) = inline.get(tool.name()).filter(|g| g.is_open())
-                {
-                    let started = std::time::Instant::now();
-                    let outcome = generation.call_inline(&request, &NullSink);
-                    gate.record(started.elapsed());
-                    child.send(wire::REPLY, frame.id, &wire::outcome_payload(&outcome));
-                    continue;
                 }
-                let cancel = Arc::new(AtomicBool::new(false));
-                lock(&child.calls).insert(frame.id, cancel.clone());
-                let is_async =
-                    matches!(&request, PluginRequest::Tool(t) if async_tools.contains(t.name()));
-                let sink = Arc::new(ChildSink {
-                    call: frame.id,
-                    child: child.clone(),
-                });
-                let (child, generation) = (child.clone(), generation.clone());
-                runtime.spawn(async move {
-                    let outcome = match request {
-                        PluginRequest::Tool(tool) if is_async => {
-                            generation.call_async(&tool, sink, cancel, true).await
-                        }
-                        request => generation
-                            .call(request, sink, cancel)
-                            .await
-                            .unwrap_or_else(|_| CallOutcome::Invalid("the plugin closed".into())),
-                    };
-                    lock(&child.calls).remove(&frame.id);
-                    child.send(wire::REPLY, frame.id, &wire::outcome_payload(&outcome));
-                });
-            }
+            },
             wire::CANCEL => {
                 if let Some(flag) = lock(&child.calls).get(&frame.id) {
                     flag.store(true, Ordering::Relaxed);
@@ -198,6 +149,78 @@ fn serve(
             _ => {}
         }
     }
+}
+
+/// How the child runs each of the plugin's tools.
+struct Tools {
+    /// Async tools, started without a thread (`start_tool`).
+    is_async: HashSet<String>,
+    /// Tools the plugin marks inline (short, no `Context`): they run on the reader thread, as
+    /// they would on the host's I/O thread, two thread hand-offs fewer per call. Their gate
+    /// moves a tool that turns out slow to the workers, so one cannot hold up frames for long.
+    inline: HashMap<String, Arc<InlineGate>>,
+}
+
+impl Tools {
+    fn of(generation: &Generation) -> Tools {
+        let tools = &generation.manifest.tools;
+        let name = |t: &&crate::plugin::manifest::ToolEntry| t.tool.name.to_string();
+        let is_async = match generation.starts_async() {
+            true => tools
+                .iter()
+                .filter(|t| t.is_async)
+                .map(|t| name(&t))
+                .collect(),
+            false => HashSet::new(),
+        };
+        let inline = tools
+            .iter()
+            .filter(|t| !t.is_async && !t.inline_context && t.inline.is_open())
+            .map(|t| (name(&t), t.inline.clone()))
+            .collect();
+        Tools { is_async, inline }
+    }
+}
+
+/// Runs call `id`: an inline tool's at once, any other as a task that replies when done.
+fn start_call(
+    child: &Arc<Child>,
+    generation: &Arc<Generation>,
+    runtime: &tokio::runtime::Runtime,
+    tools: &Tools,
+    id: u64,
+    request: PluginRequest,
+) {
+    if let PluginRequest::Tool(tool) = &request
+        && let Some(gate) = tools.inline.get(tool.name()).filter(|g| g.is_open())
+    {
+        let started = std::time::Instant::now();
+        let outcome = generation.call_inline(&request, &NullSink);
+        gate.record(started.elapsed());
+        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+        return;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    lock(&child.calls).insert(id, cancel.clone());
+    let is_async = matches!(&request, PluginRequest::Tool(t) if tools.is_async.contains(t.name()));
+    let sink = Arc::new(ChildSink {
+        call: id,
+        child: child.clone(),
+    });
+    let (child, generation) = (child.clone(), generation.clone());
+    runtime.spawn(async move {
+        let outcome = match request {
+            PluginRequest::Tool(tool) if is_async => {
+                generation.call_async(&tool, sink, cancel, true).await
+            }
+            request => generation
+                .call(request, sink, cancel)
+                .await
+                .unwrap_or_else(|_| CallOutcome::Invalid("the plugin closed".into())),
+        };
+        lock(&child.calls).remove(&id);
+        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+    });
 }
 
 /// What the child shares between its reader and its running calls.

@@ -8,25 +8,21 @@
 //! is reaped and every call still waiting gets the crash error ([`crashed`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
 use super::child::ChildSpec;
+use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
 use crate::plugin::request::PluginRequest;
 use crate::plugin::{CallOutcome, CallSink, HostRequestError};
-
-/// How many of a child's last stderr lines a crash report shows.
-pub(crate) const STDERR_LINES: usize = 20;
 
 /// How long a child may take to load its library and send its manifest.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -85,40 +81,7 @@ impl Conn {
         runtime: Option<tokio::runtime::Handle>,
         on_end: OnEnd,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
-        let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-        if theirs.as_raw_fd() < 3 {
-            // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
-            // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
-            theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
-        }
-        let mut spec = spec.clone();
-        spec.fd = theirs.as_raw_fd();
-        spec.parent = std::process::id();
-        let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find fastmcp: {e}"))?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("__plugin-host")
-            .arg(spec_json)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let fd = spec.fd;
-        // SAFETY: between fork and exec only async-signal-safe calls run (fcntl, dup2): the
-        // child keeps its socket end across exec, and its stdout goes where its stderr goes.
-        unsafe {
-            cmd.pre_exec(move || {
-                let flags = libc::fcntl(fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::dup2(2, 1) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            })
-        };
-        let mut process = super::spawn(cmd).map_err(|e| format!("cannot start the child: {e}"))?;
-        drop(theirs);
+        let (mut process, host) = start_child(spec)?;
         let pid = process.id();
         let stderr = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_LINES)));
         let stderr_done = Arc::new(AtomicBool::new(false));
@@ -143,8 +106,23 @@ impl Conn {
             exited: AtomicBool::new(false),
         });
         let mut input = BufReader::with_capacity(64 * 1024, host);
+        let manifest = conn.handshake(&mut input)?;
+        let reader = conn.clone();
+        std::thread::Builder::new()
+            .name("fastmcp-isolated".into())
+            .spawn(move || {
+                let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
+                reader.read_frames(input, on_end)
+            })
+            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
+        Ok((conn, manifest))
+    }
+
+    /// Waits for the child's manifest (and takes the plugin's name from it), or says why it
+    /// did not come, with the child's last stderr lines.
+    fn handshake(&self, input: &mut BufReader<UnixStream>) -> Result<Vec<u8>, String> {
         let _ = input.get_ref().set_read_timeout(Some(LOAD_TIMEOUT));
-        let manifest = match wire::read(&mut input) {
+        let manifest = match wire::read(input) {
             Ok(Some(f)) if f.kind == wire::READY => f.payload,
             first => {
                 let why = match first {
@@ -156,12 +134,9 @@ impl Conn {
                     }
                     _ => "the child ended before it sent a manifest".into(),
                 };
-                let status = conn.reap(Duration::from_millis(500));
-                return Err(format!(
-                    "{why} ({}){}",
-                    cause(status, &[]),
-                    conn.stderr_report()
-                ));
+                let status = self.reap(Duration::from_millis(500));
+                let report = self.stderr_report();
+                return Err(format!("{why} ({}){report}", cause(status, &[])));
             }
         };
         let _ = input.get_ref().set_read_timeout(None);
@@ -170,17 +145,9 @@ impl Conn {
             name: String,
         }
         if let Ok(named) = serde_json::from_slice::<Named>(&manifest) {
-            *lock(&conn.plugin) = named.name;
+            *lock(&self.plugin) = named.name;
         }
-        let reader = conn.clone();
-        std::thread::Builder::new()
-            .name("fastmcp-isolated".into())
-            .spawn(move || {
-                let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
-                reader.read_frames(input, on_end)
-            })
-            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
-        Ok((conn, manifest))
+        Ok(manifest)
     }
 
     /// Runs one request in the child and awaits its reply. Dropping the future (a timeout, a
@@ -397,6 +364,46 @@ impl Conn {
     }
 }
 
+/// Starts `fastmcp __plugin-host` for `spec` with one end of a new socket pair; returns the
+/// process (its stderr piped) and the host's end.
+fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
+    let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    if theirs.as_raw_fd() < 3 {
+        // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
+        // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
+        theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
+    }
+    let mut spec = spec.clone();
+    spec.fd = theirs.as_raw_fd();
+    spec.parent = std::process::id();
+    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find fastmcp: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("__plugin-host")
+        .arg(spec_json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let fd = spec.fd;
+    // SAFETY: between fork and exec only async-signal-safe calls run (fcntl, dup2): the
+    // child keeps its socket end across exec, and its stdout goes where its stderr goes.
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(2, 1) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let process = super::spawn(cmd).map_err(|e| format!("cannot start the child: {e}"))?;
+    drop(theirs);
+    Ok((process, host))
+}
+
 /// Cancels a call in the child when the future awaiting it is dropped before the reply.
 struct CancelInChild<'a> {
     conn: &'a Arc<Conn>,
@@ -415,113 +422,6 @@ impl Drop for CancelInChild<'_> {
     }
 }
 
-/// The outcome of a call the plugin's child took down with it.
-pub(crate) fn crashed(plugin: &str, cause: &str) -> CallOutcome {
-    CallOutcome::Error {
-        code: -32603,
-        message: format!("plugin \"{plugin}\" crashed: {cause}"),
-        data: Some(json!({"plugin": plugin, "cause": cause})),
-    }
-}
-
-/// How a child ended, in words: the signal's name, or the exit status; the standard
-/// library's last words name a stack overflow or a failed allocation.
-fn cause(status: Option<ExitStatus>, stderr: &[String]) -> String {
-    let said = |needle: &str| stderr.iter().any(|l| l.contains(needle));
-    let Some(status) = status else {
-        return "it ended and could not be reaped".into();
-    };
-    let base = match (status.signal(), status.code()) {
-        (Some(sig), _) => signal_name(sig),
-        (None, Some(code)) => format!("exit status {code}"),
-        (None, None) => status.to_string(),
-    };
-    if said("has overflowed its stack") {
-        format!("stack overflow ({base})")
-    } else if said("memory allocation of") && said("failed") {
-        format!("out of memory ({base})")
-    } else if status.signal() == Some(libc::SIGKILL) {
-        format!("{base} (killed: the kernel's OOM killer, a limit, or an operator)")
-    } else {
-        base
-    }
-}
-
-fn signal_name(sig: i32) -> String {
-    let name = match sig {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGINT => "SIGINT",
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGSYS => "SIGSYS",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        _ => return format!("signal {sig}"),
-    };
-    name.to_owned()
-}
-
-/// Reads the child's stderr line by line: each goes to the host's log (info, with the plugin
-/// named), the last [`STDERR_LINES`] stay for a crash report.
-fn forward_stderr(
-    pipe: std::process::ChildStderr,
-    plugin: String,
-    pid: u32,
-    (ring, done): (Arc<Mutex<VecDeque<String>>>, Arc<AtomicBool>),
-) {
-    let read = move || {
-        let mut lines = BufReader::new(pipe);
-        let mut line = String::new();
-        while matches!(lines.read_line(&mut line), Ok(n) if n > 0) {
-            let text = line.trim_end().to_owned();
-            line.clear();
-            tracing::info!(plugin = %plugin, pid, "{text}");
-            let mut ring = lock(&ring);
-            if ring.len() == STDERR_LINES {
-                ring.pop_front();
-            }
-            ring.push_back(text);
-        }
-        done.store(true, Ordering::SeqCst);
-    };
-    let _ = std::thread::Builder::new()
-        .name("fastmcp-isolated-stderr".into())
-        .spawn(read);
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn causes_name_the_signal_and_what_the_runtime_said() {
-        let signalled = |sig: i32| Some(ExitStatus::from_raw(sig));
-        assert_eq!(cause(signalled(libc::SIGSEGV), &[]), "SIGSEGV");
-        let overflow = ["thread 'x' has overflowed its stack".to_string()];
-        assert_eq!(
-            cause(signalled(libc::SIGABRT), &overflow),
-            "stack overflow (SIGABRT)"
-        );
-        let oom = ["memory allocation of 1125899906842624 bytes failed".to_string()];
-        assert_eq!(
-            cause(signalled(libc::SIGABRT), &oom),
-            "out of memory (SIGABRT)"
-        );
-        assert_eq!(
-            cause(Some(ExitStatus::from_raw(3 << 8)), &[]),
-            "exit status 3"
-        );
-        assert!(cause(signalled(libc::SIGKILL), &[]).starts_with("SIGKILL (killed"));
-    }
 }

@@ -108,7 +108,7 @@ impl Supervisor {
             {
                 let st = lock(&self.state);
                 if let Some(reason) = &st.failed {
-                    return super::conn::crashed(self.plugin(), reason);
+                    return super::death::crashed(self.plugin(), reason);
                 }
                 if st.closing {
                     return CallOutcome::Invalid("the plugin was unloaded".into());
