@@ -29,6 +29,7 @@ use super::request::{PluginRequest, ToolRequest};
 
 mod backend;
 use backend::Backend;
+pub(crate) use backend::Remote;
 
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
 pub trait CallSink: Send + Sync {
@@ -344,9 +345,11 @@ impl Generation {
             Backend::Library { library, .. } => library,
             Backend::Child(supervisor) => {
                 let supervisor = supervisor.clone();
-                return Ok(super::isolate::block_on(async move {
-                    supervisor.call(request, sink, cancel).await
-                }));
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|_| PoolClosed)?;
+                return Ok(runtime.block_on(supervisor.call(request, sink, cancel)));
             }
         };
         let lib = LibraryPtr(Arc::as_ptr(library));

@@ -175,17 +175,6 @@ fn spawn(mut cmd: Command) -> std::io::Result<Child> {
         .unwrap_or_else(|_| Err(std::io::Error::other("the spawning thread is gone")))
 }
 
-/// Runs `future` to completion on a small runtime of its own (for the blocking call API).
-pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime.block_on(future),
-        Err(e) => panic!("cannot start a runtime for a blocking call: {e}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

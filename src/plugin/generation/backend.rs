@@ -1,16 +1,36 @@
 //! Where a generation's plugin code runs ([`Backend`]): loaded into this process, or in a
-//! supervised child process (`--isolate`, [`super::super::isolate`]), and what only the
+//! supervised child process (`--isolate`, behind the [`Remote`] trait that
+//! `crate::plugin::isolate` implements), and what only the
 //! latter needs.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use super::{Generation, LibraryPtr};
-use crate::plugin::isolate::Supervisor;
+use super::{CallOutcome, CallSink, Generation, LibraryPtr};
 use crate::plugin::library::Library;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::pending::PendingCalls;
 use crate::plugin::pool::{Pool, PoolOptions};
+use crate::plugin::request::PluginRequest;
+
+/// A plugin served from another process (`crate::plugin::isolate::Supervisor`). A trait here,
+/// so that this module does not depend on the one that implements it.
+pub(crate) trait Remote: Send + Sync {
+    /// Runs one request there; resolves with its outcome (a crash is an outcome too).
+    fn call(
+        &self,
+        request: PluginRequest,
+        sink: Arc<dyn CallSink>,
+        cancel: Arc<AtomicBool>,
+    ) -> Pin<Box<dyn Future<Output = CallOutcome> + Send + '_>>;
+    /// Why the plugin is not served any more, if it gave up (a crash loop).
+    fn failure(&self) -> Option<String>;
+    /// The generation is retired and its calls are done: stop serving it.
+    fn close(&self);
+}
 
 /// Where a generation's plugin code runs.
 pub(super) enum Backend {
@@ -22,7 +42,7 @@ pub(super) enum Backend {
         pending: Arc<PendingCalls>,
     },
     /// In a supervised child process (`--isolate`).
-    Child(Arc<Supervisor>),
+    Child(Arc<dyn Remote>),
 }
 
 impl Generation {
@@ -33,7 +53,7 @@ impl Generation {
         manifest: Manifest,
         content_hash: u64,
         path: &Path,
-        supervisor: Arc<Supervisor>,
+        supervisor: Arc<dyn Remote>,
     ) -> Arc<Generation> {
         Arc::new(Generation {
             id,

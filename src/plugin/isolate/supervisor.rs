@@ -3,6 +3,8 @@
 //! once the generation is retired and its calls are done.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -10,6 +12,8 @@ use std::time::{Duration, Instant};
 use super::CrashLoop;
 use super::child::ChildSpec;
 use super::conn::{Conn, OnEnd};
+
+use crate::plugin::generation::Remote;
 use crate::plugin::library::Staged;
 use crate::plugin::request::PluginRequest;
 use crate::plugin::{CallOutcome, CallSink};
@@ -232,6 +236,25 @@ impl Supervisor {
                 self.count_crash(&mut st, Instant::now(), &why);
             }
         }
+    }
+}
+
+impl Remote for Supervisor {
+    fn call(
+        &self,
+        request: PluginRequest,
+        sink: Arc<dyn CallSink>,
+        cancel: Arc<AtomicBool>,
+    ) -> Pin<Box<dyn Future<Output = CallOutcome> + Send + '_>> {
+        Box::pin(Supervisor::call(self, request, sink, cancel))
+    }
+
+    fn failure(&self) -> Option<String> {
+        Supervisor::failure(self)
+    }
+
+    fn close(&self) {
+        Supervisor::close(self);
     }
 }
 
