@@ -291,3 +291,69 @@ fn a_host_that_dies_takes_its_children_with_it() {
         kids[0]
     );
 }
+
+#[test]
+fn tasks_and_list_changed_work_isolated() {
+    use crate::tasks::{HANDSHAKE, handshake, task_call};
+    let p = plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("libserved.so");
+    std::fs::copy(&p.calculator, &served).unwrap();
+    let args = [
+        p.test_plugin.to_str().unwrap(),
+        served.to_str().unwrap(),
+        "--isolate",
+    ];
+    let server = util::start(&args, &[]);
+    let body = rpc(
+        0,
+        "initialize",
+        json!({"protocolVersion": HANDSHAKE, "capabilities": {},
+               "clientInfo": {"name": "isolate-test", "version": "1"}}),
+    );
+    let r = server.post(&body, None);
+    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let s = Some(session.as_str());
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let version = [("mcp-protocol-version", HANDSHAKE)];
+    assert_eq!(server.post_with(&note, &version, s).status(), 202);
+
+    // A task of an async tool in the child: created, then its result.
+    let params = task_call("long_job", json!({"ms": 30}), json!({"ttl": 60_000}));
+    let created = handshake(&server, 1, "tools/call", params, s, &[]);
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .expect("a task id")
+        .to_string();
+    let result = handshake(&server, 2, "tasks/result", json!({"taskId": id}), s, &[]);
+    assert_eq!(text_of(&result), "finished after 30 ms", "{result}");
+
+    // A reload of the other isolated plugin tells the session's stream its tools changed.
+    let stream = util::SseStream::new(server.get_with(
+        "/mcp",
+        &[
+            ("accept", "text/event-stream"),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", HANDSHAKE),
+        ],
+    ));
+    std::thread::sleep(Duration::from_millis(100));
+    util::replace_atomically(&p.conformance, &served);
+    let mut heard = false;
+    for _ in 0..50 {
+        match stream.next(Duration::from_secs(10)) {
+            Some(m) if m["method"] == "notifications/tools/list_changed" => {
+                heard = true;
+                break;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert!(heard, "no list_changed; log:\n{}", server.log_text());
+    let reloaded = server.log_events("plugin reloaded");
+    assert_eq!(reloaded.len(), 1, "{reloaded:?}");
+    assert!(util::eventually(Duration::from_secs(20), || {
+        children_of(server.child.id()).len() == 2
+    }));
+}

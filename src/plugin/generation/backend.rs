@@ -1,7 +1,6 @@
 //! Where a generation's plugin code runs ([`Backend`]): loaded into this process, or in a
 //! supervised child process (`--isolate`, behind the [`Remote`] trait that
-//! `crate::plugin::isolate` implements), and what only the
-//! latter needs.
+//! `crate::plugin::isolate` implements), and what only the latter needs.
 
 use std::future::Future;
 use std::path::Path;
