@@ -51,7 +51,11 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_PUBLIC_URL            where clients reach this server            [default: none]
   FASTMCP_SESSION_STORE         memory | redis://host:port/db              [default: memory]
   FASTMCP_METRICS               true | false: serve GET /metrics           [default: false]
-  FASTMCP_METRICS_AUTH          /metrics needs credentials when auth is on [default: true]";
+  FASTMCP_METRICS_AUTH          /metrics needs credentials when auth is on [default: true]
+  FASTMCP_PLUGIN_MEMORY_LIMIT   memory of an isolated plugin, e.g. 512MiB  [default: none]
+  FASTMCP_PLUGIN_CPU_LIMIT      CPU time of one isolated call, e.g. 10s    [default: none]
+  FASTMCP_PLUGIN_ALLOW_NET      true | false: isolated plugins use network [default: false]
+  FASTMCP_PLUGIN_ALLOW_PATH     :-separated paths isolated plugins may use [default: none]";
 
 /// `fastmcp`: serve MCP tools written as Rust cdylib plugins.
 #[derive(Debug, Parser)]
@@ -93,6 +97,10 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Write a new plugin crate (tools, a resource, a prompt, tests, README, Dockerfile).
     New(NewArgs),
+    /// Hidden: apply a sandbox policy to this process, then run one tool call (tests the
+    /// sandbox of isolated plugins on the real kernel).
+    #[command(name = "__sandboxed-call", hide = true)]
+    SandboxedCall(SandboxedCallArgs),
     /// Internal: serve one isolated plugin to the fastmcp that started this process.
     #[command(name = "__plugin-host", hide = true)]
     PluginHost(PluginHostArgs),
@@ -260,6 +268,22 @@ pub struct DevArgs {
     /// /metrics needs the MCP endpoint's credentials when authentication is on [env: FASTMCP_METRICS_AUTH] [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub metrics_auth: Option<String>,
+
+    /// Memory limit of each isolated plugin's process: 512MiB, 2GiB (at least 64MiB); a cgroup v2 where one is delegated, RLIMIT_AS otherwise [env: FASTMCP_PLUGIN_MEMORY_LIMIT] [default: none]
+    #[arg(long, value_name = "SIZE")]
+    pub plugin_memory_limit: Option<String>,
+
+    /// CPU time one call of an isolated plugin may use; past it the plugin's process is killed and its calls fail [env: FASTMCP_PLUGIN_CPU_LIMIT] [default: none]
+    #[arg(long, value_name = "DURATION")]
+    pub plugin_cpu_limit: Option<String>,
+
+    /// Let isolated plugins use the network; bare --plugin-allow-net means true [env: FASTMCP_PLUGIN_ALLOW_NET] [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub plugin_allow_net: Option<String>,
+
+    /// A file or directory isolated plugins may read and write; repeat the flag for more [env: FASTMCP_PLUGIN_ALLOW_PATH, :-separated] [default: none]
+    #[arg(long, value_name = "PATH")]
+    pub plugin_allow_path: Vec<String>,
 }
 
 /// `fastmcp inspect [--json] [--profile P] <PLUGIN>`
@@ -304,6 +328,18 @@ pub struct CallArgs {
     /// Run the plugin in a child process, as `dev --isolate` does; bare --isolate means true [env: FASTMCP_ISOLATE] [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub isolate: Option<String>,
+}
+
+/// `fastmcp __sandboxed-call --policy JSON <PLUGIN> <TOOL> [--args JSON]` (hidden)
+#[derive(Debug, Clone, Args)]
+pub struct SandboxedCallArgs {
+    /// The sandbox policy as JSON (`sandbox::Policy`)
+    #[arg(long, value_name = "JSON")]
+    pub policy: String,
+
+    /// What to call, as for `fastmcp call`
+    #[command(flatten)]
+    pub call: CallArgs,
 }
 
 /// `fastmcp probe [--url URL] [--timeout DUR]`

@@ -1,6 +1,7 @@
 //! The one-shot subcommands: `inspect`, `call`, `read`, `prompt`, `complete` and `probe`.
 //!
 //! - `local`: one MCP request to a plugin through the host's service, without a server.
+//! - `sandboxed`: the hidden `__sandboxed-call`: `call` inside an isolated plugin's sandbox.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -15,6 +16,7 @@ use crate::plugin::pool::PoolOptions;
 use crate::plugin::{Generation, PluginError, build};
 
 pub mod local;
+pub mod sandboxed;
 
 pub use local::{LocalRequest, RequestError};
 
@@ -80,11 +82,13 @@ pub fn manifest_json(g: &Generation) -> Value {
         "resources": m.resources,
         "resourceTemplates": m.resource_templates,
         "prompts": m.prompts,
+        "skills": m.skills.iter().map(|s| &s.entry).collect::<Vec<_>>(),
     })
 }
 
 /// The human-readable summary of `inspect`: every tool with its arguments and output schema,
-/// every resource and template with its description, every prompt with its arguments.
+/// every resource and template with its description, every prompt with its arguments, every
+/// skill with its description and file count.
 pub fn manifest_table(g: &Generation) -> String {
     let m = &g.manifest;
     let mut out = format!(
@@ -141,6 +145,16 @@ pub fn manifest_table(g: &Generation) -> String {
             });
             let desc = first_line(p.description.as_deref().unwrap_or("")).to_string();
             (p.name.clone(), desc, args.collect())
+        }),
+    );
+    section(
+        &mut out,
+        "Skills",
+        m.skills.iter().map(|s| {
+            let desc = s.entry["frontmatter"]["description"].as_str().unwrap_or("");
+            let files = s.entry["resources"].as_array().map_or(0, Vec::len);
+            let text = format!("{} ({files} files)", first_line(desc));
+            (s.uri.clone(), text, Vec::new())
         }),
     );
     out

@@ -10,12 +10,14 @@
 //!   [`parse_bool`], [`parse_duration`] and [`parse_bytes`] are re-exported here.
 //! - `probe`: what `fastmcp probe` checks ([`ProbeConfig`]).
 //! - `limits`: connection timeouts and the connection and session caps ([`Limits`]).
+//! - `sandbox`: the sandbox and limits of isolated plugins ([`SandboxSettings`]).
 //! - `tests`: the resolvers' tests (precedence, fallbacks, error messages).
 
 mod isolation;
 mod limits;
 mod parse;
 mod probe;
+mod sandbox;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +41,7 @@ use parse::{
 };
 pub use parse::{parse_bool, parse_bytes, parse_duration};
 pub use probe::ProbeConfig;
+pub use sandbox::{MIN_PLUGIN_MEMORY, SandboxSettings};
 
 /// A setting that could not be used. `main` prints it as `error: {err}` and exits with code 2.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +166,8 @@ pub struct Config {
     pub metrics: bool,
     /// `/metrics` needs the MCP endpoint's credentials when authentication is on.
     pub metrics_auth: bool,
+    /// `--plugin-*`: what isolated plugins may do, and their memory and CPU limits.
+    pub sandbox: SandboxSettings,
 }
 
 /// A secret from a flag or the environment: compared and used, never printed.
@@ -258,6 +263,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             metrics: false,
             metrics_auth: true,
+            sandbox: SandboxSettings::default(),
         }
     }
 }
@@ -302,6 +308,10 @@ struct RawEnv {
     public_url: Option<String>,
     metrics: Option<String>,
     metrics_auth: Option<String>,
+    plugin_memory_limit: Option<String>,
+    plugin_cpu_limit: Option<String>,
+    plugin_allow_net: Option<String>,
+    plugin_allow_path: Option<String>,
 }
 
 /// The unprefixed variables we honour as fallbacks (`PORT` is what PaaS platforms set).
@@ -463,6 +473,20 @@ impl Config {
             ])?,
             metrics: bool_setting!(metrics),
             metrics_auth: bool_setting!(metrics_auth),
+            sandbox: SandboxSettings::resolve(
+                sandbox::RawSandbox {
+                    memory_limit: args.plugin_memory_limit,
+                    cpu_limit: args.plugin_cpu_limit,
+                    allow_net: args.plugin_allow_net,
+                    allow_paths: args.plugin_allow_path,
+                },
+                sandbox::RawSandbox {
+                    memory_limit: e.plugin_memory_limit,
+                    cpu_limit: e.plugin_cpu_limit,
+                    allow_net: e.plugin_allow_net,
+                    allow_paths: e.plugin_allow_path.into_iter().collect(),
+                },
+            )?,
             auth: AuthConfig::default(),
             state_secret: secret_setting([
                 ("--state-secret".into(), args.state_secret),

@@ -10,6 +10,8 @@
 //! - [`auth`]: API keys and HS256 JWTs -> the `Caller`; 401 responses.
 //! - [`metrics`]: Prometheus/OpenMetrics counters, `GET /metrics`.
 //! - [`plugin`]: the plugin ABI checks, loader, per-generation workers and registry.
+//! - [`sandbox`]: what an isolated plugin's process may touch (Landlock, seccomp) and its
+//!   memory and per-call CPU limits.
 //! - [`mcp`]: JSON-RPC framing, sessions and the MCP method handlers.
 //! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint.
 //! - [`stdio`]: the stdio transport.
@@ -28,6 +30,7 @@ pub mod logging;
 pub mod mcp;
 pub mod metrics;
 pub mod plugin;
+pub mod sandbox;
 pub mod scaffold;
 pub mod server;
 pub mod stdio;

@@ -100,6 +100,7 @@ fn main() -> ExitCode {
             let _log = logging::init(config::LogFormat::Pretty, &filter);
             fastmcp::plugin::isolate::child::run(&args.spec)
         }
+        Command::SandboxedCall(args) => sandboxed_call(&args),
     }
 }
 
@@ -112,6 +113,26 @@ fn new_crate(args: &fastmcp::cli::NewArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) if e.is_usage() => usage_error(&e),
+        Err(e) => failure(&e),
+    }
+}
+
+/// `fastmcp __sandboxed-call`: the sandbox report to stderr, the call's result to stdout.
+/// Logging starts after the sandbox: the policy must be applied while this is the only thread.
+fn sandboxed_call(args: &fastmcp::cli::SandboxedCallArgs) -> ExitCode {
+    let call = match commands::sandboxed::prepare(args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&e),
+    };
+    match call.run() {
+        Ok((text, is_error)) => {
+            out(&format!("{text}\n"));
+            if is_error {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Err(e) => failure(&e),
     }
 }

@@ -13,6 +13,7 @@
 //! - `leaks`: retired copies that stay mapped (thread-local destructors on the I/O threads).
 //! - [`reply`], [`schema`]: checks of a plugin's replies against the protocol's result types
 //!   and a tool's `outputSchema`.
+//! - [`skills`]: the skills a plugin ships (the skills extension), checked at load.
 //! - [`registry`]: the configured plugins and the catalog being served.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
@@ -34,6 +35,7 @@ pub mod reload;
 pub mod reply;
 pub mod request;
 pub mod schema;
+pub mod skills;
 
 pub use error::PluginError;
 pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};

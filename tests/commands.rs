@@ -181,6 +181,17 @@ fn inspect_shows_output_schemas_prompt_arguments_and_descriptions() {
         template[0].contains("Data for one id, as JSON"),
         "{template:?}"
     );
+    // The SKILL.md is also a resource: look in the skills section, which comes last.
+    let skills = out
+        .stdout
+        .split("\nSkills (2):\n")
+        .nth(1)
+        .expect("a skills section");
+    let skill = block(skills, "skill://pdf-processing/SKILL.md");
+    assert!(
+        skill[0].contains("Extract text from PDF documents") && skill[0].contains("(4 files)"),
+        "{skill:?}"
+    );
 }
 
 fn conformance() -> &'static str {

@@ -25,7 +25,7 @@ fn meta(caps: Value, log_level: Option<&str>) -> Value {
 }
 
 /// POSTs a 2026-07-28 request with the standard headers (Mcp-Name from params.name/uri).
-fn send(
+pub(crate) fn send(
     server: &Server,
     id: i64,
     method: &str,
@@ -82,7 +82,8 @@ fn assert_error(status: u16, v: &Value, want: (u16, i64)) {
     );
 }
 
-fn body(r: reqwest::blocking::Response) -> (u16, Value) {
+/// The HTTP status and JSON body (`{"events": [...]}` for a stream) of a response.
+pub(crate) fn body(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
     let ctype = r
         .headers()

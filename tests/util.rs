@@ -36,6 +36,40 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// POSTs a JSON-RPC message to the MCP endpoint at `url`, in the given session if any.
+pub fn post_mcp(url: &str, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
+    let mut req = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(s) = session {
+        req = req.header("mcp-session-id", s);
+    }
+    req.send().expect("POST /mcp")
+}
+
+/// Initializes a stateful session at the MCP endpoint `url` and returns its id.
+pub fn initialize_at(url: &str) -> String {
+    let init = json!({
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "tests", "version": "1"}
+    });
+    let r = post_mcp(url, &rpc(0, "initialize", init), None);
+    assert_eq!(r.status(), 200);
+    let id = r
+        .headers()
+        .get("mcp-session-id")
+        .expect("session id")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_eq!(post_mcp(url, &note, Some(&id)).status(), 202);
+    id
+}
+
 /// Builds the example plugins once per test run and returns their paths.
 pub fn plugins() -> &'static Plugins {
     static PLUGINS: OnceLock<Plugins> = OnceLock::new();
@@ -194,15 +228,7 @@ impl Server {
 
     /// A POST to the MCP endpoint with the headers a good client sends.
     pub fn post(&self, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
-        let mut req = client()
-            .post(self.mcp())
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s);
-        }
-        req.send().expect("POST /mcp")
+        post_mcp(&self.mcp(), body, session)
     }
 
     /// POSTs a request and returns the JSON-RPC response (the last SSE message if streamed).
@@ -224,29 +250,7 @@ impl Server {
 
     /// Initializes a stateful session and returns its id.
     pub fn initialize(&self) -> String {
-        let r = self.post(
-            &rpc(
-                0,
-                "initialize",
-                json!({
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "tests", "version": "1"}
-                }),
-            ),
-            None,
-        );
-        assert_eq!(r.status(), 200);
-        let id = r
-            .headers()
-            .get("mcp-session-id")
-            .expect("session id")
-            .to_str()
-            .unwrap()
-            .to_string();
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        assert_eq!(self.post(&note, Some(&id)).status(), 202);
-        id
+        initialize_at(&self.mcp())
     }
 
     /// All log lines so far.
@@ -380,6 +384,8 @@ pub const GOOD_HEADERS: [(&str, &str); 2] = [
 /// How a finished `fastmcp` command ended and what it printed.
 #[derive(Debug)]
 pub struct Finished {
+    /// How it ended (a signal, for example).
+    pub status: std::process::ExitStatus,
     /// The exit code; `None` when a signal ended the process.
     pub code: Option<i32>,
     /// Everything written to stdout.
@@ -433,6 +439,7 @@ pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished 
         std::thread::sleep(Duration::from_millis(10));
     };
     Finished {
+        status,
         code: status.code(),
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),

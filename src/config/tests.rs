@@ -92,6 +92,7 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         auth: AuthConfig::default(),
         metrics: false,
         metrics_auth: true,
+        sandbox: SandboxSettings::default(),
     };
     assert_eq!(from_env, expected_env);
 

@@ -30,7 +30,7 @@ pub const SUPPORTED: [&str; 5] = [
     VERSION,
 ];
 /// Methods of this revision (anything else is answered 404 / -32601).
-pub const METHODS: [&str; 10] = [
+pub const METHODS: [&str; 13] = [
     "server/discover",
     "tools/list",
     "tools/call",
@@ -41,6 +41,10 @@ pub const METHODS: [&str; 10] = [
     "prompts/get",
     "completion/complete",
     "subscriptions/listen",
+    // The skills extension (`super::service::skills`), served whenever a plugin ships skills.
+    "skills/list",
+    "skills/get",
+    "resources/directory/read",
 ];
 /// How long list and read results may be cached by clients.
 pub const TTL_MS: u64 = 0;
@@ -283,6 +287,8 @@ pub fn decorate(method: &str, raw: &str) -> String {
                 | "resources/list"
                 | "resources/templates/list"
                 | "resources/read"
+                | "skills/list"
+                | "skills/get"
         )
     {
         obj.entry("ttlMs").or_insert(TTL_MS.into());

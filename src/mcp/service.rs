@@ -29,6 +29,7 @@ mod call;
 mod context;
 mod outcome;
 mod scan;
+pub mod skills;
 mod task_call;
 mod task_job;
 mod task_progress;
@@ -289,6 +290,7 @@ impl Service {
                 self.call_plugin(&generation, id, method, params, ctx).await
             }
             "completion/complete" => self.complete(id, params, ctx).await,
+            m if skills::METHODS.contains(&m) => self.skills_method(m, params),
             m if tasks::HANDSHAKE_METHODS.contains(&m)
                 && ctx.session.version_cmp(tasks::FIRST_VERSION).is_ge() =>
             {
@@ -324,7 +326,14 @@ impl Service {
         ctx: &RequestCtx,
     ) -> Reply {
         match method {
-            "server/discover" => Ok(tasks::wire::advertise_extension(&modern::discover())),
+            "server/discover" => {
+                let discover = tasks::wire::advertise_extension(&modern::discover());
+                Ok(if self.serves_skills() {
+                    skills::advertise(&discover)
+                } else {
+                    discover
+                })
+            }
             m if tasks::EXTENSION_METHODS.contains(&m) => self
                 .task_method_extension(m, params, ctx)
                 .await
@@ -451,12 +460,14 @@ impl Service {
                     .map_err(|e| ErrorData::internal_error(e.to_string(), None))?,
             );
         result.instructions = None;
-        let reply = json(&result)?;
-        Ok(if session.version_cmp(tasks::FIRST_VERSION).is_ge() {
-            tasks::wire::advertise_handshake(&reply)
-        } else {
-            reply
-        })
+        let mut reply = json(&result)?;
+        if session.version_cmp(tasks::FIRST_VERSION).is_ge() {
+            reply = tasks::wire::advertise_handshake(&reply);
+        }
+        if self.serves_skills() {
+            reply = skills::advertise(&reply);
+        }
+        Ok(reply)
     }
 
     fn list_tools(&self, params: Option<&RawValue>, caller: Option<&Caller>) -> Reply {

@@ -70,7 +70,7 @@ pub enum PluginError {
     /// Two plugins export the same name.
     #[error("duplicate {kind} `{name}`: exported by both {first} and {second}")]
     Duplicate {
-        /// "tool", "prompt", "resource" or "resource template".
+        /// "tool", "prompt", "resource", "resource template" or "skill".
         kind: &'static str,
         /// The name both export.
         name: String,

@@ -80,6 +80,8 @@ pub struct Manifest {
     pub prompts: Vec<Prompt>,
     /// Optional features.
     pub capabilities: PluginCapabilities,
+    /// Skills (the skills extension); their files are among `resources`.
+    pub skills: Vec<Arc<super::skills::Skill>>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +101,8 @@ struct RawManifest {
     prompts: Vec<Value>,
     #[serde(default)]
     capabilities: PluginCapabilities,
+    #[serde(default)]
+    skills: Vec<Value>,
 }
 
 /// Parses and checks manifest JSON; the error says what is wrong.
@@ -118,15 +122,18 @@ pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
             return Err(format!("tool `{}` is declared twice", t.tool.name));
         }
     }
+    let resources: Vec<Resource> = entries(raw.resources, "resource", "uri")?;
+    let skills = super::skills::parse(raw.skills, &resources)?;
     Ok(Manifest {
         name: raw.name,
         version: raw.version,
         sdk: raw.sdk,
         tools,
-        resources: entries(raw.resources, "resource", "uri")?,
+        resources,
         resource_templates: entries(raw.resource_templates, "resource template", "uriTemplate")?,
         prompts: entries(raw.prompts, "prompt", "name")?,
         capabilities: raw.capabilities,
+        skills: skills.into_iter().map(Arc::new).collect(),
     })
 }
 
@@ -237,6 +244,39 @@ mod tests {
     fn manifest(tools: Vec<Value>) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({"name": "p", "version": "1", "tools": tools}))
             .unwrap()
+    }
+
+    /// Keys a host does not know are ignored, never refused: that is how a manifest grows
+    /// (`skills` was added this way, and hosts before it still load plugins that ship skills,
+    /// serving their files as plain resources).
+    #[test]
+    fn unknown_top_level_keys_are_ignored() {
+        let bytes = serde_json::to_vec(&serde_json::json!({
+            "name": "p", "tools": [], "someLaterKey": {"x": [1, 2]}
+        }))
+        .unwrap();
+        assert_eq!(parse(&bytes).unwrap().name, "p");
+    }
+
+    #[test]
+    fn skills_are_read_with_their_files_among_the_resources() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let manifest = serde_json::json!({
+            "name": "p", "tools": [],
+            "resources": [{"uri": "skill://s/SKILL.md", "name": "s"}],
+            "skills": [{"uri": "skill://s/SKILL.md",
+                        "frontmatter": {"name": "s", "description": "d"},
+                        "resources": [{"uri": "skill://s/SKILL.md", "digest": digest, "size": 1}]}]
+        });
+        let m = parse(&serde_json::to_vec(&manifest).unwrap()).unwrap();
+        assert_eq!(m.skills[0].name, "s");
+        let mut orphan = manifest.clone();
+        orphan["resources"] = serde_json::json!([]);
+        let error = parse(&serde_json::to_vec(&orphan).unwrap()).unwrap_err();
+        assert!(
+            error.contains("not among the plugin's resources"),
+            "{error}"
+        );
     }
 
     #[test]

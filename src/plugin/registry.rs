@@ -18,6 +18,7 @@ use super::generation::Generation;
 use super::isolate::{self, CrashLoop, Isolation};
 use super::manifest::ToolEntry;
 use super::pool::{PoolOptions, Usage};
+use super::skills::Skill;
 
 /// One configured plugin: where it comes from and how its reloads went.
 #[derive(Debug)]
@@ -142,6 +143,12 @@ pub struct Catalog {
     /// Prompts with their slot.
     pub prompts: Vec<(usize, Prompt)>,
     prompt_index: FxHashMap<String, usize>,
+    /// Skills (the skills extension) in slot order, then plugin order.
+    pub skills: Vec<Arc<Skill>>,
+    /// `SKILL.md` URI to position in `skills`.
+    skill_index: FxHashMap<String, usize>,
+    /// Directory URI (a skill's root or one of its subdirectories) to position in `skills`.
+    directory_index: FxHashMap<String, usize>,
 }
 
 impl Catalog {
@@ -154,6 +161,7 @@ impl Catalog {
         let mut tool_owner: HashMap<String, usize> = HashMap::new();
         let mut prompt_owner: HashMap<String, usize> = HashMap::new();
         let mut resource_owner: HashMap<String, usize> = HashMap::new();
+        let mut skill_owner: HashMap<String, usize> = HashMap::new();
         let dup = |kind, name: &str, a: usize, b: usize| PluginError::Duplicate {
             kind,
             name: name.to_string(),
@@ -175,6 +183,19 @@ impl Catalog {
                 tool_owner.insert(name.clone(), slot);
                 c.tool_index.insert(name, c.tools.len());
                 c.tools.push((slot, entry.clone()));
+            }
+            for skill in &m.skills {
+                // Before resources, whose URIs a same-named skill shares: the error names the
+                // skill. Names, not only URIs: hosts show skills by name.
+                if let Some(&other) = skill_owner.get(&skill.name) {
+                    return Err(dup("skill", &skill.name, other, slot));
+                }
+                skill_owner.insert(skill.name.clone(), slot);
+                c.skill_index.insert(skill.uri.clone(), c.skills.len());
+                for dir in skill.directories.keys() {
+                    c.directory_index.insert(dir.clone(), c.skills.len());
+                }
+                c.skills.push(skill.clone());
             }
             for r in &m.resources {
                 if let Some(&other) = resource_owner.get(&r.uri) {
@@ -219,6 +240,17 @@ impl Catalog {
         let &i = self.prompt_index.get(name)?;
         let (slot, p) = &self.prompts[i];
         Some((p, self.generation(*slot)?))
+    }
+
+    /// The skill whose `SKILL.md` is at `uri`.
+    pub fn skill(&self, uri: &str) -> Option<&Skill> {
+        self.skill_index.get(uri).map(|&i| &*self.skills[i])
+    }
+
+    /// The direct children of the skill directory at `uri` (`resources/directory/read`).
+    pub fn directory(&self, uri: &str) -> Option<&[serde_json::Value]> {
+        let &i = self.directory_index.get(uri)?;
+        self.skills[i].directories.get(uri).map(Vec::as_slice)
     }
 
     /// The generation serving slot `slot`, if it has one.
@@ -364,8 +396,15 @@ impl Registry {
                     om.tools.iter().map(|t| &t.tool),
                     nm.tools.iter().map(|t| &t.tool),
                 ),
+                // A skill file edited to the same length leaves its resource entry as it was;
+                // its digest in the skill entry tells.
                 resources: om.resources != nm.resources
-                    || om.resource_templates != nm.resource_templates,
+                    || om.resource_templates != nm.resource_templates
+                    || om
+                        .skills
+                        .iter()
+                        .map(|s| &s.entry)
+                        .ne(nm.skills.iter().map(|s| &s.entry)),
                 prompts: om.prompts != nm.prompts,
             },
             // Served for the first time (its first build had failed): every list it adds to.

@@ -4,7 +4,8 @@
 //! elicitation (with SEP-1034 defaults and SEP-1330 enums), a hand-written JSON Schema 2020-12,
 //! SSE polling, `Mcp-Param-*` headers; static, binary, templated and subscribable resources;
 //! prompts with arguments, embedded resources and images; an argument completion; and for
-//! protocol 2026-07-28 the multi round-trip tools and prompt and the stateless diagnostics.
+//! protocol 2026-07-28 the multi round-trip tools and prompt and the stateless diagnostics; and
+//! the skills of `skills/` (the skills extension, SEP-2640), embedded with `skills!`.
 //!
 //! # Layout
 //! - `tools`: the tools, except elicitation; `elicitation`: the three elicitation tools.
@@ -68,6 +69,7 @@ fastmcp_sdk::export_plugin! {
         test_prompt_with_image, test_input_required_result_prompt,
     ],
     completions: [complete_arg1],
+    skills: fastmcp_sdk::skills!("skills"),
     subscribe: true,
 }
 

@@ -1,5 +1,5 @@
 //! Procedural macros of `fastmcp-sdk`: the `#[tool]`, `#[resource]`, `#[resource_template]`,
-//! `#[prompt]` and `#[completion]` attributes.
+//! `#[prompt]` and `#[completion]` attributes, and `skills!`.
 //!
 //! Use them through `fastmcp_sdk::prelude`, not from this crate directly: the generated code
 //! refers to `::fastmcp_sdk`, so the plugin crate must depend on `fastmcp-sdk` under that name.
@@ -9,6 +9,7 @@
 //! - `signature`: the checks every attribute makes on the function, parameter kinds, doc comments.
 //! - `expand`: writes the hidden tool definition.
 //! - `items`: writes the hidden resource, template, prompt and completion definitions.
+//! - `skills`: `skills!("dir")`, a directory of Agent Skills embedded at build time.
 
 use proc_macro::TokenStream;
 
@@ -22,6 +23,7 @@ mod expand;
 mod items;
 mod options;
 mod signature;
+mod skills;
 
 type Expand =
     fn(proc_macro2::TokenStream, proc_macro2::TokenStream) -> syn::Result<proc_macro2::TokenStream>;
@@ -54,6 +56,15 @@ pub fn prompt(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn completion(attr: TokenStream, item: TokenStream) -> TokenStream {
     run(items::completion, attr, item)
+}
+
+/// Embeds a directory of Agent Skills; see `fastmcp_sdk::skills`.
+#[proc_macro]
+pub fn skills(input: TokenStream) -> TokenStream {
+    match skills::expand(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
 }
 
 /// Expands, or reports the error while keeping the item as written.

@@ -39,6 +39,8 @@ pub struct Registry {
     /// The parsed templates, in the plugin's order (the first match serves a URI).
     templates: Vec<UriTemplate>,
     prompts: Index,
+    /// The files of the plugin's skills by URI, read from the embedded bytes.
+    skill_files: rustc_hash::FxHashMap<&'static str, &'static crate::SkillFile>,
     /// The names of each prompt's required arguments, checked before its function runs.
     required_arguments: Vec<Vec<String>>,
 }
@@ -83,9 +85,12 @@ impl Registry {
             let required = arguments.into_iter().filter(|a| a.required);
             required.map(|a| a.name).collect()
         });
+        let skill_files = plugin.skills.iter().flat_map(|skill| skill.files);
+        let skill_files = skill_files.map(|file| (file.uri, file)).collect();
         Self {
             #[cfg(feature = "async")]
             runtime: crate::runtime::AsyncRuntime::new(plugin.name),
+            skill_files,
             templates: templates.collect(),
             required_arguments: required_arguments.collect(),
             plugin,

@@ -31,6 +31,8 @@
 /// - `tools: [...]`: `#[tool]` functions, by path (`hello`, `tools::weather`);
 /// - `resources: [...]`, `resource_templates: [...]`, `prompts: [...]`, `completions: [...]`:
 ///   `#[resource]`, `#[resource_template]`, `#[prompt]` and `#[completion]` functions;
+/// - `skills: fastmcp_sdk::skills!("skills")`: a directory of Agent Skills embedded at build
+///   time (see [`skills!`](crate::skills));
 /// - `subscribe: true`: clients may subscribe to the plugin's resources (see
 ///   [`Plugin::with_subscribe`](crate::Plugin::with_subscribe)).
 ///
@@ -102,6 +104,11 @@ macro_rules! export_plugin {
             $($($rest)*)?
         }
     };
+    (@items [$($plugin:tt)*] skills: $skills:expr $(, $($rest:tt)*)?) => {
+        $crate::export_plugin! {
+            @items [$($plugin)* .skills($skills)] $($($rest)*)?
+        }
+    };
     (@items [$($plugin:tt)*] subscribe: $subscribe:literal $(, $($rest:tt)*)?) => {
         $crate::export_plugin! {
             @items [$($plugin)* .with_subscribe($subscribe)] $($($rest)*)?
@@ -114,7 +121,8 @@ macro_rules! export_plugin {
         ::core::compile_error!(::core::concat!(
             "export_plugin!: unexpected `", ::core::stringify!($key), "`; after name and version \
              come, in any order: tools: [...], resources: [...], resource_templates: [...], \
-             prompts: [...], completions: [...], subscribe: true"
+             prompts: [...], completions: [...], skills: skills!(\"dir\"), \
+             subscribe: true"
         ));
     };
 }

@@ -276,6 +276,7 @@ mod result;
 mod runtime;
 mod schema;
 mod shim;
+mod skill;
 pub mod testing;
 mod tool;
 mod uri_template;
@@ -299,6 +300,7 @@ pub use resource::{
 };
 pub use result::{IntoToolResult, Json, ToolError, ToolResult};
 pub use schema::nullable;
+pub use skill::{SkillDef, SkillFile, Skills};
 pub use tool::{Execution, Handler, TaskSupport, ToolAccess, ToolAnnotations, ToolDef};
 
 /// The C ABI this SDK implements (re-exported for hosts and tests).
@@ -399,6 +401,34 @@ pub use fastmcp_sdk_macros::tool;
 
 mod attributes;
 pub use attributes::{completion, prompt, resource, resource_template};
+
+/// Embeds a directory of Agent Skills in the plugin at build time (the MCP skills extension,
+/// SEP-2640).
+///
+/// ```ignore
+/// fastmcp_sdk::export_plugin! {
+///     name: "docs",
+///     version: env!("CARGO_PKG_VERSION"),
+///     skills: fastmcp_sdk::skills!("skills"),
+/// }
+/// ```
+///
+/// The path is relative to the crate's `Cargo.toml`. Each subdirectory is one skill: a
+/// `SKILL.md` that begins with YAML frontmatter holding at least `name` (equal to the
+/// directory's name, following the Agent Skills naming rules) and `description`, plus any
+/// supporting files and subdirectories (hidden files are skipped, other files at the top level
+/// are ignored). Everything is checked at compile time: a missing `SKILL.md`, frontmatter or
+/// field, a name that does not match, a skill over 512 files or 16 MiB, or frontmatter YAML
+/// outside the supported subset is a compile error naming the file.
+///
+/// Every file is embedded with `include_bytes!`, so editing one rebuilds the plugin. Adding or
+/// removing a file is seen at the next build that recompiles the crate; to make cargo watch the
+/// directory, add a `build.rs` with
+/// `fn main() { println!("cargo:rerun-if-changed=skills"); }`.
+///
+/// The host serves each file as the resource `skill://<name>/<path>`, and the skills as
+/// `skills/list`, `skills/get` and `resources/directory/read`.
+pub use fastmcp_sdk_macros::skills;
 
 /// What plugin authors need: `use fastmcp_sdk::prelude::*;`.
 pub mod prelude {

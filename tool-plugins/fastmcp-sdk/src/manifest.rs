@@ -1,5 +1,6 @@
 //! The manifest (`docs/abi.md`, "Manifest"): the JSON the host reads once per load to learn the
-//! plugin's name, version, tools, resources, resource templates, prompts and capabilities.
+//! plugin's name, version, tools, resources, resource templates, prompts, capabilities and
+//! skills.
 //!
 //! Building it checks what the compiler could not: tool names are valid and unique, every
 //! schema describes a JSON object, URIs, templates and prompt names are unique, templates parse,
@@ -13,7 +14,7 @@ use serde_json::Value;
 use crate::prompt::PromptArgument;
 use crate::resource::Common;
 use crate::tool::{Execution, ToolAccess, ToolAnnotations};
-use crate::{Annotations, Plugin, ToolDef};
+use crate::{Annotations, Plugin, SkillDef, ToolDef};
 
 mod check;
 
@@ -31,6 +32,24 @@ struct Manifest<'a> {
     resource_templates: Vec<TemplateEntry<'a>>,
     prompts: Vec<PromptEntry<'a>>,
     capabilities: Capabilities,
+    /// The skills extension's entries; absent without skills, so older hosts see no change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skills: Vec<SkillEntry<'a>>,
+}
+
+/// One skill: the wire `Skill` entry of `skills/list` (its files are also in `resources`).
+#[derive(Serialize)]
+struct SkillEntry<'a> {
+    uri: &'a str,
+    frontmatter: &'a serde_json::value::RawValue,
+    resources: Vec<SkillResource<'a>>,
+}
+
+#[derive(Serialize)]
+struct SkillResource<'a> {
+    uri: &'a str,
+    digest: &'a str,
+    size: usize,
 }
 
 #[derive(Serialize)]
@@ -143,6 +162,8 @@ pub(crate) fn build(plugin: &Plugin, prompt_arguments: &[Vec<PromptArgument>]) -
         described: (&resource.common).into(),
         size: resource.size,
     });
+    let mut resources: Vec<ResourceEntry<'_>> = resources.collect();
+    resources.extend(plugin.skills.iter().flat_map(|skill| skill_files(skill)));
     let templates = plugin
         .resource_templates
         .iter()
@@ -162,15 +183,58 @@ pub(crate) fn build(plugin: &Plugin, prompt_arguments: &[Vec<PromptArgument>]) -
         version: plugin.version,
         sdk: SDK,
         tools: plugin.tools.iter().map(entry).collect(),
-        resources: resources.collect(),
+        resources,
         resource_templates: templates.collect(),
         prompts: prompts.collect(),
         capabilities: Capabilities {
             completions: !plugin.completions.is_empty(),
             subscribe: plugin.subscribe,
         },
+        skills: plugin
+            .skills
+            .iter()
+            .map(|skill| skill_entry(skill))
+            .collect(),
     };
     serde_json::to_vec(&manifest).expect("the manifest is plain JSON")
+}
+
+/// A skill's files as resources: `SKILL.md` named and described by its frontmatter (as the
+/// skills extension recommends), the others by their file name.
+fn skill_files<'a>(skill: &'a SkillDef) -> impl Iterator<Item = ResourceEntry<'a>> + 'a {
+    skill.files.iter().map(move |file| {
+        let is_skill_md = file.uri == skill.uri;
+        ResourceEntry {
+            uri: file.uri,
+            described: Described {
+                name: if is_skill_md {
+                    skill.name
+                } else {
+                    file.file_name()
+                },
+                title: None,
+                description: is_skill_md.then_some(skill.description),
+                mime_type: Some(file.mime_type),
+                annotations: None,
+            },
+            size: Some(file.bytes.len() as u64),
+        }
+    })
+}
+
+fn skill_entry<'a>(skill: &'a SkillDef) -> SkillEntry<'a> {
+    let frontmatter: &'a serde_json::value::RawValue = serde_json::from_str(skill.frontmatter)
+        .unwrap_or_else(|e| panic!("skill \"{}\": frontmatter is not JSON: {e}", skill.name));
+    let resources = skill.files.iter().map(|file| SkillResource {
+        uri: file.uri,
+        digest: file.digest,
+        size: file.bytes.len(),
+    });
+    SkillEntry {
+        uri: skill.uri,
+        frontmatter,
+        resources: resources.collect(),
+    }
 }
 
 fn entry(tool: &ToolDef) -> ToolEntry<'_> {

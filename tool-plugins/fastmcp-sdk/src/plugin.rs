@@ -1,10 +1,12 @@
-//! [`Plugin`]: the definition of a plugin (its name, version and items), as `export_plugin!`
-//! collects it.
+//! [`Plugin`]: the definition of a plugin (its name, version, items and skills), as
+//! `export_plugin!` collects it.
 //!
 //! Each kind of item has its own vector, manifest entries and request method; adding a kind
 //! never touches the tool path.
 
-use crate::{CompletionDef, PromptDef, ResourceDef, ResourceTemplateDef, ToolDef};
+use crate::{
+    CompletionDef, PromptDef, ResourceDef, ResourceTemplateDef, SkillDef, Skills, ToolDef,
+};
 
 /// A plugin's definition: name, version, tools, resources, resource templates, prompts and
 /// completions.
@@ -20,6 +22,8 @@ pub struct Plugin {
     pub(crate) resource_templates: Vec<ResourceTemplateDef>,
     pub(crate) prompts: Vec<PromptDef>,
     pub(crate) completions: Vec<CompletionDef>,
+    /// Skills embedded with `skills!`, served as `skill://` resources and manifest entries.
+    pub(crate) skills: Vec<&'static SkillDef>,
     /// Whether clients may subscribe to this plugin's resources (manifest
     /// `capabilities.subscribe`).
     pub(crate) subscribe: bool,
@@ -36,6 +40,7 @@ impl Plugin {
             resource_templates: Vec::new(),
             prompts: Vec::new(),
             completions: Vec::new(),
+            skills: Vec::new(),
             subscribe: false,
         }
     }
@@ -67,6 +72,12 @@ impl Plugin {
     /// Adds a completion.
     pub fn completion(mut self, completion: CompletionDef) -> Self {
         self.completions.push(completion);
+        self
+    }
+
+    /// Adds skills embedded with [`skills!`](crate::skills).
+    pub fn skills(mut self, skills: Skills) -> Self {
+        self.skills.extend(skills.as_slice());
         self
     }
 
@@ -113,5 +124,10 @@ impl Plugin {
     /// The completions, in the order they were added.
     pub fn completions(&self) -> &[CompletionDef] {
         &self.completions
+    }
+
+    /// The skills, in the order they were added.
+    pub fn skill_defs(&self) -> &[&'static SkillDef] {
+        &self.skills
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use fastmcp_sdk::prelude::*;
 
 mod crash;
+mod probe;
 mod tasks;
 
 /// What `version_marker` returns: `v1`, or `$FASTMCP_TEST_PLUGIN_MARKER` at build time. Reload
@@ -407,6 +408,7 @@ fastmcp_sdk::export_plugin! {
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
         handwritten, crash::crash_segv, crash::crash_abort, crash::crash_stack, crash::crash_oom,
         crash::crash_exit, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
+        probe::read_file, probe::connect_tcp, probe::alloc_mib, probe::spin_cpu,
     ],
 }
 

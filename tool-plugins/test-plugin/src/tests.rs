@@ -64,7 +64,11 @@ fn manifest_lists_every_tool() {
             "gather",
             "long_job",
             "must_task",
-            "task_ask"
+            "task_ask",
+            "read_file",
+            "connect_tcp",
+            "alloc_mib",
+            "spin_cpu"
         ]
     );
     let tasks: Vec<&Value> = manifest["tools"]
@@ -74,7 +78,7 @@ fn manifest_lists_every_tool() {
         .map(|tool| tool.get("taskSupport").unwrap_or(&Value::Null))
         .collect();
     assert_eq!(
-        tasks[tasks.len() - 4..],
+        tasks[tasks.len() - 8..tasks.len() - 4],
         [
             &Value::Null,
             &json!("optional"),
@@ -97,7 +101,7 @@ fn manifest_lists_every_tool() {
             false, false, true, false, true, false, false, false, false, false, false, true, true,
             // crash_*: blocking
             false, false, false, false, false, //
-            false, false, false, false
+            false, false, false, false, false, false, false, false
         ]
     );
     // A tool with a context runs inline only where the host can collect what it sends.

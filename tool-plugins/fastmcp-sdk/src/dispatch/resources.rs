@@ -1,4 +1,4 @@
-//! `resources/read` (static URIs first, then templates in the plugin's order) and
+//! `resources/read` (skill files and static URIs first, then templates in the plugin's order) and
 //! `resources/subscribe` / `resources/unsubscribe`.
 
 use std::borrow::Cow;
@@ -31,6 +31,10 @@ impl Registry {
             Err(response) => return response,
         };
         let uri = &*params.uri;
+        if let Some(file) = self.skill_files.get(uri) {
+            let contents = vec![file.content()];
+            return Response::ok(serde_json::to_vec(&ReadResult { contents }).unwrap_or_default());
+        }
         let Some((common, variables)) = self.find_resource(uri) else {
             return Response::protocol(&ProtocolError::resource_not_found(uri));
         };
@@ -55,7 +59,9 @@ impl Registry {
             Ok(params) => params,
             Err(response) => return response,
         };
+        let skill_file = self.skill_files.contains_key(&*params.uri);
         match self.find_resource(&params.uri) {
+            _ if skill_file => Response::ok(b"{}".to_vec()),
             Some(_) => Response::ok(b"{}".to_vec()),
             None => Response::protocol(&ProtocolError::resource_not_found(&params.uri)),
         }

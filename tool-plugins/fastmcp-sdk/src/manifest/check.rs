@@ -40,6 +40,21 @@ pub(crate) fn plugin(plugin: &Plugin, prompt_arguments: &[Vec<PromptArgument>]) 
             resource.uri
         );
     }
+    let mut names = HashSet::new();
+    for skill in &plugin.skills {
+        assert!(
+            names.insert(skill.name),
+            "skill \"{}\" is added twice",
+            skill.name
+        );
+        for file in skill.files {
+            assert!(
+                seen.insert(file.uri),
+                "resource \"{}\" is defined twice (a skill file and a resource)",
+                file.uri
+            );
+        }
+    }
     let mut seen = HashSet::new();
     for template in &plugin.resource_templates {
         if let Err(error) = UriTemplate::parse(template.uri_template) {
