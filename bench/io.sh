@@ -3,6 +3,8 @@
 # (the tool awaits a 50 ms timer and answers `waited 50 ms`) at several connection counts:
 #   fastmcp  target/release/fastmcp dev libtest_plugin.so --stateless true: the test plugin's
 #            `#[tool] async fn io_wait` on the plugin's own tokio runtime (issue 12)
+#   fastmcp-isolated  the same with --isolate=true: io_wait runs in the plugin's child process,
+#            the host awaits each reply without a thread (target >= 0.8x fastmcp at 1024)
 #   rmcp     bench/src/bin/rmcp_io.rs: rmcp 3.11's `#[tool] async fn io_wait` + tokio::time::sleep,
 #            StreamableHttpService without sessions, JSON responses
 #   ts       TypeScript fastmcp (bench/ts/server.mjs): an `execute: async` tool awaiting a
@@ -64,7 +66,7 @@ for c in $LEVELS; do
   if ((c > MAX_LEVEL)); then MAX_LEVEL=$c; fi
 done
 for s in $SYSTEMS; do
-  case $s in fastmcp | rmcp | ts) ;; *) die "unknown system $s (want fastmcp, rmcp or ts)" ;; esac
+  case $s in fastmcp | fastmcp-isolated | rmcp | ts) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp or ts)" ;; esac
 done
 [[ -n $SYSTEMS ]] || die "SYSTEMS is empty"
 
@@ -149,6 +151,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets SERVER_PID
   case $1 in
     # --max-connections above the level: the default (1024) would refuse the 4096 level.
     fastmcp) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
+    fastmcp-isolated) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --isolate=true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     rmcp) taskset -c "$SERVER_CPU" "$WORK/bin/rmcp_io" "$2" >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$2" >"$out" 2>&1 & ;;
   esac

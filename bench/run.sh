@@ -11,6 +11,9 @@
 #                      tool's progress notification turns the answer into an SSE stream
 #                      (bench/wrk/call.lua checks for the progress event, then the result).
 #                      Compared with `fastmcp` (the pure inline path): target >= 0.7x.
+#   fastmcp-isolated   fastmcp --stateless true --isolate: the calculator in a supervised child
+#                      process (every call a frame over a socket pair); targets vs `fastmcp`:
+#                      >= 0.5x req/s, p99 <= 2x; cold start <= 15 ms
 # One load generator (wrk + bench/wrk/tools-call.lua, which checks every body for "Result: 5"),
 # servers pinned to SERVER_CPU and wrk to GEN_CPU, runs interleaved (A B C ... A B C ...).
 # Also: cold start (spawn -> /ready 200, median of COLD_RUNS), RSS idle/peak, server CPU time
@@ -19,7 +22,7 @@
 # Usage: bash bench/run.sh
 # Knobs (environment): DURATION=10 ROUNDS=2 CONNECTIONS=64 WARMUP=2 COLD_RUNS=5 SESSIONS=1000
 #   SERVER_CPU=0 GEN_CPU=1 FFI=1
-#   SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"
+#   SYSTEMS="fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress fastmcp-isolated"
 #   PROGRESS_TOOL=progress_once  the test plugin's tool for fastmcp-progress: `progress_once {}`
 #                 (#[tool(inline)] with a Context: one progress notification, run inline for
 #                 stateless requests), `sleep` (`sleep {ms: 0, steps: 1}`, a sync tool with a
@@ -47,7 +50,7 @@ SESSIONS=${SESSIONS:-1000}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
 FFI=${FFI:-1}
-SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress"}
+SYSTEMS=${SYSTEMS:-"fastmcp ceiling ts fastmcp-stateful fastmcp-workers fastmcp-progress fastmcp-isolated"}
 PROGRESS_TOOL=${PROGRESS_TOOL:-progress_once}
 REV=${REV:-}
 KEEP_LOGS=${KEEP_LOGS:-0}
@@ -68,7 +71,7 @@ int_in SERVER_CPU "$SERVER_CPU" 0 1023
 int_in GEN_CPU "$GEN_CPU" 0 1023
 int_in WAIT_QUIET "$WAIT_QUIET" 0 3600
 for s in $SYSTEMS; do
-  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers | fastmcp-progress) ;; *) die "unknown system $s" ;; esac
+  case $s in fastmcp | ceiling | ts | fastmcp-stateful | fastmcp-workers | fastmcp-progress | fastmcp-isolated) ;; *) die "unknown system $s" ;; esac
 done
 case $PROGRESS_TOOL in
   progress_once) PROGRESS_ARGS='{}' PROGRESS_EXPECT="progressed once" ;;
@@ -172,6 +175,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets PID[NAME]
   case $name in
     fastmcp) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
     fastmcp-workers) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --inline-tools false --port "$port" >"$out" 2>&1 & ;;
+    fastmcp-isolated) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --isolate=true --port "$port" >"$out" 2>&1 & ;;
     fastmcp-progress) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$TEST_SO" --stateless true --port "$port" >"$out" 2>&1 & ;;
     fastmcp-stateful | sessions) taskset -c "$SERVER_CPU" "$FASTMCP_BIN" dev "$CALC_SO" --port "$port" >"$out" 2>&1 & ;;
     ceiling) taskset -c "$SERVER_CPU" "$CEILING" "$port" >"$out" 2>&1 & ;;
@@ -194,6 +198,7 @@ cold_start() { # NAME -> median ms
   case $1 in
     fastmcp) taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --port '{port}' ;;
     fastmcp-stateful) taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --port '{port}' ;;
+    fastmcp-isolated) taskset -c "$GEN_CPU" "${b[@]}" "$FASTMCP_BIN" dev "$CALC_SO" --stateless true --isolate=true --port '{port}' ;;
     ceiling) taskset -c "$GEN_CPU" "${b[@]}" "$CEILING" '{port}' ;;
     ts) taskset -c "$GEN_CPU" "${b[@]}" node "$ROOT/bench/ts/server.mjs" '{port}' ;;
   esac >"$WORK/cold-$1.txt"

@@ -41,6 +41,8 @@ Environment (a flag beats its variable; an empty variable counts as unset):
   FASTMCP_LOG, RUST_LOG         log filter, e.g. info,fastmcp=debug        [default: info]
   FASTMCP_WATCH                 true | false: rebuild and reload on change [default: true]
   FASTMCP_INLINE_TOOLS          true | false: run short tools inline       [default: true]
+  FASTMCP_ISOLATE               true | false | names: in child processes   [default: false]
+  FASTMCP_ISOLATE_CRASH_LOOP    COUNT/DURATION crashes stop the restarts   [default: 5/30s]
   FASTMCP_PROFILE               cargo profile for plugin crates            [default: release]
   FASTMCP_STATE_SECRET          key for 2026-07-28 requestState (32+ bytes) [default: random]
   FASTMCP_API_KEY, API_KEY      API key required on the MCP endpoint       [default: none]
@@ -104,6 +106,16 @@ pub enum Command {
     /// sandbox of isolated plugins on the real kernel).
     #[command(name = "__sandboxed-call", hide = true)]
     SandboxedCall(SandboxedCallArgs),
+    /// Internal: serve one isolated plugin to the fastmcp that started this process.
+    #[command(name = "__plugin-host", hide = true)]
+    PluginHost(PluginHostArgs),
+}
+
+/// `fastmcp __plugin-host SPEC`: started by the host, never by a user.
+#[derive(Debug, Clone, Args)]
+pub struct PluginHostArgs {
+    /// The startup spec (JSON) the host wrote.
+    pub spec: String,
 }
 
 /// `fastmcp dev [OPTIONS] <PLUGIN>...`
@@ -218,6 +230,14 @@ pub struct DevArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub inline_tools: Option<String>,
 
+    /// Run plugins in supervised child processes, so a crash costs only its own calls: true (all), false (none), or a comma-separated list of plugin names (file or crate directory name); bare --isolate means true [env: FASTMCP_ISOLATE] [default: false]
+    #[arg(long, value_name = "BOOL|NAMES", num_args = 0..=1, default_missing_value = "true")]
+    pub isolate: Option<String>,
+
+    /// An isolated plugin whose children crash COUNT times within DURATION is not restarted until a reload, e.g. 5/30s [env: FASTMCP_ISOLATE_CRASH_LOOP] [default: 5/30s]
+    #[arg(long, value_name = "COUNT/DURATION")]
+    pub isolate_crash_loop: Option<String>,
+
     /// Cargo profile for plugin crates; dev and debug both mean target/debug [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -305,6 +325,10 @@ pub struct InspectArgs {
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+
+    /// Run the plugin in a child process, as `dev --isolate` does; bare --isolate means true [env: FASTMCP_ISOLATE] [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub isolate: Option<String>,
 }
 
 /// `fastmcp call [--profile P] <PLUGIN> <TOOL> [--args JSON]`
@@ -325,6 +349,10 @@ pub struct CallArgs {
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
     pub profile: Option<String>,
+
+    /// Run the plugin in a child process, as `dev --isolate` does; bare --isolate means true [env: FASTMCP_ISOLATE] [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub isolate: Option<String>,
 }
 
 /// `fastmcp __sandboxed-call --policy JSON <PLUGIN> <TOOL> [--args JSON]` (hidden)

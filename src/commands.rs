@@ -11,6 +11,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::config::{PluginSource, ProbeConfig};
+use crate::plugin::isolate::{self, CrashLoop, Isolation};
+use crate::plugin::pool::PoolOptions;
 use crate::plugin::{Generation, PluginError, build};
 
 pub mod local;
@@ -18,9 +20,32 @@ pub mod sandboxed;
 
 pub use local::{LocalRequest, RequestError};
 
-/// Builds (for a crate) and loads one plugin outside any server. Blocking.
-pub fn load_one(plugin: &std::path::Path, profile: &str) -> Result<Arc<Generation>, PluginError> {
-    Generation::load(&library_of(plugin, profile)?, 1)
+/// Builds (for a crate) and loads one plugin outside any server, in a child process when
+/// `isolation` covers it. Blocking.
+pub fn load_one(
+    plugin: &std::path::Path,
+    profile: &str,
+    isolation: &Isolation,
+) -> Result<Arc<Generation>, PluginError> {
+    let library = library_of(plugin, profile)?;
+    if isolation.covers(&plugin.display().to_string(), &library) {
+        let staged = crate::plugin::library::stage(&library)?;
+        let options = PoolOptions::default();
+        let label = plugin.display().to_string();
+        return isolate::load(staged, 1, &label, &options, CrashLoop::default());
+    }
+    Generation::load(&library, 1)
+}
+
+/// The plugin a one-shot command runs, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// A library or a crate.
+    pub plugin: &'a std::path::Path,
+    /// Cargo profile for a crate.
+    pub profile: &'a str,
+    /// Whether it runs in a child process.
+    pub isolation: &'a Isolation,
 }
 
 /// The library a plugin argument names, built first when it is a crate. Blocking.
@@ -230,13 +255,12 @@ fn describe_type(p: &Value) -> String {
 /// servers use (`local::send`). Returns the printed result and whether it is an error.
 /// Blocking.
 pub fn call_tool(
-    plugin: &std::path::Path,
-    profile: &str,
+    call: &Call<'_>,
     tool: &str,
     args: serde_json::Map<String, Value>,
 ) -> Result<(String, bool), PluginError> {
     let params = json!({"name": tool, "arguments": args});
-    let reply = local::send(plugin, profile, "tools/call", params)?;
+    let reply = local::send(call, "tools/call", params)?;
     Ok(match (reply.get("result"), reply.get("error")) {
         (Some(result), _) => (
             serde_json::to_string_pretty(result).unwrap_or_default(),

@@ -13,6 +13,7 @@
 //! - `sandbox`: the sandbox and limits of isolated plugins ([`SandboxSettings`]).
 //! - `tests`: the resolvers' tests (precedence, fallbacks, error messages).
 
+mod isolation;
 mod limits;
 mod parse;
 mod probe;
@@ -31,6 +32,9 @@ use serde::Deserialize;
 
 use crate::cli;
 pub use crate::mcp::tasks::TaskLimits;
+pub use crate::plugin::isolate::{CrashLoop, Isolation};
+pub use isolation::resolve_isolate;
+use isolation::{check_isolated_names, parse_crash_loop};
 pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
@@ -151,6 +155,10 @@ pub struct Config {
     pub watch: bool,
     /// Run tools the plugin marks `inline` on the thread that read the request.
     pub inline_tools: bool,
+    /// Which plugins run in supervised child processes (`--isolate`).
+    pub isolate: Isolation,
+    /// When an isolated plugin's crashes make a loop that stops its restarts.
+    pub isolate_crash_loop: CrashLoop,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
     pub state_secret: Option<Secret>,
     /// `redis://...` to share stateful sessions between instances; `None` keeps them in memory.
@@ -253,6 +261,8 @@ impl Default for Config {
             log_filter: "info".into(),
             watch: true,
             inline_tools: true,
+            isolate: Isolation::None,
+            isolate_crash_loop: CrashLoop::default(),
             state_secret: None,
             session_store: None,
             auth: AuthConfig::default(),
@@ -292,6 +302,8 @@ struct RawEnv {
     log: Option<String>,
     watch: Option<String>,
     inline_tools: Option<String>,
+    isolate: Option<String>,
+    isolate_crash_loop: Option<String>,
     profile: Option<String>,
     state_secret: Option<String>,
     session_store: Option<String>,
@@ -481,6 +493,8 @@ impl Config {
             log_filter: get(log_sources, d.log_filter, parse_log_filter)?,
             watch: bool_setting!(watch),
             inline_tools: bool_setting!(inline_tools),
+            isolate: setting!(isolate, Isolation::parse),
+            isolate_crash_loop: setting!(isolate_crash_loop, parse_crash_loop),
             session_store: session_store_setting([
                 ("--session-store".into(), args.session_store),
                 ("FASTMCP_SESSION_STORE".into(), e.session_store),
@@ -518,6 +532,7 @@ impl Config {
             return Err(ConfigError::NoPlugins);
         }
         tasks::check(&config.tasks)?;
+        check_isolated_names(&config)?;
         auth_sources.endpoint = config.endpoint.clone();
         config.auth = AuthConfig::from_sources(auth_sources)?;
         Ok(config)

@@ -17,12 +17,17 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Dev(args) => dev(args),
         Command::Inspect(args) => {
-            let profile = match config::resolve_profile(args.profile.clone(), config::env_vars()) {
-                Ok(p) => p,
+            let resolved = config::resolve_profile(args.profile.clone(), config::env_vars())
+                .and_then(|p| {
+                    let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
+                    Ok((p, isolate?))
+                });
+            let (profile, isolation) = match resolved {
+                Ok(v) => v,
                 Err(e) => return usage_error(&e),
             };
             let _log = logging::init(config::LogFormat::Pretty, "warn");
-            match commands::load_one(&args.plugin, &profile) {
+            match commands::load_one(&args.plugin, &profile, &isolation) {
                 Ok(g) => {
                     if args.json {
                         out(&format!("{:#}\n", commands::manifest_json(&g)));
@@ -36,13 +41,22 @@ fn main() -> ExitCode {
         }
         Command::Call(args) => {
             let parsed = config::resolve_profile(args.profile.clone(), config::env_vars())
-                .and_then(|p| Ok((p, config::parse_tool_args(&args.args)?)));
-            let (profile, tool_args) = match parsed {
+                .and_then(|p| Ok((p, config::parse_tool_args(&args.args)?)))
+                .and_then(|(p, a)| {
+                    let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
+                    Ok((p, a, isolate?))
+                });
+            let (profile, tool_args, isolation) = match parsed {
                 Ok(v) => v,
                 Err(e) => return usage_error(&e),
             };
             let _log = logging::init(config::LogFormat::Pretty, "warn");
-            match commands::call_tool(&args.plugin, &profile, &args.tool, tool_args) {
+            let call = commands::Call {
+                plugin: &args.plugin,
+                profile: &profile,
+                isolation: &isolation,
+            };
+            match commands::call_tool(&call, &args.tool, tool_args) {
                 Ok((text, is_error)) => {
                     out(&format!("{text}\n"));
                     if is_error {
@@ -81,6 +95,11 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::New(args) => new_crate(&args),
+        Command::PluginHost(args) => {
+            let filter = std::env::var("FASTMCP_LOG").unwrap_or_else(|_| "warn".into());
+            let _log = logging::init(config::LogFormat::Pretty, &filter);
+            fastmcp::plugin::isolate::child::run(&args.spec)
+        }
         Command::SandboxedCall(args) => sandboxed_call(&args),
     }
 }

@@ -8,6 +8,7 @@
 //! - `callbacks`: the host callbacks a running call reaches its client through.
 //! - `pending`: async tool calls between `start_tool` and their completion.
 //! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
+//! - [`isolate`]: plugins served from supervised child processes (`--isolate`).
 //! - [`inline`]: whether a tool's calls may still run on the I/O threads.
 //! - `leaks`: retired copies that stay mapped (thread-local destructors on the I/O threads).
 //! - [`reply`], [`schema`]: checks of a plugin's replies against the protocol's result types
@@ -23,6 +24,7 @@ pub mod elf;
 mod error;
 pub mod generation;
 pub mod inline;
+pub mod isolate;
 mod leaks;
 pub mod library;
 pub mod listing;

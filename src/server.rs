@@ -123,6 +123,7 @@ pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginEr
             version = %g.manifest.version,
             path = %g.path().display(),
             tools = g.manifest.tools.len(),
+            isolated = g.is_isolated(),
             "plugin loaded"
         );
     }
@@ -147,7 +148,10 @@ pub fn service(config: &Config) -> Arc<Service> {
     pool.queue_wait = metrics.clone().map(|m| -> QueueWaitMetric {
         Arc::new(move |plugin: &str| m.queue_wait_recorder(plugin))
     });
-    let registry = Arc::new(Registry::new(config.plugins.len()).with_pool_options(pool));
+    let registry = Registry::new(config.plugins.len())
+        .with_pool_options(pool)
+        .with_isolation(config.isolate.clone(), config.isolate_crash_loop);
+    let registry = Arc::new(registry);
     let mut service = Service::new(
         registry,
         ServiceOptions {

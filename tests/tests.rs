@@ -25,6 +25,8 @@ mod inline;
 mod inline_context;
 mod inspector_stdio;
 mod io_isolation;
+mod isolate;
+mod isolate_crash;
 mod limits;
 mod list_changes;
 mod malformed;

@@ -168,7 +168,12 @@ fn string_object(flag: &str, text: &str) -> Result<Map<String, Value>, ConfigErr
 /// Blocking.
 pub fn run(plugin: &Path, profile: &str, request: &LocalRequest) -> Result<Value, RequestError> {
     let (method, params) = request.method_and_params();
-    let reply = send(plugin, profile, method, params)?;
+    let call = super::Call {
+        plugin,
+        profile,
+        isolation: &crate::plugin::isolate::Isolation::None,
+    };
+    let reply = send(&call, method, params)?;
     match (reply.get("result"), reply.get("error")) {
         (Some(result), _) => Ok(result.clone()),
         (None, error) => Err(RequestError::Refused {
@@ -186,13 +191,14 @@ pub fn run(plugin: &Path, profile: &str, request: &LocalRequest) -> Result<Value
 /// inline calls (nothing of the plugin runs on this thread). Returns the JSON-RPC reply.
 /// Blocking.
 pub(crate) fn send(
-    plugin: &Path,
-    profile: &str,
+    call: &super::Call<'_>,
     method: &str,
     params: Value,
 ) -> Result<Value, PluginError> {
-    let library = super::library_of(plugin, profile)?;
-    let registry = Arc::new(Registry::new(1));
+    let plugin = call.plugin;
+    let library = super::library_of(plugin, call.profile)?;
+    let isolation = call.isolation.clone();
+    let registry = Arc::new(Registry::new(1).with_isolation(isolation, Default::default()));
     registry.load_all(vec![Slot::new(plugin.display().to_string(), library)])?;
     let caller = local_caller(&registry);
     let options = ServiceOptions {

@@ -69,11 +69,11 @@ impl SandboxedCall {
             .map(CpuWatch::kill_on_overrun)
             .transpose()?;
         let _charged = watch.as_ref().map(|w| w.start_shared_call(1));
-        Ok(super::call_tool(
-            &self.plugin,
-            &self.profile,
-            &self.tool,
-            self.args,
-        )?)
+        let call = super::Call {
+            plugin: &self.plugin,
+            profile: &self.profile,
+            isolation: &crate::plugin::isolate::Isolation::None,
+        };
+        Ok(super::call_tool(&call, &self.tool, self.args)?)
     }
 }

@@ -86,6 +86,8 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_filter: "debug".into(),
         watch: false,
         inline_tools: false,
+        isolate: Isolation::None,
+        isolate_crash_loop: CrashLoop::default(),
         state_secret: Some(Secret("0123456789abcdef0123456789abcdef".into())),
         session_store: None,
         auth: AuthConfig::default(),
@@ -132,6 +134,8 @@ fn env_beats_defaults_and_every_flag_beats_its_env_var() {
         log_format: LogFormat::Pretty,
         watch: true,
         inline_tools: true,
+        isolate: Isolation::None,
+        isolate_crash_loop: CrashLoop::default(),
         ..expected_env
     };
     assert_eq!(from_flags, expected_flags);

@@ -27,27 +27,30 @@ pub async fn health() -> Response {
 /// is still serving its previous version and reports the failure. A plugin whose every worker
 /// runs a call that overran `--tool-timeout` and ignores its cancellation cannot run blocking
 /// calls any more: it is listed under `stuck` and does not count as ready, until a reload or
-/// restart gives it new threads.
+/// restart gives it new threads. An isolated plugin whose child crashed in a loop is not
+/// restarted: it is listed under `failed` with the reason (status `failed`) until a reload.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let registry = &state.service.registry;
     let total = registry.total();
     let serving = registry.is_serving();
-    let (stuck, unbuilt) = if serving {
-        (registry.stuck(), registry.waiting())
+    let (stuck, unbuilt, failed) = if serving {
+        (registry.stuck(), registry.waiting(), registry.failed())
     } else {
-        (Vec::new(), Vec::new())
+        (Vec::new(), Vec::new(), Vec::new())
     };
     let status = if !serving {
         "starting"
     } else if !unbuilt.is_empty() {
         "not_loaded"
+    } else if !failed.is_empty() {
+        "failed"
     } else if !stuck.is_empty() {
         "degraded"
     } else {
         "ready"
     };
     let ready = if serving {
-        total.saturating_sub(stuck.len() + unbuilt.len())
+        total.saturating_sub(stuck.len() + unbuilt.len() + failed.len())
     } else {
         0
     };
@@ -61,6 +64,14 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         body["stuck"] = stuck
             .iter()
             .map(|s| json!({"plugin": s.plugin, "generation": s.generation, "calls": s.calls}))
+            .collect();
+    }
+    if !failed.is_empty() {
+        body["failed"] = failed
+            .iter()
+            .map(|(plugin, generation, reason)| {
+                json!({"plugin": plugin, "generation": generation, "reason": capped(reason)})
+            })
             .collect();
     }
     if !unbuilt.is_empty() {

@@ -83,6 +83,14 @@ pub enum PluginError {
     #[error(transparent)]
     Build(#[from] crate::plugin::build::BuildError),
     /// The async runtime a one-shot command runs the plugin on could not start.
+    #[error("{path}: the isolated plugin's child process did not start: {reason}")]
+    Isolated {
+        /// The plugin file.
+        path: PathBuf,
+        /// What went wrong, with the child's last stderr lines.
+        reason: String,
+    },
+
     #[error("cannot start an async runtime: {0}")]
     Runtime(#[source] std::io::Error),
     /// The plugin's worker threads are gone (the server is shutting down).

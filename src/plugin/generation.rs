@@ -28,6 +28,10 @@ use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
 use super::request::{PluginRequest, ToolRequest};
 
+mod backend;
+use backend::Backend;
+pub(crate) use backend::Remote;
+
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
 pub trait CallSink: Send + Sync {
     /// A notification related to the call (`notifications/progress`, `notifications/message`,
@@ -111,13 +115,16 @@ pub struct Generation {
     pub manifest: Manifest,
     /// Hash of the library bytes, to skip reloads of identical files.
     pub content_hash: u64,
-    /// Kept in an `Arc` so jobs can point at it; only [`Drop`] releases it.
-    library: Arc<Library>,
+    /// The file the user named.
+    path: std::path::PathBuf,
+    /// Where the plugin's code runs.
+    backend: Backend,
+    /// The worker threads of an in-process plugin (an isolated one never starts any).
     pool: Pool,
-    /// Async calls the plugin has not completed; kept until after `unload` (see `Drop`).
-    pending: Arc<PendingCalls>,
     /// The tools and prompts the plugin hides right now (`HostContext::set_listed`).
     listing: Arc<Listing>,
+    /// Told when the reaper is done (`unload_and_wait`).
+    reaped: std::sync::Mutex<Option<std::sync::mpsc::Sender<()>>>,
 }
 
 impl std::fmt::Debug for Generation {
@@ -125,7 +132,7 @@ impl std::fmt::Debug for Generation {
         f.debug_struct("Generation")
             .field("id", &self.id)
             .field("plugin", &self.manifest.name)
-            .field("path", &self.library.path())
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -205,9 +212,13 @@ impl Generation {
             listing: Arc::new(Listing::new(&manifest)),
             manifest,
             content_hash: hash,
-            library: Arc::new(library),
+            path: path.to_owned(),
+            backend: Backend::Library {
+                library: Arc::new(library),
+                pending: Arc::new(pending),
+            },
             pool,
-            pending: Arc::new(pending),
+            reaped: std::sync::Mutex::new(None),
         }))
     }
 
@@ -218,7 +229,7 @@ impl Generation {
 
     /// The file this generation was loaded from.
     pub fn path(&self) -> &Path {
-        self.library.path()
+        &self.path
     }
 
     /// Number of worker threads alive right now.
@@ -239,8 +250,12 @@ impl Generation {
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
+        let library = match &self.backend {
+            Backend::Library { library, .. } => library,
+            Backend::Child(supervisor) => return Ok(supervisor.call(request, sink, cancel).await),
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let lib = LibraryPtr(Arc::as_ptr(&self.library));
+        let lib = LibraryPtr(Arc::as_ptr(library));
         let listing = self.listing.clone();
         self.pool.submit(Box::new(move || {
             // A call that timed out or was cancelled while it waited in the queue never starts:
@@ -271,7 +286,11 @@ impl Generation {
     /// Whether the tool calls marked async can be started without a thread (the plugin has
     /// `start_tool`, ABI 1.2); otherwise they run on the workers like any other.
     pub fn starts_async(&self) -> bool {
-        self.library.has_start_tool()
+        match &self.backend {
+            Backend::Library { library, .. } => library.has_start_tool(),
+            // The child decides; the host awaits every call the same way.
+            Backend::Child(_) => false,
+        }
     }
 
     /// Runs an async tool's call: started here, on the calling (I/O) thread, and awaited
@@ -286,8 +305,15 @@ impl Generation {
         cancel: Arc<AtomicBool>,
         watch_cancel: bool,
     ) -> CallOutcome {
-        let (id, mut answer) = match self.pending.start(
-            &self.library,
+        let (library, pending) = match &self.backend {
+            Backend::Library { library, pending } => (library, pending),
+            Backend::Child(supervisor) => {
+                let request = PluginRequest::Tool(request.clone());
+                return supervisor.call(request, sink, cancel).await;
+            }
+        };
+        let (id, mut answer) = match pending.start(
+            library,
             request,
             sink,
             cancel.clone(),
@@ -300,7 +326,7 @@ impl Generation {
             }
         };
         let mut guard = CancelPending {
-            library: &self.library,
+            library,
             id,
             cancel: &cancel,
             armed: true,
@@ -311,7 +337,7 @@ impl Generation {
                 reply = &mut answer => break reply,
                 () = tokio::time::sleep(CANCEL_WATCH), if watch_cancel && !told => {
                     if cancel.load(Ordering::Relaxed) {
-                        self.library.cancel_call(id);
+                        library.cancel_call(id);
                         told = true;
                     }
                 }
@@ -331,7 +357,18 @@ impl Generation {
         sink: Arc<dyn CallSink>,
         cancel: Arc<AtomicBool>,
     ) -> Result<CallOutcome, PoolClosed> {
-        let lib = LibraryPtr(Arc::as_ptr(&self.library));
+        let library = match &self.backend {
+            Backend::Library { library, .. } => library,
+            Backend::Child(supervisor) => {
+                let supervisor = supervisor.clone();
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|_| PoolClosed)?;
+                return Ok(runtime.block_on(supervisor.call(request, sink, cancel)));
+            }
+        };
+        let lib = LibraryPtr(Arc::as_ptr(library));
         self.pool.run_blocking(move || {
             let lib = lib;
             // SAFETY: as in `call`.
@@ -352,22 +389,30 @@ impl Generation {
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
     pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
-        run_call(
-            &self.library,
-            request,
-            sink,
-            &NEVER_CANCELLED,
-            Some(&self.listing),
-        )
+        match &self.backend {
+            Backend::Library { library, .. } => run_call(library, request, sink, &NEVER_CANCELLED, Some(&self.listing)),
+            // `Service::with_tool` never picks inline for an isolated plugin.
+            Backend::Child(_) => {
+                CallOutcome::Invalid("an isolated plugin runs nothing inline".into())
+            }
+        }
     }
 }
 
 impl Drop for Generation {
     fn drop(&mut self) {
+        let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (library, pending) = match &self.backend {
+            Backend::Library { library, pending } => (library.clone(), pending.clone()),
+            Backend::Child(supervisor) => {
+                // Every call is done (each held an `Arc` of this generation): stop the child.
+                supervisor.close();
+                drop(reaped);
+                return;
+            }
+        };
         let pool = self.pool.clone();
-        let library = self.library.clone();
-        let pending = self.pending.clone();
-        let watch = super::leaks::Watch::new(&self.manifest.name, &self.library);
+        let watch = super::leaks::Watch::new(&self.manifest.name, &library);
         let reap = move || {
             // Nobody waits for an async call still running: stop it, so the plugin's runtime
             // shuts down quickly at unload.
@@ -382,6 +427,9 @@ impl Drop for Generation {
             watch.close(library);
             // Only now: a completion may come in until `unload` has returned.
             drop(pending);
+            if let Some(tx) = reaped {
+                let _ = tx.send(());
+            }
         };
         // Joining may wait for a call that ignores cancellation; never block the caller on it.
         if std::thread::Builder::new()

@@ -100,6 +100,13 @@ pub struct Staged {
     pub hash: u64,
 }
 
+impl Staged {
+    /// The private copy's path.
+    pub(crate) fn copy_path(&self) -> &Path {
+        &self.copy
+    }
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.copy);

@@ -15,6 +15,7 @@ use rustc_hash::FxHashMap;
 
 use super::PluginError;
 use super::generation::Generation;
+use super::isolate::{self, CrashLoop, Isolation};
 use super::listing::Listed;
 use super::manifest::ToolEntry;
 use super::pool::{PoolOptions, Usage};
@@ -41,6 +42,10 @@ pub struct Slot {
     next_id: AtomicU64,
     /// How every generation of this slot runs its worker threads (set by the registry).
     pool: PoolOptions,
+    /// Its generations run in child processes (`--isolate`; set by the registry).
+    isolated: bool,
+    /// When an isolated plugin's crashes make a loop (set by the registry).
+    crash_loop: CrashLoop,
 }
 
 impl Slot {
@@ -55,7 +60,14 @@ impl Slot {
             waits_for_fix: false,
             next_id: AtomicU64::new(1),
             pool: PoolOptions::default(),
+            isolated: false,
+            crash_loop: CrashLoop::default(),
         }
+    }
+
+    /// Whether the slot's generations run in child processes (`--isolate`).
+    pub fn is_isolated(&self) -> bool {
+        self.isolated
     }
 
     /// Marks the slot as built from the crate at `manifest` (watched and rebuilt on change).
@@ -106,6 +118,9 @@ impl Slot {
         staged: super::library::Staged,
     ) -> Result<Arc<Generation>, PluginError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        if self.isolated {
+            return isolate::load(staged, id, &self.label, &self.pool, self.crash_loop);
+        }
         let generation = Generation::load_staged(staged, id, self.pool.clone())?;
         generation.pool().set_plugin(&generation.manifest.name);
         Ok(generation)
@@ -288,6 +303,10 @@ pub struct Registry {
     swap_lock: Mutex<()>,
     /// How the generations of every slot run their worker threads.
     pool: PoolOptions,
+    /// Which plugins run in child processes (`--isolate`).
+    isolation: Isolation,
+    /// When an isolated plugin's crashes make a loop.
+    crash_loop: CrashLoop,
 }
 
 /// A served plugin whose every worker thread runs a stuck call (for `/ready`).
@@ -311,7 +330,17 @@ impl Registry {
             serving: std::sync::atomic::AtomicBool::new(false),
             swap_lock: Mutex::new(()),
             pool: PoolOptions::default(),
+            isolation: Isolation::None,
+            crash_loop: CrashLoop::default(),
         }
+    }
+
+    /// Sets which plugins run in child processes, and when their crashes make a loop (before
+    /// [`Registry::load_all`]).
+    pub fn with_isolation(mut self, isolation: Isolation, crash_loop: CrashLoop) -> Registry {
+        self.isolation = isolation;
+        self.crash_loop = crash_loop;
+        self
     }
 
     /// Sets how the generations of every slot run their worker threads (before
@@ -328,6 +357,8 @@ impl Registry {
         let mut gens = Vec::with_capacity(slots.len());
         for slot in &mut slots {
             slot.pool = self.pool.clone();
+            slot.isolated = self.isolation.covers(&slot.label, &slot.library);
+            slot.crash_loop = self.crash_loop;
             if slot.unbuilt {
                 gens.push(None);
                 continue;
@@ -469,6 +500,21 @@ impl Registry {
                     generation: generation.id,
                     calls: usage.stuck,
                 })
+            })
+            .collect()
+    }
+
+    /// The served isolated plugins whose children crashed in a loop and are not restarted
+    /// (for `/ready`; a reload clears it): label, generation and reason.
+    pub fn failed(&self) -> Vec<(String, u64, String)> {
+        let catalog = self.catalog();
+        let slots = self.slots();
+        let served = catalog.generations.iter().zip(slots);
+        served
+            .filter_map(|(generation, slot)| {
+                let generation = generation.as_ref()?;
+                let reason = generation.failure()?;
+                Some((slot.label.clone(), generation.id, reason))
             })
             .collect()
     }

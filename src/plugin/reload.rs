@@ -80,7 +80,12 @@ pub fn reload(registry: &Registry, index: usize, profile: &str) -> Reloaded {
         Err(e) => return fail(slot, e),
     };
     let old = registry.catalog().generation(index).cloned();
-    if old.as_ref().is_some_and(|g| g.content_hash == staged.hash) {
+    // An isolated plugin that crashed in a loop is started afresh even from the same bytes:
+    // a reload is how the operator says "try again" (the crash may have come from outside).
+    if old
+        .as_ref()
+        .is_some_and(|g| g.content_hash == staged.hash && g.failure().is_none())
+    {
         // Nothing changed; a previous failure no longer applies to the file on disk.
         slot.set_last_error(None);
         tracing::info!(plugin = %slot.label, build_ms, "unchanged, not reloaded");

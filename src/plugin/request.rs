@@ -20,7 +20,7 @@ pub enum PluginRequest {
 /// A `tools/call` in one buffer: the params as the client sent them, then the context JSON,
 /// then the tool name if it is not a plain substring of the params (it had escapes). Every
 /// part is UTF-8: the buffer holds only `str`s and JSON that serde_json wrote.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ToolRequest {
     text: Vec<u8>,
     name: Range<usize>,
@@ -95,6 +95,56 @@ impl ToolRequest {
     }
 }
 
+impl ToolRequest {
+    /// The tool's name.
+    pub(crate) fn name(&self) -> &str {
+        std::str::from_utf8(&self.text[self.name.clone()]).unwrap_or("")
+    }
+
+    /// Appends the request as an isolated plugin's child reads it ([`ToolRequest::read_wire`]):
+    /// the four ranges as little-endian `u32` pairs (an absent `arguments` is `0,0` after a
+    /// flag byte), then the buffer.
+    pub(crate) fn write_wire(&self, out: &mut Vec<u8>) {
+        let mut range = |r: &Range<usize>| {
+            out.extend_from_slice(&(r.start as u32).to_le_bytes());
+            out.extend_from_slice(&(r.end as u32).to_le_bytes());
+        };
+        range(&self.name);
+        range(self.arguments.as_ref().unwrap_or(&(0..0)));
+        range(&self.context);
+        out.push(u8::from(self.arguments.is_some()));
+        out.extend_from_slice(&self.text);
+    }
+
+    /// The request [`ToolRequest::write_wire`] wrote, if `bytes` hold one whose parts lie
+    /// inside its buffer, are UTF-8, and whose context follows the params.
+    pub(crate) fn read_wire(bytes: &[u8]) -> Option<ToolRequest> {
+        let word = |i: usize| -> Option<usize> {
+            let b: [u8; 4] = bytes.get(i * 4..i * 4 + 4)?.try_into().ok()?;
+            Some(u32::from_le_bytes(b) as usize)
+        };
+        let name = word(0)?..word(1)?;
+        let arguments = word(2)?..word(3)?;
+        let context = word(4)?..word(5)?;
+        let has_arguments = *bytes.get(24)? == 1;
+        let text = bytes.get(25..)?.to_vec();
+        let text_str = std::str::from_utf8(&text).ok()?;
+        let fits = |r: &Range<usize>| {
+            r.start <= r.end
+                && r.end <= text.len()
+                && text_str.is_char_boundary(r.start)
+                && text_str.is_char_boundary(r.end)
+        };
+        let ok = fits(&name) && fits(&arguments) && fits(&context) && context.start > 0;
+        ok.then_some(ToolRequest {
+            text,
+            name,
+            arguments: has_arguments.then_some(arguments),
+            context,
+        })
+    }
+}
+
 /// Where `part` lies in `whole`, if it is a slice of it.
 fn within(whole: &str, part: &str) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(whole.as_ptr() as usize)?;
@@ -147,6 +197,27 @@ mod tests {
         assert_eq!(text(call.arguments), "[2]");
         let bare = ToolRequest::new(params, "calc", None, |out| out.extend_from_slice(b"{}"));
         assert_eq!(bare.abi().arguments.len, 0);
+    }
+
+    #[test]
+    fn the_wire_form_reads_back_as_the_same_request() {
+        let params: &RawValue =
+            serde_json::from_str(r#"{"name":"t\u0041","arguments":{"a":"é"}}"#).unwrap();
+        let arguments: &RawValue = serde_json::from_str(r#"{"a":"é"}"#).unwrap();
+        let request = ToolRequest::new(params, "tA", Some(arguments.get()), |out| {
+            out.extend_from_slice(b"{}")
+        });
+        let mut wire = Vec::new();
+        request.write_wire(&mut wire);
+        let back = ToolRequest::read_wire(&wire).unwrap();
+        assert_eq!(back.name(), "tA");
+        assert_eq!(back.envelope(), request.envelope());
+        assert_eq!(text(back.abi().arguments), r#"{"a":"é"}"#);
+        // Cut short, or a range past the end: refused.
+        assert!(ToolRequest::read_wire(&wire[..20]).is_none());
+        let mut bad = wire.clone();
+        bad[4..8].copy_from_slice(&9999u32.to_le_bytes());
+        assert!(ToolRequest::read_wire(&bad).is_none());
     }
 
     #[test]

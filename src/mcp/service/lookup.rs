@@ -90,6 +90,8 @@ impl Service {
         let runner = if entry.is_async && generation.starts_async() {
             Runner::Async
         } else if self.options.inline_tools
+            // An isolated plugin's code runs in its child: the host awaits every call.
+            && !generation.is_isolated()
             && (context_inline || !entry.inline_context)
             && let Some(permit) = entry.inline.try_enter()
         {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use fastmcp_sdk::prelude::*;
 
+mod crash;
 mod probe;
 mod tasks;
 
@@ -405,7 +406,8 @@ fastmcp_sdk::export_plugin! {
         echo, add, fail, panic, sleep_tool, big, log, structured, whoami, version_marker, secret,
         sample, elicit, roots, touch_resource, nap, blocking_echo, tls_drop, spin,
         io_wait, io_progress, async_panic, progress_once, async_elicit, optionals,
-        handwritten, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
+        handwritten, crash::crash_segv, crash::crash_abort, crash::crash_stack, crash::crash_oom,
+        crash::crash_exit, gather::gather, tasks::long_job, tasks::must_task, tasks::task_ask,
         tasks::task_set_listed,
         probe::read_file, probe::connect_tcp, probe::alloc_mib, probe::spin_cpu,
     ],

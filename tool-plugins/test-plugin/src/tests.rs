@@ -56,6 +56,11 @@ fn manifest_lists_every_tool() {
             "async_elicit",
             "optionals",
             "handwritten",
+            "crash_segv",
+            "crash_abort",
+            "crash_stack",
+            "crash_oom",
+            "crash_exit",
             "gather",
             "long_job",
             "must_task",
@@ -96,6 +101,8 @@ fn manifest_lists_every_tool() {
         [
             true, true, true, true, false, true, false, true, false, true, true, false, false,
             false, false, true, false, true, false, false, false, false, false, false, true, true,
+            // crash_*: blocking
+            false, false, false, false, false, //
             false, false, false, false, false, false, false, false, false
         ]
     );

@@ -1,0 +1,196 @@
+//! Isolated plugins (`--isolate`): a plugin served from a supervised child process, so that a
+//! crash (a segfault, an abort, a stack overflow, a failed allocation, an exit) costs only the
+//! calls that child held (`docs/architecture.md`, "Isolated plugins").
+//!
+//! - [`child`]: the child's side, `fastmcp __plugin-host`: loads the library in-process and
+//!   serves the host's frames.
+//! - `conn`: one running child seen from the host: calls awaited without a thread, the
+//!   reader of its frames and its stderr, the crash error.
+//! - `death`: how a child died, in words (the crash error), and its last stderr lines.
+//! - `supervisor`: starts, restarts (with backoff) and stops one generation's children, and
+//!   gives up on a crash loop.
+//! - `wire`: the frames on the socket pair between them.
+//!
+//! From the catalog's point of view an isolated generation is a [`Generation`] like any other:
+//! only its backend differs.
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::mpsc;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::pool::PoolOptions;
+use super::{Generation, PluginError};
+
+pub mod child;
+mod conn;
+mod death;
+mod supervisor;
+mod wire;
+
+pub(crate) use supervisor::Supervisor;
+
+/// Which plugins run isolated (`--isolate`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Isolation {
+    /// Every plugin in-process (the default).
+    #[default]
+    None,
+    /// Every plugin in a child process.
+    All,
+    /// The plugins named (by manifest name, crate or file name) in child processes.
+    Only(Vec<String>),
+}
+
+impl Isolation {
+    /// Reads `--isolate`'s value: `true`/`all`, `false`/`none`, or a comma-separated list of
+    /// plugin names.
+    pub fn parse(text: &str) -> Result<Isolation, String> {
+        match text.trim() {
+            "" => Err("expected true, false, or a comma-separated list of plugin names".into()),
+            "true" | "all" | "1" | "yes" => Ok(Isolation::All),
+            "false" | "none" | "0" | "no" => Ok(Isolation::None),
+            list => {
+                let names: Vec<String> = list
+                    .split(',')
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                if names.is_empty() {
+                    return Err(format!("{list:?} names no plugin"));
+                }
+                Ok(Isolation::Only(names))
+            }
+        }
+    }
+
+    /// Whether the plugin of `library` (shown as `label`) runs isolated. A name matches the
+    /// library's file name with or without `lib` and extension, with `-` and `_` the same
+    /// (cargo writes `my-tool` as `libmy_tool.so`), or the label's last path component.
+    pub fn covers(&self, label: &str, library: &Path) -> bool {
+        match self {
+            Isolation::None => false,
+            Isolation::All => true,
+            Isolation::Only(names) => {
+                let norm = |s: &str| s.replace('-', "_");
+                let stem = library.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                let stem = norm(stem.strip_prefix("lib").unwrap_or(stem));
+                let last = Path::new(label)
+                    .file_name()
+                    .and_then(|s| s.to_str())
+                    .map(norm)
+                    .unwrap_or_default();
+                names.iter().any(|n| norm(n) == stem || norm(n) == last)
+            }
+        }
+    }
+}
+
+/// When an isolated plugin's children crash too often to keep restarting them
+/// (`--isolate-crash-loop`): this many crashes within `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrashLoop {
+    /// Crashes that make a loop.
+    pub crashes: u32,
+    /// Within this long.
+    pub window: Duration,
+}
+
+impl Default for CrashLoop {
+    /// 5 crashes in 30 s.
+    fn default() -> Self {
+        CrashLoop {
+            crashes: 5,
+            window: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Loads `staged` as generation `id` in a child process of its own, with workers there run
+/// as `pool` says. Blocking: returns once the child sent its manifest.
+pub(crate) fn load(
+    staged: super::library::Staged,
+    id: u64,
+    label: &str,
+    pool: &PoolOptions,
+    crash_loop: CrashLoop,
+) -> Result<Arc<Generation>, PluginError> {
+    let path = staged.path.clone();
+    let hash = staged.hash;
+    let spec = child::ChildSpec {
+        library: staged.copy_path().to_owned(),
+        generation: id,
+        max_blocking_calls: pool.max_threads,
+        tool_timeout_ms: pool
+            .stuck_after
+            .saturating_sub(super::pool::STUCK_GRACE)
+            .as_millis() as u64,
+        ..child::ChildSpec::default()
+    };
+    let isolated = |reason| PluginError::Isolated {
+        path: path.clone(),
+        reason,
+    };
+    let (supervisor, manifest) =
+        Supervisor::start(staged, spec, label, crash_loop).map_err(isolated)?;
+    let manifest = super::manifest::parse(&manifest).map_err(|reason| PluginError::Manifest {
+        path: path.clone(),
+        reason,
+    })?;
+    Ok(Generation::isolated(id, manifest, hash, &path, supervisor))
+}
+
+/// A job for the spawning thread.
+type SpawnJob = Box<dyn FnOnce() + Send>;
+
+/// Starts `cmd` on the one thread that starts every child and never exits: the kernel sends a
+/// child its parent-death signal when the *thread* that forked it ends, so a child started
+/// from a worker that later exits idle would be killed with it.
+fn spawn(mut cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnJob>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnJob>();
+        let run = move || {
+            while let Ok(job) = rx.recv() {
+                job();
+            }
+        };
+        let started = std::thread::Builder::new()
+            .name("fastmcp-spawner".into())
+            .spawn(run);
+        started.is_ok().then_some(tx)
+    });
+    let Some(spawner) = spawner else {
+        return Err(std::io::Error::other("no thread to start children on"));
+    };
+    let (tx, rx) = mpsc::sync_channel(1);
+    let job: SpawnJob = Box::new(move || {
+        let _ = tx.send(cmd.spawn());
+    });
+    spawner
+        .send(job)
+        .map_err(|_| std::io::Error::other("the spawning thread is gone"))?;
+    rx.recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the spawning thread is gone")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isolation_values_and_names() {
+        assert_eq!(Isolation::parse("true"), Ok(Isolation::All));
+        assert_eq!(Isolation::parse("none"), Ok(Isolation::None));
+        assert!(Isolation::parse(" ").is_err());
+        assert!(Isolation::parse(",,").is_err());
+        let only = Isolation::parse("test-plugin, calc").unwrap();
+        let lib = Path::new("/t/libtest_plugin.so");
+        assert!(only.covers("/t/libtest_plugin.so", lib));
+        assert!(only.covers("/src/calc", Path::new("/t/target/libcalculator.so")));
+        assert!(!only.covers("/src/other", Path::new("/t/libother.so")));
+        assert!(!Isolation::None.covers("x", lib));
+        assert!(Isolation::All.covers("x", lib));
+    }
+}

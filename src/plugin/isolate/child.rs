@@ -1,0 +1,330 @@
+//! The child side of an isolated plugin: `fastmcp __plugin-host SPEC` loads one library with
+//! the in-process machinery ([`Generation`]) and serves the host's frames over the socket the
+//! host handed it, until the host asks it to exit or goes away.
+//!
+//! The host starts one child per generation ([`super::supervisor`]). Calls run as they would
+//! in-process (worker threads, or the plugin's runtime for async tools); what a running tool
+//! sends its client (notifications, requests) goes to the host as frames, and the host's
+//! answers and cancellations come back the same way.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, Write};
+use std::os::fd::FromRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::wire::{self, Outgoing};
+use crate::plugin::inline::InlineGate;
+use crate::plugin::pool::PoolOptions;
+use crate::plugin::request::PluginRequest;
+use crate::plugin::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
+
+/// What the host tells a child at startup (the JSON argument of `__plugin-host`). Fields are
+/// added, never renamed; a field the child does not know is ignored, one it misses defaults.
+/// The sandbox's settings (memory, CPU time, network, paths) join here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct ChildSpec {
+    /// The library to load (the host's private copy of this generation's file).
+    pub(crate) library: PathBuf,
+    /// The generation number, for logs.
+    pub(crate) generation: u64,
+    /// The host's pid: a child whose parent is another process exits at once.
+    pub(crate) parent: u32,
+    /// The child's end of the socket pair.
+    pub(crate) fd: i32,
+    /// `--max-blocking-calls`.
+    pub(crate) max_blocking_calls: usize,
+    /// `--tool-timeout`, in milliseconds (for the workers' stuck-call accounting).
+    pub(crate) tool_timeout_ms: u64,
+}
+
+/// How often a tool waiting for its client's answer looks at its cancel flag.
+const ASK_POLL: Duration = Duration::from_millis(50);
+
+/// Runs the child until the host says stop or goes away. `spec` is the [`ChildSpec`] JSON.
+pub fn run(spec: &str) -> ExitCode {
+    let spec: ChildSpec = match serde_json::from_str(spec) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("fastmcp __plugin-host: bad startup spec: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = die_with_parent(spec.parent) {
+        eprintln!("fastmcp __plugin-host: {e}");
+        return ExitCode::from(2);
+    }
+    // SAFETY: the host passed this descriptor for the child alone; nothing else owns it.
+    let stream = unsafe { UnixStream::from_raw_fd(spec.fd) };
+    apply_limits(&spec);
+    let out = match stream.try_clone() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("fastmcp __plugin-host: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let child = Arc::new(Child {
+        out: Mutex::new(out),
+        calls: Mutex::new(HashMap::new()),
+        asks: Mutex::new(HashMap::new()),
+        next_ask: AtomicU64::new(1),
+    });
+    let options = PoolOptions::new(
+        spec.max_blocking_calls.max(1),
+        Duration::from_millis(spec.tool_timeout_ms),
+    );
+    let loaded = crate::plugin::library::stage(&spec.library)
+        .and_then(|staged| Generation::load_staged(staged, spec.generation, options));
+    let generation = match loaded {
+        Ok(g) => g,
+        Err(e) => {
+            child.send(wire::LOAD_FAILED, 0, format!("{e:#}").as_bytes());
+            return ExitCode::from(1);
+        }
+    };
+    child.send(wire::READY, 0, &generation.manifest_json());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("fastmcp-child")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("fastmcp __plugin-host: no runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stop = serve(&child, &generation, &runtime, stream);
+    // The host only asks for an exit once its calls are done: nothing is left to answer.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    if stop {
+        generation.unload_and_wait(Duration::from_secs(10));
+    }
+    ExitCode::SUCCESS
+}
+
+/// Serves frames until a shutdown (`true`) or the end of the stream (`false`).
+fn serve(
+    child: &Arc<Child>,
+    generation: &Arc<Generation>,
+    runtime: &tokio::runtime::Runtime,
+    stream: UnixStream,
+) -> bool {
+    let tools = Tools::of(generation);
+    let mut input = BufReader::with_capacity(64 * 1024, stream);
+    loop {
+        let frame = match wire::read(&mut input) {
+            Ok(Some(f)) => f,
+            Ok(None) | Err(_) => return false,
+        };
+        match frame.kind {
+            wire::CALL => match wire::read_call(&frame.payload) {
+                Some(request) => start_call(child, generation, runtime, &tools, frame.id, request),
+                None => {
+                    let bad = CallOutcome::Invalid("the host sent an unreadable request".into());
+                    child.send(wire::REPLY, frame.id, &wire::outcome_payload(&bad));
+                }
+            },
+            wire::CANCEL => {
+                if let Some(flag) = lock(&child.calls).get(&frame.id) {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+            wire::ANSWER => {
+                if let Some(tx) = lock(&child.asks).remove(&frame.id) {
+                    let _ = tx.send(wire::read_answer(&frame.payload));
+                }
+            }
+            wire::SHUTDOWN => return true,
+            _ => {}
+        }
+    }
+}
+
+/// How the child runs each of the plugin's tools.
+struct Tools {
+    /// Async tools, started without a thread (`start_tool`).
+    is_async: HashSet<String>,
+    /// Tools the plugin marks inline (short, no `Context`): they run on the reader thread, as
+    /// they would on the host's I/O thread, two thread hand-offs fewer per call. Their gate
+    /// moves a tool that turns out slow to the workers, so one cannot hold up frames for long.
+    inline: HashMap<String, Arc<InlineGate>>,
+}
+
+impl Tools {
+    fn of(generation: &Generation) -> Tools {
+        let tools = &generation.manifest.tools;
+        let name = |t: &&crate::plugin::manifest::ToolEntry| t.tool.name.to_string();
+        let is_async = match generation.starts_async() {
+            true => tools
+                .iter()
+                .filter(|t| t.is_async)
+                .map(|t| name(&t))
+                .collect(),
+            false => HashSet::new(),
+        };
+        let inline = tools
+            .iter()
+            .filter(|t| !t.is_async && !t.inline_context && t.inline.is_open())
+            .map(|t| (name(&t), t.inline.clone()))
+            .collect();
+        Tools { is_async, inline }
+    }
+}
+
+/// Runs call `id`: an inline tool's at once, any other as a task that replies when done.
+fn start_call(
+    child: &Arc<Child>,
+    generation: &Arc<Generation>,
+    runtime: &tokio::runtime::Runtime,
+    tools: &Tools,
+    id: u64,
+    request: PluginRequest,
+) {
+    if let PluginRequest::Tool(tool) = &request
+        && let Some(gate) = tools.inline.get(tool.name()).filter(|g| g.is_open())
+    {
+        let started = std::time::Instant::now();
+        let outcome = generation.call_inline(&request, &NullSink);
+        gate.record(started.elapsed());
+        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+        return;
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    lock(&child.calls).insert(id, cancel.clone());
+    let is_async = matches!(&request, PluginRequest::Tool(t) if tools.is_async.contains(t.name()));
+    let sink = Arc::new(ChildSink {
+        call: id,
+        child: child.clone(),
+    });
+    let (child, generation) = (child.clone(), generation.clone());
+    runtime.spawn(async move {
+        let outcome = match request {
+            PluginRequest::Tool(tool) if is_async => {
+                generation.call_async(&tool, sink, cancel, true).await
+            }
+            request => generation
+                .call(request, sink, cancel)
+                .await
+                .unwrap_or_else(|_| CallOutcome::Invalid("the plugin closed".into())),
+        };
+        lock(&child.calls).remove(&id);
+        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+    });
+}
+
+/// What the child shares between its reader and its running calls.
+struct Child {
+    /// The socket's writing end; one frame per `write_all`, under the lock.
+    out: Mutex<UnixStream>,
+    /// The cancel flag of each running call.
+    calls: Mutex<HashMap<u64, Arc<AtomicBool>>>,
+    /// Tools waiting for their client's answer, by request id.
+    asks: Mutex<HashMap<u64, mpsc::SyncSender<Result<Value, HostRequestError>>>>,
+    next_ask: AtomicU64,
+}
+
+impl Child {
+    /// Sends one frame. A host that is gone cannot be told; its death ends this process.
+    fn send(&self, kind: u8, id: u64, payload: &[u8]) {
+        let frame = wire::frame(kind, id, payload);
+        let _ = lock(&self.out).write_all(&frame);
+    }
+}
+
+/// A running call's way to its client: frames to the host.
+struct ChildSink {
+    call: u64,
+    child: Arc<Child>,
+}
+
+impl CallSink for ChildSink {
+    fn notify(&self, method: &str, params: Value) {
+        let note = Outgoing {
+            call: self.call,
+            method: method.to_owned(),
+            params,
+            key: None,
+        };
+        let payload = serde_json::to_vec(&note).unwrap_or_default();
+        self.child.send(wire::NOTIFY, self.call, &payload);
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        params: Value,
+        key: Option<&str>,
+        cancel: &AtomicBool,
+    ) -> Result<Value, HostRequestError> {
+        let id = self.child.next_ask.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::sync_channel(1);
+        lock(&self.child.asks).insert(id, tx);
+        let ask = Outgoing {
+            call: self.call,
+            method: method.to_owned(),
+            params,
+            key: key.map(str::to_owned),
+        };
+        let payload = serde_json::to_vec(&ask).unwrap_or_default();
+        self.child.send(wire::REQUEST, id, &payload);
+        loop {
+            match rx.recv_timeout(ASK_POLL) {
+                Ok(answer) => return answer,
+                Err(mpsc::RecvTimeoutError::Timeout) if !cancel.load(Ordering::Relaxed) => {}
+                Err(_) => {
+                    lock(&self.child.asks).remove(&id);
+                    return Err(HostRequestError::Cancelled);
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes the kernel kill this process when the host's spawning thread (which lives as long as
+/// the host: [`super::spawn`]) ends, and checks the host did not end before that was set.
+#[cfg(target_os = "linux")]
+fn die_with_parent(parent: u32) -> Result<(), String> {
+    // SAFETY: PR_SET_PDEATHSIG takes a signal number and no pointers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+    if rc != 0 {
+        return Err(format!(
+            "PR_SET_PDEATHSIG: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if std::os::unix::process::parent_id() != parent {
+        return Err("the host exited before this child started".into());
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(parent: u32) -> Result<(), String> {
+    if std::os::unix::process::parent_id() != parent {
+        return Err("the host exited before this child started".into());
+    }
+    Ok(())
+}
+
+/// THE SANDBOX CALL SITE: applies the limits of `spec` (memory, CPU time, network and
+/// filesystem rules) to this process before the plugin's library is opened. A no-op until
+/// the sandbox lands (`src/sandbox/`); it must stay before [`Generation::load_staged`] so
+/// that no plugin code ever runs unconfined.
+fn apply_limits(spec: &ChildSpec) {
+    let _ = spec;
+}
