@@ -32,7 +32,12 @@ pub fn load_one(
         let staged = crate::plugin::library::stage(&library)?;
         let options = PoolOptions::default();
         let label = plugin.display().to_string();
-        return isolate::load(staged, 1, &label, &options, CrashLoop::default());
+        let how = isolate::Isolated {
+            pool: &options,
+            crash_loop: CrashLoop::default(),
+            sandbox: &crate::sandbox::Policy::new(""),
+        };
+        return isolate::load(staged, 1, &label, &how);
     }
     Generation::load(&library, 1)
 }

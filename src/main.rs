@@ -95,11 +95,10 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         },
         Command::New(args) => new_crate(&args),
-        Command::PluginHost(args) => {
+        Command::PluginHost(args) => fastmcp::plugin::isolate::child::run(&args.spec, || {
             let filter = std::env::var("FASTMCP_LOG").unwrap_or_else(|_| "warn".into());
-            let _log = logging::init(config::LogFormat::Pretty, &filter);
-            fastmcp::plugin::isolate::child::run(&args.spec)
-        }
+            logging::init(config::LogFormat::Pretty, &filter)
+        }),
         Command::SandboxedCall(args) => sandboxed_call(&args),
     }
 }

@@ -148,9 +148,16 @@ pub fn service(config: &Config) -> Arc<Service> {
     pool.queue_wait = metrics.clone().map(|m| -> QueueWaitMetric {
         Arc::new(move |plugin: &str| m.queue_wait_recorder(plugin))
     });
+    if config.isolate != crate::plugin::isolate::Isolation::None {
+        // Loudly: an operator who isolates plugins expects the sandbox to hold.
+        for warning in config.sandbox.warnings(&crate::sandbox::probe()) {
+            tracing::warn!("{warning}");
+        }
+    }
     let registry = Registry::new(config.plugins.len())
         .with_pool_options(pool)
-        .with_isolation(config.isolate.clone(), config.isolate_crash_loop);
+        .with_isolation(config.isolate.clone(), config.isolate_crash_loop)
+        .with_sandbox(config.sandbox.policy(std::path::Path::new("")));
     let registry = Arc::new(registry);
     let mut service = Service::new(
         registry,

@@ -312,19 +312,14 @@ impl Generation {
                 return supervisor.call(request, sink, cancel).await;
             }
         };
-        let (id, mut answer) = match pending.start(
-            library,
-            request,
-            sink,
-            cancel.clone(),
-            self.listing.clone(),
-        ) {
-            Start::Pending(id, answer) => (id, answer),
-            Start::Answered(reply) => return outcome(reply),
-            Start::Unsupported => {
-                return CallOutcome::Invalid("the plugin cannot start async calls".into());
-            }
-        };
+        let (id, mut answer) =
+            match pending.start(library, request, sink, cancel.clone(), self.listing.clone()) {
+                Start::Pending(id, answer) => (id, answer),
+                Start::Answered(reply) => return outcome(reply),
+                Start::Unsupported => {
+                    return CallOutcome::Invalid("the plugin cannot start async calls".into());
+                }
+            };
         let mut guard = CancelPending {
             library,
             id,
@@ -390,7 +385,13 @@ impl Generation {
     pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
         match &self.backend {
-            Backend::Library { library, .. } => run_call(library, request, sink, &NEVER_CANCELLED, Some(&self.listing)),
+            Backend::Library { library, .. } => run_call(
+                library,
+                request,
+                sink,
+                &NEVER_CANCELLED,
+                Some(&self.listing),
+            ),
             // `Service::with_tool` never picks inline for an isolated plugin.
             Backend::Child(_) => {
                 CallOutcome::Invalid("an isolated plugin runs nothing inline".into())

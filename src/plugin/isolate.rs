@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use super::pool::PoolOptions;
 use super::{Generation, PluginError};
+use crate::sandbox::Policy;
 
 pub mod child;
 mod conn;
@@ -107,19 +108,33 @@ impl Default for CrashLoop {
     }
 }
 
-/// Loads `staged` as generation `id` in a child process of its own, with workers there run
-/// as `pool` says. Blocking: returns once the child sent its manifest.
+/// How an isolated plugin's children run.
+pub(crate) struct Isolated<'a> {
+    /// Their worker threads.
+    pub(crate) pool: &'a PoolOptions,
+    /// When their crashes make a loop.
+    pub(crate) crash_loop: CrashLoop,
+    /// Their sandbox, whatever its library (each child gets its own).
+    pub(crate) sandbox: &'a Policy,
+}
+
+/// Loads `staged` as generation `id` in a child process of its own, run as `how` says.
+/// Blocking: returns once the child sent its manifest.
 pub(crate) fn load(
     staged: super::library::Staged,
     id: u64,
     label: &str,
-    pool: &PoolOptions,
-    crash_loop: CrashLoop,
+    how: &Isolated<'_>,
 ) -> Result<Arc<Generation>, PluginError> {
     let path = staged.path.clone();
     let hash = staged.hash;
+    let pool = how.pool;
     let spec = child::ChildSpec {
         library: staged.copy_path().to_owned(),
+        policy: Some(Policy {
+            library: staged.copy_path().to_owned(),
+            ..how.sandbox.clone()
+        }),
         generation: id,
         max_blocking_calls: pool.max_threads,
         tool_timeout_ms: pool
@@ -133,7 +148,7 @@ pub(crate) fn load(
         reason,
     };
     let (supervisor, manifest) =
-        Supervisor::start(staged, spec, label, crash_loop).map_err(isolated)?;
+        Supervisor::start(staged, spec, label, how.crash_loop).map_err(isolated)?;
     let manifest = super::manifest::parse(&manifest).map_err(|reason| PluginError::Manifest {
         path: path.clone(),
         reason,

@@ -20,6 +20,7 @@ use super::listing::Listed;
 use super::manifest::ToolEntry;
 use super::pool::{PoolOptions, Usage};
 use super::skills::Skill;
+use crate::sandbox::Policy;
 
 /// One configured plugin: where it comes from and how its reloads went.
 #[derive(Debug)]
@@ -46,6 +47,8 @@ pub struct Slot {
     isolated: bool,
     /// When an isolated plugin's crashes make a loop (set by the registry).
     crash_loop: CrashLoop,
+    /// The sandbox of its children, but for the library (set by the registry).
+    sandbox: Policy,
 }
 
 impl Slot {
@@ -62,6 +65,7 @@ impl Slot {
             pool: PoolOptions::default(),
             isolated: false,
             crash_loop: CrashLoop::default(),
+            sandbox: Policy::new(""),
         }
     }
 
@@ -119,7 +123,12 @@ impl Slot {
     ) -> Result<Arc<Generation>, PluginError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if self.isolated {
-            return isolate::load(staged, id, &self.label, &self.pool, self.crash_loop);
+            let how = isolate::Isolated {
+                pool: &self.pool,
+                crash_loop: self.crash_loop,
+                sandbox: &self.sandbox,
+            };
+            return isolate::load(staged, id, &self.label, &how);
         }
         let generation = Generation::load_staged(staged, id, self.pool.clone())?;
         generation.pool().set_plugin(&generation.manifest.name);
@@ -307,6 +316,8 @@ pub struct Registry {
     isolation: Isolation,
     /// When an isolated plugin's crashes make a loop.
     crash_loop: CrashLoop,
+    /// The sandbox of isolated plugins, but for the library.
+    sandbox: Policy,
 }
 
 /// A served plugin whose every worker thread runs a stuck call (for `/ready`).
@@ -332,6 +343,7 @@ impl Registry {
             pool: PoolOptions::default(),
             isolation: Isolation::None,
             crash_loop: CrashLoop::default(),
+            sandbox: Policy::new(""),
         }
     }
 
@@ -340,6 +352,14 @@ impl Registry {
     pub fn with_isolation(mut self, isolation: Isolation, crash_loop: CrashLoop) -> Registry {
         self.isolation = isolation;
         self.crash_loop = crash_loop;
+        self
+    }
+
+    /// Sets the sandbox of isolated plugins' children (`--plugin-*`): `sandbox` with any
+    /// library, which each load replaces with its own (before [`Registry::load_all`]). The
+    /// default is the strictest: no network, no paths, no limits.
+    pub fn with_sandbox(mut self, sandbox: Policy) -> Registry {
+        self.sandbox = sandbox;
         self
     }
 
@@ -359,6 +379,7 @@ impl Registry {
             slot.pool = self.pool.clone();
             slot.isolated = self.isolation.covers(&slot.label, &slot.library);
             slot.crash_loop = self.crash_loop;
+            slot.sandbox = self.sandbox.clone();
             if slot.unbuilt {
                 gens.push(None);
                 continue;

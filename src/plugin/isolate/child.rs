@@ -25,6 +25,7 @@ use crate::plugin::inline::InlineGate;
 use crate::plugin::pool::PoolOptions;
 use crate::plugin::request::PluginRequest;
 use crate::plugin::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
+use crate::sandbox::{self, CpuWatch, Policy};
 
 /// What the host tells a child at startup (the JSON argument of `__plugin-host`). Fields are
 /// added, never renamed; a field the child does not know is ignored, one it misses defaults.
@@ -44,13 +45,18 @@ pub(crate) struct ChildSpec {
     pub(crate) max_blocking_calls: usize,
     /// `--tool-timeout`, in milliseconds (for the workers' stuck-call accounting).
     pub(crate) tool_timeout_ms: u64,
+    /// The sandbox and limits (`--plugin-*`), applied before the library is opened. `None`
+    /// only from a host that predates the sandbox.
+    pub(crate) policy: Option<Policy>,
 }
 
 /// How often a tool waiting for its client's answer looks at its cancel flag.
 const ASK_POLL: Duration = Duration::from_millis(50);
 
 /// Runs the child until the host says stop or goes away. `spec` is the [`ChildSpec`] JSON.
-pub fn run(spec: &str) -> ExitCode {
+/// `start_logging` runs once the sandbox is in place: it starts a thread, and the sandbox
+/// must be applied while this process has only one.
+pub fn run<G>(spec: &str, start_logging: impl FnOnce() -> G) -> ExitCode {
     let spec: ChildSpec = match serde_json::from_str(spec) {
         Ok(s) => s,
         Err(e) => {
@@ -64,7 +70,6 @@ pub fn run(spec: &str) -> ExitCode {
     }
     // SAFETY: the host passed this descriptor for the child alone; nothing else owns it.
     let stream = unsafe { UnixStream::from_raw_fd(spec.fd) };
-    apply_limits(&spec);
     let out = match stream.try_clone() {
         Ok(s) => s,
         Err(e) => {
@@ -72,7 +77,20 @@ pub fn run(spec: &str) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let confined = confine(&spec);
+    let _log = start_logging();
+    let watch = match confined {
+        Ok(watch) => watch,
+        Err(e) => {
+            // Never run the plugin with less protection than the host announced.
+            let message = format!("cannot sandbox the plugin: {e}");
+            let frame = wire::frame(wire::LOAD_FAILED, 0, message.as_bytes());
+            let _ = (&out).write_all(&frame);
+            return ExitCode::from(1);
+        }
+    };
     let child = Arc::new(Child {
+        watch,
         out: Mutex::new(out),
         calls: Mutex::new(HashMap::new()),
         asks: Mutex::new(HashMap::new()),
@@ -195,6 +213,7 @@ fn start_call(
         && let Some(gate) = tools.inline.get(tool.name()).filter(|g| g.is_open())
     {
         let started = std::time::Instant::now();
+        let _charged = child.watch.as_ref().map(|w| w.start_shared_call(id));
         let outcome = generation.call_inline(&request, &NullSink);
         gate.record(started.elapsed());
         child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
@@ -207,8 +226,10 @@ fn start_call(
         call: id,
         child: child.clone(),
     });
+    let charged = child.watch.as_ref().map(|w| w.start_shared_call(id));
     let (child, generation) = (child.clone(), generation.clone());
     runtime.spawn(async move {
+        let _charged = charged;
         let outcome = match request {
             PluginRequest::Tool(tool) if is_async => {
                 generation.call_async(&tool, sink, cancel, true).await
@@ -225,6 +246,8 @@ fn start_call(
 
 /// What the child shares between its reader and its running calls.
 struct Child {
+    /// `--plugin-cpu-limit`: charges each call its share of the CPU time.
+    watch: Option<CpuWatch>,
     /// The socket's writing end; one frame per `write_all`, under the lock.
     out: Mutex<UnixStream>,
     /// The cancel flag of each running call.
@@ -321,10 +344,25 @@ fn die_with_parent(parent: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// THE SANDBOX CALL SITE: applies the limits of `spec` (memory, CPU time, network and
-/// filesystem rules) to this process before the plugin's library is opened. A no-op until
-/// the sandbox lands (`src/sandbox/`); it must stay before [`Generation::load_staged`] so
-/// that no plugin code ever runs unconfined.
-fn apply_limits(spec: &ChildSpec) {
-    let _ = spec;
+/// Applies the sandbox and limits of `spec` to this process (`crate::sandbox`), before the
+/// plugin's library is opened, so that no plugin code ever runs unconfined. Returns the CPU
+/// watch when there is a CPU limit. The directory the child stages its copy of the library
+/// in is made first and stays writable.
+fn confine(spec: &ChildSpec) -> Result<Option<CpuWatch>, String> {
+    let Some(policy) = &spec.policy else {
+        return Ok(None);
+    };
+    let copies = std::env::temp_dir().join(format!("fastmcp-{}", std::process::id()));
+    std::fs::create_dir_all(&copies).map_err(|e| format!("{}: {e}", copies.display()))?;
+    let policy = policy.clone().with_scratch_dir(&copies);
+    let report = sandbox::apply(&policy).map_err(|e| e.to_string())?;
+    eprintln!(
+        "sandbox: {}",
+        serde_json::to_string(&report).unwrap_or_default()
+    );
+    policy
+        .cpu_limit
+        .map(CpuWatch::kill_on_overrun)
+        .transpose()
+        .map_err(|e| e.to_string())
 }

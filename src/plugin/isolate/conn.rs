@@ -379,6 +379,14 @@ fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
     let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find fastmcp: {e}"))?;
     let mut cmd = Command::new(exe);
+    // The plugin may read its environment: none of the server's own settings (API keys, JWT
+    // and state secrets, the session store's URL) are its business. FASTMCP_LOG stays.
+    for (name, _) in std::env::vars_os() {
+        let name_str = name.to_string_lossy();
+        if name_str.starts_with("FASTMCP_") && name_str != "FASTMCP_LOG" {
+            cmd.env_remove(&name);
+        }
+    }
     cmd.arg("__plugin-host")
         .arg(spec_json)
         .stdin(Stdio::null())

@@ -37,7 +37,12 @@ pub(super) fn cause(status: Option<ExitStatus>, stderr: &[String]) -> String {
         (None, Some(code)) => format!("exit status {code}"),
         (None, None) => status.to_string(),
     };
-    if said("has overflowed its stack") {
+    let cpu_limit = status.signal() == Some(libc::SIGXCPU)
+        || status.code() == Some(crate::sandbox::EXIT_CPU_LIMIT);
+    if cpu_limit {
+        // `sandbox::CpuWatch` ends the child this way (`--plugin-cpu-limit`).
+        format!("CPU limit per call exceeded ({base})")
+    } else if said("has overflowed its stack") {
         format!("stack overflow ({base})")
     } else if said("memory allocation of") && said("failed") {
         format!("out of memory ({base})")
@@ -109,6 +114,10 @@ mod tests {
     fn causes_name_the_signal_and_what_the_runtime_said() {
         let signalled = |sig: i32| Some(ExitStatus::from_raw(sig));
         assert_eq!(cause(signalled(libc::SIGSEGV), &[]), "SIGSEGV");
+        assert_eq!(
+            cause(signalled(libc::SIGXCPU), &[]),
+            "CPU limit per call exceeded (SIGXCPU)"
+        );
         let overflow = ["thread 'x' has overflowed its stack".to_string()];
         assert_eq!(
             cause(signalled(libc::SIGABRT), &overflow),
