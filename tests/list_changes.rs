@@ -40,7 +40,20 @@ fn trigger(server: &Server, tool: &str, session: Option<&str>) -> String {
 
 #[test]
 fn a_tool_hidden_at_runtime_leaves_the_list_and_the_session_hears_it() {
-    let s = util::start(&[plugins().conformance.to_str().unwrap()], &[]);
+    hide_and_show_a_tool(&[]);
+}
+
+/// The same through an isolated plugin's child: the child tells the host what it hides
+/// before it answers the call.
+#[test]
+fn an_isolated_plugin_hides_and_shows_its_tools_too() {
+    hide_and_show_a_tool(&["--isolate=true"]);
+}
+
+fn hide_and_show_a_tool(extra: &[&str]) {
+    let mut args = vec![plugins().conformance.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let s = util::start(&args, &[]);
     let session = s.initialize();
     let stream = util::client()
         .get(s.mcp())

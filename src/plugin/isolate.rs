@@ -153,7 +153,11 @@ pub(crate) fn load(
         path: path.clone(),
         reason,
     })?;
-    Ok(Generation::isolated(id, manifest, hash, &path, supervisor))
+    let listing = Arc::new(super::listing::Listing::new(&manifest));
+    supervisor.set_listing(listing.clone());
+    Ok(Generation::isolated(
+        id, manifest, hash, &path, supervisor, listing,
+    ))
 }
 
 /// A job for the spawning thread.

@@ -24,6 +24,23 @@ pub enum Listed {
 }
 
 impl Listed {
+    /// Its name on the isolated plugins' wire.
+    fn as_str(self) -> &'static str {
+        match self {
+            Listed::Tool => "tool",
+            Listed::Prompt => "prompt",
+        }
+    }
+
+    /// The kind [`Listed::as_str`] names, if any.
+    fn from_str(name: &str) -> Option<Listed> {
+        match name {
+            "tool" => Some(Listed::Tool),
+            "prompt" => Some(Listed::Prompt),
+            _ => None,
+        }
+    }
+
     /// The kind the ABI number names, if any.
     pub fn from_abi(kind: u32) -> Option<Listed> {
         match kind {
@@ -84,6 +101,36 @@ impl Listing {
     pub fn hides(&self, kind: Listed, name: &str) -> bool {
         let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
         !hidden.is_empty() && hidden.contains(&(kind, name.to_string()))
+    }
+
+    /// The names hidden now, as an isolated plugin's child tells its host (`["tool", name]`
+    /// pairs in JSON).
+    pub(crate) fn hidden_json(&self) -> Vec<u8> {
+        let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        let pairs: Vec<(&str, &str)> = hidden
+            .iter()
+            .map(|(kind, name)| (kind.as_str(), name.as_str()))
+            .collect();
+        serde_json::to_vec(&pairs).unwrap_or_default()
+    }
+
+    /// Hides exactly the names of `json` (what [`Listing::hidden_json`] wrote), marking the
+    /// listing dirty when that changes anything. Names the manifest does not declare, and an
+    /// unreadable payload, change nothing.
+    pub(crate) fn replace_from_json(&self, json: &[u8]) {
+        let Ok(pairs) = serde_json::from_slice::<Vec<(String, String)>>(json) else {
+            return;
+        };
+        let wanted: HashSet<(Listed, String)> = pairs
+            .into_iter()
+            .filter_map(|(kind, name)| Some((Listed::from_str(&kind)?, name)))
+            .filter(|key| self.known.contains(key))
+            .collect();
+        let mut hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
+        if *hidden != wanted {
+            *hidden = wanted;
+            self.dirty.store(true, Ordering::Release);
+        }
     }
 
     /// Whether something changed that no catalog serves yet, without taking it.

@@ -54,10 +54,11 @@ impl Generation {
         content_hash: u64,
         path: &Path,
         supervisor: Arc<dyn Remote>,
+        listing: Arc<Listing>,
     ) -> Arc<Generation> {
         Arc::new(Generation {
             id,
-            listing: Arc::new(Listing::new(&manifest)),
+            listing,
             manifest,
             content_hash,
             path: path.to_owned(),

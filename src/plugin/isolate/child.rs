@@ -216,7 +216,7 @@ fn start_call(
         let _charged = child.watch.as_ref().map(|w| w.start_shared_call(id));
         let outcome = generation.call_inline(&request, &NullSink);
         gate.record(started.elapsed());
-        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+        child.reply(generation, id, &outcome);
         return;
     }
     let cancel = Arc::new(AtomicBool::new(false));
@@ -240,7 +240,7 @@ fn start_call(
                 .unwrap_or_else(|_| CallOutcome::Invalid("the plugin closed".into())),
         };
         lock(&child.calls).remove(&id);
-        child.send(wire::REPLY, id, &wire::outcome_payload(&outcome));
+        child.reply(&generation, id, &outcome);
     });
 }
 
@@ -262,6 +262,15 @@ impl Child {
     fn send(&self, kind: u8, id: u64, payload: &[u8]) {
         let frame = wire::frame(kind, id, payload);
         let _ = lock(&self.out).write_all(&frame);
+    }
+
+    /// Answers call `id`. A call that hid or showed tools or prompts tells the host first, so
+    /// the host's catalog has changed by the time the caller gets the answer.
+    fn reply(&self, generation: &Generation, id: u64, outcome: &CallOutcome) {
+        if generation.listing().take_dirty() {
+            self.send(wire::LISTED, 0, &generation.listing().hidden_json());
+        }
+        self.send(wire::REPLY, id, &wire::outcome_payload(outcome));
     }
 }
 

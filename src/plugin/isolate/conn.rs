@@ -14,13 +14,14 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::child::ChildSpec;
 use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
+use crate::plugin::listing::Listing;
 use crate::plugin::request::PluginRequest;
 use crate::plugin::{CallOutcome, CallSink, HostRequestError};
 
@@ -65,7 +66,13 @@ pub(crate) struct Conn {
     pub(crate) answered: AtomicBool,
     /// The child was reaped.
     exited: AtomicBool,
+    /// The host's copy of which tools and prompts the plugin hides (`wire::LISTED`).
+    listing: SharedListing,
 }
+
+/// The generation's [`Listing`], set once the generation exists (after the first child sent
+/// its manifest), shared by every child of the generation.
+pub(crate) type SharedListing = Arc<OnceLock<Arc<Listing>>>;
 
 impl Conn {
     /// Starts a child for `spec`, waits for its manifest, and starts reading its frames.
@@ -80,6 +87,7 @@ impl Conn {
         plugin: &str,
         runtime: Option<tokio::runtime::Handle>,
         on_end: OnEnd,
+        listing: SharedListing,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
         let (mut process, host) = start_child(spec)?;
         let pid = process.id();
@@ -104,6 +112,7 @@ impl Conn {
             stopping: AtomicBool::new(false),
             answered: AtomicBool::new(false),
             exited: AtomicBool::new(false),
+            listing,
         });
         let mut input = BufReader::with_capacity(64 * 1024, host);
         let manifest = conn.handshake(&mut input)?;
@@ -312,6 +321,11 @@ impl Conn {
                     }
                 }
                 wire::REQUEST => self.ask_client(frame.id, &frame.payload),
+                wire::LISTED => {
+                    if let Some(listing) = self.listing.get() {
+                        listing.replace_from_json(&frame.payload);
+                    }
+                }
                 _ => {}
             }
         }

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use super::CrashLoop;
 use super::child::ChildSpec;
-use super::conn::{Conn, OnEnd};
+use super::conn::{Conn, OnEnd, SharedListing};
 
 use crate::plugin::generation::Remote;
 use crate::plugin::library::Staged;
+use crate::plugin::listing::Listing;
 use crate::plugin::request::PluginRequest;
 use crate::plugin::{CallOutcome, CallSink};
 
@@ -40,6 +41,8 @@ pub(crate) struct Supervisor {
     state: Mutex<State>,
     /// Woken when a child comes up, or the supervisor gives up or closes.
     changed: tokio::sync::Notify,
+    /// The generation's listing, which every child's `wire::LISTED` updates.
+    listing: SharedListing,
 }
 
 #[derive(Default)]
@@ -74,6 +77,7 @@ impl Supervisor {
             runtime: tokio::runtime::Handle::try_current().ok(),
             state: Mutex::new(State::default()),
             changed: tokio::sync::Notify::new(),
+            listing: SharedListing::default(),
         });
         let (conn, manifest) = supervisor.spawn_child()?;
         if let Some(name) = conn.plugin_name() {
@@ -95,7 +99,19 @@ impl Supervisor {
                 s.child_ended(conn, cause);
             }
         });
-        Conn::spawn(&self.spec, self.plugin(), self.runtime.clone(), on_end)
+        let listing = self.listing.clone();
+        Conn::spawn(
+            &self.spec,
+            self.plugin(),
+            self.runtime.clone(),
+            on_end,
+            listing,
+        )
+    }
+
+    /// Gives the children the generation's listing (once the generation exists).
+    pub(crate) fn set_listing(&self, listing: Arc<Listing>) {
+        let _ = self.listing.set(listing);
     }
 
     /// Runs one request in the child, waiting for a restart if one is under way.

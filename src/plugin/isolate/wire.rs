@@ -35,6 +35,9 @@ pub(crate) const REPLY: u8 = 12;
 pub(crate) const NOTIFY: u8 = 13;
 /// Child → host: a request of a running call to the client (id: the request).
 pub(crate) const REQUEST: u8 = 14;
+/// Child → host: the plugin changed which of its tools and prompts it hides; the payload is
+/// every name hidden now. Sent before the reply of the call that changed it.
+pub(crate) const LISTED: u8 = 15;
 
 /// One frame as read.
 #[derive(Debug)]
