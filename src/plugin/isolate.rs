@@ -133,6 +133,7 @@ pub(crate) fn load(
         library: staged.copy_path().to_owned(),
         policy: Some(Policy {
             library: staged.copy_path().to_owned(),
+            memory_cgroup: memory_cgroup(how.sandbox, label, id),
             ..how.sandbox.clone()
         }),
         generation: id,
@@ -158,6 +159,38 @@ pub(crate) fn load(
     Ok(Generation::isolated(
         id, manifest, hash, &path, supervisor, listing,
     ))
+}
+
+/// The cgroup v2 that enforces `--plugin-memory-limit` for generation `id` of `label`, where
+/// one is delegated to this server (`sandbox::cgroup`). Its children restart into the same
+/// one; the last one removes it when it is asked to exit. `None`: no limit, or no usable
+/// cgroup (the child then uses `RLIMIT_AS`; the startup warning said why).
+fn memory_cgroup(sandbox: &Policy, label: &str, id: u64) -> Option<std::path::PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        let limit = sandbox.memory_limit?;
+        let root = crate::sandbox::cgroup::delegated_root().ok()?;
+        let stem: String = Path::new(label)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        let child = format!("{stem}-g{id}");
+        match crate::sandbox::cgroup::prepare(&root, &child, limit) {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                tracing::warn!(plugin = %label, "memory limit through RLIMIT_AS: {e}");
+                None
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (sandbox, label, id);
+        None
+    }
 }
 
 /// A job for the spawning thread.

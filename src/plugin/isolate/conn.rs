@@ -68,6 +68,8 @@ pub(crate) struct Conn {
     exited: AtomicBool,
     /// The host's copy of which tools and prompts the plugin hides (`wire::LISTED`).
     listing: SharedListing,
+    /// The cgroup of the memory limit, removed once a child asked to exit is gone.
+    cgroup: Option<std::path::PathBuf>,
 }
 
 /// The generation's [`Listing`], set once the generation exists (after the first child sent
@@ -113,6 +115,7 @@ impl Conn {
             answered: AtomicBool::new(false),
             exited: AtomicBool::new(false),
             listing,
+            cgroup: spec.policy.as_ref().and_then(|p| p.memory_cgroup.clone()),
         });
         let mut input = BufReader::with_capacity(64 * 1024, host);
         let manifest = conn.handshake(&mut input)?;
@@ -336,6 +339,13 @@ impl Conn {
             Duration::from_secs(2)
         };
         let status = self.reap(patience);
+        #[cfg(target_os = "linux")]
+        if let Some(dir) = self.cgroup.as_ref()
+            && self.stopping.load(Ordering::SeqCst)
+            && let Err(e) = crate::sandbox::cgroup::remove(dir)
+        {
+            tracing::debug!(plugin = %lock(&self.plugin), "{e}");
+        }
         let cause = cause(
             status,
             &lock(&self.stderr).iter().cloned().collect::<Vec<_>>(),
