@@ -56,17 +56,7 @@ fn main() -> ExitCode {
                 profile: &profile,
                 isolation: &isolation,
             };
-            match commands::call_tool(&call, &args.tool, tool_args) {
-                Ok((text, is_error)) => {
-                    out(&format!("{text}\n"));
-                    if is_error {
-                        ExitCode::FAILURE
-                    } else {
-                        ExitCode::SUCCESS
-                    }
-                }
-                Err(e) => failure(&e),
-            }
+            tool_result(commands::call_tool(&call, &args.tool, tool_args))
         }
         Command::Read(args) => local(
             &args.plugin,
@@ -123,7 +113,13 @@ fn sandboxed_call(args: &fastmcp::cli::SandboxedCallArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage_error(&e),
     };
-    match call.run() {
+    tool_result(call.run())
+}
+
+/// `call`'s output: the result's text, and exit 1 when it is an error result or the call
+/// failed.
+fn tool_result<E: std::error::Error>(result: Result<(String, bool), E>) -> ExitCode {
+    match result {
         Ok((text, is_error)) => {
             out(&format!("{text}\n"));
             if is_error {

@@ -125,17 +125,9 @@ fn resolve_paths(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use crate::config::Config;
-    use clap::Parser;
 
     fn resolve(argv: &[&str], vars: &[(&str, &str)]) -> Result<SandboxSettings, ConfigError> {
-        let argv = ["fastmcp", "dev"].iter().chain(argv);
-        let Command::Dev(args) = Cli::try_parse_from(argv).expect("argv parses").command else {
-            panic!("not dev");
-        };
-        let env = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        Config::resolve(args, env).map(|c| c.sandbox)
+        crate::config::tests::resolve(argv, vars).map(|c| c.sandbox)
     }
 
     #[test]

@@ -71,18 +71,8 @@ pub(super) fn check(limits: &TaskLimits) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Cli, Command};
-    use crate::config::Config;
-    use clap::Parser;
 
-    fn resolve(argv: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let argv = ["fastmcp", "dev"].iter().chain(argv);
-        let Command::Dev(args) = Cli::try_parse_from(argv).expect("argv parses").command else {
-            panic!("not dev");
-        };
-        let env = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
-        Config::resolve(args, env)
-    }
+    use crate::config::tests::resolve;
 
     #[test]
     fn defaults_flags_and_variables() {

@@ -20,7 +20,8 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn resolve(argv: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+/// `fastmcp dev ARGV` with the environment `vars`, resolved (the settings' own tests use it).
+pub(super) fn resolve(argv: &[&str], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
     Config::resolve(dev_args(argv), env(vars))
 }
 
