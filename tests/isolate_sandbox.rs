@@ -143,3 +143,48 @@ fn the_child_does_not_see_the_servers_secrets() {
         "the server's secret reached the plugin's environment"
     );
 }
+
+/// The copies directories (`$TMPDIR/fastmcp-<pid>`) in `dir`.
+fn copies_dirs(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read the temp dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("fastmcp-"))
+        .collect()
+}
+
+#[test]
+fn children_that_crash_leave_no_copies_directory_behind() {
+    let tmp = tempfile::tempdir().expect("a temp dir");
+    let tmpdir = tmp.path().to_str().expect("UTF-8").to_string();
+    let plugin = plugins().test_plugin.to_str().expect("UTF-8").to_string();
+    let server = util::start(
+        &[
+            &plugin,
+            "--watch=false",
+            "--isolate",
+            "true",
+            "--stateless",
+            "true",
+        ],
+        &[("TMPDIR", &tmpdir)],
+    );
+    for _ in 0..3 {
+        let crash = call(&server, "crash_segv", json!({}));
+        assert!(
+            crash["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("crashed")
+        );
+        let back = util::eventually(Duration::from_secs(30), || {
+            text_of(&call(&server, "echo", json!({"text": "back"}))) == "back"
+        });
+        assert!(back, "the plugin did not come back after a crash");
+    }
+    // The server's own directory and the serving child's: each new child removes those of
+    // children that are gone (`CopiesDir::claim`), so crashes do not pile them up.
+    let left = copies_dirs(tmp.path());
+    assert!(left.len() <= 2, "directories left behind: {left:?}");
+}
