@@ -5,7 +5,7 @@
 //! - [`error`]: HTTP errors with JSON-RPC bodies.
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
-//! - [`modern`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
+//! - [`per_request`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
 //! - [`resource_metadata`]: the OAuth Protected Resource Metadata, with `--oauth-issuer`.
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
@@ -14,7 +14,7 @@ pub mod error;
 pub mod guard;
 pub mod health;
 pub mod mcp;
-pub mod modern;
+pub mod per_request;
 pub mod resource_metadata;
 pub mod sse;
 

@@ -7,7 +7,7 @@
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
 //! - [`service`]: the method handlers, shared by every transport.
 //! - [`listen`]: `subscriptions/listen` streams (2026-07-28).
-//! - [`modern`]: protocol 2026-07-28 (per-request metadata, header rules, results).
+//! - [`per_request`]: protocol 2026-07-28 (per-request metadata, header rules, results).
 //! - [`mrtr`]: its multi round-trip requests (`InputRequiredResult`, sealed `requestState`).
 //! - [`tasks`]: tool calls run as tasks, their state and its store.
 //! - [`uri_template`]: matching resource URIs to templates.
@@ -15,8 +15,8 @@
 pub mod events;
 pub mod jsonrpc;
 pub mod listen;
-pub mod modern;
 pub mod mrtr;
+pub mod per_request;
 pub mod service;
 pub mod session;
 pub mod sink;

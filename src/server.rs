@@ -188,7 +188,7 @@ pub fn service(config: &Config) -> Arc<Service> {
         .sessions
         .set_max_sessions(config.limits.max_sessions);
     if let Some(secret) = &config.state_secret {
-        service.mrtr = crate::mcp::modern::Mrtr::new(Some(secret.expose().as_bytes()));
+        service.mrtr = crate::mcp::per_request::Mrtr::new(Some(secret.expose().as_bytes()));
     }
     Arc::new(service)
 }

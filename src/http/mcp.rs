@@ -49,7 +49,7 @@ impl Drop for CancelOnDrop {
 /// [`SESSION_HEADER`] and [`VERSION_HEADER`] as header names: looking one up by `&str`
 /// parses the name again on every request.
 const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
-const VERSION: HeaderName = HeaderName::from_static(VERSION_HEADER);
+const PROTOCOL_VERSION: HeaderName = HeaderName::from_static(VERSION_HEADER);
 
 fn header(headers: &HeaderMap, name: impl AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -116,8 +116,8 @@ fn server_full(id: rmcp::model::RequestId, full: &crate::mcp::session::SessionsF
 }
 
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
-fn is_modern(headers: &HeaderMap) -> bool {
-    header(headers, &VERSION) == Some(crate::mcp::modern::VERSION)
+fn is_per_request(headers: &HeaderMap) -> bool {
+    header(headers, &PROTOCOL_VERSION) == Some(crate::mcp::per_request::REVISION)
 }
 
 fn not_allowed() -> Response {
@@ -150,7 +150,7 @@ fn header_version(
         Incoming::Notification { params, .. } => (None, *params),
         Incoming::Response { id, .. } => (Some(id.clone()), None),
     };
-    let body = crate::mcp::modern::request_meta(params).protocol_version;
+    let body = crate::mcp::per_request::request_meta(params).protocol_version;
     let err = match body {
         Some(b) if b != v => ErrorData::new(
             rmcp::model::ErrorCode::HEADER_MISMATCH,
@@ -159,7 +159,7 @@ fn header_version(
             ),
             None,
         ),
-        _ => crate::mcp::modern::unsupported_version(v),
+        _ => crate::mcp::per_request::unsupported_version(v),
     };
     Err(HttpError::rpc(StatusCode::BAD_REQUEST, id, err))
 }
@@ -228,9 +228,9 @@ async fn post_inner(
         }
         Incoming::Response { .. } => "response",
     };
-    let declared = header(headers, &VERSION);
-    if declared == Some(crate::mcp::modern::VERSION) {
-        return super::modern::post(&state, headers, message, caller).await;
+    let declared = header(headers, &PROTOCOL_VERSION);
+    if declared == Some(crate::mcp::per_request::REVISION) {
+        return super::per_request::post(&state, headers, message, caller).await;
     }
     let version = header_version(declared, &message)?;
     match message {
@@ -387,7 +387,10 @@ pub(super) async fn answer(
     };
     // For the shutdown cut-off's error, which needs the id after `work` took it.
     let cut_id = id.clone();
-    let modern = ctx.session.version_cmp(crate::mcp::modern::VERSION).is_eq();
+    let per_request = ctx
+        .session
+        .version_cmp(crate::mcp::per_request::REVISION)
+        .is_eq();
     let work = async move {
         let out = service
             .handle_request(&id, &method, params.as_deref(), &ctx)
@@ -409,7 +412,7 @@ pub(super) async fn answer(
                 match rx.try_recv() {
                     Ok(Outbound::Message(m)) => break Outbound::Message(m),
                     Ok(Outbound::CloseStream) => {}
-                    Err(_) if modern => return modern_json_response(out),
+                    Err(_) if per_request => return per_request_json_response(out),
                     Err(_) => return json_response(out),
                 }
             };
@@ -441,7 +444,7 @@ fn inline_response(answer: InlineAnswer) -> Response {
 
 /// A 2026-07-28 JSON answer: MissingRequiredClientCapabilityError (-32021) goes out with
 /// status 400, as the revision requires.
-fn modern_json_response(body: String) -> Response {
+fn per_request_json_response(body: String) -> Response {
     // `jsonrpc::error` writes the error object this way; a result's text cannot contain it
     // unescaped.
     if body.contains(r#""error":{"code":-32021,"#) {
@@ -473,7 +476,7 @@ async fn get_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap)
     if let Err(e) = state.security.check(&headers) {
         return e.into_response();
     }
-    if state.stateless || is_modern(&headers) {
+    if state.stateless || is_per_request(&headers) {
         return not_allowed();
     }
     if let Err(e) = guard::check_get(&headers) {
@@ -515,7 +518,7 @@ async fn delete_inner(state: &AppState, caller: Option<Caller>, headers: HeaderM
     if let Err(e) = state.security.check(&headers) {
         return e.into_response();
     }
-    if state.stateless || is_modern(&headers) {
+    if state.stateless || is_per_request(&headers) {
         return not_allowed();
     }
     let Some(id) = header(&headers, &SESSION) else {

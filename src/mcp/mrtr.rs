@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::modern::decorate;
+use super::per_request::decorate;
 use crate::plugin::HostRequestError;
 
 /// How long a sealed `requestState` stays valid.
@@ -177,7 +177,7 @@ impl Mrtr {
 
 /// The client input of one 2026-07-28 round: what the plugin's requests are answered with.
 #[derive(Debug, Default)]
-pub struct ModernCall {
+pub struct PerRequestCall {
     /// Answers by key.
     pub answers: Map<String, Value>,
     /// The client's declared capabilities (`sampling`, `elicitation`, `roots`).
@@ -193,13 +193,13 @@ pub struct ModernCall {
     pub refused: Mutex<Vec<&'static str>>,
 }
 
-impl ModernCall {
+impl PerRequestCall {
     /// A round with these answers.
-    pub fn new(inputs: Inputs, client_capabilities: Option<Value>) -> ModernCall {
-        ModernCall {
+    pub fn new(inputs: Inputs, client_capabilities: Option<Value>) -> PerRequestCall {
+        PerRequestCall {
             answers: inputs.answers,
             client_capabilities,
-            ..ModernCall::default()
+            ..PerRequestCall::default()
         }
     }
 
@@ -377,7 +377,7 @@ mod tests {
         let p = raw(json!({"inputResponses": {"user_name": {"action": "accept",
             "content": {"name": "Ann"}}, "n": 12345}}));
         let (inputs, _) = m.inputs(Some(&p), b"b").unwrap();
-        let round = ModernCall::new(inputs, None);
+        let round = PerRequestCall::new(inputs, None);
         let answer = round.request("elicitation/create", json!({}), Some("user_name"));
         assert_eq!(answer.unwrap()["content"]["name"], "Ann");
         assert!(round.malformed().is_none());
@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn undeclared_capabilities_are_not_asked_and_keys_default_to_the_order() {
-        let round = ModernCall::new(Inputs::default(), Some(json!({"sampling": {}})));
+        let round = PerRequestCall::new(Inputs::default(), Some(json!({"sampling": {}})));
         let refused = round.request("elicitation/create", json!({}), Some("e"));
         assert!(matches!(refused, Err(HostRequestError::Unsupported(_))));
         let asked = round.request("sampling/createMessage", json!({}), None);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::jsonrpc;
-use super::modern;
+use super::per_request;
 use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::tasks;
 use crate::plugin::manifest::{Access, ToolEntry};
@@ -94,7 +94,7 @@ pub struct Service {
     /// Settings.
     pub options: ServiceOptions,
     /// Seals `requestState` for 2026-07-28 multi round-trip requests.
-    pub mrtr: super::modern::Mrtr,
+    pub mrtr: super::per_request::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
     pub listeners: super::listen::Listeners,
     /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
@@ -177,7 +177,7 @@ impl Service {
             registry,
             sessions: SessionStore::default(),
             options,
-            mrtr: super::modern::Mrtr::new(None),
+            mrtr: super::per_request::Mrtr::new(None),
             listeners: super::listen::Listeners::default(),
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),
@@ -196,15 +196,15 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Handled {
-        let modern = ctx.session.version_cmp(modern::VERSION).is_eq();
+        let per_request = ctx.session.version_cmp(per_request::REVISION).is_eq();
         let reply = if method == "tools/call" {
             match self.call_tool(id, params, ctx).await {
                 // An `InputRequiredResult` goes out as the plugin's rounds built it.
-                Ok(reply) if modern => reply.map(|r| {
+                Ok(reply) if per_request => reply.map(|r| {
                     if r.contains("\"resultType\":\"input_required\"") {
                         r
                     } else {
-                        modern::decorate(method, &r)
+                        per_request::decorate(method, &r)
                     }
                 }),
                 Ok(reply) => reply,
@@ -216,8 +216,8 @@ impl Service {
                     };
                 }
             }
-        } else if modern {
-            self.dispatch_modern(id, method, params, ctx).await
+        } else if per_request {
+            self.dispatch_per_request(id, method, params, ctx).await
         } else {
             self.dispatch(id, method, params, ctx).await
         };
@@ -342,7 +342,7 @@ impl Service {
 
     /// Protocol 2026-07-28: no handshake methods, decorated results, MRTR for tools, and
     /// `-32602` for a resource that does not exist.
-    async fn dispatch_modern(
+    async fn dispatch_per_request(
         &self,
         id: &RequestId,
         method: &str,
@@ -351,7 +351,7 @@ impl Service {
     ) -> Reply {
         match method {
             "server/discover" => {
-                let discover = tasks::wire::advertise_extension(&modern::discover());
+                let discover = tasks::wire::advertise_extension(&per_request::discover());
                 Ok(if self.serves_skills() {
                     skills::advertise(&discover)
                 } else {
@@ -361,8 +361,8 @@ impl Service {
             m if tasks::EXTENSION_METHODS.contains(&m) => self
                 .task_method_extension(m, params, ctx)
                 .await
-                .map(|r| modern::decorate(m, &r)),
-            m if !modern::METHODS.contains(&m) || m == "subscriptions/listen" => {
+                .map(|r| per_request::decorate(m, &r)),
+            m if !per_request::METHODS.contains(&m) || m == "subscriptions/listen" => {
                 Err(ErrorData::new(
                     ErrorCode::METHOD_NOT_FOUND,
                     format!("Method not found: {method}"),
@@ -370,7 +370,7 @@ impl Service {
                 ))
             }
             _ => match self.dispatch(id, method, params, ctx).await {
-                Ok(r) => Ok(modern::decorate(method, &r)),
+                Ok(r) => Ok(per_request::decorate(method, &r)),
                 Err(mut e) => {
                     if e.code == ErrorCode::RESOURCE_NOT_FOUND {
                         e.code = ErrorCode::INVALID_PARAMS;

@@ -24,7 +24,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
 use super::jsonrpc;
-pub use super::mrtr::ModernCall;
+pub use super::mrtr::PerRequestCall;
 use super::session::Session;
 use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
@@ -212,7 +212,7 @@ pub struct RequestSink {
     /// Whether the client can be asked things (stateful mode with a live stream).
     pub can_request: bool,
     /// For protocol 2026-07-28: answers from the client's retry instead of live requests.
-    pub modern: Option<Arc<ModernCall>>,
+    pub per_request: Option<Arc<PerRequestCall>>,
     /// Where `notifications/resources/updated` goes: every session and listener subscribed to
     /// the URI, not just this request's client.
     pub updates: Option<UnboundedSender<String>>,
@@ -317,8 +317,8 @@ impl CallSink for RequestSink {
         key: Option<&str>,
         cancel: &AtomicBool,
     ) -> Result<Value, HostRequestError> {
-        if let Some(modern) = &self.modern {
-            return modern.request(method, params, key);
+        if let Some(per_request) = &self.per_request {
+            return per_request.request(method, params, key);
         }
         if !self.can_request {
             return Err(no_way_back(method));

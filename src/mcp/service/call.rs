@@ -16,10 +16,10 @@ use super::outcome::{ReplyChecks, invalid_reply};
 use super::scan::leading_call;
 use super::{Caller, Reply, RequestCtx, Service};
 use crate::mcp::jsonrpc;
-use crate::mcp::modern;
 use crate::mcp::mrtr::{self, Mrtr};
+use crate::mcp::per_request;
 use crate::mcp::sink::BufferedSink;
-use crate::mcp::sink::{ModernCall, RequestSink};
+use crate::mcp::sink::{PerRequestCall, RequestSink};
 use crate::mcp::tasks::TaskSupport;
 use crate::plugin::inline::InlineGate;
 use crate::plugin::reply::check_result;
@@ -94,7 +94,7 @@ impl Service {
     /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
     /// 2026-07-28 (which decorates results).
     pub fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
-        if !self.options.inline_tools || call.protocol_version == modern::VERSION {
+        if !self.options.inline_tools || call.protocol_version == per_request::REVISION {
             return None;
         }
         let params = call.params?;
@@ -231,7 +231,7 @@ impl Service {
         } else {
             let extras = CallExtras {
                 progress_token: token,
-                modern_round: round.as_ref().map(|r| r.call.clone()),
+                per_request_call: round.as_ref().map(|r| r.call.clone()),
                 is_async: matches!(runner, Runner::Async),
             };
             self.run(&generation, id, request, ctx, extras).await
@@ -275,7 +275,7 @@ impl Service {
         };
         let extras = CallExtras {
             progress_token: token,
-            modern_round: round.as_ref().map(|r| r.call.clone()),
+            per_request_call: round.as_ref().map(|r| r.call.clone()),
             is_async: false,
         };
         let version = ctx.session.protocol_version();
@@ -333,7 +333,7 @@ impl Service {
     ) -> Ran {
         let CallExtras {
             progress_token,
-            modern_round,
+            per_request_call,
             is_async,
         } = extras;
         let sink = Arc::new(RequestSink {
@@ -341,11 +341,11 @@ impl Service {
             outbound: ctx.outbound.clone(),
             progress_token,
             // 2026-07-28 sends nothing to the client on a response stream: only tool calls
-            // ask it things, through multi round-trip requests (`modern`).
+            // ask it things, through multi round-trip requests (`per_request`).
             can_request: !self.options.stateless
                 && ctx.outbound.is_some()
-                && ctx.session.version_cmp(modern::VERSION).is_ne(),
-            modern: modern_round,
+                && ctx.session.version_cmp(per_request::REVISION).is_ne(),
+            per_request: per_request_call,
             updates: Some(self.updates.clone()),
         });
         // Only a stored session can receive `notifications/cancelled` for this id.
@@ -410,9 +410,9 @@ struct Round {
     method: &'static str,
     /// What the `requestState` is bound to (caller, method, params).
     bind: Vec<u8>,
-    inputs: modern::Inputs,
+    inputs: per_request::Inputs,
     /// What the plugin's requests are answered from.
-    call: Arc<ModernCall>,
+    call: Arc<PerRequestCall>,
 }
 
 impl Round {
@@ -462,11 +462,11 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Result<RoundStart, ErrorData> {
-        if !ctx.session.version_cmp(modern::VERSION).is_eq() {
+        if !ctx.session.version_cmp(per_request::REVISION).is_eq() {
             return Ok(RoundStart::Classic);
         }
         let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-        let bind = modern::binding(caller, method, params);
+        let bind = per_request::binding(caller, method, params);
         let (inputs, missing) = self.mrtr.inputs(params, &bind)?;
         if !missing.is_empty() {
             let reply = self.mrtr.input_required(method, &inputs, missing, &bind);
@@ -474,7 +474,7 @@ impl Service {
         }
         let caps = ctx.session.negotiated().client_capabilities;
         let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-        let call = Arc::new(ModernCall::new(inputs.clone(), caps));
+        let call = Arc::new(PerRequestCall::new(inputs.clone(), caps));
         Ok(RoundStart::Run(Round {
             method,
             bind,
@@ -495,7 +495,7 @@ struct CallExtras {
     /// The request's `_meta.progressToken`.
     progress_token: Option<ProgressToken>,
     /// For protocol 2026-07-28: the answers of earlier rounds.
-    modern_round: Option<Arc<ModernCall>>,
+    per_request_call: Option<Arc<PerRequestCall>>,
     /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
     is_async: bool,
 }

@@ -16,7 +16,7 @@ use super::lookup::FoundTool;
 use super::task_job::TaskJob;
 use super::{PAGE_SIZE, Reply, RequestCtx, Service, page};
 use crate::mcp::jsonrpc;
-use crate::mcp::modern;
+use crate::mcp::per_request;
 use crate::mcp::session::Session;
 use crate::mcp::sink::Outbound;
 use crate::mcp::tasks::{
@@ -49,7 +49,7 @@ fn runs_as_task(
     task_param: bool,
     session: &Session,
 ) -> Result<bool, ErrorData> {
-    let extension = session.version_cmp(modern::VERSION).is_eq();
+    let extension = session.version_cmp(per_request::REVISION).is_eq();
     let has_tasks = session.version_cmp(FIRST_VERSION).is_ge();
     let wants = if extension {
         declares_extension(session)
@@ -102,7 +102,7 @@ impl Service {
         found: &FoundTool,
         ctx: &RequestCtx,
     ) -> Result<Option<String>, ErrorData> {
-        let extension = ctx.session.version_cmp(modern::VERSION).is_eq();
+        let extension = ctx.session.version_cmp(per_request::REVISION).is_eq();
         if !runs_as_task(&p.name, found.task_support, p.task.is_some(), &ctx.session)? {
             return Ok(None);
         }
@@ -112,7 +112,7 @@ impl Service {
         if extension {
             // Answers gathered by multi round-trip requests before the task existed.
             let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-            let bind = modern::binding(caller, "tools/call", params);
+            let bind = per_request::binding(caller, "tools/call", params);
             let (got, missing) = self.mrtr.inputs(params, &bind)?;
             if !missing.is_empty() {
                 return Ok(Some(self.mrtr.input_required(

@@ -20,7 +20,9 @@ use super::task_progress::{self, ProgressNote};
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::Inputs;
 use crate::mcp::session::Session;
-use crate::mcp::sink::{Drops, ModernCall, Outbound, OutboundTx, RequestSink, outbound_channel};
+use crate::mcp::sink::{
+    Drops, Outbound, OutboundTx, PerRequestCall, RequestSink, outbound_channel,
+};
 use crate::mcp::tasks::clock::now_ms;
 use crate::mcp::tasks::{Live, Status, TaskRecord, Tasks, wire};
 use crate::plugin::reply::check_tool_result;
@@ -74,10 +76,10 @@ impl TaskJob {
             .is_none()
             .then(|| task_progress::spawn_writer(self.tasks.clone(), self.id.clone()));
         loop {
-            let modern = self.extension.then(|| {
+            let per_request = self.extension.then(|| {
                 let caps = self.session.negotiated().client_capabilities;
                 let caps = caps.and_then(|c| serde_json::to_value(c).ok());
-                Arc::new(ModernCall::new(
+                Arc::new(PerRequestCall::new(
                     Inputs {
                         answers: self.answers.clone(),
                     },
@@ -85,12 +87,12 @@ impl TaskJob {
                 ))
             });
             let round = self
-                .round(modern.clone(), outbound.clone(), progress.clone())
+                .round(per_request.clone(), outbound.clone(), progress.clone())
                 .await;
             if self.generation.listing().is_dirty() {
                 let _ = self.relists.send(self.generation.clone());
             }
-            if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &modern) {
+            if let (Round::Outcome(CallOutcome::InputRequired), Some(m)) = (&round, &per_request) {
                 let asked = std::mem::take(&mut *m.asked.lock().unwrap_or_else(|e| e.into_inner()));
                 if !asked.is_empty() && self.park(asked).await {
                     continue;
@@ -135,7 +137,7 @@ impl TaskJob {
 
     async fn round(
         &self,
-        modern: Option<Arc<ModernCall>>,
+        per_request: Option<Arc<PerRequestCall>>,
         outbound: Option<OutboundTx>,
         progress: Option<tokio::sync::watch::Sender<Option<String>>>,
     ) -> Round {
@@ -159,7 +161,7 @@ impl TaskJob {
             outbound,
             progress_token: self.progress_token.clone(),
             can_request: asks,
-            modern,
+            per_request,
             updates: Some(self.updates.clone()),
         });
         let sink: Arc<dyn CallSink> = match (progress, asks) {

@@ -20,14 +20,14 @@ pub use super::mrtr::{Inputs, Mrtr, binding};
 use super::service::{HANDSHAKE_VERSIONS, capabilities, server_info};
 
 /// The revision this module implements.
-pub const VERSION: &str = "2026-07-28";
+pub const REVISION: &str = "2026-07-28";
 /// Every version served, oldest first.
 pub const SUPPORTED: [&str; 5] = [
     HANDSHAKE_VERSIONS[0],
     HANDSHAKE_VERSIONS[1],
     HANDSHAKE_VERSIONS[2],
     HANDSHAKE_VERSIONS[3],
-    VERSION,
+    REVISION,
 ];
 /// Methods of this revision (anything else is answered 404 / -32601).
 pub const METHODS: [&str; 13] = [
@@ -147,10 +147,10 @@ pub fn check_headers(
         }
     };
     match &meta.protocol_version {
-        Some(v) if v == VERSION => {}
+        Some(v) if v == REVISION => {}
         Some(v) => {
             return Err(mismatch(format!(
-                "Header mismatch: MCP-Protocol-Version header value '{VERSION}' does not match body value '{v}'"
+                "Header mismatch: MCP-Protocol-Version header value '{REVISION}' does not match body value '{v}'"
             )));
         }
         None => {
@@ -332,7 +332,7 @@ mod tests {
     fn headers_must_match_the_body() {
         let params = raw(serde_json::json!({
             "name": "calc", "arguments": {"region": "eu", "n": 42},
-            "_meta": {KEY_VERSION: VERSION, KEY_CAPS: {}}
+            "_meta": {KEY_VERSION: REVISION, KEY_CAPS: {}}
         }));
         let meta = request_meta(Some(&params));
         let schema: Map<String, Value> = serde_json::from_value(serde_json::json!({
@@ -376,7 +376,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|x| x == VERSION)
+                .any(|x| x == REVISION)
         );
     }
 }

@@ -15,7 +15,7 @@ use super::mcp::answer;
 use super::sse;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
-use crate::mcp::modern::{self, METHODS, VERSION};
+use crate::mcp::per_request::{self, METHODS, REVISION};
 use crate::mcp::session::{Negotiated, level_index};
 use crate::mcp::tasks::EXTENSION_METHODS;
 use crate::mcp::{Caller, Session};
@@ -54,11 +54,11 @@ pub async fn post(
         ));
     }
     // A body version other than the header's is a mismatch (checked with the headers).
-    let meta = modern::request_meta(params);
+    let meta = per_request::request_meta(params);
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
         .flatten();
-    modern::check_headers(headers, &method, params, &meta, schema.as_ref())
+    per_request::check_headers(headers, &method, params, &meta, schema.as_ref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
     if !state.service.registry.is_serving() {
         return Err(HttpError::rpc(
@@ -84,13 +84,13 @@ pub async fn post(
         let drops = crate::mcp::sink::Drops::new(state.service.options.metrics.clone());
         return Ok(sse::session_stream(rx, drops));
     }
-    let session = Arc::new(Session::new(None, VERSION));
+    let session = Arc::new(Session::new(None, REVISION));
     match meta.log_level.as_deref().and_then(level_index) {
         Some(level) => session.set_log_level(level),
         None => session.disable_logs(),
     }
     session.set_negotiated(Negotiated {
-        protocol_version: VERSION.to_string(),
+        protocol_version: REVISION.to_string(),
         client_capabilities: meta
             .client_capabilities
             .and_then(|c| serde_json::from_value(c).ok()),
