@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::isolate_crash::children_of;
-use crate::util::{self, Server, plugins, rpc, sse_messages, text_of, tool_call};
+use crate::util::{self, Server, children_of, plugins, rpc, sse_messages, text_of, tool_call};
 
 fn both_isolated(extra: &[&str]) -> Server {
     let p = plugins();

@@ -9,31 +9,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::util::{self, Server, eventually, plugins, replace_atomically, rpc, tool_call};
+use crate::util::metrics::scrape;
+use crate::util::{self, eventually, plugins, replace_atomically, rpc, tool_call};
 
-const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const KEY: &str = "metrics-test-key-42";
-
-/// The samples of an OpenMetrics text: `name{labels}` (as written) to value.
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-/// `GET /metrics` (200 with the OpenMetrics content type), as samples and text.
-pub(crate) fn scrape(server: &Server, headers: &[(&str, &str)]) -> (HashMap<String, f64>, String) {
-    let r = server.get_with("/metrics", headers);
-    assert_eq!(r.status(), 200);
-    assert_eq!(util::content_type(&r), CONTENT_TYPE);
-    let text = r.text().unwrap();
-    assert!(text.ends_with("# EOF\n"), "{text}");
-    (samples(&text), text)
-}
 
 fn value(samples: &HashMap<String, f64>, series: &str, text: &str) -> f64 {
     *samples

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::metrics::scrape;
 use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, wait_status};
+use crate::util::metrics::scrape;
 use crate::util::{self, SseStream, plugins, rpc};
 
 const RELATED: &str = "io.modelcontextprotocol/related-task";

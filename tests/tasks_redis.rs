@@ -5,8 +5,8 @@
 
 use serde_json::{Value, json};
 
-use crate::redis_store::redis;
 use crate::tasks::{error_code, handshake, modern, task_call, wait_status};
+use crate::util::redis::redis;
 use crate::util::{self, Server, plugins, text_of, tool_call};
 
 fn instance(store: &str) -> Server {

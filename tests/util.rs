@@ -3,6 +3,18 @@
 
 #![allow(dead_code)]
 
+mod crates;
+pub mod metrics;
+mod proc;
+pub mod redis;
+mod run;
+mod sse;
+
+pub use crates::{crates_target_dir, hello_source, plugin_crate};
+pub use proc::{children_of, mapped_copies, rss_kib};
+pub use run::{Finished, run_bin, run_command};
+pub use sse::{SseStream, sse_messages};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -309,21 +321,6 @@ impl Drop for Server {
     }
 }
 
-/// The JSON messages of an SSE body, in order.
-pub fn sse_messages(body: &str) -> Vec<Value> {
-    body.split("\n\n")
-        .filter_map(|event| {
-            let data: Vec<&str> = event
-                .lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .map(str::trim_start)
-                .collect();
-            (!data.is_empty()).then(|| data.join("\n"))
-        })
-        .filter_map(|d| serde_json::from_str(&d).ok())
-        .collect()
-}
-
 /// Copies `src` to `dst` through a temporary name and an atomic rename (as `mv` would).
 pub fn replace_atomically(src: &Path, dst: &Path) {
     let tmp = dst.with_extension("tmp-copy");
@@ -381,71 +378,6 @@ pub const GOOD_HEADERS: [(&str, &str); 2] = [
     ("accept", "application/json, text/event-stream"),
 ];
 
-/// How a finished `fastmcp` command ended and what it printed.
-#[derive(Debug)]
-pub struct Finished {
-    /// How it ended (a signal, for example).
-    pub status: std::process::ExitStatus,
-    /// The exit code; `None` when a signal ended the process.
-    pub code: Option<i32>,
-    /// Everything written to stdout.
-    pub stdout: String,
-    /// Everything written to stderr.
-    pub stderr: String,
-}
-
-/// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
-pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).env_remove("PORT").env_remove("RUST_LOG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
-}
-
-/// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
-/// `timeout`); `what` names it in that failure.
-pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
-    use std::io::Read;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Finished {
-        status,
-        code: status.code(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
 /// The directory of the npm package `name` in `tests/clients/node_modules` (scripts/test.sh
 /// installs them with `npm ci`). Without it, `None` and a notice, so the test can pass without
 /// node; unless FASTMCP_TEST_REQUIRE_CLIENTS=1, which makes that a failure.
@@ -467,53 +399,6 @@ pub fn node_package(name: &str) -> Option<PathBuf> {
         clients.display()
     );
     None
-}
-
-/// An SSE response read incrementally: a thread parses events as they arrive.
-#[derive(Debug)]
-pub struct SseStream {
-    rx: std::sync::mpsc::Receiver<Value>,
-}
-
-impl SseStream {
-    /// Starts reading `response`'s body as a stream of SSE `data:` messages.
-    pub fn new(response: reqwest::blocking::Response) -> SseStream {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut data = String::new();
-            for line in BufReader::new(response).lines().map_while(Result::ok) {
-                if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                } else if line.is_empty() && !data.is_empty() {
-                    let message = std::mem::take(&mut data);
-                    match serde_json::from_str(&message) {
-                        Ok(v) => {
-                            if tx.send(v).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => panic!("SSE data is not JSON ({e}): {message}"),
-                    }
-                }
-            }
-        });
-        SseStream { rx }
-    }
-
-    /// The next message, or `None` when the stream ended or nothing came within `timeout`.
-    pub fn next(&self, timeout: Duration) -> Option<Value> {
-        self.rx.recv_timeout(timeout).ok()
-    }
-
-    /// Every message until the stream ends (bounded by `timeout` in total).
-    pub fn rest(&self, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        let mut all = Vec::new();
-        while let Some(v) = self.next(deadline.saturating_duration_since(Instant::now())) {
-            all.push(v);
-        }
-        all
-    }
 }
 
 /// The `content-type` of a response ("" when absent).
@@ -613,30 +498,6 @@ impl Server {
     }
 }
 
-/// The resident memory of process `pid`, in KiB (`VmRSS` in /proc).
-pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-/// Distinct private plugin copies (`fastmcp-<pid>/...`) that process `pid` has mapped.
-pub fn mapped_copies(pid: u32) -> usize {
-    let marker = format!("fastmcp-{pid}/");
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("proc maps");
-    let mut paths: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.len()
-}
-
 /// Whether each logged call of `tool` ran inline (the `inline` field of its `tool call` line,
 /// at debug level under `fastmcp::calls`, which [`spawn`] turns on), oldest first.
 pub fn inline_ways(server: &Server, tool: &str) -> Vec<bool> {
@@ -646,38 +507,6 @@ pub fn inline_ways(server: &Server, tool: &str) -> Vec<bool> {
         .filter(|e| e["tool"] == tool)
         .map(|e| e["inline"].as_bool().expect("inline is logged"))
         .collect()
-}
-
-/// A plugin crate `name` in `dir` (its directory is returned) with `source` as `src/lib.rs`,
-/// depending on this workspace's SDK. Give every test its own `name`: the cdylib's file name
-/// is the crate's, and tests building at once share [`crates_target_dir`].
-pub fn plugin_crate(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let krate = dir.join(name);
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    let sdk = root().join("tool-plugins/fastmcp-sdk");
-    let toml = format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n\
-         [dependencies]\nfastmcp-sdk = {{ path = {sdk:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
-         [workspace]\n"
-    );
-    std::fs::write(krate.join("Cargo.toml"), toml).unwrap();
-    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    std::fs::write(krate.join("src/lib.rs"), source).unwrap();
-    krate
-}
-
-/// A plugin with one tool, `hello`, that returns `greeting`.
-pub fn hello_source(greeting: &str) -> String {
-    format!(
-        "use fastmcp_sdk::prelude::*;\n\n/// Says hello\n#[tool]\nfn hello() -> String {{\n    \"{greeting}\".to_string()\n}}\n\nfastmcp_sdk::export_plugin! {{\n    name: \"hot\",\n    version: \"0.1.0\",\n    tools: [hello],\n}}\n"
-    )
-}
-
-/// The `CARGO_TARGET_DIR` of the crates [`plugin_crate`] writes: shared, so the SDK's
-/// dependencies are built once across tests and runs.
-pub fn crates_target_dir() -> String {
-    target_dir().join("test-crates").display().to_string()
 }
 
 /// `fastmcp dev --transport stdio` on the test plugin, with stdin and stdout piped and its

@@ -1,0 +1,72 @@
+//! One-shot commands run to completion (the `fastmcp` binary or any other tool), bounded in
+//! time, with what they printed collected.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::bin;
+
+/// How a finished `fastmcp` command ended and what it printed.
+#[derive(Debug)]
+pub struct Finished {
+    /// How it ended (a signal, for example).
+    pub status: std::process::ExitStatus,
+    /// The exit code; `None` when a signal ended the process.
+    pub code: Option<i32>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+/// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
+pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).env_remove("PORT").env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
+}
+
+/// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
+/// `timeout`); `what` names it in that failure.
+pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
+    use std::io::Read;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
+                err.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Finished {
+        status,
+        code: status.code(),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+    }
+}
