@@ -179,11 +179,7 @@ fn fastmcp_dev_serves_the_c_tool_over_stdio() {
         .spawn()
         .expect("spawn fastmcp");
     let mut stdin = child.stdin.take().unwrap();
-    let init = json!({
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "tests", "version": "1"}
-    });
+    let init = util::initialize_params("2025-06-18");
     for message in [
         rpc(1, "initialize", init),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),

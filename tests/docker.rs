@@ -7,15 +7,13 @@
 //! once it stopped.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, Server, plugins, text_of, tool_call};
+use crate::util::{self, plugins, text_of, tool_call};
 
 /// Debian's default `PATH`, which the final stage's base image (`debian:*-slim`) sets.
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -292,7 +290,7 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
     let mut cmd = image.host_command(&image.cmd);
     cmd.env("PORT", port.to_string())
         .current_dir(workdir.path());
-    let mut server = spawn_on_port(cmd, port);
+    let mut server = util::spawn_on_port(cmd, port);
     server.wait_ready();
     let (status, body) = util::ready(&server);
     assert_eq!(status, 200);
@@ -329,44 +327,4 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
         !healthy(&image, port),
         "the HEALTHCHECK passes with no server"
     );
-}
-
-/// Spawns `cmd` (a server in any log format) with stderr captured, and waits (bounded) until
-/// 127.0.0.1:`port` accepts connections: the image's log format is the image's business.
-pub(crate) fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn the server");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                log.lock().unwrap().push(line);
-            }
-        });
-    }
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let listening = util::eventually(Duration::from_secs(60), || {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "the server exited ({status}) before listening; log:\n{}",
-                log.lock().unwrap().join("\n")
-            );
-        }
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-    });
-    let server = Server {
-        child,
-        base: format!("http://{addr}"),
-        log,
-    };
-    assert!(
-        listening,
-        "nothing listens on {addr}; log:\n{}",
-        server.log_text()
-    );
-    server
 }

@@ -201,7 +201,7 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
     let mut cmd = image.host_command(&image.cmd);
     cmd.env("PORT", port.to_string())
         .current_dir(workdir.path());
-    let mut server = docker::spawn_on_port(cmd, port);
+    let mut server = util::spawn_on_port(cmd, port);
     server.wait_ready();
     let call = tool_call(1, "greet", json!({"name": "Ada"}));
     let reply = server.post_with(&call, &[("host", "mcp.example.com")], None);

@@ -39,15 +39,7 @@ fn tools_call_works_without_initialize_and_no_session_is_issued() {
 fn initialize_and_tools_list_work_without_a_session() {
     let server = stateless_calculator();
     let r = server.post(
-        &rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
+        &rpc(1, "initialize", util::initialize_params("2025-06-18")),
         None,
     );
     assert_eq!(r.status(), 200);
@@ -68,19 +60,10 @@ fn initialize_and_tools_list_work_without_a_session() {
 #[test]
 fn get_and_delete_are_method_not_allowed() {
     let server = stateless_calculator();
-    let c = util::client();
-    let get = c
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .send()
-        .unwrap();
+    let get = server.get_stream(None, &[]);
     assert_eq!(get.status(), 405);
     assert_eq!(get.headers()["allow"], "POST");
-    let delete = c
-        .delete(server.mcp())
-        .header("mcp-session-id", "whatever")
-        .send()
-        .unwrap();
+    let delete = server.delete_session("whatever", &[]);
     assert_eq!(delete.status(), 405);
     let body: serde_json::Value = delete.json().unwrap();
     assert_eq!(body["jsonrpc"], "2.0");

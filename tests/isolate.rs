@@ -293,7 +293,7 @@ fn a_host_that_dies_takes_its_children_with_it() {
 
 #[test]
 fn tasks_and_list_changed_work_isolated() {
-    use crate::tasks::{HANDSHAKE, handshake, task_call};
+    use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call};
     let p = plugins();
     let dir = tempfile::tempdir().unwrap();
     let served = dir.path().join("libserved.so");
@@ -304,18 +304,8 @@ fn tasks_and_list_changed_work_isolated() {
         "--isolate",
     ];
     let server = util::start(&args, &[]);
-    let body = rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": HANDSHAKE, "capabilities": {},
-               "clientInfo": {"name": "isolate-test", "version": "1"}}),
-    );
-    let r = server.post(&body, None);
-    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let (session, _) = init_session_with(&server, json!({}));
     let s = Some(session.as_str());
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let version = [("mcp-protocol-version", HANDSHAKE)];
-    assert_eq!(server.post_with(&note, &version, s).status(), 202);
 
     // A task of an async tool in the child: created, then its result.
     let params = task_call("long_job", json!({"ms": 30}), json!({"ttl": 60_000}));
@@ -328,14 +318,8 @@ fn tasks_and_list_changed_work_isolated() {
     assert_eq!(text_of(&result), "finished after 30 ms", "{result}");
 
     // A reload of the other isolated plugin tells the session's stream its tools changed.
-    let stream = util::SseStream::new(server.get_with(
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", HANDSHAKE),
-        ],
-    ));
+    let version = [("mcp-protocol-version", HANDSHAKE)];
+    let stream = util::SseStream::new(server.get_stream(Some(&session), &version));
     std::thread::sleep(Duration::from_millis(100));
     util::replace_atomically(&p.conformance, &served);
     let mut heard = false;

@@ -275,12 +275,10 @@ fn past_max_connections_new_connections_are_refused_fast_while_the_probes_answer
 }
 
 fn initialize(server: &Server, id: i64) -> reqwest::blocking::Response {
-    let params = json!({
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "limits", "version": "1"}
-    });
-    server.post(&rpc(id, "initialize", params), None)
+    server.post(
+        &rpc(id, "initialize", util::initialize_params("2025-06-18")),
+        None,
+    )
 }
 
 #[test]
@@ -309,11 +307,7 @@ fn past_max_sessions_initialize_is_503_until_a_session_ends() {
     let grown = rss_kib(server.child.id()).saturating_sub(rss_before);
     assert!(grown < 10 * 1024, "RSS grew by {grown} KiB");
 
-    let deleted = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &sessions[0])
-        .send()
-        .unwrap();
+    let deleted = server.delete_session(&sessions[0], &[]);
     assert_eq!(deleted.status(), 204);
     assert_eq!(initialize(&server, 1).status(), 200);
     assert_eq!(initialize(&server, 2).status(), 503);

@@ -55,12 +55,7 @@ fn hide_and_show_a_tool(extra: &[&str]) {
     args.extend_from_slice(extra);
     let s = util::start(&args, &[]);
     let session = s.initialize();
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let stream = s.get_stream(Some(&session), &[]);
     assert_eq!(stream.status(), 200);
     let stream = SseStream::new(stream);
     let list = |s: &Server| {
@@ -166,13 +161,7 @@ fn a_task_that_hides_a_tool_is_served_and_heard_though_no_request_waits_on_it() 
     let s = util::start(&[plugins().test_plugin.to_str().unwrap()], &[]);
     let (session, _) = init_session_with(&s, json!({}));
     let headers = [("mcp-protocol-version", HANDSHAKE)];
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", HANDSHAKE)
-        .send()
-        .unwrap();
+    let stream = s.get_stream(Some(&session), &headers);
     assert_eq!(stream.status(), 200);
     let stream = SseStream::new(stream);
     let sid = Some(session.as_str());

@@ -150,11 +150,7 @@ fn metrics_count_requests_tool_calls_sessions_and_generations() {
     assert!(!text.contains("no/such/method"), "{text}");
 
     // Ending the session shows in the gauge.
-    let delete = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let delete = server.delete_session(&session, &[]);
     assert!(delete.status().is_success(), "{}", delete.status());
     let (m, text) = scrape(&server, &[]);
     assert_eq!(value(&m, "fastmcp_sessions_active", &text), 0.0);

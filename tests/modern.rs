@@ -85,12 +85,7 @@ fn assert_error(status: u16, v: &Value, want: (u16, i64)) {
 /// The HTTP status and JSON body (`{"events": [...]}` for a stream) of a response.
 pub(crate) fn body(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
-    let ctype = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ctype = util::content_type(&r);
     let text = r.text().unwrap();
     let v = if ctype.starts_with("text/event-stream") {
         json!({"events": sse_messages(&text)})

@@ -47,11 +47,7 @@ fn a_session_started_on_one_instance_continues_on_another() {
     assert_eq!(add(&a, &session).status(), 200);
 
     // Deleted through B: gone on A too.
-    let del = util::client()
-        .delete(b.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let del = b.delete_session(&session, &[]);
     assert_eq!(del.status(), 204);
     assert_eq!(add(&a, &session).status(), 404);
     assert_eq!(add(&b, &session).status(), 404);
@@ -70,7 +66,7 @@ fn a_session_started_on_one_instance_continues_on_another() {
         "{v}"
     );
     let init = a.post(
-        &rpc(0, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})),
+        &rpc(0, "initialize", util::initialize_params("2025-06-18")),
         None,
     );
     assert_eq!(init.status(), 503);

@@ -20,12 +20,7 @@ fn sigterm_lets_a_call_in_flight_finish_and_exits_0() {
     let addr = server.base.trim_start_matches("http://").to_string();
     let session = server.initialize();
     // A session stream not tied to any request: shutdown must end it, not wait on it.
-    let standalone = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let standalone = server.get_stream(Some(&session), &[]);
     assert_eq!(standalone.status(), 200);
     let standalone = SseStream::new(standalone);
 

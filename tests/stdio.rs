@@ -23,21 +23,7 @@ fn requests_on_stdin_are_answered_on_stdout_and_logs_go_to_stderr() {
         .spawn()
         .expect("spawn fastmcp");
     let mut stdin = child.stdin.take().unwrap();
-    let messages = [
-        rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        rpc(2, "tools/list", json!({})),
-        tool_call(3, "calculate", json!({"operation": "add", "a": 2, "b": 3})),
-    ];
-    for m in &messages {
+    for m in &list_and_add() {
         writeln!(stdin, "{m}").unwrap();
     }
     // Not JSON at all: answered with a parse error, not a crash.
@@ -160,15 +146,7 @@ fn exchange(
 
 fn list_and_add() -> [Value; 4] {
     [
-        rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
+        rpc(1, "initialize", util::initialize_params("2025-06-18")),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         rpc(2, "tools/list", json!({})),
         tool_call(3, "calculate", json!({"operation": "add", "a": 2, "b": 3})),

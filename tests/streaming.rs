@@ -220,7 +220,6 @@ fn sampling_asks_the_client_on_the_call_stream_and_returns_its_answer() {
 /// (on its GET stream), not only the client whose call caused it.
 #[test]
 fn resource_updates_reach_subscribed_sessions() {
-    use std::io::{BufRead, BufReader};
     let s = util::start(&[util::plugins().test_plugin.to_str().unwrap()], &[]);
     let watcher = s.initialize();
     let sub = rpc(
@@ -232,20 +231,7 @@ fn resource_updates_reach_subscribed_sessions() {
         s.call(&sub, Some(&watcher))["result"],
         serde_json::json!({})
     );
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &watcher)
-        .send()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = util::lines(s.get_stream(Some(&watcher), &[]));
     // Another client touches the resource.
     let other = s.initialize();
     let touch = rpc(

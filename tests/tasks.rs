@@ -35,13 +35,9 @@ fn init_session(server: &Server) -> (String, Value) {
 
 /// [`init_session`] for a client with these capabilities.
 pub(crate) fn init_session_with(server: &Server, capabilities: Value) -> (String, Value) {
-    let body = rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": HANDSHAKE, "capabilities": capabilities,
-               "clientInfo": {"name": "tasks-test", "version": "1"}}),
-    );
-    let r = server.post(&body, None);
+    let mut params = util::initialize_params(HANDSHAKE);
+    params["capabilities"] = capabilities;
+    let r = server.post(&rpc(0, "initialize", params), None);
     let id = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
     let result = rpc_response(r);
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});

@@ -14,8 +14,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
 
     let mut child = util::stdio_test_plugin();
     let mut stdin = child.stdin.take().unwrap();
-    let init = json!({"protocolVersion": HANDSHAKE, "capabilities": {},
-                      "clientInfo": {"name": "tests", "version": "1"}});
+    let init = util::initialize_params(HANDSHAKE);
     let mut call = task_call("long_job", json!({"ms": 20}), json!({}));
     call["_meta"] = json!({"progressToken": 5});
     for m in [rpc(1, "initialize", init), rpc(2, "tools/call", call)] {

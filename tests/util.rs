@@ -13,7 +13,7 @@ mod sse;
 pub use crates::{crates_target_dir, hello_source, plugin_crate};
 pub use proc::{children_of, mapped_copies, rss_kib};
 pub use run::{Finished, run_bin, run_command};
-pub use sse::{SseStream, sse_messages};
+pub use sse::{SseStream, lines, sse_messages};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -50,26 +50,51 @@ pub fn target_dir() -> PathBuf {
 
 /// POSTs a JSON-RPC message to the MCP endpoint at `url`, in the given session if any.
 pub fn post_mcp(url: &str, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
+    post_mcp_with(url, body, &[], session)
+}
+
+/// [`post_mcp`] with extra headers (credentials, `Host`, ...).
+pub fn post_mcp_with(
+    url: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+    session: Option<&str>,
+) -> reqwest::blocking::Response {
     let mut req = client()
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     if let Some(s) = session {
         req = req.header("mcp-session-id", s);
     }
     req.send().expect("POST /mcp")
 }
 
-/// Initializes a stateful session at the MCP endpoint `url` and returns its id.
-pub fn initialize_at(url: &str) -> String {
-    let init = json!({
-        "protocolVersion": "2025-06-18",
+/// The `initialize` params of a test client that speaks protocol `version` and declares no
+/// capabilities.
+pub fn initialize_params(version: &str) -> Value {
+    json!({
+        "protocolVersion": version,
         "capabilities": {},
         "clientInfo": {"name": "tests", "version": "1"}
-    });
-    let r = post_mcp(url, &rpc(0, "initialize", init), None);
-    assert_eq!(r.status(), 200);
+    })
+}
+
+/// Initializes a stateful session at the MCP endpoint `url` and returns its id.
+pub fn initialize_at(url: &str) -> String {
+    initialize_at_with(url, &[])
+}
+
+/// [`initialize_at`] sending `headers` (credentials, ...) with `initialize` and
+/// `notifications/initialized`.
+pub fn initialize_at_with(url: &str, headers: &[(&str, &str)]) -> String {
+    let init = rpc(0, "initialize", initialize_params("2025-06-18"));
+    let r = post_mcp_with(url, &init, headers, None);
+    assert_eq!(r.status(), 200, "initialize with {headers:?}");
     let id = r
         .headers()
         .get("mcp-session-id")
@@ -78,7 +103,7 @@ pub fn initialize_at(url: &str) -> String {
         .unwrap()
         .to_string();
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(post_mcp(url, &note, Some(&id)).status(), 202);
+    assert_eq!(post_mcp_with(url, &note, headers, Some(&id)).status(), 202);
     id
 }
 
@@ -158,22 +183,14 @@ pub fn spawn_command(mut cmd: Command) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn fastmcp");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "listening"
-                {
-                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
-                }
-                log.lock().unwrap().push(line);
-            }
-        });
-    }
+    let log = capture_log(&mut child, move |line| {
+        if let Ok(v) = serde_json::from_str::<Value>(line)
+            && v["message"] == "listening"
+        {
+            let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
+        }
+    });
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| {
@@ -195,6 +212,56 @@ pub fn spawn_command(mut cmd: Command) -> Server {
         base: format!("http://{addr}"),
         log,
     }
+}
+
+/// Spawns `cmd` (a server in any log format) with stderr captured, and waits (bounded) until
+/// 127.0.0.1:`port` accepts connections: for servers whose log is not fastmcp's JSON, or that
+/// were told their port. Does not wait for `/ready`.
+pub fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the server");
+    let log = capture_log(&mut child, |_| {});
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let listening = eventually(Duration::from_secs(60), || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the server exited ({status}) before listening; log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        }
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    let server = Server {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    };
+    assert!(
+        listening,
+        "nothing listens on {addr}; log:\n{}",
+        server.log_text()
+    );
+    server
+}
+
+/// Collects the lines `child` writes to its (piped) stderr into a shared log, on a thread that
+/// also shows each line to `seen` first.
+fn capture_log(
+    child: &mut Child,
+    mut seen: impl FnMut(&str) + Send + 'static,
+) -> Arc<Mutex<Vec<String>>> {
+    let stderr = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            seen(&line);
+            lines.lock().unwrap().push(line);
+        }
+    });
+    log
 }
 
 /// Starts a server and waits for `/ready` to answer 200.
@@ -245,24 +312,17 @@ impl Server {
 
     /// POSTs a request and returns the JSON-RPC response (the last SSE message if streamed).
     pub fn call(&self, body: &Value, session: Option<&str>) -> Value {
-        let r = self.post(body, session);
-        let ctype = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let text = r.text().expect("body");
-        if ctype.starts_with("text/event-stream") {
-            sse_messages(&text).pop().expect("an SSE message")
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-        }
+        rpc_response(self.post(body, session))
     }
 
     /// Initializes a stateful session and returns its id.
     pub fn initialize(&self) -> String {
         initialize_at(&self.mcp())
+    }
+
+    /// [`Server::initialize`] sending `headers` (credentials, ...) with both messages.
+    pub fn initialize_with(&self, headers: &[(&str, &str)]) -> String {
+        initialize_at_with(&self.mcp(), headers)
     }
 
     /// All log lines so far.
@@ -451,18 +511,7 @@ impl Server {
         headers: &[(&str, &str)],
         session: Option<&str>,
     ) -> reqwest::blocking::Response {
-        let mut req = client()
-            .post(self.mcp())
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s);
-        }
-        req.send().expect("POST /mcp")
+        post_mcp_with(&self.mcp(), body, headers, session)
     }
 
     /// [`Server::call`] with extra headers; panics unless the status is 200.
@@ -486,6 +535,40 @@ impl Server {
             .iter()
             .map(|t| t["name"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// Opens the `GET` stream of the MCP endpoint (the session's own stream, not tied to a
+    /// request) in `session`, with these extra headers; the response is not checked.
+    pub fn get_stream(
+        &self,
+        session: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        let mut req = client()
+            .get(self.mcp())
+            .header("accept", "text/event-stream");
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("GET /mcp")
+    }
+
+    /// DELETEs `session` (ends it) with these extra headers; the response is not checked.
+    pub fn delete_session(
+        &self,
+        session: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        let mut req = client()
+            .delete(self.mcp())
+            .header("mcp-session-id", session);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("DELETE /mcp")
     }
 
     /// GETs `path` (e.g. `/metrics`) with these headers.

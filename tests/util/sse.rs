@@ -67,3 +67,17 @@ impl SseStream {
         all
     }
 }
+
+/// The lines of `reader` (a response body, a child's stdout) on a channel, read by a thread
+/// until it ends or the receiver is dropped.
+pub fn lines(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
