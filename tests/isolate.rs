@@ -293,7 +293,7 @@ fn a_host_that_dies_takes_its_children_with_it() {
 
 #[test]
 fn tasks_and_list_changed_work_isolated() {
-    use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call};
+    use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, task_id};
     let p = plugins();
     let dir = tempfile::tempdir().unwrap();
     let served = dir.path().join("libserved.so");
@@ -310,10 +310,7 @@ fn tasks_and_list_changed_work_isolated() {
     // A task of an async tool in the child: created, then its result.
     let params = task_call("long_job", json!({"ms": 30}), json!({"ttl": 60_000}));
     let created = handshake(&server, 1, "tools/call", params, s, &[]);
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .expect("a task id")
-        .to_string();
+    let id = task_id(&created);
     let result = handshake(&server, 2, "tasks/result", json!({"taskId": id}), s, &[]);
     assert_eq!(text_of(&result), "finished after 30 ms", "{result}");
 

@@ -84,6 +84,27 @@ pub(crate) fn modern(
     rpc_response(server.post_with(&rpc(id, method, params), &all, None))
 }
 
+/// The id of the task a 2025-11-25 `tools/call` created (`result.task.taskId`).
+pub(crate) fn task_id(created: &Value) -> String {
+    created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task: {created}"))
+        .to_string()
+}
+
+/// Starts tool `name` as a 2025-11-25 task (stateless, or in `session`) with extra headers;
+/// returns the task's id.
+pub(crate) fn start_task(
+    server: &Server,
+    id: i64,
+    (name, arguments): (&str, Value),
+    session: Option<&str>,
+    headers: &[(&str, &str)],
+) -> String {
+    let call = task_call(name, arguments, json!({}));
+    task_id(&handshake(server, id, "tools/call", call, session, headers))
+}
+
 pub(crate) fn error_code(reply: &Value) -> i64 {
     reply["error"]["code"]
         .as_i64()
@@ -127,19 +148,13 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     assert_eq!(support("echo"), Value::Null);
 
     // The progress and status of a task go out on the session's GET stream.
-    let stream = SseStream::new(server.get_with(
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", HANDSHAKE),
-        ],
-    ));
+    let version = [("mcp-protocol-version", HANDSHAKE)];
+    let stream = SseStream::new(server.get_stream(Some(&session), &version));
     let mut params = task_call("long_job", json!({"ms": 50}), json!({"ttl": 60_000}));
     params["_meta"] = json!({"progressToken": "p1"});
     let created = handshake(&server, 2, "tools/call", params, s, &[]);
     let task = &created["result"]["task"];
-    let id = task["taskId"].as_str().expect("a task id").to_string();
+    let id = task_id(&created);
     assert_eq!(task["status"], "working", "{created}");
     assert_eq!(task["ttl"], 60_000);
     let result = handshake(&server, 3, "tasks/result", json!({"taskId": id}), s, &[]);
@@ -166,18 +181,7 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     );
 
     // Cancelled while working: the status says so at once, and the result is an error.
-    let created = handshake(
-        &server,
-        5,
-        "tools/call",
-        task_call("must_task", json!({"ms": 60_000}), json!({})),
-        s,
-        &[],
-    );
-    let slow = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let slow = start_task(&server, 5, ("must_task", json!({"ms": 60_000})), s, &[]);
     let cancelled = handshake(&server, 6, "tasks/cancel", json!({"taskId": slow}), s, &[]);
     assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
     let got = handshake(&server, 7, "tasks/get", json!({"taskId": slow}), s, &[]);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::tasks::{HANDSHAKE, task_call};
+use crate::tasks::{HANDSHAKE, task_call, task_id};
 use crate::util::{self, rpc, text_of};
 
 #[test]
@@ -46,10 +46,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
         .iter()
         .position(|m| m["id"] == 2)
         .expect("the CreateTaskResult");
-    let id = seen[created]["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = task_id(&seen[created]);
     let progress = seen
         .iter()
         .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == 5)
