@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -230,23 +230,10 @@ impl Image {
 /// Runs the `HEALTHCHECK` command to completion (bounded) and returns whether it exited 0.
 pub(crate) fn healthy(image: &Image, port: u16) -> bool {
     let mut cmd = image.host_command(&image.healthcheck);
-    cmd.env("PORT", port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("run the HEALTHCHECK command");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.success();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the HEALTHCHECK command did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    cmd.env("PORT", port.to_string());
+    util::run_command(cmd, "the HEALTHCHECK command", Duration::from_secs(15))
+        .status
+        .success()
 }
 
 fn dockerfile() -> Image {

@@ -12,7 +12,7 @@ mod sse;
 
 pub use crates::{crates_target_dir, hello_source, plugin_crate};
 pub use proc::{children_of, mapped_copies, rss_kib};
-pub use run::{Finished, run_bin, run_command};
+pub use run::{Finished, exit_within, run_bin, run_command, run_command_with_input};
 pub use sse::{SseStream, lines, sse_messages};
 
 use std::io::{BufRead, BufReader};
@@ -363,14 +363,7 @@ impl Server {
 
     /// Waits (bounded) for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
+        exit_within(&mut self.child, timeout).and_then(|s| s.code())
     }
 }
 

@@ -1,7 +1,7 @@
 //! One-shot commands run to completion (the `fastmcp` binary or any other tool), bounded in
 //! time, with what they printed collected.
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use super::bin;
@@ -31,14 +31,37 @@ pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finish
 
 /// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
 /// `timeout`); `what` names it in that failure.
-pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
-    use std::io::Read;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+pub fn run_command(cmd: Command, what: &str, timeout: Duration) -> Finished {
+    run_command_with_input(cmd, what, None, timeout)
+}
+
+/// [`run_command`] writing `input` (when given) to the command's stdin, then closing it.
+pub fn run_command_with_input(
+    mut cmd: Command,
+    what: &str,
+    input: Option<&str>,
+    timeout: Duration,
+) -> Finished {
+    use std::io::{Read, Write};
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_string();
+        // A thread, so a command that stops reading cannot block the test; dropping the pipe
+        // closes stdin.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+    }
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut s = String::new();
@@ -48,20 +71,13 @@ pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished 
     };
     let out = drain(Box::new(child.stdout.take().expect("stdout")));
     let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = exit_within(&mut child, timeout) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "`{what}` did not finish within {timeout:?}; stderr:\n{}",
+            err.join().unwrap_or_default()
+        );
     };
     Finished {
         status,
@@ -69,4 +85,16 @@ pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished 
         stdout: out.join().unwrap_or_default(),
         stderr: err.join().unwrap_or_default(),
     }
+}
+
+/// Waits (bounded, polling) for `child` to exit; `None` if it still runs after `timeout`.
+pub fn exit_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
 }
