@@ -226,13 +226,7 @@ fn fastmcp_inspect_shows_the_c_tool_and_its_arguments() {
     let out = util::run_bin(&["inspect", path], &[], Duration::from_secs(30));
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("c_example 0.1.0"), "{}", out.stdout);
-    let row = |name: &str| {
-        out.stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no row for {name}:\n{}", out.stdout))
-            .to_string()
-    };
+    let row = |name: &str| util::table_row(&out.stdout, name);
     assert!(row("add").contains("Adds two numbers"));
     for (arg, text) in [("a", "The first addend"), ("b", "The second addend")] {
         assert!(row(arg).contains("number"), "{}", out.stdout);

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::util::{self, plugins, text_of, tool_call};
+use crate::util::{self, Server, plugins, text_of, tool_call};
 
 /// Debian's default `PATH`, which the final stage's base image (`debian:*-slim`) sets.
 const IMAGE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -218,6 +218,15 @@ impl Image {
         cmd
     }
 
+    /// Runs the image's `CMD` in `workdir` with `PORT=port` and waits until it is ready.
+    pub(crate) fn serve(&self, port: u16, workdir: &Path) -> Server {
+        let mut cmd = self.host_command(&self.cmd);
+        cmd.env("PORT", port.to_string()).current_dir(workdir);
+        let server = util::spawn_on_port(cmd, port);
+        server.wait_ready();
+        server
+    }
+
     pub(crate) fn env_value(&self, key: &str) -> Option<&str> {
         self.env
             .iter()
@@ -274,11 +283,7 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
     let port = util::free_port();
     // WORKDIR: an empty directory, as /app is apart from the plugin.
     let workdir = tempfile::tempdir().unwrap();
-    let mut cmd = image.host_command(&image.cmd);
-    cmd.env("PORT", port.to_string())
-        .current_dir(workdir.path());
-    let mut server = util::spawn_on_port(cmd, port);
-    server.wait_ready();
+    let mut server = image.serve(port, workdir.path());
     let (status, body) = util::ready(&server);
     assert_eq!(status, 200);
     assert_eq!(
@@ -304,12 +309,7 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
     );
 
     server.terminate();
-    assert_eq!(
-        server.wait_exit(Duration::from_secs(15)),
-        Some(0),
-        "{}",
-        server.log_text()
-    );
+    server.assert_exits(0, Duration::from_secs(15));
     assert!(
         !healthy(&image, port),
         "the HEALTHCHECK passes with no server"

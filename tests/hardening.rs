@@ -465,7 +465,7 @@ fn a_clean_exit_leaves_no_temp_directory_and_startup_clears_dead_ones() {
     );
 
     s.terminate();
-    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+    s.assert_exits(0, Duration::from_secs(30));
     assert!(
         !own.exists(),
         "{} is left after a clean exit",

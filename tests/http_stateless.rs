@@ -82,30 +82,17 @@ fn notifications_are_accepted_with_202() {
     assert!(r.headers().get("mcp-session-id").is_none());
 }
 
-/// The levels of the log messages that `log` (levels cycle debug, info, warning) sends back.
-fn log_levels(server: &util::Server, id: i64) -> Vec<String> {
-    let r = server.post(&tool_call(id, "log", json!({"count": 3})), None);
-    let body = r.text().unwrap();
-    let messages = util::sse_messages(&body);
-    assert_eq!(text_of(messages.last().expect(&body)), "logged 3", "{body}");
-    messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/message")
-        .map(|m| m["params"]["level"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn logging_set_level_lasts_only_its_own_request() {
     // Every POST gets a throwaway session, and the level goes with it: later calls log at the
     // default level (info and above) whatever a client set before (docs/plugin-authoring.md).
     let server = util::serve(&plugins().test_plugin, &["--stateless", "true"]);
-    assert_eq!(log_levels(&server, 1), ["info", "warning"]);
+    assert_eq!(util::log_levels(&server, 1, 3, None), ["info", "warning"]);
     for (id, level) in [(2, "debug"), (4, "error")] {
         let r = server.call(&rpc(id, "logging/setLevel", json!({"level": level})), None);
         assert_eq!(r["result"], json!({}), "{r}");
         assert_eq!(
-            log_levels(&server, id + 1),
+            util::log_levels(&server, id + 1, 3, None),
             ["info", "warning"],
             "after {level}"
         );

@@ -173,13 +173,7 @@ fn two_hundred_reloads_under_load_fail_no_call_and_leak_no_child() {
                         break;
                     }
                     let body = tool_call(i, "sleep", json!({"ms": 15, "steps": 1}));
-                    let reply: Result<Value, String> = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("accept", "application/json, text/event-stream")
-                        .body(body.to_string())
-                        .send()
-                        .map_err(|e| e.to_string())
+                    let reply: Result<Value, String> = util::try_post_mcp(&client, &url, &body)
                         .and_then(|r| r.text().map_err(|e| e.to_string()))
                         .map(|t| sse_messages(&t).pop().unwrap_or(Value::Null));
                     match reply {

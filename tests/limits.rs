@@ -365,7 +365,7 @@ fn calls_cut_off_by_the_shutdown_timeout_get_an_error_and_the_exit_code_is_3() {
     let quiet = quiet.join().unwrap();
     assert_eq!(quiet.status(), 503);
     assert_shutting_down(&quiet.json().unwrap(), 2);
-    assert_eq!(server.wait_exit(WAIT), Some(3), "{}", server.log_text());
+    server.assert_exits(3, WAIT);
     let warned =
         server.log_events("requests still running after the shutdown timeout; exiting anyway");
     assert_eq!(warned[0]["calls_cut_off"], 2, "{warned:?}");
@@ -387,5 +387,5 @@ fn a_shutdown_that_cuts_nothing_off_exits_0() {
         util::text_of(rest.last().expect("the result")),
         "slept 500 ms"
     );
-    assert_eq!(server.wait_exit(WAIT), Some(0), "{}", server.log_text());
+    server.assert_exits(0, WAIT);
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::util::metrics::scrape;
-use crate::util::{self, eventually, plugins, replace_atomically, rpc, tool_call};
+use crate::util::{self, Server, eventually, plugins, replace_atomically, rpc, tool_call};
 
 const KEY: &str = "metrics-test-key-42";
 
@@ -228,6 +228,27 @@ fn without_the_metrics_flag_there_is_no_metrics_route() {
     assert_eq!(server.get_with("/metrics", &[]).status(), 404);
 }
 
+/// Waits (bounded) until `/metrics` counts one reload of the calculator with `result`.
+fn wait_reload_counted(server: &Server, result: &str) {
+    let series =
+        format!(r#"fastmcp_plugin_reloads_total{{plugin="calculator",result="{result}"}}"#);
+    assert!(
+        eventually(Duration::from_secs(15), || scrape(server, &[])
+            .0
+            .get(&series)
+            == Some(&1.0)),
+        "no {result} reload counted; log:\n{}",
+        server.log_text()
+    );
+}
+
+/// The calculator's generation gauge, and the whole `/metrics` text.
+fn calculator_generation(server: &Server) -> (f64, String) {
+    let (m, text) = scrape(server, &[]);
+    let series = r#"fastmcp_plugin_generation{plugin="calculator"}"#;
+    (value(&m, series, &text), text)
+}
+
 #[test]
 fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
     let p = plugins();
@@ -248,24 +269,9 @@ fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
 
     // The served file becomes the calculator: generation 2 of the same slot.
     replace_atomically(&p.calculator, &served);
-    let swapped = r#"fastmcp_plugin_reloads_total{plugin="calculator",result="ok"}"#;
-    assert!(
-        eventually(Duration::from_secs(15), || scrape(&server, &[])
-            .0
-            .get(swapped)
-            == Some(&1.0)),
-        "no reload counted; log:\n{}",
-        server.log_text()
-    );
-    let (m, text) = scrape(&server, &[]);
-    assert_eq!(
-        value(
-            &m,
-            r#"fastmcp_plugin_generation{plugin="calculator"}"#,
-            &text
-        ),
-        2.0
-    );
+    wait_reload_counted(&server, "ok");
+    let (generation, text) = calculator_generation(&server);
+    assert_eq!(generation, 2.0);
     assert!(
         !text.contains(r#"plugin_generation{plugin="test-plugin"}"#),
         "{text}"
@@ -275,24 +281,8 @@ fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
     let broken = dir.path().join("broken.so");
     std::fs::write(&broken, b"not an ELF file").unwrap();
     replace_atomically(&broken, &served);
-    let failed = r#"fastmcp_plugin_reloads_total{plugin="calculator",result="failed"}"#;
-    assert!(
-        eventually(Duration::from_secs(15), || scrape(&server, &[])
-            .0
-            .get(failed)
-            == Some(&1.0)),
-        "no failed reload counted; log:\n{}",
-        server.log_text()
-    );
-    let (m, text) = scrape(&server, &[]);
-    assert_eq!(
-        value(
-            &m,
-            r#"fastmcp_plugin_generation{plugin="calculator"}"#,
-            &text
-        ),
-        2.0
-    );
+    wait_reload_counted(&server, "failed");
+    assert_eq!(calculator_generation(&server).0, 2.0);
     let r = server.call(
         &tool_call(1, "calculate", json!({"operation": "add", "a": 1, "b": 1})),
         None,

@@ -166,10 +166,7 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     let got = handshake(&server, 4, "tasks/get", json!({"taskId": id}), s, &[]);
     assert_eq!(got["result"]["status"], "completed", "{got}");
     let seen = stream.rest(Duration::from_secs(2));
-    let progress: Vec<&Value> = seen
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .collect();
+    let progress = util::with_method(&seen, "notifications/progress");
     assert_eq!(progress.len(), 2, "{seen:?}");
     assert_eq!(progress[1]["params"]["progressToken"], "p1");
     assert!(

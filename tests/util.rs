@@ -5,14 +5,16 @@
 
 mod crates;
 pub mod metrics;
+mod notifications;
 mod proc;
 pub mod redis;
 mod run;
 mod sse;
 
 pub use crates::{crates_target_dir, hello_source, plugin_crate};
+pub use notifications::{log_levels, with_method};
 pub use proc::{children_of, mapped_copies, rss_kib};
-pub use run::{Finished, exit_within, run_bin, run_command, run_command_with_input};
+pub use run::{Finished, exit_within, run_bin, run_command, run_command_with_input, table_row};
 pub use sse::{SseStream, lines, sse_messages};
 
 use std::io::{BufRead, BufReader};
@@ -72,6 +74,22 @@ pub fn post_mcp_with(
         req = req.header("mcp-session-id", s);
     }
     req.send().expect("POST /mcp")
+}
+
+/// A POST of `body` to the MCP endpoint at `url` through `client` (reused across calls) that
+/// returns a failed send as an error instead of panicking: for loops that count failures.
+pub fn try_post_mcp(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    body: &Value,
+) -> Result<reqwest::blocking::Response, String> {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+        .send()
+        .map_err(|e| e.to_string())
 }
 
 /// The `initialize` params of a test client that speaks protocol `version` and declares no
@@ -359,6 +377,13 @@ impl Server {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }
+    }
+
+    /// Waits (bounded) for the process to exit and asserts its exit code is `code` (the log
+    /// shows in the failure).
+    pub fn assert_exits(&mut self, code: i32, timeout: Duration) {
+        let got = self.wait_exit(timeout);
+        assert_eq!(got, Some(code), "{}", self.log_text());
     }
 
     /// Waits (bounded) for the process to exit and returns its exit code.

@@ -98,3 +98,13 @@ pub fn exit_within(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     }
     None
 }
+
+/// The row of a table printed on stdout (as `fastmcp inspect` prints one) whose first word is
+/// `name`; panics with the whole output when there is none.
+pub fn table_row(stdout: &str, name: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"))
+        .to_string()
+}
