@@ -10,7 +10,7 @@ use crate::util::{self, rpc, text_of};
 
 #[test]
 fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
 
     let mut child = util::stdio_test_plugin();
     let mut stdin = child.stdin.take().unwrap();
@@ -21,15 +21,12 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
         writeln!(stdin, "{m}").unwrap();
     }
     stdin.flush().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = util::lines(child.stdout.take().unwrap());
+    let next = |timeout| {
+        lines
+            .recv_timeout(timeout)
+            .map(|l| serde_json::from_str::<Value>(&l).unwrap())
+    };
     let mut seen = Vec::new();
     let finished = |seen: &[Value]| {
         seen.iter().any(|m| {
@@ -37,7 +34,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
         })
     };
     while !finished(&seen) {
-        match rx.recv_timeout(Duration::from_secs(20)) {
+        match next(Duration::from_secs(20)) {
             Ok(m) => seen.push(m),
             Err(_) => panic!("no completed status on stdout: {seen:?}"),
         }
@@ -55,9 +52,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
     writeln!(stdin, "{}", rpc(3, "tasks/result", json!({"taskId": id}))).unwrap();
     stdin.flush().unwrap();
     let result = loop {
-        let m = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the tasks/result answer");
+        let m = next(Duration::from_secs(20)).expect("the tasks/result answer");
         if m["id"] == 3 {
             break m;
         }
