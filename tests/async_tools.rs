@@ -33,10 +33,7 @@ fn async_tools_answer_report_panics_and_progress() {
     let response = server.post(&body, None);
     assert_eq!(util::content_type(&response), "text/event-stream");
     let messages = sse_messages(&response.text().unwrap());
-    let progress: Vec<&Value> = messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .collect();
+    let progress = util::with_method(&messages, "notifications/progress");
     assert_eq!(progress.len(), 3, "{messages:?}");
     assert_eq!(progress[2]["params"]["progress"], 3.0);
     assert_eq!(progress[0]["params"]["progressToken"], 9);

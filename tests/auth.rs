@@ -190,25 +190,12 @@ fn each_id_of_a_keys_file_is_its_own_caller() {
 fn a_stateful_session_needs_the_key_on_every_request() {
     let server = serve_with_key(&plugins().protected, "false");
     let key = [("x-api-key", KEY)];
-    let init = rpc(
-        0,
-        "initialize",
-        json!({
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "tests", "version": "1"}
-        }),
-    );
+    let init = rpc(0, "initialize", util::initialize_params("2025-06-18"));
     assert_unauthorized(
         server.post_with(&init, &[], None),
         "initialize without a key",
     );
-
-    let r = server.post_with(&init, &key, None);
-    assert_eq!(r.status(), 200);
-    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(server.post_with(&note, &key, Some(&session)).status(), 202);
+    let session = server.initialize_with(&key);
 
     assert_eq!(
         server.tool_names_with(&key, Some(&session)),
@@ -220,18 +207,9 @@ fn a_stateful_session_needs_the_key_on_every_request() {
     // The session id is not a credential.
     let r = server.post_with(&protected_action(2), &[], Some(&session));
     assert_unauthorized(r, "a session id without the key");
-    let get = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let get = server.get_stream(Some(&session), &[]);
     assert_unauthorized(get, "GET on the session's stream without the key");
-    let delete = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let delete = server.delete_session(&session, &[]);
     assert_unauthorized(delete, "DELETE without the key");
     // ... and the session survived those attempts.
     let r = server.call_with(&protected_action(3), &key, Some(&session));
@@ -250,17 +228,7 @@ fn a_session_is_bound_to_the_caller_that_opened_it() {
         ],
         &[],
     );
-    let init = rpc(
-        0,
-        "initialize",
-        json!({
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "tests", "version": "1"}
-        }),
-    );
-    let r = server.post_with(&init, &[("x-api-key", "alice-key-1")], None);
-    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let session = server.initialize_with(&[("x-api-key", "alice-key-1")]);
     // Bob, with a valid key of his own, must not be able to use (or end) Alice's session.
     let r = server.post_with(
         &protected_action(1),
@@ -388,21 +356,7 @@ fn credentials_never_appear_in_the_logs() {
         ],
     );
     // A session belongs to the caller that opened it, so each identity opens its own.
-    let open_session = |headers: &[(&str, &str)]| {
-        let init = rpc(
-            0,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        );
-        let r = server.post_with(&init, headers, None);
-        assert_eq!(r.status(), 200);
-        r.headers()["mcp-session-id"].to_str().unwrap().to_string()
-    };
-    let session = open_session(&[("x-api-key", KEY)]);
+    let session = server.initialize_with(&[("x-api-key", KEY)]);
     let bearer = format!("Bearer {token}");
     let forged_bearer = format!("Bearer {forged}");
     let wrong_key = "wrong-key-that-was-presented-4c3d";
@@ -411,7 +365,7 @@ fn credentials_never_appear_in_the_logs() {
         vec![("x-api-key", "alice-file-key-5b2e9")],
         vec![("authorization", bearer.as_str())],
     ] {
-        let own = open_session(&headers);
+        let own = server.initialize_with(&headers);
         let r = server.call_with(&protected_action(1), &headers, Some(&own));
         assert!(text_of(&r).starts_with("Hello, user "), "{r}");
     }

@@ -418,15 +418,7 @@ fn stdio_delivers_every_log_message_then_the_result_in_order() {
         writeln!(stdin, "{v}").unwrap();
         stdin.flush().unwrap();
     };
-    send(rpc(
-        1,
-        "initialize",
-        json!({
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "backpressure", "version": "1"}
-        }),
-    ));
+    send(rpc(1, "initialize", util::initialize_params("2025-06-18")));
     assert_eq!(next()["id"], 1);
     send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     send(rpc(2, "logging/setLevel", json!({"level": "debug"})));

@@ -13,19 +13,9 @@ use serde_json::{Value, json};
 
 use crate::util::{self, Server, eventually, plugins, text_of, tool_call};
 
-/// The samples of an OpenMetrics text: `name{labels}` (as written) to value.
+/// `GET /metrics` as samples.
 fn scrape(server: &Server) -> HashMap<String, f64> {
-    let r = server.get_with("/metrics", &[]);
-    assert_eq!(r.status(), 200);
-    r.text()
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
+    util::metrics::scrape(server, &[]).0
 }
 
 /// Starts `count` calls of `spin` with `arguments` at once; each thread returns the response.

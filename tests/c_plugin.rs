@@ -7,11 +7,10 @@
 //! The Makefile and sources are copied into a scratch tree with the repository's layout, so
 //! the documented command runs exactly as written without writing into the working tree.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -169,43 +168,29 @@ fn fastmcp_dev_serves_the_c_tool_statelessly() {
 
 #[test]
 fn fastmcp_dev_serves_the_c_tool_over_stdio() {
-    let mut child = Command::new(util::bin())
-        .args(["dev", "--transport", "stdio", "--watch=false"])
+    let mut cmd = Command::new(util::bin());
+    cmd.args(["dev", "--transport", "stdio", "--watch=false"])
         .arg(plugin())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn fastmcp");
-    let mut stdin = child.stdin.take().unwrap();
-    let init = json!({
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "tests", "version": "1"}
-    });
-    for message in [
-        rpc(1, "initialize", init),
+        .env_remove("RUST_LOG");
+    let input: String = [
+        rpc(1, "initialize", util::initialize_params("2025-06-18")),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         rpc(2, "tools/list", json!({})),
         tool_call(3, "add", json!({"a": 40, "b": 2})),
         tool_call(4, "add", json!({"a": true, "b": 2})),
-    ] {
-        writeln!(stdin, "{message}").unwrap();
-    }
+    ]
+    .iter()
+    .map(|m| format!("{m}\n"))
+    .collect();
     // Closing stdin ends the server once it has answered.
-    drop(stdin);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("fastmcp did not exit after stdin closed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let out = child.wait_with_output().unwrap();
-    let replies: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let out = util::run_command_with_input(
+        cmd,
+        "fastmcp dev --transport stdio",
+        Some(&input),
+        Duration::from_secs(30),
+    );
+    let replies: Vec<Value> = out
+        .stdout
         .lines()
         .map(|l| serde_json::from_str(l).expect("only JSON-RPC lines on stdout"))
         .collect();
@@ -241,13 +226,7 @@ fn fastmcp_inspect_shows_the_c_tool_and_its_arguments() {
     let out = util::run_bin(&["inspect", path], &[], Duration::from_secs(30));
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stdout.contains("c_example 0.1.0"), "{}", out.stdout);
-    let row = |name: &str| {
-        out.stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no row for {name}:\n{}", out.stdout))
-            .to_string()
-    };
+    let row = |name: &str| util::table_row(&out.stdout, name);
     assert!(row("add").contains("Adds two numbers"));
     for (arg, text) in [("a", "The first addend"), ("b", "The second addend")] {
         assert!(row(arg).contains("number"), "{}", out.stdout);

@@ -18,13 +18,7 @@ fn path(p: &std::path::Path) -> &str {
 fn inspect_prints_the_tools_and_their_arguments() {
     let out = util::run_bin(&["inspect", path(&plugins().calculator)], &[], WITHIN);
     assert_eq!(out.code, Some(0), "{out:?}");
-    let row = |name: &str| {
-        out.stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no row for {name}:\n{}", out.stdout))
-            .to_string()
-    };
+    let row = |name: &str| util::table_row(&out.stdout, name);
     assert!(row("calculate").contains("Perform a calculation"));
     assert!(
         row("operation").contains("add|subtract|multiply|divide"),

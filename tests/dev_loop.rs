@@ -114,7 +114,13 @@ fn a_crate_that_builds_but_does_not_load_also_waits_for_the_fix() {
 fn a_rebuild_that_changes_nothing_says_so_and_reloads_log_build_and_load_apart() {
     let dir = tempfile::tempdir().unwrap();
     let krate = util::plugin_crate(dir.path(), "dev_loop_same", &util::hello_source("v1"));
-    let server = dev_crate(&krate, &["--stateless"]);
+    let server = dev_crate(&krate, &["--stateless", "--metrics"]);
+    let generation = || {
+        let (m, text) = util::metrics::scrape(&server, &[]);
+        let series = r#"fastmcp_plugin_generation{plugin="hot"}"#;
+        *m.get(series)
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
     wait_status(&server, "ready", FIRST_BUILD);
     let ready = server.log_events("ready");
     assert!(ready[0]["build_ms"].as_f64().is_some(), "{ready:?}");
@@ -131,6 +137,11 @@ fn a_rebuild_that_changes_nothing_says_so_and_reloads_log_build_and_load_apart()
     assert_eq!(unchanged["plugin"], krate.to_str().unwrap());
     assert!(unchanged["build_ms"].as_f64().is_some(), "{unchanged}");
     assert!(server.log_events("plugin reloaded").is_empty());
+    assert_eq!(
+        generation(),
+        1.0,
+        "the unchanged library was not swapped in"
+    );
 
     std::fs::write(krate.join("src/lib.rs"), util::hello_source("v2")).unwrap();
     assert!(
@@ -145,6 +156,7 @@ fn a_rebuild_that_changes_nothing_says_so_and_reloads_log_build_and_load_apart()
     assert!(reloaded.get("fresh").is_none(), "{reloaded}");
     let r = server.call(&rpc(1, "tools/call", json!({"name": "hello"})), None);
     assert_eq!(text_of(&r), "v2", "{r}");
+    assert_eq!(generation(), 2.0);
 }
 
 #[test]

@@ -7,11 +7,9 @@
 //! once it stopped.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -220,6 +218,15 @@ impl Image {
         cmd
     }
 
+    /// Runs the image's `CMD` in `workdir` with `PORT=port` and waits until it is ready.
+    pub(crate) fn serve(&self, port: u16, workdir: &Path) -> Server {
+        let mut cmd = self.host_command(&self.cmd);
+        cmd.env("PORT", port.to_string()).current_dir(workdir);
+        let server = util::spawn_on_port(cmd, port);
+        server.wait_ready();
+        server
+    }
+
     pub(crate) fn env_value(&self, key: &str) -> Option<&str> {
         self.env
             .iter()
@@ -232,23 +239,10 @@ impl Image {
 /// Runs the `HEALTHCHECK` command to completion (bounded) and returns whether it exited 0.
 pub(crate) fn healthy(image: &Image, port: u16) -> bool {
     let mut cmd = image.host_command(&image.healthcheck);
-    cmd.env("PORT", port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().expect("run the HEALTHCHECK command");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.success();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the HEALTHCHECK command did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    cmd.env("PORT", port.to_string());
+    util::run_command(cmd, "the HEALTHCHECK command", Duration::from_secs(15))
+        .status
+        .success()
 }
 
 fn dockerfile() -> Image {
@@ -289,11 +283,7 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
     let port = util::free_port();
     // WORKDIR: an empty directory, as /app is apart from the plugin.
     let workdir = tempfile::tempdir().unwrap();
-    let mut cmd = image.host_command(&image.cmd);
-    cmd.env("PORT", port.to_string())
-        .current_dir(workdir.path());
-    let mut server = spawn_on_port(cmd, port);
-    server.wait_ready();
+    let mut server = image.serve(port, workdir.path());
     let (status, body) = util::ready(&server);
     assert_eq!(status, 200);
     assert_eq!(
@@ -319,54 +309,9 @@ fn the_images_command_serves_and_its_healthcheck_follows_the_server() {
     );
 
     server.terminate();
-    assert_eq!(
-        server.wait_exit(Duration::from_secs(15)),
-        Some(0),
-        "{}",
-        server.log_text()
-    );
+    server.assert_exits(0, Duration::from_secs(15));
     assert!(
         !healthy(&image, port),
         "the HEALTHCHECK passes with no server"
     );
-}
-
-/// Spawns `cmd` (a server in any log format) with stderr captured, and waits (bounded) until
-/// 127.0.0.1:`port` accepts connections: the image's log format is the image's business.
-pub(crate) fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn the server");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                log.lock().unwrap().push(line);
-            }
-        });
-    }
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let listening = util::eventually(Duration::from_secs(60), || {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!(
-                "the server exited ({status}) before listening; log:\n{}",
-                log.lock().unwrap().join("\n")
-            );
-        }
-        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
-    });
-    let server = Server {
-        child,
-        base: format!("http://{addr}"),
-        log,
-    };
-    assert!(
-        listening,
-        "nothing listens on {addr}; log:\n{}",
-        server.log_text()
-    );
-    server
 }

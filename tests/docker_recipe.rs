@@ -198,11 +198,7 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
     let image = docker::parse_image(&dockerfile, &built);
     let port = util::free_port();
     let workdir = tempfile::tempdir().unwrap();
-    let mut cmd = image.host_command(&image.cmd);
-    cmd.env("PORT", port.to_string())
-        .current_dir(workdir.path());
-    let mut server = docker::spawn_on_port(cmd, port);
-    server.wait_ready();
+    let mut server = image.serve(port, workdir.path());
     let call = tool_call(1, "greet", json!({"name": "Ada"}));
     let reply = server.post_with(&call, &[("host", "mcp.example.com")], None);
     assert_eq!(reply.status(), 200);
@@ -210,10 +206,5 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
     assert_eq!(text_of(&reply), "Hello, Ada!", "{reply}");
     assert!(docker::healthy(&image, port), "the HEALTHCHECK fails");
     server.terminate();
-    assert_eq!(
-        server.wait_exit(Duration::from_secs(15)),
-        Some(0),
-        "{}",
-        server.log_text()
-    );
+    server.assert_exits(0, Duration::from_secs(15));
 }

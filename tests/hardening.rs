@@ -8,9 +8,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -127,27 +126,9 @@ fn read_response(conn: &mut TcpStream, head: bool) -> Raw {
     raw
 }
 
-/// `initialize` with these headers; the new session's id.
-fn open_session(server: &Server, headers: &[(&str, &str)]) -> String {
-    let init = rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": "2025-06-18", "capabilities": {},
-               "clientInfo": {"name": "hardening", "version": "1"}}),
-    );
-    let r = server.post_with(&init, headers, None);
-    assert_eq!(r.status(), 200);
-    r.headers()["mcp-session-id"].to_str().unwrap().to_string()
-}
-
 /// The session's `GET` stream, line by line; `None` once it ended.
 fn open_stream(server: &Server, session: &str) -> Receiver<Option<String>> {
-    let r = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", session)
-        .send()
-        .expect("GET /mcp");
+    let r = server.get_stream(Some(session), &[]);
     assert_eq!(r.status(), 200);
     let (tx, rx) = channel();
     std::thread::spawn(move || {
@@ -289,7 +270,7 @@ fn a_jwt_subject_cannot_use_the_session_of_the_api_key_of_that_name() {
     let by_jwt = [("authorization", bearer.as_str())];
     let whoami = tool_call(1, "whoami", json!({}));
 
-    let key_session = open_session(&s, &by_key);
+    let key_session = s.initialize_with(&by_key);
     let who = text_of(&s.call_with(&whoami, &by_key, Some(&key_session)));
     assert!(who.starts_with("caller=key:alice "), "{who}");
     // Regression (issue 14): `sub: "alice"` was the same caller as key `alice`.
@@ -297,22 +278,15 @@ fn a_jwt_subject_cannot_use_the_session_of_the_api_key_of_that_name() {
     assert_eq!(r.status(), 404);
     assert_eq!(util::rpc_response(r)["error"]["code"], -32001);
 
-    let jwt_session = open_session(&s, &by_jwt);
+    let jwt_session = s.initialize_with(&by_jwt);
     let who = text_of(&s.call_with(&whoami, &by_jwt, Some(&jwt_session)));
     assert!(who.starts_with("caller=jwt:alice "), "{who}");
     assert_eq!(
         s.post_with(&whoami, &by_key, Some(&jwt_session)).status(),
         404
     );
-    let delete = |headers: &[(&str, &str)], session: &str| {
-        let mut req = util::client()
-            .delete(s.mcp())
-            .header("mcp-session-id", session);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        req.send().unwrap().status()
-    };
+    let delete =
+        |headers: &[(&str, &str)], session: &str| s.delete_session(session, headers).status();
     assert_eq!(delete(&by_jwt, &key_session), 404);
     assert_eq!(delete(&by_key, &key_session), 204);
 }
@@ -491,7 +465,7 @@ fn a_clean_exit_leaves_no_temp_directory_and_startup_clears_dead_ones() {
     );
 
     s.terminate();
-    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+    s.assert_exits(0, Duration::from_secs(30));
     assert!(
         !own.exists(),
         "{} is left after a clean exit",
@@ -502,36 +476,19 @@ fn a_clean_exit_leaves_no_temp_directory_and_startup_clears_dead_ones() {
 
 /// Spawns `fastmcp dev` with `FASTMCP_LOG=filter` on a free port, JSON logs captured.
 fn serve_with_filter(filter: &str) -> Server {
-    let port = util::free_port().to_string();
-    let mut child = Command::new(util::bin())
-        .args([
-            "dev",
-            plugins().calculator.to_str().unwrap(),
-            "--watch=false",
-            "--stateless",
-        ])
-        .args(["--port", &port])
-        .env_remove("RUST_LOG")
-        .env("FASTMCP_LOG_FORMAT", "json")
-        .env("FASTMCP_LOG", filter)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fastmcp");
-    let stderr = child.stderr.take().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let lines = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
-    let s = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
+    let port = util::free_port();
+    let mut cmd = Command::new(util::bin());
+    cmd.args([
+        "dev",
+        plugins().calculator.to_str().unwrap(),
+        "--watch=false",
+        "--stateless",
+    ])
+    .args(["--port", &port.to_string()])
+    .env_remove("RUST_LOG")
+    .env("FASTMCP_LOG_FORMAT", "json")
+    .env("FASTMCP_LOG", filter);
+    let s = util::spawn_on_port(cmd, port);
     s.wait_ready();
     s
 }

@@ -71,19 +71,11 @@ fn an_unknown_session_is_404() {
 fn delete_ends_the_session() {
     let server = stateful_calculator(&[]);
     let session = server.initialize();
-    let r = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let r = server.delete_session(&session, &[]);
     assert!(r.status().is_success(), "{}", r.status());
     assert_session_not_found(server.post(&rpc(1, "tools/list", json!({})), Some(&session)));
     // Deleting it again: it is gone.
-    let again = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let again = server.delete_session(&session, &[]);
     assert_session_not_found(again);
 }
 
@@ -91,12 +83,7 @@ fn delete_ends_the_session() {
 fn get_with_a_session_opens_an_event_stream() {
     let server = stateful_calculator(&[]);
     let session = server.initialize();
-    let r = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let r = server.get_stream(Some(&session), &[]);
     assert_eq!(r.status(), 200);
     assert!(
         util::content_type(&r).starts_with("text/event-stream"),
@@ -105,11 +92,7 @@ fn get_with_a_session_opens_an_event_stream() {
     );
     drop(r);
     // Without a session there is no stream to open.
-    let r = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .send()
-        .unwrap();
+    let r = server.get_stream(None, &[]);
     assert_eq!(r.status(), 400);
 }
 
@@ -142,10 +125,6 @@ fn ready_reports_stateful_mode_and_counts_sessions() {
     let a = server.initialize();
     let _b = server.initialize();
     assert_eq!(util::ready(&server).1["sessions"], 2);
-    util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &a)
-        .send()
-        .unwrap();
+    server.delete_session(&a, &[]);
     assert_eq!(util::ready(&server).1["sessions"], 1);
 }

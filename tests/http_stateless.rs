@@ -39,15 +39,7 @@ fn tools_call_works_without_initialize_and_no_session_is_issued() {
 fn initialize_and_tools_list_work_without_a_session() {
     let server = stateless_calculator();
     let r = server.post(
-        &rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
+        &rpc(1, "initialize", util::initialize_params("2025-06-18")),
         None,
     );
     assert_eq!(r.status(), 200);
@@ -68,19 +60,10 @@ fn initialize_and_tools_list_work_without_a_session() {
 #[test]
 fn get_and_delete_are_method_not_allowed() {
     let server = stateless_calculator();
-    let c = util::client();
-    let get = c
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .send()
-        .unwrap();
+    let get = server.get_stream(None, &[]);
     assert_eq!(get.status(), 405);
     assert_eq!(get.headers()["allow"], "POST");
-    let delete = c
-        .delete(server.mcp())
-        .header("mcp-session-id", "whatever")
-        .send()
-        .unwrap();
+    let delete = server.delete_session("whatever", &[]);
     assert_eq!(delete.status(), 405);
     let body: serde_json::Value = delete.json().unwrap();
     assert_eq!(body["jsonrpc"], "2.0");
@@ -99,30 +82,17 @@ fn notifications_are_accepted_with_202() {
     assert!(r.headers().get("mcp-session-id").is_none());
 }
 
-/// The levels of the log messages that `log` (levels cycle debug, info, warning) sends back.
-fn log_levels(server: &util::Server, id: i64) -> Vec<String> {
-    let r = server.post(&tool_call(id, "log", json!({"count": 3})), None);
-    let body = r.text().unwrap();
-    let messages = util::sse_messages(&body);
-    assert_eq!(text_of(messages.last().expect(&body)), "logged 3", "{body}");
-    messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/message")
-        .map(|m| m["params"]["level"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn logging_set_level_lasts_only_its_own_request() {
     // Every POST gets a throwaway session, and the level goes with it: later calls log at the
     // default level (info and above) whatever a client set before (docs/plugin-authoring.md).
     let server = util::serve(&plugins().test_plugin, &["--stateless", "true"]);
-    assert_eq!(log_levels(&server, 1), ["info", "warning"]);
+    assert_eq!(util::log_levels(&server, 1, 3, None), ["info", "warning"]);
     for (id, level) in [(2, "debug"), (4, "error")] {
         let r = server.call(&rpc(id, "logging/setLevel", json!({"level": level})), None);
         assert_eq!(r["result"], json!({}), "{r}");
         assert_eq!(
-            log_levels(&server, id + 1),
+            util::log_levels(&server, id + 1, 3, None),
             ["info", "warning"],
             "after {level}"
         );

@@ -57,10 +57,7 @@ fn in_a_session_it_runs_on_the_workers_with_the_same_outcome() {
     let response = server.post(&progress_call(Some(json!(5))), Some(&session));
     assert_eq!(util::content_type(&response), "text/event-stream");
     let messages = sse_messages(&response.text().unwrap());
-    let progress: Vec<&Value> = messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .collect();
+    let progress = util::with_method(&messages, "notifications/progress");
     assert_eq!(progress.len(), 1, "{messages:?}");
     assert_eq!(progress[0]["params"]["progressToken"], 5);
     assert_eq!(text_of(messages.last().unwrap()), "progressed once");

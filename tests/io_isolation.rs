@@ -188,8 +188,9 @@ fn an_inline_tool_with_a_thread_local_destructor_does_not_leak_a_copy_per_reload
     let dir = tempfile::tempdir().unwrap();
     let served = dir.path().join("libtls.so");
     std::fs::write(&served, &original).unwrap();
-    let server = util::start(&[served.to_str().unwrap(), "--stateless"], &[]);
+    let server = util::start(&[served.to_str().unwrap(), "--stateless", "--metrics"], &[]);
     let pid = server.child.id();
+    let reloads = r#"fastmcp_plugin_reloads_total{plugin="test-plugin",result="ok"}"#;
     let tls_drop = |id: i64| {
         let r = server.call(&tool_call(id, "tls_drop", json!({})), None);
         assert!(r["result"].get("isError").is_none(), "{r}");
@@ -197,11 +198,10 @@ fn an_inline_tool_with_a_thread_local_destructor_does_not_leak_a_copy_per_reload
     };
     let reload = |n: usize| {
         replace_with(&served, if n % 2 == 1 { &padded } else { &original });
-        assert!(
-            server.wait_log("plugin reloaded", n, Duration::from_secs(30)),
-            "reload {n} did not happen:\n{}",
-            server.log_text()
-        );
+        let swapped = util::eventually(Duration::from_secs(30), || {
+            util::metrics::scrape(&server, &[]).0.get(reloads) == Some(&(n as f64))
+        });
+        assert!(swapped, "reload {n} did not happen:\n{}", server.log_text());
     };
 
     // The first copy runs tls_drop inline; once retired it stays mapped, and the server says so.

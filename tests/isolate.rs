@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::isolate_crash::children_of;
-use crate::util::{self, Server, plugins, rpc, sse_messages, text_of, tool_call};
+use crate::util::{self, Server, children_of, plugins, rpc, sse_messages, text_of, tool_call};
 
 fn both_isolated(extra: &[&str]) -> Server {
     let p = plugins();
@@ -174,13 +173,7 @@ fn two_hundred_reloads_under_load_fail_no_call_and_leak_no_child() {
                         break;
                     }
                     let body = tool_call(i, "sleep", json!({"ms": 15, "steps": 1}));
-                    let reply: Result<Value, String> = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("accept", "application/json, text/event-stream")
-                        .body(body.to_string())
-                        .send()
-                        .map_err(|e| e.to_string())
+                    let reply: Result<Value, String> = util::try_post_mcp(&client, &url, &body)
                         .and_then(|r| r.text().map_err(|e| e.to_string()))
                         .map(|t| sse_messages(&t).pop().unwrap_or(Value::Null));
                     match reply {
@@ -294,7 +287,7 @@ fn a_host_that_dies_takes_its_children_with_it() {
 
 #[test]
 fn tasks_and_list_changed_work_isolated() {
-    use crate::tasks::{HANDSHAKE, handshake, task_call};
+    use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, task_id};
     let p = plugins();
     let dir = tempfile::tempdir().unwrap();
     let served = dir.path().join("libserved.so");
@@ -305,38 +298,19 @@ fn tasks_and_list_changed_work_isolated() {
         "--isolate",
     ];
     let server = util::start(&args, &[]);
-    let body = rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": HANDSHAKE, "capabilities": {},
-               "clientInfo": {"name": "isolate-test", "version": "1"}}),
-    );
-    let r = server.post(&body, None);
-    let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
+    let (session, _) = init_session_with(&server, json!({}));
     let s = Some(session.as_str());
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let version = [("mcp-protocol-version", HANDSHAKE)];
-    assert_eq!(server.post_with(&note, &version, s).status(), 202);
 
     // A task of an async tool in the child: created, then its result.
     let params = task_call("long_job", json!({"ms": 30}), json!({"ttl": 60_000}));
     let created = handshake(&server, 1, "tools/call", params, s, &[]);
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .expect("a task id")
-        .to_string();
+    let id = task_id(&created);
     let result = handshake(&server, 2, "tasks/result", json!({"taskId": id}), s, &[]);
     assert_eq!(text_of(&result), "finished after 30 ms", "{result}");
 
     // A reload of the other isolated plugin tells the session's stream its tools changed.
-    let stream = util::SseStream::new(server.get_with(
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", HANDSHAKE),
-        ],
-    ));
+    let version = [("mcp-protocol-version", HANDSHAKE)];
+    let stream = util::SseStream::new(server.get_stream(Some(&session), &version));
     std::thread::sleep(Duration::from_millis(100));
     util::replace_atomically(&p.conformance, &served);
     let mut heard = false;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, Server, plugins, text_of, tool_call};
+use crate::util::{self, Server, children_of, plugins, text_of, tool_call};
 
 /// Calls of the calculator made in the background, and the ones that failed.
 pub struct Load {
@@ -72,24 +72,6 @@ fn two_plugins(extra: &[&str]) -> Server {
     ];
     args.extend_from_slice(extra);
     util::serve(&p.test_plugin, &args)
-}
-
-/// The pids of the children of process `pid` (from every thread's `children` list).
-pub fn children_of(pid: u32) -> Vec<u32> {
-    let mut kids = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return kids;
-    };
-    for task in tasks.flatten() {
-        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        kids.extend(
-            list.split_whitespace()
-                .filter_map(|p| p.parse::<u32>().ok()),
-        );
-    }
-    kids.sort_unstable();
-    kids.dedup();
-    kids
 }
 
 fn echo_ok(server: &Server, id: i64) {

@@ -21,6 +21,14 @@ fn call(server: &Server, tool: &str, args: Value) -> Value {
     server.call(&tool_call(1, tool, args), None)
 }
 
+/// Asserts (bounded) that the plugin serves again once its child restarted after `what`.
+fn comes_back(server: &Server, what: &str) {
+    let ok = util::eventually(Duration::from_secs(30), || {
+        text_of(&call(server, "echo", json!({"text": "back"}))) == "back"
+    });
+    assert!(ok, "the plugin did not come back after {what}");
+}
+
 fn is_error(reply: &Value) -> bool {
     reply["result"]["isError"] == json!(true) || reply.get("error").is_some()
 }
@@ -89,10 +97,7 @@ fn the_memory_limit_ends_only_the_child() {
         "{big}"
     );
     // The child restarts; the plugin serves again.
-    let ok = util::eventually(Duration::from_secs(30), || {
-        text_of(&call(&server, "echo", json!({"text": "back"}))) == "back"
-    });
-    assert!(ok, "the plugin did not come back after the memory limit");
+    comes_back(&server, "the memory limit");
 }
 
 #[test]
@@ -106,10 +111,7 @@ fn the_cpu_limit_ends_a_spinning_call() {
         message.contains("crashed: CPU limit per call exceeded"),
         "{long}"
     );
-    let ok = util::eventually(Duration::from_secs(30), || {
-        text_of(&call(&server, "echo", json!({"text": "back"}))) == "back"
-    });
-    assert!(ok, "the plugin did not come back after the CPU limit");
+    comes_back(&server, "the CPU limit");
 }
 
 #[test]

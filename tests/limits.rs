@@ -275,12 +275,10 @@ fn past_max_connections_new_connections_are_refused_fast_while_the_probes_answer
 }
 
 fn initialize(server: &Server, id: i64) -> reqwest::blocking::Response {
-    let params = json!({
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "limits", "version": "1"}
-    });
-    server.post(&rpc(id, "initialize", params), None)
+    server.post(
+        &rpc(id, "initialize", util::initialize_params("2025-06-18")),
+        None,
+    )
 }
 
 #[test]
@@ -309,11 +307,7 @@ fn past_max_sessions_initialize_is_503_until_a_session_ends() {
     let grown = rss_kib(server.child.id()).saturating_sub(rss_before);
     assert!(grown < 10 * 1024, "RSS grew by {grown} KiB");
 
-    let deleted = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &sessions[0])
-        .send()
-        .unwrap();
+    let deleted = server.delete_session(&sessions[0], &[]);
     assert_eq!(deleted.status(), 204);
     assert_eq!(initialize(&server, 1).status(), 200);
     assert_eq!(initialize(&server, 2).status(), 503);
@@ -371,7 +365,7 @@ fn calls_cut_off_by_the_shutdown_timeout_get_an_error_and_the_exit_code_is_3() {
     let quiet = quiet.join().unwrap();
     assert_eq!(quiet.status(), 503);
     assert_shutting_down(&quiet.json().unwrap(), 2);
-    assert_eq!(server.wait_exit(WAIT), Some(3), "{}", server.log_text());
+    server.assert_exits(3, WAIT);
     let warned =
         server.log_events("requests still running after the shutdown timeout; exiting anyway");
     assert_eq!(warned[0]["calls_cut_off"], 2, "{warned:?}");
@@ -393,5 +387,5 @@ fn a_shutdown_that_cuts_nothing_off_exits_0() {
         util::text_of(rest.last().expect("the result")),
         "slept 500 ms"
     );
-    assert_eq!(server.wait_exit(WAIT), Some(0), "{}", server.log_text());
+    server.assert_exits(0, WAIT);
 }

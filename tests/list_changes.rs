@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::modern::send;
-use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, wait_status};
+use crate::tasks::{HANDSHAKE, handshake, init_session_with, start_task, wait_status};
 use crate::util::{self, Server, SseStream, plugins, rpc};
 
 /// Waits (bounded) for a message with `method` on `stream`.
@@ -55,12 +55,7 @@ fn hide_and_show_a_tool(extra: &[&str]) {
     args.extend_from_slice(extra);
     let s = util::start(&args, &[]);
     let session = s.initialize();
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let stream = s.get_stream(Some(&session), &[]);
     assert_eq!(stream.status(), 200);
     let stream = SseStream::new(stream);
     let list = |s: &Server| {
@@ -166,26 +161,12 @@ fn a_task_that_hides_a_tool_is_served_and_heard_though_no_request_waits_on_it() 
     let s = util::start(&[plugins().test_plugin.to_str().unwrap()], &[]);
     let (session, _) = init_session_with(&s, json!({}));
     let headers = [("mcp-protocol-version", HANDSHAKE)];
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .header("mcp-protocol-version", HANDSHAKE)
-        .send()
-        .unwrap();
+    let stream = s.get_stream(Some(&session), &headers);
     assert_eq!(stream.status(), 200);
     let stream = SseStream::new(stream);
     let sid = Some(session.as_str());
-    let call = task_call(
-        "task_set_listed",
-        json!({"name": "echo", "listed": false}),
-        json!({}),
-    );
-    let created = handshake(&s, 1, "tools/call", call, sid, &headers);
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no task: {created}"))
-        .to_string();
+    let hide = ("task_set_listed", json!({"name": "echo", "listed": false}));
+    let id = start_task(&s, 1, hide, sid, &headers);
     let get = || handshake(&s, 2, "tasks/get", json!({"taskId": id}), sid, &headers);
     wait_status(get, "completed");
     assert!(hears(&stream, "notifications/tools/list_changed"));

@@ -9,31 +9,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::util::metrics::scrape;
 use crate::util::{self, Server, eventually, plugins, replace_atomically, rpc, tool_call};
 
-const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 const KEY: &str = "metrics-test-key-42";
-
-/// The samples of an OpenMetrics text: `name{labels}` (as written) to value.
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_string(), value.parse().ok()?))
-        })
-        .collect()
-}
-
-/// `GET /metrics` (200 with the OpenMetrics content type), as samples and text.
-pub(crate) fn scrape(server: &Server, headers: &[(&str, &str)]) -> (HashMap<String, f64>, String) {
-    let r = server.get_with("/metrics", headers);
-    assert_eq!(r.status(), 200);
-    assert_eq!(util::content_type(&r), CONTENT_TYPE);
-    let text = r.text().unwrap();
-    assert!(text.ends_with("# EOF\n"), "{text}");
-    (samples(&text), text)
-}
 
 fn value(samples: &HashMap<String, f64>, series: &str, text: &str) -> f64 {
     *samples
@@ -171,11 +150,7 @@ fn metrics_count_requests_tool_calls_sessions_and_generations() {
     assert!(!text.contains("no/such/method"), "{text}");
 
     // Ending the session shows in the gauge.
-    let delete = util::client()
-        .delete(server.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let delete = server.delete_session(&session, &[]);
     assert!(delete.status().is_success(), "{}", delete.status());
     let (m, text) = scrape(&server, &[]);
     assert_eq!(value(&m, "fastmcp_sessions_active", &text), 0.0);
@@ -253,6 +228,27 @@ fn without_the_metrics_flag_there_is_no_metrics_route() {
     assert_eq!(server.get_with("/metrics", &[]).status(), 404);
 }
 
+/// Waits (bounded) until `/metrics` counts one reload of the calculator with `result`.
+fn wait_reload_counted(server: &Server, result: &str) {
+    let series =
+        format!(r#"fastmcp_plugin_reloads_total{{plugin="calculator",result="{result}"}}"#);
+    assert!(
+        eventually(Duration::from_secs(15), || scrape(server, &[])
+            .0
+            .get(&series)
+            == Some(&1.0)),
+        "no {result} reload counted; log:\n{}",
+        server.log_text()
+    );
+}
+
+/// The calculator's generation gauge, and the whole `/metrics` text.
+fn calculator_generation(server: &Server) -> (f64, String) {
+    let (m, text) = scrape(server, &[]);
+    let series = r#"fastmcp_plugin_generation{plugin="calculator"}"#;
+    (value(&m, series, &text), text)
+}
+
 #[test]
 fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
     let p = plugins();
@@ -273,24 +269,9 @@ fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
 
     // The served file becomes the calculator: generation 2 of the same slot.
     replace_atomically(&p.calculator, &served);
-    let swapped = r#"fastmcp_plugin_reloads_total{plugin="calculator",result="ok"}"#;
-    assert!(
-        eventually(Duration::from_secs(15), || scrape(&server, &[])
-            .0
-            .get(swapped)
-            == Some(&1.0)),
-        "no reload counted; log:\n{}",
-        server.log_text()
-    );
-    let (m, text) = scrape(&server, &[]);
-    assert_eq!(
-        value(
-            &m,
-            r#"fastmcp_plugin_generation{plugin="calculator"}"#,
-            &text
-        ),
-        2.0
-    );
+    wait_reload_counted(&server, "ok");
+    let (generation, text) = calculator_generation(&server);
+    assert_eq!(generation, 2.0);
     assert!(
         !text.contains(r#"plugin_generation{plugin="test-plugin"}"#),
         "{text}"
@@ -300,24 +281,8 @@ fn a_hot_reload_moves_the_reload_counter_and_the_generation_gauge() {
     let broken = dir.path().join("broken.so");
     std::fs::write(&broken, b"not an ELF file").unwrap();
     replace_atomically(&broken, &served);
-    let failed = r#"fastmcp_plugin_reloads_total{plugin="calculator",result="failed"}"#;
-    assert!(
-        eventually(Duration::from_secs(15), || scrape(&server, &[])
-            .0
-            .get(failed)
-            == Some(&1.0)),
-        "no failed reload counted; log:\n{}",
-        server.log_text()
-    );
-    let (m, text) = scrape(&server, &[]);
-    assert_eq!(
-        value(
-            &m,
-            r#"fastmcp_plugin_generation{plugin="calculator"}"#,
-            &text
-        ),
-        2.0
-    );
+    wait_reload_counted(&server, "failed");
+    assert_eq!(calculator_generation(&server).0, 2.0);
     let r = server.call(
         &tool_call(1, "calculate", json!({"operation": "add", "a": 1, "b": 1})),
         None,

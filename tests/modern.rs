@@ -3,7 +3,6 @@
 //! calls, prompts and resource reads with a sealed `requestState`, per-request log levels and
 //! `subscriptions/listen`.
 
-use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -85,12 +84,7 @@ fn assert_error(status: u16, v: &Value, want: (u16, i64)) {
 /// The HTTP status and JSON body (`{"events": [...]}` for a stream) of a response.
 pub(crate) fn body(r: reqwest::blocking::Response) -> (u16, Value) {
     let status = r.status().as_u16();
-    let ctype = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let ctype = util::content_type(&r);
     let text = r.text().unwrap();
     let v = if ctype.starts_with("text/event-stream") {
         json!({"events": sse_messages(&text)})
@@ -347,18 +341,8 @@ fn subscriptions_listen_hears_list_changes_after_a_reload() {
         &[],
     );
     assert_eq!(r.status(), 200);
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            if let Some(data) = line.strip_prefix("data: ")
-                && let Ok(v) = serde_json::from_str(data)
-                && tx.send(v).is_err()
-            {
-                return;
-            }
-        }
-    });
-    let ack = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let stream = util::SseStream::new(r);
+    let ack = stream.next(Duration::from_secs(10)).unwrap();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
     assert_eq!(
         ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
@@ -368,7 +352,7 @@ fn subscriptions_listen_hears_list_changes_after_a_reload() {
     util::replace_atomically(&p.test_plugin, &served);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut heard = false;
-    while let Ok(n) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+    while let Some(n) = stream.next(deadline.saturating_duration_since(Instant::now())) {
         if n["method"] == "notifications/tools/list_changed" {
             assert_eq!(
                 n["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],

@@ -3,60 +3,10 @@
 //! gone on the other; with Redis down, requests get a clear error and nothing crashes; the
 //! in-memory default needs no Redis at all.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
 use serde_json::json;
 
-use crate::util::{self, Server, eventually, free_port, plugins, rpc};
-
-/// A throwaway `redis-server` on 127.0.0.1, killed on drop.
-pub(crate) struct Redis {
-    child: Child,
-    pub(crate) port: u16,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts a `redis-server` on a free port of 127.0.0.1 (`None`: not installed, and not required).
-pub(crate) fn redis() -> Option<Redis> {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(
-                std::env::var_os("FASTMCP_TEST_REQUIRE_INFRA").is_none(),
-                "redis-server is required here (scripts/test.sh installs it): {e}"
-            );
-            eprintln!("notice: redis-server not installed; skipping the Redis session store test");
-            return None;
-        }
-    };
-    let up = eventually(Duration::from_secs(10), || {
-        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-    });
-    assert!(up, "redis-server did not start");
-    Some(Redis { child, port })
-}
+use crate::util::redis::redis;
+use crate::util::{self, Server, plugins, rpc};
 
 fn instance(store: &str) -> Server {
     util::start(
@@ -97,11 +47,7 @@ fn a_session_started_on_one_instance_continues_on_another() {
     assert_eq!(add(&a, &session).status(), 200);
 
     // Deleted through B: gone on A too.
-    let del = util::client()
-        .delete(b.mcp())
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let del = b.delete_session(&session, &[]);
     assert_eq!(del.status(), 204);
     assert_eq!(add(&a, &session).status(), 404);
     assert_eq!(add(&b, &session).status(), 404);
@@ -120,7 +66,7 @@ fn a_session_started_on_one_instance_continues_on_another() {
         "{v}"
     );
     let init = a.post(
-        &rpc(0, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})),
+        &rpc(0, "initialize", util::initialize_params("2025-06-18")),
         None,
     );
     assert_eq!(init.status(), 503);

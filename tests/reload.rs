@@ -3,13 +3,12 @@
 //! for stateful sessions, and the crate-directory dev loop (rebuild on a source edit, compiler
 //! errors reported while the old version serves).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::util::{self, Server, plugins, replace_atomically, rpc};
+use crate::util::{self, Server, eventually, plugins, replace_atomically, rpc};
 
 /// A temp dir holding a copy of `lib` named `libserved.so`, the file the server watches.
 fn served_copy(lib: &Path) -> (tempfile::TempDir, PathBuf) {
@@ -27,18 +26,6 @@ fn tool_names(server: &Server) -> Vec<String> {
         .iter()
         .map(|t| t["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-/// Polls until `check` holds (bounded); returns whether it did.
-fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
 }
 
 fn text_of(response: &Value) -> String {
@@ -211,26 +198,14 @@ fn stateful_sessions_hear_tools_list_changed() {
     let (_dir, served) = served_copy(&p.calculator);
     let server = util::start(&[served.to_str().unwrap()], &[]);
     let init = server.call(
-        &rpc(0, "initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}})),
+        &rpc(0, "initialize", util::initialize_params("2025-06-18")),
         None,
     );
     assert_eq!(init["result"]["capabilities"]["tools"]["listChanged"], true);
     let session = server.initialize();
-    let stream = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let stream = server.get_stream(Some(&session), &[]);
     assert_eq!(stream.status(), 200);
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = util::lines(stream);
     std::thread::sleep(Duration::from_millis(100));
     replace_atomically(&p.test_plugin, &served);
     let deadline = Instant::now() + Duration::from_secs(10);

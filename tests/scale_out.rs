@@ -151,14 +151,8 @@ fn three_stateless_instances_behind_nginx_serve_every_request() {
     let mut errors = Vec::new();
     for i in 0..REQUESTS {
         let body = tool_call(i, "calculate", json!({"operation": "add", "a": i, "b": 1}));
-        let outcome = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| e.to_string())
-            .and_then(|r| match r.status().as_u16() {
+        let outcome =
+            util::try_post_mcp(&client, &url, &body).and_then(|r| match r.status().as_u16() {
                 200 => Ok(util::rpc_response(r)),
                 s => Err(format!("HTTP {s}: {}", r.text().unwrap_or_default())),
             });

@@ -3,9 +3,8 @@
 //! notifications from a stateful call. Needs `npm ci` in `tests/clients` (scripts/test.sh does
 //! it); without it the tests print a notice and pass, unless FASTMCP_TEST_REQUIRE_CLIENTS=1.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -18,44 +17,17 @@ fn client_available() -> bool {
 
 /// Runs `node sdk_client.mjs URL [ARGS]` and returns what it printed, parsed.
 fn run_client(url: &str, args: &[&str]) -> Value {
-    let mut child = Command::new("node")
-        .arg(util::root().join("tests/clients/sdk_client.mjs"))
+    let mut cmd = Command::new("node");
+    cmd.arg(util::root().join("tests/clients/sdk_client.mjs"))
         .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node (needed for the TypeScript SDK client)");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
+        .args(args);
     // The script gives up by itself after 20 s; this is the backstop.
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the SDK client hung; stderr:\n{}", err.join().unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (out, err) = (out.join().unwrap(), err.join().unwrap());
+    let run = util::run_command(cmd, "the SDK client", Duration::from_secs(40));
+    let (out, err) = (run.stdout, run.stderr);
     assert!(
-        status.success(),
-        "the SDK client failed ({status}):\n{err}\n{out}"
+        run.status.success(),
+        "the SDK client failed ({}):\n{err}\n{out}",
+        run.status
     );
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"))
 }

@@ -20,12 +20,7 @@ fn sigterm_lets_a_call_in_flight_finish_and_exits_0() {
     let addr = server.base.trim_start_matches("http://").to_string();
     let session = server.initialize();
     // A session stream not tied to any request: shutdown must end it, not wait on it.
-    let standalone = util::client()
-        .get(server.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &session)
-        .send()
-        .unwrap();
+    let standalone = server.get_stream(Some(&session), &[]);
     assert_eq!(standalone.status(), 200);
     let standalone = SseStream::new(standalone);
 
@@ -51,12 +46,7 @@ fn sigterm_lets_a_call_in_flight_finish_and_exits_0() {
     // The session stream ended instead of keeping the server alive.
     assert!(standalone.rest(WAIT).is_empty());
 
-    assert_eq!(
-        server.wait_exit(Duration::from_secs(15)),
-        Some(0),
-        "{}",
-        server.log_text()
-    );
+    server.assert_exits(0, Duration::from_secs(15));
     assert!(refuses_connections(&addr));
 }
 
@@ -64,10 +54,5 @@ fn sigterm_lets_a_call_in_flight_finish_and_exits_0() {
 fn sigterm_on_an_idle_server_exits_0_at_once() {
     let mut server = util::serve(&plugins().calculator, &["--stateless"]);
     server.terminate();
-    assert_eq!(
-        server.wait_exit(Duration::from_secs(10)),
-        Some(0),
-        "{}",
-        server.log_text()
-    );
+    server.assert_exits(0, Duration::from_secs(10));
 }

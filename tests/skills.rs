@@ -38,12 +38,7 @@ fn skills_are_listed_fetched_and_read_as_their_files() {
     let server = util::serve(&plugins().conformance, &[]);
     let session = server.initialize();
     let init = server.call(
-        &rpc(
-            1,
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"}}),
-        ),
+        &rpc(1, "initialize", util::initialize_params("2025-11-25")),
         None,
     );
     assert_eq!(

@@ -1,7 +1,7 @@
 //! The stdio transport: JSON-RPC lines in on stdin, only JSON-RPC lines out on stdout, logs on
 //! stderr, and a clean exit when stdin closes.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,53 +11,18 @@ use crate::util::{self, plugins, rpc, text_of, tool_call};
 
 #[test]
 fn requests_on_stdin_are_answered_on_stdout_and_logs_go_to_stderr() {
-    let mut child = Command::new(util::bin())
-        .args(["dev", "--transport", "stdio", "--watch=false"])
-        .arg(&plugins().calculator)
-        .env_remove("RUST_LOG")
-        .env("FASTMCP_LOG_FORMAT", "json")
-        .env("FASTMCP_LOG", "info")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn fastmcp");
-    let mut stdin = child.stdin.take().unwrap();
-    let messages = [
-        rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        rpc(2, "tools/list", json!({})),
-        tool_call(3, "calculate", json!({"operation": "add", "a": 2, "b": 3})),
-    ];
-    for m in &messages {
-        writeln!(stdin, "{m}").unwrap();
-    }
+    let calculator = plugins().calculator.to_str().unwrap();
+    let mut lines: Vec<String> = list_and_add().iter().map(Value::to_string).collect();
     // Not JSON at all: answered with a parse error, not a crash.
-    writeln!(stdin, "{{oops").unwrap();
-    stdin.flush().unwrap();
-
-    let (rx, stderr) = read_output(&mut child);
-
+    lines.push("{oops".into());
     // Four answers (in any order): initialize, tools/list, tools/call and the parse error.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut answers: Vec<Value> = Vec::new();
-    while answers.len() < 4 {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("an answer on stdout");
-        let v: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-        assert_eq!(v["jsonrpc"], "2.0", "{v}");
-        answers.push(v);
-    }
+    let out = exchange(
+        &["dev", "--transport", "stdio", "--watch=false", calculator],
+        &[("FASTMCP_LOG", "info")],
+        &lines,
+        4,
+    );
+    let answers = &out.answers;
     let by_id = |id: Value| {
         answers
             .iter()
@@ -69,46 +34,41 @@ fn requests_on_stdin_are_answered_on_stdout_and_logs_go_to_stderr() {
     assert_eq!(text_of(by_id(json!(3))), "Result: 5");
     assert_eq!(by_id(Value::Null)["error"]["code"], -32700);
 
-    // Closing stdin ends the server.
-    drop(stdin);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("fastmcp did not exit after stdin closed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    assert_eq!(status.code(), Some(0));
-    // Nothing else was written to stdout.
-    let mut extra = Vec::new();
-    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
-        extra.push(line);
-    }
-    assert!(extra.is_empty(), "unexpected stdout lines: {extra:?}");
-    let stderr = stderr.join().unwrap();
-    let logs: Vec<Value> = stderr
+    // Closing stdin ended the server, and nothing else was written to stdout.
+    assert_eq!(out.code, Some(0));
+    assert!(
+        out.extra.is_empty(),
+        "unexpected stdout lines: {:?}",
+        out.extra
+    );
+    let logs: Vec<Value> = out
+        .stderr
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     assert!(
         logs.iter().any(|l| l["message"] == "plugin loaded"),
-        "{stderr}"
+        "{}",
+        out.stderr
     );
 }
 
-/// Runs `fastmcp ARGS` with `env`, writes `messages` to its stdin, reads `answers` JSON-RPC
-/// lines from its stdout (bounded), closes stdin and returns the answers, the exit code and
-/// stderr. Panics on a stdout line that is not JSON-RPC.
-fn exchange(
-    args: &[&str],
-    env: &[(&str, &str)],
-    messages: &[Value],
-    answers: usize,
-) -> (Vec<Value>, Option<i32>, String) {
+/// What [`exchange`] saw.
+struct Exchanged {
+    /// The JSON-RPC answers read before stdin was closed.
+    answers: Vec<Value>,
+    /// The exit code.
+    code: Option<i32>,
+    /// Lines written to stdout after those answers.
+    extra: Vec<String>,
+    /// Everything written to stderr.
+    stderr: String,
+}
+
+/// Runs `fastmcp ARGS` with `env`, writes `lines` to its stdin, reads `answers` JSON-RPC
+/// lines from its stdout (bounded), closes stdin and returns what came out once it exited.
+/// Panics on a stdout line that is not JSON-RPC.
+fn exchange(args: &[&str], env: &[(&str, &str)], lines: &[String], answers: usize) -> Exchanged {
     let mut cmd = Command::new(util::bin());
     cmd.args(args)
         .env_remove("RUST_LOG")
@@ -122,11 +82,17 @@ fn exchange(
     }
     let mut child = cmd.spawn().expect("spawn fastmcp");
     let mut stdin = child.stdin.take().unwrap();
-    for m in messages {
-        writeln!(stdin, "{m}").unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
     }
     stdin.flush().unwrap();
-    let (rx, stderr) = read_output(&mut child);
+    let rx = util::lines(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut got = Vec::new();
     while got.len() < answers {
@@ -144,31 +110,25 @@ fn exchange(
         got.push(v);
     }
     drop(stdin);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("fastmcp did not exit after stdin closed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let Some(status) = util::exit_within(&mut child, Duration::from_secs(15)) else {
+        let _ = child.kill();
+        panic!("fastmcp did not exit after stdin closed");
     };
-    (got, status.code(), stderr.join().unwrap())
+    let mut extra = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(5)) {
+        extra.push(line);
+    }
+    Exchanged {
+        answers: got,
+        code: status.code(),
+        extra,
+        stderr: stderr.join().unwrap(),
+    }
 }
 
 fn list_and_add() -> [Value; 4] {
     [
-        rpc(
-            1,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        ),
+        rpc(1, "initialize", util::initialize_params("2025-06-18")),
         json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
         rpc(2, "tools/list", json!({})),
         tool_call(3, "calculate", json!({"operation": "add", "a": 2, "b": 3})),
@@ -181,13 +141,18 @@ fn list_and_add() -> [Value; 4] {
 #[test]
 fn the_stdio_subcommand_serves_stdio_without_a_transport_flag() {
     let calculator = plugins().calculator.to_str().unwrap();
-    let (answers, code, stderr) = exchange(
+    let Exchanged {
+        answers,
+        code,
+        stderr,
+        ..
+    } = exchange(
         &["stdio", calculator, "--watch=false"],
         &[
             ("FASTMCP_TRANSPORT", "http-stream"),
             ("FASTMCP_LOG", "info"),
         ],
-        &list_and_add(),
+        &list_and_add().map(|m| m.to_string()),
         3,
     );
     let by_id = |id: i64| answers.iter().find(|a| a["id"] == id).unwrap();
@@ -214,39 +179,18 @@ fn the_stdio_subcommand_serves_stdio_without_a_transport_flag() {
 #[test]
 fn fastmcp_transport_stdio_in_the_environment_serves_stdio() {
     let calculator = plugins().calculator.to_str().unwrap();
-    let (answers, code, stderr) = exchange(
+    let Exchanged {
+        answers,
+        code,
+        stderr,
+        ..
+    } = exchange(
         &["dev", calculator, "--watch=false"],
         &[("FASTMCP_TRANSPORT", "stdio")],
-        &list_and_add(),
+        &list_and_add().map(|m| m.to_string()),
         3,
     );
     let call = answers.iter().find(|a| a["id"] == 3).unwrap();
     assert_eq!(text_of(call), "Result: 5", "{answers:?}");
     assert_eq!(code, Some(0), "{stderr}");
-}
-
-/// The child's stdout as lines on a channel, and its stderr collected by a thread (joined
-/// once the child has exited).
-fn read_output(
-    child: &mut std::process::Child,
-) -> (
-    std::sync::mpsc::Receiver<String>,
-    std::thread::JoinHandle<String>,
-) {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut stderr = child.stderr.take().unwrap();
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    (rx, stderr)
 }

@@ -39,10 +39,7 @@ fn progress_carries_the_token_and_increases_then_the_result_arrives() {
     );
     assert!(util::content_type(&r).starts_with("text/event-stream"));
     let messages = SseStream::new(r).rest(WAIT);
-    let progress: Vec<&Value> = messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .collect();
+    let progress = util::with_method(&messages, "notifications/progress");
     assert_eq!(progress.len(), 4, "{:?}", methods(&messages));
     let mut last = 0.0;
     for p in &progress {
@@ -81,28 +78,13 @@ fn without_a_token_no_progress_is_sent() {
     assert_eq!(text_of(messages.last().unwrap()), "slept 100 ms");
 }
 
-fn log_levels(server: &util::Server, session: &str, id: i64) -> Vec<String> {
-    let r = server.post(
-        &util::tool_call(id, "log", json!({"count": 6})),
-        Some(session),
-    );
-    let body = r.text().unwrap();
-    let messages = util::sse_messages(&body);
-    assert_eq!(text_of(messages.last().unwrap()), "logged 6", "{body}");
-    messages
-        .iter()
-        .filter(|m| m["method"] == "notifications/message")
-        .map(|m| m["params"]["level"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn log_messages_follow_the_session_level() {
     let server = util::serve(&plugins().test_plugin, &[]);
     let session = server.initialize();
     // Levels cycle debug, info, warning: info and above by default.
     assert_eq!(
-        log_levels(&server, &session, 1),
+        util::log_levels(&server, 1, 6, Some(&session)),
         ["info", "warning", "info", "warning"]
     );
     let r = server.call(
@@ -111,7 +93,7 @@ fn log_messages_follow_the_session_level() {
     );
     assert_eq!(r["result"], json!({}), "{r}");
     assert_eq!(
-        log_levels(&server, &session, 3),
+        util::log_levels(&server, 3, 6, Some(&session)),
         ["debug", "info", "warning", "debug", "info", "warning"]
     );
     let r = server.call(
@@ -127,7 +109,7 @@ fn log_messages_follow_the_session_level() {
     assert_eq!(util::content_type(&r), "application/json");
     // Another session still has the default level.
     let other = server.initialize();
-    assert_eq!(log_levels(&server, &other, 6).len(), 4);
+    assert_eq!(util::log_levels(&server, 6, 6, Some(&other)).len(), 4);
 }
 
 #[test]
@@ -220,7 +202,6 @@ fn sampling_asks_the_client_on_the_call_stream_and_returns_its_answer() {
 /// (on its GET stream), not only the client whose call caused it.
 #[test]
 fn resource_updates_reach_subscribed_sessions() {
-    use std::io::{BufRead, BufReader};
     let s = util::start(&[util::plugins().test_plugin.to_str().unwrap()], &[]);
     let watcher = s.initialize();
     let sub = rpc(
@@ -232,20 +213,7 @@ fn resource_updates_reach_subscribed_sessions() {
         s.call(&sub, Some(&watcher))["result"],
         serde_json::json!({})
     );
-    let stream = util::client()
-        .get(s.mcp())
-        .header("accept", "text/event-stream")
-        .header("mcp-session-id", &watcher)
-        .send()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let rx = util::lines(s.get_stream(Some(&watcher), &[]));
     // Another client touches the resource.
     let other = s.initialize();
     let touch = rpc(

@@ -35,13 +35,9 @@ fn init_session(server: &Server) -> (String, Value) {
 
 /// [`init_session`] for a client with these capabilities.
 pub(crate) fn init_session_with(server: &Server, capabilities: Value) -> (String, Value) {
-    let body = rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": HANDSHAKE, "capabilities": capabilities,
-               "clientInfo": {"name": "tasks-test", "version": "1"}}),
-    );
-    let r = server.post(&body, None);
+    let mut params = util::initialize_params(HANDSHAKE);
+    params["capabilities"] = capabilities;
+    let r = server.post(&rpc(0, "initialize", params), None);
     let id = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
     let result = rpc_response(r);
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
@@ -88,6 +84,27 @@ pub(crate) fn modern(
     rpc_response(server.post_with(&rpc(id, method, params), &all, None))
 }
 
+/// The id of the task a 2025-11-25 `tools/call` created (`result.task.taskId`).
+pub(crate) fn task_id(created: &Value) -> String {
+    created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task: {created}"))
+        .to_string()
+}
+
+/// Starts tool `name` as a 2025-11-25 task (stateless, or in `session`) with extra headers;
+/// returns the task's id.
+pub(crate) fn start_task(
+    server: &Server,
+    id: i64,
+    (name, arguments): (&str, Value),
+    session: Option<&str>,
+    headers: &[(&str, &str)],
+) -> String {
+    let call = task_call(name, arguments, json!({}));
+    task_id(&handshake(server, id, "tools/call", call, session, headers))
+}
+
 pub(crate) fn error_code(reply: &Value) -> i64 {
     reply["error"]["code"]
         .as_i64()
@@ -131,19 +148,13 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     assert_eq!(support("echo"), Value::Null);
 
     // The progress and status of a task go out on the session's GET stream.
-    let stream = SseStream::new(server.get_with(
-        "/mcp",
-        &[
-            ("accept", "text/event-stream"),
-            ("mcp-session-id", &session),
-            ("mcp-protocol-version", HANDSHAKE),
-        ],
-    ));
+    let version = [("mcp-protocol-version", HANDSHAKE)];
+    let stream = SseStream::new(server.get_stream(Some(&session), &version));
     let mut params = task_call("long_job", json!({"ms": 50}), json!({"ttl": 60_000}));
     params["_meta"] = json!({"progressToken": "p1"});
     let created = handshake(&server, 2, "tools/call", params, s, &[]);
     let task = &created["result"]["task"];
-    let id = task["taskId"].as_str().expect("a task id").to_string();
+    let id = task_id(&created);
     assert_eq!(task["status"], "working", "{created}");
     assert_eq!(task["ttl"], 60_000);
     let result = handshake(&server, 3, "tasks/result", json!({"taskId": id}), s, &[]);
@@ -155,10 +166,7 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     let got = handshake(&server, 4, "tasks/get", json!({"taskId": id}), s, &[]);
     assert_eq!(got["result"]["status"], "completed", "{got}");
     let seen = stream.rest(Duration::from_secs(2));
-    let progress: Vec<&Value> = seen
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .collect();
+    let progress = util::with_method(&seen, "notifications/progress");
     assert_eq!(progress.len(), 2, "{seen:?}");
     assert_eq!(progress[1]["params"]["progressToken"], "p1");
     assert!(
@@ -170,18 +178,7 @@ fn handshake_tasks_run_are_listed_fetched_and_cancelled() {
     );
 
     // Cancelled while working: the status says so at once, and the result is an error.
-    let created = handshake(
-        &server,
-        5,
-        "tools/call",
-        task_call("must_task", json!({"ms": 60_000}), json!({})),
-        s,
-        &[],
-    );
-    let slow = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let slow = start_task(&server, 5, ("must_task", json!({"ms": 60_000})), s, &[]);
     let cancelled = handshake(&server, 6, "tasks/cancel", json!({"taskId": slow}), s, &[]);
     assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
     let got = handshake(&server, 7, "tasks/get", json!({"taskId": slow}), s, &[]);

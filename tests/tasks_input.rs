@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::metrics::scrape;
-use crate::tasks::{HANDSHAKE, handshake, init_session_with, task_call, wait_status};
+use crate::tasks::{HANDSHAKE, handshake, init_session_with, start_task, wait_status};
+use crate::util::metrics::scrape;
 use crate::util::{self, SseStream, plugins, rpc};
 
 const RELATED: &str = "io.modelcontextprotocol/related-task";
@@ -20,18 +20,7 @@ fn a_handshake_task_asks_through_tasks_result_and_resumes_with_the_answer() {
     let server = util::start(&[plugins().test_plugin.to_str().unwrap()], &[]);
     let (session, _) = init_session_with(&server, json!({"elicitation": {}}));
     let s = Some(session.as_str());
-    let created = handshake(
-        &server,
-        1,
-        "tools/call",
-        task_call("task_ask", json!({}), json!({})),
-        s,
-        &[],
-    );
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no task: {created}"))
-        .to_string();
+    let id = start_task(&server, 1, ("task_ask", json!({})), s, &[]);
     let get = || handshake(&server, 2, "tasks/get", json!({"taskId": id}), s, &[]);
     let waiting = wait_status(get, "input_required");
     assert!(
@@ -94,18 +83,7 @@ fn a_stateless_tasks_logs_are_counted_as_dropped() {
     };
     assert_eq!(dropped(), 0.0);
     // Stateless 2025-11-25 sends info and above; long_job logs one info line.
-    let created = handshake(
-        &server,
-        1,
-        "tools/call",
-        task_call("long_job", json!({"ms": 1}), json!({})),
-        None,
-        &[],
-    );
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no task: {created}"))
-        .to_string();
+    let id = start_task(&server, 1, ("long_job", json!({"ms": 1})), None, &[]);
     let get = || handshake(&server, 2, "tasks/get", json!({"taskId": id}), None, &[]);
     wait_status(get, "completed");
     assert_eq!(dropped(), 1.0);

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::tasks::{error_code, handshake, modern, task_call};
+use crate::tasks::{error_code, handshake, modern, start_task, task_call};
 use crate::util::{self, plugins};
 
 const KEY_A: &str = "task-key-a-5f1e9c2b7d";
@@ -23,18 +23,7 @@ fn another_callers_task_is_unknown_to_them() {
     );
     let (a, b) = ([("x-api-key", KEY_A)], [("x-api-key", KEY_B)]);
 
-    let created = handshake(
-        &server,
-        1,
-        "tools/call",
-        task_call("must_task", json!({"ms": 60_000}), json!({})),
-        None,
-        &a,
-    );
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = start_task(&server, 1, ("must_task", json!({"ms": 60_000})), None, &a);
     for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
         let theirs = handshake(&server, 2, method, json!({"taskId": id}), None, &b);
         let bogus = handshake(

@@ -3,10 +3,10 @@
 //! other; a finished task's result outlives its instance; a task whose instance died while it
 //! ran becomes `failed`; with Redis down, task requests get a clear error and nothing crashes.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::redis_store::redis;
-use crate::tasks::{error_code, handshake, modern, task_call, wait_status};
+use crate::tasks::{error_code, handshake, modern, start_task, task_call, wait_status};
+use crate::util::redis::redis;
 use crate::util::{self, Server, plugins, text_of, tool_call};
 
 fn instance(store: &str) -> Server {
@@ -14,15 +14,6 @@ fn instance(store: &str) -> Server {
         &plugins().test_plugin,
         &["--stateless", "true", "--session-store", store],
     )
-}
-
-fn created_id(reply: &Value) -> String {
-    let result = &reply["result"];
-    result["task"]["taskId"]
-        .as_str()
-        .or_else(|| result["taskId"].as_str())
-        .unwrap_or_else(|| panic!("no task: {reply}"))
-        .to_string()
 }
 
 #[test]
@@ -33,15 +24,7 @@ fn a_task_created_on_one_instance_is_served_by_another() {
     let b = instance(&url);
 
     // Created on A, result through B.
-    let created = handshake(
-        &a,
-        1,
-        "tools/call",
-        task_call("long_job", json!({"ms": 200}), json!({})),
-        None,
-        &[],
-    );
-    let id = created_id(&created);
+    let id = start_task(&a, 1, ("long_job", json!({"ms": 200})), None, &[]);
     let got = handshake(&b, 2, "tasks/get", json!({"taskId": id}), None, &[]);
     assert!(
         got["result"]["status"] == "working" || got["result"]["status"] == "completed",
@@ -51,15 +34,7 @@ fn a_task_created_on_one_instance_is_served_by_another() {
     assert_eq!(text_of(&result), "finished after 200 ms", "{result}");
 
     // Cancelled through B while A runs it.
-    let created = handshake(
-        &a,
-        4,
-        "tools/call",
-        task_call("must_task", json!({"ms": 60_000}), json!({})),
-        None,
-        &[],
-    );
-    let slow = created_id(&created);
+    let slow = start_task(&a, 4, ("must_task", json!({"ms": 60_000})), None, &[]);
     let cancelled = handshake(&b, 5, "tasks/cancel", json!({"taskId": slow}), None, &[]);
     assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
     let on_a = handshake(&a, 6, "tasks/get", json!({"taskId": slow}), None, &[]);
@@ -74,7 +49,7 @@ fn a_task_created_on_one_instance_is_served_by_another() {
         true,
         &[],
     );
-    let ask = created_id(&created);
+    let ask = created["result"]["taskId"].as_str().unwrap().to_string();
     let waiting = wait_status(
         || modern(&b, 8, "tasks/get", json!({"taskId": ask}), true, &[]),
         "input_required",
@@ -106,15 +81,7 @@ fn results_outlive_their_instance_and_orphans_fail() {
     let b = instance(&url);
 
     let a = instance(&url);
-    let created = handshake(
-        &a,
-        1,
-        "tools/call",
-        task_call("long_job", json!({"ms": 1}), json!({})),
-        None,
-        &[],
-    );
-    let finished = created_id(&created);
+    let finished = start_task(&a, 1, ("long_job", json!({"ms": 1})), None, &[]);
     let done = handshake(
         &a,
         2,
@@ -124,15 +91,7 @@ fn results_outlive_their_instance_and_orphans_fail() {
         &[],
     );
     assert_eq!(text_of(&done), "finished after 1 ms", "{done}");
-    let created = handshake(
-        &a,
-        3,
-        "tools/call",
-        task_call("must_task", json!({"ms": 60_000}), json!({})),
-        None,
-        &[],
-    );
-    let running = created_id(&created);
+    let running = start_task(&a, 3, ("must_task", json!({"ms": 60_000})), None, &[]);
     drop(a); // SIGKILL: the instance dies with the task running.
 
     let a = instance(&url);

@@ -5,32 +5,28 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::tasks::{HANDSHAKE, task_call};
+use crate::tasks::{HANDSHAKE, task_call, task_id};
 use crate::util::{self, rpc, text_of};
 
 #[test]
 fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
 
     let mut child = util::stdio_test_plugin();
     let mut stdin = child.stdin.take().unwrap();
-    let init = json!({"protocolVersion": HANDSHAKE, "capabilities": {},
-                      "clientInfo": {"name": "tests", "version": "1"}});
+    let init = util::initialize_params(HANDSHAKE);
     let mut call = task_call("long_job", json!({"ms": 20}), json!({}));
     call["_meta"] = json!({"progressToken": 5});
     for m in [rpc(1, "initialize", init), rpc(2, "tools/call", call)] {
         writeln!(stdin, "{m}").unwrap();
     }
     stdin.flush().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Value>();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(serde_json::from_str(&line).unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = util::lines(child.stdout.take().unwrap());
+    let next = |timeout| {
+        lines
+            .recv_timeout(timeout)
+            .map(|l| serde_json::from_str::<Value>(&l).unwrap())
+    };
     let mut seen = Vec::new();
     let finished = |seen: &[Value]| {
         seen.iter().any(|m| {
@@ -38,7 +34,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
         })
     };
     while !finished(&seen) {
-        match rx.recv_timeout(Duration::from_secs(20)) {
+        match next(Duration::from_secs(20)) {
             Ok(m) => seen.push(m),
             Err(_) => panic!("no completed status on stdout: {seen:?}"),
         }
@@ -47,10 +43,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
         .iter()
         .position(|m| m["id"] == 2)
         .expect("the CreateTaskResult");
-    let id = seen[created]["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = task_id(&seen[created]);
     let progress = seen
         .iter()
         .filter(|m| m["method"] == "notifications/progress" && m["params"]["progressToken"] == 5)
@@ -59,9 +52,7 @@ fn over_stdio_a_tasks_progress_and_status_follow_its_answer() {
     writeln!(stdin, "{}", rpc(3, "tasks/result", json!({"taskId": id}))).unwrap();
     stdin.flush().unwrap();
     let result = loop {
-        let m = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the tasks/result answer");
+        let m = next(Duration::from_secs(20)).expect("the tasks/result answer");
         if m["id"] == 3 {
             break m;
         }

@@ -3,6 +3,20 @@
 
 #![allow(dead_code)]
 
+mod crates;
+pub mod metrics;
+mod notifications;
+mod proc;
+pub mod redis;
+mod run;
+mod sse;
+
+pub use crates::{crates_target_dir, hello_source, plugin_crate};
+pub use notifications::{log_levels, with_method};
+pub use proc::{children_of, mapped_copies, rss_kib};
+pub use run::{Finished, exit_within, run_bin, run_command, run_command_with_input, table_row};
+pub use sse::{SseStream, lines, sse_messages};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,26 +52,67 @@ pub fn target_dir() -> PathBuf {
 
 /// POSTs a JSON-RPC message to the MCP endpoint at `url`, in the given session if any.
 pub fn post_mcp(url: &str, body: &Value, session: Option<&str>) -> reqwest::blocking::Response {
+    post_mcp_with(url, body, &[], session)
+}
+
+/// [`post_mcp`] with extra headers (credentials, `Host`, ...).
+pub fn post_mcp_with(
+    url: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+    session: Option<&str>,
+) -> reqwest::blocking::Response {
     let mut req = client()
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
     if let Some(s) = session {
         req = req.header("mcp-session-id", s);
     }
     req.send().expect("POST /mcp")
 }
 
-/// Initializes a stateful session at the MCP endpoint `url` and returns its id.
-pub fn initialize_at(url: &str) -> String {
-    let init = json!({
-        "protocolVersion": "2025-06-18",
+/// A POST of `body` to the MCP endpoint at `url` through `client` (reused across calls) that
+/// returns a failed send as an error instead of panicking: for loops that count failures.
+pub fn try_post_mcp(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    body: &Value,
+) -> Result<reqwest::blocking::Response, String> {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string())
+        .send()
+        .map_err(|e| e.to_string())
+}
+
+/// The `initialize` params of a test client that speaks protocol `version` and declares no
+/// capabilities.
+pub fn initialize_params(version: &str) -> Value {
+    json!({
+        "protocolVersion": version,
         "capabilities": {},
         "clientInfo": {"name": "tests", "version": "1"}
-    });
-    let r = post_mcp(url, &rpc(0, "initialize", init), None);
-    assert_eq!(r.status(), 200);
+    })
+}
+
+/// Initializes a stateful session at the MCP endpoint `url` and returns its id.
+pub fn initialize_at(url: &str) -> String {
+    initialize_at_with(url, &[])
+}
+
+/// [`initialize_at`] sending `headers` (credentials, ...) with `initialize` and
+/// `notifications/initialized`.
+pub fn initialize_at_with(url: &str, headers: &[(&str, &str)]) -> String {
+    let init = rpc(0, "initialize", initialize_params("2025-06-18"));
+    let r = post_mcp_with(url, &init, headers, None);
+    assert_eq!(r.status(), 200, "initialize with {headers:?}");
     let id = r
         .headers()
         .get("mcp-session-id")
@@ -66,7 +121,7 @@ pub fn initialize_at(url: &str) -> String {
         .unwrap()
         .to_string();
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    assert_eq!(post_mcp(url, &note, Some(&id)).status(), 202);
+    assert_eq!(post_mcp_with(url, &note, headers, Some(&id)).status(), 202);
     id
 }
 
@@ -146,22 +201,14 @@ pub fn spawn_command(mut cmd: Command) -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn fastmcp");
-    let stderr = child.stderr.take().expect("stderr");
-    let log = Arc::new(Mutex::new(Vec::new()));
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str::<Value>(&line)
-                    && v["message"] == "listening"
-                {
-                    let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
-                }
-                log.lock().unwrap().push(line);
-            }
-        });
-    }
+    let log = capture_log(&mut child, move |line| {
+        if let Ok(v) = serde_json::from_str::<Value>(line)
+            && v["message"] == "listening"
+        {
+            let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_string());
+        }
+    });
     let addr = rx
         .recv_timeout(Duration::from_secs(60))
         .unwrap_or_else(|_| {
@@ -183,6 +230,56 @@ pub fn spawn_command(mut cmd: Command) -> Server {
         base: format!("http://{addr}"),
         log,
     }
+}
+
+/// Spawns `cmd` (a server in any log format) with stderr captured, and waits (bounded) until
+/// 127.0.0.1:`port` accepts connections: for servers whose log is not fastmcp's JSON, or that
+/// were told their port. Does not wait for `/ready`.
+pub fn spawn_on_port(mut cmd: Command, port: u16) -> Server {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the server");
+    let log = capture_log(&mut child, |_| {});
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let listening = eventually(Duration::from_secs(60), || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the server exited ({status}) before listening; log:\n{}",
+                log.lock().unwrap().join("\n")
+            );
+        }
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+    });
+    let server = Server {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    };
+    assert!(
+        listening,
+        "nothing listens on {addr}; log:\n{}",
+        server.log_text()
+    );
+    server
+}
+
+/// Collects the lines `child` writes to its (piped) stderr into a shared log, on a thread that
+/// also shows each line to `seen` first.
+fn capture_log(
+    child: &mut Child,
+    mut seen: impl FnMut(&str) + Send + 'static,
+) -> Arc<Mutex<Vec<String>>> {
+    let stderr = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let lines = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            seen(&line);
+            lines.lock().unwrap().push(line);
+        }
+    });
+    log
 }
 
 /// Starts a server and waits for `/ready` to answer 200.
@@ -233,24 +330,17 @@ impl Server {
 
     /// POSTs a request and returns the JSON-RPC response (the last SSE message if streamed).
     pub fn call(&self, body: &Value, session: Option<&str>) -> Value {
-        let r = self.post(body, session);
-        let ctype = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let text = r.text().expect("body");
-        if ctype.starts_with("text/event-stream") {
-            sse_messages(&text).pop().expect("an SSE message")
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-        }
+        rpc_response(self.post(body, session))
     }
 
     /// Initializes a stateful session and returns its id.
     pub fn initialize(&self) -> String {
         initialize_at(&self.mcp())
+    }
+
+    /// [`Server::initialize`] sending `headers` (credentials, ...) with both messages.
+    pub fn initialize_with(&self, headers: &[(&str, &str)]) -> String {
+        initialize_at_with(&self.mcp(), headers)
     }
 
     /// All log lines so far.
@@ -289,16 +379,16 @@ impl Server {
         }
     }
 
+    /// Waits (bounded) for the process to exit and asserts its exit code is `code` (the log
+    /// shows in the failure).
+    pub fn assert_exits(&mut self, code: i32, timeout: Duration) {
+        let got = self.wait_exit(timeout);
+        assert_eq!(got, Some(code), "{}", self.log_text());
+    }
+
     /// Waits (bounded) for the process to exit and returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        None
+        exit_within(&mut self.child, timeout).and_then(|s| s.code())
     }
 }
 
@@ -307,21 +397,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The JSON messages of an SSE body, in order.
-pub fn sse_messages(body: &str) -> Vec<Value> {
-    body.split("\n\n")
-        .filter_map(|event| {
-            let data: Vec<&str> = event
-                .lines()
-                .filter_map(|l| l.strip_prefix("data:"))
-                .map(str::trim_start)
-                .collect();
-            (!data.is_empty()).then(|| data.join("\n"))
-        })
-        .filter_map(|d| serde_json::from_str(&d).ok())
-        .collect()
 }
 
 /// Copies `src` to `dst` through a temporary name and an atomic rename (as `mv` would).
@@ -381,71 +456,6 @@ pub const GOOD_HEADERS: [(&str, &str); 2] = [
     ("accept", "application/json, text/event-stream"),
 ];
 
-/// How a finished `fastmcp` command ended and what it printed.
-#[derive(Debug)]
-pub struct Finished {
-    /// How it ended (a signal, for example).
-    pub status: std::process::ExitStatus,
-    /// The exit code; `None` when a signal ended the process.
-    pub code: Option<i32>,
-    /// Everything written to stdout.
-    pub stdout: String,
-    /// Everything written to stderr.
-    pub stderr: String,
-}
-
-/// Runs `fastmcp ARGS` to completion (killed and failed after `timeout`).
-pub fn run_bin(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> Finished {
-    let mut cmd = Command::new(bin());
-    cmd.args(args).env_remove("PORT").env_remove("RUST_LOG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    run_command(cmd, &format!("fastmcp {}", args.join(" ")), timeout)
-}
-
-/// Runs `cmd` to completion with no stdin, collecting what it prints (killed and failed after
-/// `timeout`); `what` names it in that failure.
-pub fn run_command(mut cmd: Command, what: &str, timeout: Duration) -> Finished {
-    use std::io::Read;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawn `{what}`: {e}"));
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().expect("stdout")));
-    let err = drain(Box::new(child.stderr.take().expect("stderr")));
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "`{what}` did not finish within {timeout:?}; stderr:\n{}",
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Finished {
-        status,
-        code: status.code(),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-    }
-}
-
 /// The directory of the npm package `name` in `tests/clients/node_modules` (scripts/test.sh
 /// installs them with `npm ci`). Without it, `None` and a notice, so the test can pass without
 /// node; unless FASTMCP_TEST_REQUIRE_CLIENTS=1, which makes that a failure.
@@ -467,53 +477,6 @@ pub fn node_package(name: &str) -> Option<PathBuf> {
         clients.display()
     );
     None
-}
-
-/// An SSE response read incrementally: a thread parses events as they arrive.
-#[derive(Debug)]
-pub struct SseStream {
-    rx: std::sync::mpsc::Receiver<Value>,
-}
-
-impl SseStream {
-    /// Starts reading `response`'s body as a stream of SSE `data:` messages.
-    pub fn new(response: reqwest::blocking::Response) -> SseStream {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut data = String::new();
-            for line in BufReader::new(response).lines().map_while(Result::ok) {
-                if let Some(d) = line.strip_prefix("data:") {
-                    data.push_str(d.trim_start());
-                } else if line.is_empty() && !data.is_empty() {
-                    let message = std::mem::take(&mut data);
-                    match serde_json::from_str(&message) {
-                        Ok(v) => {
-                            if tx.send(v).is_err() {
-                                return;
-                            }
-                        }
-                        Err(e) => panic!("SSE data is not JSON ({e}): {message}"),
-                    }
-                }
-            }
-        });
-        SseStream { rx }
-    }
-
-    /// The next message, or `None` when the stream ended or nothing came within `timeout`.
-    pub fn next(&self, timeout: Duration) -> Option<Value> {
-        self.rx.recv_timeout(timeout).ok()
-    }
-
-    /// Every message until the stream ends (bounded by `timeout` in total).
-    pub fn rest(&self, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        let mut all = Vec::new();
-        while let Some(v) = self.next(deadline.saturating_duration_since(Instant::now())) {
-            all.push(v);
-        }
-        all
-    }
 }
 
 /// The `content-type` of a response ("" when absent).
@@ -566,18 +529,7 @@ impl Server {
         headers: &[(&str, &str)],
         session: Option<&str>,
     ) -> reqwest::blocking::Response {
-        let mut req = client()
-            .post(self.mcp())
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(body.to_string());
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(s) = session {
-            req = req.header("mcp-session-id", s);
-        }
-        req.send().expect("POST /mcp")
+        post_mcp_with(&self.mcp(), body, headers, session)
     }
 
     /// [`Server::call`] with extra headers; panics unless the status is 200.
@@ -603,6 +555,40 @@ impl Server {
             .collect()
     }
 
+    /// Opens the `GET` stream of the MCP endpoint (the session's own stream, not tied to a
+    /// request) in `session`, with these extra headers; the response is not checked.
+    pub fn get_stream(
+        &self,
+        session: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        let mut req = client()
+            .get(self.mcp())
+            .header("accept", "text/event-stream");
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("GET /mcp")
+    }
+
+    /// DELETEs `session` (ends it) with these extra headers; the response is not checked.
+    pub fn delete_session(
+        &self,
+        session: &str,
+        headers: &[(&str, &str)],
+    ) -> reqwest::blocking::Response {
+        let mut req = client()
+            .delete(self.mcp())
+            .header("mcp-session-id", session);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().expect("DELETE /mcp")
+    }
+
     /// GETs `path` (e.g. `/metrics`) with these headers.
     pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::blocking::Response {
         let mut req = client().get(format!("{}{path}", self.base));
@@ -611,30 +597,6 @@ impl Server {
         }
         req.send().expect("GET")
     }
-}
-
-/// The resident memory of process `pid`, in KiB (`VmRSS` in /proc).
-pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
-/// Distinct private plugin copies (`fastmcp-<pid>/...`) that process `pid` has mapped.
-pub fn mapped_copies(pid: u32) -> usize {
-    let marker = format!("fastmcp-{pid}/");
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("proc maps");
-    let mut paths: Vec<&str> = maps
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .filter_map(|l| l.split_whitespace().nth(5))
-        .collect();
-    paths.sort_unstable();
-    paths.dedup();
-    paths.len()
 }
 
 /// Whether each logged call of `tool` ran inline (the `inline` field of its `tool call` line,
@@ -646,38 +608,6 @@ pub fn inline_ways(server: &Server, tool: &str) -> Vec<bool> {
         .filter(|e| e["tool"] == tool)
         .map(|e| e["inline"].as_bool().expect("inline is logged"))
         .collect()
-}
-
-/// A plugin crate `name` in `dir` (its directory is returned) with `source` as `src/lib.rs`,
-/// depending on this workspace's SDK. Give every test its own `name`: the cdylib's file name
-/// is the crate's, and tests building at once share [`crates_target_dir`].
-pub fn plugin_crate(dir: &Path, name: &str, source: &str) -> PathBuf {
-    let krate = dir.join(name);
-    std::fs::create_dir_all(krate.join("src")).unwrap();
-    let sdk = root().join("tool-plugins/fastmcp-sdk");
-    let toml = format!(
-        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-         [lib]\ncrate-type = [\"cdylib\"]\n\n\
-         [dependencies]\nfastmcp-sdk = {{ path = {sdk:?} }}\nserde = {{ version = \"1\", features = [\"derive\"] }}\n\n\
-         [workspace]\n"
-    );
-    std::fs::write(krate.join("Cargo.toml"), toml).unwrap();
-    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    std::fs::write(krate.join("src/lib.rs"), source).unwrap();
-    krate
-}
-
-/// A plugin with one tool, `hello`, that returns `greeting`.
-pub fn hello_source(greeting: &str) -> String {
-    format!(
-        "use fastmcp_sdk::prelude::*;\n\n/// Says hello\n#[tool]\nfn hello() -> String {{\n    \"{greeting}\".to_string()\n}}\n\nfastmcp_sdk::export_plugin! {{\n    name: \"hot\",\n    version: \"0.1.0\",\n    tools: [hello],\n}}\n"
-    )
-}
-
-/// The `CARGO_TARGET_DIR` of the crates [`plugin_crate`] writes: shared, so the SDK's
-/// dependencies are built once across tests and runs.
-pub fn crates_target_dir() -> String {
-    target_dir().join("test-crates").display().to_string()
 }
 
 /// `fastmcp dev --transport stdio` on the test plugin, with stdin and stdout piped and its

@@ -95,24 +95,7 @@ impl Fixture {
         }
         let h = bearer(token);
         let h = [(h[0].0, h[0].1.as_str())];
-        let init = rpc(
-            0,
-            "initialize",
-            json!({
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "tests", "version": "1"}
-            }),
-        );
-        let r = self.server.post_with(&init, &h, None);
-        assert_eq!(r.status(), 200, "initialize with a token");
-        let session = r.headers()["mcp-session-id"].to_str().unwrap().to_string();
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        assert_eq!(
-            self.server.post_with(&note, &h, Some(&session)).status(),
-            202
-        );
-        Some(session)
+        Some(self.server.initialize_with(&h))
     }
 
     /// `tools/call` of `tool` with `token`.

@@ -123,12 +123,7 @@ fn a_jwks_endpoint_down_at_startup_is_survived_and_recovered_from() {
     let token = f.token("read");
     let h = bearer(&token);
     let h = [(h[0].0, h[0].1.as_str())];
-    let init = util::rpc(
-        0,
-        "initialize",
-        json!({"protocolVersion": "2025-06-18", "capabilities": {},
-               "clientInfo": {"name": "tests", "version": "1"}}),
-    );
+    let init = util::rpc(0, "initialize", util::initialize_params("2025-06-18"));
     assert_invalid(
         f.server.post_with(&init, &h, None),
         "a token while the keys are unavailable",
