@@ -239,11 +239,13 @@
 //!
 //! # Modules
 //! `context` (the host during a call), `content` and `result` (what tools return), `tool` (tool
-//! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`,
-//! `uri_template`, `prompt`, `completion` and `error` (the other MCP items and their protocol
-//! errors), `args` (typed parameters from string maps), `plugin` and `manifest` (the plugin's
-//! definition and its JSON), `dispatch` (serving requests), `runtime` and `async_call` (the
-//! async runtime and one async call on it), `shim` and `export` (the C ABI), [`testing`].
+//! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`, `prompt`,
+//! `completion` and `error` (the other MCP items and their protocol errors), `args` (typed
+//! parameters from string maps), `plugin` and `manifest` (the plugin's definition and its
+//! JSON), `dispatch` (serving requests), `runtime` and `async_call` (the async runtime and one
+//! async call on it), `shim` and `export` (the C ABI), [`testing`]. Resource templates are
+//! parsed and matched by `fastmcp_abi::uri_template`, the code the host routes with, so both
+//! agree on which URIs belong to a template.
 
 #[cfg(panic = "abort")]
 compile_error!(
@@ -279,7 +281,6 @@ mod shim;
 mod skill;
 pub mod testing;
 mod tool;
-mod uri_template;
 
 #[cfg(feature = "async")]
 pub use async_call::{AsyncCall, AsyncHandler, AsyncOutcome, ToolFuture};
