@@ -249,8 +249,7 @@
 //! parameters from string maps), `plugin` and `manifest` (the plugin's definition and its
 //! JSON), `dispatch` (serving requests), `runtime` and `async_call` (the async runtime and one
 //! async call on it), `shim` and `export` (the C ABI), [`testing`]. Resource templates are
-//! parsed and matched by `fastmcp_abi::uri_template`, the code the host routes with, so both
-//! agree on which URIs belong to a template.
+//! matched by `fastmcp_abi::uri_template`, as on the host.
 
 #[cfg(panic = "abort")]
 compile_error!(
