@@ -1,36 +1,15 @@
-//! Matching URIs against RFC 6570 URI templates (the simple `{var}` expressions MCP uses).
+//! Which resource template serves a URI: RFC 6570 matching by `fastmcp_abi::uri_template`, the
+//! code the SDK extracts the variables with, so the host never sends a plugin a URI its
+//! template then refuses (`docs/plugin-authoring.md`, "Resources").
 
-/// Whether `uri` is an expansion of `template`: literal parts match exactly and each `{var}`
-/// matches one or more characters other than `/` (`{+var}` and `{#var}` may contain `/`).
+use fastmcp_abi::uri_template::UriTemplate;
+
+/// Whether `uri` is an expansion of `template`: literal parts match exactly, each `{var}`
+/// matches one or more characters other than `/` (`{+var}` and `{#var}` may contain `/`), and
+/// `{?var}` / `{&var}` match query parameters that may be absent. A template that does not
+/// parse (plugins built with the SDK cannot have one) matches nothing.
 pub fn matches(template: &str, uri: &str) -> bool {
-    match_from(template, uri)
-}
-
-fn match_from(template: &str, uri: &str) -> bool {
-    let Some(open) = template.find('{') else {
-        return template == uri;
-    };
-    let (literal, rest) = template.split_at(open);
-    let Some(uri) = uri.strip_prefix(literal) else {
-        return false;
-    };
-    let Some(close) = rest.find('}') else {
-        return false;
-    };
-    let expr = &rest[1..close];
-    let after = &rest[close + 1..];
-    let reserved = expr.starts_with('+') || expr.starts_with('#');
-    // Try every split point for the variable's value, shortest first.
-    for (i, c) in uri.char_indices() {
-        if !reserved && c == '/' {
-            break;
-        }
-        let end = i + c.len_utf8();
-        if match_from(after, &uri[end..]) {
-            return true;
-        }
-    }
-    false
+    UriTemplate::parse(template).is_ok_and(|template| template.matches(uri))
 }
 
 #[cfg(test)]
@@ -55,5 +34,25 @@ mod tests {
         assert!(matches("x://{a}-{b}", "x://1-2"));
         assert!(!matches("x://{a}", "y://1"));
         assert!(matches("static://no-vars", "static://no-vars"));
+    }
+
+    /// Before the host matched with the SDK's code it read `{?q}` like `{q}`, so a URI without
+    /// the optional parameters (or with a `/` in one) found no template and got "Resource not
+    /// found" although the plugin serves it.
+    #[test]
+    fn query_parameters_may_be_absent() {
+        assert!(matches("search://items{?q,limit}", "search://items"));
+        assert!(matches("search://items{?q,limit}", "search://items?q=a/b"));
+        assert!(matches("project:///{+path}{?version}", "project:///a"));
+        assert!(!matches("search://items{?q}", "search://itemsX"));
+    }
+
+    /// A template the SDK would refuse (from a plugin written without it) serves no URI.
+    #[test]
+    fn malformed_templates_match_nothing() {
+        assert!(!matches("x://{/path}", "x://a"));
+        assert!(!matches("x://{id", "x://{id"));
+        assert!(!matches("x://id}", "x://id}"));
+        assert!(!matches("x://{}", "x://1"));
     }
 }

@@ -41,7 +41,17 @@
 //! destructor would keep the library mapped after it is unloaded. For a call that
 //! `start_tool` left pending, the [`HostContext`] and its callbacks stay valid, and may be called
 //! from any thread, until the plugin calls the call's [`Completion`].
+//!
+//! # Beside the ABI
+//! [`uri_template`] (crate version 1.4) parses and matches MCP resource templates. Nothing of it
+//! crosses the boundary: it is here because the host routes with it and the SDK (and its
+//! macros) extract variables with it, so both sides agree on which URIs a template serves. It
+//! needs `alloc`, nothing else.
 #![no_std]
+
+extern crate alloc;
+
+pub mod uri_template;
 
 /// The README's example, compiled and run as a doctest so the crates.io page stays true.
 #[cfg(doctest)]

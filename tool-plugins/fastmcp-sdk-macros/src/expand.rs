@@ -61,15 +61,7 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
 
     let sdk = quote!(::fastmcp_sdk);
     let private = quote!(#sdk::__private);
-    let handler = match &shape {
-        _ if is_async => async_handler(&function, &shape, &name),
-        Shape::Bare => quote!(|_ctx, _args| #private::invoke(#ident)),
-        Shape::Ctx => quote!(|ctx, _args| #private::invoke_ctx(ctx, #ident)),
-        Shape::Args(_) => quote!(|_ctx, args| #private::invoke_args(#name, args, #ident)),
-        Shape::CtxArgs(_) => {
-            quote!(|ctx, args| #private::invoke_ctx_args(#name, ctx, args, #ident))
-        }
-    };
+    let handler = handler(&function, &shape, &name, is_async);
     let input_schema = match (&options.input_schema, &shape) {
         (Some(path), _) => quote!(#path),
         (None, Shape::Args(ty) | Shape::CtxArgs(ty)) => {
@@ -82,6 +74,61 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         ReturnType::Type(_, ty) => quote!(#ty),
     };
 
+    let (execution, task_support) = execution(&options, &shape, is_async)?;
+    let (title_and_description, metadata) = description(&options, &function);
+    let constructor = if is_async {
+        quote!(new_async)
+    } else {
+        quote!(new)
+    };
+
+    let item = quote! {
+        // The struct updates keep this code compiling when the SDK adds fields.
+        #[allow(clippy::needless_update)]
+        impl #private::ToolItem for #ident {
+            fn definition() -> #sdk::ToolDef {
+                #sdk::ToolDef::#constructor(#name, #handler)
+                    #title_and_description
+                    .with_input_schema(#input_schema)
+                    .with_output_schema(<#output as #sdk::IntoToolResult>::output_schema)
+                    #metadata
+                    .with_execution(#execution)
+                    #task_support
+            }
+        }
+    };
+    let item = gate_async(item, ident, &name, is_async);
+
+    Ok(quote! {
+        #function
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code, missing_debug_implementations)]
+        #vis struct #ident {}
+
+        #item
+    })
+}
+
+/// The closure that runs one call: parses the arguments and calls the function.
+fn handler(function: &syn::ItemFn, shape: &Shape, name: &str, is_async: bool) -> TokenStream {
+    let ident = &function.sig.ident;
+    let private = quote!(::fastmcp_sdk::__private);
+    match shape {
+        _ if is_async => async_handler(function, shape, name),
+        Shape::Bare => quote!(|_ctx, _args| #private::invoke(#ident)),
+        Shape::Ctx => quote!(|ctx, _args| #private::invoke_ctx(ctx, #ident)),
+        Shape::Args(_) => quote!(|_ctx, args| #private::invoke_args(#name, args, #ident)),
+        Shape::CtxArgs(_) => {
+            quote!(|ctx, args| #private::invoke_ctx_args(#name, ctx, args, #ident))
+        }
+    }
+}
+
+/// The builder calls that describe the tool to clients: its title and description, then its
+/// annotations and access rules.
+fn description(options: &ToolOptions, function: &syn::ItemFn) -> (TokenStream, TokenStream) {
+    let sdk = quote!(::fastmcp_sdk);
     let title = options
         .title
         .as_ref()
@@ -97,8 +144,33 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
     };
     let (read_only, destructive) = (hint(options.read_only), hint(options.destructive));
     let (idempotent, open_world) = (hint(options.idempotent), hint(options.open_world));
-    let scopes = options.scopes.unwrap_or_default();
+    let scopes = options.scopes.clone().unwrap_or_default();
     let authenticated = options.requires_auth.unwrap_or(false) || !scopes.is_empty();
+    let title_and_description = quote!(#title #description);
+    let metadata = quote! {
+        .with_annotations(#sdk::ToolAnnotations {
+            read_only_hint: #read_only,
+            destructive_hint: #destructive,
+            idempotent_hint: #idempotent,
+            open_world_hint: #open_world,
+            ..::core::default::Default::default()
+        })
+        .with_access(#sdk::ToolAccess {
+            authenticated: #authenticated,
+            scopes: &[#(#scopes),*],
+            ..::core::default::Default::default()
+        })
+    };
+    (title_and_description, metadata)
+}
+
+/// Where the host may run the tool's calls, and its task support (`.with_task_support(..)`).
+fn execution(
+    options: &ToolOptions,
+    shape: &Shape,
+    is_async: bool,
+) -> syn::Result<(TokenStream, TokenStream)> {
+    let sdk = quote!(::fastmcp_sdk);
     // A tool without a context cannot report progress, be cancelled or ask the client: unless
     // it says it blocks, the host may run it inline on its I/O threads.
     // A tool with a context runs on the workers unless it says it is short (`inline`): then
@@ -130,66 +202,30 @@ pub(crate) fn tool(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStr
         Some(true) => quote!(#task_support .with_input_before_task(true)),
         _ => task_support,
     };
-    let constructor = if is_async {
-        quote!(new_async)
-    } else {
-        quote!(new)
-    };
+    Ok((execution, task_support))
+}
 
-    let item = quote! {
-        // The struct updates keep this code compiling when the SDK adds fields.
-        #[allow(clippy::needless_update)]
-        impl #private::ToolItem for #ident {
-            fn definition() -> #sdk::ToolDef {
-                #sdk::ToolDef::#constructor(#name, #handler)
-                    #title
-                    #description
-                    .with_input_schema(#input_schema)
-                    .with_output_schema(<#output as #sdk::IntoToolResult>::output_schema)
-                    .with_annotations(#sdk::ToolAnnotations {
-                        read_only_hint: #read_only,
-                        destructive_hint: #destructive,
-                        idempotent_hint: #idempotent,
-                        open_world_hint: #open_world,
-                        ..::core::default::Default::default()
-                    })
-                    .with_access(#sdk::ToolAccess {
-                        authenticated: #authenticated,
-                        scopes: &[#(#scopes),*],
-                        ..::core::default::Default::default()
-                    })
-                    .with_execution(#execution)
-                    #task_support
-            }
-        }
-    };
-    let item = if is_async {
-        // Without the `async` feature: the error, and a stand-in so nothing else fails.
-        quote! {
-            #private::async_tool! {
-                { #item }
-                {
-                    impl #private::ToolItem for #ident {
-                        fn definition() -> #sdk::ToolDef {
-                            #sdk::ToolDef::new(#name, |_, _| ::core::unreachable!())
-                        }
+/// An async tool's definition, which fails to compile with a message naming the missing
+/// `async` feature when the SDK is built without it.
+fn gate_async(item: TokenStream, ident: &syn::Ident, name: &str, is_async: bool) -> TokenStream {
+    if !is_async {
+        return item;
+    }
+    let sdk = quote!(::fastmcp_sdk);
+    let private = quote!(#sdk::__private);
+    // Without the `async` feature: the error, and a stand-in so nothing else fails.
+    quote! {
+        #private::async_tool! {
+            { #item }
+            {
+                impl #private::ToolItem for #ident {
+                    fn definition() -> #sdk::ToolDef {
+                        #sdk::ToolDef::new(#name, |_, _| ::core::unreachable!())
                     }
                 }
             }
         }
-    } else {
-        item
-    };
-
-    Ok(quote! {
-        #function
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types, dead_code, missing_debug_implementations)]
-        #vis struct #ident {}
-
-        #item
-    })
+    }
 }
 
 /// The handler of an `async fn` tool: builds the future of one call, which owns the call,
@@ -271,233 +307,4 @@ fn check_name(name: &str, span: Span) -> syn::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn expand(attr: TokenStream, item: TokenStream) -> Result<String, String> {
-        tool(attr, item)
-            .map(|tokens| tokens.to_string())
-            .map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn recognises_the_four_signatures() {
-        let cases = [
-            (
-                quote!(
-                    fn f() -> String {}
-                ),
-                "invoke (f)",
-            ),
-            (
-                quote!(
-                    fn f(ctx: &Context) -> String {}
-                ),
-                "invoke_ctx (ctx , f)",
-            ),
-            (
-                quote!(
-                    fn f(a: A) -> String {}
-                ),
-                "invoke_args (\"f\" , args , f)",
-            ),
-            (
-                quote!(
-                    fn f(c: &sdk::Context<'_>, a: A) {}
-                ),
-                "invoke_ctx_args (\"f\" , ctx , args , f)",
-            ),
-        ];
-        for (item, call) in cases {
-            let out = expand(TokenStream::new(), item).unwrap();
-            assert!(out.contains(call), "{call} not in {out}");
-        }
-    }
-
-    #[test]
-    fn writes_options_into_the_definition() {
-        let out = expand(
-            quote!(
-                name = "sleep",
-                title = "Sleep",
-                read_only,
-                scopes = ["admin"]
-            ),
-            quote! {
-                /// Sleeps
-                fn sleep_tool(args: SleepArgs) -> Result<String, ToolError> {}
-            },
-        )
-        .unwrap();
-        assert!(out.contains("struct sleep_tool { }"), "{out}");
-        assert!(out.contains("ToolDef :: new (\"sleep\""), "{out}");
-        assert!(out.contains("with_title (\"Sleep\")"), "{out}");
-        assert!(out.contains("with_description (\"Sleeps\")"), "{out}");
-        assert!(out.contains("read_only_hint : :: core :: option :: Option :: Some (true)"));
-        assert!(out.contains("authenticated : true"), "{out}");
-        assert!(out.contains("input_schema :: < SleepArgs >"), "{out}");
-        assert!(out.contains("Execution :: Inline"), "{out}");
-    }
-
-    #[test]
-    fn tools_with_a_context_or_that_block_run_on_workers() {
-        let cases = [
-            (
-                quote!(),
-                quote!(
-                    fn f(ctx: &Context) {}
-                ),
-                "Worker",
-            ),
-            (
-                quote!(),
-                quote!(
-                    fn f(ctx: &Context, a: A) {}
-                ),
-                "Worker",
-            ),
-            (
-                quote!(blocking),
-                quote!(
-                    fn f(a: A) {}
-                ),
-                "Worker",
-            ),
-            (
-                quote!(blocking = false),
-                quote!(
-                    fn f() {}
-                ),
-                "Inline",
-            ),
-            (
-                quote!(),
-                quote!(
-                    fn f() {}
-                ),
-                "Inline",
-            ),
-            (
-                quote!(inline),
-                quote!(
-                    fn f(ctx: &Context) {}
-                ),
-                "InlineContext",
-            ),
-            (
-                quote!(inline = false),
-                quote!(
-                    fn f() {}
-                ),
-                "Worker",
-            ),
-        ];
-        for (attr, item, execution) in cases {
-            let out = expand(attr, item).unwrap();
-            assert!(out.contains(&format!("Execution :: {execution}")), "{out}");
-        }
-    }
-
-    #[test]
-    fn async_functions_build_a_future_and_are_never_inline() {
-        let out = expand(
-            TokenStream::new(),
-            quote!(
-                async fn f(ctx: &Context, a: A) -> String {}
-            ),
-        )
-        .unwrap();
-        assert!(out.contains("ToolDef :: new_async (\"f\""), "{out}");
-        assert!(out.contains("__call . context ()"), "{out}");
-        assert!(out.contains("arguments :: < A > (\"f\" , __call . arguments ())"));
-        assert!(out.contains("f (& __ctx , __args) . await"), "{out}");
-        // An async fn may not elide the context's lifetime; the attribute names it.
-        assert!(out.contains("ctx : & Context < '_ >"), "{out}");
-        assert!(out.contains("async_tool !"), "{out}");
-        assert!(out.contains("Execution :: Worker"), "{out}");
-        let bare = expand(
-            TokenStream::new(),
-            quote!(
-                async fn g() {}
-            ),
-        )
-        .unwrap();
-        assert!(bare.contains("g () . await"), "{bare}");
-        let error = expand(
-            quote!(blocking),
-            quote!(
-                async fn f() {}
-            ),
-        )
-        .unwrap_err();
-        assert!(error.contains("must not block"), "{error}");
-        let error = expand(
-            quote!(inline),
-            quote!(
-                async fn f() {}
-            ),
-        )
-        .unwrap_err();
-        assert!(error.contains("cannot be `blocking` or `async`"), "{error}");
-    }
-
-    #[test]
-    fn rejects_unsupported_functions() {
-        let cases = [
-            (
-                quote!(
-                    fn f<T>(a: T) {}
-                ),
-                "cannot be generic",
-            ),
-            (
-                quote!(
-                    fn f(a: A, b: B) {}
-                ),
-                "must be the context",
-            ),
-            (
-                quote!(
-                    fn f(c: &Context, a: A, b: B) {}
-                ),
-                "at most",
-            ),
-            (
-                quote!(
-                    fn f(a: &str) {}
-                ),
-                "owned type",
-            ),
-            (
-                quote!(
-                    fn f(c: &mut Context) {}
-                ),
-                "not `&mut`",
-            ),
-            (
-                quote!(
-                    fn f() -> impl Display {}
-                ),
-                "named return type",
-            ),
-            (
-                quote!(
-                    struct S;
-                ),
-                "free function",
-            ),
-        ];
-        for (item, message) in cases {
-            let error = expand(TokenStream::new(), item).unwrap_err();
-            assert!(error.contains(message), "{message:?} not in {error:?}");
-        }
-        let error = expand(
-            quote!(name = "has space"),
-            quote!(
-                fn f() {}
-            ),
-        )
-        .unwrap_err();
-        assert!(error.contains("invalid tool name"), "{error}");
-    }
-}
+mod tests;

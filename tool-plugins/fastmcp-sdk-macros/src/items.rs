@@ -6,6 +6,7 @@
 //! Each may be an `async fn`: its future then runs to its end on the calling (host worker)
 //! thread, on the plugin's async runtime (`fastmcp_sdk::__private::block_on`).
 
+use fastmcp_abi::uri_template::UriTemplate;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -317,47 +318,16 @@ fn required<'a>(
     }
 }
 
-/// Checks an RFC 6570 template's syntax: balanced braces, supported operators, variable names.
+/// Checks an RFC 6570 template's syntax with the parser the SDK and the host use, so a
+/// template that compiles is one they accept.
 fn check_template(template: &LitStr) -> syn::Result<()> {
-    let error = |message: String| syn::Error::new(template.span(), message);
-    let text = template.value();
-    let mut rest = text.as_str();
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest[open..].starts_with('}') {
-            return Err(error("this URI template has a `}` without its `{`".into()));
-        }
-        let Some(close) = rest[open..].find('}') else {
-            return Err(error("this URI template has a `{` without its `}`".into()));
-        };
-        let expression = &rest[open + 1..open + close];
-        let list = expression.trim_start_matches(['+', '#', '?', '&']);
-        if list.len() + 1 < expression.len()
-            || list.starts_with(['/', '.', ';', '=', ',', '!', '@', '|'])
-        {
-            return Err(error(format!(
-                "`{{{expression}}}`: only {{var}}, {{+var}}, {{#var}}, {{?var}} and {{&var}} \
-                 expressions are supported"
-            )));
-        }
-        for spec in list.split(',') {
-            let name = spec
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .trim_end_matches('*');
-            let valid = !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'%'));
-            if !valid {
-                return Err(error(format!(
-                    "`{{{expression}}}` has an invalid variable name {name:?}"
-                )));
-            }
-        }
-        rest = &rest[open + close + 1..];
+    match UriTemplate::parse(&template.value()) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(syn::Error::new(
+            template.span(),
+            format!("invalid URI template: {error}"),
+        )),
     }
-    Ok(())
 }
 
 #[cfg(test)]

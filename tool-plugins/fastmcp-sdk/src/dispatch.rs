@@ -12,8 +12,8 @@ use serde_json::value::RawValue;
 use crate::error::code::{INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND};
 use crate::shim::{drop_payload, panic_message};
 use crate::tool::{Handler, Run};
-use crate::uri_template::UriTemplate;
 use crate::{Context, Plugin, ProtocolError, ToolDef, manifest};
+use fastmcp_abi::uri_template::UriTemplate;
 
 #[cfg(feature = "async")]
 mod async_tools;

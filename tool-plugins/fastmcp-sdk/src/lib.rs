@@ -228,22 +228,28 @@
 //!   which run on the SDK's runtime. Tasks a tool spawns on it (`tokio::spawn`) may outlive the
 //!   call; they are dropped when the plugin is unloaded. Blocking work (`spawn_blocking`) still
 //!   running then delays the unload until it returns.
-//! - `thread_local!` values are fine in worker-thread and async tools: those calls run on
-//!   threads the host or the SDK joins (running their destructors) before the library is
-//!   unloaded. Not in inline tools (see above). Statics that hold heap memory are never dropped
-//!   by Rust; the SDK frees its own on unload, but a plugin's own caches leak a little per
-//!   reload unless they are small.
+//! - `thread_local!` values with a destructor (`Drop`) are safe in worker-thread and async
+//!   tools: those calls run on threads the host or the SDK joins (running the destructors)
+//!   before the library is unloaded. Worker threads also exit after 30 s idle, so such values
+//!   make poor caches. Inline tools (`#[tool] fn` without a `Context`, and `#[tool(inline)]`
+//!   in stateless requests) must not keep one: it stays on a server thread that never exits
+//!   and keeps that copy of the library mapped after a reload (a leak; the server then logs a
+//!   warning and runs the plugin's inline tools on worker threads). Mark such a tool
+//!   `#[tool(blocking)]`. Statics that hold heap memory are never dropped by Rust; the SDK
+//!   frees its own on unload, but a plugin's own caches leak a little per reload unless they
+//!   are small.
 //!
 //! Plugins must be built with `panic = "unwind"` (the default): with `panic = "abort"` a panic
 //! in one tool would kill the server, so this crate refuses to compile then.
 //!
 //! # Modules
 //! `context` (the host during a call), `content` and `result` (what tools return), `tool` (tool
-//! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`,
-//! `uri_template`, `prompt`, `completion` and `error` (the other MCP items and their protocol
-//! errors), `args` (typed parameters from string maps), `plugin` and `manifest` (the plugin's
-//! definition and its JSON), `dispatch` (serving requests), `runtime` and `async_call` (the
-//! async runtime and one async call on it), `shim` and `export` (the C ABI), [`testing`].
+//! definitions and argument parsing), `schema` (generated JSON Schemas), `resource`, `prompt`,
+//! `completion` and `error` (the other MCP items and their protocol errors), `args` (typed
+//! parameters from string maps), `plugin` and `manifest` (the plugin's definition and its
+//! JSON), `dispatch` (serving requests), `runtime` and `async_call` (the async runtime and one
+//! async call on it), `shim` and `export` (the C ABI), [`testing`]. Resource templates are
+//! matched by `fastmcp_abi::uri_template`, as on the host.
 
 #[cfg(panic = "abort")]
 compile_error!(
@@ -279,7 +285,6 @@ mod shim;
 mod skill;
 pub mod testing;
 mod tool;
-mod uri_template;
 
 #[cfg(feature = "async")]
 pub use async_call::{AsyncCall, AsyncHandler, AsyncOutcome, ToolFuture};

@@ -1,6 +1,7 @@
 //! The context against a fake host: which hosts count, and the request context.
 
 use super::*;
+use fastmcp_abi::Buf;
 use std::ffi::c_void;
 
 unsafe extern "C" fn notify_ok(_: *const c_void, _: *const u8, _: usize) -> i32 {

@@ -75,6 +75,12 @@ impl Registry {
         let templates = self.templates.iter().zip(&self.plugin.resource_templates);
         templates
             .filter_map(|(parsed, template)| Some((&template.common, parsed.match_uri(uri)?)))
+            .map(|(common, variables)| {
+                let variables = variables
+                    .into_iter()
+                    .map(|(name, value)| (name, value.into()));
+                (common, variables.collect())
+            })
             .next()
     }
 }

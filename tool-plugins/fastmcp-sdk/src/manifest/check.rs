@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::Plugin;
 use crate::completion::Target;
 use crate::prompt::PromptArgument;
-use crate::uri_template::UriTemplate;
+use fastmcp_abi::uri_template::UriTemplate;
 
 /// Checks every item of `plugin`; `prompt_arguments` holds each prompt's arguments.
 ///
