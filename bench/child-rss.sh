@@ -28,7 +28,7 @@ curl -sS -m 10 "http://127.0.0.1:$PORT/mcp" -H 'Content-Type: application/json' 
   -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-06-18' \
   -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3}}}' |
   grep -q 'Result: 5' || { echo "the call did not answer Result: 5" >&2; exit 1; }
-sleep "$SETTLE"
+sleep "$SETTLE"; ${HOOK:-true}
 child=$(pgrep -P "$server" | head -1)
 [[ -n $child ]] || { echo "no child process" >&2; exit 1; }
 echo "child $child: $(readlink "/proc/$child/exe")"

@@ -34,6 +34,6 @@ fn main() -> ExitCode {
     let _copies = CopiesDir::claim();
     child::run(&spec, || {
         let filter = std::env::var("FASTMCP_LOG").unwrap_or_else(|_| "warn".into());
-        fastmcp::logging::init(LogFormat::Pretty, &filter)
+        fastmcp::logging::init_buffered(LogFormat::Pretty, &filter, child::LOG_BUFFER_LINES)
     })
 }
