@@ -20,13 +20,15 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p fastmcp -p calculator \
     && mkdir -p /out \
-    && cp target/release/fastmcp target/release/libcalculator.so /out/
+    && cp target/release/fastmcp target/release/fastmcp-plugin-host target/release/libcalculator.so /out/
 
 # Same Debian release as the build stage: the binary and the plugin link against its glibc.
 FROM debian:${DEBIAN_RELEASE}-slim
 RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin fastmcp
 COPY --from=build /out/fastmcp /usr/local/bin/fastmcp
+# The process isolated plugins run in (--isolate), found beside fastmcp.
+COPY --from=build /out/fastmcp-plugin-host /usr/local/bin/fastmcp-plugin-host
 COPY --from=build /out/libcalculator.so /app/libcalculator.so
 WORKDIR /app
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

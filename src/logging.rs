@@ -32,6 +32,13 @@ const LOG_BUFFER_LINES: usize = 4096;
 /// would take as a target name and so turn all other logging off); a filter that still fails
 /// here falls back to `info` with a warning. Keep the returned guard until the program ends.
 pub fn init(format: LogFormat, filter: &str) -> LogGuard {
+    init_buffered(format, filter, LOG_BUFFER_LINES)
+}
+
+/// [`init`] with a buffer of `lines` log lines: an isolated plugin's child, which logs little,
+/// keeps a small one (its slots are allocated and touched up front: 4096 are ~136 KiB, a third
+/// of what the child may use).
+pub fn init_buffered(format: LogFormat, filter: &str, lines: usize) -> LogGuard {
     // The file watcher's own INFO lines (inotify bookkeeping) are noise to our users.
     let filter = if filter.contains("notify") {
         filter.to_string()
@@ -47,7 +54,7 @@ pub fn init(format: LogFormat, filter: &str) -> LogGuard {
     // default buffer (128,000 lines) is allocated and touched up front: 4 MiB of an idle
     // server's 12. A few thousand lines absorb any burst a healthy stderr cannot keep up with.
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(LOG_BUFFER_LINES)
+        .buffered_lines_limit(lines)
         .lossy(false)
         .finish(std::io::stderr());
     let layer = tracing_subscriber::fmt::layer().with_writer(writer);

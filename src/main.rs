@@ -87,7 +87,11 @@ fn main() -> ExitCode {
         Command::New(args) => new_crate(&args),
         Command::PluginHost(args) => fastmcp::plugin::isolate::child::run(&args.spec, || {
             let filter = std::env::var("FASTMCP_LOG").unwrap_or_else(|_| "warn".into());
-            logging::init(config::LogFormat::Pretty, &filter)
+            logging::init_buffered(
+                config::LogFormat::Pretty,
+                &filter,
+                fastmcp::plugin::isolate::child::LOG_BUFFER_LINES,
+            )
         }),
         Command::SandboxedCall(args) => sandboxed_call(&args),
     }

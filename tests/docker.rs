@@ -126,6 +126,7 @@ pub(crate) fn built(source: &str) -> PathBuf {
         .unwrap()
     {
         "fastmcp" => PathBuf::from(util::bin()),
+        "fastmcp-plugin-host" => PathBuf::from(env!("CARGO_BIN_EXE_fastmcp-plugin-host")),
         "libcalculator.so" => plugins().calculator.clone(),
         other => panic!("the image ships {other:?}, which this test does not know how to build"),
     }

@@ -27,6 +27,7 @@ mod inspector_stdio;
 mod io_isolation;
 mod isolate;
 mod isolate_crash;
+mod isolate_exe;
 mod isolate_sandbox;
 mod limits;
 mod list_changes;

@@ -2,10 +2,12 @@
 //! crash (a segfault, an abort, a stack overflow, a failed allocation, an exit) costs only the
 //! calls that child held (`docs/architecture.md`, "Isolated plugins").
 //!
-//! - [`child`]: the child's side, `fastmcp __plugin-host`: loads the library in-process and
-//!   serves the host's frames.
+//! - [`child`]: the child's side (`fastmcp-plugin-host`, or `fastmcp __plugin-host`): loads
+//!   the library in-process and serves the host's frames.
 //! - `conn`: one running child seen from the host: calls awaited without a thread, the
 //!   reader of its frames and its stderr, the crash error.
+//! - [`exe`]: which executable a child runs: the small `fastmcp-plugin-host` beside the
+//!   host's, from the same build, else the host's own.
 //! - `death`: how a child died, in words (the crash error), and its last stderr lines.
 //! - `supervisor`: starts, restarts (with backoff) and stops one generation's children, and
 //!   gives up on a crash loop.
@@ -27,6 +29,7 @@ use crate::sandbox::Policy;
 pub mod child;
 mod conn;
 mod death;
+pub mod exe;
 mod supervisor;
 mod wire;
 

@@ -146,7 +146,9 @@ pub fn stage(path: &Path) -> Result<Staged, PluginError> {
         hash: 0,
     };
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    let mut buf = [0u8; 64 * 1024];
+    // On the heap: a stack buffer would stay resident on the staging thread (an isolated
+    // child's main thread) for good; freed heap goes back (`malloc_trim`).
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
         let n = src.read(&mut buf).map_err(read_err)?;
         if n == 0 {

@@ -50,6 +50,11 @@ pub(crate) struct ChildSpec {
     pub(crate) policy: Option<Policy>,
 }
 
+/// The log lines a child buffers before a logging thread waits for stderr, which the host
+/// drains line by line as they come: a child logs little, and every buffered line is memory
+/// touched up front.
+pub const LOG_BUFFER_LINES: usize = 64;
+
 /// How often a tool waiting for its client's answer looks at its cancel flag.
 const ASK_POLL: Duration = Duration::from_millis(50);
 
@@ -77,6 +82,7 @@ pub fn run<G>(spec: &str, start_logging: impl FnOnce() -> G) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    limit_malloc_arenas();
     let confined = confine(&spec);
     let _log = start_logging();
     let watch = match confined {
@@ -110,6 +116,7 @@ pub fn run<G>(spec: &str, start_logging: impl FnOnce() -> G) -> ExitCode {
         }
     };
     child.send(wire::READY, 0, &generation.manifest_json());
+    give_back_startup_memory();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("fastmcp-child")
@@ -374,4 +381,26 @@ fn confine(spec: &ChildSpec) -> Result<Option<CpuWatch>, String> {
         .map(CpuWatch::kill_on_overrun)
         .transpose()
         .map_err(|e| e.to_string())
+}
+
+/// One malloc arena for the whole child, set while it has one thread: glibc gives each new
+/// thread that allocates an arena of its own (up to 8 per core), each keeping its freed
+/// memory, while a child serves one plugin whose calls rarely allocate from many threads at
+/// once.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes two integers; M_ARENA_MAX only bounds arenas created later.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+/// Returns to the kernel the heap that loading the library used and freed (the file copy, the
+/// manifest), so an idle child keeps only what it still holds.
+fn give_back_startup_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of malloc's own.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }

@@ -388,7 +388,7 @@ impl Conn {
     }
 }
 
-/// Starts `fastmcp __plugin-host` for `spec` with one end of a new socket pair; returns the
+/// Starts a child ([`super::exe`]) for `spec` with one end of a new socket pair; returns the
 /// process (its stderr piped) and the host's end.
 fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
     let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
@@ -401,8 +401,8 @@ fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
     spec.fd = theirs.as_raw_fd();
     spec.parent = std::process::id();
     let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find fastmcp: {e}"))?;
-    let mut cmd = Command::new(exe);
+    let exe = super::exe::child_exe()?;
+    let mut cmd = Command::new(&exe.program);
     // The plugin may read its environment: none of the server's own settings (API keys, JWT
     // and state secrets, the session store's URL) are its business. FASTMCP_LOG stays.
     for (name, _) in std::env::vars_os() {
@@ -411,7 +411,7 @@ fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
             cmd.env_remove(&name);
         }
     }
-    cmd.arg("__plugin-host")
+    cmd.args(&exe.args)
         .arg(spec_json)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
