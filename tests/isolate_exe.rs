@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::isolate_crash::children_of;
+use crate::util::children_of;
 use crate::util::{self, Server, plugins, text_of, tool_call};
 
 /// The executable of the server's one child, after a call it answered.
