@@ -31,11 +31,8 @@ fn serve_isolated(fastmcp: &Path) -> Server {
         "--isolate",
         "true",
     ])
-    .args(["--port", "0"])
-    .env_remove("PORT")
-    .env_remove("RUST_LOG")
-    .env("FASTMCP_LOG_FORMAT", "json")
-    .env("FASTMCP_LOG", "info");
+    .args(["--port", "0"]);
+    util::json_logs(&mut cmd);
     let server = util::spawn_command(cmd);
     server.wait_ready();
     server

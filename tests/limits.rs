@@ -90,11 +90,8 @@ fn spawn_with_256_files(extra: &[&str]) -> Server {
         plugin,
     ])
     .args(["--watch=false", "--port", "0"])
-    .args(extra)
-    .env_remove("PORT")
-    .env_remove("RUST_LOG")
-    .env("FASTMCP_LOG_FORMAT", "json")
-    .env("FASTMCP_LOG", "info");
+    .args(extra);
+    util::json_logs(&mut cmd);
     let server = util::spawn_command(cmd);
     server.wait_ready();
     server

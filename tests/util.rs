@@ -176,13 +176,8 @@ pub struct Server {
 /// wait for `/ready` (see [`Server::wait_ready`]).
 pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(bin());
-    cmd.arg("dev")
-        .args(args)
-        .env_remove("PORT")
-        .env_remove("RUST_LOG")
-        .env("FASTMCP_LOG_FORMAT", "json")
-        // The line per tool call is at debug level; tests count them.
-        .env("FASTMCP_LOG", "info,fastmcp::calls=debug");
+    cmd.arg("dev").args(args);
+    json_logs(&mut cmd);
     if !args.iter().any(|a| a.starts_with("--port"))
         && !env.iter().any(|(k, _)| k.ends_with("PORT"))
     {
@@ -192,6 +187,15 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         cmd.env(k, v);
     }
     spawn_command(cmd)
+}
+
+/// Gives `cmd` (a `fastmcp` server) JSON logs at info, the per-call lines at debug (tests count
+/// them), and no inherited `PORT` or `RUST_LOG`.
+pub fn json_logs(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove("PORT")
+        .env_remove("RUST_LOG")
+        .env("FASTMCP_LOG_FORMAT", "json")
+        .env("FASTMCP_LOG", "info,fastmcp::calls=debug")
 }
 
 /// Spawns `cmd` (any command line that runs a `fastmcp` server with JSON logs) with stderr
