@@ -54,48 +54,47 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::mcp::Caller;
-pub use jwks::{JwksError, KEY_TTL, MIN_REFETCH};
-pub use jwt::JwtConfig;
+pub(crate) use jwt::JwtConfig;
 use keys::ApiKey;
-pub use oauth::{ALGORITHMS, OAUTH_CALLER_PREFIX, OAuthConfig};
+pub(crate) use oauth::OAuthConfig;
 
 /// The identity of the single key given with `--api-key` / `FASTMCP_API_KEY` / `API_KEY`
 /// (its caller is `key:api-key`).
-pub const SINGLE_KEY_ID: &str = "api-key";
+pub(crate) const SINGLE_KEY_ID: &str = "api-key";
 /// The prefix of the caller id of a request authenticated by an API key: `key:alice`.
-pub const API_KEY_CALLER_PREFIX: &str = "key:";
+pub(crate) const API_KEY_CALLER_PREFIX: &str = "key:";
 /// The prefix of the caller id of a request authenticated by a JWT: `jwt:<sub>`.
-pub const JWT_CALLER_PREFIX: &str = "jwt:";
+pub(crate) const JWT_CALLER_PREFIX: &str = "jwt:";
 /// How far `exp` and `nbf` may be off, for clocks that disagree a little.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
 /// HS256 needs a key at least as long as its hash output (RFC 7518 §3.2).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_JWT_SECRET_BYTES: usize = 32;
 /// The `x-api-key` request header.
-pub const API_KEY_HEADER: &str = "x-api-key";
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 /// The raw authentication settings, each already picked from its flag or variable.
 #[derive(Clone, Default)]
-pub struct AuthSources {
+pub(crate) struct AuthSources {
     /// `--api-key`, `FASTMCP_API_KEY`, `API_KEY`: one key, identity [`SINGLE_KEY_ID`].
-    pub api_key: Option<String>,
+    pub(crate) api_key: Option<String>,
     /// `--api-keys-file`, `FASTMCP_API_KEYS_FILE`: `id:key[:scope,scope]` per line.
-    pub api_keys_file: Option<PathBuf>,
+    pub(crate) api_keys_file: Option<PathBuf>,
     /// `--jwt-secret`, `FASTMCP_JWT_SECRET`, `JWT_SECRET`: the HS256 secret, as UTF-8 bytes.
-    pub jwt_secret: Option<String>,
+    pub(crate) jwt_secret: Option<String>,
     /// `--jwt-issuer`, `FASTMCP_JWT_ISSUER`: the required `iss`.
-    pub jwt_issuer: Option<String>,
+    pub(crate) jwt_issuer: Option<String>,
     /// `--jwt-audience`, `FASTMCP_JWT_AUDIENCE`: a value `aud` must contain.
-    pub jwt_audience: Option<String>,
+    pub(crate) jwt_audience: Option<String>,
     /// `--oauth-issuer`, `FASTMCP_OAUTH_ISSUER`: the identity provider tokens come from.
-    pub oauth_issuer: Option<String>,
+    pub(crate) oauth_issuer: Option<String>,
     /// `--jwks-url`, `FASTMCP_JWKS_URL`: its key set, when not found through its metadata.
-    pub jwks_url: Option<String>,
+    pub(crate) jwks_url: Option<String>,
     /// `--oauth-audience`, `FASTMCP_OAUTH_AUDIENCE`: this server's resource URL.
-    pub oauth_audience: Option<String>,
+    pub(crate) oauth_audience: Option<String>,
     /// `--public-url`, `FASTMCP_PUBLIC_URL`: where clients reach this server.
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
     /// The MCP endpoint's path, appended to the public URL to name the resource.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl fmt::Debug for AuthSources {
@@ -173,7 +172,7 @@ pub enum AuthConfigError {
 /// Who may call, as configured. The default (and `from_sources` with nothing set) is disabled:
 /// every request is anonymous.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct AuthConfig {
+pub(crate) struct AuthConfig {
     /// Accepted API keys (as digests), in the order configured.
     keys: Vec<ApiKey>,
     /// JWT verification, when a secret is configured.
@@ -194,7 +193,7 @@ impl fmt::Debug for AuthConfig {
 
 impl AuthConfig {
     /// Builds the configuration from the raw settings, reading the keys file if one is given.
-    pub fn from_sources(sources: AuthSources) -> Result<AuthConfig, AuthConfigError> {
+    pub(crate) fn from_sources(sources: AuthSources) -> Result<AuthConfig, AuthConfigError> {
         let oauth = oauth::from_sources(&sources)?;
         let mut keys = Vec::new();
         if let Some(key) = &sources.api_key {
@@ -260,18 +259,18 @@ impl AuthConfig {
     }
 
     /// Whether requests must authenticate at all.
-    pub fn is_enabled(&self) -> bool {
+    pub(crate) fn is_enabled(&self) -> bool {
         !self.keys.is_empty() || self.jwt.is_some() || self.oauth.is_some()
     }
 
     /// The OAuth resource server settings, when an issuer is configured.
-    pub fn oauth(&self) -> Option<&OAuthConfig> {
+    pub(crate) fn oauth(&self) -> Option<&OAuthConfig> {
         self.oauth.as_ref()
     }
 
     /// One line for the startup log: which kinds are on, the key callers (`key:<id>`, as the
     /// logs of their requests name them), never the secrets.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if !self.is_enabled() {
             return "off (every request is anonymous)".into();
         }
@@ -308,7 +307,10 @@ impl AuthConfig {
     /// The caller a request authenticates as: `Ok(None)` when authentication is off, an error
     /// when it is on and the request has no valid credential. Awaits only for an OAuth token
     /// whose key must be fetched first.
-    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Caller>, AuthError> {
+    pub(crate) async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<Caller>, AuthError> {
         match self.classify(headers, SystemTime::now())? {
             Step::Done(caller) => Ok(caller),
             Step::OAuth(oauth, token) => oauth.verify(token).await.map(Some),
@@ -379,7 +381,7 @@ impl AuthConfig {
 /// .route(endpoint, get(mcp::get).post(mcp::post).delete(mcp::delete)
 ///     .route_layer(axum::middleware::from_fn_with_state(auth, crate::auth::require_auth)))
 /// ```
-pub async fn require_auth(
+pub(crate) async fn require_auth(
     State(auth): State<Arc<AuthConfig>>,
     mut request: Request,
     next: Next,
@@ -432,7 +434,7 @@ fn credential(headers: &HeaderMap) -> Result<Credential<'_>, AuthError> {
 /// Why a request did not authenticate. Every variant is a `401`; the client learns only
 /// whether a credential was missing or bad (RFC 6750 `invalid_token`), the log learns why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
+pub(crate) enum AuthError {
     /// No `x-api-key`, and no `Authorization: Bearer`.
     #[error("no credentials (x-api-key or Authorization: Bearer)")]
     Missing,

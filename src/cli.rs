@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 
 mod requests;
 
-pub use requests::{CompleteArgs, PromptArgs, ReadArgs};
+pub(crate) use requests::{CompleteArgs, PromptArgs, ReadArgs};
 
 /// The environment variables listed under the top-level `--help`.
 const ENV_HELP: &str = "\
@@ -128,7 +128,7 @@ pub struct PluginHostArgs {
 pub struct DevArgs {
     /// One or more plugins to serve: a built library (.so/.dylib), a plugin crate directory, or its Cargo.toml
     #[arg(value_name = "PLUGIN")]
-    pub plugins: Vec<PathBuf>,
+    pub(crate) plugins: Vec<PathBuf>,
 
     /// Transport: http-stream (also httpStream) or stdio [env: FASTMCP_TRANSPORT] [default: http-stream]
     #[arg(long, value_name = "TRANSPORT")]
@@ -136,99 +136,99 @@ pub struct DevArgs {
 
     /// Address to listen on [env: FASTMCP_HOST] [default: 127.0.0.1]
     #[arg(long, value_name = "HOST")]
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
 
     /// Port to listen on, 0 = any free port [env: FASTMCP_PORT, PORT] [default: 8080]
     #[arg(long, value_name = "PORT")]
-    pub port: Option<String>,
+    pub(crate) port: Option<String>,
 
     /// Path of the MCP endpoint [env: FASTMCP_ENDPOINT] [default: /mcp]
     #[arg(long, value_name = "PATH")]
-    pub endpoint: Option<String>,
+    pub(crate) endpoint: Option<String>,
 
     /// Serve without sessions; bare --stateless means true [env: FASTMCP_STATELESS] [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub stateless: Option<String>,
+    pub(crate) stateless: Option<String>,
 
     /// Comma-separated Host header names to accept, * = any [env: FASTMCP_ALLOWED_HOSTS] [default: loopback names]
     #[arg(long, value_name = "HOSTS")]
-    pub allowed_hosts: Option<String>,
+    pub(crate) allowed_hosts: Option<String>,
 
     /// Comma-separated origins to accept, e.g. http://localhost:3000, * = any [env: FASTMCP_ALLOWED_ORIGINS] [default: loopback origins]
     #[arg(long, value_name = "ORIGINS")]
-    pub allowed_origins: Option<String>,
+    pub(crate) allowed_origins: Option<String>,
 
     /// Time limit of one tool call: 30s, 500ms, 2m or seconds [env: FASTMCP_TOOL_TIMEOUT] [default: 60s]
     #[arg(long, value_name = "DURATION")]
-    pub tool_timeout: Option<String>,
+    pub(crate) tool_timeout: Option<String>,
 
     /// Most calls of one plugin that run on its worker threads at once (1-4096); more wait in a queue [env: FASTMCP_MAX_BLOCKING_CALLS] [default: 64]
     #[arg(long, value_name = "N")]
-    pub max_blocking_calls: Option<String>,
+    pub(crate) max_blocking_calls: Option<String>,
 
     /// Largest accepted request body: bytes or 4MiB, 512KiB, 1MB [env: FASTMCP_MAX_BODY_BYTES] [default: 4MiB]
     #[arg(long, value_name = "SIZE")]
-    pub max_body_bytes: Option<String>,
+    pub(crate) max_body_bytes: Option<String>,
 
     /// Drop a session after this long without requests [env: FASTMCP_SESSION_IDLE_TIMEOUT] [default: 30m]
     #[arg(long, value_name = "DURATION")]
-    pub session_idle_timeout: Option<String>,
+    pub(crate) session_idle_timeout: Option<String>,
 
     /// How long shutdown waits for in-flight requests [env: FASTMCP_SHUTDOWN_TIMEOUT] [default: 10s]
     #[arg(long, value_name = "DURATION")]
-    pub shutdown_timeout: Option<String>,
+    pub(crate) shutdown_timeout: Option<String>,
 
     /// Close a connection whose request line and headers take longer than this to arrive [env: FASTMCP_HEADER_TIMEOUT] [default: 10s]
     #[arg(long, value_name = "DURATION")]
-    pub header_timeout: Option<String>,
+    pub(crate) header_timeout: Option<String>,
 
     /// Close a connection whose request body takes longer than this to arrive [env: FASTMCP_BODY_TIMEOUT] [default: 30s]
     #[arg(long, value_name = "DURATION")]
-    pub body_timeout: Option<String>,
+    pub(crate) body_timeout: Option<String>,
 
     /// Close a keep-alive connection with no request in flight after this; an open stream is not idle [env: FASTMCP_IDLE_TIMEOUT] [default: 60s]
     #[arg(long, value_name = "DURATION")]
-    pub idle_timeout: Option<String>,
+    pub(crate) idle_timeout: Option<String>,
 
     /// Most connections served at once; more are refused, /health and /ready keep a small reserve [env: FASTMCP_MAX_CONNECTIONS] [default: 1024, lowered to fit the open-files limit]
     #[arg(long, value_name = "N")]
-    pub max_connections: Option<String>,
+    pub(crate) max_connections: Option<String>,
 
     /// Most stateful sessions held at once; initialize past it gets 503 [env: FASTMCP_MAX_SESSIONS] [default: 10000]
     #[arg(long, value_name = "N")]
-    pub max_sessions: Option<String>,
+    pub(crate) max_sessions: Option<String>,
 
     /// Most tasks held at once, all callers together; a task past it gets -32000 [env: FASTMCP_MAX_TASKS] [default: 10000]
     #[arg(long, value_name = "N")]
-    pub max_tasks: Option<String>,
+    pub(crate) max_tasks: Option<String>,
 
     /// Most tasks one caller (or session, or all anonymous clients) holds at once; at most --max-tasks [env: FASTMCP_MAX_TASKS_PER_CALLER] [default: 100]
     #[arg(long, value_name = "N")]
-    pub max_tasks_per_caller: Option<String>,
+    pub(crate) max_tasks_per_caller: Option<String>,
 
     /// Lifetime of a task whose client asks for none (always with 2026-07-28); at most --max-task-ttl [env: FASTMCP_TASK_TTL] [default: 1h]
     #[arg(long, value_name = "DURATION")]
-    pub task_ttl: Option<String>,
+    pub(crate) task_ttl: Option<String>,
 
     /// Longest task lifetime granted; a longer request is cut to it [env: FASTMCP_MAX_TASK_TTL] [default: 24h]
     #[arg(long, value_name = "DURATION")]
-    pub max_task_ttl: Option<String>,
+    pub(crate) max_task_ttl: Option<String>,
 
     /// The poll interval suggested to task clients (pollInterval) [env: FASTMCP_TASK_POLL_INTERVAL] [default: 500ms]
     #[arg(long, value_name = "DURATION")]
-    pub task_poll_interval: Option<String>,
+    pub(crate) task_poll_interval: Option<String>,
 
     /// Log format: pretty or json [env: FASTMCP_LOG_FORMAT] [default: pretty]
     #[arg(long, value_name = "FORMAT")]
-    pub log_format: Option<String>,
+    pub(crate) log_format: Option<String>,
 
     /// Rebuild and reload plugins when they change; bare --watch means true [env: FASTMCP_WATCH] [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub watch: Option<String>,
+    pub(crate) watch: Option<String>,
 
     /// Run tools the plugin marks inline on the thread that read the request; false sends every call to the plugin's worker threads [env: FASTMCP_INLINE_TOOLS] [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub inline_tools: Option<String>,
+    pub(crate) inline_tools: Option<String>,
 
     /// Run plugins in supervised child processes, so a crash costs only its own calls: true (all), false (none), or a comma-separated list of plugin names (file or crate directory name); bare --isolate means true [env: FASTMCP_ISOLATE] [default: false]
     #[arg(long, value_name = "BOOL|NAMES", num_args = 0..=1, default_missing_value = "true")]
@@ -236,7 +236,7 @@ pub struct DevArgs {
 
     /// An isolated plugin whose children crash COUNT times within DURATION is not restarted until a reload, e.g. 5/30s [env: FASTMCP_ISOLATE_CRASH_LOOP] [default: 5/30s]
     #[arg(long, value_name = "COUNT/DURATION")]
-    pub isolate_crash_loop: Option<String>,
+    pub(crate) isolate_crash_loop: Option<String>,
 
     /// Cargo profile for plugin crates; dev and debug both mean target/debug [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
@@ -244,71 +244,71 @@ pub struct DevArgs {
 
     /// Key (32+ bytes) sealing 2026-07-28 requestState; give every instance behind a load balancer the same one [env: FASTMCP_STATE_SECRET] [default: random per process]
     #[arg(long, value_name = "SECRET")]
-    pub state_secret: Option<String>,
+    pub(crate) state_secret: Option<String>,
 
     /// Where stateful sessions live: memory, or redis://host:port/db to share them between instances [env: FASTMCP_SESSION_STORE] [default: memory]
     #[arg(long, value_name = "URL")]
-    pub session_store: Option<String>,
+    pub(crate) session_store: Option<String>,
 
     /// API key clients must send as x-api-key or Authorization: Bearer; prefer the variable, flags show in `ps` [env: FASTMCP_API_KEY, API_KEY]
     #[arg(long, value_name = "KEY")]
-    pub api_key: Option<String>,
+    pub(crate) api_key: Option<String>,
 
     /// File with one API key per line: id:key or id:key:scope1,scope2 [env: FASTMCP_API_KEYS_FILE]
     #[arg(long, value_name = "PATH")]
-    pub api_keys_file: Option<String>,
+    pub(crate) api_keys_file: Option<String>,
 
     /// HS256 secret (at least 32 bytes) that bearer JWTs are signed with [env: FASTMCP_JWT_SECRET, JWT_SECRET]
     #[arg(long, value_name = "SECRET")]
-    pub jwt_secret: Option<String>,
+    pub(crate) jwt_secret: Option<String>,
 
     /// The iss every JWT must have [env: FASTMCP_JWT_ISSUER]
     #[arg(long, value_name = "ISSUER")]
-    pub jwt_issuer: Option<String>,
+    pub(crate) jwt_issuer: Option<String>,
 
     /// A value every JWT's aud must contain [env: FASTMCP_JWT_AUDIENCE]
     #[arg(long, value_name = "AUDIENCE")]
-    pub jwt_audience: Option<String>,
+    pub(crate) jwt_audience: Option<String>,
 
     /// OAuth issuer (identity provider) whose RS/PS/ES/EdDSA access tokens are accepted; its keys are found through its metadata [env: FASTMCP_OAUTH_ISSUER]
     #[arg(long, value_name = "URL")]
-    pub oauth_issuer: Option<String>,
+    pub(crate) oauth_issuer: Option<String>,
 
     /// The issuer's JWK set, when it is not found through the issuer's metadata; needs --oauth-issuer [env: FASTMCP_JWKS_URL]
     #[arg(long, value_name = "URL")]
-    pub jwks_url: Option<String>,
+    pub(crate) jwks_url: Option<String>,
 
     /// The resource URL OAuth tokens must name in aud (RFC 8707) [env: FASTMCP_OAUTH_AUDIENCE] [default: --public-url + endpoint]
     #[arg(long, value_name = "URL")]
-    pub oauth_audience: Option<String>,
+    pub(crate) oauth_audience: Option<String>,
 
     /// Base URL clients reach this server at (scheme, host, port and any path prefix); with the endpoint it names the OAuth resource [env: FASTMCP_PUBLIC_URL]
     #[arg(long, value_name = "URL")]
-    pub public_url: Option<String>,
+    pub(crate) public_url: Option<String>,
 
     /// Serve Prometheus metrics at GET /metrics; bare --metrics means true [env: FASTMCP_METRICS] [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub metrics: Option<String>,
+    pub(crate) metrics: Option<String>,
 
     /// /metrics needs the MCP endpoint's credentials when authentication is on [env: FASTMCP_METRICS_AUTH] [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub metrics_auth: Option<String>,
+    pub(crate) metrics_auth: Option<String>,
 
     /// Memory limit of each isolated plugin's process: 512MiB, 2GiB (at least 64MiB); a cgroup v2 where one is delegated, RLIMIT_AS otherwise [env: FASTMCP_PLUGIN_MEMORY_LIMIT] [default: none]
     #[arg(long, value_name = "SIZE")]
-    pub plugin_memory_limit: Option<String>,
+    pub(crate) plugin_memory_limit: Option<String>,
 
     /// CPU time one call of an isolated plugin may use; past it the plugin's process is killed and its calls fail [env: FASTMCP_PLUGIN_CPU_LIMIT] [default: none]
     #[arg(long, value_name = "DURATION")]
-    pub plugin_cpu_limit: Option<String>,
+    pub(crate) plugin_cpu_limit: Option<String>,
 
     /// Let isolated plugins use the network; bare --plugin-allow-net means true [env: FASTMCP_PLUGIN_ALLOW_NET] [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub plugin_allow_net: Option<String>,
+    pub(crate) plugin_allow_net: Option<String>,
 
     /// A file or directory isolated plugins may read and write; repeat the flag for more [env: FASTMCP_PLUGIN_ALLOW_PATH, :-separated] [default: none]
     #[arg(long, value_name = "PATH")]
-    pub plugin_allow_path: Vec<String>,
+    pub(crate) plugin_allow_path: Vec<String>,
 }
 
 /// `fastmcp inspect [--json] [--profile P] <PLUGIN>`
@@ -360,11 +360,11 @@ pub struct CallArgs {
 pub struct SandboxedCallArgs {
     /// The sandbox policy as JSON (`sandbox::Policy`)
     #[arg(long, value_name = "JSON")]
-    pub policy: String,
+    pub(crate) policy: String,
 
     /// What to call, as for `fastmcp call`
     #[command(flatten)]
-    pub call: CallArgs,
+    pub(crate) call: CallArgs,
 }
 
 /// `fastmcp probe [--url URL] [--timeout DUR]`
@@ -372,11 +372,11 @@ pub struct SandboxedCallArgs {
 pub struct ProbeArgs {
     /// URL to GET [default: http://$FASTMCP_HOST:$FASTMCP_PORT/ready, i.e. http://127.0.0.1:8080/ready]
     #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 
     /// Give up after this long: 5s, 500ms or seconds [default: 5s]
     #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 /// `fastmcp new <NAME> [--path DIR] [--sdk-path SDK]`

@@ -31,19 +31,19 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli;
-pub use crate::mcp::tasks::TaskLimits;
-pub use crate::plugin::isolate::{CrashLoop, Isolation};
+pub(crate) use crate::mcp::tasks::TaskLimits;
+pub(crate) use crate::plugin::isolate::{CrashLoop, Isolation};
 pub use isolation::resolve_isolate;
 use isolation::{check_isolated_names, parse_crash_loop};
-pub use limits::{DEFAULT_MAX_SESSIONS, Limits};
+pub(crate) use limits::{DEFAULT_MAX_SESSIONS, Limits};
 use parse::{
     parse_allowed_hosts, parse_allowed_origins, parse_body_limit, parse_endpoint, parse_host,
     parse_log_filter, parse_log_format, parse_max_blocking_calls, parse_port,
     parse_positive_duration, parse_profile, parse_transport,
 };
-pub use parse::{parse_bool, parse_bytes, parse_duration};
+pub(crate) use parse::{parse_bool, parse_duration};
 pub use probe::ProbeConfig;
-pub use sandbox::{MIN_PLUGIN_MEMORY, SandboxSettings};
+pub(crate) use sandbox::SandboxSettings;
 
 /// A setting that could not be used. `main` prints it as `error: {err}` and exits with code 2.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +73,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// An [`ConfigError::Invalid`] for `value` of `name` (a flag or variable name).
-    pub fn invalid(name: &str, value: &str, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(name: &str, value: &str, reason: impl Into<String>) -> Self {
         Self::Invalid {
             name: name.to_owned(),
             value: value.to_owned(),
@@ -102,7 +102,7 @@ pub enum LogFormat {
 
 /// One PLUGIN argument, classified by its shape (existence is checked later by the loader).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginSource {
+pub(crate) enum PluginSource {
     /// A built shared library, loaded as is.
     Library(PathBuf),
     /// A plugin crate, built with cargo before it is loaded (and rebuilt when it changes).
@@ -116,9 +116,9 @@ pub enum PluginSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// What to serve, in the order given.
-    pub plugins: Vec<PluginSource>,
+    pub(crate) plugins: Vec<PluginSource>,
     /// Cargo profile for [`PluginSource::Crate`]s: as given, except `debug` becomes `dev`.
-    pub profile: String,
+    pub(crate) profile: String,
     /// HTTP or stdio.
     pub transport: Transport,
     /// Address to bind (an IPv6 address without brackets).
@@ -126,61 +126,61 @@ pub struct Config {
     /// Port to bind; 0 lets the OS pick one.
     pub port: u16,
     /// Path of the MCP endpoint; starts with `/` and is none of the health routes.
-    pub endpoint: String,
+    pub(crate) endpoint: String,
     /// Serve without sessions.
-    pub stateless: bool,
+    pub(crate) stateless: bool,
     /// Accepted `Host` names, lowercased; empty = loopback names only; `*` = any.
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Accepted `Origin`s, lowercased without trailing slash; empty = loopback only; `*` = any.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
     /// Time limit of one tool call; never zero.
-    pub tool_timeout: Duration,
+    pub(crate) tool_timeout: Duration,
     /// Most calls of one plugin generation on its worker threads at once; 1 to 4096.
-    pub max_blocking_calls: usize,
+    pub(crate) max_blocking_calls: usize,
     /// Request body cap; never zero.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// A session without requests for this long is dropped; never zero.
-    pub session_idle_timeout: Duration,
+    pub(crate) session_idle_timeout: Duration,
     /// How long shutdown waits for in-flight requests before it gives up on them.
-    pub shutdown_timeout: Duration,
+    pub(crate) shutdown_timeout: Duration,
     /// Connection timeouts and the connection and session caps.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// How many tasks the server holds and how long they live.
-    pub tasks: TaskLimits,
+    pub(crate) tasks: TaskLimits,
     /// Pretty or JSON logs.
     pub log_format: LogFormat,
     /// A `tracing_subscriber::filter::Targets` directive string, already checked to parse.
     pub log_filter: String,
     /// Rebuild and reload plugins when their files change.
-    pub watch: bool,
+    pub(crate) watch: bool,
     /// Run tools the plugin marks `inline` on the thread that read the request.
-    pub inline_tools: bool,
+    pub(crate) inline_tools: bool,
     /// Which plugins run in supervised child processes (`--isolate`).
-    pub isolate: Isolation,
+    pub(crate) isolate: Isolation,
     /// When an isolated plugin's crashes make a loop that stops its restarts.
-    pub isolate_crash_loop: CrashLoop,
+    pub(crate) isolate_crash_loop: CrashLoop,
     /// Key sealing 2026-07-28 `requestState` (random per process when absent).
-    pub state_secret: Option<Secret>,
+    pub(crate) state_secret: Option<Secret>,
     /// `redis://...` to share stateful sessions between instances; `None` keeps them in memory.
     /// A secret because the URL may carry a password.
-    pub session_store: Option<Secret>,
+    pub(crate) session_store: Option<Secret>,
     /// Who may use the MCP endpoint (off by default).
-    pub auth: AuthConfig,
+    pub(crate) auth: AuthConfig,
     /// Serve `GET /metrics`.
-    pub metrics: bool,
+    pub(crate) metrics: bool,
     /// `/metrics` needs the MCP endpoint's credentials when authentication is on.
-    pub metrics_auth: bool,
+    pub(crate) metrics_auth: bool,
     /// `--plugin-*`: what isolated plugins may do, and their memory and CPU limits.
-    pub sandbox: SandboxSettings,
+    pub(crate) sandbox: SandboxSettings,
 }
 
 /// A secret from a flag or the environment: compared and used, never printed.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
     /// The secret's value, for the one place that uses it.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -579,7 +579,7 @@ pub fn parse_tool_args(
 impl PluginSource {
     /// Classifies a PLUGIN argument: a directory means its `Cargo.toml`, a path named
     /// `Cargo.toml` is a crate, anything else is a library.
-    pub fn from_arg(path: &Path) -> PluginSource {
+    pub(crate) fn from_arg(path: &Path) -> PluginSource {
         if path.is_dir() {
             PluginSource::Crate {
                 manifest_path: path.join("Cargo.toml"),
@@ -594,7 +594,7 @@ impl PluginSource {
     }
 
     /// The library or manifest path.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         match self {
             PluginSource::Library(path)
             | PluginSource::Crate {

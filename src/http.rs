@@ -9,14 +9,14 @@
 //! - [`resource_metadata`]: the OAuth Protected Resource Metadata, with `--oauth-issuer`.
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
-pub mod cutoff;
-pub mod error;
-pub mod guard;
-pub mod health;
-pub mod mcp;
-pub mod per_request;
-pub mod resource_metadata;
-pub mod sse;
+pub(crate) mod cutoff;
+pub(crate) mod error;
+pub(crate) mod guard;
+pub(crate) mod health;
+pub(crate) mod mcp;
+pub(crate) mod per_request;
+pub(crate) mod resource_metadata;
+pub(crate) mod sse;
 
 use std::sync::Arc;
 
@@ -28,23 +28,23 @@ use axum::response::Response;
 use axum::routing::get;
 
 use crate::mcp::Service;
-pub use guard::Security;
+pub(crate) use guard::Security;
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     /// The MCP core.
-    pub service: Arc<Service>,
+    pub(crate) service: Arc<Service>,
     /// Host/Origin rules for the MCP endpoint.
-    pub security: Arc<Security>,
+    pub(crate) security: Arc<Security>,
     /// Largest request body accepted, in bytes.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// Stateless mode.
-    pub stateless: bool,
+    pub(crate) stateless: bool,
     /// Who may use the MCP endpoint.
-    pub auth: Arc<crate::auth::AuthConfig>,
+    pub(crate) auth: Arc<crate::auth::AuthConfig>,
     /// Fired when the shutdown timeout runs out: calls still running answer with an error.
-    pub cutoff: Arc<cutoff::Cutoff>,
+    pub(crate) cutoff: Arc<cutoff::Cutoff>,
 }
 
 /// The methods the MCP endpoint answers, for `Allow`.
@@ -61,7 +61,7 @@ const PROBE_METHODS: &str = "GET, HEAD";
 
 /// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`. Any other
 /// path is 404 and any other method 405 with `Allow`, both with a JSON-RPC error body.
-pub fn router(state: AppState, endpoint: &str) -> Router {
+pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
     let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
     // Without authentication the endpoint pays nothing for it.
     let mcp = if state.auth.is_enabled() {

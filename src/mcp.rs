@@ -12,17 +12,17 @@
 //! - [`tasks`]: tool calls run as tasks, their state and its store.
 //! - [`uri_template`]: matching resource URIs to templates.
 
-pub mod events;
-pub mod jsonrpc;
-pub mod listen;
-pub mod mrtr;
-pub mod per_request;
-pub mod service;
-pub mod session;
-pub mod sink;
-pub mod store;
-pub mod tasks;
-pub mod uri_template;
+pub(crate) mod events;
+pub(crate) mod jsonrpc;
+pub(crate) mod listen;
+pub(crate) mod mrtr;
+pub(crate) mod per_request;
+pub(crate) mod service;
+pub(crate) mod session;
+pub(crate) mod sink;
+pub(crate) mod store;
+pub(crate) mod tasks;
+pub(crate) mod uri_template;
 
-pub use service::{Caller, RequestCtx, Service, ServiceOptions};
-pub use session::{Session, SessionStore};
+pub(crate) use service::{Caller, RequestCtx, Service, ServiceOptions};
+pub(crate) use session::{Session, SessionStore};

@@ -40,10 +40,10 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 /// The content type of [`Metrics::encode`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Tool latency buckets, in seconds: 100 µs to 60 s.
-pub const LATENCY_BUCKETS: [f64; 18] = [
+pub(crate) const LATENCY_BUCKETS: [f64; 18] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0, 30.0, 60.0,
 ];
@@ -76,7 +76,7 @@ const METHODS: [&str; 21] = [
 ];
 
 /// `method` if it is one we keep as a label, else `other`.
-pub fn method_label(method: &str) -> &'static str {
+pub(crate) fn method_label(method: &str) -> &'static str {
     METHODS
         .iter()
         .find(|m| **m == method)
@@ -85,7 +85,7 @@ pub fn method_label(method: &str) -> &'static str {
 }
 
 /// `outcome` if it is one of `ok`, `error`, `panic`, `timeout`, else `error`.
-pub fn outcome_label(outcome: &str) -> &'static str {
+pub(crate) fn outcome_label(outcome: &str) -> &'static str {
     match outcome {
         "ok" => "ok",
         "panic" => "panic",
@@ -137,13 +137,13 @@ struct BlockingLabels {
 
 /// What one plugin's worker threads are doing, for [`Metrics::set_blocking_calls`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BlockingCalls {
+pub(crate) struct BlockingCalls {
     /// Calls running on a worker thread.
-    pub running: usize,
+    pub(crate) running: usize,
     /// Calls waiting for a worker thread.
-    pub queued: usize,
+    pub(crate) queued: usize,
     /// Running calls that overran the tool timeout.
-    pub stuck: usize,
+    pub(crate) stuck: usize,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -157,7 +157,7 @@ type HistogramFamily = Family<ToolLabels, Histogram, fn() -> Histogram>;
 type ScrapeHook = Box<dyn Fn(&Metrics) + Send + Sync>;
 
 /// The server's metrics. Share it as `Arc<Metrics>`; every method takes `&self`.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     tool_calls: Family<ToolOutcomeLabels, Counter>,
@@ -193,7 +193,7 @@ fn latency_histogram() -> Histogram {
 
 impl Metrics {
     /// Registers every family.
-    pub fn new() -> Metrics {
+    pub(crate) fn new() -> Metrics {
         let mut registry = Registry::with_prefix("fastmcp");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -274,12 +274,12 @@ impl Metrics {
     /// Sets the function that refreshes gauges before each [`Metrics::encode`] (once; later
     /// calls are ignored and return `false`). Typically it reads the session count and the
     /// serving generations from the service.
-    pub fn on_scrape(&self, refresh: impl Fn(&Metrics) + Send + Sync + 'static) -> bool {
+    pub(crate) fn on_scrape(&self, refresh: impl Fn(&Metrics) + Send + Sync + 'static) -> bool {
         self.on_scrape.set(Box::new(refresh)).is_ok()
     }
 
     /// Counts one message to the MCP endpoint. `method` outside the MCP set counts as `other`.
-    pub fn record_request(&self, method: &str, status: u16) {
+    pub(crate) fn record_request(&self, method: &str, status: u16) {
         self.requests
             .get_or_create(&RequestLabels {
                 method: method_label(method),
@@ -289,7 +289,7 @@ impl Metrics {
     }
 
     /// Counts one finished call of a served tool and records its latency.
-    pub fn record_tool_call(&self, tool: &str, outcome: &str, elapsed: Duration) {
+    pub(crate) fn record_tool_call(&self, tool: &str, outcome: &str, elapsed: Duration) {
         self.tool_calls
             .get_or_create(&ToolOutcomeLabels {
                 tool: tool.to_owned(),
@@ -304,12 +304,12 @@ impl Metrics {
     }
 
     /// Sets the number of live sessions.
-    pub fn set_sessions(&self, n: usize) {
+    pub(crate) fn set_sessions(&self, n: usize) {
         self.sessions.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Sets the generation serving `plugin`.
-    pub fn set_generation(&self, plugin: &str, generation: u64) {
+    pub(crate) fn set_generation(&self, plugin: &str, generation: u64) {
         self.generations
             .get_or_create(&PluginLabels {
                 plugin: plugin.to_owned(),
@@ -319,7 +319,7 @@ impl Metrics {
 
     /// Replaces every `plugin_generation` series with these (plugin, generation) pairs, so a
     /// plugin that is no longer served (or was renamed by a reload) disappears.
-    pub fn set_generations<'a>(&self, serving: impl IntoIterator<Item = (&'a str, u64)>) {
+    pub(crate) fn set_generations<'a>(&self, serving: impl IntoIterator<Item = (&'a str, u64)>) {
         self.generations.clear();
         for (plugin, generation) in serving {
             self.set_generation(plugin, generation);
@@ -327,7 +327,7 @@ impl Metrics {
     }
 
     /// Counts one reload of `plugin` that swapped in a new generation (`ok`) or failed.
-    pub fn record_reload(&self, plugin: &str, ok: bool) {
+    pub(crate) fn record_reload(&self, plugin: &str, ok: bool) {
         self.reloads
             .get_or_create(&ReloadLabels {
                 plugin: plugin.to_owned(),
@@ -337,7 +337,7 @@ impl Metrics {
     }
 
     /// Counts `n` messages for a client that were dropped for `reason`.
-    pub fn record_notifications_dropped(&self, reason: &'static str, n: u64) {
+    pub(crate) fn record_notifications_dropped(&self, reason: &'static str, n: u64) {
         self.notifications_dropped
             .get_or_create(&DropLabels { reason })
             .inc_by(n);
@@ -345,7 +345,7 @@ impl Metrics {
 
     /// Records queue waits of `plugin`'s worker threads: resolves the plugin's histogram once,
     /// so each observation is one lock and no allocation.
-    pub fn queue_wait_recorder(&self, plugin: &str) -> Box<dyn Fn(Duration) + Send + Sync> {
+    pub(crate) fn queue_wait_recorder(&self, plugin: &str) -> Box<dyn Fn(Duration) + Send + Sync> {
         let histogram = self
             .queue_wait
             .get_or_create(&PluginLabels {
@@ -356,7 +356,7 @@ impl Metrics {
     }
 
     /// Replaces every `blocking_calls` series with these plugins' (at scrape time).
-    pub fn set_blocking_calls<'a>(
+    pub(crate) fn set_blocking_calls<'a>(
         &self,
         per_plugin: impl IntoIterator<Item = (&'a str, BlockingCalls)>,
     ) {
@@ -378,7 +378,7 @@ impl Metrics {
     }
 
     /// Everything, in the OpenMetrics text format (ends with `# EOF`).
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         if let Some(refresh) = self.on_scrape.get() {
             refresh(self);
         }
@@ -390,12 +390,12 @@ impl Metrics {
 }
 
 /// The `GET /metrics` response: the encoded metrics with the OpenMetrics content type.
-pub fn render(metrics: &Metrics) -> Response {
+pub(crate) fn render(metrics: &Metrics) -> Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], metrics.encode()).into_response()
 }
 
 /// `GET /metrics`.
-pub async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
+pub(crate) async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
     render(&metrics)
 }
 
@@ -403,7 +403,7 @@ pub async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
 /// (`--metrics-auth` with authentication on). Merge it into the application's router.
 /// `refuse` answers every other method (the HTTP layer's 405, which this module cannot name
 /// without a module cycle); it is outside the auth layer, as on the other routes.
-pub fn router<H, T>(
+pub(crate) fn router<H, T>(
     metrics: Arc<Metrics>,
     auth: Option<Arc<crate::auth::AuthConfig>>,
     refuse: H,

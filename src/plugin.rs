@@ -18,26 +18,26 @@
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
 
-pub mod build;
+pub(crate) mod build;
 mod callbacks;
-pub mod elf;
+pub(crate) mod elf;
 mod error;
-pub mod generation;
+pub(crate) mod generation;
 pub mod inline;
 pub mod isolate;
 mod leaks;
 pub mod library;
-pub mod listing;
-pub mod manifest;
+pub(crate) mod listing;
+pub(crate) mod manifest;
 mod pending;
-pub mod pool;
-pub mod registry;
+pub(crate) mod pool;
+pub(crate) mod registry;
 pub mod reload;
-pub mod reply;
+pub(crate) mod reply;
 pub mod request;
-pub mod schema;
-pub mod skills;
+pub(crate) mod schema;
+pub(crate) mod skills;
 
-pub use error::PluginError;
+pub(crate) use error::PluginError;
 pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
 pub use registry::{Catalog, Changes, Registry, Slot};

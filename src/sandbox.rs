@@ -114,7 +114,7 @@ pub enum SandboxError {
 /// How the memory limit is enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum MemoryEnforcement {
+pub(crate) enum MemoryEnforcement {
     /// `memory.max` of the cgroup v2 the child joined.
     Cgroup,
     /// `RLIMIT_AS`.
@@ -123,19 +123,19 @@ pub enum MemoryEnforcement {
 
 /// What [`apply`] put in place, for the child to log and send to the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The Landlock ABI version of the kernel (0: none).
-    pub landlock_abi: u32,
+    pub(crate) landlock_abi: u32,
     /// Files are restricted (a Landlock ruleset is enforced).
-    pub filesystem_restricted: bool,
+    pub(crate) filesystem_restricted: bool,
     /// TCP bind/connect are denied by Landlock (needs ABI v4; false when the network is allowed).
-    pub tcp_denied: bool,
+    pub(crate) tcp_denied: bool,
     /// `socket(2)` of families other than `AF_UNIX` fails (false when the network is allowed).
-    pub sockets_denied: bool,
+    pub(crate) sockets_denied: bool,
     /// How the memory limit is enforced; `None` without one.
-    pub memory: Option<MemoryEnforcement>,
+    pub(crate) memory: Option<MemoryEnforcement>,
     /// What the policy asked for and this kernel could not do.
-    pub missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
 }
 
 /// Applies `policy` to the calling process: memory limit, then Landlock, then the seccomp
@@ -143,7 +143,7 @@ pub struct Report {
 /// mechanism the kernel lacks is listed in [`Report::missing`] (the host has already warned
 /// about it, see [`Support::warnings`]); a mechanism that is present but fails is an error.
 #[cfg(target_os = "linux")]
-pub fn apply(policy: &Policy) -> Result<Report, SandboxError> {
+pub(crate) fn apply(policy: &Policy) -> Result<Report, SandboxError> {
     let threads = probe::thread_count();
     if threads > 1 {
         return Err(SandboxError::Threads { threads });
@@ -191,7 +191,7 @@ pub fn apply(policy: &Policy) -> Result<Report, SandboxError> {
 
 /// Elsewhere than Linux nothing can be restricted: a policy that restricts anything fails.
 #[cfg(not(target_os = "linux"))]
-pub fn apply(_policy: &Policy) -> Result<Report, SandboxError> {
+pub(crate) fn apply(_policy: &Policy) -> Result<Report, SandboxError> {
     Err(SandboxError::Unsupported {
         os: std::env::consts::OS,
     })

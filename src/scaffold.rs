@@ -12,7 +12,7 @@ mod templates;
 
 use std::path::{Path, PathBuf};
 
-pub use sdk::{Sdk, SdkChoice};
+pub(crate) use sdk::{Sdk, SdkChoice};
 
 /// Why `fastmcp new` wrote nothing (or stopped part-way, for [`ScaffoldError::Io`]).
 #[derive(Debug, thiserror::Error)]
@@ -63,13 +63,13 @@ impl ScaffoldError {
 #[derive(Debug)]
 pub struct Created {
     /// The crate directory, as given (or `./NAME`).
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The crate's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Where its `fastmcp-sdk` comes from.
-    pub sdk: Sdk,
+    pub(crate) sdk: Sdk,
     /// Why that source was chosen.
-    pub choice: SdkChoice,
+    pub(crate) choice: SdkChoice,
 }
 
 impl Created {

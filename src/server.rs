@@ -56,7 +56,7 @@ const CUT_FLUSH: Duration = Duration::from_secs(1);
 /// `--watch` is on, its slot is [unbuilt](Slot::unbuilt): the others serve, and the watcher
 /// loads it once a rebuild succeeds (likewise when its library then fails to load: see
 /// [`Slot::waiting_for_fix`]). Without `--watch` nothing would ever fix it: an error.
-pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginError> {
+pub(crate) fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginError> {
     let mut slots = Vec::with_capacity(config.plugins.len());
     let mut build_time = Duration::ZERO;
     for source in &config.plugins {
@@ -108,7 +108,7 @@ pub fn prepare_slots(config: &Config) -> Result<(Vec<Slot>, Duration), PluginErr
 }
 
 /// Builds and loads every plugin into `registry`, logging what is served. Blocking.
-pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginError> {
+pub(crate) fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginError> {
     let (slots, build_time) = prepare_slots(config)?;
     let started = std::time::Instant::now();
     registry.load_all(slots)?;
@@ -140,7 +140,7 @@ pub fn load_plugins(config: &Config, registry: &Registry) -> Result<(), PluginEr
 }
 
 /// The service for a config (plugins not loaded yet).
-pub fn service(config: &Config) -> Arc<Service> {
+pub(crate) fn service(config: &Config) -> Arc<Service> {
     let metrics = config
         .metrics
         .then(|| Arc::new(crate::metrics::Metrics::new()));

@@ -22,13 +22,13 @@ use crate::mcp::Service;
 use crate::plugin::reload::{self, Reloaded};
 
 /// Quiet time after the last event on a library before it is reloaded.
-pub const LIBRARY_DEBOUNCE: Duration = Duration::from_millis(50);
+pub(crate) const LIBRARY_DEBOUNCE: Duration = Duration::from_millis(50);
 /// Quiet time after the last source edit before a crate is rebuilt.
-pub const CRATE_DEBOUNCE: Duration = Duration::from_millis(150);
+pub(crate) const CRATE_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Why watching could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum WatchError {
+pub(crate) enum WatchError {
     /// The file watcher could not be created or could not watch a directory.
     #[error("cannot watch {path}: {source}")]
     Watch {
@@ -97,12 +97,12 @@ fn is_source(rel: &Path) -> bool {
 
 /// The running watcher; dropping it stops watching.
 #[derive(Debug)]
-pub struct Watch {
+pub(crate) struct Watch {
     _watcher: notify::RecommendedWatcher,
 }
 
 /// Starts watching every loaded plugin of `service`; reloads use cargo `profile` for crates.
-pub fn spawn(service: Arc<Service>, profile: String) -> Result<Watch, WatchError> {
+pub(crate) fn spawn(service: Arc<Service>, profile: String) -> Result<Watch, WatchError> {
     let mut targets = Vec::new();
     for slot in service.registry.slots() {
         let target = match &slot.crate_manifest {

@@ -14,7 +14,7 @@ use super::{AuthConfig, AuthError};
 
 impl AuthError {
     /// The `WWW-Authenticate` challenge: `invalid_token` only when a credential was presented.
-    pub fn challenge(&self) -> &'static str {
+    pub(crate) fn challenge(&self) -> &'static str {
         match self {
             AuthError::Missing => r#"Bearer realm="fastmcp""#,
             _ => r#"Bearer realm="fastmcp", error="invalid_token""#,
@@ -22,7 +22,7 @@ impl AuthError {
     }
 
     /// The message in the JSON-RPC error body: no more than the challenge says.
-    pub fn public_message(&self) -> &'static str {
+    pub(crate) fn public_message(&self) -> &'static str {
         match self {
             AuthError::Missing => "Unauthorized: authentication required",
             _ => "Unauthorized: invalid or expired credentials",
@@ -57,7 +57,7 @@ impl IntoResponse for AuthError {
 
 impl AuthConfig {
     /// The `401` for `err`, naming the Protected Resource Metadata when OAuth is on.
-    pub fn refuse(&self, err: AuthError) -> Response {
+    pub(crate) fn refuse(&self, err: AuthError) -> Response {
         let challenge = self.oauth.as_ref().and_then(|o| {
             let v = format!(
                 r#"{}, resource_metadata="{}""#,
@@ -74,7 +74,7 @@ impl AuthConfig {
     }
 
     /// The challenge of a `403` for a tool that needs `scopes` the caller lacks.
-    pub fn scope_challenge(&self, scopes: &[String]) -> HeaderValue {
+    pub(crate) fn scope_challenge(&self, scopes: &[String]) -> HeaderValue {
         // Scope tokens never hold quotes or backslashes (RFC 6749 §3.3); a manifest's that do
         // are left out rather than break the header.
         let scope: Vec<&str> = scopes

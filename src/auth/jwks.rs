@@ -23,9 +23,9 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 
 /// How long a fetched key set is used before it is fetched again.
-pub const KEY_TTL: Duration = Duration::from_secs(10 * 60);
+pub(crate) const KEY_TTL: Duration = Duration::from_secs(10 * 60);
 /// The shortest time between two fetches, whatever tokens arrive.
-pub const MIN_REFETCH: Duration = Duration::from_secs(10);
+pub(crate) const MIN_REFETCH: Duration = Duration::from_secs(10);
 /// Time limit of one HTTP request to the provider (connect, send, read the whole body).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Time limit of a whole fetch (metadata and key set), so requests waiting for it wait no longer.
@@ -35,7 +35,7 @@ const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// Why the keys could not be fetched. Carries URLs and reasons, never a token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum JwksError {
+pub(crate) enum JwksError {
     /// The request failed: connection refused, timeout, TLS.
     #[error("cannot fetch {url}: {reason}")]
     Fetch {

@@ -29,7 +29,7 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// How JWTs are verified.
 #[derive(Clone, PartialEq, Eq)]
-pub struct JwtConfig {
+pub(crate) struct JwtConfig {
     /// The HS256 key (the secret's UTF-8 bytes).
     pub(super) secret: Vec<u8>,
     /// The required `iss`, if any.

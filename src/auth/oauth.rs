@@ -34,9 +34,9 @@ use crate::mcp::Caller;
 mod tests;
 
 /// The prefix of the caller id of a request authenticated by an OAuth access token.
-pub const OAUTH_CALLER_PREFIX: &str = "oauth:";
+pub(crate) const OAUTH_CALLER_PREFIX: &str = "oauth:";
 /// The signature algorithms accepted.
-pub const ALGORITHMS: [Algorithm; 7] = [
+pub(crate) const ALGORITHMS: [Algorithm; 7] = [
     Algorithm::RS256,
     Algorithm::RS384,
     Algorithm::RS512,
@@ -48,11 +48,11 @@ pub const ALGORITHMS: [Algorithm; 7] = [
 /// Larger tokens are refused unread.
 const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// Larger (base64url) headers are refused before they are decoded; real ones are ~100 bytes.
-pub const MAX_HEADER_BYTES: usize = 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 1024;
 
 /// The OAuth resource server settings, validated.
 #[derive(Clone)]
-pub struct OAuthConfig {
+pub(crate) struct OAuthConfig {
     /// `--oauth-issuer`: the required `iss`, and where keys are found.
     pub(super) issuer: String,
     /// `--jwks-url`, when the key set is not found through the issuer's metadata.
@@ -227,27 +227,27 @@ pub(super) fn header_alg(token: &str) -> Option<String> {
 
 impl OAuthConfig {
     /// This server's resource URL, as the Protected Resource Metadata names it.
-    pub fn resource(&self) -> &str {
+    pub(crate) fn resource(&self) -> &str {
         &self.resource
     }
 
     /// What tokens must name in `aud`.
-    pub fn audience(&self) -> &str {
+    pub(crate) fn audience(&self) -> &str {
         &self.audience
     }
 
     /// The issuer, as the Protected Resource Metadata's `authorization_servers` names it.
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         &self.issuer
     }
 
     /// The URL of this resource's Protected Resource Metadata, for `WWW-Authenticate`.
-    pub fn metadata_url(&self) -> &str {
+    pub(crate) fn metadata_url(&self) -> &str {
         &self.metadata_url
     }
 
     /// Fetches the keys once, at startup; a failure is logged and retried on demand.
-    pub async fn prefetch(&self) {
+    pub(crate) async fn prefetch(&self) {
         self.keys.refresh().await;
     }
 

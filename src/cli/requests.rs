@@ -13,7 +13,7 @@ pub struct ReadArgs {
 
     /// URI of the resource: a static resource's, or one a resource template matches
     #[arg(value_name = "URI")]
-    pub uri: String,
+    pub(crate) uri: String,
 
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
@@ -29,11 +29,11 @@ pub struct PromptArgs {
 
     /// Name of the prompt
     #[arg(value_name = "NAME")]
-    pub name: String,
+    pub(crate) name: String,
 
     /// Prompt arguments as a JSON object of strings
     #[arg(long, value_name = "JSON", default_value = "{}")]
-    pub args: String,
+    pub(crate) args: String,
 
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]
@@ -50,23 +50,23 @@ pub struct CompleteArgs {
 
     /// Complete an argument of this prompt
     #[arg(long, value_name = "NAME")]
-    pub prompt: Option<String>,
+    pub(crate) prompt: Option<String>,
 
     /// Complete a variable of this resource template (its URI template, as `inspect` shows it)
     #[arg(long, value_name = "URI_TEMPLATE")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
 
     /// The argument (or template variable) to complete
     #[arg(value_name = "ARGUMENT")]
-    pub argument: String,
+    pub(crate) argument: String,
 
     /// What has been typed so far
     #[arg(value_name = "VALUE", default_value = "")]
-    pub value: String,
+    pub(crate) value: String,
 
     /// Values of the other arguments, as a JSON object of strings
     #[arg(long, value_name = "JSON")]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
 
     /// Cargo profile when PLUGIN is a crate [env: FASTMCP_PROFILE] [default: release]
     #[arg(long, value_name = "PROFILE")]

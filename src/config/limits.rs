@@ -6,24 +6,24 @@ use std::time::Duration;
 
 /// What one client may hold: time (per connection) and room (connections, sessions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// A request head (request line and headers) must arrive within this, counted from the
     /// connection's accept or from the first byte of a later request on it.
-    pub header_timeout: Duration,
+    pub(crate) header_timeout: Duration,
     /// A request body must arrive within this, counted from the end of its head.
-    pub body_timeout: Duration,
+    pub(crate) body_timeout: Duration,
     /// A keep-alive connection with no request in flight is closed after this. A connection
     /// that is answering (a call running, an SSE stream open) is never idle.
-    pub idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
     /// Most connections served at once; past it new ones are refused, except a few for
     /// `/health` and `/ready` (`server::accept`). Lowered at startup to fit `RLIMIT_NOFILE`.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
     /// Most stateful sessions this instance holds; `initialize` past it gets 503.
-    pub max_sessions: usize,
+    pub(crate) max_sessions: usize,
 }
 
 /// The default `--max-sessions`.
-pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+pub(crate) const DEFAULT_MAX_SESSIONS: usize = 10_000;
 /// The largest `--max-connections`: a file descriptor and some memory each.
 const MAX_CONNECTIONS: usize = 1 << 20;
 /// The largest `--max-sessions`: about 1 KiB each when idle.

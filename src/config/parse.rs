@@ -13,7 +13,7 @@ const BYTES_REASON: &str = "expected a size like 4MiB, 512KiB, 1MB or a number o
 
 /// `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`, case-insensitive. The error is a reason
 /// for [`ConfigError::invalid`](super::ConfigError::invalid).
-pub fn parse_bool(s: &str) -> Result<bool, String> {
+pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
@@ -30,7 +30,7 @@ fn number_and_unit(s: &str) -> Option<(u64, String)> {
 }
 
 /// `500ms`, `30s`, `2m`, `1h`, or a bare number of seconds. Zero is allowed here.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let (n, unit) = number_and_unit(s).ok_or(DURATION_REASON)?;
     let secs = |factor: u64| n.checked_mul(factor).map(Duration::from_secs);
     match unit.as_str() {
@@ -45,7 +45,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// A number of bytes, optionally with a unit: `B`, `KB`/`MB`/`GB` (powers of 1000),
 /// `KiB`/`MiB`/`GiB` or `K`/`M`/`G` (powers of 1024); case-insensitive. Zero is allowed here.
-pub fn parse_bytes(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
     let (n, unit) = number_and_unit(s).ok_or(BYTES_REASON)?;
     let factor: u64 = match unit.as_str() {
         "" | "b" => 1,

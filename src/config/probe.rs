@@ -12,21 +12,21 @@ use crate::cli;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeConfig {
     /// The full URL, for messages.
-    pub url: String,
+    pub(crate) url: String,
     /// Host to connect to (an IPv6 address without brackets).
-    pub host: String,
+    pub(crate) host: String,
     /// Port to connect to.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Path and query to GET, starting with `/`.
-    pub path: String,
+    pub(crate) path: String,
     /// Give up (exit 1) after this long.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
 }
 
 impl ProbeConfig {
     /// `--url`, else `http://{FASTMCP_HOST}:{FASTMCP_PORT or PORT}/ready` with the server's
     /// defaults; a wildcard bind address is probed on loopback. Timeout defaults to 5s.
-    pub fn resolve(
+    pub(crate) fn resolve(
         args: cli::ProbeArgs,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<ProbeConfig, ConfigError> {

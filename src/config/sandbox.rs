@@ -12,20 +12,20 @@ use crate::sandbox::{Policy, Support};
 
 /// The smallest `--plugin-memory-limit`: under `RLIMIT_AS` a plugin process needs about this
 /// much address space to load the plugin at all (measured: 32 MiB is not enough).
-pub const MIN_PLUGIN_MEMORY: u64 = 64 << 20;
+pub(crate) const MIN_PLUGIN_MEMORY: u64 = 64 << 20;
 
 /// What isolated plugins may do and use; [`SandboxSettings::policy`] makes each one's
 /// [`Policy`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SandboxSettings {
+pub(crate) struct SandboxSettings {
     /// `--plugin-memory-limit` in bytes; `None`: unlimited.
-    pub memory_limit: Option<u64>,
+    pub(crate) memory_limit: Option<u64>,
     /// `--plugin-cpu-limit`: CPU time per call; `None`: unlimited.
-    pub cpu_limit: Option<Duration>,
+    pub(crate) cpu_limit: Option<Duration>,
     /// `--plugin-allow-net`: isolated plugins may use the network.
-    pub allow_net: bool,
+    pub(crate) allow_net: bool,
     /// `--plugin-allow-path`s, absolute and resolved (they existed at startup).
-    pub allow_paths: Vec<PathBuf>,
+    pub(crate) allow_paths: Vec<PathBuf>,
 }
 
 /// The raw `--plugin-*` values of one source (the flags, or the environment).
@@ -40,7 +40,7 @@ pub(super) struct RawSandbox {
 
 impl SandboxSettings {
     /// The policy of one isolated plugin whose library is `library`.
-    pub fn policy(&self, library: &Path) -> Policy {
+    pub(crate) fn policy(&self, library: &Path) -> Policy {
         Policy {
             allow_paths: self.allow_paths.clone(),
             allow_net: self.allow_net,
@@ -52,7 +52,7 @@ impl SandboxSettings {
 
     /// The loud startup warnings: each protection these settings ask of isolated plugins that
     /// this kernel (`support`, from [`crate::sandbox::probe`]) cannot give.
-    pub fn warnings(&self, support: &Support) -> Vec<String> {
+    pub(crate) fn warnings(&self, support: &Support) -> Vec<String> {
         support.warnings(&self.policy(Path::new("")))
     }
 

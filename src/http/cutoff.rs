@@ -25,11 +25,11 @@ use super::sse::Work;
 use crate::mcp::jsonrpc;
 
 /// The message of the error a cut-off call gets.
-pub const SHUTTING_DOWN: &str = "server shutting down";
+pub(crate) const SHUTTING_DOWN: &str = "server shutting down";
 
 /// The shutdown cut-off of one server.
 #[derive(Debug, Default)]
-pub struct Cutoff {
+pub(crate) struct Cutoff {
     fired: AtomicBool,
     notify: Notify,
     /// How many calls were answered with the error.
@@ -38,23 +38,23 @@ pub struct Cutoff {
 
 impl Cutoff {
     /// Cuts off every call still running: they answer with [`SHUTTING_DOWN`].
-    pub fn fire(&self) {
+    pub(crate) fn fire(&self) {
         self.fired.store(true, Ordering::Release);
         self.notify.notify_waiters();
     }
 
     /// Whether the cut-off came.
-    pub fn has_fired(&self) -> bool {
+    pub(crate) fn has_fired(&self) -> bool {
         self.fired.load(Ordering::Acquire)
     }
 
     /// How many calls were cut off.
-    pub fn cut_calls(&self) -> usize {
+    pub(crate) fn cut_calls(&self) -> usize {
         self.cut.load(Ordering::Relaxed)
     }
 
     /// Resolves at the cut-off, from any task.
-    pub async fn wait(&self) {
+    pub(crate) async fn wait(&self) {
         // Created first: `notify_waiters` wakes every `Notified` that exists when it runs.
         let notified = self.notify.notified();
         if self.has_fired() {
@@ -65,19 +65,24 @@ impl Cutoff {
 
     /// Resolves at the cut-off without registering a waker: only for futures polled by a
     /// connection's task (a handler's), which [`Cutoff::wait`]s and polls them again.
-    pub fn fired(&self) -> Fired<'_> {
+    pub(crate) fn fired(&self) -> Fired<'_> {
         Fired(self)
     }
 
     /// The answer of a call cut off before it sent anything: 503 with the JSON-RPC error.
-    pub fn json_answer(&self, id: RequestId) -> Response {
+    pub(crate) fn json_answer(&self, id: RequestId) -> Response {
         self.cut.fetch_add(1, Ordering::Relaxed);
         HttpError::rpc(StatusCode::SERVICE_UNAVAILABLE, Some(id), shutting_down()).into_response()
     }
 
     /// `work`, or at the cut-off the JSON-RPC error for `id` (and `cancel` set): for a call
     /// whose answer is a stream, written by a task of its own.
-    pub fn guard(self: &Arc<Self>, work: Work, id: RequestId, cancel: Arc<AtomicBool>) -> Work {
+    pub(crate) fn guard(
+        self: &Arc<Self>,
+        work: Work,
+        id: RequestId,
+        cancel: Arc<AtomicBool>,
+    ) -> Work {
         let cutoff = self.clone();
         Box::pin(async move {
             tokio::select! {
@@ -99,7 +104,7 @@ fn shutting_down() -> ErrorData {
 
 /// See [`Cutoff::fired`].
 #[derive(Debug)]
-pub struct Fired<'a>(&'a Cutoff);
+pub(crate) struct Fired<'a>(&'a Cutoff);
 
 impl Future for Fired<'_> {
     type Output = ();

@@ -15,22 +15,22 @@ use crate::mcp::jsonrpc;
 
 /// An HTTP status with a JSON-RPC error body.
 #[derive(Debug)]
-pub struct HttpError {
+pub(crate) struct HttpError {
     /// The HTTP status.
-    pub status: StatusCode,
+    pub(crate) status: StatusCode,
     /// The JSON-RPC error code in the body.
-    pub code: i32,
+    pub(crate) code: i32,
     /// The message in the body.
-    pub message: String,
+    pub(crate) message: String,
     /// The request id, when it was readable.
-    pub id: Option<RequestId>,
+    pub(crate) id: Option<RequestId>,
     /// Structured error data (e.g. the supported protocol versions).
-    pub data: Option<serde_json::Value>,
+    pub(crate) data: Option<serde_json::Value>,
 }
 
 impl HttpError {
     /// An error with the generic server-error code -32000.
-    pub fn new(status: StatusCode, message: impl Into<String>) -> HttpError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> HttpError {
         HttpError {
             status,
             code: -32000,
@@ -41,12 +41,12 @@ impl HttpError {
     }
 
     /// 403 for a rejected Host or Origin.
-    pub fn forbidden(message: impl Into<String>) -> HttpError {
+    pub(crate) fn forbidden(message: impl Into<String>) -> HttpError {
         HttpError::new(StatusCode::FORBIDDEN, message)
     }
 
     /// An error carrying a specific JSON-RPC error.
-    pub fn rpc(status: StatusCode, id: Option<RequestId>, err: ErrorData) -> HttpError {
+    pub(crate) fn rpc(status: StatusCode, id: Option<RequestId>, err: ErrorData) -> HttpError {
         HttpError {
             status,
             code: err.code.0,
@@ -73,13 +73,13 @@ impl IntoResponse for HttpError {
 }
 
 /// The router's fallback: 404 for a path this server does not serve.
-pub async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     HttpError::new(StatusCode::NOT_FOUND, "Not Found: no such path").into_response()
 }
 
 /// 405 for a method `path` does not answer, with `Allow` listing the ones it does. A `HEAD`
 /// request gets the same status and headers without the body (RFC 9110 §9.3.2).
-pub fn method_not_allowed(allow: &'static str) -> Response {
+pub(crate) fn method_not_allowed(allow: &'static str) -> Response {
     let mut r = HttpError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         format!("Method Not Allowed: use {allow}"),

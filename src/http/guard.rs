@@ -7,11 +7,11 @@ use super::error::HttpError;
 
 /// Which `Host` and `Origin` values the MCP endpoint accepts.
 #[derive(Debug, Clone, Default)]
-pub struct Security {
+pub(crate) struct Security {
     /// Extra host names allowed besides the loopback names; `*` allows any.
-    pub allowed_hosts: Vec<String>,
+    pub(crate) allowed_hosts: Vec<String>,
     /// Extra origins allowed besides loopback origins; `*` allows any.
-    pub allowed_origins: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
 }
 
 const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -32,7 +32,7 @@ fn host_part(value: &str) -> &str {
 }
 
 /// The host part of a `Host` header value, lowercased, without port or IPv6 brackets.
-pub fn host_name(value: &str) -> String {
+pub(crate) fn host_name(value: &str) -> String {
     host_part(value).to_ascii_lowercase()
 }
 
@@ -43,7 +43,7 @@ fn is_loopback(host: &str) -> bool {
 impl Security {
     /// Checks `Host` and `Origin`: 400 when either is sent twice, 403 when either is not
     /// allowed.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), HttpError> {
         // Runs on every request: compares in place, allocates only to explain a refusal.
         let host = single(headers, header::HOST)?;
         let raw = host.and_then(|v| v.to_str().ok());
@@ -140,7 +140,7 @@ fn accepted(accept: &str) -> (bool, bool) {
 }
 
 /// POST needs `Accept` covering both JSON and SSE (406) and a JSON body (415).
-pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
     if accepted(header_str(headers, header::ACCEPT)) != (true, true) {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,
@@ -159,7 +159,7 @@ pub fn check_post(headers: &HeaderMap) -> Result<(), HttpError> {
 }
 
 /// GET needs `Accept` covering SSE (406).
-pub fn check_get(headers: &HeaderMap) -> Result<(), HttpError> {
+pub(crate) fn check_get(headers: &HeaderMap) -> Result<(), HttpError> {
     if !accepted(header_str(headers, header::ACCEPT)).1 {
         return Err(HttpError::new(
             StatusCode::NOT_ACCEPTABLE,

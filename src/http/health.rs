@@ -9,7 +9,7 @@ use serde_json::json;
 use super::AppState;
 
 /// `GET|HEAD /health`: the process is up.
-pub async fn health() -> Response {
+pub(crate) async fn health() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "✓ Ok",
@@ -29,7 +29,7 @@ pub async fn health() -> Response {
 /// calls any more: it is listed under `stuck` and does not count as ready, until a reload or
 /// restart gives it new threads. An isolated plugin whose child crashed in a loop is not
 /// restarted: it is listed under `failed` with the reason (status `failed`) until a reload.
-pub async fn ready(State(state): State<AppState>) -> Response {
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     let registry = &state.service.registry;
     let total = registry.total();
     let serving = registry.is_serving();
@@ -110,7 +110,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 
 /// The most of a compiler's errors `/ready` shows: the first errors are the ones to fix, and
 /// a probe's body should stay small.
-pub const MAX_ERROR_CHARS: usize = 4096;
+pub(crate) const MAX_ERROR_CHARS: usize = 4096;
 
 /// `text` cut to [`MAX_ERROR_CHARS`] on a character boundary, saying how much was left out.
 fn capped(text: &str) -> String {

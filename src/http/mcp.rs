@@ -31,9 +31,9 @@ use crate::mcp::sink::{Drops, Outbound, outbound_channel};
 use crate::mcp::{Caller, RequestCtx, Session};
 
 /// The session header.
-pub const SESSION_HEADER: &str = "mcp-session-id";
+pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 /// The protocol version header.
-pub const VERSION_HEADER: &str = "mcp-protocol-version";
+pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
 
 /// Sets the flag when dropped unless disarmed: a request whose client went away is cancelled.
 struct CancelOnDrop(Arc<AtomicBool>, bool);
@@ -194,7 +194,7 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
 }
 
 /// `POST` on the MCP endpoint.
-pub async fn post(State(state): State<AppState>, req: Request) -> Response {
+pub(crate) async fn post(State(state): State<AppState>, req: Request) -> Response {
     let metrics = state.service.options.metrics.clone();
     let mut method = "other";
     let response = match post_inner(state, req, &mut method).await {
@@ -460,7 +460,7 @@ fn json_response(body: String) -> Response {
 
 /// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
 /// with `Last-Event-ID`, the rest of a response stream the client lost.
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
@@ -502,7 +502,7 @@ async fn get_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap)
 }
 
 /// `DELETE` on the MCP endpoint: ends the session.
-pub async fn delete(
+pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,

@@ -21,7 +21,7 @@ use crate::mcp::tasks::EXTENSION_METHODS;
 use crate::mcp::{Caller, Session};
 
 /// Serves one POSTed message of a 2026-07-28 client.
-pub async fn post(
+pub(crate) async fn post(
     state: &AppState,
     headers: &HeaderMap,
     message: Incoming<'_>,

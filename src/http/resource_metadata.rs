@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 
 /// The path of the metadata for a resource at the server's root.
-pub const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+pub(crate) const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
 /// `GET` on either metadata path.
-pub async fn get(State(state): State<AppState>) -> Response {
+pub(crate) async fn get(State(state): State<AppState>) -> Response {
     let Some(oauth) = state.auth.oauth() else {
         return super::error::not_found().await;
     };

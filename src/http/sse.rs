@@ -32,15 +32,15 @@ use crate::mcp::events::{Resumed, event_id};
 use crate::mcp::sink::{DropReason, Drops, Outbound};
 
 /// The `retry:` hint (ms) sent with the priming event.
-pub const RETRY_MS: u64 = 1000;
+pub(crate) const RETRY_MS: u64 = 1000;
 /// How often an idle long-lived stream gets a comment, so dead connections are noticed.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// How many messages a session `GET` stream holds for a client that is not reading before it
 /// drops the oldest (its producers are not tools and cannot be slowed down).
-pub const SESSION_BACKLOG: usize = 1024;
+pub(crate) const SESSION_BACKLOG: usize = 1024;
 
 /// A `message` event carrying one JSON-RPC message, with an id when resumable.
-pub fn event(json: &str, id: Option<&str>) -> Bytes {
+pub(crate) fn event(json: &str, id: Option<&str>) -> Bytes {
     let mut s = String::with_capacity(json.len() + 40);
     if let Some(id) = id {
         s.push_str("id: ");
@@ -54,7 +54,7 @@ pub fn event(json: &str, id: Option<&str>) -> Bytes {
 }
 
 /// An SSE response around `body`.
-pub fn response(body: Body) -> Response {
+pub(crate) fn response(body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
@@ -90,22 +90,22 @@ fn channel_body() -> (BodyTx, Body) {
 
 /// How a request's stream behaves.
 #[derive(Debug)]
-pub struct StreamMode {
+pub(crate) struct StreamMode {
     /// The session whose event log records the stream, when the stream is resumable.
-    pub resumable: Option<Arc<Session>>,
+    pub(crate) resumable: Option<Arc<Session>>,
     /// Send a priming event (empty data, an id and `retry:`) first (2025-11-25 and later).
-    pub priming: bool,
+    pub(crate) priming: bool,
     /// Set when the client goes away and the stream is not resumable.
-    pub cancel: Arc<AtomicBool>,
+    pub(crate) cancel: Arc<AtomicBool>,
     /// Counts what the stream could not deliver.
-    pub drops: Drops,
+    pub(crate) drops: Drops,
 }
 
 /// The handler's future, producing the serialized response.
-pub type Work = Pin<Box<dyn Future<Output = String> + Send>>;
+pub(crate) type Work = Pin<Box<dyn Future<Output = String> + Send>>;
 
 /// Streams `first`, everything else `rx` carries, then the result of `work`.
-pub fn request_stream(
+pub(crate) fn request_stream(
     work: Work,
     first: Outbound,
     rx: mpsc::Receiver<Outbound>,
@@ -255,7 +255,7 @@ fn lock(s: &Session) -> std::sync::MutexGuard<'_, crate::mcp::events::EventLog> 
 }
 
 /// The replay of a resumed stream: missed events, then live ones until the response.
-pub fn resumed_stream(stream: u64, resumed: Resumed) -> Response {
+pub(crate) fn resumed_stream(stream: u64, resumed: Resumed) -> Response {
     let (tx, body) = channel_body();
     tokio::spawn(async move {
         for (seq, msg) in resumed.missed {
@@ -287,7 +287,7 @@ pub fn resumed_stream(stream: u64, resumed: Resumed) -> Response {
 /// The session's stream for messages not tied to a request (`GET`), with keep-alives. A
 /// client that stops reading gets the newest [`SESSION_BACKLOG`] messages when it resumes
 /// reading; older ones are dropped and counted.
-pub fn session_stream(mut rx: mpsc::UnboundedReceiver<String>, drops: Drops) -> Response {
+pub(crate) fn session_stream(mut rx: mpsc::UnboundedReceiver<String>, drops: Drops) -> Response {
     let (tx, body) = channel_body();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(KEEP_ALIVE);

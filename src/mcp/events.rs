@@ -17,17 +17,17 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{Receiver, Sender, channel};
 
 /// How long a finished stream stays available for a late reconnect.
-pub const KEEP_FINISHED: Duration = Duration::from_secs(60);
+pub(crate) const KEEP_FINISHED: Duration = Duration::from_secs(60);
 /// The most streams a session remembers; the oldest go first.
-pub const MAX_STREAMS: usize = 64;
+pub(crate) const MAX_STREAMS: usize = 64;
 /// The most events one stream remembers for replay (a runaway tool cannot grow the log
 /// without bound).
-pub const MAX_EVENTS: usize = 1024;
+pub(crate) const MAX_EVENTS: usize = 1024;
 /// Live events a resumed reader may have waiting; the stream's writer waits for room.
-pub const FOLLOW_CAPACITY: usize = 256;
+pub(crate) const FOLLOW_CAPACITY: usize = 256;
 
 /// One event: sequence number and JSON-RPC message.
-pub type Event = (u64, String);
+pub(crate) type Event = (u64, String);
 
 #[derive(Debug)]
 struct StreamLog {
@@ -41,7 +41,7 @@ struct StreamLog {
 
 /// The event log of one session.
 #[derive(Debug, Default)]
-pub struct EventLog {
+pub(crate) struct EventLog {
     streams: HashMap<u64, StreamLog>,
     next_stream: u64,
 }
@@ -49,38 +49,38 @@ pub struct EventLog {
 /// What a resume finds: the missed events, and a receiver for later ones if the stream is
 /// still running.
 #[derive(Debug)]
-pub struct Resumed {
+pub(crate) struct Resumed {
     /// Events after the client's last one.
-    pub missed: Vec<Event>,
+    pub(crate) missed: Vec<Event>,
     /// Live events, if the response has not been sent yet.
-    pub live: Option<Receiver<Event>>,
+    pub(crate) live: Option<Receiver<Event>>,
 }
 
 /// What [`EventLog::record`] did with a message.
 #[derive(Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// The message's sequence number (0 when the stream is no longer in the log).
-    pub seq: u64,
+    pub(crate) seq: u64,
     /// The resumed reader to hand the message to, outside the log's lock.
-    pub follower: Option<Sender<Event>>,
+    pub(crate) follower: Option<Sender<Event>>,
     /// How many events the cap pushed out that no reader had received (0 or 1).
-    pub lost: u64,
+    pub(crate) lost: u64,
 }
 
 /// `{stream}_{seq}`.
-pub fn event_id(stream: u64, seq: u64) -> String {
+pub(crate) fn event_id(stream: u64, seq: u64) -> String {
     format!("{stream}_{seq}")
 }
 
 /// Parses an event id made by [`event_id`].
-pub fn parse_event_id(id: &str) -> Option<(u64, u64)> {
+pub(crate) fn parse_event_id(id: &str) -> Option<(u64, u64)> {
     let (s, q) = id.trim().split_once('_')?;
     Some((s.parse().ok()?, q.parse().ok()?))
 }
 
 impl EventLog {
     /// Starts a new stream and returns its number; the priming event is sequence 0.
-    pub fn open(&mut self) -> u64 {
+    pub(crate) fn open(&mut self) -> u64 {
         self.gc();
         let id = self.next_stream;
         self.next_stream += 1;
@@ -98,7 +98,7 @@ impl EventLog {
 
     /// Appends a message to a stream. `live` says whether the stream's own client is
     /// connected to receive it; a resumed reader, if attached, is returned to be sent it.
-    pub fn record(&mut self, stream: u64, message: &str, live: bool) -> Recorded {
+    pub(crate) fn record(&mut self, stream: u64, message: &str, live: bool) -> Recorded {
         let Some(log) = self.streams.get_mut(&stream) else {
             return Recorded {
                 seq: 0,
@@ -129,7 +129,7 @@ impl EventLog {
 
     /// Marks a stream's response as sent; a resumed reader's channel closes once the writer
     /// has handed it the last message.
-    pub fn finish(&mut self, stream: u64) {
+    pub(crate) fn finish(&mut self, stream: u64) {
         if let Some(log) = self.streams.get_mut(&stream) {
             log.finished = Some(Instant::now());
             log.follower = None;
@@ -137,7 +137,7 @@ impl EventLog {
     }
 
     /// The events of `stream` after `after`, and live ones if it is still running.
-    pub fn resume(&mut self, stream: u64, after: u64) -> Option<Resumed> {
+    pub(crate) fn resume(&mut self, stream: u64, after: u64) -> Option<Resumed> {
         let log = self.streams.get_mut(&stream)?;
         let missed = log
             .events

@@ -8,13 +8,13 @@
 use std::borrow::Cow;
 
 use rmcp::model::{ErrorCode, ErrorData, RequestId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// One incoming JSON-RPC message.
 #[derive(Debug)]
-pub enum Incoming<'a> {
+pub(crate) enum Incoming<'a> {
     /// A request: answer it.
     Request {
         /// The request id, echoed in the answer.
@@ -120,7 +120,7 @@ impl<'de> serde::de::Visitor<'de> for IdVisitor {
 
 /// Why a body is not a message we can answer normally.
 #[derive(Debug)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// Not JSON (`-32700`).
     Parse(String),
     /// JSON, but not a valid JSON-RPC message (`-32600`); carries the id when one was readable.
@@ -131,7 +131,7 @@ pub enum ParseError {
 
 impl ParseError {
     /// The JSON-RPC error for this failure.
-    pub fn to_error(&self) -> (Option<RequestId>, ErrorData) {
+    pub(crate) fn to_error(&self) -> (Option<RequestId>, ErrorData) {
         match self {
             ParseError::Parse(m) => (
                 None,
@@ -153,7 +153,7 @@ impl ParseError {
 }
 
 /// Parses one message from `body`.
-pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
+pub(crate) fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         return match serde_json::from_slice::<Value>(body) {
@@ -210,7 +210,7 @@ pub fn parse(body: &[u8]) -> Result<Incoming<'_>, ParseError> {
 }
 
 /// Deserializes params (absent params read as `{}`) or gives an invalid-params error.
-pub fn params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorData> {
+pub(crate) fn params<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorData> {
     let text = params.map(RawValue::get).unwrap_or("{}");
     serde_json::from_str(text)
         .map_err(|e| ErrorData::invalid_params(format!("Invalid params: {e}"), None))
@@ -236,7 +236,7 @@ fn write_id(out: &mut String, id: &RequestId) {
 }
 
 /// `{"jsonrpc":"2.0","id":ID,"result":RAW}`.
-pub fn response_raw(id: &RequestId, result: &str) -> String {
+pub(crate) fn response_raw(id: &RequestId, result: &str) -> String {
     let mut s = String::with_capacity(result.len() + 64);
     s.push_str("{\"jsonrpc\":\"2.0\",\"id\":");
     write_id(&mut s, id);
@@ -246,19 +246,8 @@ pub fn response_raw(id: &RequestId, result: &str) -> String {
     s
 }
 
-/// A response carrying `result` serialized.
-pub fn response<T: Serialize>(id: &RequestId, result: &T) -> String {
-    match serde_json::to_string(result) {
-        Ok(r) => response_raw(id, &r),
-        Err(e) => error(
-            Some(id),
-            &ErrorData::internal_error(format!("cannot serialize result: {e}"), None),
-        ),
-    }
-}
-
 /// An error response (id absent when it could not be read).
-pub fn error(id: Option<&RequestId>, err: &ErrorData) -> String {
+pub(crate) fn error(id: Option<&RequestId>, err: &ErrorData) -> String {
     let err = serde_json::to_string(err).unwrap_or_else(|_| {
         format!(
             "{{\"code\":{},\"message\":\"internal error\"}}",
@@ -276,7 +265,7 @@ pub fn error(id: Option<&RequestId>, err: &ErrorData) -> String {
 }
 
 /// A notification `{"jsonrpc":"2.0","method":M,"params":P}`.
-pub fn notification(method: &str, params: &Value) -> String {
+pub(crate) fn notification(method: &str, params: &Value) -> String {
     serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
 }
 

@@ -13,15 +13,15 @@ const KEY_SUBSCRIPTION: &str = "io.modelcontextprotocol/subscriptionId";
 /// Which notifications a listener asked for.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// `notifications/tools/list_changed`.
-    pub tools_list_changed: bool,
+    pub(crate) tools_list_changed: bool,
     /// `notifications/prompts/list_changed`.
-    pub prompts_list_changed: bool,
+    pub(crate) prompts_list_changed: bool,
     /// `notifications/resources/list_changed`.
-    pub resources_list_changed: bool,
+    pub(crate) resources_list_changed: bool,
     /// `notifications/resources/updated` for these URIs.
-    pub resource_subscriptions: Vec<String>,
+    pub(crate) resource_subscriptions: Vec<String>,
 }
 
 impl Filter {
@@ -64,7 +64,7 @@ struct Listener {
 
 /// The open listen streams.
 #[derive(Debug, Default)]
-pub struct Listeners {
+pub(crate) struct Listeners {
     open: Mutex<Vec<Listener>>,
 }
 
@@ -79,7 +79,7 @@ fn tagged(method: &str, id: &RequestId, mut params: serde_json::Map<String, Valu
 impl Listeners {
     /// Registers a listener; the receiver yields the acknowledgement first, then the
     /// notifications it opted in to.
-    pub fn listen(&self, id: RequestId, filter: Filter) -> UnboundedReceiver<String> {
+    pub(crate) fn listen(&self, id: RequestId, filter: Filter) -> UnboundedReceiver<String> {
         let (tx, rx) = unbounded_channel();
         let mut ack = serde_json::Map::new();
         ack.insert("notifications".into(), filter.to_json());
@@ -91,7 +91,7 @@ impl Listeners {
     }
 
     /// Sends each of `methods` (list-changed notifications) to the listeners that want it.
-    pub fn broadcast(&self, methods: &[&str]) {
+    pub(crate) fn broadcast(&self, methods: &[&str]) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.retain(|l| {
             for m in methods {
@@ -105,7 +105,7 @@ impl Listeners {
     }
 
     /// Sends `notifications/resources/updated` for `uri` to listeners subscribed to it.
-    pub fn resource_updated(&self, uri: &str) {
+    pub(crate) fn resource_updated(&self, uri: &str) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.retain(|l| {
             if !l.filter.resource_subscriptions.iter().any(|u| u == uri) {
@@ -119,7 +119,7 @@ impl Listeners {
     }
 
     /// Ends every listen stream gracefully: a completion response, then the stream closes.
-    pub fn close_all(&self) {
+    pub(crate) fn close_all(&self) {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         for l in open.drain(..) {
             let result = json!({
@@ -132,15 +132,11 @@ impl Listeners {
     }
 
     /// Number of open listeners.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.retain(|l| !l.tx.is_closed());
         open.len()
-    }
-
-    /// Whether no listener is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

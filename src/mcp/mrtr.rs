@@ -29,9 +29,9 @@ use super::per_request::decorate;
 use crate::plugin::HostRequestError;
 
 /// How long a sealed `requestState` stays valid.
-pub const STATE_TTL: Duration = Duration::from_secs(600);
+pub(crate) const STATE_TTL: Duration = Duration::from_secs(600);
 /// The methods that may answer with an `InputRequiredResult`.
-pub const METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
+pub(crate) const METHODS: [&str; 3] = ["tools/call", "prompts/get", "resources/read"];
 
 /// What the sealed `requestState` holds between rounds.
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,19 +44,19 @@ struct Sealed {
 
 /// Seals and opens MRTR state with a per-process key.
 #[derive(Debug)]
-pub struct Mrtr {
+pub(crate) struct Mrtr {
     codec: RequestStateCodec,
 }
 
 /// The input a (possibly retried) request brings: the answers so far, by key.
 #[derive(Debug, Default, Clone)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     /// Answers by key: from the verified state, and from the retry's `inputResponses`.
-    pub answers: Map<String, Value>,
+    pub(crate) answers: Map<String, Value>,
 }
 
 /// The binding of a `requestState` to its request: caller, method and salient params.
-pub fn binding(caller: Option<&str>, method: &str, params: Option<&RawValue>) -> Vec<u8> {
+pub(crate) fn binding(caller: Option<&str>, method: &str, params: Option<&RawValue>) -> Vec<u8> {
     let mut p: Map<String, Value> = params
         .and_then(|p| serde_json::from_str(p.get()).ok())
         .unwrap_or_default();
@@ -87,7 +87,7 @@ fn invalid(message: impl Into<String>) -> ErrorData {
 impl Mrtr {
     /// A codec keyed with `secret` (`--state-secret`, shared by every instance behind a load
     /// balancer), or else with 32 random bytes from the OS.
-    pub fn new(secret: Option<&[u8]>) -> Mrtr {
+    pub(crate) fn new(secret: Option<&[u8]>) -> Mrtr {
         let key = match secret {
             Some(s) if s.len() >= 32 => s.to_vec(),
             _ => {
@@ -107,7 +107,7 @@ impl Mrtr {
     /// The inputs of a (possibly retried) request, and the requests of the last round that
     /// the retry left unanswered (asked again without running the plugin). An error when
     /// `inputResponses` is not an object or `requestState` fails verification.
-    pub fn inputs(
+    pub(crate) fn inputs(
         &self,
         params: Option<&RawValue>,
         binding: &[u8],
@@ -148,7 +148,7 @@ impl Mrtr {
     }
 
     /// The `InputRequiredResult` of `method` asking for `asked`, sealing the answers so far.
-    pub fn input_required(
+    pub(crate) fn input_required(
         &self,
         method: &str,
         inputs: &Inputs,
@@ -177,25 +177,25 @@ impl Mrtr {
 
 /// The client input of one 2026-07-28 round: what the plugin's requests are answered with.
 #[derive(Debug, Default)]
-pub struct PerRequestCall {
+pub(crate) struct PerRequestCall {
     /// Answers by key.
-    pub answers: Map<String, Value>,
+    pub(crate) answers: Map<String, Value>,
     /// The client's declared capabilities (`sampling`, `elicitation`, `roots`).
-    pub client_capabilities: Option<Value>,
+    pub(crate) client_capabilities: Option<Value>,
     next: AtomicUsize,
     /// Requests the plugin made that have no answer yet: `(key, {"method","params"})`.
-    pub asked: Mutex<Vec<(String, Value)>>,
+    pub(crate) asked: Mutex<Vec<(String, Value)>>,
     /// Why an answer the client gave does not fit its request: the request then fails with
     /// -32602 instead of running on malformed input.
-    pub malformed: Mutex<Option<String>>,
+    pub(crate) malformed: Mutex<Option<String>>,
     /// Capabilities the plugin needed that the client did not declare: if the plugin then
     /// fails, the request fails with MissingRequiredClientCapabilityError (-32021).
-    pub refused: Mutex<Vec<&'static str>>,
+    pub(crate) refused: Mutex<Vec<&'static str>>,
 }
 
 impl PerRequestCall {
     /// A round with these answers.
-    pub fn new(inputs: Inputs, client_capabilities: Option<Value>) -> PerRequestCall {
+    pub(crate) fn new(inputs: Inputs, client_capabilities: Option<Value>) -> PerRequestCall {
         PerRequestCall {
             answers: inputs.answers,
             client_capabilities,
@@ -205,7 +205,7 @@ impl PerRequestCall {
 
     /// Answers the plugin's request `method` (named `key`, else `r<i>`) from the client's
     /// answers, or records it to be asked.
-    pub fn request(
+    pub(crate) fn request(
         &self,
         method: &str,
         params: Value,
@@ -252,13 +252,13 @@ impl PerRequestCall {
     }
 
     /// The requests asked this round, taken out.
-    pub fn take_asked(&self) -> Vec<(String, Value)> {
+    pub(crate) fn take_asked(&self) -> Vec<(String, Value)> {
         std::mem::take(&mut *self.asked.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// MissingRequiredClientCapabilityError (-32021) naming the capabilities the plugin asked
     /// for that the client did not declare, if any: for a request whose plugin then failed.
-    pub fn missing_capabilities(&self) -> Option<ErrorData> {
+    pub(crate) fn missing_capabilities(&self) -> Option<ErrorData> {
         let refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
         if refused.is_empty() {
             return None;
@@ -275,7 +275,7 @@ impl PerRequestCall {
     }
 
     /// The error for a malformed answer, if the plugin met one.
-    pub fn malformed(&self) -> Option<ErrorData> {
+    pub(crate) fn malformed(&self) -> Option<ErrorData> {
         let why = self.malformed.lock().unwrap_or_else(|e| e.into_inner());
         why.clone().map(invalid)
     }

@@ -11,18 +11,18 @@
 
 use axum::http::HeaderMap;
 use base64::Engine;
-use rmcp::model::{CacheScope, DiscoverResult, ErrorCode, ErrorData, ProgressToken};
+use rmcp::model::{CacheScope, DiscoverResult, ErrorCode, ErrorData};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-pub use super::mrtr::{Inputs, Mrtr, binding};
+pub(crate) use super::mrtr::{Inputs, Mrtr, binding};
 use super::service::{HANDSHAKE_VERSIONS, capabilities, server_info};
 
 /// The revision this module implements.
-pub const REVISION: &str = "2026-07-28";
+pub(crate) const REVISION: &str = "2026-07-28";
 /// Every version served, oldest first.
-pub const SUPPORTED: [&str; 5] = [
+pub(crate) const SUPPORTED: [&str; 5] = [
     HANDSHAKE_VERSIONS[0],
     HANDSHAKE_VERSIONS[1],
     HANDSHAKE_VERSIONS[2],
@@ -30,7 +30,7 @@ pub const SUPPORTED: [&str; 5] = [
     REVISION,
 ];
 /// Methods of this revision (anything else is answered 404 / -32601).
-pub const METHODS: [&str; 13] = [
+pub(crate) const METHODS: [&str; 13] = [
     "server/discover",
     "tools/list",
     "tools/call",
@@ -47,7 +47,7 @@ pub const METHODS: [&str; 13] = [
     "resources/directory/read",
 ];
 /// How long list and read results may be cached by clients.
-pub const TTL_MS: u64 = 0;
+pub(crate) const TTL_MS: u64 = 0;
 
 const KEY_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const KEY_CAPS: &str = "io.modelcontextprotocol/clientCapabilities";
@@ -57,21 +57,19 @@ const KEY_SERVER: &str = "io.modelcontextprotocol/serverInfo";
 
 /// What a request says about itself in `params._meta`.
 #[derive(Debug, Default, Clone)]
-pub struct RequestMeta {
+pub(crate) struct RequestMeta {
     /// `io.modelcontextprotocol/protocolVersion`.
-    pub protocol_version: Option<String>,
+    pub(crate) protocol_version: Option<String>,
     /// `io.modelcontextprotocol/clientCapabilities`.
-    pub client_capabilities: Option<Value>,
+    pub(crate) client_capabilities: Option<Value>,
     /// `io.modelcontextprotocol/clientInfo`.
-    pub client_info: Option<Value>,
+    pub(crate) client_info: Option<Value>,
     /// `io.modelcontextprotocol/logLevel`: without it no log messages are sent.
-    pub log_level: Option<String>,
-    /// `progressToken`.
-    pub progress_token: Option<ProgressToken>,
+    pub(crate) log_level: Option<String>,
 }
 
 /// Reads `params._meta`.
-pub fn request_meta(params: Option<&RawValue>) -> RequestMeta {
+pub(crate) fn request_meta(params: Option<&RawValue>) -> RequestMeta {
     #[derive(Deserialize)]
     struct P {
         #[serde(rename = "_meta")]
@@ -94,14 +92,11 @@ pub fn request_meta(params: Option<&RawValue>) -> RequestMeta {
             .get(KEY_LOG)
             .and_then(Value::as_str)
             .map(str::to_string),
-        progress_token: meta
-            .get("progressToken")
-            .and_then(|t| serde_json::from_value(t.clone()).ok()),
     }
 }
 
 /// The error for a version the server does not serve (`-32022`, with the supported list).
-pub fn unsupported_version(requested: &str) -> ErrorData {
+pub(crate) fn unsupported_version(requested: &str) -> ErrorData {
     ErrorData::new(
         ErrorCode::UNSUPPORTED_PROTOCOL_VERSION,
         format!("Unsupported protocol version: {requested}"),
@@ -114,7 +109,7 @@ fn mismatch(message: String) -> ErrorData {
 }
 
 /// Decodes a header value that may use the `=?base64?...?=` sentinel; `None` if invalid.
-pub fn decode_header_value(v: &str) -> Option<String> {
+pub(crate) fn decode_header_value(v: &str) -> Option<String> {
     if let Some(inner) = v
         .strip_prefix("=?base64?")
         .and_then(|r| r.strip_suffix("?="))
@@ -131,7 +126,7 @@ pub fn decode_header_value(v: &str) -> Option<String> {
 /// Checks the request-metadata headers of a POST against its body (400 / -32020 when they
 /// are missing or differ). `tool_schema` is the called tool's input schema, for
 /// `Mcp-Param-*` headers.
-pub fn check_headers(
+pub(crate) fn check_headers(
     headers: &HeaderMap,
     method: &str,
     params: Option<&RawValue>,
@@ -263,7 +258,7 @@ fn check_param_headers<'h>(
 
 /// Adds the fields every result of this revision carries: `resultType`, the server's identity
 /// in `_meta`, and for list and read results (not an `InputRequiredResult`) `ttlMs`/`cacheScope`.
-pub fn decorate(method: &str, raw: &str) -> String {
+pub(crate) fn decorate(method: &str, raw: &str) -> String {
     let Ok(mut obj) = serde_json::from_str::<Map<String, Value>>(raw) else {
         return raw.to_string();
     };
@@ -298,7 +293,7 @@ pub fn decorate(method: &str, raw: &str) -> String {
 }
 
 /// The `server/discover` result.
-pub fn discover() -> String {
+pub(crate) fn discover() -> String {
     let versions = SUPPORTED
         .iter()
         .filter_map(|v| serde_json::from_value(Value::String((*v).to_string())).ok())

@@ -30,79 +30,80 @@ mod context;
 mod lookup;
 mod outcome;
 mod scan;
-pub mod skills;
+pub(crate) mod skills;
 mod task_call;
 mod task_input;
 mod task_job;
 mod task_progress;
 use call::NamedParams;
-pub use call::{InlineAnswer, InlineCall};
-pub use lookup::MissingScopes;
-pub use outcome::{humanize, panic_text};
+pub(crate) use call::{InlineAnswer, InlineCall};
+pub(crate) use lookup::MissingScopes;
+pub(crate) use outcome::panic_text;
 
 /// Protocol versions served with the `initialize` handshake, oldest first.
-pub const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+pub(crate) const HANDSHAKE_VERSIONS: [&str; 4] =
+    ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 /// The newest handshake version, offered when the client asks for one we do not know.
-pub const LATEST_HANDSHAKE: &str = "2025-11-25";
+pub(crate) const LATEST_HANDSHAKE: &str = "2025-11-25";
 /// The version assumed when a client sends no `MCP-Protocol-Version` header.
-pub const DEFAULT_VERSION: &str = "2025-03-26";
+pub(crate) const DEFAULT_VERSION: &str = "2025-03-26";
 /// How many items a list result holds before it pages with `nextCursor`.
-pub const PAGE_SIZE: usize = 100;
+pub(crate) const PAGE_SIZE: usize = 100;
 
 /// Who is calling, as established by authentication.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The caller's identity (key id or JWT `sub`).
-    pub id: String,
+    pub(crate) id: String,
     /// The caller's scopes.
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// Settings of the service.
 #[derive(Debug, Clone)]
-pub struct ServiceOptions {
+pub(crate) struct ServiceOptions {
     /// Stateless mode: no sessions, no server-to-client requests.
-    pub stateless: bool,
+    pub(crate) stateless: bool,
     /// A tool call running longer than this gets a "timed out" error result.
-    pub tool_timeout: Duration,
+    pub(crate) tool_timeout: Duration,
     /// Run tools whose manifest says `inline` on the thread that read the request.
-    pub inline_tools: bool,
+    pub(crate) inline_tools: bool,
     /// Counters for `GET /metrics`, when it is served.
-    pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// Where one request's related messages go, and its cancellation flag.
 #[derive(Debug)]
-pub struct RequestCtx {
+pub(crate) struct RequestCtx {
     /// The request's session (throwaway in stateless mode).
-    pub session: Arc<Session>,
+    pub(crate) session: Arc<Session>,
     /// The request's response stream, for notifications and requests to the client.
-    pub outbound: Option<super::sink::OutboundTx>,
+    pub(crate) outbound: Option<super::sink::OutboundTx>,
     /// Set when the client cancels or goes away.
-    pub cancel: Arc<AtomicBool>,
+    pub(crate) cancel: Arc<AtomicBool>,
     /// The authenticated caller, if any.
-    pub caller: Option<Caller>,
+    pub(crate) caller: Option<Caller>,
 }
 
 /// The MCP server core.
 #[derive(Debug)]
-pub struct Service {
+pub(crate) struct Service {
     /// The plugins being served.
-    pub registry: Arc<Registry>,
+    pub(crate) registry: Arc<Registry>,
     /// Live sessions (stateful mode).
-    pub sessions: SessionStore,
+    pub(crate) sessions: SessionStore,
     /// Settings.
-    pub options: ServiceOptions,
+    pub(crate) options: ServiceOptions,
     /// Seals `requestState` for 2026-07-28 multi round-trip requests.
-    pub mrtr: super::per_request::Mrtr,
+    pub(crate) mrtr: super::per_request::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
-    pub listeners: super::listen::Listeners,
+    pub(crate) listeners: super::listen::Listeners,
     /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
-    pub updates: tokio::sync::mpsc::UnboundedSender<String>,
+    pub(crate) updates: tokio::sync::mpsc::UnboundedSender<String>,
     /// The receiving end, taken once by the task that fans updates out.
-    pub updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
+    pub(crate) updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
     /// Tool calls run as tasks.
-    pub tasks: Arc<super::tasks::Tasks>,
+    pub(crate) tasks: Arc<super::tasks::Tasks>,
     /// Generations whose task calls changed their lists (`HostContext::set_listed`): no
     /// request waits on a task's call, so [`Service::run_updates`] serves the change.
     relists: tokio::sync::mpsc::UnboundedSender<Arc<Generation>>,
@@ -124,12 +125,12 @@ type Reply = Result<String, ErrorData>;
 
 /// The answer to one request.
 #[derive(Debug)]
-pub struct Handled {
+pub(crate) struct Handled {
     /// The full JSON-RPC response.
-    pub response: String,
+    pub(crate) response: String,
     /// Set when a `tools/call` was refused for want of scopes (the response is then its
     /// JSON-RPC error): HTTP answers 403 with the scope challenge instead.
-    pub missing_scopes: Option<MissingScopes>,
+    pub(crate) missing_scopes: Option<MissingScopes>,
 }
 
 fn json<T: Serialize>(v: &T) -> Reply {
@@ -137,7 +138,7 @@ fn json<T: Serialize>(v: &T) -> Reply {
 }
 
 /// Whether `caller` may see and call a tool with these access rules.
-pub fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
+pub(crate) fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
     if !access.authenticated && access.scopes.is_empty() {
         return true;
     }
@@ -170,7 +171,7 @@ fn error_result(text: &str) -> String {
 
 impl Service {
     /// A service for `registry`.
-    pub fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
+    pub(crate) fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
         let (updates, updates_rx) = tokio::sync::mpsc::unbounded_channel();
         let (relists, relists_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
@@ -189,7 +190,7 @@ impl Service {
 
     /// Answers one request. The response text is always a full JSON-RPC response; a
     /// transport that can say more (HTTP's 403 scope challenge) also gets why it was refused.
-    pub async fn handle_request(
+    pub(crate) async fn handle_request(
         &self,
         id: &RequestId,
         method: &str,
@@ -383,7 +384,7 @@ impl Service {
 
     /// Sends `notifications/resources/updated` for `uri` to every session subscribed to it
     /// (on its GET stream) and every 2026-07-28 listener that asked for it.
-    pub fn resource_updated(&self, uri: &str) {
+    pub(crate) fn resource_updated(&self, uri: &str) {
         let note = jsonrpc::notification(
             "notifications/resources/updated",
             &serde_json::json!({"uri": uri}),
@@ -398,7 +399,7 @@ impl Service {
 
     /// Fans out resource updates reported by plugins, and serves the list changes of task
     /// calls, until the service is dropped.
-    pub async fn run_updates(self: std::sync::Arc<Self>) {
+    pub(crate) async fn run_updates(self: std::sync::Arc<Self>) {
         let rx = self
             .updates_rx
             .lock()
@@ -430,7 +431,7 @@ impl Service {
     }
 
     /// Tells every session with an open stream which lists changed after a reload.
-    pub fn broadcast_list_changed(&self, changes: crate::plugin::Changes) {
+    pub(crate) fn broadcast_list_changed(&self, changes: crate::plugin::Changes) {
         let mut methods = Vec::new();
         if changes.tools {
             methods.push("notifications/tools/list_changed");
@@ -454,7 +455,12 @@ impl Service {
     }
 
     /// Handles a notification from the client.
-    pub fn handle_notification(&self, method: &str, params: Option<&RawValue>, session: &Session) {
+    pub(crate) fn handle_notification(
+        &self,
+        method: &str,
+        params: Option<&RawValue>,
+        session: &Session,
+    ) {
         match method {
             "notifications/cancelled" => {
                 #[derive(Deserialize)]
@@ -587,7 +593,7 @@ impl Service {
 }
 
 /// What this server can do; the same in every session (lists may change after a reload).
-pub fn capabilities() -> ServerCapabilities {
+pub(crate) fn capabilities() -> ServerCapabilities {
     let mut tools = ToolsCapability::default();
     tools.list_changed = Some(true);
     let mut resources = ResourcesCapability::default();
@@ -605,7 +611,7 @@ pub fn capabilities() -> ServerCapabilities {
 }
 
 /// This server's name and version.
-pub fn server_info() -> Implementation {
+pub(crate) fn server_info() -> Implementation {
     Implementation::new("fastmcp", env!("CARGO_PKG_VERSION"))
 }
 

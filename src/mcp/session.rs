@@ -15,23 +15,23 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// Protocol state negotiated by `initialize`.
 #[derive(Debug, Clone, Default)]
-pub struct Negotiated {
+pub(crate) struct Negotiated {
     /// The protocol version in use.
-    pub protocol_version: String,
+    pub(crate) protocol_version: String,
     /// What the client said it can do (sampling, elicitation, roots).
-    pub client_capabilities: Option<ClientCapabilities>,
+    pub(crate) client_capabilities: Option<ClientCapabilities>,
     /// The client's name and version.
-    pub client_info: Option<Implementation>,
+    pub(crate) client_info: Option<Implementation>,
 }
 
 /// A client's answer to a request the server sent, delivered to the waiting worker thread.
-pub type Answer = Result<Value, Value>;
+pub(crate) type Answer = Result<Value, Value>;
 
 /// One client's session.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     /// The `Mcp-Session-Id`; `None` for a stateless request's throwaway session.
-    pub id: Option<Arc<str>>,
+    pub(crate) id: Option<Arc<str>>,
     negotiated: Mutex<Negotiated>,
     /// Minimum level of `notifications/message` sent (0 = debug ... 7 = emergency).
     log_level: AtomicU8,
@@ -46,16 +46,16 @@ pub struct Session {
     /// Resource URIs the client subscribed to.
     subscriptions: Mutex<HashSet<String>>,
     /// Events of this session's SSE response streams, for `Last-Event-ID` resumption.
-    pub events: Mutex<super::events::EventLog>,
+    pub(crate) events: Mutex<super::events::EventLog>,
     /// The authenticated caller that opened the session; only they may use it.
     owner: Mutex<Option<String>>,
 }
 
 /// Until a client sets a level, log messages of info and above go out.
-pub const DEFAULT_LOG_LEVEL: u8 = 1;
+pub(crate) const DEFAULT_LOG_LEVEL: u8 = 1;
 
 /// The severity index of an MCP log level name (0 = debug ... 7 = emergency).
-pub fn level_index(name: &str) -> Option<u8> {
+pub(crate) fn level_index(name: &str) -> Option<u8> {
     let i = match name {
         "debug" => 0,
         "info" => 1,
@@ -76,7 +76,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Session {
     /// A new session; `id` is `None` for stateless requests.
-    pub fn new(id: Option<Arc<str>>, protocol_version: &str) -> Session {
+    pub(crate) fn new(id: Option<Arc<str>>, protocol_version: &str) -> Session {
         Session {
             id,
             negotiated: Mutex::new(Negotiated {
@@ -96,18 +96,18 @@ impl Session {
     }
 
     /// The negotiated protocol state.
-    pub fn negotiated(&self) -> Negotiated {
+    pub(crate) fn negotiated(&self) -> Negotiated {
         lock(&self.negotiated).clone()
     }
 
     /// The protocol version in use.
-    pub fn protocol_version(&self) -> String {
+    pub(crate) fn protocol_version(&self) -> String {
         lock(&self.negotiated).protocol_version.clone()
     }
 
     /// Compares the protocol version in use with `version` (dates compare as strings),
     /// without copying it: this runs on every request.
-    pub fn version_cmp(&self, version: &str) -> std::cmp::Ordering {
+    pub(crate) fn version_cmp(&self, version: &str) -> std::cmp::Ordering {
         lock(&self.negotiated)
             .protocol_version
             .as_str()
@@ -115,67 +115,67 @@ impl Session {
     }
 
     /// Records what `initialize` negotiated.
-    pub fn set_negotiated(&self, n: Negotiated) {
+    pub(crate) fn set_negotiated(&self, n: Negotiated) {
         *lock(&self.negotiated) = n;
     }
 
     /// Binds the session to the caller that opened it.
-    pub fn set_owner(&self, caller: Option<&str>) {
+    pub(crate) fn set_owner(&self, caller: Option<&str>) {
         *lock(&self.owner) = caller.map(str::to_string);
     }
 
     /// Whether `caller` may use this session: the one that opened it (anyone, without auth).
-    pub fn owned_by(&self, caller: Option<&str>) -> bool {
+    pub(crate) fn owned_by(&self, caller: Option<&str>) -> bool {
         lock(&self.owner).as_deref() == caller
     }
 
     /// The caller that opened the session.
-    pub fn owner(&self) -> Option<String> {
+    pub(crate) fn owner(&self) -> Option<String> {
         lock(&self.owner).clone()
     }
 
     /// Sends no log messages at all (2026-07-28 requests without a `logLevel`).
-    pub fn disable_logs(&self) {
+    pub(crate) fn disable_logs(&self) {
         self.log_level.store(u8::MAX, Ordering::Relaxed);
     }
 
     /// Sets the minimum log level sent to this client.
-    pub fn set_log_level(&self, index: u8) {
+    pub(crate) fn set_log_level(&self, index: u8) {
         self.log_level.store(index, Ordering::Relaxed);
     }
 
     /// The minimum log level index (`u8::MAX` = none).
-    pub fn log_level(&self) -> u8 {
+    pub(crate) fn log_level(&self) -> u8 {
         self.log_level.load(Ordering::Relaxed)
     }
 
     /// Whether a log message at `level` passes this session's level.
-    pub fn wants_log(&self, level: &str) -> bool {
+    pub(crate) fn wants_log(&self, level: &str) -> bool {
         level_index(level).is_some_and(|l| l >= self.log_level.load(Ordering::Relaxed))
     }
 
     /// Marks the session as used now.
-    pub fn touch(&self) {
+    pub(crate) fn touch(&self) {
         *lock(&self.last_seen) = Instant::now();
     }
 
     /// How long since the session was last used.
-    pub fn idle_for(&self) -> Duration {
+    pub(crate) fn idle_for(&self) -> Duration {
         lock(&self.last_seen).elapsed()
     }
 
     /// Registers a client request being served; returns its cancellation flag.
-    pub fn begin_request(&self, id: &RequestId, cancel: Arc<AtomicBool>) {
+    pub(crate) fn begin_request(&self, id: &RequestId, cancel: Arc<AtomicBool>) {
         lock(&self.in_flight).insert(id.clone(), cancel);
     }
 
     /// Forgets a served request.
-    pub fn end_request(&self, id: &RequestId) {
+    pub(crate) fn end_request(&self, id: &RequestId) {
         lock(&self.in_flight).remove(id);
     }
 
     /// Cancels a request being served (from `notifications/cancelled`); false if unknown.
-    pub fn cancel_request(&self, id: &RequestId) -> bool {
+    pub(crate) fn cancel_request(&self, id: &RequestId) -> bool {
         match lock(&self.in_flight).get(id) {
             Some(flag) => {
                 flag.store(true, Ordering::Relaxed);
@@ -186,7 +186,7 @@ impl Session {
     }
 
     /// Allocates an id for a server-to-client request and registers where its answer goes.
-    pub fn register_pending(&self) -> (RequestId, std::sync::mpsc::Receiver<Answer>) {
+    pub(crate) fn register_pending(&self) -> (RequestId, std::sync::mpsc::Receiver<Answer>) {
         let id = RequestId::Number(self.next_request_id.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         lock(&self.pending).insert(id.clone(), tx);
@@ -194,12 +194,12 @@ impl Session {
     }
 
     /// Drops a pending server-to-client request (answered elsewhere, cancelled or timed out).
-    pub fn forget_pending(&self, id: &RequestId) {
+    pub(crate) fn forget_pending(&self, id: &RequestId) {
         lock(&self.pending).remove(id);
     }
 
     /// Delivers the client's answer; false if nobody waits for that id.
-    pub fn answer(&self, id: &RequestId, answer: Answer) -> bool {
+    pub(crate) fn answer(&self, id: &RequestId, answer: Answer) -> bool {
         match lock(&self.pending).remove(id) {
             Some(tx) => tx.send(answer).is_ok(),
             None => false,
@@ -207,12 +207,12 @@ impl Session {
     }
 
     /// Installs the GET stream, replacing (and so closing) an earlier one.
-    pub fn set_standalone(&self, tx: UnboundedSender<String>) {
+    pub(crate) fn set_standalone(&self, tx: UnboundedSender<String>) {
         *lock(&self.standalone) = Some(tx);
     }
 
     /// Sends a message on the GET stream; false if there is none or it is closed.
-    pub fn send_standalone(&self, message: String) -> bool {
+    pub(crate) fn send_standalone(&self, message: String) -> bool {
         let mut guard = lock(&self.standalone);
         match guard.as_ref() {
             Some(tx) if tx.send(message).is_ok() => true,
@@ -225,22 +225,22 @@ impl Session {
     }
 
     /// Adds a resource subscription.
-    pub fn subscribe(&self, uri: &str) {
+    pub(crate) fn subscribe(&self, uri: &str) {
         lock(&self.subscriptions).insert(uri.to_string());
     }
 
     /// Removes a resource subscription.
-    pub fn unsubscribe(&self, uri: &str) {
+    pub(crate) fn unsubscribe(&self, uri: &str) {
         lock(&self.subscriptions).remove(uri);
     }
 
     /// Whether the client subscribed to `uri`.
-    pub fn is_subscribed(&self, uri: &str) -> bool {
+    pub(crate) fn is_subscribed(&self, uri: &str) -> bool {
         lock(&self.subscriptions).contains(uri)
     }
 
     /// Ends the session: wakes waiting workers with an error and cancels running calls.
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         for (_, flag) in lock(&self.in_flight).drain() {
             flag.store(true, Ordering::Relaxed);
         }
@@ -250,7 +250,7 @@ impl Session {
     /// Server shutdown: ends the GET stream and fails requests waiting on the client (its
     /// answer would need a new connection, which is no longer accepted), but lets running calls
     /// finish within the shutdown grace.
-    pub fn shut_down(&self) {
+    pub(crate) fn shut_down(&self) {
         for (_, tx) in lock(&self.pending).drain() {
             let _ = tx.send(Err(
                 serde_json::json!({"code": -32000, "message": "session closed"}),
@@ -263,7 +263,7 @@ impl Session {
 /// The sessions of a stateful server: live ones in memory, and with a shared store their state
 /// in Redis too (see [`super::store`]).
 #[derive(Debug)]
-pub struct SessionStore {
+pub(crate) struct SessionStore {
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
     shared: Option<super::store::RedisStore>,
     /// Most sessions held in memory at once (`--max-sessions`): [`SessionStore::create`] refuses
@@ -277,9 +277,9 @@ pub struct SessionStore {
 /// `initialize` found the session store full.
 #[derive(Debug, thiserror::Error)]
 #[error("the server is full: it holds {max} sessions (--max-sessions)")]
-pub struct SessionsFull {
+pub(crate) struct SessionsFull {
     /// The cap that was reached.
-    pub max: usize,
+    pub(crate) max: usize,
 }
 
 impl Default for SessionStore {
@@ -295,7 +295,7 @@ impl Default for SessionStore {
 
 impl SessionStore {
     /// A store that also keeps session state in `shared`.
-    pub fn with_shared(shared: super::store::RedisStore) -> SessionStore {
+    pub(crate) fn with_shared(shared: super::store::RedisStore) -> SessionStore {
         SessionStore {
             shared: Some(shared),
             ..SessionStore::default()
@@ -303,17 +303,17 @@ impl SessionStore {
     }
 
     /// Holds at most `max` sessions at once (at least 1).
-    pub fn set_max_sessions(&mut self, max: usize) {
+    pub(crate) fn set_max_sessions(&mut self, max: usize) {
         self.max = max.max(1);
     }
 
     /// Whether session state is shared with other instances.
-    pub fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         self.shared.is_some()
     }
 
     /// Saves a session's state to the shared store (after `initialize` or a level change).
-    pub async fn persist(&self, session: &Session) -> Result<(), super::store::StoreError> {
+    pub(crate) async fn persist(&self, session: &Session) -> Result<(), super::store::StoreError> {
         match (&self.shared, session.id.as_deref()) {
             (Some(store), Some(id)) => store.save(id, &super::store::Stored::of(session)).await,
             _ => Ok(()),
@@ -322,7 +322,10 @@ impl SessionStore {
 
     /// The session with this id: from memory, or from the shared store when this instance has
     /// not seen it. With a shared store, a session deleted or expired there is gone here too.
-    pub async fn lookup(&self, id: &str) -> Result<Option<Arc<Session>>, super::store::StoreError> {
+    pub(crate) async fn lookup(
+        &self,
+        id: &str,
+    ) -> Result<Option<Arc<Session>>, super::store::StoreError> {
         let Some(store) = &self.shared else {
             return Ok(self.get(id));
         };
@@ -349,7 +352,7 @@ impl SessionStore {
     }
 
     /// Deletes a session here and in the shared store; false if it existed nowhere.
-    pub async fn delete(&self, id: &str) -> Result<bool, super::store::StoreError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<bool, super::store::StoreError> {
         let here = self.remove(id);
         match &self.shared {
             Some(store) => Ok(store.delete(id).await? || here),
@@ -360,7 +363,7 @@ impl SessionStore {
     /// Creates and stores a session with a fresh random id, unless the store already holds
     /// its maximum. Sessions restored from the shared store count towards the maximum but are
     /// never refused: they exist already, elsewhere.
-    pub fn create(&self, protocol_version: &str) -> Result<Arc<Session>, SessionsFull> {
+    pub(crate) fn create(&self, protocol_version: &str) -> Result<Arc<Session>, SessionsFull> {
         if lock(&self.sessions).len() >= self.max {
             return Err(self.full());
         }
@@ -387,14 +390,14 @@ impl SessionStore {
     }
 
     /// The session with this id, marked as used.
-    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+    pub(crate) fn get(&self, id: &str) -> Option<Arc<Session>> {
         let s = lock(&self.sessions).get(id).cloned()?;
         s.touch();
         Some(s)
     }
 
     /// Removes and closes a session; false if it did not exist.
-    pub fn remove(&self, id: &str) -> bool {
+    pub(crate) fn remove(&self, id: &str) -> bool {
         let removed = lock(&self.sessions).remove(id);
         match removed {
             Some(s) => {
@@ -407,22 +410,17 @@ impl SessionStore {
     }
 
     /// Number of live sessions.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         lock(&self.sessions).len()
     }
 
-    /// Whether there are no sessions.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// All live sessions (for broadcasts).
-    pub fn all(&self) -> Vec<Arc<Session>> {
+    pub(crate) fn all(&self) -> Vec<Arc<Session>> {
         lock(&self.sessions).values().cloned().collect()
     }
 
     /// Removes sessions idle for longer than `idle`; returns how many.
-    pub fn reap(&self, idle: Duration) -> usize {
+    pub(crate) fn reap(&self, idle: Duration) -> usize {
         let expired: Vec<Arc<Session>> = {
             let mut map = lock(&self.sessions);
             let ids: Vec<Arc<str>> = map
@@ -443,7 +441,7 @@ impl SessionStore {
 }
 
 /// 128 random bits as 32 hex characters (visible ASCII, as the spec requires).
-pub fn new_session_id() -> String {
+pub(crate) fn new_session_id() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::fill(&mut bytes).is_err() {
         // No OS randomness: fall back to a time-and-counter id (unique, not secret).
@@ -476,7 +474,7 @@ mod tests {
         assert_eq!(store.reap(Duration::from_secs(60)), 0);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(store.reap(Duration::from_millis(1)), 1);
-        assert!(store.is_empty());
+        assert_eq!(store.len(), 0);
     }
 
     #[test]

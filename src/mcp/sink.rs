@@ -24,7 +24,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
 use super::jsonrpc;
-pub use super::mrtr::PerRequestCall;
+pub(crate) use super::mrtr::PerRequestCall;
 use super::session::Session;
 use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
@@ -33,14 +33,14 @@ use crate::plugin::{CallSink, HostRequestError};
 /// sending bursts of progress or log lines rarely waits, and that the stream's writer always
 /// has a batch ready while the socket drains; small enough that a flooding tool holds at most
 /// a few hundred serialized messages (tens of KiB for typical ones) before it is slowed down.
-pub const OUTBOUND_CAPACITY: usize = 256;
+pub(crate) const OUTBOUND_CAPACITY: usize = 256;
 
 /// How long a sender blocked on a full channel waits before checking for cancellation again.
-pub const SEND_SLICE: Duration = Duration::from_millis(50);
+pub(crate) const SEND_SLICE: Duration = Duration::from_millis(50);
 
 /// What a request sends towards its client besides the response.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
+pub(crate) enum Outbound {
     /// A JSON-RPC notification or request, serialized.
     Message(String),
     /// End the HTTP response stream now (the call goes on; the client resumes with
@@ -49,7 +49,7 @@ pub enum Outbound {
 }
 
 /// The notification method a tool sends to end its response stream early (SEP-1699 polling).
-pub const CLOSE_STREAM: &str = "fastmcp/closeStream";
+pub(crate) const CLOSE_STREAM: &str = "fastmcp/closeStream";
 
 /// How often a worker waiting for a client answer checks for cancellation.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
@@ -57,7 +57,7 @@ const ANSWER_POLL: Duration = Duration::from_millis(50);
 /// Why a message meant for a client was not delivered (the `reason` label of
 /// `fastmcp_notifications_dropped_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
+pub(crate) enum DropReason {
     /// The sink ran on a thread of this process's async runtime, which must not block, and the
     /// request's channel was full.
     RuntimeThread,
@@ -76,7 +76,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// The label value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DropReason::RuntimeThread => "runtime_thread",
             DropReason::Cancelled => "cancelled",
@@ -90,14 +90,14 @@ impl DropReason {
 /// Counts one stream's undelivered messages in the metrics and logs the first at WARN.
 /// Clones share the "already warned" flag, so a stream warns once however many handles it has.
 #[derive(Debug, Clone, Default)]
-pub struct Drops {
+pub(crate) struct Drops {
     metrics: Option<Arc<Metrics>>,
     warned: Arc<AtomicBool>,
 }
 
 impl Drops {
     /// A counter for one stream, reporting to `metrics` when they are on.
-    pub fn new(metrics: Option<Arc<Metrics>>) -> Drops {
+    pub(crate) fn new(metrics: Option<Arc<Metrics>>) -> Drops {
         Drops {
             metrics,
             warned: Arc::default(),
@@ -105,7 +105,7 @@ impl Drops {
     }
 
     /// Records `n` messages dropped for `reason`.
-    pub fn count(&self, reason: DropReason, n: u64) {
+    pub(crate) fn count(&self, reason: DropReason, n: u64) {
         if n == 0 {
             return;
         }
@@ -125,7 +125,7 @@ impl Drops {
 
 /// The sending half of a request's outbound channel, as the call's sink uses it.
 #[derive(Debug, Clone)]
-pub struct OutboundTx {
+pub(crate) struct OutboundTx {
     tx: Sender<Outbound>,
     /// The call's cancellation flag: a cancelled call stops waiting for room.
     cancel: Arc<AtomicBool>,
@@ -133,7 +133,10 @@ pub struct OutboundTx {
 }
 
 /// A request's bounded outbound channel ([`OUTBOUND_CAPACITY`]).
-pub fn outbound_channel(cancel: Arc<AtomicBool>, drops: Drops) -> (OutboundTx, Receiver<Outbound>) {
+pub(crate) fn outbound_channel(
+    cancel: Arc<AtomicBool>,
+    drops: Drops,
+) -> (OutboundTx, Receiver<Outbound>) {
     let (tx, rx) = channel(OUTBOUND_CAPACITY);
     (OutboundTx::new(tx, cancel, drops), rx)
 }
@@ -152,12 +155,12 @@ impl Wake for Unpark {
 
 impl OutboundTx {
     /// One call's handle on `tx` (several calls may share a channel, as over stdio).
-    pub fn new(tx: Sender<Outbound>, cancel: Arc<AtomicBool>, drops: Drops) -> OutboundTx {
+    pub(crate) fn new(tx: Sender<Outbound>, cancel: Arc<AtomicBool>, drops: Drops) -> OutboundTx {
         OutboundTx { tx, cancel, drops }
     }
 
     /// Whether the stream is gone (its client left, or the response was written).
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
 
@@ -165,7 +168,7 @@ impl OutboundTx {
     /// queued: `false` at once when the stream is gone, after a wait slice when the call is
     /// cancelled, and at once (counted) on a thread of this process's runtime, which must
     /// not block.
-    pub fn send(&self, message: Outbound) -> bool {
+    pub(crate) fn send(&self, message: Outbound) -> bool {
         let message = match self.tx.try_send(message) {
             Ok(()) => return true,
             Err(TrySendError::Closed(_)) => return false,
@@ -202,20 +205,20 @@ impl OutboundTx {
 
 /// Routes one call's notifications and requests.
 #[derive(Debug)]
-pub struct RequestSink {
+pub(crate) struct RequestSink {
     /// The session of the request (a throwaway one in stateless mode).
-    pub session: Arc<Session>,
+    pub(crate) session: Arc<Session>,
     /// The request's response stream; `None` when nothing can be sent.
-    pub outbound: Option<OutboundTx>,
+    pub(crate) outbound: Option<OutboundTx>,
     /// The request's `_meta.progressToken`.
-    pub progress_token: Option<ProgressToken>,
+    pub(crate) progress_token: Option<ProgressToken>,
     /// Whether the client can be asked things (stateful mode with a live stream).
-    pub can_request: bool,
+    pub(crate) can_request: bool,
     /// For protocol 2026-07-28: answers from the client's retry instead of live requests.
-    pub per_request: Option<Arc<PerRequestCall>>,
+    pub(crate) per_request: Option<Arc<PerRequestCall>>,
     /// Where `notifications/resources/updated` goes: every session and listener subscribed to
     /// the URI, not just this request's client.
-    pub updates: Option<UnboundedSender<String>>,
+    pub(crate) updates: Option<UnboundedSender<String>>,
 }
 
 /// What a request's sink needs to know to turn a tool's notification into a message.
@@ -361,7 +364,7 @@ fn no_way_back(method: &str) -> HostRequestError {
 /// unsupported. A call that collects many messages is slow, and the inline gate moves the tool's
 /// later calls to the worker threads, where the channel's back-pressure applies.
 #[derive(Debug)]
-pub struct BufferedSink {
+pub(crate) struct BufferedSink {
     progress_token: Option<ProgressToken>,
     updates: UnboundedSender<String>,
     messages: std::sync::Mutex<Vec<String>>,
@@ -369,7 +372,10 @@ pub struct BufferedSink {
 
 impl BufferedSink {
     /// A sink for a request with this progress token; resource updates go to `updates`.
-    pub fn new(progress_token: Option<ProgressToken>, updates: UnboundedSender<String>) -> Self {
+    pub(crate) fn new(
+        progress_token: Option<ProgressToken>,
+        updates: UnboundedSender<String>,
+    ) -> Self {
         BufferedSink {
             progress_token,
             updates,
@@ -378,7 +384,7 @@ impl BufferedSink {
     }
 
     /// The messages collected, oldest first.
-    pub fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.messages.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

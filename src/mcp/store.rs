@@ -20,7 +20,7 @@ use super::session::{Negotiated, Session};
 
 /// Why the shared store could not answer.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// Redis is unreachable or answered with an error.
     #[error("session store unavailable: {0}")]
     Unavailable(String),
@@ -29,7 +29,7 @@ pub enum StoreError {
 /// A session's state as stored in Redis.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Stored {
+pub(crate) struct Stored {
     protocol_version: String,
     #[serde(default)]
     client_capabilities: Option<Value>,
@@ -42,7 +42,7 @@ pub struct Stored {
 
 impl Stored {
     /// The storable state of `session`.
-    pub fn of(session: &Session) -> Stored {
+    pub(crate) fn of(session: &Session) -> Stored {
         let n = session.negotiated();
         Stored {
             protocol_version: n.protocol_version,
@@ -56,7 +56,7 @@ impl Stored {
     }
 
     /// Rebuilds a session with id `id` from stored state.
-    pub fn restore(self, id: &str) -> Session {
+    pub(crate) fn restore(self, id: &str) -> Session {
         let s = Session::new(Some(id.into()), &self.protocol_version);
         s.set_negotiated(Negotiated {
             protocol_version: self.protocol_version,
@@ -74,12 +74,12 @@ impl Stored {
 }
 
 /// A Redis-backed store of session state.
-pub struct RedisStore {
+pub(crate) struct RedisStore {
     client: redis::Client,
     conn: OnceCell<ConnectionManager>,
     ttl: Duration,
     /// Where the store is, without credentials, for messages.
-    pub display: String,
+    pub(crate) display: String,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -101,7 +101,7 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
 impl RedisStore {
     /// A store at `url` (`redis://host:port/db`); connects on first use, so a Redis that is down
     /// at startup only fails the requests that need it.
-    pub fn new(url: &str, ttl: Duration) -> Result<RedisStore, StoreError> {
+    pub(crate) fn new(url: &str, ttl: Duration) -> Result<RedisStore, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
         let info = client.get_connection_info();
         let display = format!("redis://{}", info.addr());
@@ -135,7 +135,7 @@ impl RedisStore {
     }
 
     /// Stores (or refreshes) a session's state.
-    pub async fn save(&self, id: &str, stored: &Stored) -> Result<(), StoreError> {
+    pub(crate) async fn save(&self, id: &str, stored: &Stored) -> Result<(), StoreError> {
         let json = serde_json::to_string(stored).map_err(unavailable)?;
         let mut c = self.conn().await?;
         let ttl = self.ttl.as_secs().max(1);
@@ -146,7 +146,7 @@ impl RedisStore {
 
     /// Loads a session's state and refreshes its TTL; `None` if it does not exist (expired or
     /// deleted on any instance).
-    pub async fn load(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+    pub(crate) async fn load(&self, id: &str) -> Result<Option<Stored>, StoreError> {
         let mut c = self.conn().await?;
         let ttl = self.ttl.as_secs().max(1);
         let json: Option<String> = c
@@ -157,7 +157,7 @@ impl RedisStore {
     }
 
     /// Deletes a session everywhere; true if it existed.
-    pub async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<bool, StoreError> {
         let mut c = self.conn().await?;
         let n: u64 = c.del(key(id)).await.map_err(unavailable)?;
         Ok(n > 0)

@@ -11,10 +11,10 @@
 //! [`TaskLimits::per_owner`] live tasks per owner and [`TaskLimits::total`] in all, each kept
 //! for its TTL (capped at [`TaskLimits::max_ttl`]) and then forgotten.
 
-pub mod clock;
-pub mod redis;
-pub mod store;
-pub mod wire;
+pub(crate) mod clock;
+pub(crate) mod redis;
+pub(crate) mod store;
+pub(crate) mod wire;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,21 +26,21 @@ use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 
 use clock::now_ms;
-pub use store::{MemoryStore, Status, TaskRecord, TaskStore};
+pub(crate) use store::{MemoryStore, Status, TaskRecord, TaskStore};
 
 /// The id of the 2026-07-28 tasks extension, under `capabilities.extensions`.
-pub const EXTENSION_ID: &str = "io.modelcontextprotocol/tasks";
+pub(crate) const EXTENSION_ID: &str = "io.modelcontextprotocol/tasks";
 /// The task methods of the 2026-07-28 extension.
-pub const EXTENSION_METHODS: [&str; 3] = ["tasks/get", "tasks/update", "tasks/cancel"];
+pub(crate) const EXTENSION_METHODS: [&str; 3] = ["tasks/get", "tasks/update", "tasks/cancel"];
 /// The task methods of protocol 2025-11-25.
-pub const HANDSHAKE_METHODS: [&str; 4] =
+pub(crate) const HANDSHAKE_METHODS: [&str; 4] =
     ["tasks/get", "tasks/result", "tasks/list", "tasks/cancel"];
 /// The first handshake version with tasks.
-pub const FIRST_VERSION: &str = "2025-11-25";
+pub(crate) const FIRST_VERSION: &str = "2025-11-25";
 
 /// Whether a tool may run as a task (the manifest's `taskSupport`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum TaskSupport {
+pub(crate) enum TaskSupport {
     /// Never as a task (the default).
     #[default]
     Forbidden,
@@ -52,7 +52,7 @@ pub enum TaskSupport {
 
 impl TaskSupport {
     /// Reads the manifest value; `None` if it is not one of the three.
-    pub fn parse(v: &Value) -> Option<TaskSupport> {
+    pub(crate) fn parse(v: &Value) -> Option<TaskSupport> {
         match v.as_str()? {
             "forbidden" => Some(TaskSupport::Forbidden),
             "optional" => Some(TaskSupport::Optional),
@@ -62,7 +62,7 @@ impl TaskSupport {
     }
 
     /// The wire spelling (`execution.taskSupport`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TaskSupport::Forbidden => "forbidden",
             TaskSupport::Optional => "optional",
@@ -73,7 +73,7 @@ impl TaskSupport {
 
 /// Why a task operation failed.
 #[derive(Debug, thiserror::Error)]
-pub enum TaskError {
+pub(crate) enum TaskError {
     /// No such task for this caller (or it expired, or it is someone else's).
     #[error("Unknown task: {0}")]
     Unknown(String),
@@ -114,17 +114,17 @@ const CHANGE_ATTEMPTS: usize = 16;
 /// Bounds on tasks (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
 /// `--task-poll-interval`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TaskLimits {
+pub(crate) struct TaskLimits {
     /// Live tasks one owner may hold.
-    pub per_owner: usize,
+    pub(crate) per_owner: usize,
     /// Live tasks in all.
-    pub total: usize,
+    pub(crate) total: usize,
     /// The TTL of a task whose client asked for none (always, with 2026-07-28).
-    pub default_ttl: Duration,
+    pub(crate) default_ttl: Duration,
     /// The longest TTL granted; a longer request is cut to this.
-    pub max_ttl: Duration,
+    pub(crate) max_ttl: Duration,
     /// The `pollInterval` suggested to clients.
-    pub poll_interval: Duration,
+    pub(crate) poll_interval: Duration,
 }
 
 impl Default for TaskLimits {
@@ -141,7 +141,7 @@ impl Default for TaskLimits {
 
 /// The key a task's owner is stored under: the authenticated caller, else the 2025 session
 /// that created it, else everyone without credentials (there is nobody to tell apart).
-pub fn owner_key(caller: Option<&str>, session: Option<&str>) -> String {
+pub(crate) fn owner_key(caller: Option<&str>, session: Option<&str>) -> String {
     match (caller, session) {
         (Some(c), _) => format!("caller:{c}"),
         (None, Some(s)) => format!("session:{s}"),
@@ -187,7 +187,7 @@ impl Relay {
 
 /// The task state and the calls running here.
 #[derive(Debug)]
-pub struct Tasks {
+pub(crate) struct Tasks {
     store: Arc<dyn TaskStore>,
     live: Mutex<HashMap<String, Live>>,
     changed: watch::Sender<u64>,
@@ -204,7 +204,7 @@ impl Default for Tasks {
 
 impl Tasks {
     /// Tasks kept in `store`.
-    pub fn new(store: Arc<dyn TaskStore>, limits: TaskLimits) -> Tasks {
+    pub(crate) fn new(store: Arc<dyn TaskStore>, limits: TaskLimits) -> Tasks {
         Tasks {
             store,
             live: Mutex::new(HashMap::new()),
@@ -215,12 +215,12 @@ impl Tasks {
     }
 
     /// The bounds in force.
-    pub fn limits(&self) -> TaskLimits {
+    pub(crate) fn limits(&self) -> TaskLimits {
         self.limits
     }
 
     /// The TTL granted for a request of `ttl` (milliseconds; `None` for the default).
-    pub fn ttl_for(&self, requested: Option<u64>) -> u64 {
+    pub(crate) fn ttl_for(&self, requested: Option<u64>) -> u64 {
         let max = self.limits.max_ttl.as_millis() as u64;
         requested
             .unwrap_or(self.limits.default_ttl.as_millis() as u64)
@@ -279,7 +279,7 @@ impl Tasks {
 
     /// The task `id` if `owner` created it; [`TaskError::Unknown`] otherwise, the same for a
     /// task that never existed, expired, or belongs to someone else.
-    pub async fn find(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
+    pub(crate) async fn find(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
         match self.store.get(id).await? {
             Some(r) if r.owner == owner => self.orphaned(r).await,
             _ => Err(TaskError::Unknown(id.to_string())),
@@ -310,14 +310,14 @@ impl Tasks {
     }
 
     /// Whether other instances share the task state.
-    pub fn is_shared(&self) -> bool {
+    pub(crate) fn is_shared(&self) -> bool {
         self.store.is_shared()
     }
 
     /// Keeps this instance's heartbeat alive in a shared store, so that tasks it runs are not
     /// taken for orphans. Runs until the process ends; a store that is down is logged once per
     /// outage.
-    pub async fn keep_alive(self: Arc<Self>) {
+    pub(crate) async fn keep_alive(self: Arc<Self>) {
         let mut down = false;
         loop {
             match self.store.heartbeat(&self.instance).await {
@@ -338,7 +338,7 @@ impl Tasks {
     }
 
     /// `owner`'s live tasks, newest first.
-    pub async fn list(&self, owner: &str) -> Result<Vec<TaskRecord>, TaskError> {
+    pub(crate) async fn list(&self, owner: &str) -> Result<Vec<TaskRecord>, TaskError> {
         self.store.list(owner).await
     }
 
@@ -381,7 +381,7 @@ impl Tasks {
 
     /// Cancels `owner`'s task `id`: its status becomes `cancelled` at once and its call is
     /// told to stop. A terminal task is left alone: [`TaskError::Terminal`].
-    pub async fn cancel(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
+    pub(crate) async fn cancel(&self, id: &str, owner: &str) -> Result<TaskRecord, TaskError> {
         let record = self.find(id, owner).await?;
         if record.status.is_terminal() {
             return Err(TaskError::Terminal {
@@ -411,7 +411,7 @@ impl Tasks {
     /// Records answers to an `input_required` task's requests (`tasks/update`). Keys it did
     /// not ask are ignored. Once every pending request has an answer, the task is `working`
     /// again and its call resumes.
-    pub async fn answer(
+    pub(crate) async fn answer(
         &self,
         id: &str,
         owner: &str,
@@ -452,7 +452,7 @@ impl Tasks {
     /// TTL: an expired task is unknown. Meanwhile the task's requests to the client (a
     /// 2025-11-25 task in `input_required`, run here) go to `deliver`, which says whether it
     /// took each; one it did not take waits for the next `tasks/result`.
-    pub async fn wait_terminal(
+    pub(crate) async fn wait_terminal(
         &self,
         id: &str,
         owner: &str,
@@ -499,7 +499,7 @@ impl Tasks {
 /// Keeps `service`'s tasks in the Redis at `url` (the `--session-store`), with this instance's
 /// heartbeat and the limits `service.tasks` has. A URL that does not parse leaves them in memory, logged (the session store logs
 /// the same error).
-pub fn share_through(service: &mut super::Service, url: &str) {
+pub(crate) fn share_through(service: &mut super::Service, url: &str) {
     let limits = service.tasks.limits();
     match super::store::RedisStore::new(url, limits.max_ttl) {
         Ok(redis) => {

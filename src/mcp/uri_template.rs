@@ -8,7 +8,7 @@ use fastmcp_abi::uri_template::UriTemplate;
 /// matches one or more characters other than `/` (`{+var}` and `{#var}` may contain `/`), and
 /// `{?var}` / `{&var}` match query parameters that may be absent. A template that does not
 /// parse (plugins built with the SDK cannot have one) matches nothing.
-pub fn matches(template: &str, uri: &str) -> bool {
+pub(crate) fn matches(template: &str, uri: &str) -> bool {
     UriTemplate::parse(template).is_ok_and(|template| template.matches(uri))
 }
 

@@ -61,13 +61,13 @@ pub enum BuildError {
 
 /// A successful build.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildOutput {
+pub(crate) struct BuildOutput {
     /// The cdylib cargo produced (inside the target directory; the loader copies it).
-    pub library: PathBuf,
+    pub(crate) library: PathBuf,
     /// Cargo said nothing was rebuilt, so the library is the one already there.
-    pub fresh: bool,
+    pub(crate) fresh: bool,
     /// How long the build took.
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
 }
 
 /// The tail of [`BuildError::Failed`]'s message: the diagnostics, unless the user saw them.
@@ -81,7 +81,7 @@ fn quote_messages(messages: &str, shown: bool) -> String {
 
 impl BuildError {
     /// The compiler's error diagnostics of a failed build (else the error's message).
-    pub fn compiler_errors(&self) -> String {
+    pub(crate) fn compiler_errors(&self) -> String {
         match self {
             BuildError::Failed { messages, .. } => messages.clone(),
             other => other.to_string(),
@@ -101,7 +101,7 @@ const TAIL_LINES: usize = 20;
 /// stderr when `show_progress`; the error diagnostics end up in [`BuildError::Failed`] either
 /// way. `profile` is a cargo profile name (`dev` is the one whose output dir is `target/debug`).
 /// Uses `$CARGO` if set, else `cargo` from `PATH`.
-pub fn cargo_build(
+pub(crate) fn cargo_build(
     manifest_path: &Path,
     profile: &str,
     show_progress: bool,

@@ -7,7 +7,7 @@
 
 /// Checks the file at `path` is a complete 64-bit little-endian ELF shared object, reading only
 /// its ELF and program headers; returns why not.
-pub fn check_file(path: &std::path::Path) -> Result<(), String> {
+pub(crate) fn check_file(path: &std::path::Path) -> Result<(), String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let len = f.metadata().map_err(|e| format!("cannot read: {e}"))?.len();
@@ -34,7 +34,7 @@ pub fn check_file(path: &std::path::Path) -> Result<(), String> {
 }
 
 /// Checks `bytes` is a complete 64-bit little-endian ELF shared object; returns why not.
-pub fn check_shared_object(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn check_shared_object(bytes: &[u8]) -> Result<(), String> {
     check_with_len(bytes, bytes.len() as u64)
 }
 

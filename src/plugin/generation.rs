@@ -112,9 +112,9 @@ pub struct Generation {
     /// Increases by one per successful load of the same plugin slot.
     pub id: u64,
     /// What the plugin offers.
-    pub manifest: Manifest,
+    pub(crate) manifest: Manifest,
     /// Hash of the library bytes, to skip reloads of identical files.
-    pub content_hash: u64,
+    pub(crate) content_hash: u64,
     /// The file the user named.
     path: std::path::PathBuf,
     /// Where the plugin's code runs.
@@ -153,7 +153,7 @@ impl Generation {
 
     /// Like [`Generation::load`] for a copy already staged (and hashed), with worker threads
     /// run as `options` say (`--max-blocking-calls`, the tool timeout, metrics).
-    pub fn load_staged(
+    pub(crate) fn load_staged(
         staged: Staged,
         id: u64,
         options: PoolOptions,
@@ -223,22 +223,17 @@ impl Generation {
     }
 
     /// The tools and prompts the plugin hides right now.
-    pub fn listing(&self) -> &Listing {
+    pub(crate) fn listing(&self) -> &Listing {
         &self.listing
     }
 
     /// The file this generation was loaded from.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Number of worker threads alive right now.
-    pub fn worker_threads(&self) -> usize {
-        self.pool.threads()
-    }
-
     /// The worker threads (for their usage: `/ready`, metrics).
-    pub fn pool(&self) -> &Pool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
 
@@ -285,7 +280,7 @@ impl Generation {
 
     /// Whether the tool calls marked async can be started without a thread (the plugin has
     /// `start_tool`, ABI 1.2); otherwise they run on the workers like any other.
-    pub fn starts_async(&self) -> bool {
+    pub(crate) fn starts_async(&self) -> bool {
         match &self.backend {
             Backend::Library { library, .. } => library.has_start_tool(),
             // The child decides; the host awaits every call the same way.
@@ -298,7 +293,7 @@ impl Generation {
     /// that went away, a timeout) cancels the call: the flag is set and the plugin is asked to
     /// drop its work. With `watch_cancel`, a flag set by someone else (a client's
     /// `notifications/cancelled`) is noticed within [`CANCEL_WATCH`] and passed on the same way.
-    pub async fn call_async(
+    pub(crate) async fn call_async(
         self: &Arc<Self>,
         request: &ToolRequest,
         sink: Arc<dyn CallSink>,
@@ -382,7 +377,7 @@ impl Generation {
     /// thread must outlive the process's serving (tokio's worker threads do: `main` never
     /// tears the runtime down), because plugin code may leave thread-exit destructors on it
     /// that must not run after a retired generation is closed (`docs/architecture.md`).
-    pub fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
+    pub(crate) fn call_inline(&self, request: &PluginRequest, sink: &dyn CallSink) -> CallOutcome {
         static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
         match &self.backend {
             Backend::Library { library, .. } => run_call(
@@ -444,7 +439,7 @@ impl Drop for Generation {
 }
 
 /// How often an async call whose cancel flag others may set looks at it.
-pub const CANCEL_WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+pub(crate) const CANCEL_WATCH: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Cancels a pending async call when the future awaiting it is dropped before the answer.
 struct CancelPending<'a> {

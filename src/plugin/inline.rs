@@ -26,17 +26,17 @@ mod slots;
 pub use slots::{InlinePermit, watch_runtime};
 
 /// An inline call slower than this is a strike.
-pub const SLOW: Duration = Duration::from_millis(5);
+pub(crate) const SLOW: Duration = Duration::from_millis(5);
 /// An inline call slower than this demotes its tool at once.
-pub const BLOCKED: Duration = Duration::from_millis(50);
+pub(crate) const BLOCKED: Duration = Duration::from_millis(50);
 /// Strikes that demote a tool.
-pub const STRIKES: u32 = 3;
+pub(crate) const STRIKES: u32 = 3;
 /// Fast calls that wipe out one strike.
-pub const FORGIVE: u32 = 1000;
+pub(crate) const FORGIVE: u32 = 1000;
 
 /// The inline state of one tool, shared by every clone of its catalog entry.
 #[derive(Debug)]
-pub struct InlineGate {
+pub(crate) struct InlineGate {
     open: AtomicBool,
     /// Strikes, in units of 1/[`FORGIVE`] of a strike.
     debt: AtomicU32,
@@ -44,7 +44,7 @@ pub struct InlineGate {
 
 /// Why a tool was sent to the worker threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Demoted {
+pub(crate) enum Demoted {
     /// One call took longer than [`BLOCKED`].
     Blocked,
     /// [`STRIKES`] calls took longer than [`SLOW`].
@@ -53,7 +53,7 @@ pub enum Demoted {
 
 impl Demoted {
     /// For the log line.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Demoted::Blocked => "one call blocked",
             Demoted::OftenSlow => "calls are often slow",
@@ -63,7 +63,7 @@ impl Demoted {
 
 impl InlineGate {
     /// A gate for a tool the plugin marked inline (`open`) or not.
-    pub fn new(open: bool) -> Self {
+    pub(crate) fn new(open: bool) -> Self {
         InlineGate {
             open: AtomicBool::new(open),
             debt: AtomicU32::new(0),
@@ -71,14 +71,14 @@ impl InlineGate {
     }
 
     /// Whether the next call may run inline.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open.load(Ordering::Relaxed)
     }
 
     /// A permit to run one call inline now: the gate is open and an inline slot of the process
     /// is free ([`watch_runtime`]). `None` sends the call to the worker threads. Hold the
     /// permit until the call has returned.
-    pub fn try_enter(&self) -> Option<InlinePermit> {
+    pub(crate) fn try_enter(&self) -> Option<InlinePermit> {
         if !self.is_open() {
             return None;
         }
@@ -86,12 +86,12 @@ impl InlineGate {
     }
 
     /// Closes the gate; true the first time.
-    pub fn close(&self) -> bool {
+    pub(crate) fn close(&self) -> bool {
         self.open.swap(false, Ordering::Relaxed)
     }
 
     /// Records how long an inline call took; `Some` the one time this demotes the tool.
-    pub fn record(&self, took: Duration) -> Option<Demoted> {
+    pub(crate) fn record(&self, took: Duration) -> Option<Demoted> {
         if took > BLOCKED {
             return self.close().then_some(Demoted::Blocked);
         }

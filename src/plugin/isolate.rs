@@ -50,7 +50,7 @@ pub enum Isolation {
 impl Isolation {
     /// Reads `--isolate`'s value: `true`/`all`, `false`/`none`, or a comma-separated list of
     /// plugin names.
-    pub fn parse(text: &str) -> Result<Isolation, String> {
+    pub(crate) fn parse(text: &str) -> Result<Isolation, String> {
         match text.trim() {
             "" => Err("expected true, false, or a comma-separated list of plugin names".into()),
             "true" | "all" | "1" | "yes" => Ok(Isolation::All),
@@ -72,7 +72,7 @@ impl Isolation {
     /// Whether the plugin of `library` (shown as `label`) runs isolated. A name matches the
     /// library's file name with or without `lib` and extension, with `-` and `_` the same
     /// (cargo writes `my-tool` as `libmy_tool.so`), or the label's last path component.
-    pub fn covers(&self, label: &str, library: &Path) -> bool {
+    pub(crate) fn covers(&self, label: &str, library: &Path) -> bool {
         match self {
             Isolation::None => false,
             Isolation::All => true,
@@ -94,11 +94,11 @@ impl Isolation {
 /// When an isolated plugin's children crash too often to keep restarting them
 /// (`--isolate-crash-loop`): this many crashes within `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CrashLoop {
+pub(crate) struct CrashLoop {
     /// Crashes that make a loop.
-    pub crashes: u32,
+    pub(crate) crashes: u32,
     /// Within this long.
-    pub window: Duration,
+    pub(crate) window: Duration,
 }
 
 impl Default for CrashLoop {

@@ -50,7 +50,7 @@ type StartToolFn =
 
 /// What `start_tool` did with a call.
 #[derive(Debug)]
-pub enum Started {
+pub(crate) enum Started {
     /// The call runs on; its [`Completion`] will report it.
     Pending,
     /// The plugin answered at once; the completion will never be called.
@@ -93,11 +93,11 @@ static COPY_SEQ: AtomicU64 = AtomicU64::new(0);
 #[derive(Debug)]
 pub struct Staged {
     /// The file the user named.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The private copy (removed when loaded, or when this is dropped unloaded).
     copy: PathBuf,
     /// Hash of the content, to skip reloads of identical files.
-    pub hash: u64,
+    pub(crate) hash: u64,
 }
 
 impl Staged {
@@ -258,7 +258,7 @@ impl Library {
     }
 
     /// Whether the plugin can start tool calls without blocking (`start_tool`, ABI 1.2).
-    pub fn has_start_tool(&self) -> bool {
+    pub(crate) fn has_start_tool(&self) -> bool {
         self.table.start.is_some()
     }
 
@@ -270,7 +270,7 @@ impl Library {
     /// `ctx` must point to a valid context that stays valid until the plugin calls
     /// `done.complete` (when this returns [`Started::Pending`]), and `done.data` must stay
     /// valid until the plugin is unloaded.
-    pub unsafe fn start_tool(
+    pub(crate) unsafe fn start_tool(
         &self,
         ctx: *const HostContext,
         call: &ToolCall,
@@ -290,7 +290,7 @@ impl Library {
     }
 
     /// Asks the plugin to stop the pending call `call_id`; a no-op without `start_tool`.
-    pub fn cancel_call(&self, call_id: u64) {
+    pub(crate) fn cancel_call(&self, call_id: u64) {
         if let Some(start) = self.table.start {
             // SAFETY: `cancel_call` comes from a table whose size covers it; it takes any id.
             unsafe { (start.cancel_call)(call_id) }
@@ -299,17 +299,17 @@ impl Library {
 
     /// The plugin's `free_buf`, for replies that arrive without a `&Library` at hand (a
     /// completion): see [`take_buf`].
-    pub fn free_buf_fn(&self) -> unsafe extern "C" fn(Buf) {
+    pub(crate) fn free_buf_fn(&self) -> unsafe extern "C" fn(Buf) {
         self.table.free_buf
     }
 
     /// The path the user named.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Asks the plugin for its manifest JSON.
-    pub fn manifest(&self) -> RawReply {
+    pub(crate) fn manifest(&self) -> RawReply {
         let mut out = Buf::EMPTY;
         // SAFETY: `manifest` comes from a checked v1 table and takes a pointer to a Buf it fills.
         let status = unsafe { (self.table.manifest)(&mut out) };
@@ -345,7 +345,7 @@ impl Library {
 
     /// Lets the plugin free what it cached. Call once, after the last call, with no plugin
     /// code running, right before the library is dropped.
-    pub fn unload(&self) {
+    pub(crate) fn unload(&self) {
         // SAFETY: `unload` comes from a checked v1 table; the caller guarantees no call is
         // running or will run (the generation's workers are joined).
         unsafe { (self.table.unload)() }
@@ -364,7 +364,11 @@ impl Library {
 /// # Safety
 /// `out` must be a buffer that plugin returned (or empty), not yet freed, and the plugin must
 /// still be loaded.
-pub unsafe fn take_buf(free_buf: unsafe extern "C" fn(Buf), status: i32, out: Buf) -> RawReply {
+pub(crate) unsafe fn take_buf(
+    free_buf: unsafe extern "C" fn(Buf),
+    status: i32,
+    out: Buf,
+) -> RawReply {
     let body = if out.ptr.is_null() || out.len == 0 {
         Vec::new()
     } else {

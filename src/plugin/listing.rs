@@ -16,7 +16,7 @@ use super::manifest::Manifest;
 
 /// What a plugin can list: the kinds of `HostContext::set_listed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Listed {
+pub(crate) enum Listed {
     /// A tool (`LISTED_TOOL`).
     Tool,
     /// A prompt (`LISTED_PROMPT`).
@@ -42,7 +42,7 @@ impl Listed {
     }
 
     /// The kind the ABI number names, if any.
-    pub fn from_abi(kind: u32) -> Option<Listed> {
+    pub(crate) fn from_abi(kind: u32) -> Option<Listed> {
         match kind {
             fastmcp_abi::LISTED_TOOL => Some(Listed::Tool),
             fastmcp_abi::LISTED_PROMPT => Some(Listed::Prompt),
@@ -53,7 +53,7 @@ impl Listed {
 
 /// One generation's hidden names.
 #[derive(Debug, Default)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// The names the manifest declares, the only ones that can be shown or hidden.
     known: HashSet<(Listed, String)>,
     hidden: Mutex<HashSet<(Listed, String)>>,
@@ -63,7 +63,7 @@ pub struct Listing {
 
 impl Listing {
     /// Nothing hidden, for the names of `manifest`.
-    pub fn new(manifest: &Manifest) -> Listing {
+    pub(crate) fn new(manifest: &Manifest) -> Listing {
         let tools = manifest
             .tools
             .iter()
@@ -80,7 +80,7 @@ impl Listing {
 
     /// Shows or hides `name`: whether the set changed, or `None` for a name the manifest
     /// does not declare.
-    pub fn set(&self, kind: Listed, name: &str, listed: bool) -> Option<bool> {
+    pub(crate) fn set(&self, kind: Listed, name: &str, listed: bool) -> Option<bool> {
         let key = (kind, name.to_string());
         if !self.known.contains(&key) {
             return None;
@@ -98,7 +98,7 @@ impl Listing {
     }
 
     /// Whether `name` is hidden.
-    pub fn hides(&self, kind: Listed, name: &str) -> bool {
+    pub(crate) fn hides(&self, kind: Listed, name: &str) -> bool {
         let hidden = self.hidden.lock().unwrap_or_else(|e| e.into_inner());
         !hidden.is_empty() && hidden.contains(&(kind, name.to_string()))
     }
@@ -134,12 +134,12 @@ impl Listing {
     }
 
     /// Whether something changed that no catalog serves yet, without taking it.
-    pub fn is_dirty(&self) -> bool {
+    pub(crate) fn is_dirty(&self) -> bool {
         self.dirty.load(Ordering::Acquire)
     }
 
     /// Whether something changed since the last call (one atomic load when nothing did).
-    pub fn take_dirty(&self) -> bool {
+    pub(crate) fn take_dirty(&self) -> bool {
         self.dirty.load(Ordering::Acquire) && self.dirty.swap(false, Ordering::AcqRel)
     }
 }

@@ -16,72 +16,72 @@ use super::schema::Schema;
 /// Who may see and call a tool (filled in by the SDK's `requires_auth` / `scopes`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct Access {
+pub(crate) struct Access {
     /// Only authenticated callers may use the tool.
-    pub authenticated: bool,
+    pub(crate) authenticated: bool,
     /// Scopes the caller must all have.
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 /// One tool as the host serves it.
 #[derive(Debug, Clone)]
-pub struct ToolEntry {
+pub(crate) struct ToolEntry {
     /// The MCP tool definition, served as is by `tools/list`.
-    pub tool: Tool,
+    pub(crate) tool: Tool,
     /// Access rules, never sent to clients.
-    pub access: Access,
+    pub(crate) access: Access,
     /// The plugin says calls may run inline on the I/O threads (`"inline": true`); shared by
     /// every clone of the entry so the host can take it back (see [`super::inline`]).
-    pub inline: Arc<InlineGate>,
+    pub(crate) inline: Arc<InlineGate>,
     /// The plugin serves the tool as an async call (`"async": true`): started with
     /// `start_tool` and completed later, holding no host thread (`super::pending`).
-    pub is_async: bool,
+    pub(crate) is_async: bool,
     /// The tool takes a context but may still run inline where that context cannot block
     /// (`"inlineContext": true`): its notifications are collected and sent after it returns,
     /// and requests to the client are unsupported there, as in stateless mode anyway.
-    pub inline_context: bool,
+    pub(crate) inline_context: bool,
     /// The tool's `outputSchema`, compiled once to check its `structuredContent`
     /// ([`super::reply`]); `None` without one, or when it cannot be checked.
-    pub output_check: Option<Arc<Schema>>,
+    pub(crate) output_check: Option<Arc<Schema>>,
     /// Whether the tool may run as a task (`"taskSupport"`, MCP `execution.taskSupport`).
-    pub task_support: crate::mcp::tasks::TaskSupport,
+    pub(crate) task_support: crate::mcp::tasks::TaskSupport,
     /// With the 2026-07-28 tasks extension, the call's first round runs as a plain call (its
     /// questions answered by multi round-trip requests) and the retry becomes the task
     /// (`"inputBeforeTask": true`).
-    pub input_before_task: bool,
+    pub(crate) input_before_task: bool,
 }
 
 /// Optional features a plugin implements beyond listing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct PluginCapabilities {
+pub(crate) struct PluginCapabilities {
     /// Answers `completion/complete`.
-    pub completions: bool,
+    pub(crate) completions: bool,
     /// Answers `resources/subscribe` and sends `notifications/resources/updated`.
-    pub subscribe: bool,
+    pub(crate) subscribe: bool,
 }
 
 /// Everything a plugin offers.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// The plugin's name (from `export_plugin!`).
-    pub name: String,
+    pub(crate) name: String,
     /// The plugin's version.
-    pub version: String,
+    pub(crate) version: String,
     /// The SDK that built it, if it says.
-    pub sdk: Option<String>,
+    pub(crate) sdk: Option<String>,
     /// Tools, in the plugin's order.
-    pub tools: Vec<ToolEntry>,
+    pub(crate) tools: Vec<ToolEntry>,
     /// Static resources.
-    pub resources: Vec<Resource>,
+    pub(crate) resources: Vec<Resource>,
     /// Resource templates (RFC 6570 URI templates).
-    pub resource_templates: Vec<ResourceTemplate>,
+    pub(crate) resource_templates: Vec<ResourceTemplate>,
     /// Prompts.
-    pub prompts: Vec<Prompt>,
+    pub(crate) prompts: Vec<Prompt>,
     /// Optional features.
-    pub capabilities: PluginCapabilities,
+    pub(crate) capabilities: PluginCapabilities,
     /// Skills (the skills extension); their files are among `resources`.
-    pub skills: Vec<Arc<super::skills::Skill>>,
+    pub(crate) skills: Vec<Arc<super::skills::Skill>>,
 }
 
 #[derive(Deserialize)]
@@ -106,7 +106,7 @@ struct RawManifest {
 }
 
 /// Parses and checks manifest JSON; the error says what is wrong.
-pub fn parse(bytes: &[u8]) -> Result<Manifest, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, String> {
     let raw: RawManifest =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid manifest JSON: {e}"))?;
     if raw.name.trim().is_empty() {
@@ -210,7 +210,7 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
 }
 
 /// MCP tool names: 1 to 128 of `A-Z a-z 0-9 _ - .`.
-pub fn check_tool_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_tool_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 128 {
         return Err("name must be 1 to 128 characters".into());
     }

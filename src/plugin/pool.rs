@@ -24,41 +24,41 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A unit of work: runs plugin code on a pool thread.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Records how long one job waited in the queue (a metrics histogram of one plugin).
-pub type WaitRecorder = Box<dyn Fn(Duration) + Send + Sync>;
+pub(crate) type WaitRecorder = Box<dyn Fn(Duration) + Send + Sync>;
 
 /// Makes the [`WaitRecorder`] of the plugin it is given the name of.
-pub type QueueWaitMetric = Arc<dyn Fn(&str) -> WaitRecorder + Send + Sync>;
+pub(crate) type QueueWaitMetric = Arc<dyn Fn(&str) -> WaitRecorder + Send + Sync>;
 
 /// How long an idle worker waits for work before it exits.
 const IDLE_EXIT: Duration = Duration::from_secs(30);
 
 /// The default of `--max-blocking-calls`.
-pub const DEFAULT_MAX_BLOCKING_CALLS: usize = 64;
+pub(crate) const DEFAULT_MAX_BLOCKING_CALLS: usize = 64;
 
 /// How much longer than the tool timeout a job runs before it counts as stuck: time for a tool
 /// that does watch its cancellation flag to notice it and return.
-pub const STUCK_GRACE: Duration = Duration::from_secs(1);
+pub(crate) const STUCK_GRACE: Duration = Duration::from_secs(1);
 
 /// How often a submit to a pool with no free thread looks for stuck jobs (to log them).
 const STUCK_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// How a generation's pool runs its jobs.
 #[derive(Clone)]
-pub struct PoolOptions {
+pub(crate) struct PoolOptions {
     /// At most this many jobs run at once (`--max-blocking-calls`); more wait in the queue.
-    pub max_threads: usize,
+    pub(crate) max_threads: usize,
     /// A job running for longer than this is stuck (the tool timeout plus [`STUCK_GRACE`]).
-    pub stuck_after: Duration,
+    pub(crate) stuck_after: Duration,
     /// Where queue waits are recorded (`--metrics`), per plugin.
-    pub queue_wait: Option<QueueWaitMetric>,
+    pub(crate) queue_wait: Option<QueueWaitMetric>,
 }
 
 impl PoolOptions {
     /// `max_threads` workers; jobs are stuck once they run past `tool_timeout` + [`STUCK_GRACE`].
-    pub fn new(max_threads: usize, tool_timeout: Duration) -> PoolOptions {
+    pub(crate) fn new(max_threads: usize, tool_timeout: Duration) -> PoolOptions {
         PoolOptions {
             max_threads,
             stuck_after: tool_timeout.saturating_add(STUCK_GRACE),
@@ -86,20 +86,20 @@ impl std::fmt::Debug for PoolOptions {
 
 /// What a pool is doing right now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// Jobs running on a worker.
-    pub running: usize,
+    pub(crate) running: usize,
     /// Jobs waiting for a worker.
-    pub queued: usize,
+    pub(crate) queued: usize,
     /// Running jobs that started longer ago than [`PoolOptions::stuck_after`].
-    pub stuck: usize,
+    pub(crate) stuck: usize,
     /// The most jobs that run at once.
-    pub limit: usize,
+    pub(crate) limit: usize,
 }
 
 impl Usage {
     /// Every worker runs a stuck job: nothing queued will run until one of them returns.
-    pub fn wedged(&self) -> bool {
+    pub(crate) fn wedged(&self) -> bool {
         self.stuck >= self.limit
     }
 }
@@ -137,7 +137,7 @@ struct Shared {
 
 /// A bounded, lazily grown set of worker threads. Cloning shares the pool.
 #[derive(Clone)]
-pub struct Pool {
+pub(crate) struct Pool {
     shared: Arc<Shared>,
 }
 
@@ -155,7 +155,7 @@ pub struct PoolClosed;
 
 impl Pool {
     /// A pool whose threads are named `name`, run as `options` say.
-    pub fn new(name: impl Into<String>, options: PoolOptions) -> Pool {
+    pub(crate) fn new(name: impl Into<String>, options: PoolOptions) -> Pool {
         Pool {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -183,7 +183,7 @@ impl Pool {
     /// Names the plugin whose code the pool runs, for its logs and its queue-wait metric
     /// (jobs before this, such as loading the manifest, are not recorded). Only the first
     /// call counts.
-    pub fn set_plugin(&self, plugin: &str) {
+    pub(crate) fn set_plugin(&self, plugin: &str) {
         if self.shared.plugin.set(plugin.to_owned()).is_ok()
             && let Some(make) = &self.shared.queue_wait
         {
@@ -192,7 +192,7 @@ impl Pool {
     }
 
     /// Queues `job`; it runs on a pool thread as soon as one is free.
-    pub fn submit(&self, job: Job) -> Result<(), PoolClosed> {
+    pub(crate) fn submit(&self, job: Job) -> Result<(), PoolClosed> {
         let now = Instant::now();
         let mut st = lock(&self.shared.state);
         if st.closed {
@@ -240,7 +240,7 @@ impl Pool {
 
     /// Runs `f` on a pool thread and waits for its result (for load-time work, off the
     /// async runtime).
-    pub fn run_blocking<T: Send + 'static>(
+    pub(crate) fn run_blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolClosed> {
@@ -252,7 +252,7 @@ impl Pool {
     }
 
     /// Refuses new jobs, lets queued and running ones finish, and joins every thread.
-    pub fn shutdown(&self) {
+    pub(crate) fn shutdown(&self) {
         let handles = {
             let mut st = lock(&self.shared.state);
             st.closed = true;
@@ -266,14 +266,15 @@ impl Pool {
         // take above cannot exist because `closed` stops `submit`.
     }
 
-    /// Number of live worker threads (for tests and metrics).
-    pub fn threads(&self) -> usize {
+    /// Number of live worker threads.
+    #[cfg(test)]
+    fn threads(&self) -> usize {
         lock(&self.shared.state).alive
     }
 
     /// Jobs running, queued and stuck right now. Logs a warning the first time it finds every
     /// worker stuck (and again if that happens after it had cleared).
-    pub fn usage(&self) -> Usage {
+    pub(crate) fn usage(&self) -> Usage {
         let now = Instant::now();
         let mut st = lock(&self.shared.state);
         self.shared.note_stuck(&mut st, now)

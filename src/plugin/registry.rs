@@ -5,7 +5,7 @@
 //! catalog and swaps it in, and calls already running keep their generation.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -26,11 +26,11 @@ use crate::sandbox::Policy;
 #[derive(Debug)]
 pub struct Slot {
     /// What the user named (a library path or a crate), for messages and `/ready`.
-    pub label: String,
+    pub(crate) label: String,
     /// The library file this slot loads.
-    pub library: PathBuf,
+    pub(crate) library: PathBuf,
     /// For a plugin served from its crate: the crate's `Cargo.toml`, rebuilt on change.
-    pub crate_manifest: Option<PathBuf>,
+    pub(crate) crate_manifest: Option<PathBuf>,
     /// The last failed reload's message, cleared by a good one.
     last_error: Mutex<Option<String>>,
     /// Its crate's first build failed: [`Registry::load_all`] serves nothing for it, and the
@@ -69,20 +69,19 @@ impl Slot {
         }
     }
 
-    /// Whether the slot's generations run in child processes (`--isolate`).
-    pub fn is_isolated(&self) -> bool {
-        self.isolated
-    }
-
     /// Marks the slot as built from the crate at `manifest` (watched and rebuilt on change).
-    pub fn with_crate(mut self, manifest: impl Into<PathBuf>) -> Slot {
+    pub(crate) fn with_crate(mut self, manifest: impl Into<PathBuf>) -> Slot {
         self.crate_manifest = Some(manifest.into());
         self
     }
 
     /// A slot for the crate at `manifest` whose first build failed with `error`: it serves
     /// nothing until a rebuild succeeds. `library` stays empty: only a build can name it.
-    pub fn unbuilt(label: impl Into<String>, manifest: impl Into<PathBuf>, error: String) -> Slot {
+    pub(crate) fn unbuilt(
+        label: impl Into<String>,
+        manifest: impl Into<PathBuf>,
+        error: String,
+    ) -> Slot {
         let mut slot = Slot::new(label, PathBuf::new())
             .with_crate(manifest)
             .waiting_for_fix();
@@ -93,13 +92,13 @@ impl Slot {
 
     /// Lets a failed first load leave the slot empty, until a reload succeeds, instead of
     /// failing [`Registry::load_all`] (for a watched crate: the developer's next save may fix it).
-    pub fn waiting_for_fix(mut self) -> Slot {
+    pub(crate) fn waiting_for_fix(mut self) -> Slot {
         self.waits_for_fix = true;
         self
     }
 
     /// The message of the last failed reload, if the latest attempt failed.
-    pub fn last_error(&self) -> Option<String> {
+    pub(crate) fn last_error(&self) -> Option<String> {
         self.last_error
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -107,17 +106,17 @@ impl Slot {
     }
 
     /// Records the outcome of a reload attempt.
-    pub fn set_last_error(&self, error: Option<String>) {
+    pub(crate) fn set_last_error(&self, error: Option<String>) {
         *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
     }
 
     /// Loads the slot's library as its next generation. Blocking.
-    pub fn load(&self) -> Result<Arc<Generation>, PluginError> {
+    pub(crate) fn load(&self) -> Result<Arc<Generation>, PluginError> {
         self.load_staged(super::library::stage(&self.library)?)
     }
 
     /// Loads an already staged copy of the library as the next generation. Blocking.
-    pub fn load_staged(
+    pub(crate) fn load_staged(
         &self,
         staged: super::library::Staged,
     ) -> Result<Arc<Generation>, PluginError> {
@@ -141,20 +140,20 @@ impl Slot {
 pub struct Catalog {
     /// The serving generation of each slot, by slot index; `None` for a crate whose first
     /// build failed and that waits for one that succeeds.
-    pub generations: Vec<Option<Arc<Generation>>>,
+    pub(crate) generations: Vec<Option<Arc<Generation>>>,
     /// All tools in slot order, then plugin order.
-    pub tools: Vec<(usize, ToolEntry)>,
+    pub(crate) tools: Vec<(usize, ToolEntry)>,
     tool_index: FxHashMap<String, usize>,
     /// Static resources with their slot.
-    pub resources: Vec<(usize, Resource)>,
+    pub(crate) resources: Vec<(usize, Resource)>,
     resource_index: FxHashMap<String, usize>,
     /// Resource templates with their slot.
-    pub resource_templates: Vec<(usize, ResourceTemplate)>,
+    pub(crate) resource_templates: Vec<(usize, ResourceTemplate)>,
     /// Prompts with their slot.
-    pub prompts: Vec<(usize, Prompt)>,
+    pub(crate) prompts: Vec<(usize, Prompt)>,
     prompt_index: FxHashMap<String, usize>,
     /// Skills (the skills extension) in slot order, then plugin order.
-    pub skills: Vec<Arc<Skill>>,
+    pub(crate) skills: Vec<Arc<Skill>>,
     /// `SKILL.md` URI to position in `skills`.
     skill_index: FxHashMap<String, usize>,
     /// Directory URI (a skill's root or one of its subdirectories) to position in `skills`.
@@ -163,7 +162,7 @@ pub struct Catalog {
 
 impl Catalog {
     /// Builds a catalog, refusing names that two plugins both export.
-    pub fn build(
+    pub(crate) fn build(
         slots: &[Slot],
         generations: Vec<Option<Arc<Generation>>>,
     ) -> Result<Catalog, PluginError> {
@@ -239,33 +238,33 @@ impl Catalog {
     }
 
     /// The tool named `name` and the generation serving it.
-    pub fn tool(&self, name: &str) -> Option<(&ToolEntry, &Arc<Generation>)> {
+    pub(crate) fn tool(&self, name: &str) -> Option<(&ToolEntry, &Arc<Generation>)> {
         let &i = self.tool_index.get(name)?;
         let (slot, entry) = &self.tools[i];
         Some((entry, self.generation(*slot)?))
     }
 
     /// The generation serving the static resource `uri`.
-    pub fn resource(&self, uri: &str) -> Option<(&Resource, &Arc<Generation>)> {
+    pub(crate) fn resource(&self, uri: &str) -> Option<(&Resource, &Arc<Generation>)> {
         let &i = self.resource_index.get(uri)?;
         let (slot, r) = &self.resources[i];
         Some((r, self.generation(*slot)?))
     }
 
     /// The generation serving the prompt `name`.
-    pub fn prompt(&self, name: &str) -> Option<(&Prompt, &Arc<Generation>)> {
+    pub(crate) fn prompt(&self, name: &str) -> Option<(&Prompt, &Arc<Generation>)> {
         let &i = self.prompt_index.get(name)?;
         let (slot, p) = &self.prompts[i];
         Some((p, self.generation(*slot)?))
     }
 
     /// The skill whose `SKILL.md` is at `uri`.
-    pub fn skill(&self, uri: &str) -> Option<&Skill> {
+    pub(crate) fn skill(&self, uri: &str) -> Option<&Skill> {
         self.skill_index.get(uri).map(|&i| &*self.skills[i])
     }
 
     /// The direct children of the skill directory at `uri` (`resources/directory/read`).
-    pub fn directory(&self, uri: &str) -> Option<&[serde_json::Value]> {
+    pub(crate) fn directory(&self, uri: &str) -> Option<&[serde_json::Value]> {
         let &i = self.directory_index.get(uri)?;
         self.skills[i].directories.get(uri).map(Vec::as_slice)
     }
@@ -276,12 +275,12 @@ impl Catalog {
     }
 
     /// Every generation being served, in slot order.
-    pub fn served(&self) -> impl Iterator<Item = &Arc<Generation>> {
+    pub(crate) fn served(&self) -> impl Iterator<Item = &Arc<Generation>> {
         self.generations.iter().flatten()
     }
 
     /// The MCP tool definitions, in order.
-    pub fn tool_defs(&self) -> impl Iterator<Item = &Tool> {
+    pub(crate) fn tool_defs(&self) -> impl Iterator<Item = &Tool> {
         self.tools.iter().map(|(_, e)| &e.tool)
     }
 }
@@ -290,11 +289,11 @@ impl Catalog {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Changes {
     /// The tool list changed.
-    pub tools: bool,
+    pub(crate) tools: bool,
     /// The resource or resource-template list changed.
-    pub resources: bool,
+    pub(crate) resources: bool,
     /// The prompt list changed.
-    pub prompts: bool,
+    pub(crate) prompts: bool,
 }
 
 /// All plugin slots and the catalog being served.
@@ -322,13 +321,13 @@ pub struct Registry {
 
 /// A served plugin whose every worker thread runs a stuck call (for `/ready`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stuck {
+pub(crate) struct Stuck {
     /// The slot's label, as in `reload_errors`.
-    pub plugin: String,
+    pub(crate) plugin: String,
     /// The generation whose workers are stuck.
-    pub generation: u64,
+    pub(crate) generation: u64,
     /// How many calls are stuck (every worker: `--max-blocking-calls`).
-    pub calls: usize,
+    pub(crate) calls: usize,
 }
 
 impl Registry {
@@ -349,7 +348,11 @@ impl Registry {
 
     /// Sets which plugins run in child processes, and when their crashes make a loop (before
     /// [`Registry::load_all`]).
-    pub fn with_isolation(mut self, isolation: Isolation, crash_loop: CrashLoop) -> Registry {
+    pub(crate) fn with_isolation(
+        mut self,
+        isolation: Isolation,
+        crash_loop: CrashLoop,
+    ) -> Registry {
         self.isolation = isolation;
         self.crash_loop = crash_loop;
         self
@@ -358,14 +361,14 @@ impl Registry {
     /// Sets the sandbox of isolated plugins' children (`--plugin-*`): `sandbox` with any
     /// library, which each load replaces with its own (before [`Registry::load_all`]). The
     /// default is the strictest: no network, no paths, no limits.
-    pub fn with_sandbox(mut self, sandbox: Policy) -> Registry {
+    pub(crate) fn with_sandbox(mut self, sandbox: Policy) -> Registry {
         self.sandbox = sandbox;
         self
     }
 
     /// Sets how the generations of every slot run their worker threads (before
     /// [`Registry::load_all`]).
-    pub fn with_pool_options(mut self, options: PoolOptions) -> Registry {
+    pub(crate) fn with_pool_options(mut self, options: PoolOptions) -> Registry {
         self.pool = options;
         self
     }
@@ -406,7 +409,7 @@ impl Registry {
 
     /// Serves `generation` for slot `index` in place of the current one, if its names do not
     /// clash with another plugin's. Returns what changed.
-    pub fn replace(
+    pub(crate) fn replace(
         &self,
         index: usize,
         generation: Arc<Generation>,
@@ -449,7 +452,7 @@ impl Registry {
 
     /// Rebuilds the catalog after `generation` showed or hid some of its tools or prompts
     /// (`HostContext::set_listed`), if it changed and is still served. Returns what changed.
-    pub fn relist(&self, generation: &Generation) -> Result<Changes, PluginError> {
+    pub(crate) fn relist(&self, generation: &Generation) -> Result<Changes, PluginError> {
         if !generation.listing().take_dirty() {
             return Ok(Changes::default());
         }
@@ -477,24 +480,24 @@ impl Registry {
     }
 
     /// The loaded slots (empty until [`Registry::load_all`] succeeded).
-    pub fn slots(&self) -> &[Slot] {
+    pub(crate) fn slots(&self) -> &[Slot] {
         self.slots.get().map_or(&[], Vec::as_slice)
     }
 
     /// How many plugins are configured.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.total
     }
 
     /// Whether the plugins were loaded and requests are served (see [`Registry::waiting`] for
     /// those still missing).
-    pub fn is_serving(&self) -> bool {
+    pub(crate) fn is_serving(&self) -> bool {
         self.serving.load(Ordering::Acquire)
     }
 
     /// The slots with nothing served yet (their crate has not built and loaded since startup),
     /// with the last attempt's error.
-    pub fn waiting(&self) -> Vec<(&Slot, String)> {
+    pub(crate) fn waiting(&self) -> Vec<(&Slot, String)> {
         let catalog = self.catalog();
         self.slots()
             .iter()
@@ -506,7 +509,7 @@ impl Registry {
 
     /// The served plugins whose every worker thread runs a call that overran the tool timeout
     /// (a reload, which brings new threads, clears it). Logs the first time it finds one.
-    pub fn stuck(&self) -> Vec<Stuck> {
+    pub(crate) fn stuck(&self) -> Vec<Stuck> {
         let catalog = self.catalog();
         let slots = self.slots();
         catalog
@@ -527,7 +530,7 @@ impl Registry {
 
     /// The served isolated plugins whose children crashed in a loop and are not restarted
     /// (for `/ready`; a reload clears it): label, generation and reason.
-    pub fn failed(&self) -> Vec<(String, u64, String)> {
+    pub(crate) fn failed(&self) -> Vec<(String, u64, String)> {
         let catalog = self.catalog();
         let slots = self.slots();
         let served = catalog.generations.iter().zip(slots);
@@ -538,11 +541,6 @@ impl Registry {
                 Some((slot.label.clone(), generation.id, reason))
             })
             .collect()
-    }
-
-    /// Finds the slot loading `path`.
-    pub fn slot_for(&self, path: &Path) -> Option<usize> {
-        self.slots().iter().position(|s| s.library == path)
     }
 }
 

@@ -19,14 +19,17 @@ use super::schema::Schema;
 
 /// A `tools/call` result that passed the checks: whether it reports a tool error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ToolResultShape {
+pub(crate) struct ToolResultShape {
     /// `isError: true`.
-    pub is_error: bool,
+    pub(crate) is_error: bool,
 }
 
 /// Checks a `tools/call` result (a `CallToolResult`) and, when `schema` is given and the result
 /// is not an error, its `structuredContent` against it. `Err` says what is wrong.
-pub fn check_tool_result(raw: &str, schema: Option<&Schema>) -> Result<ToolResultShape, String> {
+pub(crate) fn check_tool_result(
+    raw: &str,
+    schema: Option<&Schema>,
+) -> Result<ToolResultShape, String> {
     if schema.is_none()
         && let Some(shape) = plain_text_result(raw)
     {
@@ -103,7 +106,7 @@ fn json_string_end(text: &[u8]) -> Option<usize> {
 }
 
 /// Checks the result of a request other than `tools/call` against its method's result type.
-pub fn check_result(method: &str, raw: &str) -> Result<(), String> {
+pub(crate) fn check_result(method: &str, raw: &str) -> Result<(), String> {
     use rmcp::model::{CompleteResult, GetPromptResult, ReadResourceResult};
     fn parse<T: serde::de::DeserializeOwned>(raw: &str, what: &str) -> Result<(), String> {
         serde_json::from_str::<T>(raw)

@@ -67,7 +67,7 @@ impl ToolRequest {
     }
 
     /// The call as `PluginTable::call_tool` takes it, borrowing from `self`.
-    pub fn abi(&self) -> ToolCall {
+    pub(crate) fn abi(&self) -> ToolCall {
         let part = |range: &Range<usize>| Str {
             ptr: self.text[range.clone()].as_ptr(),
             len: range.len(),
@@ -82,7 +82,7 @@ impl ToolRequest {
     }
 
     /// The same call as the generic request `{"method":"tools/call","params","context"}`.
-    pub fn envelope(&self) -> Vec<u8> {
+    pub(crate) fn envelope(&self) -> Vec<u8> {
         let params = &self.text[self.params()];
         let context = &self.text[self.context.clone()];
         let mut out = Vec::with_capacity(params.len() + context.len() + 48);

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 /// A compiled schema: nodes that refer to each other by index (so `$ref` cycles are fine).
 #[derive(Debug, Clone)]
-pub struct Schema {
+pub(crate) struct Schema {
     nodes: Vec<Node>,
 }
 
@@ -54,7 +54,7 @@ const MAX_DEPTH: usize = 64;
 
 impl Schema {
     /// Compiles `schema`; `None` when it cannot be checked (an unresolvable `$ref`).
-    pub fn compile(schema: &Value) -> Option<Schema> {
+    pub(crate) fn compile(schema: &Value) -> Option<Schema> {
         let mut c = Compiler {
             nodes: Vec::new(),
             defs: Map::new(),
@@ -88,7 +88,7 @@ impl Schema {
     }
 
     /// Checks `value`; the error names the JSON pointer of the first mismatch.
-    pub fn check(&self, value: &Value) -> Result<(), String> {
+    pub(crate) fn check(&self, value: &Value) -> Result<(), String> {
         self.check_at(0, value, &mut String::new(), 0)
     }
 

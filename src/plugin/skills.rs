@@ -12,31 +12,31 @@ use rmcp::model::Resource;
 use serde_json::{Value, json};
 
 /// The URI scheme of skill files.
-pub const SCHEME: &str = "skill://";
+pub(crate) const SCHEME: &str = "skill://";
 /// The MIME type of a directory resource.
-pub const DIRECTORY_MIME: &str = "inode/directory";
+pub(crate) const DIRECTORY_MIME: &str = "inode/directory";
 /// At most this many files in one skill (the extension's limit, `SKILL.md` included).
-pub const MAX_FILES: usize = 512;
+pub(crate) const MAX_FILES: usize = 512;
 /// At most this many bytes in one skill, summed over its files.
-pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
+pub(crate) const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// One skill, as the host serves it.
 #[derive(Debug, Clone)]
-pub struct Skill {
+pub(crate) struct Skill {
     /// The frontmatter `name`, the last segment of the skill path.
-    pub name: String,
+    pub(crate) name: String,
     /// `skill://<path>/SKILL.md`.
-    pub uri: String,
+    pub(crate) uri: String,
     /// The wire `Skill` entry (`uri`, `frontmatter`, `resources`), served as is.
-    pub entry: Value,
+    pub(crate) entry: Value,
     /// Every directory of the skill (its root `skill://<path>` and each subdirectory), by URI,
     /// with the `Resource` metadata of its direct children in URI order.
-    pub directories: BTreeMap<String, Vec<Value>>,
+    pub(crate) directories: BTreeMap<String, Vec<Value>>,
 }
 
 /// Parses and checks the manifest's `skills` entries against its `resources`, which must hold
 /// every file a skill lists. The error names the skill.
-pub fn parse(values: Vec<Value>, resources: &[Resource]) -> Result<Vec<Skill>, String> {
+pub(crate) fn parse(values: Vec<Value>, resources: &[Resource]) -> Result<Vec<Skill>, String> {
     let by_uri: HashMap<&str, &Resource> = resources.iter().map(|r| (r.uri.as_str(), r)).collect();
     let mut seen = HashSet::new();
     let mut skills = Vec::with_capacity(values.len());

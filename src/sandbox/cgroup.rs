@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use super::SandboxError;
 
 /// The cgroup v2 directory the host may create plugin cgroups under: the server's own.
-pub fn delegated_root() -> Result<PathBuf, String> {
+pub(crate) fn delegated_root() -> Result<PathBuf, String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
     let membership = std::fs::read_to_string("/proc/self/cgroup")
@@ -110,7 +110,7 @@ pub fn prepare(root: &Path, child: &str, limit: u64) -> Result<PathBuf, SandboxE
 }
 
 /// Moves the calling process into `dir` (run by the child, before it loads anything).
-pub fn join(dir: &Path) -> Result<(), SandboxError> {
+pub(crate) fn join(dir: &Path) -> Result<(), SandboxError> {
     write(&dir.join("cgroup.procs"), "0")
 }
 

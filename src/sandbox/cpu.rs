@@ -25,11 +25,11 @@ use super::SandboxError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overrun {
     /// The id the call was started with.
-    pub call: u64,
+    pub(crate) call: u64,
     /// The CPU time charged to it.
-    pub used: Duration,
+    pub(crate) used: Duration,
     /// The limit.
-    pub limit: Duration,
+    pub(crate) limit: Duration,
 }
 
 /// Watches the CPU time of the calls in flight (see the module docs). Dropping it stops the
@@ -95,7 +95,7 @@ impl std::fmt::Debug for Shared {
 impl CpuWatch {
     /// Starts the watchdog: `on_overrun` runs on its thread, once per call that passes `limit`.
     /// Fails only when the thread cannot be started.
-    pub fn start(
+    pub(crate) fn start(
         limit: Duration,
         on_overrun: impl Fn(Overrun) + Send + 'static,
     ) -> Result<CpuWatch, SandboxError> {
@@ -125,17 +125,12 @@ impl CpuWatch {
 
     /// [`CpuWatch::start`] with the child's action: log the overrun to stderr and end the
     /// process with `SIGXCPU` (see [`describe_exit`](super::describe_exit)).
-    pub fn kill_on_overrun(limit: Duration) -> Result<CpuWatch, SandboxError> {
+    pub(crate) fn kill_on_overrun(limit: Duration) -> Result<CpuWatch, SandboxError> {
         CpuWatch::start(limit, |overrun| super::exit::die_of_cpu_limit(&overrun))
     }
 
-    /// The limit.
-    pub fn limit(&self) -> Duration {
-        self.shared.limit
-    }
-
     /// Starts charging call `id` with the calling thread's CPU time, until the guard drops.
-    pub fn start_call(&self, id: u64) -> CallGuard {
+    pub(crate) fn start_call(&self, id: u64) -> CallGuard {
         match thread_clock() {
             Some(clock) => {
                 let now = read_clock(clock).unwrap_or_default();
@@ -159,7 +154,7 @@ impl CpuWatch {
     }
 
     /// Starts charging call `id` a share of the process CPU time, until the guard drops.
-    pub fn start_shared_call(&self, id: u64) -> SharedCallGuard {
+    pub(crate) fn start_shared_call(&self, id: u64) -> SharedCallGuard {
         self.shared.lock().unbound.insert(id, Duration::ZERO);
         SharedCallGuard {
             shared: Arc::clone(&self.shared),

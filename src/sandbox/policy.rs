@@ -12,22 +12,22 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// The plugin library the child opens: readable, nothing else.
-    pub library: PathBuf,
+    pub(crate) library: PathBuf,
     /// `--plugin-allow-path`: files and directories (with everything beneath) the plugin may
     /// read and write.
     #[serde(default)]
-    pub allow_paths: Vec<PathBuf>,
+    pub(crate) allow_paths: Vec<PathBuf>,
     /// The child's own working directories, created before [`super::apply`] (for example the
     /// directory it stages its copy of the library in): readable and writable like
     /// `allow_paths`, but not the operator's choice.
     #[serde(default)]
-    pub scratch_dirs: Vec<PathBuf>,
+    pub(crate) scratch_dirs: Vec<PathBuf>,
     /// `--plugin-allow-net`: leave sockets of every family and TCP alone.
     #[serde(default)]
-    pub allow_net: bool,
+    pub(crate) allow_net: bool,
     /// `--plugin-memory-limit` in bytes.
     #[serde(default)]
-    pub memory_limit: Option<u64>,
+    pub(crate) memory_limit: Option<u64>,
     /// The cgroup v2 directory the host prepared with `memory.max` set to `memory_limit`
     /// ([`super::cgroup::prepare`]); the child moves itself in. Without it the limit is
     /// `RLIMIT_AS`.
@@ -35,12 +35,12 @@ pub struct Policy {
     pub memory_cgroup: Option<PathBuf>,
     /// `--plugin-cpu-limit`: CPU time one call may use ([`super::CpuWatch`]).
     #[serde(default)]
-    pub cpu_limit: Option<Duration>,
+    pub(crate) cpu_limit: Option<Duration>,
 }
 
 impl Policy {
     /// The strictest policy for `library`: no network, no paths, no limits.
-    pub fn new(library: impl Into<PathBuf>) -> Policy {
+    pub(crate) fn new(library: impl Into<PathBuf>) -> Policy {
         Policy {
             library: library.into(),
             allow_paths: Vec::new(),
@@ -53,7 +53,7 @@ impl Policy {
     }
 
     /// Adds a scratch directory (see [`Policy::scratch_dirs`]).
-    pub fn with_scratch_dir(mut self, dir: &Path) -> Policy {
+    pub(crate) fn with_scratch_dir(mut self, dir: &Path) -> Policy {
         self.scratch_dirs.push(dir.to_owned());
         self
     }

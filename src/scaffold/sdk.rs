@@ -19,7 +19,7 @@ const CHECKOUT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tool-plugins/fa
 
 /// The `fastmcp-sdk` dependency of a new crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sdk {
+pub(crate) enum Sdk {
     /// `fastmcp-sdk = "VERSION"`, from crates.io.
     Version(String),
     /// `fastmcp-sdk = { path = "..." }`, an absolute path to the SDK's crate directory.
@@ -28,7 +28,7 @@ pub enum Sdk {
 
 /// Why the SDK source was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SdkChoice {
+pub(crate) enum SdkChoice {
     /// `--sdk-path`.
     Flag,
     /// The checkout this binary was built from.

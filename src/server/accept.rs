@@ -33,11 +33,11 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// What every connection of one server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub router: Router,
-    pub timeouts: Timeouts,
+    pub(crate) router: Router,
+    pub(crate) timeouts: Timeouts,
     /// Becomes true at shutdown: connections finish their request and close.
-    pub stop: watch::Receiver<bool>,
-    pub cutoff: Arc<Cutoff>,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) cutoff: Arc<Cutoff>,
     max: usize,
     served: AtomicUsize,
     probes: AtomicUsize,
@@ -89,9 +89,9 @@ impl Drop for Place {
 /// The limits the loop enforces.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
-    pub timeouts: Timeouts,
+    pub(crate) timeouts: Timeouts,
     /// Connections served at once, [`PROBE_RESERVE`] not included.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 /// Serves `router` on `listener` until `stop` becomes true and every connection has closed.

@@ -43,9 +43,9 @@ use crate::http::error::HttpError;
 /// The three timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Timeouts {
-    pub header: Duration,
-    pub body: Duration,
-    pub idle: Duration,
+    pub(crate) header: Duration,
+    pub(crate) body: Duration,
+    pub(crate) idle: Duration,
 }
 
 impl Timeouts {

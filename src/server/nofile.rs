@@ -11,11 +11,11 @@ pub(crate) const OTHER_FDS: usize = 64;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NoFile {
     /// The soft limit found at startup.
-    pub before: u64,
+    pub(crate) before: u64,
     /// The soft limit now (the hard limit, unless raising it failed).
-    pub soft: u64,
+    pub(crate) soft: u64,
     /// The hard limit.
-    pub hard: u64,
+    pub(crate) hard: u64,
 }
 
 /// Raises the soft open-files limit to the hard one and logs both. `None` when the limits

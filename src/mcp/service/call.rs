@@ -28,7 +28,7 @@ use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
 
 /// The log target of the line per tool call, at debug level:
 /// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
-pub const CALL_LOG_TARGET: &str = "fastmcp::calls";
+pub(crate) const CALL_LOG_TARGET: &str = "fastmcp::calls";
 
 #[derive(Deserialize, Default)]
 pub(super) struct RequestMeta {
@@ -64,27 +64,27 @@ fn tool_request(
 
 /// A `tools/call` as the inline fast path sees it: borrowed from the request, nothing copied.
 #[derive(Debug, Clone, Copy)]
-pub struct InlineCall<'a> {
+pub(crate) struct InlineCall<'a> {
     /// The JSON-RPC id.
-    pub id: &'a RequestId,
+    pub(crate) id: &'a RequestId,
     /// The raw `params`.
-    pub params: Option<&'a RawValue>,
+    pub(crate) params: Option<&'a RawValue>,
     /// The protocol version the request speaks (header or session).
-    pub protocol_version: &'a str,
+    pub(crate) protocol_version: &'a str,
     /// The session, in stateful mode.
-    pub session_id: Option<&'a str>,
+    pub(crate) session_id: Option<&'a str>,
     /// The authenticated caller.
-    pub caller: Option<&'a Caller>,
+    pub(crate) caller: Option<&'a Caller>,
 }
 
 /// The answer of a call served on the inline path.
 #[derive(Debug)]
-pub struct InlineAnswer {
+pub(crate) struct InlineAnswer {
     /// The JSON-RPC response.
-    pub response: String,
+    pub(crate) response: String,
     /// What the tool sent before it returned (an `inlineContext` tool's notifications), to go
     /// out first: with any, the answer is an SSE stream.
-    pub messages: Vec<String>,
+    pub(crate) messages: Vec<String>,
 }
 
 impl Service {
@@ -93,7 +93,7 @@ impl Service {
     /// thread. `None` leaves the request to the full path: a tool that is not inline (or not
     /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
     /// 2026-07-28 (which decorates results).
-    pub fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
+    pub(crate) fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
         if !self.options.inline_tools || call.protocol_version == per_request::REVISION {
             return None;
         }

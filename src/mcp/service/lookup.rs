@@ -15,12 +15,12 @@ use crate::plugin::manifest::ToolEntry;
 /// tool needs: the HTTP transport answers 403 `insufficient_scope` (the MCP scope challenge)
 /// rather than letting it look like an unknown tool.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingScopes(pub Vec<String>);
+pub(crate) struct MissingScopes(pub(crate) Vec<String>);
 
 impl MissingScopes {
     /// The JSON-RPC error of the refusal, the body of the 403 (and the whole answer on
     /// transports without HTTP statuses).
-    pub fn error(&self) -> ErrorData {
+    pub(crate) fn error(&self) -> ErrorData {
         let message = format!(
             "Forbidden: this tool needs the scope(s) {}",
             self.0.join(" ")

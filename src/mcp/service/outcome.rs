@@ -139,7 +139,7 @@ fn unreachable_ok() -> ErrorData {
 
 /// The text of a panicked tool's error result: the plugin's message when it already says what
 /// panicked (the SDK's does), else one naming the tool.
-pub fn panic_text(tool: &str, message: &str) -> String {
+pub(crate) fn panic_text(tool: &str, message: &str) -> String {
     if message.contains("panicked") {
         message.to_string()
     } else {
@@ -148,7 +148,7 @@ pub fn panic_text(tool: &str, message: &str) -> String {
 }
 
 /// `1.5s`, `60s`, `250ms`.
-pub fn humanize(d: Duration) -> String {
+pub(crate) fn humanize(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else if d.as_secs() == 0 {

@@ -12,9 +12,9 @@ use super::{PageParams, Reply, Service, page};
 use crate::mcp::jsonrpc;
 
 /// The extension's identifier under `capabilities.extensions`.
-pub const EXTENSION_ID: &str = "io.modelcontextprotocol/skills";
+pub(crate) const EXTENSION_ID: &str = "io.modelcontextprotocol/skills";
 /// The extension's methods.
-pub const METHODS: [&str; 3] = ["skills/list", "skills/get", "resources/directory/read"];
+pub(crate) const METHODS: [&str; 3] = ["skills/list", "skills/get", "resources/directory/read"];
 
 #[derive(Deserialize)]
 struct UriPage {
@@ -79,7 +79,7 @@ fn paged(key: &str, items: &[&Value], next: Option<String>) -> String {
 
 /// `capabilities` of an `initialize` or `server/discover` result, with the extension announced
 /// (`directoryRead`: every skill directory answers `resources/directory/read`).
-pub fn advertise(result: &str) -> String {
+pub(crate) fn advertise(result: &str) -> String {
     let Ok(mut obj) = serde_json::from_str::<serde_json::Map<String, Value>>(result) else {
         return result.to_string();
     };

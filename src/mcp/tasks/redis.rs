@@ -19,9 +19,9 @@ use super::store::{TaskRecord, TaskStore};
 use crate::mcp::store::RedisStore;
 
 /// How long an instance counts as alive after its last heartbeat.
-pub const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
+pub(crate) const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
 /// How often an instance renews its heartbeat.
-pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How long the index sets outlive their last write (longer than any task's TTL).
 const INDEX_TTL_SECS: i64 = 25 * 3600;
 
@@ -55,13 +55,13 @@ fn store_error(e: impl std::fmt::Display) -> TaskError {
 
 /// Tasks kept in Redis.
 #[derive(Debug)]
-pub struct RedisTasks {
+pub(crate) struct RedisTasks {
     redis: RedisStore,
 }
 
 impl RedisTasks {
     /// Tasks in the Redis `redis` connects to.
-    pub fn new(redis: RedisStore) -> RedisTasks {
+    pub(crate) fn new(redis: RedisStore) -> RedisTasks {
         RedisTasks { redis }
     }
 

@@ -17,7 +17,7 @@ use super::clock::now_ms;
 /// A task's status. `Completed`, `Failed` and `Cancelled` are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     /// The call is running.
     Working,
     /// The call waits for answers from the client (`tasks/update`).
@@ -32,12 +32,12 @@ pub enum Status {
 
 impl Status {
     /// No further change happens to a task in this status.
-    pub fn is_terminal(self) -> bool {
+    pub(crate) fn is_terminal(self) -> bool {
         matches!(self, Status::Completed | Status::Failed | Status::Cancelled)
     }
 
     /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Working => "working",
             Status::InputRequired => "input_required",
@@ -50,63 +50,63 @@ impl Status {
 
 /// Everything kept about one task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TaskRecord {
+pub(crate) struct TaskRecord {
     /// The task id: 128 random bits, hex.
-    pub id: String,
+    pub(crate) id: String,
     /// Who created it ([`super::owner_key`]); only they see it.
-    pub owner: String,
+    pub(crate) owner: String,
     /// The tool it runs.
-    pub tool: String,
+    pub(crate) tool: String,
     /// Where it stands.
-    pub status: Status,
+    pub(crate) status: Status,
     /// A human-readable note on the status.
     #[serde(default)]
-    pub status_message: Option<String>,
+    pub(crate) status_message: Option<String>,
     /// Creation time, in milliseconds since the Unix epoch.
-    pub created_ms: u64,
+    pub(crate) created_ms: u64,
     /// Last change, in milliseconds since the Unix epoch.
-    pub updated_ms: u64,
+    pub(crate) updated_ms: u64,
     /// How long after creation the task is kept, in milliseconds.
-    pub ttl_ms: u64,
+    pub(crate) ttl_ms: u64,
     /// How often clients should poll, in milliseconds.
-    pub poll_ms: u64,
+    pub(crate) poll_ms: u64,
     /// The tool's result, once completed.
     #[serde(default)]
-    pub result: Option<Value>,
+    pub(crate) result: Option<Value>,
     /// The JSON-RPC error (`code`, `message`, `data`), once failed.
     #[serde(default)]
-    pub error: Option<Value>,
+    pub(crate) error: Option<Value>,
     /// Requests to the client still unanswered, by key (`input_required`).
     #[serde(default)]
-    pub pending: Vec<(String, Value)>,
+    pub(crate) pending: Vec<(String, Value)>,
     /// Answers to `pending` received so far, by key.
     #[serde(default)]
-    pub partial: HashMap<String, Value>,
+    pub(crate) partial: HashMap<String, Value>,
     /// Answers of the rounds already resumed, by the key of the request they answer.
     #[serde(default)]
-    pub answers: Map<String, Value>,
+    pub(crate) answers: Map<String, Value>,
     /// The instance running the call (for tasks whose instance died while they ran).
     #[serde(default)]
-    pub runner: String,
+    pub(crate) runner: String,
     /// Counts the changes, for [`TaskStore::swap`].
     #[serde(default)]
-    pub version: u64,
+    pub(crate) version: u64,
 }
 
 impl TaskRecord {
     /// The time after which the task is gone, in milliseconds since the epoch.
-    pub fn expires_ms(&self) -> u64 {
+    pub(crate) fn expires_ms(&self) -> u64 {
         self.created_ms.saturating_add(self.ttl_ms)
     }
 
     /// Whether the TTL has run out at `now`.
-    pub fn expired(&self, now: u64) -> bool {
+    pub(crate) fn expired(&self, now: u64) -> bool {
         now >= self.expires_ms()
     }
 }
 
 /// Task state storage. Every method may fail (a store in another process is unreachable).
-pub trait TaskStore: Send + Sync + std::fmt::Debug {
+pub(crate) trait TaskStore: Send + Sync + std::fmt::Debug {
     /// Inserts or replaces a record.
     fn put(&self, record: TaskRecord) -> BoxFuture<'_, Result<(), TaskError>>;
     /// Replaces `old` with `new` if the stored record still has `old`'s version; false if it
@@ -138,7 +138,7 @@ pub trait TaskStore: Send + Sync + std::fmt::Debug {
 
 /// Task state in this process's memory: the default.
 #[derive(Debug, Default)]
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     records: Mutex<HashMap<String, TaskRecord>>,
 }
 

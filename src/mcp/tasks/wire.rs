@@ -28,17 +28,17 @@ fn common(record: &TaskRecord, ttl_key: &str, poll_key: &str) -> Map<String, Val
 
 /// A 2025-11-25 `Task` (in `CreateTaskResult.task`, `tasks/get`, `tasks/list`, `tasks/cancel`
 /// and `notifications/tasks/status`).
-pub fn handshake_task(record: &TaskRecord) -> Value {
+pub(crate) fn handshake_task(record: &TaskRecord) -> Value {
     Value::Object(common(record, "ttl", "pollInterval"))
 }
 
 /// The 2025-11-25 `CreateTaskResult`.
-pub fn handshake_created(record: &TaskRecord) -> String {
+pub(crate) fn handshake_created(record: &TaskRecord) -> String {
     json!({"task": handshake_task(record)}).to_string()
 }
 
 /// The 2025-11-25 `tasks/result` of a completed task: the tool's result, tagged with the task.
-pub fn handshake_result(record: &TaskRecord) -> Value {
+pub(crate) fn handshake_result(record: &TaskRecord) -> Value {
     let mut result = record
         .result
         .clone()
@@ -56,14 +56,14 @@ pub fn handshake_result(record: &TaskRecord) -> Value {
 }
 
 /// The 2026-07-28 `CreateTaskResult`: the task, flat, with `resultType: "task"`.
-pub fn extension_created(record: &TaskRecord) -> String {
+pub(crate) fn extension_created(record: &TaskRecord) -> String {
     let mut task = common(record, "ttlMs", "pollIntervalMs");
     task.insert("resultType".into(), "task".into());
     Value::Object(task).to_string()
 }
 
 /// The 2026-07-28 `tasks/get` result: the task with its result, error or pending requests.
-pub fn extension_detailed(record: &TaskRecord) -> String {
+pub(crate) fn extension_detailed(record: &TaskRecord) -> String {
     let mut task = common(record, "ttlMs", "pollIntervalMs");
     match record.status {
         Status::Completed => {
@@ -101,7 +101,7 @@ fn patch(raw: &str, edit: impl FnOnce(&mut Map<String, Value>)) -> String {
 
 /// A 2025-11-25 `InitializeResult` with `capabilities.tasks`: list, cancel and task-augmented
 /// `tools/call`.
-pub fn advertise_handshake(initialize: &str) -> String {
+pub(crate) fn advertise_handshake(initialize: &str) -> String {
     patch(initialize, |obj| {
         if let Some(caps) = obj.get_mut("capabilities").and_then(Value::as_object_mut) {
             caps.insert(
@@ -113,7 +113,7 @@ pub fn advertise_handshake(initialize: &str) -> String {
 }
 
 /// A `server/discover` result with the tasks extension under `capabilities.extensions`.
-pub fn advertise_extension(discover: &str) -> String {
+pub(crate) fn advertise_extension(discover: &str) -> String {
     patch(discover, |obj| {
         if let Some(caps) = obj.get_mut("capabilities").and_then(Value::as_object_mut) {
             let extensions = caps.entry("extensions").or_insert_with(|| json!({}));
@@ -126,7 +126,7 @@ pub fn advertise_extension(discover: &str) -> String {
 
 /// A `tools/list` result whose tools carry `execution.taskSupport` where it is not the
 /// default; `support` is in the order of the result's tools.
-pub fn with_execution(list: &str, support: &[super::TaskSupport]) -> String {
+pub(crate) fn with_execution(list: &str, support: &[super::TaskSupport]) -> String {
     if support.iter().all(|s| *s == super::TaskSupport::Forbidden) {
         return list.to_string();
     }

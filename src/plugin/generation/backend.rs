@@ -69,12 +69,12 @@ impl Generation {
     }
 
     /// Whether the plugin runs in a child process (`--isolate`).
-    pub fn is_isolated(&self) -> bool {
+    pub(crate) fn is_isolated(&self) -> bool {
         matches!(self.backend, Backend::Child(_))
     }
 
     /// Why an isolated plugin is not served any more (its child crashed in a loop).
-    pub fn failure(&self) -> Option<String> {
+    pub(crate) fn failure(&self) -> Option<String> {
         match &self.backend {
             Backend::Child(s) => s.failure(),
             Backend::Library { .. } => None,

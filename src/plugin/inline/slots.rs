@@ -28,9 +28,9 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 
 /// How often the watchdog looks at the running inline calls.
-pub const TICK: Duration = Duration::from_millis(2);
+pub(crate) const TICK: Duration = Duration::from_millis(2);
 /// How long the watchdog keeps looking after it last saw an inline call.
-pub const IDLE: Duration = Duration::from_secs(1);
+pub(crate) const IDLE: Duration = Duration::from_secs(1);
 
 /// The limit before [`watch_runtime`] or the first call set it.
 const UNSET: usize = usize::MAX;

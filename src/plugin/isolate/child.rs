@@ -220,7 +220,7 @@ fn start_call(
         && let Some(gate) = tools.inline.get(tool.name()).filter(|g| g.is_open())
     {
         let started = std::time::Instant::now();
-        let _charged = child.watch.as_ref().map(|w| w.start_shared_call(id));
+        let _charged = child.watch.as_ref().map(|w| w.start_call(id));
         let outcome = generation.call_inline(&request, &NullSink);
         gate.record(started.elapsed());
         child.reply(generation, id, &outcome);

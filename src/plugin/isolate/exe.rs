@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 /// The file name of the child's own binary (a `[[bin]]` of this package).
-pub const PLUGIN_HOST: &str = "fastmcp-plugin-host";
+pub(crate) const PLUGIN_HOST: &str = "fastmcp-plugin-host";
 
 /// The argument that makes `fastmcp-plugin-host` print its [`build`] and exit.
 pub const BUILD_FLAG: &str = "--build-id";

@@ -58,7 +58,7 @@ pub(crate) fn frame(kind: u8, id: u64, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of the stream.
-pub(crate) fn read(input: &mut impl Read) -> io::Result<Option<Frame>> {
+pub fn read(input: &mut impl Read) -> io::Result<Option<Frame>> {
     let mut len = [0u8; 4];
     match input.read_exact(&mut len) {
         Ok(()) => {}
