@@ -35,6 +35,7 @@
 //! - `jwks`: the identity provider's keys: discovery, fetch, cache, rotation.
 //! - `challenge`: the `WWW-Authenticate` challenges of 401 and 403.
 
+mod caller;
 mod challenge;
 mod jwks;
 mod jwt;
@@ -53,7 +54,7 @@ use axum::http::{HeaderMap, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::mcp::Caller;
+pub(crate) use caller::Caller;
 pub(crate) use jwt::JwtConfig;
 use keys::ApiKey;
 pub(crate) use oauth::OAuthConfig;

@@ -31,7 +31,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::cli;
-pub(crate) use crate::mcp::tasks::TaskLimits;
 pub(crate) use crate::plugin::isolate::{CrashLoop, Isolation};
 pub use isolation::resolve_isolate;
 use isolation::{check_isolated_names, parse_crash_loop};
@@ -44,6 +43,7 @@ use parse::{
 pub(crate) use parse::{parse_bool, parse_duration};
 pub use probe::ProbeConfig;
 pub(crate) use sandbox::SandboxSettings;
+pub(crate) use tasks::TaskLimits;
 
 /// A setting that could not be used. `main` prints it as `error: {err}` and exits with code 2.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 //! - [`cli`]: the command line as typed (clap derive structs only).
 //! - [`config`]: the validated [`config::Config`]: flags > environment > defaults.
 //! - [`logging`]: installs the tracing subscriber (the only place that does).
-//! - [`auth`]: API keys and HS256 JWTs -> the `Caller`; 401 responses.
+//! - [`auth`]: API keys and HS256 JWTs -> the `Caller` (who is calling); 401 responses.
 //! - [`metrics`]: Prometheus/OpenMetrics counters, `GET /metrics`.
 //! - [`plugin`]: the plugin ABI checks, loader, per-generation workers and registry.
 //! - [`sandbox`]: what an isolated plugin's process may touch (Landlock, seccomp) and its

@@ -166,6 +166,7 @@ pub(crate) fn service(config: &Config) -> Arc<Service> {
             tool_timeout: config.tool_timeout,
             inline_tools: config.inline_tools,
             metrics,
+            max_sessions: config.limits.max_sessions,
         },
     );
     service.tasks = Arc::new(crate::mcp::tasks::Tasks::new(
@@ -177,16 +178,14 @@ pub(crate) fn service(config: &Config) -> Arc<Service> {
         match crate::mcp::store::RedisStore::new(url.expose(), config.session_idle_timeout) {
             Ok(store) => {
                 tracing::info!(store = %store.display, "sessions are shared through Redis");
-                service.sessions = crate::mcp::SessionStore::with_shared(store);
+                service.sessions =
+                    crate::mcp::SessionStore::with_shared(store, config.limits.max_sessions);
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot use the session store; sessions stay in memory")
             }
         }
     }
-    service
-        .sessions
-        .set_max_sessions(config.limits.max_sessions);
     if let Some(secret) = &config.state_secret {
         service.mrtr = crate::mcp::per_request::Mrtr::new(Some(secret.expose().as_bytes()));
     }

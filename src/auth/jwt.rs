@@ -19,7 +19,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use super::AuthError;
-use crate::mcp::Caller;
+use super::Caller;
 
 #[cfg(test)]
 mod tests;

@@ -26,9 +26,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
+use super::Caller;
 use super::jwks::{KeyStore, Lookup};
 use super::{AuthConfigError, AuthError, AuthSources};
-use crate::mcp::Caller;
 
 #[cfg(test)]
 mod tests;

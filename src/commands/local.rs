@@ -206,6 +206,7 @@ pub(crate) fn send(
         tool_timeout: CALL_TIMEOUT,
         inline_tools: false,
         metrics: None,
+        max_sessions: crate::config::DEFAULT_MAX_SESSIONS,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

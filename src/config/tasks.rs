@@ -1,13 +1,12 @@
-//! Task limits (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
-//! `--task-poll-interval`): how many tasks the server holds and how long they live. Resolved
-//! with the other settings in [`super::Config::resolve`] (flag > `FASTMCP_*` > default); the
-//! parsers and the check that ties them together are here.
+//! Task limits ([`TaskLimits`]: `--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`,
+//! `--max-task-ttl`, `--task-poll-interval`): how many tasks the server holds and how long they
+//! live. Resolved with the other settings in [`super::Config::resolve`] (flag > `FASTMCP_*` >
+//! default); the parsers and the check that ties them together are here.
 
 use std::time::Duration;
 
 use super::ConfigError;
 use super::parse::parse_positive_duration;
-use crate::mcp::tasks::TaskLimits;
 
 /// The largest `--max-tasks` (and `--max-tasks-per-caller`): a stored record each.
 const MAX_TASKS: usize = 10_000_000;
@@ -15,6 +14,34 @@ const MAX_TASKS: usize = 10_000_000;
 const LONGEST_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The longest poll interval a flag may suggest.
 const LONGEST_POLL: Duration = Duration::from_secs(3600);
+
+/// Bounds on tasks (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
+/// `--task-poll-interval`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TaskLimits {
+    /// Live tasks one owner may hold.
+    pub(crate) per_owner: usize,
+    /// Live tasks in all.
+    pub(crate) total: usize,
+    /// The TTL of a task whose client asked for none (always, with 2026-07-28).
+    pub(crate) default_ttl: Duration,
+    /// The longest TTL granted; a longer request is cut to this.
+    pub(crate) max_ttl: Duration,
+    /// The `pollInterval` suggested to clients.
+    pub(crate) poll_interval: Duration,
+}
+
+impl Default for TaskLimits {
+    fn default() -> Self {
+        TaskLimits {
+            per_owner: 100,
+            total: 10_000,
+            default_ttl: Duration::from_secs(3600),
+            max_ttl: Duration::from_secs(24 * 3600),
+            poll_interval: Duration::from_millis(500),
+        }
+    }
+}
 
 pub(super) fn parse_max_tasks(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {

@@ -22,6 +22,7 @@ use super::jsonrpc;
 use super::per_request;
 use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::tasks;
+pub(crate) use crate::auth::Caller;
 use crate::plugin::manifest::{Access, ToolEntry};
 use crate::plugin::{Generation, Registry};
 
@@ -50,15 +51,6 @@ pub(crate) const DEFAULT_VERSION: &str = "2025-03-26";
 /// How many items a list result holds before it pages with `nextCursor`.
 pub(crate) const PAGE_SIZE: usize = 100;
 
-/// Who is calling, as established by authentication.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub(crate) struct Caller {
-    /// The caller's identity (key id or JWT `sub`).
-    pub(crate) id: String,
-    /// The caller's scopes.
-    pub(crate) scopes: Vec<String>,
-}
-
 /// Settings of the service.
 #[derive(Debug, Clone)]
 pub(crate) struct ServiceOptions {
@@ -70,6 +62,9 @@ pub(crate) struct ServiceOptions {
     pub(crate) inline_tools: bool,
     /// Counters for `GET /metrics`, when it is served.
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Most sessions held at once (`--max-sessions`), so that clients opening sessions without
+    /// ending them cannot grow memory.
+    pub(crate) max_sessions: usize,
 }
 
 /// Where one request's related messages go, and its cancellation flag.
@@ -176,7 +171,7 @@ impl Service {
         let (relists, relists_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
             registry,
-            sessions: SessionStore::default(),
+            sessions: SessionStore::new(options.max_sessions),
             options,
             mrtr: super::per_request::Mrtr::new(None),
             listeners: super::listen::Listeners::default(),

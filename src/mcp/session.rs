@@ -282,29 +282,23 @@ pub(crate) struct SessionsFull {
     pub(crate) max: usize,
 }
 
-impl Default for SessionStore {
-    fn default() -> Self {
+impl SessionStore {
+    /// A store holding at most `max` sessions at once (at least 1), in memory only.
+    pub(crate) fn new(max: usize) -> SessionStore {
         SessionStore {
             sessions: Mutex::new(HashMap::new()),
             shared: None,
-            max: crate::config::DEFAULT_MAX_SESSIONS,
+            max: max.max(1),
             full_logged: AtomicBool::new(false),
         }
     }
-}
 
-impl SessionStore {
-    /// A store that also keeps session state in `shared`.
-    pub(crate) fn with_shared(shared: super::store::RedisStore) -> SessionStore {
+    /// A store holding at most `max` sessions that also keeps session state in `shared`.
+    pub(crate) fn with_shared(shared: super::store::RedisStore, max: usize) -> SessionStore {
         SessionStore {
             shared: Some(shared),
-            ..SessionStore::default()
+            ..SessionStore::new(max)
         }
-    }
-
-    /// Holds at most `max` sessions at once (at least 1).
-    pub(crate) fn set_max_sessions(&mut self, max: usize) {
-        self.max = max.max(1);
     }
 
     /// Whether session state is shared with other instances.
@@ -462,7 +456,7 @@ mod tests {
 
     #[test]
     fn store_creates_finds_removes_and_reaps() {
-        let store = SessionStore::default();
+        let store = SessionStore::new(crate::config::DEFAULT_MAX_SESSIONS);
         let s = store.create("2025-06-18").unwrap();
         let id = s.id.clone().unwrap();
         assert_eq!(id.len(), 32);
@@ -479,8 +473,7 @@ mod tests {
 
     #[test]
     fn the_store_refuses_past_its_maximum_until_a_session_ends() {
-        let mut store = SessionStore::default();
-        store.set_max_sessions(3);
+        let store = SessionStore::new(3);
         let ids: Vec<Arc<str>> = (0..3)
             .map(|_| store.create("2025-06-18").unwrap().id.clone().unwrap())
             .collect();

@@ -25,6 +25,7 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, watch};
 
+use crate::config::TaskLimits;
 use clock::now_ms;
 pub(crate) use store::{MemoryStore, Status, TaskRecord, TaskStore};
 
@@ -37,39 +38,6 @@ pub(crate) const HANDSHAKE_METHODS: [&str; 4] =
     ["tasks/get", "tasks/result", "tasks/list", "tasks/cancel"];
 /// The first handshake version with tasks.
 pub(crate) const FIRST_VERSION: &str = "2025-11-25";
-
-/// Whether a tool may run as a task (the manifest's `taskSupport`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum TaskSupport {
-    /// Never as a task (the default).
-    #[default]
-    Forbidden,
-    /// As a task or as a plain call.
-    Optional,
-    /// Only as a task.
-    Required,
-}
-
-impl TaskSupport {
-    /// Reads the manifest value; `None` if it is not one of the three.
-    pub(crate) fn parse(v: &Value) -> Option<TaskSupport> {
-        match v.as_str()? {
-            "forbidden" => Some(TaskSupport::Forbidden),
-            "optional" => Some(TaskSupport::Optional),
-            "required" => Some(TaskSupport::Required),
-            _ => None,
-        }
-    }
-
-    /// The wire spelling (`execution.taskSupport`).
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TaskSupport::Forbidden => "forbidden",
-            TaskSupport::Optional => "optional",
-            TaskSupport::Required => "required",
-        }
-    }
-}
 
 /// Why a task operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -110,34 +78,6 @@ impl From<TaskError> for ErrorData {
 
 /// How often [`Tasks::change`] retries a write that lost a race.
 const CHANGE_ATTEMPTS: usize = 16;
-
-/// Bounds on tasks (`--max-tasks`, `--max-tasks-per-caller`, `--task-ttl`, `--max-task-ttl`,
-/// `--task-poll-interval`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TaskLimits {
-    /// Live tasks one owner may hold.
-    pub(crate) per_owner: usize,
-    /// Live tasks in all.
-    pub(crate) total: usize,
-    /// The TTL of a task whose client asked for none (always, with 2026-07-28).
-    pub(crate) default_ttl: Duration,
-    /// The longest TTL granted; a longer request is cut to this.
-    pub(crate) max_ttl: Duration,
-    /// The `pollInterval` suggested to clients.
-    pub(crate) poll_interval: Duration,
-}
-
-impl Default for TaskLimits {
-    fn default() -> Self {
-        TaskLimits {
-            per_owner: 100,
-            total: 10_000,
-            default_ttl: Duration::from_secs(3600),
-            max_ttl: Duration::from_secs(24 * 3600),
-            poll_interval: Duration::from_millis(500),
-        }
-    }
-}
 
 /// The key a task's owner is stored under: the authenticated caller, else the 2025 session
 /// that created it, else everyone without credentials (there is nobody to tell apart).

@@ -44,11 +44,44 @@ pub(crate) struct ToolEntry {
     /// ([`super::reply`]); `None` without one, or when it cannot be checked.
     pub(crate) output_check: Option<Arc<Schema>>,
     /// Whether the tool may run as a task (`"taskSupport"`, MCP `execution.taskSupport`).
-    pub(crate) task_support: crate::mcp::tasks::TaskSupport,
+    pub(crate) task_support: TaskSupport,
     /// With the 2026-07-28 tasks extension, the call's first round runs as a plain call (its
     /// questions answered by multi round-trip requests) and the retry becomes the task
     /// (`"inputBeforeTask": true`).
     pub(crate) input_before_task: bool,
+}
+
+/// Whether a tool may run as a task (the manifest's `taskSupport`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum TaskSupport {
+    /// Never as a task (the default).
+    #[default]
+    Forbidden,
+    /// As a task or as a plain call.
+    Optional,
+    /// Only as a task.
+    Required,
+}
+
+impl TaskSupport {
+    /// Reads the manifest value; `None` if it is not one of the three.
+    pub(crate) fn parse(v: &Value) -> Option<TaskSupport> {
+        match v.as_str()? {
+            "forbidden" => Some(TaskSupport::Forbidden),
+            "optional" => Some(TaskSupport::Optional),
+            "required" => Some(TaskSupport::Required),
+            _ => None,
+        }
+    }
+
+    /// The wire spelling (`execution.taskSupport`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
 }
 
 /// Optional features a plugin implements beyond listing.
@@ -182,8 +215,8 @@ fn parse_tool(index: usize, mut value: Value) -> Result<ToolEntry, String> {
         ));
     }
     let task_support = match value.as_object_mut().and_then(|o| o.remove("taskSupport")) {
-        None => crate::mcp::tasks::TaskSupport::Forbidden,
-        Some(v) => crate::mcp::tasks::TaskSupport::parse(&v)
+        None => TaskSupport::Forbidden,
+        Some(v) => TaskSupport::parse(&v)
             .ok_or_else(|| format!("tool {label}: taskSupport must be \"forbidden\", \"optional\" or \"required\", not {v}"))?,
     };
     let tool: Tool = serde_json::from_value(value).map_err(|e| format!("tool {label}: {e}"))?;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use rmcp::model::ErrorData;
 
 use super::{Caller, Service, allowed};
-use crate::mcp::tasks::TaskSupport;
 use crate::plugin::Generation;
 use crate::plugin::inline::{InlineGate, InlinePermit};
+use crate::plugin::manifest::TaskSupport;
 use crate::plugin::manifest::ToolEntry;
 
 /// A `tools/call` the service did not run because the authenticated caller lacks scopes the

@@ -19,9 +19,8 @@ use crate::mcp::jsonrpc;
 use crate::mcp::per_request;
 use crate::mcp::session::Session;
 use crate::mcp::sink::Outbound;
-use crate::mcp::tasks::{
-    EXTENSION_ID, FIRST_VERSION, Status, TaskError, TaskSupport, owner_key, wire,
-};
+use crate::mcp::tasks::{EXTENSION_ID, FIRST_VERSION, Status, TaskError, owner_key, wire};
+use crate::plugin::manifest::TaskSupport;
 
 /// The error for a task-required tool called by a client without the tasks extension.
 fn extension_required(what: &str) -> ErrorData {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::clock::iso8601;
 use super::store::{Status, TaskRecord};
+use crate::plugin::manifest::TaskSupport;
 
 fn common(record: &TaskRecord, ttl_key: &str, poll_key: &str) -> Map<String, Value> {
     let mut task = Map::new();
@@ -126,8 +127,8 @@ pub(crate) fn advertise_extension(discover: &str) -> String {
 
 /// A `tools/list` result whose tools carry `execution.taskSupport` where it is not the
 /// default; `support` is in the order of the result's tools.
-pub(crate) fn with_execution(list: &str, support: &[super::TaskSupport]) -> String {
-    if support.iter().all(|s| *s == super::TaskSupport::Forbidden) {
+pub(crate) fn with_execution(list: &str, support: &[TaskSupport]) -> String {
+    if support.iter().all(|s| *s == TaskSupport::Forbidden) {
         return list.to_string();
     }
     patch(list, |obj| {
@@ -135,7 +136,7 @@ pub(crate) fn with_execution(list: &str, support: &[super::TaskSupport]) -> Stri
             return;
         };
         for (tool, s) in tools.iter_mut().zip(support) {
-            if *s != super::TaskSupport::Forbidden
+            if *s != TaskSupport::Forbidden
                 && let Some(tool) = tool.as_object_mut()
             {
                 tool.insert("execution".into(), json!({"taskSupport": s.as_str()}));
