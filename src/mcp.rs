@@ -1,5 +1,6 @@
 //! The Model Context Protocol: message framing, sessions and method handlers.
 //!
+//! - [`protocol`]: the versions served, capabilities and server info (start here).
 //! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
 //! - [`session`]: per-client state and the stateful session store.
 //! - [`events`]: the per-session SSE event log for resuming streams.
@@ -17,6 +18,7 @@ pub(crate) mod jsonrpc;
 pub(crate) mod listen;
 pub(crate) mod mrtr;
 pub(crate) mod per_request;
+pub(crate) mod protocol;
 pub(crate) mod service;
 pub(crate) mod session;
 pub(crate) mod sink;

@@ -17,18 +17,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 pub(crate) use super::mrtr::{Inputs, Mrtr, binding};
-use super::service::{HANDSHAKE_VERSIONS, capabilities, server_info};
+pub(crate) use super::protocol::REVISION;
+use super::protocol::{SUPPORTED, capabilities, server_info};
 
-/// The revision this module implements.
-pub(crate) const REVISION: &str = "2026-07-28";
-/// Every version served, oldest first.
-pub(crate) const SUPPORTED: [&str; 5] = [
-    HANDSHAKE_VERSIONS[0],
-    HANDSHAKE_VERSIONS[1],
-    HANDSHAKE_VERSIONS[2],
-    HANDSHAKE_VERSIONS[3],
-    REVISION,
-];
 /// Methods of this revision (anything else is answered 404 / -32601).
 pub(crate) const METHODS: [&str; 13] = [
     "server/discover",

@@ -11,15 +11,16 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use rmcp::model::{
-    ErrorCode, ErrorData, Implementation, InitializeRequestParams, InitializeResult,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    PromptsCapability, RequestId, ResourcesCapability, ServerCapabilities, ToolsCapability,
+    ErrorCode, ErrorData, InitializeRequestParams, InitializeResult, ListPromptsResult,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, RequestId,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::jsonrpc;
 use super::per_request;
+pub(crate) use super::protocol::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, LATEST_HANDSHAKE};
+use super::protocol::{capabilities, server_info};
 use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::tasks;
 pub(crate) use crate::auth::Caller;
@@ -41,13 +42,6 @@ pub(crate) use call::{InlineAnswer, InlineCall};
 pub(crate) use lookup::MissingScopes;
 pub(crate) use outcome::panic_text;
 
-/// Protocol versions served with the `initialize` handshake, oldest first.
-pub(crate) const HANDSHAKE_VERSIONS: [&str; 4] =
-    ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
-/// The newest handshake version, offered when the client asks for one we do not know.
-pub(crate) const LATEST_HANDSHAKE: &str = "2025-11-25";
-/// The version assumed when a client sends no `MCP-Protocol-Version` header.
-pub(crate) const DEFAULT_VERSION: &str = "2025-03-26";
 /// How many items a list result holds before it pages with `nextCursor`.
 pub(crate) const PAGE_SIZE: usize = 100;
 
@@ -585,29 +579,6 @@ impl Service {
             .find(|(_, t)| super::uri_template::matches(&t.uri_template, uri))
             .and_then(|(slot, _)| cat.generation(*slot).cloned())
     }
-}
-
-/// What this server can do; the same in every session (lists may change after a reload).
-pub(crate) fn capabilities() -> ServerCapabilities {
-    let mut tools = ToolsCapability::default();
-    tools.list_changed = Some(true);
-    let mut resources = ResourcesCapability::default();
-    resources.subscribe = Some(true);
-    resources.list_changed = Some(true);
-    let mut prompts = PromptsCapability::default();
-    prompts.list_changed = Some(true);
-    let mut caps = ServerCapabilities::default();
-    caps.tools = Some(tools);
-    caps.resources = Some(resources);
-    caps.prompts = Some(prompts);
-    caps.logging = Some(Default::default());
-    caps.completions = Some(Default::default());
-    caps
-}
-
-/// This server's name and version.
-pub(crate) fn server_info() -> Implementation {
-    Implementation::new("fastmcp", env!("CARGO_PKG_VERSION"))
 }
 
 #[cfg(test)]
