@@ -2,9 +2,10 @@
 //!
 //! - [`protocol`]: the versions served, capabilities and server info (start here).
 //! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
-//! - [`session`]: per-client state and the stateful session store.
+//! - [`session`]: per-client state, the stateful session store and the trait a shared
+//!   store implements ([`session::SharedSessions`]).
 //! - [`events`]: the per-session SSE event log for resuming streams.
-//! - [`store`]: the Redis-backed shared session store.
+//! - [`store`]: the Redis implementation of [`session::SharedSessions`].
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
 //! - [`service`]: the method handlers, shared by every transport.
 //! - [`listen`]: `subscriptions/listen` streams (2026-07-28).

@@ -187,7 +187,7 @@ pub(crate) fn service(config: &Config) -> Arc<Service> {
         }
     }
     if let Some(secret) = &config.state_secret {
-        service.mrtr = crate::mcp::per_request::Mrtr::new(Some(secret.expose().as_bytes()));
+        service.mrtr = crate::mcp::mrtr::Mrtr::new(Some(secret.expose().as_bytes()));
     }
     Arc::new(service)
 }

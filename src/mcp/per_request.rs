@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-pub(crate) use super::mrtr::{Inputs, Mrtr, binding};
 pub(crate) use super::protocol::REVISION;
 use super::protocol::{SUPPORTED, capabilities, server_info};
 

@@ -84,7 +84,7 @@ pub(crate) struct Service {
     /// Settings.
     pub(crate) options: ServiceOptions,
     /// Seals `requestState` for 2026-07-28 multi round-trip requests.
-    pub(crate) mrtr: super::per_request::Mrtr,
+    pub(crate) mrtr: super::mrtr::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
     pub(crate) listeners: super::listen::Listeners,
     /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
@@ -167,7 +167,7 @@ impl Service {
             registry,
             sessions: SessionStore::new(options.max_sessions),
             options,
-            mrtr: super::per_request::Mrtr::new(None),
+            mrtr: super::mrtr::Mrtr::new(None),
             listeners: super::listen::Listeners::default(),
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),

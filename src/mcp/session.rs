@@ -1,8 +1,9 @@
 //! Sessions: per-client protocol state, in-flight calls and the server-to-client stream.
 //!
 //! A stateful server keeps sessions in a [`SessionStore`] keyed by `Mcp-Session-Id` and reaps
-//! them when idle. A stateless server makes a throwaway [`Session`] for every request, so the
-//! same handlers serve both modes.
+//! them when idle; with `--session-store` it also keeps their state in a [`SharedSessions`]
+//! store (Redis), so other instances can serve them. A stateless server makes a throwaway
+//! [`Session`] for every request, so the same handlers serve both modes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 use rmcp::model::{ClientCapabilities, Implementation, RequestId};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
+
+mod shared;
+pub(crate) use shared::{SharedSessions, StoreError, Stored};
 
 /// Protocol state negotiated by `initialize`.
 #[derive(Debug, Clone, Default)]
@@ -265,7 +269,7 @@ impl Session {
 #[derive(Debug)]
 pub(crate) struct SessionStore {
     sessions: Mutex<HashMap<Arc<str>, Arc<Session>>>,
-    shared: Option<super::store::RedisStore>,
+    shared: Option<Box<dyn SharedSessions>>,
     /// Most sessions held in memory at once (`--max-sessions`): [`SessionStore::create`] refuses
     /// past it, so a client that opens sessions without ending them cannot grow memory.
     max: usize,
@@ -294,9 +298,9 @@ impl SessionStore {
     }
 
     /// A store holding at most `max` sessions that also keeps session state in `shared`.
-    pub(crate) fn with_shared(shared: super::store::RedisStore, max: usize) -> SessionStore {
+    pub(crate) fn with_shared(shared: impl SharedSessions + 'static, max: usize) -> SessionStore {
         SessionStore {
-            shared: Some(shared),
+            shared: Some(Box::new(shared)),
             ..SessionStore::new(max)
         }
     }
@@ -307,19 +311,16 @@ impl SessionStore {
     }
 
     /// Saves a session's state to the shared store (after `initialize` or a level change).
-    pub(crate) async fn persist(&self, session: &Session) -> Result<(), super::store::StoreError> {
+    pub(crate) async fn persist(&self, session: &Session) -> Result<(), StoreError> {
         match (&self.shared, session.id.as_deref()) {
-            (Some(store), Some(id)) => store.save(id, &super::store::Stored::of(session)).await,
+            (Some(store), Some(id)) => store.save(id, &Stored::of(session)).await,
             _ => Ok(()),
         }
     }
 
     /// The session with this id: from memory, or from the shared store when this instance has
     /// not seen it. With a shared store, a session deleted or expired there is gone here too.
-    pub(crate) async fn lookup(
-        &self,
-        id: &str,
-    ) -> Result<Option<Arc<Session>>, super::store::StoreError> {
+    pub(crate) async fn lookup(&self, id: &str) -> Result<Option<Arc<Session>>, StoreError> {
         let Some(store) = &self.shared else {
             return Ok(self.get(id));
         };
@@ -346,7 +347,7 @@ impl SessionStore {
     }
 
     /// Deletes a session here and in the shared store; false if it existed nowhere.
-    pub(crate) async fn delete(&self, id: &str) -> Result<bool, super::store::StoreError> {
+    pub(crate) async fn delete(&self, id: &str) -> Result<bool, StoreError> {
         let here = self.remove(id);
         match &self.shared {
             Some(store) => Ok(store.delete(id).await? || here),
@@ -451,57 +452,4 @@ pub(crate) fn new_session_id() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn store_creates_finds_removes_and_reaps() {
-        let store = SessionStore::new(crate::config::DEFAULT_MAX_SESSIONS);
-        let s = store.create("2025-06-18").unwrap();
-        let id = s.id.clone().unwrap();
-        assert_eq!(id.len(), 32);
-        assert!(store.get(&id).is_some());
-        assert!(store.remove(&id));
-        assert!(store.get(&id).is_none());
-        assert!(!store.remove(&id));
-        let _s2 = store.create("2025-06-18").unwrap();
-        assert_eq!(store.reap(Duration::from_secs(60)), 0);
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(store.reap(Duration::from_millis(1)), 1);
-        assert_eq!(store.len(), 0);
-    }
-
-    #[test]
-    fn the_store_refuses_past_its_maximum_until_a_session_ends() {
-        let store = SessionStore::new(3);
-        let ids: Vec<Arc<str>> = (0..3)
-            .map(|_| store.create("2025-06-18").unwrap().id.clone().unwrap())
-            .collect();
-        let full = store.create("2025-06-18").unwrap_err();
-        assert_eq!(full.max, 3);
-        assert_eq!(store.len(), 3);
-        assert!(store.remove(&ids[0]));
-        assert!(store.create("2025-06-18").is_ok());
-        assert!(store.create("2025-06-18").is_err());
-    }
-
-    #[test]
-    fn log_levels_filter() {
-        let s = Session::new(None, "2025-06-18");
-        assert!(!s.wants_log("debug"));
-        assert!(s.wants_log("info"));
-        s.set_log_level(level_index("error").unwrap());
-        assert!(!s.wants_log("warning"));
-        assert!(s.wants_log("critical"));
-        assert!(!s.wants_log("bogus"));
-    }
-
-    #[test]
-    fn pending_requests_get_answers() {
-        let s = Session::new(None, "2025-06-18");
-        let (id, rx) = s.register_pending();
-        assert!(s.answer(&id, Ok(serde_json::json!({"ok": true}))));
-        assert_eq!(rx.recv().unwrap().unwrap()["ok"], true);
-        assert!(!s.answer(&id, Ok(Value::Null)));
-    }
-}
+mod tests;

@@ -10,68 +10,13 @@
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use super::session::{Negotiated, Session};
-
-/// Why the shared store could not answer.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StoreError {
-    /// Redis is unreachable or answered with an error.
-    #[error("session store unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// A session's state as stored in Redis.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Stored {
-    protocol_version: String,
-    #[serde(default)]
-    client_capabilities: Option<Value>,
-    #[serde(default)]
-    client_info: Option<Value>,
-    log_level: u8,
-    #[serde(default)]
-    owner: Option<String>,
-}
-
-impl Stored {
-    /// The storable state of `session`.
-    pub(crate) fn of(session: &Session) -> Stored {
-        let n = session.negotiated();
-        Stored {
-            protocol_version: n.protocol_version,
-            client_capabilities: n
-                .client_capabilities
-                .and_then(|c| serde_json::to_value(c).ok()),
-            client_info: n.client_info.and_then(|c| serde_json::to_value(c).ok()),
-            log_level: session.log_level(),
-            owner: session.owner(),
-        }
-    }
-
-    /// Rebuilds a session with id `id` from stored state.
-    pub(crate) fn restore(self, id: &str) -> Session {
-        let s = Session::new(Some(id.into()), &self.protocol_version);
-        s.set_negotiated(Negotiated {
-            protocol_version: self.protocol_version,
-            client_capabilities: self
-                .client_capabilities
-                .and_then(|c| serde_json::from_value(c).ok()),
-            client_info: self
-                .client_info
-                .and_then(|c| serde_json::from_value(c).ok()),
-        });
-        s.set_log_level(self.log_level);
-        s.set_owner(self.owner.as_deref());
-        s
-    }
-}
+pub(crate) use super::session::StoreError;
+use super::session::{SharedSessions, Stored};
 
 /// A Redis-backed store of session state.
 pub(crate) struct RedisStore {
@@ -133,33 +78,41 @@ impl RedisStore {
             .await?;
         Ok(c.clone())
     }
+}
 
-    /// Stores (or refreshes) a session's state.
-    pub(crate) async fn save(&self, id: &str, stored: &Stored) -> Result<(), StoreError> {
-        let json = serde_json::to_string(stored).map_err(unavailable)?;
-        let mut c = self.conn().await?;
-        let ttl = self.ttl.as_secs().max(1);
-        c.set_ex::<_, _, ()>(key(id), json, ttl)
-            .await
-            .map_err(unavailable)
+impl SharedSessions for RedisStore {
+    fn save<'a>(
+        &'a self,
+        id: &'a str,
+        stored: &'a Stored,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let json = serde_json::to_string(stored).map_err(unavailable)?;
+            let mut c = self.conn().await?;
+            let ttl = self.ttl.as_secs().max(1);
+            c.set_ex::<_, _, ()>(key(id), json, ttl)
+                .await
+                .map_err(unavailable)
+        })
     }
 
-    /// Loads a session's state and refreshes its TTL; `None` if it does not exist (expired or
-    /// deleted on any instance).
-    pub(crate) async fn load(&self, id: &str) -> Result<Option<Stored>, StoreError> {
-        let mut c = self.conn().await?;
-        let ttl = self.ttl.as_secs().max(1);
-        let json: Option<String> = c
-            .get_ex(key(id), redis::Expiry::EX(ttl))
-            .await
-            .map_err(unavailable)?;
-        Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    fn load<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Stored>, StoreError>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let ttl = self.ttl.as_secs().max(1);
+            let json: Option<String> = c
+                .get_ex(key(id), redis::Expiry::EX(ttl))
+                .await
+                .map_err(unavailable)?;
+            Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+        })
     }
 
-    /// Deletes a session everywhere; true if it existed.
-    pub(crate) async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let mut c = self.conn().await?;
-        let n: u64 = c.del(key(id)).await.map_err(unavailable)?;
-        Ok(n > 0)
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let n: u64 = c.del(key(id)).await.map_err(unavailable)?;
+            Ok(n > 0)
+        })
     }
 }

@@ -410,7 +410,7 @@ struct Round {
     method: &'static str,
     /// What the `requestState` is bound to (caller, method, params).
     bind: Vec<u8>,
-    inputs: per_request::Inputs,
+    inputs: crate::mcp::mrtr::Inputs,
     /// What the plugin's requests are answered from.
     call: Arc<PerRequestCall>,
 }
@@ -466,7 +466,7 @@ impl Service {
             return Ok(RoundStart::Classic);
         }
         let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-        let bind = per_request::binding(caller, method, params);
+        let bind = crate::mcp::mrtr::binding(caller, method, params);
         let (inputs, missing) = self.mrtr.inputs(params, &bind)?;
         if !missing.is_empty() {
             let reply = self.mrtr.input_required(method, &inputs, missing, &bind);
