@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 
 use super::context::{PluginContext, build_request};
 use super::lookup::{FoundTool, MissingScopes, NoTool, Runner};
-use super::outcome::{ReplyChecks, invalid_reply};
+use super::outcome::{CallEnd, ReplyChecks, invalid_reply};
 use super::scan::leading_call;
 use super::{Caller, Reply, RequestCtx, Service};
 use crate::mcp::jsonrpc;
@@ -25,10 +25,6 @@ use crate::plugin::manifest::TaskSupport;
 use crate::plugin::reply::check_result;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
-
-/// The log target of the line per tool call, at debug level:
-/// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
-pub(crate) const CALL_LOG_TARGET: &str = "fastmcp::calls";
 
 #[derive(Deserialize, Default)]
 pub(super) struct RequestMeta {
@@ -138,9 +134,9 @@ impl Service {
                 Some(b) => b,
                 None => &NullSink,
             };
-            let (ran, took) = self.run_inline(generation, name, &entry.inline, &request, sink);
+            let (end, took) = self.run_inline(generation, name, &entry.inline, &request, sink);
             let checks = ReplyChecks::of(entry, generation);
-            let (reply, label) = self.tool_reply(name, ran, &checks);
+            let (reply, label) = self.tool_reply(name, end, &checks);
             self.record_call(name, generation, call.session_id, took, label, true);
             Some(InlineAnswer {
                 response: match reply {
@@ -281,12 +277,12 @@ impl Service {
         let version = ctx.session.protocol_version();
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
-        let ran = self.run(generation, id, request, ctx, extras).await;
-        if let Some(reply) = round.as_ref().and_then(|r| r.finish(&self.mrtr, &ran)) {
+        let end = self.run(generation, id, request, ctx, extras).await;
+        if let Some(reply) = round.as_ref().and_then(|r| r.finish(&self.mrtr, &end)) {
             return reply;
         }
-        match ran {
-            Ran::Done(CallOutcome::Ok(raw)) => match check_result(method, &raw) {
+        match end {
+            CallEnd::Returned(CallOutcome::Ok(raw)) => match check_result(method, &raw) {
                 Ok(()) => Ok(raw),
                 Err(problem) => Err(invalid_reply(&generation.manifest.name, method, &problem)),
             },
@@ -304,7 +300,7 @@ impl Service {
         inline: &InlineGate,
         request: &PluginRequest,
         sink: &dyn CallSink,
-    ) -> (Ran, Duration) {
+    ) -> (CallEnd, Duration) {
         let started = Instant::now();
         let outcome = generation.call_inline(request, sink);
         let took = started.elapsed();
@@ -319,7 +315,7 @@ impl Service {
                  (mark it #[tool(blocking)] to start there)"
             );
         }
-        (Ran::Done(outcome), took)
+        (CallEnd::Returned(outcome), took)
     }
 
     /// Runs one plugin request with the tool timeout, registering it for cancellation.
@@ -330,7 +326,7 @@ impl Service {
         request: PluginRequest,
         ctx: &RequestCtx,
         extras: CallExtras,
-    ) -> Ran {
+    ) -> CallEnd {
         let CallExtras {
             progress_token,
             per_request_call,
@@ -364,19 +360,19 @@ impl Service {
                 request => generation.call(request, sink, cancel).await,
             }
         };
-        let ran = match tokio::time::timeout(self.options.tool_timeout, call).await {
-            Ok(Ok(outcome)) => Ran::Done(outcome),
-            Ok(Err(_)) => Ran::Closed,
+        let end = match tokio::time::timeout(self.options.tool_timeout, call).await {
+            Ok(Ok(outcome)) => CallEnd::Returned(outcome),
+            Ok(Err(_)) => CallEnd::ShutDown,
             Err(_) => {
                 ctx.cancel.store(true, Ordering::Relaxed);
-                Ran::TimedOut(self.options.tool_timeout)
+                CallEnd::TimedOut(self.options.tool_timeout)
             }
         };
         if tracked {
             ctx.session.end_request(id);
         }
         self.relist(generation);
-        ran
+        end
     }
 
     /// Serves the lists `generation`'s last call changed (`HostContext::set_listed`), and
@@ -419,16 +415,16 @@ impl Round {
     /// The reply when the plugin's run ended for want of input (an `InputRequiredResult`), met
     /// a malformed answer (-32602), or failed for want of a capability the client did not
     /// declare (-32021); `None` lets its outcome through.
-    fn finish(&self, mrtr: &Mrtr, ran: &Ran) -> Option<Reply> {
+    fn finish(&self, mrtr: &Mrtr, end: &CallEnd) -> Option<Reply> {
         if let Some(error) = self.call.malformed() {
             return Some(Err(error));
         }
-        if !matches!(ran, Ran::Done(CallOutcome::InputRequired)) {
+        if !matches!(end, CallEnd::Returned(CallOutcome::InputRequired)) {
             // The plugin failed after a request for an undeclared capability was refused.
             return self
                 .call
                 .missing_capabilities()
-                .filter(|_| failed(ran))
+                .filter(|_| failed(end))
                 .map(Err);
         }
         let asked = self.call.take_asked();
@@ -438,17 +434,17 @@ impl Round {
 }
 
 /// Whether a plugin run failed: an error result (`isError`) or a protocol error.
-fn failed(ran: &Ran) -> bool {
+fn failed(end: &CallEnd) -> bool {
     #[derive(Deserialize)]
     struct IsError {
         #[serde(rename = "isError", default)]
         is_error: bool,
     }
-    match ran {
-        Ran::Done(CallOutcome::Ok(raw)) => {
+    match end {
+        CallEnd::Returned(CallOutcome::Ok(raw)) => {
             serde_json::from_str::<IsError>(raw).is_ok_and(|r| r.is_error)
         }
-        Ran::Done(CallOutcome::Error { .. }) => true,
+        CallEnd::Returned(CallOutcome::Error { .. }) => true,
         _ => false,
     }
 }
@@ -498,11 +494,4 @@ struct CallExtras {
     per_request_call: Option<Arc<PerRequestCall>>,
     /// A tool the plugin runs as an async call (`start_tool`), not on a worker thread.
     is_async: bool,
-}
-
-/// How a plugin request ended.
-pub(super) enum Ran {
-    Done(CallOutcome),
-    TimedOut(Duration),
-    Closed,
 }

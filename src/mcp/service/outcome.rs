@@ -6,12 +6,25 @@ use std::time::Duration;
 
 use rmcp::model::{ErrorCode, ErrorData};
 
-use super::call::{CALL_LOG_TARGET, Ran};
 use super::{Reply, Service, error_result};
 use crate::plugin::manifest::ToolEntry;
 use crate::plugin::reply::check_tool_result;
 use crate::plugin::schema::Schema;
 use crate::plugin::{CallOutcome, Generation};
+
+/// The log target of the line per tool call, at debug level:
+/// `FASTMCP_LOG=info,fastmcp::calls=debug` shows them.
+pub(crate) const CALL_LOG_TARGET: &str = "fastmcp::calls";
+
+/// How a plugin request ended, before its reply is checked.
+pub(super) enum CallEnd {
+    /// The plugin returned (a result, an error, a panic, ...).
+    Returned(CallOutcome),
+    /// It was still running when the tool timeout passed.
+    TimedOut(Duration),
+    /// The server shut down before the plugin answered.
+    ShutDown,
+}
 
 impl Service {
     /// A tool call's reply and its outcome label (for the log and `/metrics`). A tool's own
@@ -21,11 +34,12 @@ impl Service {
     pub(super) fn tool_reply(
         &self,
         tool: &str,
-        ran: Ran,
+        end: CallEnd,
         checks: &ReplyChecks<'_>,
     ) -> (Reply, &'static str) {
-        match ran {
-            Ran::Done(CallOutcome::Ok(raw)) => match check_tool_result(&raw, checks.output) {
+        match end {
+            CallEnd::Returned(CallOutcome::Ok(raw)) => match check_tool_result(&raw, checks.output)
+            {
                 Ok(shape) => {
                     let label = if shape.is_error { "error" } else { "ok" };
                     (Ok(raw), label)
@@ -35,10 +49,10 @@ impl Service {
                     "invalid",
                 ),
             },
-            Ran::Done(CallOutcome::Panic(msg)) => {
+            CallEnd::Returned(CallOutcome::Panic(msg)) => {
                 (Ok(error_result(&panic_text(tool, &msg))), "panic")
             }
-            Ran::TimedOut(after) => (
+            CallEnd::TimedOut(after) => (
                 Ok(error_result(&format!(
                     "Tool \"{tool}\" timed out after {}",
                     humanize(after)
@@ -75,32 +89,32 @@ impl Service {
         }
     }
 
-    pub(super) fn outcome_error(&self, ran: Ran) -> Reply {
-        Err(match ran {
-            Ran::Done(CallOutcome::Ok(_)) => unreachable_ok(),
-            Ran::Done(CallOutcome::Error {
+    pub(super) fn outcome_error(&self, end: CallEnd) -> Reply {
+        Err(match end {
+            CallEnd::Returned(CallOutcome::Ok(_)) => success_is_not_an_error(),
+            CallEnd::Returned(CallOutcome::Error {
                 code,
                 message,
                 data,
             }) => ErrorData::new(ErrorCode(code), message, data),
-            Ran::Done(CallOutcome::Panic(msg)) => {
+            CallEnd::Returned(CallOutcome::Panic(msg)) => {
                 ErrorData::internal_error(format!("The plugin panicked: {msg}"), None)
             }
-            Ran::Done(CallOutcome::Cancelled) => {
+            CallEnd::Returned(CallOutcome::Cancelled) => {
                 ErrorData::new(ErrorCode(-32800), "Request cancelled", None)
             }
-            Ran::Done(CallOutcome::InputRequired) => ErrorData::internal_error(
+            CallEnd::Returned(CallOutcome::InputRequired) => ErrorData::internal_error(
                 "The call needs input from the client that this protocol version cannot carry",
                 None,
             ),
-            Ran::Done(CallOutcome::Invalid(msg)) => {
+            CallEnd::Returned(CallOutcome::Invalid(msg)) => {
                 tracing::error!(reason = %msg, "plugin broke the ABI contract");
                 ErrorData::internal_error("The plugin returned an invalid reply", None)
             }
-            Ran::TimedOut(after) => {
+            CallEnd::TimedOut(after) => {
                 ErrorData::internal_error(format!("Timed out after {}", humanize(after)), None)
             }
-            Ran::Closed => ErrorData::internal_error("The server is shutting down", None),
+            CallEnd::ShutDown => ErrorData::internal_error("The server is shutting down", None),
         })
     }
 }
@@ -133,7 +147,7 @@ pub(super) fn invalid_reply(plugin: &str, method: &str, problem: &str) -> ErrorD
     ErrorData::internal_error("The plugin returned an invalid reply", None)
 }
 
-fn unreachable_ok() -> ErrorData {
+fn success_is_not_an_error() -> ErrorData {
     ErrorData::internal_error("unexpected success", None)
 }
 

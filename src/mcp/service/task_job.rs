@@ -340,7 +340,7 @@ impl TaskJob {
         };
         let label = format!("task_{status}");
         tracing::debug!(
-            target: super::call::CALL_LOG_TARGET,
+            target: super::outcome::CALL_LOG_TARGET,
             tool = %self.name,
             plugin = %self.generation.manifest.name,
             task = %self.id,
