@@ -45,9 +45,10 @@ const KEY_INFO: &str = "io.modelcontextprotocol/clientInfo";
 const KEY_LOG: &str = "io.modelcontextprotocol/logLevel";
 const KEY_SERVER: &str = "io.modelcontextprotocol/serverInfo";
 
-/// What a request says about itself in `params._meta`.
+/// The protocol state a request carries in `params._meta` (what a handshake negotiates in
+/// the earlier revisions).
 #[derive(Debug, Default, Clone)]
-pub(crate) struct RequestMeta {
+pub(crate) struct ProtocolMeta {
     /// `io.modelcontextprotocol/protocolVersion`.
     pub(crate) protocol_version: Option<String>,
     /// `io.modelcontextprotocol/clientCapabilities`.
@@ -59,7 +60,7 @@ pub(crate) struct RequestMeta {
 }
 
 /// Reads `params._meta`.
-pub(crate) fn request_meta(params: Option<&RawValue>) -> RequestMeta {
+pub(crate) fn request_meta(params: Option<&RawValue>) -> ProtocolMeta {
     #[derive(Deserialize)]
     struct P {
         #[serde(rename = "_meta")]
@@ -69,9 +70,9 @@ pub(crate) fn request_meta(params: Option<&RawValue>) -> RequestMeta {
         .and_then(|p| serde_json::from_str::<P>(p.get()).ok())
         .and_then(|p| p.meta)
     else {
-        return RequestMeta::default();
+        return ProtocolMeta::default();
     };
-    RequestMeta {
+    ProtocolMeta {
         protocol_version: meta
             .get(KEY_VERSION)
             .and_then(Value::as_str)
@@ -120,7 +121,7 @@ pub(crate) fn check_headers(
     headers: &HeaderMap,
     method: &str,
     params: Option<&RawValue>,
-    meta: &RequestMeta,
+    meta: &ProtocolMeta,
     tool_schema: Option<&Map<String, Value>>,
 ) -> Result<(), ErrorData> {
     // A header given twice is as good as missing: intermediaries may have read either value.

@@ -26,8 +26,9 @@ use crate::plugin::reply::check_result;
 use crate::plugin::request::{PluginRequest, ToolRequest};
 use crate::plugin::{CallOutcome, CallSink, Generation, NullSink};
 
+/// The `_meta` of a `tools/call` or `prompts/get`: what the host itself reads there.
 #[derive(Deserialize, Default)]
-pub(super) struct RequestMeta {
+pub(super) struct CallMeta {
     #[serde(rename = "progressToken")]
     pub(super) progress_token: Option<ProgressToken>,
 }
@@ -44,7 +45,7 @@ pub(super) struct NamedParams<'a> {
     #[serde(default)]
     pub(super) task: Option<serde_json::Value>,
     #[serde(rename = "_meta", default)]
-    pub(super) meta: Option<RequestMeta>,
+    pub(super) meta: Option<CallMeta>,
 }
 
 /// The plugin request for a `tools/call` of `name` with these raw arguments.
@@ -225,12 +226,12 @@ impl Service {
             self.run_inline(&generation, &p.name, &inline, &request, &NullSink)
                 .0
         } else {
-            let extras = CallExtras {
+            let setup = CallSetup {
                 progress_token: token,
                 per_request_call: round.as_ref().map(|r| r.call.clone()),
                 is_async: matches!(runner, Runner::Async),
             };
-            self.run(&generation, id, request, ctx, extras).await
+            self.run(&generation, id, request, ctx, setup).await
         };
         let finished = round.as_ref().and_then(|r| r.finish(&self.mrtr, &outcome));
         let (reply, label) = match (finished, outcome) {
@@ -269,7 +270,7 @@ impl Service {
             },
             None => None,
         };
-        let extras = CallExtras {
+        let setup = CallSetup {
             progress_token: token,
             per_request_call: round.as_ref().map(|r| r.call.clone()),
             is_async: false,
@@ -277,7 +278,7 @@ impl Service {
         let version = ctx.session.protocol_version();
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
-        let end = self.run(generation, id, request, ctx, extras).await;
+        let end = self.run(generation, id, request, ctx, setup).await;
         if let Some(reply) = round.as_ref().and_then(|r| r.finish(&self.mrtr, &end)) {
             return reply;
         }
@@ -325,13 +326,13 @@ impl Service {
         id: &RequestId,
         request: PluginRequest,
         ctx: &RequestCtx,
-        extras: CallExtras,
+        setup: CallSetup,
     ) -> CallEnd {
-        let CallExtras {
+        let CallSetup {
             progress_token,
             per_request_call,
             is_async,
-        } = extras;
+        } = setup;
         let sink = Arc::new(RequestSink {
             session: ctx.session.clone(),
             outbound: ctx.outbound.clone(),
@@ -483,11 +484,12 @@ impl Service {
 #[derive(Deserialize)]
 struct MetaOnly {
     #[serde(rename = "_meta")]
-    meta: Option<RequestMeta>,
+    meta: Option<CallMeta>,
 }
 
-/// Per-call details beyond the request itself.
-struct CallExtras {
+/// How a plugin request runs, beyond the request itself: where its progress goes, the
+/// rounds of a 2026-07-28 call, and on which path (worker thread or async call).
+struct CallSetup {
     /// The request's `_meta.progressToken`.
     progress_token: Option<ProgressToken>,
     /// For protocol 2026-07-28: the answers of earlier rounds.
