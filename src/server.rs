@@ -22,7 +22,9 @@ mod nofile;
 use crate::config::{Config, PluginSource};
 use crate::http::cutoff::Cutoff;
 use crate::http::{self, AppState, Security};
-use crate::mcp::{Service, ServiceOptions};
+use crate::mcp::mrtr::Mrtr;
+use crate::mcp::tasks::{MemoryStore, Tasks};
+use crate::mcp::{Service, ServiceOptions, SessionStore, Stores};
 use crate::plugin::pool::{PoolOptions, QueueWaitMetric};
 use crate::plugin::{PluginError, Registry, Slot, build};
 
@@ -159,37 +161,34 @@ pub(crate) fn service(config: &Config) -> Arc<Service> {
         .with_isolation(config.isolate.clone(), config.isolate_crash_loop)
         .with_sandbox(config.sandbox.policy(std::path::Path::new("")));
     let registry = Arc::new(registry);
-    let mut service = Service::new(
-        registry,
-        ServiceOptions {
-            stateless: config.stateless,
-            tool_timeout: config.tool_timeout,
-            inline_tools: config.inline_tools,
-            metrics,
-            max_sessions: config.limits.max_sessions,
-        },
-    );
-    service.tasks = Arc::new(crate::mcp::tasks::Tasks::new(
-        Arc::new(crate::mcp::tasks::MemoryStore::default()),
-        config.tasks,
-    ));
+    let max_sessions = config.limits.max_sessions;
+    let mut sessions = SessionStore::new(max_sessions);
+    let mut tasks = Arc::new(Tasks::new(Arc::new(MemoryStore::default()), config.tasks));
     if let Some(url) = &config.session_store {
-        crate::mcp::tasks::share_through(&mut service, url.expose());
+        tasks = Tasks::in_redis(url.expose(), config.tasks).unwrap_or(tasks);
         match crate::mcp::store::RedisStore::new(url.expose(), config.session_idle_timeout) {
             Ok(store) => {
                 tracing::info!(store = %store.display, "sessions are shared through Redis");
-                service.sessions =
-                    crate::mcp::SessionStore::with_shared(store, config.limits.max_sessions);
+                sessions = SessionStore::with_shared(store, max_sessions);
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot use the session store; sessions stay in memory")
             }
         }
     }
-    if let Some(secret) = &config.state_secret {
-        service.mrtr = crate::mcp::mrtr::Mrtr::new(Some(secret.expose().as_bytes()));
-    }
-    Arc::new(service)
+    let secret = config.state_secret.as_ref().map(|s| s.expose().as_bytes());
+    let stores = Stores {
+        sessions,
+        tasks,
+        mrtr: Mrtr::new(secret),
+    };
+    let options = ServiceOptions {
+        stateless: config.stateless,
+        tool_timeout: config.tool_timeout,
+        inline_tools: config.inline_tools,
+        metrics,
+    };
+    Arc::new(Service::new(registry, options, stores))
 }
 
 /// Serves `config` on `listener` until `shutdown` resolves (or a plugin fails to load).

@@ -16,8 +16,9 @@ use serde_json::{Map, Value, json};
 
 use crate::cli::{CompleteArgs, PromptArgs, ReadArgs};
 use crate::config::ConfigError;
-use crate::mcp::Session;
-use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions};
+use crate::mcp::mrtr::Mrtr;
+use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions, Stores};
+use crate::mcp::{Session, SessionStore};
 use crate::plugin::{PluginError, Registry, Slot};
 
 /// Why a one-shot request printed no result.
@@ -206,14 +207,18 @@ pub(crate) fn send(
         tool_timeout: CALL_TIMEOUT,
         inline_tools: false,
         metrics: None,
-        max_sessions: crate::config::DEFAULT_MAX_SESSIONS,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(PluginError::Runtime)?;
     Ok(runtime.block_on(async {
-        let service = Service::new(registry, options);
+        let stores = Stores {
+            sessions: SessionStore::new(crate::config::DEFAULT_MAX_SESSIONS),
+            tasks: Arc::default(),
+            mrtr: Mrtr::new(None),
+        };
+        let service = Service::new(registry, options, stores);
         let ctx = RequestCtx {
             session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
             outbound: None,

@@ -4,16 +4,17 @@
 //! hands requests to [`Service::handle_request`] with a [`RequestCtx`] that says where related
 //! messages (progress, logs, server-to-client requests) may go. Plugin calls go through the
 //! [`Registry`]'s current catalog; nothing here depends on HTTP.
+//!
+//! A [`Service`] is built once by [`Service::new`] from its [`ServiceOptions`] and the
+//! [`Stores`] its state lives in, and never changes after. The list methods are in [`lists`],
+//! notifications in [`notify`], a tool call in [`call`] and its reply in [`outcome`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use rmcp::model::{
-    ErrorCode, ErrorData, InitializeRequestParams, InitializeResult, ListPromptsResult,
-    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, RequestId,
-};
+use rmcp::model::{ErrorCode, ErrorData, InitializeRequestParams, InitializeResult, RequestId};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -24,12 +25,14 @@ use super::protocol::{capabilities, server_info};
 use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::tasks;
 pub(crate) use crate::auth::Caller;
-use crate::plugin::manifest::{Access, ToolEntry};
+use crate::plugin::manifest::Access;
 use crate::plugin::{Generation, Registry};
 
 mod call;
 mod context;
+mod lists;
 mod lookup;
+mod notify;
 mod outcome;
 mod scan;
 pub(crate) mod skills;
@@ -39,11 +42,9 @@ mod task_job;
 mod task_progress;
 use call::NamedParams;
 pub(crate) use call::{InlineAnswer, InlineCall};
+use lists::{PAGE_SIZE, PageParams, page};
 pub(crate) use lookup::MissingScopes;
 pub(crate) use outcome::panic_text;
-
-/// How many items a list result holds before it pages with `nextCursor`.
-pub(crate) const PAGE_SIZE: usize = 100;
 
 /// Settings of the service.
 #[derive(Debug, Clone)]
@@ -56,9 +57,18 @@ pub(crate) struct ServiceOptions {
     pub(crate) inline_tools: bool,
     /// Counters for `GET /metrics`, when it is served.
     pub(crate) metrics: Option<Arc<crate::metrics::Metrics>>,
-    /// Most sessions held at once (`--max-sessions`), so that clients opening sessions without
-    /// ending them cannot grow memory.
-    pub(crate) max_sessions: usize,
+}
+
+/// Where a service keeps its state, chosen by whoever builds it (memory, or Redis shared with
+/// other instances).
+#[derive(Debug)]
+pub(crate) struct Stores {
+    /// Sessions of a stateful server.
+    pub(crate) sessions: SessionStore,
+    /// Tool calls run as tasks.
+    pub(crate) tasks: Arc<super::tasks::Tasks>,
+    /// The key that seals `requestState` for 2026-07-28 multi round-trip requests.
+    pub(crate) mrtr: super::mrtr::Mrtr,
 }
 
 /// Where one request's related messages go, and its cancellation flag.
@@ -84,15 +94,15 @@ pub(crate) struct Service {
     /// Settings.
     pub(crate) options: ServiceOptions,
     /// Seals `requestState` for 2026-07-28 multi round-trip requests.
-    pub(crate) mrtr: super::mrtr::Mrtr,
+    mrtr: super::mrtr::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
     pub(crate) listeners: super::listen::Listeners,
     /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
-    pub(crate) updates: tokio::sync::mpsc::UnboundedSender<String>,
+    updates: tokio::sync::mpsc::UnboundedSender<String>,
     /// The receiving end, taken once by the task that fans updates out.
-    pub(crate) updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
+    updates_rx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
     /// Tool calls run as tasks.
-    pub(crate) tasks: Arc<super::tasks::Tasks>,
+    tasks: Arc<super::tasks::Tasks>,
     /// Generations whose task calls changed their lists (`HostContext::set_listed`): no
     /// request waits on a task's call, so [`Service::run_updates`] serves the change.
     relists: tokio::sync::mpsc::UnboundedSender<Arc<Generation>>,
@@ -103,11 +113,6 @@ pub(crate) struct Service {
 struct UriParams<'a> {
     #[serde(borrow)]
     uri: Cow<'a, str>,
-}
-
-#[derive(Deserialize, Default)]
-struct PageParams {
-    cursor: Option<String>,
 }
 
 type Reply = Result<String, ErrorData>;
@@ -137,41 +142,25 @@ pub(crate) fn allowed(access: &Access, caller: Option<&Caller>) -> bool {
     }
 }
 
-fn page<T: Clone>(
-    items: &[T],
-    cursor: Option<&str>,
-) -> Result<(Vec<T>, Option<String>), ErrorData> {
-    let start = match cursor {
-        None => 0,
-        Some(c) => c
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n <= items.len())
-            .ok_or_else(|| ErrorData::invalid_params(format!("Invalid cursor: {c:?}"), None))?,
-    };
-    let end = (start + PAGE_SIZE).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((items[start..end].to_vec(), next))
-}
-
 fn error_result(text: &str) -> String {
     serde_json::json!({"content": [{"type": "text", "text": text}], "isError": true}).to_string()
 }
 
 impl Service {
-    /// A service for `registry`.
-    pub(crate) fn new(registry: Arc<Registry>, options: ServiceOptions) -> Service {
+    /// A service for `registry`, keeping its state in `stores`. The only constructor: nothing
+    /// about a service changes once it is built.
+    pub(crate) fn new(registry: Arc<Registry>, options: ServiceOptions, stores: Stores) -> Service {
         let (updates, updates_rx) = tokio::sync::mpsc::unbounded_channel();
         let (relists, relists_rx) = tokio::sync::mpsc::unbounded_channel();
         Service {
             registry,
-            sessions: SessionStore::new(options.max_sessions),
+            sessions: stores.sessions,
             options,
-            mrtr: super::mrtr::Mrtr::new(None),
+            mrtr: stores.mrtr,
             listeners: super::listen::Listeners::default(),
             updates,
             updates_rx: std::sync::Mutex::new(Some(updates_rx)),
-            tasks: Arc::default(),
+            tasks: stores.tasks,
             relists,
             relists_rx: std::sync::Mutex::new(Some(relists_rx)),
         }
@@ -232,30 +221,8 @@ impl Service {
             "initialize" => self.initialize(params, &ctx.session),
             "ping" => Ok("{}".into()),
             "tools/list" => self.list_tools(params, ctx.caller.as_ref()),
-            "resources/list" => {
-                let p: PageParams = jsonrpc::params(params)?;
-                let cat = self.registry.catalog();
-                let all: Vec<_> = cat.resources.iter().map(|(_, r)| r.clone()).collect();
-                let (items, next) = page(&all, p.cursor.as_deref())?;
-                let mut r = ListResourcesResult::with_all_items(items);
-                r.result_type = None;
-                r.next_cursor = next;
-                json(&r)
-            }
-            "resources/templates/list" => {
-                let p: PageParams = jsonrpc::params(params)?;
-                let cat = self.registry.catalog();
-                let all: Vec<_> = cat
-                    .resource_templates
-                    .iter()
-                    .map(|(_, t)| t.clone())
-                    .collect();
-                let (items, next) = page(&all, p.cursor.as_deref())?;
-                let mut r = ListResourceTemplatesResult::with_all_items(items);
-                r.result_type = None;
-                r.next_cursor = next;
-                json(&r)
-            }
+            "resources/list" => self.list_resources(params),
+            "resources/templates/list" => self.list_resource_templates(params),
             "resources/read" => {
                 let p: UriParams = jsonrpc::params(params)?;
                 let generation = self.resource_owner(&p.uri).ok_or_else(|| {
@@ -282,16 +249,7 @@ impl Service {
                     _ => Ok("{}".into()),
                 }
             }
-            "prompts/list" => {
-                let p: PageParams = jsonrpc::params(params)?;
-                let cat = self.registry.catalog();
-                let all: Vec<_> = cat.prompts.iter().map(|(_, p)| p.clone()).collect();
-                let (items, next) = page(&all, p.cursor.as_deref())?;
-                let mut r = ListPromptsResult::with_all_items(items);
-                r.result_type = None;
-                r.next_cursor = next;
-                json(&r)
-            }
+            "prompts/list" => self.list_prompts(params),
             "prompts/get" => {
                 let p: NamedParams = jsonrpc::params(params)?;
                 let generation = {
@@ -371,102 +329,6 @@ impl Service {
         }
     }
 
-    /// Sends `notifications/resources/updated` for `uri` to every session subscribed to it
-    /// (on its GET stream) and every 2026-07-28 listener that asked for it.
-    pub(crate) fn resource_updated(&self, uri: &str) {
-        let note = jsonrpc::notification(
-            "notifications/resources/updated",
-            &serde_json::json!({"uri": uri}),
-        );
-        for session in self.sessions.all() {
-            if session.is_subscribed(uri) {
-                session.send_standalone(note.clone());
-            }
-        }
-        self.listeners.resource_updated(uri);
-    }
-
-    /// Fans out resource updates reported by plugins, and serves the list changes of task
-    /// calls, until the service is dropped.
-    pub(crate) async fn run_updates(self: std::sync::Arc<Self>) {
-        let rx = self
-            .updates_rx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let relists = self
-            .relists_rx
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let (Some(mut rx), Some(mut relists)) = (rx, relists) else {
-            return;
-        };
-        let weak = std::sync::Arc::downgrade(&self);
-        drop(self);
-        loop {
-            tokio::select! {
-                Some(uri) = rx.recv() => match weak.upgrade() {
-                    Some(service) => service.resource_updated(&uri),
-                    None => return,
-                },
-                Some(generation) = relists.recv() => match weak.upgrade() {
-                    Some(service) => service.relist(&generation),
-                    None => return,
-                },
-                else => return,
-            }
-        }
-    }
-
-    /// Tells every session with an open stream which lists changed after a reload.
-    pub(crate) fn broadcast_list_changed(&self, changes: crate::plugin::Changes) {
-        let mut methods = Vec::new();
-        if changes.tools {
-            methods.push("notifications/tools/list_changed");
-        }
-        if changes.resources {
-            methods.push("notifications/resources/list_changed");
-        }
-        if changes.prompts {
-            methods.push("notifications/prompts/list_changed");
-        }
-        if methods.is_empty() {
-            return;
-        }
-        self.listeners.broadcast(&methods);
-        let empty = serde_json::json!({});
-        for session in self.sessions.all() {
-            for m in &methods {
-                session.send_standalone(jsonrpc::notification(m, &empty));
-            }
-        }
-    }
-
-    /// Handles a notification from the client.
-    pub(crate) fn handle_notification(
-        &self,
-        method: &str,
-        params: Option<&RawValue>,
-        session: &Session,
-    ) {
-        match method {
-            "notifications/cancelled" => {
-                #[derive(Deserialize)]
-                #[serde(rename_all = "camelCase")]
-                struct P {
-                    request_id: RequestId,
-                }
-                if let Ok(p) = jsonrpc::params::<P>(params) {
-                    let found = session.cancel_request(&p.request_id);
-                    tracing::debug!(request = ?p.request_id, found, "client cancelled a request");
-                }
-            }
-            "notifications/initialized" | "notifications/roots/list_changed" => {}
-            other => tracing::debug!(method = other, "ignored notification"),
-        }
-    }
-
     fn initialize(&self, params: Option<&RawValue>, session: &Session) -> Reply {
         let p: InitializeRequestParams = jsonrpc::params(params)?;
         let requested = p.protocol_version.to_string();
@@ -495,24 +357,6 @@ impl Service {
             reply = skills::advertise(&reply);
         }
         Ok(reply)
-    }
-
-    fn list_tools(&self, params: Option<&RawValue>, caller: Option<&Caller>) -> Reply {
-        let p: PageParams = jsonrpc::params(params)?;
-        let cat = self.registry.catalog();
-        let visible: Vec<&ToolEntry> = cat
-            .tools
-            .iter()
-            .map(|(_, e)| e)
-            .filter(|e| allowed(&e.access, caller))
-            .collect();
-        let (items, next) = page(&visible, p.cursor.as_deref())?;
-        let support: Vec<_> = items.iter().map(|e| e.task_support).collect();
-        let mut r =
-            ListToolsResult::with_all_items(items.into_iter().map(|e| e.tool.clone()).collect());
-        r.result_type = None;
-        r.next_cursor = next;
-        Ok(tasks::wire::with_execution(&json(&r)?, &support))
     }
 
     async fn complete(&self, id: &RequestId, params: Option<&RawValue>, ctx: &RequestCtx) -> Reply {
@@ -578,26 +422,5 @@ impl Service {
             .iter()
             .find(|(_, t)| super::uri_template::matches(&t.uri_template, uri))
             .and_then(|(slot, _)| cat.generation(*slot).cloned())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lists_page_with_cursors() {
-        let items: Vec<usize> = (0..250).collect();
-        let (first, next) = page(&items, None).unwrap();
-        assert_eq!((first.len(), next.as_deref()), (PAGE_SIZE, Some("100")));
-        let (second, next) = page(&items, next.as_deref()).unwrap();
-        assert_eq!((second[0], next.as_deref()), (100, Some("200")));
-        let (last, next) = page(&items, next.as_deref()).unwrap();
-        assert_eq!((last.len(), next), (50, None));
-        assert_eq!(
-            page(&items, Some("nope")).unwrap_err().code,
-            ErrorCode::INVALID_PARAMS
-        );
-        assert!(page(&items, Some("999")).is_err());
     }
 }

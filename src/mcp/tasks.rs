@@ -154,11 +154,6 @@ impl Tasks {
         }
     }
 
-    /// The bounds in force.
-    pub(crate) fn limits(&self) -> TaskLimits {
-        self.limits
-    }
-
     /// The TTL granted for a request of `ttl` (milliseconds; `None` for the default).
     pub(crate) fn ttl_for(&self, requested: Option<u64>) -> u64 {
         let max = self.limits.max_ttl.as_millis() as u64;
@@ -433,28 +428,6 @@ impl Tasks {
             })
             .await;
         }
-    }
-}
-
-/// Keeps `service`'s tasks in the Redis at `url` (the `--session-store`), with this instance's
-/// heartbeat and the limits `service.tasks` has. A URL that does not parse leaves them in memory, logged (the session store logs
-/// the same error).
-pub(crate) fn share_through(service: &mut super::Service, url: &str) {
-    let limits = service.tasks.limits();
-    match super::store::RedisStore::new(url, limits.max_ttl) {
-        Ok(redis) => {
-            let tasks = Arc::new(Tasks::new(Arc::new(redis::RedisTasks::new(redis)), limits));
-            match tokio::runtime::Handle::try_current() {
-                Ok(runtime) => {
-                    drop(runtime.spawn(tasks.clone().keep_alive()));
-                    service.tasks = tasks;
-                }
-                Err(_) => {
-                    tracing::error!("no runtime for the task heartbeat; tasks stay in memory")
-                }
-            }
-        }
-        Err(e) => tracing::error!(error = %e, "cannot keep tasks in Redis; they stay in memory"),
     }
 }
 

@@ -8,14 +8,15 @@
 //! `fastmcp:instance:{id}` exists while that instance is alive ([`HEARTBEAT_TTL`]), so a task
 //! whose instance died while it ran can be told from one that is still running.
 
-use std::time::Duration;
-
 use futures_util::future::BoxFuture;
 use redis::AsyncCommands;
+use std::time::Duration;
 
-use super::TaskError;
+use std::sync::Arc;
+
 use super::clock::now_ms;
 use super::store::{TaskRecord, TaskStore};
+use super::{TaskError, TaskLimits, Tasks};
 use crate::mcp::store::RedisStore;
 
 /// How long an instance counts as alive after its last heartbeat.
@@ -24,6 +25,32 @@ pub(crate) const HEARTBEAT_TTL: Duration = Duration::from_secs(5);
 pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// How long the index sets outlive their last write (longer than any task's TTL).
 const INDEX_TTL_SECS: i64 = 25 * 3600;
+
+impl Tasks {
+    /// Tasks kept in the Redis at `url` (the `--session-store`), with this instance's heartbeat
+    /// running. `None`, logged, when the URL does not parse or there is no runtime for the
+    /// heartbeat: the caller keeps tasks in memory (the session store logs the same error).
+    pub(crate) fn in_redis(url: &str, limits: TaskLimits) -> Option<Arc<Tasks>> {
+        let redis = match RedisStore::new(url, limits.max_ttl) {
+            Ok(redis) => redis,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot keep tasks in Redis; they stay in memory");
+                return None;
+            }
+        };
+        let tasks = Arc::new(Tasks::new(Arc::new(RedisTasks::new(redis)), limits));
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                drop(runtime.spawn(tasks.clone().keep_alive()));
+                Some(tasks)
+            }
+            Err(_) => {
+                tracing::error!("no runtime for the task heartbeat; tasks stay in memory");
+                None
+            }
+        }
+    }
+}
 
 fn task_key(id: &str) -> String {
     format!("fastmcp:task:{id}")
