@@ -100,6 +100,27 @@ pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
     router.fallback(error::not_found).with_state(state)
 }
 
+/// `GET /metrics`, behind authentication when `auth` is given (`--metrics-auth` with
+/// authentication on). Merged into the application's router; other methods get 405, outside
+/// the auth layer as on the other routes.
+pub(crate) fn metrics_router(
+    metrics: Arc<crate::metrics::Metrics>,
+    auth: Option<Arc<crate::auth::AuthConfig>>,
+) -> Router {
+    let route = get(crate::metrics::handler);
+    let route = match auth {
+        Some(auth) => route.route_layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::require_auth,
+        )),
+        None => route,
+    };
+    let refuse = || async { error::method_not_allowed(PROBE_METHODS) };
+    Router::new()
+        .route("/metrics", route.fallback(refuse))
+        .with_state(metrics)
+}
+
 /// Counts the MCP requests authentication refused in `requests_total{status="401"}`: they never
 /// reach [`mcp::post`], which counts the rest. The body is not read, so the method is `other`.
 async fn count_refused(

@@ -234,8 +234,7 @@ pub async fn run(
         });
         let auth = (config.metrics_auth && config.auth.is_enabled())
             .then(|| Arc::new(config.auth.clone()));
-        let refuse = || async { crate::http::error::method_not_allowed("GET, HEAD") };
-        app = app.merge(crate::metrics::router(metrics.clone(), auth, refuse));
+        app = app.merge(http::metrics_router(metrics.clone(), auth));
     }
     tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
     if let Some(oauth) = config.auth.oauth() {
