@@ -1,5 +1,7 @@
 //! The MCP endpoint for protocol 2026-07-28 requests: header validation, no sessions,
 //! 404 for unknown methods, and `subscriptions/listen` streams.
+//!
+//! - `headers`: the revision's header rules (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
 
 use std::sync::Arc;
 
@@ -8,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use rmcp::model::{ErrorCode, ErrorData};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+mod headers;
 
 use super::AppState;
 use super::error::HttpError;
@@ -58,7 +62,7 @@ pub(crate) async fn post(
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
         .flatten();
-    per_request::check_headers(headers, &method, params, &meta, schema.as_ref())
+    headers::check(headers, &method, params, &meta, schema.as_ref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
     if !state.service.registry.is_serving() {
         return Err(HttpError::still_loading(id));
