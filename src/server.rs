@@ -2,7 +2,8 @@
 //!
 //! [`run`] takes a bound listener and a shutdown future so tests can bind `127.0.0.1:0` and
 //! drive the real server. The listener serves `/health` at once and `/ready` reports
-//! `starting` until every plugin is built and loaded.
+//! `starting` until every plugin is built and loaded. `run` is a list of named steps: build
+//! the app, start the background tasks (loader, reaper, graceful shutdown), serve until drained.
 //!
 //! - `accept`: the accept loop, the connection limit and the reserve for probes.
 //! - `conn`: one connection, with its header, body and idle timeouts.
