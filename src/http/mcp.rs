@@ -261,7 +261,7 @@ async fn dispatch(
     }
 }
 
-/// A JSON-RPC request of a 2025 transport.
+/// A JSON-RPC request of a handshake revision (the versions in `HANDSHAKE_VERSIONS`).
 struct RequestRef<'a> {
     id: rmcp::model::RequestId,
     method: &'a str,
@@ -269,7 +269,7 @@ struct RequestRef<'a> {
     caller: Option<Caller>,
 }
 
-/// Serves a request of a 2025 transport: inline when the tool allows, else in its session
+/// Serves a request of a handshake revision: inline when the tool allows, else in its session
 /// (a new one for `initialize`, a throwaway one in stateless mode).
 async fn request(
     state: &AppState,
@@ -325,7 +325,7 @@ async fn request(
     finish_session(state, &session, new_session, persist, response).await
 }
 
-/// After a request of a 2025 transport: an `initialize` that failed (bad params) opens no
+/// After a request of a handshake revision: an `initialize` that failed (bad params) opens no
 /// session, as it would take a place under --max-sessions until the idle timeout; a new or
 /// changed session is written to the shared store; a new one's id goes out in its header.
 async fn finish_session(

@@ -51,7 +51,7 @@ pub(crate) struct Call {
     pub(crate) id: RequestId,
     pub(crate) method: String,
     pub(crate) params: Option<Box<RawValue>>,
-    /// The stream records its events in the session (stateful, 2025 transports).
+    /// The stream records its events in the session (stateful mode, handshake revisions).
     pub(crate) resumable: bool,
     pub(crate) caller: Option<Caller>,
 }
