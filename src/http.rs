@@ -2,29 +2,29 @@
 //!
 //! - [`guard`]: Host/Origin, Accept and Content-Type checks.
 //! - [`cutoff`]: the JSON-RPC error calls get when the shutdown timeout cuts them off.
+//! - [`edge`]: the layer in front of the MCP handlers: authentication, Host/Origin, metrics.
 //! - [`error`]: HTTP errors with JSON-RPC bodies.
 //! - [`health`]: `/health` and `/ready`.
 //! - [`mcp`]: `POST|GET|DELETE` on the MCP endpoint, JSON or SSE responses.
 //! - [`per_request`]: protocol 2026-07-28 requests (headers, no sessions, `subscriptions/listen`).
 //! - [`resource_metadata`]: the OAuth Protected Resource Metadata, with `--oauth-issuer`.
+//! - [`respond`]: a request's answer, JSON or SSE, for every protocol revision.
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
 pub(crate) mod cutoff;
+pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod guard;
 pub(crate) mod health;
 pub(crate) mod mcp;
 pub(crate) mod per_request;
 pub(crate) mod resource_metadata;
+pub(crate) mod respond;
 pub(crate) mod sse;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
 use axum::routing::get;
 
 use crate::mcp::Service;
@@ -62,28 +62,20 @@ const PROBE_METHODS: &str = "GET, HEAD";
 /// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`. Any other
 /// path is 404 and any other method 405 with `Allow`, both with a JSON-RPC error body.
 pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
-    let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
-    // Without authentication the endpoint pays nothing for it.
-    let mcp = if state.auth.is_enabled() {
-        let mcp = mcp.route_layer(axum::middleware::from_fn_with_state(
-            state.auth.clone(),
-            crate::auth::require_auth,
-        ));
-        // Outside the auth layer: a refused request never reaches the handler that counts.
-        match state.service.options.metrics.clone() {
-            Some(metrics) => {
-                mcp.route_layer(axum::middleware::from_fn_with_state(metrics, count_refused))
-            }
-            None => mcp,
-        }
-    } else {
-        mcp
-    };
+    let edge = Arc::new(edge::Edge {
+        auth: state.auth.clone(),
+        security: state.security.clone(),
+        metrics: state.service.options.metrics.clone(),
+    });
+    let mcp = get(mcp::get)
+        .post(mcp::post)
+        .delete(mcp::delete)
+        .route_layer(axum::middleware::from_fn_with_state(edge, edge::edge));
     let allow = endpoint_methods(state.stateless);
     let refuse = move || async move { error::method_not_allowed(allow) };
     // axum would answer HEAD with the GET handler, which opens (and so replaces) the session's
     // stream. HEAD gets 405 like every other method the endpoint does not serve: added after
-    // the auth layer, so it is refused the same way with or without credentials.
+    // the edge layer, so it is refused the same way with or without credentials.
     let mcp = mcp.head(refuse).fallback(refuse);
     let probe_refuse = || async { error::method_not_allowed(PROBE_METHODS) };
     let mut router = Router::new()
@@ -100,22 +92,23 @@ pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
     router.fallback(error::not_found).with_state(state)
 }
 
-/// Counts the MCP requests authentication refused in `requests_total{status="401"}`: they never
-/// reach [`mcp::post`], which counts the rest. The body is not read, so the method is `other`.
-async fn count_refused(
-    State(metrics): State<Arc<crate::metrics::Metrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let method = match *request.method() {
-        Method::GET => "GET",
-        Method::DELETE => "DELETE",
-        _ => "other",
+/// `GET /metrics`, behind authentication when `auth` is given (`--metrics-auth` with
+/// authentication on). Merged into the application's router; other methods get 405, outside
+/// the auth layer as on the other routes.
+pub(crate) fn metrics_router(
+    metrics: Arc<crate::metrics::Metrics>,
+    auth: Option<Arc<crate::auth::AuthConfig>>,
+) -> Router {
+    let route = get(crate::metrics::handler);
+    let route = match auth {
+        Some(auth) => route.route_layer(axum::middleware::from_fn_with_state(
+            auth,
+            crate::auth::require_auth,
+        )),
+        None => route,
     };
-    let response = next.run(request).await;
-    // The handlers never answer 401 themselves; only the auth layer does.
-    if response.status() == StatusCode::UNAUTHORIZED {
-        metrics.record_request(method, StatusCode::UNAUTHORIZED.as_u16());
-    }
-    response
+    let refuse = || async { error::method_not_allowed(PROBE_METHODS) };
+    Router::new()
+        .route("/metrics", route.fallback(refuse))
+        .with_state(metrics)
 }

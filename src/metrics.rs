@@ -25,11 +25,9 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -397,32 +395,6 @@ pub(crate) fn render(metrics: &Metrics) -> Response {
 /// `GET /metrics`.
 pub(crate) async fn handler(State(metrics): State<Arc<Metrics>>) -> Response {
     render(&metrics)
-}
-
-/// A router serving `GET /metrics`, behind [`crate::auth::require_auth`] when `auth` is given
-/// (`--metrics-auth` with authentication on). Merge it into the application's router.
-/// `refuse` answers every other method (the HTTP layer's 405, which this module cannot name
-/// without a module cycle); it is outside the auth layer, as on the other routes.
-pub(crate) fn router<H, T>(
-    metrics: Arc<Metrics>,
-    auth: Option<Arc<crate::auth::AuthConfig>>,
-    refuse: H,
-) -> Router
-where
-    H: axum::handler::Handler<T, Arc<Metrics>>,
-    T: 'static,
-{
-    let route = get(handler);
-    let route = match auth {
-        Some(auth) => route.route_layer(axum::middleware::from_fn_with_state(
-            auth,
-            crate::auth::require_auth,
-        )),
-        None => route,
-    };
-    Router::new()
-        .route("/metrics", route.fallback(refuse))
-        .with_state(metrics)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! [`run`] takes a bound listener and a shutdown future so tests can bind `127.0.0.1:0` and
 //! drive the real server. The listener serves `/health` at once and `/ready` reports
-//! `starting` until every plugin is built and loaded.
+//! `starting` until every plugin is built and loaded. `run` is a list of named steps: build
+//! the app, start the background tasks (loader, reaper, graceful shutdown), serve until drained.
 //!
 //! - `accept`: the accept loop, the connection limit and the reserve for probes.
 //! - `conn`: one connection, with its header, body and idle timeouts.
@@ -192,6 +193,10 @@ pub(crate) fn service(config: &Config) -> Arc<Service> {
 }
 
 /// Serves `config` on `listener` until `shutdown` resolves (or a plugin fails to load).
+///
+/// The steps: build the service and the router, start the background tasks (stop signal,
+/// plugin loader, session reaper, graceful shutdown), then accept connections until every one
+/// has closed after the stop signal, or the shutdown timeout cuts the last calls off.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -199,56 +204,8 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let service = service(&config);
     let cutoff = Arc::new(Cutoff::default());
-    let state = AppState {
-        service: service.clone(),
-        security: Arc::new(Security {
-            allowed_hosts: config.allowed_hosts.clone(),
-            allowed_origins: config.allowed_origins.clone(),
-        }),
-        max_body_bytes: config.max_body_bytes,
-        stateless: config.stateless,
-        auth: Arc::new(config.auth.clone()),
-        cutoff: cutoff.clone(),
-    };
-    let mut app = http::router(state, &config.endpoint);
-    if let Some(metrics) = &service.options.metrics {
-        // Weak: the service owns the metrics; a strong reference would be a cycle.
-        let weak = Arc::downgrade(&service);
-        metrics.on_scrape(move |m| {
-            if let Some(s) = weak.upgrade() {
-                m.set_sessions(s.sessions.len());
-                let c = s.registry.catalog();
-                m.set_generations(c.served().map(|g| (g.manifest.name.as_str(), g.id)));
-                m.set_blocking_calls(c.served().map(|g| {
-                    let u = g.pool().usage();
-                    let calls = crate::metrics::BlockingCalls {
-                        running: u.running,
-                        queued: u.queued,
-                        stuck: u.stuck,
-                    };
-                    (g.manifest.name.as_str(), calls)
-                }));
-            }
-        });
-        let auth = (config.metrics_auth && config.auth.is_enabled())
-            .then(|| Arc::new(config.auth.clone()));
-        let refuse = || async { crate::http::error::method_not_allowed("GET, HEAD") };
-        app = app.merge(crate::metrics::router(metrics.clone(), auth, refuse));
-    }
-    tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
-    if let Some(oauth) = config.auth.oauth() {
-        // In the background: a provider that is down must not hold the server back.
-        let oauth = oauth.clone();
-        tokio::spawn(async move { oauth.prefetch().await });
-    }
-    if !config.auth.is_enabled()
-        && !matches!(config.host.as_str(), "127.0.0.1" | "::1" | "localhost")
-    {
-        tracing::warn!(
-            host = %config.host,
-            "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret, --oauth-issuer)"
-        );
-    }
+    let app = app(&config, &service, &cutoff);
+    log_access(&config);
     let max_connections = connection_limit(&config);
     let addr = listener.local_addr()?;
     tracing::info!(
@@ -260,67 +217,14 @@ pub async fn run(
     );
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stop_on_signal = stop_tx.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_on_signal.send(true);
-    });
-
-    let load_config = config.clone();
-    let load_service = service.clone();
-    let stop_on_failure = stop_tx.clone();
-    // Set before the stop signal, so the error is there when serving ends; the loader task
-    // itself may not count as finished yet by then.
-    let load_error: Arc<Mutex<Option<PluginError>>> = Arc::default();
-    let loader_error = load_error.clone();
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        match load_plugins(&load_config, &load_service.registry) {
-            Err(e) => {
-                *loader_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                let _ = stop_on_failure.send(true);
-            }
-            Ok(()) if load_config.watch => {
-                let _enter = runtime.enter();
-                match crate::watch::spawn(load_service.clone(), load_config.profile.clone()) {
-                    // The watcher lives as long as the process.
-                    Ok(w) => std::mem::forget(w),
-                    Err(e) => tracing::error!(error = %e, "hot reload is off"),
-                }
-            }
-            Ok(()) => {}
-        }
-    });
-
+    spawn_stop_on(shutdown, stop_tx.clone());
+    let load_error = spawn_loader(&config, &service, stop_tx);
     tokio::spawn(service.clone().run_updates());
     if !config.stateless {
-        let reap_service = service.clone();
-        let idle = config.session_idle_timeout;
-        let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tick.tick().await;
-                let n = reap_service.sessions.reap(idle);
-                if n > 0 {
-                    tracing::info!(reaped = n, "idle sessions closed");
-                }
-            }
-        });
+        spawn_reaper(&service, config.session_idle_timeout);
     }
+    spawn_graceful_shutdown(&service, stop_rx.clone());
 
-    let mut graceful_rx = stop_rx.clone();
-    let graceful_service = service.clone();
-    tokio::spawn(async move {
-        let _ = graceful_rx.wait_for(|s| *s).await;
-        tracing::info!("shutting down: no new connections, finishing requests in flight");
-        // Streams not tied to a request would keep connections open forever; calls in flight
-        // are not cancelled.
-        for s in graceful_service.sessions.all() {
-            s.shut_down();
-        }
-        graceful_service.listeners.close_all();
-    });
     let options = accept::Options {
         timeouts: conn::Timeouts {
             header: config.limits.header_timeout,
@@ -347,6 +251,135 @@ pub async fn run(
         0 => Ok(()),
         calls => Err(ServerError::CutOff { calls }),
     }
+}
+
+/// The application: the HTTP router, with `/metrics` when metrics are on.
+fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> axum::Router {
+    let state = AppState {
+        service: service.clone(),
+        security: Arc::new(Security {
+            allowed_hosts: config.allowed_hosts.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+        }),
+        max_body_bytes: config.max_body_bytes,
+        stateless: config.stateless,
+        auth: Arc::new(config.auth.clone()),
+        cutoff: cutoff.clone(),
+    };
+    let app = http::router(state, &config.endpoint);
+    let Some(metrics) = &service.options.metrics else {
+        return app;
+    };
+    // Weak: the service owns the metrics; a strong reference would be a cycle.
+    let weak = Arc::downgrade(service);
+    metrics.on_scrape(move |m| {
+        if let Some(s) = weak.upgrade() {
+            m.set_sessions(s.sessions.len());
+            let c = s.registry.catalog();
+            m.set_generations(c.served().map(|g| (g.manifest.name.as_str(), g.id)));
+            m.set_blocking_calls(c.served().map(|g| {
+                let u = g.pool().usage();
+                let calls = crate::metrics::BlockingCalls {
+                    running: u.running,
+                    queued: u.queued,
+                    stuck: u.stuck,
+                };
+                (g.manifest.name.as_str(), calls)
+            }));
+        }
+    });
+    let auth =
+        (config.metrics_auth && config.auth.is_enabled()).then(|| Arc::new(config.auth.clone()));
+    app.merge(http::metrics_router(metrics.clone(), auth))
+}
+
+/// Logs who may use the server (and warns when anyone on the network may), and fetches the
+/// OAuth provider's keys in the background.
+fn log_access(config: &Config) {
+    tracing::info!(auth = %config.auth.describe(), metrics = config.metrics, "access");
+    if let Some(oauth) = config.auth.oauth() {
+        // In the background: a provider that is down must not hold the server back.
+        let oauth = oauth.clone();
+        tokio::spawn(async move { oauth.prefetch().await });
+    }
+    if !config.auth.is_enabled()
+        && !matches!(config.host.as_str(), "127.0.0.1" | "::1" | "localhost")
+    {
+        tracing::warn!(
+            host = %config.host,
+            "authentication is off on a non-loopback address: anyone who can reach it can call every tool (see --api-key, --jwt-secret, --oauth-issuer)"
+        );
+    }
+}
+
+/// Sends the stop signal when `shutdown` resolves.
+fn spawn_stop_on(shutdown: impl Future<Output = ()> + Send + 'static, stop: watch::Sender<bool>) {
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+}
+
+/// Builds and loads the plugins on a blocking thread, then starts the watcher with `--watch`.
+/// A load failure stops the server; the returned slot then holds the error.
+fn spawn_loader(
+    config: &Config,
+    service: &Arc<Service>,
+    stop: watch::Sender<bool>,
+) -> Arc<Mutex<Option<PluginError>>> {
+    let config = config.clone();
+    let service = service.clone();
+    // Set before the stop signal, so the error is there when serving ends; the loader task
+    // itself may not count as finished yet by then.
+    let load_error: Arc<Mutex<Option<PluginError>>> = Arc::default();
+    let loader_error = load_error.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || match load_plugins(&config, &service.registry) {
+        Err(e) => {
+            *loader_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+            let _ = stop.send(true);
+        }
+        Ok(()) if config.watch => {
+            let _enter = runtime.enter();
+            match crate::watch::spawn(service.clone(), config.profile.clone()) {
+                // The watcher lives as long as the process.
+                Ok(w) => std::mem::forget(w),
+                Err(e) => tracing::error!(error = %e, "hot reload is off"),
+            }
+        }
+        Ok(()) => {}
+    });
+    load_error
+}
+
+/// Closes sessions idle for longer than `idle`, checking a few times per `idle`.
+fn spawn_reaper(service: &Arc<Service>, idle: Duration) {
+    let service = service.clone();
+    let every = (idle / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let n = service.sessions.reap(idle);
+            if n > 0 {
+                tracing::info!(reaped = n, "idle sessions closed");
+            }
+        }
+    });
+}
+
+/// On the stop signal, ends the streams not tied to a request: they would keep connections
+/// open forever. Calls in flight are not cancelled.
+fn spawn_graceful_shutdown(service: &Arc<Service>, mut stop: watch::Receiver<bool>) {
+    let service = service.clone();
+    tokio::spawn(async move {
+        let _ = stop.wait_for(|s| *s).await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        for s in service.sessions.all() {
+            s.shut_down();
+        }
+        service.listeners.close_all();
+    });
 }
 
 /// Runs `serve` until it ends: after the stop signal, once every connection has closed, or

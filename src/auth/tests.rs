@@ -406,15 +406,14 @@ async fn metrics_behind_auth_only_when_asked() {
 
     let client = reqwest::Client::new();
     let m = Arc::new(Metrics::new());
-    let refuse = || async { crate::http::error::method_not_allowed("GET, HEAD") };
-    let open = serve(metrics::router(m.clone(), None, refuse)).await;
+    let open = serve(crate::http::metrics_router(m.clone(), None)).await;
     let r = client.get(format!("{open}/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], metrics::CONTENT_TYPE);
     assert!(r.text().await.unwrap().contains("fastmcp_build_info"));
 
     let auth = Arc::new(single_key("scrape-key"));
-    let closed = serve(metrics::router(m, Some(auth), refuse)).await;
+    let closed = serve(crate::http::metrics_router(m, Some(auth))).await;
     let r = client
         .get(format!("{closed}/metrics"))
         .send()

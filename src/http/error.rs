@@ -45,6 +45,19 @@ impl HttpError {
         HttpError::new(StatusCode::FORBIDDEN, message)
     }
 
+    /// 503 for a request that comes before every plugin has loaded.
+    pub(crate) fn still_loading(id: RequestId) -> HttpError {
+        HttpError::rpc(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(id),
+            ErrorData::new(
+                rmcp::model::ErrorCode(-32000),
+                "Service Unavailable: plugins are still loading",
+                None,
+            ),
+        )
+    }
+
     /// An error carrying a specific JSON-RPC error.
     pub(crate) fn rpc(status: StatusCode, id: Option<RequestId>, err: ErrorData) -> HttpError {
         HttpError {

@@ -7,7 +7,6 @@
 //! session. In stateless mode every POST gets a throwaway session and GET/DELETE answer 405.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -19,32 +18,21 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::AppState;
+use super::edge::MethodLabel;
 use super::error::HttpError;
 use super::guard;
+use super::respond::{self, answer, inline_response};
 use super::sse;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{
-    DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineAnswer, InlineCall, MissingScopes,
-};
-use crate::mcp::sink::{Drops, Outbound, outbound_channel};
-use crate::mcp::{Caller, RequestCtx, Session};
+use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
+use crate::mcp::sink::Drops;
+use crate::mcp::{Caller, Session};
 
 /// The session header.
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
 /// The protocol version header.
 pub(crate) const VERSION_HEADER: &str = "mcp-protocol-version";
-
-/// Sets the flag when dropped unless disarmed: a request whose client went away is cancelled.
-struct CancelOnDrop(Arc<AtomicBool>, bool);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if self.1 {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
-}
 
 /// [`SESSION_HEADER`] and [`VERSION_HEADER`] as header names: looking one up by `&str`
 /// parses the name again on every request.
@@ -193,44 +181,52 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
         })
 }
 
-/// `POST` on the MCP endpoint.
+/// `POST` on the MCP endpoint. The JSON-RPC method goes to the edge layer's metrics in a
+/// [`MethodLabel`] extension.
 pub(crate) async fn post(State(state): State<AppState>, req: Request) -> Response {
-    let metrics = state.service.options.metrics.clone();
-    let mut method = "other";
-    let response = match post_inner(state, req, &mut method).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
-    if let Some(m) = metrics {
-        m.record_request(method, response.status().as_u16());
-    }
-    response
-}
-
-async fn post_inner(
-    state: AppState,
-    req: Request,
-    method_label: &mut &'static str,
-) -> Result<Response, HttpError> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    let caller = parts.extensions.get::<Caller>().cloned();
-    state.security.check(headers)?;
-    guard::check_post(headers)?;
-    let bytes = read_body(&state, body).await?;
-    let message = jsonrpc::parse(&bytes).map_err(|e| {
-        let (id, err) = e.to_error();
-        HttpError::rpc(StatusCode::BAD_REQUEST, id, err)
-    })?;
-    *method_label = match &message {
+    let bytes = match read_post(&state, headers, body).await {
+        Ok(bytes) => bytes,
+        Err(e) => return e.into_response(),
+    };
+    let message = match jsonrpc::parse(&bytes) {
+        Ok(message) => message,
+        Err(e) => {
+            let (id, err) = e.to_error();
+            return HttpError::rpc(StatusCode::BAD_REQUEST, id, err).into_response();
+        }
+    };
+    let label = match &message {
         Incoming::Request { method, .. } | Incoming::Notification { method, .. } => {
             crate::metrics::method_label(method)
         }
         Incoming::Response { .. } => "response",
     };
+    let caller = parts.extensions.get::<Caller>().cloned();
+    let mut response = dispatch(&state, headers, message, caller)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(MethodLabel(label));
+    response
+}
+
+/// The checks a POST passes before its body is parsed: headers, then the body's size.
+async fn read_post(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, HttpError> {
+    guard::check_post(headers)?;
+    read_body(state, body).await
+}
+
+/// Serves one parsed message, by the protocol version its headers declare.
+async fn dispatch(
+    state: &AppState,
+    headers: &HeaderMap,
+    message: Incoming<'_>,
+    caller: Option<Caller>,
+) -> Result<Response, HttpError> {
     let declared = header(headers, &PROTOCOL_VERSION);
     if declared == Some(crate::mcp::per_request::REVISION) {
-        return super::per_request::post(&state, headers, message, caller).await;
+        return super::per_request::post(state, headers, message, caller).await;
     }
     let version = header_version(declared, &message)?;
     match message {
@@ -239,14 +235,14 @@ async fn post_inner(
                 let s = Session::new(None, version);
                 state.service.handle_notification(&method, params, &s);
             } else {
-                let s = session(&state, headers, caller.as_ref()).await?;
+                let s = session(state, headers, caller.as_ref()).await?;
                 state.service.handle_notification(&method, params, &s);
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Response { id, outcome } => {
             if !state.stateless {
-                let s = session(&state, headers, caller.as_ref()).await?;
+                let s = session(state, headers, caller.as_ref()).await?;
                 if !s.answer(&id, outcome) {
                     tracing::debug!(request = ?id, "answer to an unknown or expired server request");
                 }
@@ -254,208 +250,115 @@ async fn post_inner(
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Request { id, method, params } => {
-            if !state.service.registry.is_serving() {
-                return Err(HttpError::rpc(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    Some(id),
-                    ErrorData::new(
-                        rmcp::model::ErrorCode(-32000),
-                        "Service Unavailable: plugins are still loading",
-                        None,
-                    ),
-                ));
-            }
-            let inline = |protocol_version: &str, session_id: Option<&str>| {
-                if method != "tools/call" {
-                    return None;
-                }
-                // A tool that runs inline is answered here: no session object, no stream.
-                state.service.try_call_inline(InlineCall {
-                    id: &id,
-                    params,
-                    protocol_version,
-                    session_id,
-                    caller: caller.as_ref(),
-                })
-            };
-            let (session, new_session) = if state.stateless {
-                if let Some(answer) = inline(version, None) {
-                    return Ok(inline_response(answer));
-                }
-                (Arc::new(Session::new(None, version)), false)
-            } else if method == "initialize" {
-                let s = state
-                    .service
-                    .sessions
-                    .create(version)
-                    .map_err(|full| server_full(id.clone(), &full))?;
-                s.set_owner(caller.as_ref().map(|c| c.id.as_str()));
-                (s, true)
-            } else {
-                let s = session(&state, headers, caller.as_ref()).await?;
-                if let Some(answer) = inline(&s.protocol_version(), s.id.as_deref()) {
-                    return Ok(inline_response(answer));
-                }
-                (s, false)
-            };
-            let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
-            let resumable = !state.stateless;
-            let persist = new_session || method == "logging/setLevel";
-            let mut response = answer(
-                &state,
-                session.clone(),
+            let call = RequestRef {
                 id,
-                method.into_owned(),
+                method: &method,
                 params,
-                resumable,
                 caller,
-            )
-            .await;
-            // An initialize that failed (bad params) opens no session: it would take a place
-            // under --max-sessions until the idle timeout.
-            if new_session && session.negotiated().client_info.is_none() {
-                let id = session.id.as_deref().unwrap_or_default();
-                state.service.sessions.remove(id);
-                return Ok(response);
-            }
-            if persist
-                && state.service.sessions.is_shared()
-                && let Err(e) = state.service.sessions.persist(&session).await
-            {
-                if new_session {
-                    state
-                        .service
-                        .sessions
-                        .remove(session.id.as_deref().unwrap_or_default());
-                }
-                return Err(store_down(&e));
-            }
-            if new_session
-                && let Some(sid) = session
-                    .id
-                    .as_deref()
-                    .and_then(|s| HeaderValue::from_str(s).ok())
-            {
-                response.headers_mut().insert(SESSION, sid);
-            }
-            Ok(response)
-        }
-    }
-}
-
-/// 403 for a tool whose scopes the authenticated caller lacks, with the scope challenge.
-pub(super) fn insufficient_scope(
-    state: &AppState,
-    id: rmcp::model::RequestId,
-    needed: &[String],
-) -> Response {
-    let err = MissingScopes(needed.to_vec()).error();
-    let mut r = HttpError::rpc(StatusCode::FORBIDDEN, Some(id), err).into_response();
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, state.auth.scope_challenge(needed));
-    r
-}
-
-/// Serves one request: JSON if the handler finishes without sending anything first, else SSE.
-/// A `resumable` stream records its events in the session (stateful, 2025 transports).
-pub(super) async fn answer(
-    state: &AppState,
-    session: Arc<Session>,
-    id: rmcp::model::RequestId,
-    method: String,
-    params: Option<Box<RawValue>>,
-    resumable: bool,
-    caller: Option<Caller>,
-) -> Response {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let drops = Drops::new(state.service.options.metrics.clone());
-    let (tx, mut rx) = outbound_channel(cancel.clone(), drops.clone());
-    // Cancels the call if the client goes away before the JSON answer (this future dropped).
-    let mut guard = CancelOnDrop(cancel.clone(), true);
-    let service = state.service.clone();
-    let mode = sse::StreamMode {
-        resumable: resumable.then(|| session.clone()),
-        priming: session.version_cmp("2025-11-25").is_ge(),
-        cancel: cancel.clone(),
-        drops,
-    };
-    let ctx = RequestCtx {
-        session,
-        outbound: Some(tx),
-        cancel,
-        caller,
-    };
-    // For the shutdown cut-off's error, which needs the id after `work` took it.
-    let cut_id = id.clone();
-    let per_request = ctx
-        .session
-        .version_cmp(crate::mcp::per_request::REVISION)
-        .is_eq();
-    let work = async move {
-        let out = service
-            .handle_request(&id, &method, params.as_deref(), &ctx)
-            .await;
-        drop(ctx);
-        out
-    };
-    let mut work = Box::pin(work);
-    let first = tokio::select! {
-        handled = &mut work => {
-            guard.1 = false;
-            if let Some(missing) = handled.missing_scopes {
-                return insufficient_scope(state, cut_id, &missing.0);
-            }
-            let out = handled.response;
-            // Messages sent before the answer go first, on a stream; a stream-close request
-            // alone does not need one.
-            let first = loop {
-                match rx.try_recv() {
-                    Ok(Outbound::Message(m)) => break Outbound::Message(m),
-                    Ok(Outbound::CloseStream) => {}
-                    Err(_) if per_request => return per_request_json_response(out),
-                    Err(_) => return json_response(out),
-                }
             };
-            return sse::request_stream(Box::pin(async move { out }), first, rx, mode);
+            request(state, headers, version, call).await
         }
-        Some(first) = rx.recv() => first,
-        // The shutdown timeout ran out: `work` is dropped, and `guard` cancels the call.
-        () = state.cutoff.fired() => return state.cutoff.json_answer(cut_id),
+    }
+}
+
+/// A JSON-RPC request of a handshake revision (the versions in `HANDSHAKE_VERSIONS`).
+struct RequestRef<'a> {
+    id: rmcp::model::RequestId,
+    method: &'a str,
+    params: Option<&'a RawValue>,
+    caller: Option<Caller>,
+}
+
+/// Serves a request of a handshake revision: inline when the tool allows, else in its session
+/// (a new one for `initialize`, a throwaway one in stateless mode).
+async fn request(
+    state: &AppState,
+    headers: &HeaderMap,
+    version: &'static str,
+    call: RequestRef<'_>,
+) -> Result<Response, HttpError> {
+    if !state.service.registry.is_serving() {
+        return Err(HttpError::still_loading(call.id));
+    }
+    let inline = |protocol_version: &str, session_id: Option<&str>| {
+        if call.method != "tools/call" {
+            return None;
+        }
+        // A tool that runs inline is answered here: no session object, no stream.
+        state.service.try_call_inline(InlineCall {
+            id: &call.id,
+            params: call.params,
+            protocol_version,
+            session_id,
+            caller: call.caller.as_ref(),
+        })
     };
-    guard.1 = false;
-    // A refusal for want of scopes comes before the tool runs, so before anything is sent:
-    // an answer on a stream is a full response.
-    let work: sse::Work = Box::pin(async move { work.await.response });
-    let work = state.cutoff.guard(work, cut_id, mode.cancel.clone());
-    sse::request_stream(work, first, rx, mode)
+    let (session, new_session) = if state.stateless {
+        if let Some(answer) = inline(version, None) {
+            return Ok(inline_response(answer));
+        }
+        (Arc::new(Session::new(None, version)), false)
+    } else if call.method == "initialize" {
+        let s = state
+            .service
+            .sessions
+            .create(version)
+            .map_err(|full| server_full(call.id.clone(), &full))?;
+        s.set_owner(call.caller.as_ref().map(|c| c.id.as_str()));
+        (s, true)
+    } else {
+        let s = session(state, headers, call.caller.as_ref()).await?;
+        if let Some(answer) = inline(&s.protocol_version(), s.id.as_deref()) {
+            return Ok(inline_response(answer));
+        }
+        (s, false)
+    };
+    let persist = new_session || call.method == "logging/setLevel";
+    let request = respond::Call {
+        id: call.id,
+        method: call.method.to_owned(),
+        params: call.params.map(|p| p.to_owned()),
+        resumable: !state.stateless,
+        caller: call.caller,
+    };
+    let response = answer(state, session.clone(), request).await;
+    finish_session(state, &session, new_session, persist, response).await
 }
 
-/// The answer of a call served inline: JSON, or SSE when the tool sent something first.
-fn inline_response(answer: InlineAnswer) -> Response {
-    if answer.messages.is_empty() {
-        return json_response(answer.response);
+/// After a request of a handshake revision: an `initialize` that failed (bad params) opens no
+/// session, as it would take a place under --max-sessions until the idle timeout; a new or
+/// changed session is written to the shared store; a new one's id goes out in its header.
+async fn finish_session(
+    state: &AppState,
+    session: &Arc<Session>,
+    new_session: bool,
+    persist: bool,
+    mut response: Response,
+) -> Result<Response, HttpError> {
+    let sessions = &state.service.sessions;
+    let id = session.id.as_deref().unwrap_or_default();
+    if new_session && session.negotiated().client_info.is_none() {
+        sessions.remove(id);
+        return Ok(response);
     }
-    let mut body = Vec::new();
-    for message in answer.messages.iter().chain([&answer.response]) {
-        body.extend_from_slice(&sse::event(message, None));
+    if persist
+        && sessions.is_shared()
+        && let Err(e) = sessions.persist(session).await
+    {
+        if new_session {
+            sessions.remove(id);
+        }
+        return Err(store_down(&e));
     }
-    sse::response(axum::body::Body::from(body))
-}
-
-/// A 2026-07-28 JSON answer: MissingRequiredClientCapabilityError (-32021) goes out with
-/// status 400, as the revision requires.
-fn per_request_json_response(body: String) -> Response {
-    // `jsonrpc::error` writes the error object this way; a result's text cannot contain it
-    // unescaped.
-    if body.contains(r#""error":{"code":-32021,"#) {
-        let headers = [(header::CONTENT_TYPE, "application/json")];
-        return (StatusCode::BAD_REQUEST, headers, body).into_response();
+    if new_session
+        && let Some(sid) = session
+            .id
+            .as_deref()
+            .and_then(|s| HeaderValue::from_str(s).ok())
+    {
+        response.headers_mut().insert(SESSION, sid);
     }
-    json_response(body)
-}
-
-fn json_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    Ok(response)
 }
 
 /// `GET` on the MCP endpoint: the session's stream for messages not tied to a request, or,
@@ -465,17 +368,8 @@ pub(crate) async fn get(
     caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
 ) -> Response {
-    let response = get_inner(&state, caller.map(|c| c.0), headers).await;
-    if let Some(m) = &state.service.options.metrics {
-        m.record_request("GET", response.status().as_u16());
-    }
-    response
-}
-
-async fn get_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap) -> Response {
-    if let Err(e) = state.security.check(&headers) {
-        return e.into_response();
-    }
+    let caller = caller.map(|c| c.0);
+    let state = &state;
     if state.stateless || is_per_request(&headers) {
         return not_allowed();
     }
@@ -507,17 +401,8 @@ pub(crate) async fn delete(
     caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
 ) -> Response {
-    let response = delete_inner(&state, caller.map(|c| c.0), headers).await;
-    if let Some(m) = &state.service.options.metrics {
-        m.record_request("DELETE", response.status().as_u16());
-    }
-    response
-}
-
-async fn delete_inner(state: &AppState, caller: Option<Caller>, headers: HeaderMap) -> Response {
-    if let Err(e) = state.security.check(&headers) {
-        return e.into_response();
-    }
+    let caller = caller.map(|c| c.0);
+    let state = &state;
     if state.stateless || is_per_request(&headers) {
         return not_allowed();
     }

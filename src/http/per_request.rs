@@ -1,5 +1,7 @@
 //! The MCP endpoint for protocol 2026-07-28 requests: header validation, no sessions,
 //! 404 for unknown methods, and `subscriptions/listen` streams.
+//!
+//! - `headers`: the revision's header rules (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
 
 use std::sync::Arc;
 
@@ -9,9 +11,11 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+mod headers;
+
 use super::AppState;
 use super::error::HttpError;
-use super::mcp::answer;
+use super::respond::{self, answer};
 use super::sse;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
@@ -58,18 +62,10 @@ pub(crate) async fn post(
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
         .flatten();
-    per_request::check_headers(headers, &method, params, &meta, schema.as_ref())
+    headers::check(headers, &method, params, &meta, schema.as_ref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
     if !state.service.registry.is_serving() {
-        return Err(HttpError::rpc(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(id),
-            ErrorData::new(
-                ErrorCode(-32000),
-                "Service Unavailable: plugins are still loading",
-                None,
-            ),
-        ));
+        return Err(HttpError::still_loading(id));
     }
     if method == "subscriptions/listen" {
         #[derive(Deserialize, Default)]
@@ -98,17 +94,14 @@ pub(crate) async fn post(
             .client_info
             .and_then(|c| serde_json::from_value(c).ok()),
     });
-    let params: Option<Box<RawValue>> = params.map(|p| p.to_owned());
-    Ok(answer(
-        state,
-        session,
+    let call = respond::Call {
         id,
-        method.into_owned(),
-        params,
-        false,
+        method: method.into_owned(),
+        params: params.map(|p| p.to_owned()),
+        resumable: false,
         caller,
-    )
-    .await)
+    };
+    Ok(answer(state, session, call).await)
 }
 
 /// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.

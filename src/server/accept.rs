@@ -33,11 +33,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// What every connection of one server shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) router: Router,
-    pub(crate) timeouts: Timeouts,
-    /// Becomes true at shutdown: connections finish their request and close.
-    pub(crate) stop: watch::Receiver<bool>,
-    pub(crate) cutoff: Arc<Cutoff>,
+    conn: conn::Common,
     max: usize,
     served: AtomicUsize,
     probes: AtomicUsize,
@@ -104,10 +100,12 @@ pub(crate) fn start(
     cutoff: Arc<Cutoff>,
 ) -> (Arc<Shared>, impl Future<Output = ()> + Send + 'static) {
     let shared = Arc::new(Shared {
-        router,
-        timeouts: options.timeouts,
-        stop,
-        cutoff,
+        conn: conn::Common {
+            router,
+            timeouts: options.timeouts,
+            stop,
+            cutoff,
+        },
         max: options.max_connections.max(1),
         served: AtomicUsize::new(0),
         probes: AtomicUsize::new(0),
@@ -118,7 +116,7 @@ pub(crate) fn start(
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     // Every connection task holds a receiver; `closed` resolves when the last is gone.
     let (done_tx, done_rx) = watch::channel(());
-    let mut stop = shared.stop.clone();
+    let mut stop = shared.conn.stop.clone();
     let stopping = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
@@ -154,7 +152,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         let done = done_rx.clone();
         tokio::spawn(async move {
-            conn::serve(tcp, &place.shared, place.probe).await;
+            conn::serve(tcp, &place.shared.conn, place.probe).await;
             drop(place);
             drop(done);
         });

@@ -35,10 +35,21 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::accept::Shared;
+use crate::http::cutoff::Cutoff;
 use crate::http::error::HttpError;
+
+/// What every connection of one server needs, shared by the accept loop.
+#[derive(Debug)]
+pub(crate) struct Common {
+    pub(crate) router: Router,
+    pub(crate) timeouts: Timeouts,
+    /// Becomes true at shutdown: connections finish their request and close.
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) cutoff: Arc<Cutoff>,
+}
 
 /// The three timeouts of a connection.
 #[derive(Debug, Clone, Copy)]
@@ -164,7 +175,7 @@ fn ms(d: Duration) -> u64 {
 
 /// Serves one connection until it closes, times out, or shutdown closes it. With
 /// `probes_only`, it answers one request, and only `/health` and `/ready` reach the router.
-pub(crate) async fn serve(tcp: TcpStream, shared: &Shared, probes_only: bool) {
+pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     // An SSE answer goes out in several writes; with Nagle's algorithm each one after the first
     // waits for the client's delayed ACK (~40 ms on a reused connection).
     if let Err(e) = tcp.set_nodelay(true) {
@@ -172,16 +183,16 @@ pub(crate) async fn serve(tcp: TcpStream, shared: &Shared, probes_only: bool) {
     }
     let progress = Arc::new(Progress::new());
     let timeouts = if probes_only {
-        shared.timeouts.for_probes()
+        common.timeouts.for_probes()
     } else {
-        shared.timeouts
+        common.timeouts
     };
     let io = TokioIo::new(Io {
         tcp,
         progress: progress.clone(),
     });
     let service = ConnService {
-        router: shared.router.clone(),
+        router: common.router.clone(),
         progress: progress.clone(),
         probes_only,
     };
@@ -192,13 +203,13 @@ pub(crate) async fn serve(tcp: TcpStream, shared: &Shared, probes_only: bool) {
     let tick = timeouts.shortest();
     let sleep = tokio::time::sleep(tick);
     tokio::pin!(sleep);
-    let mut stop = shared.stop.clone();
+    let mut stop = common.stop.clone();
     let stopping = async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
     tokio::pin!(stopping);
     let mut stopped = false;
-    let cut = shared.cutoff.wait();
+    let cut = common.cutoff.wait();
     tokio::pin!(cut);
     let mut cut_seen = false;
     loop {
