@@ -8,16 +8,20 @@
 //!
 //! - `parse`: the value parsers (booleans, durations, sizes, hosts, ports, endpoints, lists);
 //!   [`parse_bool`], [`parse_duration`] and [`parse_bytes`] are re-exported here.
+//! - `env`: the `FASTMCP_*` variables and the unprefixed fallbacks, read from (name, value) pairs.
+//! - `settings`: one setting from the first of its sources, and the settings that hold secrets.
 //! - `probe`: what `fastmcp probe` checks ([`ProbeConfig`]).
 //! - `limits`: connection timeouts and the connection and session caps ([`Limits`]).
 //! - `sandbox`: the sandbox and limits of isolated plugins ([`SandboxSettings`]).
 //! - `tests`: the resolvers' tests (precedence, fallbacks, error messages).
 
+mod env;
 mod isolation;
 mod limits;
 mod parse;
 mod probe;
 mod sandbox;
+mod settings;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -28,10 +32,10 @@ use crate::auth::{AuthConfig, AuthSources};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::cli;
 pub(crate) use crate::plugin::isolate::{CrashLoop, Isolation};
+pub use env::env_vars;
+use env::read_env;
 pub use isolation::resolve_isolate;
 use isolation::{check_isolated_names, parse_crash_loop};
 pub(crate) use limits::{DEFAULT_MAX_SESSIONS, Limits};
@@ -43,6 +47,8 @@ use parse::{
 pub(crate) use parse::{parse_bool, parse_duration};
 pub use probe::ProbeConfig;
 pub(crate) use sandbox::SandboxSettings;
+pub(crate) use settings::Secret;
+use settings::{flag_and_var, get, parse_flag_bool, secret_setting, session_store_setting};
 pub(crate) use tasks::TaskLimits;
 
 /// A setting that could not be used. `main` prints it as `error: {err}` and exits with code 2.
@@ -174,69 +180,6 @@ pub struct Config {
     pub(crate) sandbox: SandboxSettings,
 }
 
-/// A secret from a flag or the environment: compared and used, never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Secret(String);
-
-impl Secret {
-    /// The secret's value, for the one place that uses it.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// `memory` (or nothing) keeps sessions in memory; `redis://...` shares them. The value may
-/// hold a password, so errors never show it.
-fn session_store_setting(
-    sources: [(String, Option<String>); 2],
-) -> Result<Option<Secret>, ConfigError> {
-    match sources.into_iter().find_map(|(name, v)| Some((name, v?))) {
-        None => Ok(None),
-        Some((_, v)) if v.eq_ignore_ascii_case("memory") => Ok(None),
-        Some((name, v)) => {
-            let redacted = if v.contains('@') {
-                "<redacted>"
-            } else {
-                v.as_str()
-            };
-            if !v.starts_with("redis://") {
-                return Err(ConfigError::invalid(
-                    &name,
-                    redacted,
-                    "expected memory or a redis://host:port/db URL",
-                ));
-            }
-            match redis::Client::open(v.as_str()) {
-                Ok(_) => Ok(Some(Secret(v))),
-                Err(_) => Err(ConfigError::invalid(
-                    &name,
-                    redacted,
-                    "not a valid redis:// URL",
-                )),
-            }
-        }
-    }
-}
-
-/// A secret of at least 32 bytes; the error names the source but never shows the value.
-fn secret_setting(sources: [(String, Option<String>); 2]) -> Result<Option<Secret>, ConfigError> {
-    match sources.into_iter().find_map(|(name, v)| Some((name, v?))) {
-        None => Ok(None),
-        Some((_, v)) if v.len() >= 32 => Ok(Some(Secret(v))),
-        Some((name, v)) => Err(ConfigError::invalid(
-            &name,
-            "<redacted>",
-            format!("must be at least 32 bytes long (got {})", v.len()),
-        )),
-    }
-}
-
 impl Default for Config {
     /// The defaults, with no plugins.
     fn default() -> Self {
@@ -270,125 +213,6 @@ impl Default for Config {
             metrics_auth: true,
             sandbox: SandboxSettings::default(),
         }
-    }
-}
-
-/// The `FASTMCP_*` variables, as read by `envy` (names lowercased, prefix stripped).
-#[derive(Debug, Default, Deserialize)]
-struct RawEnv {
-    transport: Option<String>,
-    host: Option<String>,
-    port: Option<String>,
-    endpoint: Option<String>,
-    stateless: Option<String>,
-    allowed_hosts: Option<String>,
-    allowed_origins: Option<String>,
-    tool_timeout: Option<String>,
-    max_blocking_calls: Option<String>,
-    max_body_bytes: Option<String>,
-    session_idle_timeout: Option<String>,
-    shutdown_timeout: Option<String>,
-    header_timeout: Option<String>,
-    body_timeout: Option<String>,
-    idle_timeout: Option<String>,
-    max_connections: Option<String>,
-    max_sessions: Option<String>,
-    max_tasks: Option<String>,
-    max_tasks_per_caller: Option<String>,
-    task_ttl: Option<String>,
-    max_task_ttl: Option<String>,
-    task_poll_interval: Option<String>,
-    log_format: Option<String>,
-    log: Option<String>,
-    watch: Option<String>,
-    inline_tools: Option<String>,
-    isolate: Option<String>,
-    isolate_crash_loop: Option<String>,
-    profile: Option<String>,
-    state_secret: Option<String>,
-    session_store: Option<String>,
-    api_key: Option<String>,
-    api_keys_file: Option<String>,
-    jwt_secret: Option<String>,
-    jwt_issuer: Option<String>,
-    jwt_audience: Option<String>,
-    oauth_issuer: Option<String>,
-    jwks_url: Option<String>,
-    oauth_audience: Option<String>,
-    public_url: Option<String>,
-    metrics: Option<String>,
-    metrics_auth: Option<String>,
-    plugin_memory_limit: Option<String>,
-    plugin_cpu_limit: Option<String>,
-    plugin_allow_net: Option<String>,
-    plugin_allow_path: Option<String>,
-}
-
-/// The unprefixed variables we honour as fallbacks (`PORT` is what PaaS platforms set).
-#[derive(Debug, Default, Deserialize)]
-struct PlainEnv {
-    port: Option<String>,
-    rust_log: Option<String>,
-    /// The seed's names for the API key and the JWT secret.
-    api_key: Option<String>,
-    jwt_secret: Option<String>,
-}
-
-fn read_env(
-    env: impl IntoIterator<Item = (String, String)>,
-) -> Result<(RawEnv, PlainEnv), ConfigError> {
-    let vars: Vec<_> = env
-        .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .collect();
-    let plain_vars = vars
-        .iter()
-        .filter(|(k, _)| matches!(k.as_str(), "PORT" | "RUST_LOG" | "API_KEY" | "JWT_SECRET"))
-        .cloned();
-    let raw = envy::prefixed("FASTMCP_").from_iter(vars.iter().cloned());
-    let plain = envy::from_iter(plain_vars);
-    raw.and_then(|raw| Ok((raw, plain?)))
-        .map_err(|e| ConfigError::Env(e.to_string()))
-}
-
-/// The process environment as (name, value) pairs; non-UTF-8 names are skipped, values converted lossily.
-pub fn env_vars() -> Vec<(String, String)> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
-        .collect()
-}
-
-/// Parses the value of the first source that has one (sources in priority order: flag, then
-/// variables), or returns `default` when none has. Errors name the source.
-fn get<T, const N: usize>(
-    sources: [(String, Option<String>); N],
-    default: T,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, ConfigError> {
-    match sources
-        .into_iter()
-        .find_map(|(name, value)| Some((name, value?)))
-    {
-        None => Ok(default),
-        Some((name, value)) => parse(&value).map_err(|r| ConfigError::invalid(&name, &value, r)),
-    }
-}
-
-/// `--tool-timeout` and `FASTMCP_TOOL_TIMEOUT` for the field `tool_timeout`.
-fn flag_and_var(field: &str) -> (String, String) {
-    let flag = format!("--{}", field.replace('_', "-"));
-    (flag, format!("FASTMCP_{}", field.to_ascii_uppercase()))
-}
-
-/// A bool whose flag may be bare; its error explains that a bare flag swallows the next word.
-fn parse_flag_bool(flag: &str) -> impl Fn(&str) -> Result<bool, String> {
-    move |s| {
-        parse_bool(s).map_err(|reason| {
-            format!(
-                "{reason}; a bare {flag} takes the next word as its value, \
-                 so write {flag}=true before a PLUGIN"
-            )
-        })
     }
 }
 

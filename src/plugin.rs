@@ -5,6 +5,7 @@
 //! - [`manifest`]: the manifest JSON, parsed into `rmcp::model` types and checked.
 //! - [`pool`]: each generation's own worker threads.
 //! - [`generation`]: one loaded version of a plugin and its calls.
+//! - `sink`: where a running call's notifications and client requests go ([`CallSink`]).
 //! - `callbacks`: the host callbacks a running call reaches its client through.
 //! - `pending`: async tool calls between `start_tool` and their completion.
 //! - [`request`]: what a call sends: generic JSON or a tool call for `call_tool`.
@@ -36,8 +37,10 @@ pub mod reload;
 pub(crate) mod reply;
 pub mod request;
 pub(crate) mod schema;
+mod sink;
 pub(crate) mod skills;
 
 pub(crate) use error::PluginError;
-pub use generation::{CallOutcome, CallSink, Generation, HostRequestError, NullSink};
+pub use generation::{CallOutcome, Generation};
 pub use registry::{Catalog, Changes, Registry, Slot};
+pub use sink::{CallSink, HostRequestError, NullSink};

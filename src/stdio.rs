@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::LATEST_HANDSHAKE;
 use crate::mcp::sink::{Drops, OUTBOUND_CAPACITY, Outbound, OutboundTx};
-use crate::mcp::{RequestCtx, Session};
+use crate::mcp::{RequestCtx, Service, Session};
 use crate::server::{ServerError, load_plugins, service};
 
 /// Takes stdout for the protocol and sends everything else written to fd 1 to stderr.
@@ -57,33 +57,12 @@ pub async fn run(
     }
     tokio::spawn(service.clone().run_updates());
     // Hot reload works here too; the watcher lives until we return.
-    let _watch = if config.watch {
-        match crate::watch::spawn(service.clone(), config.profile.clone()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::error!(error = %e, "hot reload is off");
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let _watch = watch(&config, &service);
     // One implicit session for the whole connection; named so cancellations can find its calls.
     let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
     let (tx, rx) = mpsc::channel::<Outbound>(OUTBOUND_CAPACITY);
     let writer = std::thread::spawn(move || write_lines(rx, &mut out));
-    // What belongs to no request (a task's progress and status, after its `tools/call` was
-    // answered) goes out on stdout too, in turn with the rest.
-    let (loose_tx, mut loose) = tokio::sync::mpsc::unbounded_channel::<String>();
-    session.set_standalone(loose_tx);
-    let loose_out = tx.clone();
-    tokio::spawn(async move {
-        while let Some(message) = loose.recv().await {
-            if loose_out.send(Outbound::Message(message)).await.is_err() {
-                return;
-            }
-        }
-    });
+    forward_standalone(&session, tx.clone());
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -103,42 +82,7 @@ pub async fn run(
         if line.trim().is_empty() {
             continue;
         }
-        match jsonrpc::parse(line.as_bytes()) {
-            Err(e) => {
-                let (id, err) = e.to_error();
-                let _ = tx
-                    .send(Outbound::Message(jsonrpc::error(id.as_ref(), &err)))
-                    .await;
-            }
-            Ok(Incoming::Notification { method, params }) => {
-                service.handle_notification(&method, params, &session);
-            }
-            Ok(Incoming::Response { id, outcome }) => {
-                session.answer(&id, outcome);
-            }
-            Ok(Incoming::Request { id, method, params }) => {
-                let method = method.into_owned();
-                let params = params.map(|p| p.to_owned());
-                let cancel = Arc::new(AtomicBool::new(false));
-                let drops = Drops::new(service.options.metrics.clone());
-                let ctx = RequestCtx {
-                    session: session.clone(),
-                    outbound: Some(OutboundTx::new(tx.clone(), cancel.clone(), drops)),
-                    cancel,
-                    caller: None,
-                };
-                let service = service.clone();
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    let reply = service
-                        .handle_request(&id, &method, params.as_deref(), &ctx)
-                        .await
-                        .response;
-                    // After everything the tool's sink queued; waits while stdout is full.
-                    let _ = tx.send(Outbound::Message(reply)).await;
-                });
-            }
-        }
+        handle_line(&line, &service, &session, &tx).await;
     }
     // Calls in flight finish (within the grace); only requests waiting on the client fail.
     session.shut_down();
@@ -148,6 +92,80 @@ pub async fn run(
     let joined = tokio::task::spawn_blocking(move || writer.join());
     let _ = tokio::time::timeout_at(deadline, joined).await;
     Ok(())
+}
+
+/// The file watcher for hot reload, if `--watch` asked for it and it could start.
+fn watch(config: &Config, service: &Arc<Service>) -> Option<crate::watch::Watch> {
+    if !config.watch {
+        return None;
+    }
+    match crate::watch::spawn(service.clone(), config.profile.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::error!(error = %e, "hot reload is off");
+            None
+        }
+    }
+}
+
+/// What belongs to no request (a task's progress and status, after its `tools/call` was
+/// answered) goes out on stdout too, in turn with the rest.
+fn forward_standalone(session: &Session, out: mpsc::Sender<Outbound>) {
+    let (loose_tx, mut loose) = tokio::sync::mpsc::unbounded_channel::<String>();
+    session.set_standalone(loose_tx);
+    tokio::spawn(async move {
+        while let Some(message) = loose.recv().await {
+            if out.send(Outbound::Message(message)).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Handles one line from stdin: a request is answered from its own task, so a slow tool does
+/// not hold up the next line.
+async fn handle_line(
+    line: &str,
+    service: &Arc<Service>,
+    session: &Arc<Session>,
+    tx: &mpsc::Sender<Outbound>,
+) {
+    match jsonrpc::parse(line.as_bytes()) {
+        Err(e) => {
+            let (id, err) = e.to_error();
+            let _ = tx
+                .send(Outbound::Message(jsonrpc::error(id.as_ref(), &err)))
+                .await;
+        }
+        Ok(Incoming::Notification { method, params }) => {
+            service.handle_notification(&method, params, session);
+        }
+        Ok(Incoming::Response { id, outcome }) => {
+            session.answer(&id, outcome);
+        }
+        Ok(Incoming::Request { id, method, params }) => {
+            let method = method.into_owned();
+            let params = params.map(|p| p.to_owned());
+            let cancel = Arc::new(AtomicBool::new(false));
+            let drops = Drops::new(service.options.metrics.clone());
+            let ctx = RequestCtx {
+                session: session.clone(),
+                outbound: Some(OutboundTx::new(tx.clone(), cancel.clone(), drops)),
+                cancel,
+                caller: None,
+            };
+            let service = service.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let reply = service
+                    .handle_request(&id, &method, params.as_deref(), &ctx)
+                    .await
+                    .response;
+                // After everything the tool's sink queued; waits while stdout is full.
+                let _ = tx.send(Outbound::Message(reply)).await;
+            });
+        }
+    }
 }
 
 /// The writer thread: one line per message, flushed whenever the queue runs empty (not per

@@ -19,9 +19,9 @@ use fastmcp_abi::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::generation::{CallSink, HostRequestError};
 use super::library::host_context;
 use super::listing::{Listed, Listing};
+use super::sink::{CallSink, HostRequestError};
 
 /// What the callbacks need of a call: where its messages go and whether it was cancelled.
 pub(super) trait Reach {

@@ -27,59 +27,11 @@ use super::manifest::{self, Manifest};
 use super::pending::{PendingCalls, Start};
 use super::pool::{Pool, PoolClosed, PoolOptions};
 use super::request::{PluginRequest, ToolRequest};
+use super::sink::CallSink;
 
 mod backend;
 use backend::Backend;
 pub(crate) use backend::Remote;
-
-/// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
-pub trait CallSink: Send + Sync {
-    /// A notification related to the call (`notifications/progress`, `notifications/message`,
-    /// ...). The implementation adds the progress token, applies the log level, or drops it.
-    fn notify(&self, method: &str, params: Value);
-    /// A request to the client (`sampling/createMessage`, `elicitation/create`, `roots/list`).
-    /// Blocks the worker thread until the client answers or `cancel` is set. `key` is the name
-    /// the plugin gave the request (protocol 2026-07-28 asks the client under it).
-    fn request(
-        &self,
-        method: &str,
-        params: Value,
-        key: Option<&str>,
-        cancel: &AtomicBool,
-    ) -> Result<Value, HostRequestError>;
-}
-
-/// Why a request from a tool to the client did not produce an answer.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HostRequestError {
-    /// There is no way to reach the client here (stateless mode, `fastmcp call`).
-    Unsupported(String),
-    /// The call was cancelled while waiting.
-    Cancelled,
-    /// Protocol 2026-07-28: the answer must come with the client's retry.
-    InputRequired,
-    /// The client answered with a JSON-RPC error (`{"code","message","data"?}`).
-    Client(Value),
-}
-
-/// A sink that reaches nobody: notifications are dropped and requests unsupported.
-#[derive(Debug, Default)]
-pub struct NullSink;
-
-impl CallSink for NullSink {
-    fn notify(&self, _: &str, _: Value) {}
-    fn request(
-        &self,
-        method: &str,
-        _: Value,
-        _: Option<&str>,
-        _: &AtomicBool,
-    ) -> Result<Value, HostRequestError> {
-        Err(HostRequestError::Unsupported(format!(
-            "{method} is not available here: there is no client connection to send it on"
-        )))
-    }
-}
 
 /// What one plugin call produced.
 #[derive(Debug)]

@@ -18,11 +18,12 @@
 //!   on worker threads, which are joined before `dlclose`. The per-call path is unchanged: it
 //!   already reads each tool's gate.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use super::generation::Generation;
+use super::inline::InlineGate;
 use super::library::Library;
 
 /// The leak state of one plugin slot.
@@ -31,8 +32,9 @@ struct SlotState {
     path: PathBuf,
     /// A retired copy stayed mapped: inline calls are off for this slot from now on.
     leaks: bool,
-    /// Generations a catalog served, so a leak found later can demote the one still serving.
-    live: Vec<Weak<Generation>>,
+    /// The inline gates of the generations a catalog served, so a leak found later can demote
+    /// the tools still serving.
+    live: Vec<Weak<InlineGate>>,
 }
 
 /// Every slot seen, in the order they were first served (a handful).
@@ -56,42 +58,37 @@ fn state<'a>(slots: &'a mut Vec<SlotState>, path: &Path) -> &'a mut SlotState {
     }
 }
 
-/// Called for each generation a catalog is built with (not per call): a slot that leaked
-/// before gets the generation's inline tools sent to the worker threads before any call
-/// reaches them.
-pub(crate) fn serving(generation: &Arc<Generation>) {
+/// Called for each generation a catalog is built with (not per call), with the file its slot
+/// loads and its tools' inline gates: a slot that leaked before gets the tools sent to the
+/// worker threads before any call reaches them.
+pub(crate) fn serving<'a>(path: &Path, gates: impl IntoIterator<Item = &'a Arc<InlineGate>>) {
+    let gates: Vec<&Arc<InlineGate>> = gates.into_iter().collect();
     let mut slots = slots();
-    let state = state(&mut slots, generation.path());
+    let state = state(&mut slots, path);
     state.live.retain(|g| g.strong_count() > 0);
-    let known = state
-        .live
-        .iter()
-        .any(|g| std::ptr::eq(g.as_ptr(), Arc::as_ptr(generation)));
-    if !known {
-        state.live.push(Arc::downgrade(generation));
+    let known: HashSet<*const InlineGate> = state.live.iter().map(Weak::as_ptr).collect();
+    for gate in &gates {
+        if !known.contains(&Arc::as_ptr(gate)) {
+            state.live.push(Arc::downgrade(gate));
+        }
     }
     let leaks = state.leaks;
     drop(slots);
     if leaks {
-        demote(generation);
-    }
-}
-
-/// Sends every tool of `generation` to the worker threads.
-fn demote(generation: &Generation) {
-    for tool in &generation.manifest.tools {
-        tool.inline.close();
+        for gate in gates {
+            gate.close();
+        }
     }
 }
 
 /// Marks the slot loading `path` as leaking: warns the first time and demotes the inline tools
-/// of its live generations.
+/// of its live generations (closes their gates).
 fn leaked(path: &Path, plugin: &str, copy: &str) {
     let mut slots = slots();
     let state = state(&mut slots, path);
     let first = !state.leaks;
     state.leaks = true;
-    let live: Vec<Arc<Generation>> = state.live.iter().filter_map(Weak::upgrade).collect();
+    let live: Vec<Arc<InlineGate>> = state.live.iter().filter_map(Weak::upgrade).collect();
     drop(slots);
     if first {
         tracing::warn!(
@@ -104,8 +101,8 @@ fn leaked(path: &Path, plugin: &str, copy: &str) {
              no thread_local! with Drop in inline tools, or mark them #[tool(blocking)]"
         );
     }
-    for generation in &live {
-        demote(generation);
+    for gate in &live {
+        gate.close();
     }
 }
 

@@ -19,9 +19,9 @@ use rustc_hash::FxHashMap;
 use tokio::sync::oneshot;
 
 use super::callbacks::{OwnedState, Reach};
-use super::generation::CallSink;
 use super::library::{Library, RawReply, Started, take_buf};
 use super::request::ToolRequest;
+use super::sink::CallSink;
 
 /// The async calls of one generation that the plugin has not completed yet.
 pub(crate) struct PendingCalls {

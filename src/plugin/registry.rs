@@ -182,8 +182,8 @@ impl Catalog {
             .enumerate()
             .filter_map(|(slot, g)| Some((slot, g.as_ref()?)));
         for (slot, generation) in served {
-            super::leaks::serving(generation);
             let m = &generation.manifest;
+            super::leaks::serving(generation.path(), m.tools.iter().map(|t| &t.inline));
             let listing = generation.listing();
             for entry in &m.tools {
                 if listing.hides(Listed::Tool, &entry.tool.name) {

@@ -90,6 +90,34 @@ fn parse_one(entry: Value, resources: &HashMap<&str, &Resource>) -> Result<Skill
         .get("resources")
         .and_then(Value::as_array)
         .ok_or("`resources` must be the array of the skill's files (\"dynamic\" is not served)")?;
+    let (listed, total) = check_files(files, uri, root, resources)?;
+    if !listed.contains(uri) {
+        return Err("`resources` does not list its SKILL.md".into());
+    }
+    if files.len() > MAX_FILES || total > MAX_BYTES {
+        return Err(format!(
+            "{} files and {total} bytes; a skill may have at most {MAX_FILES} files and \
+             {MAX_BYTES} bytes",
+            files.len()
+        ));
+    }
+    let directories = directories(root, listed.iter().copied(), resources);
+    Ok(Skill {
+        name: name.to_string(),
+        uri: uri.to_string(),
+        directories,
+        entry,
+    })
+}
+
+/// Checks the files a skill lists (inside its directory, once each, with a digest and a size,
+/// among the plugin's resources); their URIs and total size.
+fn check_files<'a>(
+    files: &'a [Value],
+    uri: &str,
+    root: &str,
+    resources: &HashMap<&str, &Resource>,
+) -> Result<(HashSet<&'a str>, u64), String> {
     let mut listed = HashSet::new();
     let mut total = 0u64;
     for file in files {
@@ -125,23 +153,7 @@ fn parse_one(entry: Value, resources: &HashMap<&str, &Resource>) -> Result<Skill
             ));
         }
     }
-    if !listed.contains(uri) {
-        return Err("`resources` does not list its SKILL.md".into());
-    }
-    if files.len() > MAX_FILES || total > MAX_BYTES {
-        return Err(format!(
-            "{} files and {total} bytes; a skill may have at most {MAX_FILES} files and \
-             {MAX_BYTES} bytes",
-            files.len()
-        ));
-    }
-    let directories = directories(root, listed.iter().copied(), resources);
-    Ok(Skill {
-        name: name.to_string(),
-        uri: uri.to_string(),
-        directories,
-        entry,
-    })
+    Ok((listed, total))
 }
 
 /// The directory tree of a skill rooted at `root`, from its file URIs.

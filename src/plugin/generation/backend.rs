@@ -8,13 +8,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::{CallOutcome, CallSink, Generation, LibraryPtr};
+use super::{CallOutcome, Generation, LibraryPtr};
 use crate::plugin::library::Library;
 use crate::plugin::listing::Listing;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::pending::PendingCalls;
 use crate::plugin::pool::{Pool, PoolOptions};
 use crate::plugin::request::PluginRequest;
+use crate::plugin::sink::CallSink;
 
 /// A plugin served from another process (`crate::plugin::isolate::Supervisor`). A trait here,
 /// so that this module does not depend on the one that implements it.
