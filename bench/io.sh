@@ -113,7 +113,8 @@ BUILT="$ROOT/target/release"
 mkdir -p "$WORK/bin" "$WORK/plugin"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
-for f in fastmcp rmcp_io benchctl; do
+# fastmcp-plugin-host beside fastmcp, as installed: fastmcp-isolated runs its plugin in it.
+for f in fastmcp fastmcp-plugin-host rmcp_io benchctl; do
   [[ -x $BUILT/$f ]] || die "$BUILT/$f is missing (run with BUILD=1)"
   cp "$BUILT/$f" "$WORK/bin/"
 done

@@ -128,7 +128,8 @@ fi
 BUILT="$TARGET/release"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
-cp "$BUILT/fastmcp" "$WORK/bin/fastmcp"
+# With the child binary beside it, as installed: fastmcp-isolated runs its plugin in it.
+cp "$BUILT/fastmcp" "$BUILT/fastmcp-plugin-host" "$WORK/bin/"
 cp "$BUILT/libcalculator.so" "$WORK/plugin/libcalculator.so"
 cp "$BUILT/libtest_plugin.so" "$WORK/plugin/libtest_plugin.so"
 cp "$BUILT/ceiling" "$BUILT/benchctl" "$WORK/bin/"

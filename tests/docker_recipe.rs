@@ -5,7 +5,8 @@
 //! in the crate, which is what `COPY . .` puts in the build stage's `WORKDIR`; then the final
 //! stage's command serves the library the build produced, with the image's environment and
 //! the `fastmcp` of the image this repository's `Dockerfile` builds (the recipe's default
-//! `FASTMCP_IMAGE`), and its `HEALTHCHECK` passes.
+//! `FASTMCP_IMAGE`), and its `HEALTHCHECK` passes. Both images ship `fastmcp-plugin-host`
+//! beside `fastmcp`, so isolated plugins run in the small child.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,6 +17,10 @@ use serde_json::{Value, json};
 use crate::docker::{self, Instruction};
 use crate::scaffold::{new_crate, pin_versions, shared_target};
 use crate::util::{self, text_of, tool_call};
+
+/// Where the fastmcp image puts the process isolated plugins run in: beside `fastmcp`, where
+/// the server looks for it.
+const PLUGIN_HOST: &str = "/usr/local/bin/fastmcp-plugin-host";
 
 /// How long the build stage may take: it compiles the vendored SDK and the plugin in release.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(900);
@@ -166,7 +171,9 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
     );
     let root_image = std::fs::read_to_string(util::root().join("Dockerfile")).unwrap();
     let fastmcp_image = docker::parse_image(&root_image, &docker::built);
-    assert!(fastmcp_image.files.contains_key("/usr/local/bin/fastmcp"));
+    for bin in ["/usr/local/bin/fastmcp", PLUGIN_HOST] {
+        assert!(fastmcp_image.files.contains_key(bin), "{bin}");
+    }
 
     let build = stage("build");
     let has =
@@ -189,6 +196,8 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
     let built = |source: &str| -> PathBuf {
         if source == "/usr/local/bin/fastmcp" {
             PathBuf::from(util::bin())
+        } else if source == PLUGIN_HOST {
+            PathBuf::from(env!("CARGO_BIN_EXE_fastmcp-plugin-host"))
         } else if let Some(rest) = source.strip_prefix("/src/") {
             krate.join(rest)
         } else {
@@ -196,6 +205,8 @@ fn the_plugin_recipe_builds_an_out_of_tree_crate_and_serves_it() {
         }
     };
     let image = docker::parse_image(&dockerfile, &built);
+    // Isolated plugins run in the small plugin host only when it sits beside `fastmcp`.
+    assert!(image.files.contains_key(PLUGIN_HOST), "{:?}", image.files);
     let port = util::free_port();
     let workdir = tempfile::tempdir().unwrap();
     let mut server = image.serve(port, workdir.path());

@@ -78,6 +78,17 @@ mod tests {
         assert!(ignore.lines().any(|l| l == "target"), "{ignore}");
     }
 
+    /// Isolated plugins run in the small plugin host only when it sits beside `fastmcp`.
+    #[test]
+    fn the_image_ships_the_plugin_host_beside_fastmcp() {
+        let files = render("demo", &Sdk::Version("0.1".into()));
+        let dockerfile = file(&files, "Dockerfile");
+        for bin in ["fastmcp", "fastmcp-plugin-host"] {
+            let copy = format!("COPY --from=fastmcp /usr/local/bin/{bin} /usr/local/bin/{bin}\n");
+            assert!(dockerfile.contains(&copy), "{dockerfile}");
+        }
+    }
+
     #[test]
     fn the_library_name_uses_underscores() {
         let files = render("my-tools", &Sdk::Version("0.1".into()));

@@ -19,25 +19,15 @@ pub(crate) const PLUGIN_HOST: &str = "fastmcp-plugin-host";
 pub const BUILD_FLAG: &str = "--build-id";
 
 /// What must match between a host and the small child binary: the package version and a hash
-/// of the sources of the child's side and of the frames between them, so that a child built
-/// from other sources of these files is never paired with this host.
+/// of everything the child compiles (every source file of this crate and of the ABI crate, the
+/// manifests, the lock file and the profile: `build.rs`), so that a child built from other
+/// sources is never paired with this host, whichever file changed.
 pub fn build() -> String {
-    const HASH: u64 = fnv1a(
-        fnv1a(0xcbf2_9ce4_8422_2325, include_bytes!("child.rs")),
-        include_bytes!("wire.rs"),
-    );
-    format!("{}+{HASH:016x}", env!("CARGO_PKG_VERSION"))
-}
-
-/// FNV-1a, at compile time.
-const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    hash
+    format!(
+        "{}+{}",
+        env!("CARGO_PKG_VERSION"),
+        env!("FASTMCP_SOURCE_HASH")
+    )
 }
 
 /// The program and the arguments before the spec that start a child.
@@ -105,4 +95,34 @@ fn build_of(path: &Path) -> Result<String, String> {
         return Err(format!("{BUILD_FLAG} failed: {}", out.status));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The files the build id's hash covers (`build.rs`).
+    const INPUTS: &str = include_str!(concat!(env!("OUT_DIR"), "/source_hash_inputs.txt"));
+
+    /// A plugin host from a build where only the sandbox, the loader or the ABI changed runs
+    /// other code than this host expects: those files are in the hash, not just the frames.
+    #[test]
+    fn the_build_id_covers_all_the_code_the_child_runs() {
+        let inputs: Vec<&str> = INPUTS.lines().collect();
+        for file in [
+            "src/plugin/isolate/child.rs",
+            "src/plugin/isolate/wire.rs",
+            "src/plugin/library.rs",
+            "src/plugin/generation.rs",
+            "src/sandbox.rs",
+            "src/sandbox/landlock_rules.rs",
+            "src/bin/plugin_host.rs",
+            "tool-plugins/fastmcp-abi/src/lib.rs",
+            "Cargo.lock",
+        ] {
+            assert!(inputs.contains(&file), "{file} is not hashed: {inputs:?}");
+        }
+        let id = super::build();
+        let (version, hash) = id.split_once('+').expect("VERSION+HASH");
+        assert_eq!(version, env!("CARGO_PKG_VERSION"));
+        assert_eq!(hash.len(), 16, "{id}");
+    }
 }
