@@ -16,48 +16,8 @@ fn main() -> ExitCode {
         .then(fastmcp::plugin::library::CopiesDir::claim);
     match cli.command {
         Command::Dev(args) => dev(args),
-        Command::Inspect(args) => {
-            let resolved = config::resolve_profile(args.profile.clone(), config::env_vars())
-                .and_then(|p| {
-                    let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
-                    Ok((p, isolate?))
-                });
-            let (profile, isolation) = match resolved {
-                Ok(v) => v,
-                Err(e) => return usage_error(&e),
-            };
-            let _log = logging::init(config::LogFormat::Pretty, "warn");
-            match commands::load_one(&args.plugin, &profile, &isolation) {
-                Ok(g) => {
-                    if args.json {
-                        out(&format!("{:#}\n", commands::manifest_json(&g)));
-                    } else {
-                        out(&commands::manifest_table(&g));
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => failure(&e),
-            }
-        }
-        Command::Call(args) => {
-            let parsed = config::resolve_profile(args.profile.clone(), config::env_vars())
-                .and_then(|p| Ok((p, config::parse_tool_args(&args.args)?)))
-                .and_then(|(p, a)| {
-                    let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
-                    Ok((p, a, isolate?))
-                });
-            let (profile, tool_args, isolation) = match parsed {
-                Ok(v) => v,
-                Err(e) => return usage_error(&e),
-            };
-            let _log = logging::init(config::LogFormat::Pretty, "warn");
-            let call = commands::Call {
-                plugin: &args.plugin,
-                profile: &profile,
-                isolation: &isolation,
-            };
-            tool_result(commands::call_tool(&call, &args.tool, tool_args))
-        }
+        Command::Inspect(args) => inspect(&args),
+        Command::Call(args) => call(&args),
         Command::Read(args) => local(
             &args.plugin,
             args.profile.clone(),
@@ -95,6 +55,52 @@ fn main() -> ExitCode {
         }),
         Command::SandboxedCall(args) => sandboxed_call(&args),
     }
+}
+
+/// `fastmcp inspect`: the plugin's manifest as a table, or as JSON with `--json`.
+fn inspect(args: &fastmcp::cli::InspectArgs) -> ExitCode {
+    let resolved =
+        config::resolve_profile(args.profile.clone(), config::env_vars()).and_then(|p| {
+            let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
+            Ok((p, isolate?))
+        });
+    let (profile, isolation) = match resolved {
+        Ok(v) => v,
+        Err(e) => return usage_error(&e),
+    };
+    let _log = logging::init(config::LogFormat::Pretty, "warn");
+    match commands::load_one(&args.plugin, &profile, &isolation) {
+        Ok(g) => {
+            if args.json {
+                out(&format!("{:#}\n", commands::manifest_json(&g)));
+            } else {
+                out(&commands::manifest_table(&g));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `fastmcp call`: one tool call, its result on stdout.
+fn call(args: &fastmcp::cli::CallArgs) -> ExitCode {
+    let parsed = config::resolve_profile(args.profile.clone(), config::env_vars())
+        .and_then(|p| Ok((p, config::parse_tool_args(&args.args)?)))
+        .and_then(|(p, a)| {
+            let isolate = config::resolve_isolate(args.isolate.clone(), config::env_vars());
+            Ok((p, a, isolate?))
+        });
+    let (profile, tool_args, isolation) = match parsed {
+        Ok(v) => v,
+        Err(e) => return usage_error(&e),
+    };
+    let _log = logging::init(config::LogFormat::Pretty, "warn");
+    let call = commands::Call {
+        plugin: &args.plugin,
+        profile: &profile,
+        isolation: &isolation,
+    };
+    tool_result(commands::call_tool(&call, &args.tool, tool_args))
 }
 
 /// `fastmcp new`: which SDK was chosen goes to stderr, what to run next to stdout.
