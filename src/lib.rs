@@ -12,8 +12,10 @@
 //! - [`plugin`]: the plugin ABI checks, loader, per-generation workers and registry.
 //! - [`sandbox`]: what an isolated plugin's process may touch (Landlock, seccomp) and its
 //!   memory and per-call CPU limits.
-//! - [`mcp`]: JSON-RPC framing, sessions and the MCP method handlers.
-//! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint.
+//! - [`mcp`]: JSON-RPC framing, sessions and the MCP method handlers; `mcp::protocol` holds the
+//!   protocol versions, capabilities and server info.
+//! - [`http`]: the axum router: `/health`, `/ready` and the Streamable HTTP endpoint, behind one
+//!   edge layer (`http::edge`: authentication, Host/Origin, request metrics).
 //! - [`stdio`]: the stdio transport.
 //! - [`server`]: `run(config, listener, shutdown)`, startup and graceful shutdown.
 //! - [`watch`]: file events -> debounced plugin reloads (hot reload).
