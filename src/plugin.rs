@@ -15,12 +15,15 @@
 //! - [`reply`], [`schema`]: checks of a plugin's replies against the protocol's result types
 //!   and a tool's `outputSchema`.
 //! - [`skills`]: the skills a plugin ships (the skills extension), checked at load.
-//! - [`registry`]: the configured plugins and the catalog being served.
+//! - [`slot`]: one configured plugin: its library, how its generations run, its last error.
+//! - [`catalog`]: an immutable snapshot of what is served, with its name indexes.
+//! - [`registry`]: the slots and the catalog being served, swapped on reload.
 //! - [`reload`]: replacing a served plugin with a new version of its file or crate.
 //! - [`build`]: building a plugin crate with cargo.
 
 pub(crate) mod build;
 mod callbacks;
+pub(crate) mod catalog;
 pub(crate) mod elf;
 mod error;
 pub(crate) mod generation;
@@ -39,8 +42,11 @@ pub mod request;
 pub(crate) mod schema;
 mod sink;
 pub(crate) mod skills;
+pub(crate) mod slot;
 
+pub use catalog::Catalog;
 pub(crate) use error::PluginError;
 pub use generation::{CallOutcome, Generation};
-pub use registry::{Catalog, Changes, Registry, Slot};
+pub use registry::{Changes, Registry};
 pub use sink::{CallSink, HostRequestError, NullSink};
+pub use slot::Slot;
