@@ -34,9 +34,11 @@
 //! - `oauth`: OAuth access tokens (RS/PS/ES/EdDSA) and the resource server settings.
 //! - `jwks`: the identity provider's keys: discovery, fetch, cache, rotation.
 //! - `challenge`: the `WWW-Authenticate` challenges of 401 and 403.
+//! - `claims`: claim shapes both token checks read.
 
 mod caller;
 mod challenge;
+mod claims;
 mod jwks;
 mod jwt;
 mod keys;

@@ -20,6 +20,7 @@ use sha2::Sha256;
 
 use super::AuthError;
 use super::Caller;
+use super::claims::OneOrMany;
 
 #[cfg(test)]
 mod tests;
@@ -74,23 +75,6 @@ pub(super) fn looks_like_jwt(token: &str) -> bool {
 struct Header {
     alg: String,
     crit: Option<serde::de::IgnoredAny>,
-}
-
-/// A claim that may be one string or an array of strings.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use super::Caller;
+use super::claims::OneOrMany;
 use super::jwks::{KeyStore, Lookup};
 use super::{AuthConfigError, AuthError, AuthSources};
 
@@ -103,14 +104,6 @@ struct Header {
     jwk: Option<serde::de::IgnoredAny>,
     x5c: Option<serde::de::IgnoredAny>,
     crit: Option<serde::de::IgnoredAny>,
-}
-
-/// A claim that may be one string or an array of strings.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
