@@ -106,19 +106,24 @@ fn check_with_len(bytes: &[u8], len: u64) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn checks_files_by_their_headers() {
+    /// The path of the C library this very process maps: a real shared object.
+    fn mapped_libc() -> String {
         let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let libc = maps
-            .lines()
+        maps.lines()
             .filter_map(|l| l.split_whitespace().nth(5))
             .find(|p| p.contains("libc.so") || p.contains("libc-"))
-            .expect("libc mapped");
-        assert_eq!(check_file(std::path::Path::new(libc)), Ok(()));
+            .expect("libc mapped")
+            .to_owned()
+    }
+
+    #[test]
+    fn checks_files_by_their_headers() {
+        let libc = mapped_libc();
+        assert_eq!(check_file(std::path::Path::new(&libc)), Ok(()));
         let dir = std::env::temp_dir().join(format!("fastmcp-elf-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let cut = dir.join("cut.so");
-        std::fs::write(&cut, &std::fs::read(libc).unwrap()[..64 * 1024]).unwrap();
+        std::fs::write(&cut, &std::fs::read(&libc).unwrap()[..64 * 1024]).unwrap();
         assert!(check_file(&cut).unwrap_err().starts_with("truncated"));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -139,13 +144,8 @@ mod tests {
     #[test]
     fn accepts_a_real_library_and_rejects_it_truncated() {
         // The C library of this very process is a real shared object.
-        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-        let libc = maps
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(5))
-            .find(|p| p.contains("libc.so") || p.contains("libc-"))
-            .expect("libc mapped");
-        let bytes = std::fs::read(libc).unwrap();
+        let libc = mapped_libc();
+        let bytes = std::fs::read(&libc).unwrap();
         assert_eq!(check_shared_object(&bytes), Ok(()));
         let err = check_shared_object(&bytes[..bytes.len() / 2]).unwrap_err();
         assert!(err.starts_with("truncated"), "{err}");
