@@ -288,39 +288,43 @@ mod tests {
         assert_eq!(s.running(), 0);
     }
 
-    fn runtime(workers: usize, unparks: Arc<AtomicUsize>) -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
+    /// Watched slots on a runtime of `workers` threads, and how often its workers woke up.
+    fn watched(
+        workers: usize,
+    ) -> (
+        tokio::runtime::Runtime,
+        &'static InlineSlots,
+        Arc<AtomicUsize>,
+    ) {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let counter = unparks.clone();
+        let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .on_thread_unpark(move || {
-                unparks.fetch_add(1, Ordering::Relaxed);
+                counter.fetch_add(1, Ordering::Relaxed);
             })
             .build()
-            .unwrap()
+            .unwrap();
+        let s = Box::leak(Box::new(InlineSlots::new()));
+        s.watch(rt.handle());
+        (rt, s, unparks)
     }
 
     #[test]
     fn the_runtime_sets_the_limit() {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let rt = runtime(3, unparks);
-        let s = Box::leak(Box::new(InlineSlots::new()));
-        s.watch(rt.handle());
+        let (_rt, s, _unparks) = watched(3);
         let held: Vec<_> = (0..2).map(|_| s.try_take().expect("slot")).collect();
         assert!(s.try_take().is_none(), "3 threads: 2 inline calls at once");
         drop(held);
 
-        let rt = runtime(1, Arc::default());
-        let s = Box::leak(Box::new(InlineSlots::new()));
-        s.watch(rt.handle());
+        let (_rt, s, _) = watched(1);
         assert!(s.try_take().is_none(), "1 thread: nothing inline");
         assert!(s.watchdog.get().is_none(), "and nothing to watch");
     }
 
     #[test]
     fn short_calls_that_keep_finishing_wake_nobody() {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let rt = runtime(2, unparks.clone());
-        let s = Box::leak(Box::new(InlineSlots::new()));
-        s.watch(rt.handle());
+        let (_rt, s, unparks) = watched(2);
         std::thread::sleep(Duration::from_millis(50));
         let before = unparks.load(Ordering::Relaxed);
         // A call is always running, but a new one every 100 µs: a busy server, not a stuck one.
@@ -349,10 +353,7 @@ mod tests {
 
     #[test]
     fn a_long_inline_call_wakes_a_sleeping_worker_and_the_watchdog_sleeps_when_idle() {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let rt = runtime(2, unparks.clone());
-        let s = Box::leak(Box::new(InlineSlots::new()));
-        s.watch(rt.handle());
+        let (_rt, s, unparks) = watched(2);
         // Let the workers go to sleep.
         std::thread::sleep(Duration::from_millis(50));
         let before = unparks.load(Ordering::Relaxed);
