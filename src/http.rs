@@ -59,23 +59,31 @@ fn endpoint_methods(stateless: bool) -> &'static str {
 /// The methods `/health` and `/ready` answer, for `Allow`.
 const PROBE_METHODS: &str = "GET, HEAD";
 
-/// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`. Any other
-/// path is 404 and any other method 405 with `Allow`, both with a JSON-RPC error body.
-pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
-    let edge = Arc::new(edge::Edge {
+/// What a connection serves: the application's router behind the [edge layer](edge).
+pub(crate) type App = edge::EdgeService<Router>;
+
+/// `router` (with `/metrics` merged in, if it is on) behind the edge layer, which guards the MCP
+/// endpoint of `state`.
+pub(crate) fn app(router: Router, state: &AppState, endpoint: &str) -> App {
+    use tower_layer::Layer;
+    let edge = edge::Edge {
+        endpoint: endpoint.to_owned(),
         auth: state.auth.clone(),
         security: state.security.clone(),
         metrics: state.service.options.metrics.clone(),
-    });
-    let mcp = get(mcp::get)
-        .post(mcp::post)
-        .delete(mcp::delete)
-        .route_layer(axum::middleware::from_fn_with_state(edge, edge::edge));
+    };
+    edge::EdgeLayer(Arc::new(edge)).layer(router)
+}
+
+/// The application's router: `/health`, `/ready` and the MCP endpoint at `endpoint`. Any other
+/// path is 404 and any other method 405 with `Allow`, both with a JSON-RPC error body.
+pub(crate) fn router(state: AppState, endpoint: &str) -> Router {
+    let mcp = get(mcp::get).post(mcp::post).delete(mcp::delete);
     let allow = endpoint_methods(state.stateless);
     let refuse = move || async move { error::method_not_allowed(allow) };
     // axum would answer HEAD with the GET handler, which opens (and so replaces) the session's
-    // stream. HEAD gets 405 like every other method the endpoint does not serve: added after
-    // the edge layer, so it is refused the same way with or without credentials.
+    // stream. HEAD gets 405 like every other method the endpoint does not serve (the edge
+    // layer passes them: refused the same way with or without credentials).
     let mcp = mcp.head(refuse).fallback(refuse);
     let probe_refuse = || async { error::method_not_allowed(PROBE_METHODS) };
     let mut router = Router::new()

@@ -254,7 +254,7 @@ pub async fn run(
 }
 
 /// The application: the HTTP router, with `/metrics` when metrics are on.
-fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> axum::Router {
+fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> http::App {
     let state = AppState {
         service: service.clone(),
         security: Arc::new(Security {
@@ -266,9 +266,9 @@ fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> axum::R
         auth: Arc::new(config.auth.clone()),
         cutoff: cutoff.clone(),
     };
-    let app = http::router(state, &config.endpoint);
+    let app = http::router(state.clone(), &config.endpoint);
     let Some(metrics) = &service.options.metrics else {
-        return app;
+        return http::app(app, &state, &config.endpoint);
     };
     // Weak: the service owns the metrics; a strong reference would be a cycle.
     let weak = Arc::downgrade(service);
@@ -290,7 +290,8 @@ fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> axum::R
     });
     let auth =
         (config.metrics_auth && config.auth.is_enabled()).then(|| Arc::new(config.auth.clone()));
-    app.merge(http::metrics_router(metrics.clone(), auth))
+    let app = app.merge(http::metrics_router(metrics.clone(), auth));
+    http::app(app, &state, &config.endpoint)
 }
 
 /// Logs who may use the server (and warns when anyone on the network may), and fetches the

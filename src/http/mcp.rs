@@ -207,7 +207,9 @@ pub(crate) async fn post(State(state): State<AppState>, req: Request) -> Respons
     let mut response = dispatch(&state, headers, message, caller)
         .await
         .unwrap_or_else(IntoResponse::into_response);
-    response.extensions_mut().insert(MethodLabel(label));
+    if state.service.options.metrics.is_some() {
+        response.extensions_mut().insert(MethodLabel(label));
+    }
     response
 }
 

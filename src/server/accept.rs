@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -94,7 +93,7 @@ pub(crate) struct Options {
 /// Returns the shared state, so the caller can see what is still open at exit.
 pub(crate) fn start(
     listener: TcpListener,
-    router: Router,
+    router: crate::http::App,
     options: Options,
     stop: watch::Receiver<bool>,
     cutoff: Arc<Cutoff>,

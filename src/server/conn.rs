@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
@@ -44,7 +43,7 @@ use crate::http::error::HttpError;
 /// What every connection of one server needs, shared by the accept loop.
 #[derive(Debug)]
 pub(crate) struct Common {
-    pub(crate) router: Router,
+    pub(crate) router: crate::http::App,
     pub(crate) timeouts: Timeouts,
     /// Becomes true at shutdown: connections finish their request and close.
     pub(crate) stop: watch::Receiver<bool>,
@@ -297,7 +296,7 @@ impl AsyncWrite for Io {
 /// The router, with the request and response bodies reporting their progress.
 #[derive(Clone)]
 struct ConnService {
-    router: Router,
+    router: crate::http::App,
     progress: Arc<Progress>,
     probes_only: bool,
 }
@@ -318,10 +317,12 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
                 progress: Some(progress),
             };
         }
-        // The router boxes it, as `axum::serve` would box the bare body.
-        let req = req.map(|inner| TimedBody {
-            inner,
-            progress: progress.clone(),
+        // Boxed, as `axum::serve` boxes the bare body.
+        let req = req.map(|inner| {
+            axum::body::Body::new(TimedBody {
+                inner,
+                progress: progress.clone(),
+            })
         });
         let mut router = self.router.clone();
         ResponseFuture {
@@ -357,7 +358,7 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind {
-        Route { #[pin] inner: axum::routing::future::RouteFuture<Infallible> },
+        Route { #[pin] inner: crate::http::edge::EdgeFuture<axum::routing::future::RouteFuture<Infallible>> },
         Ready { response: Option<axum::response::Response> },
     }
 }
