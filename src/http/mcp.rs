@@ -4,7 +4,8 @@
 //! the tool sends something first (progress, a log line, a request to the client); then the
 //! answer switches to a `text/event-stream` that carries those messages and ends with the
 //! response. `GET` opens a session's stream for messages not tied to a request; `DELETE` ends a
-//! session. In stateless mode every POST gets a throwaway session and GET/DELETE answer 405.
+//! session. In stateless mode a POST carries its own protocol state (no session is made) and
+//! GET/DELETE answer 405.
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
 use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
 use crate::mcp::sink::Drops;
+use crate::mcp::state::{ProtocolState, RequestState};
 use crate::mcp::{Caller, Session};
 
 /// The session header.
@@ -231,13 +233,14 @@ async fn dispatch(
     let version = header_version(declared, &message)?;
     match message {
         Incoming::Notification { method, params } => {
-            if state.stateless {
-                let s = Session::new(None, version);
-                state.service.handle_notification(&method, params, &s);
+            let s = if state.stateless {
+                None
             } else {
-                let s = session(state, headers, caller.as_ref()).await?;
-                state.service.handle_notification(&method, params, &s);
-            }
+                Some(session(state, headers, caller.as_ref()).await?)
+            };
+            state
+                .service
+                .handle_notification(&method, params, s.as_deref());
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Response { id, outcome } => {
@@ -269,8 +272,20 @@ struct RequestRef<'a> {
     caller: Option<Caller>,
 }
 
+impl RequestRef<'_> {
+    /// The request, owned, for [`answer`].
+    fn into_call(self) -> respond::Call {
+        respond::Call {
+            id: self.id,
+            method: self.method.to_owned(),
+            params: self.params.map(|p| p.to_owned()),
+            caller: self.caller,
+        }
+    }
+}
+
 /// Serves a request of a handshake revision: inline when the tool allows, else in its session
-/// (a new one for `initialize`, a throwaway one in stateless mode).
+/// (a new one for `initialize`), or in stateless mode with the state its header declares.
 async fn request(
     state: &AppState,
     headers: &HeaderMap,
@@ -293,12 +308,14 @@ async fn request(
             caller: call.caller.as_ref(),
         })
     };
-    let (session, new_session) = if state.stateless {
+    if state.stateless {
         if let Some(answer) = inline(version, None) {
             return Ok(inline_response(answer));
         }
-        (Arc::new(Session::new(None, version)), false)
-    } else if call.method == "initialize" {
+        let protocol = ProtocolState::Request(RequestState::handshake(version));
+        return Ok(answer(state, protocol, call.into_call()).await);
+    }
+    let (session, new_session) = if call.method == "initialize" {
         let s = state
             .service
             .sessions
@@ -308,20 +325,14 @@ async fn request(
         (s, true)
     } else {
         let s = session(state, headers, call.caller.as_ref()).await?;
-        if let Some(answer) = inline(&s.protocol_version(), s.id.as_deref()) {
+        if let Some(answer) = inline(&s.protocol_version(), Some(&s.id)) {
             return Ok(inline_response(answer));
         }
         (s, false)
     };
     let persist = new_session || call.method == "logging/setLevel";
-    let request = respond::Call {
-        id: call.id,
-        method: call.method.to_owned(),
-        params: call.params.map(|p| p.to_owned()),
-        resumable: !state.stateless,
-        caller: call.caller,
-    };
-    let response = answer(state, session.clone(), request).await;
+    let protocol = ProtocolState::Session(session.clone());
+    let response = answer(state, protocol, call.into_call()).await;
     finish_session(state, &session, new_session, persist, response).await
 }
 
@@ -336,7 +347,7 @@ async fn finish_session(
     mut response: Response,
 ) -> Result<Response, HttpError> {
     let sessions = &state.service.sessions;
-    let id = session.id.as_deref().unwrap_or_default();
+    let id = &*session.id;
     if new_session && session.negotiated().client_info.is_none() {
         sessions.remove(id);
         return Ok(response);
@@ -350,12 +361,7 @@ async fn finish_session(
         }
         return Err(store_down(&e));
     }
-    if new_session
-        && let Some(sid) = session
-            .id
-            .as_deref()
-            .and_then(|s| HeaderValue::from_str(s).ok())
-    {
+    if new_session && let Ok(sid) = HeaderValue::from_str(id) {
         response.headers_mut().insert(SESSION, sid);
     }
     Ok(response)

@@ -35,7 +35,7 @@ impl<'a> PluginContext<'a> {
     pub(super) fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
         Self::new(
             version,
-            ctx.session.id.as_deref(),
+            ctx.protocol.session_id(),
             ctx.caller.as_ref(),
             request_id,
         )
