@@ -30,5 +30,5 @@ pub(crate) mod store;
 pub(crate) mod tasks;
 pub(crate) mod uri_template;
 
-pub(crate) use service::{Caller, RequestCtx, Service, ServiceOptions, Stores};
+pub(crate) use service::{RequestCtx, Service, ServiceOptions, Stores};
 pub(crate) use session::{Session, SessionStore};

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::LATEST_HANDSHAKE;
+use crate::mcp::protocol::LATEST_HANDSHAKE;
 use crate::mcp::sink::{Drops, OUTBOUND_CAPACITY, Outbound, OutboundTx};
 use crate::mcp::state::ProtocolState;
 use crate::mcp::{RequestCtx, Service, Session};

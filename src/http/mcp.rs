@@ -24,12 +24,14 @@ use super::error::HttpError;
 use super::guard;
 use super::respond::{self, answer, inline_response};
 use super::sse;
+use crate::auth::Caller;
+use crate::mcp::Session;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
+use crate::mcp::protocol::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, REVISION};
+use crate::mcp::service::InlineCall;
 use crate::mcp::sink::Drops;
 use crate::mcp::state::{ProtocolState, RequestState};
-use crate::mcp::{Caller, Session};
 
 /// The session header.
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
@@ -107,7 +109,7 @@ fn server_full(id: rmcp::model::RequestId, full: &crate::mcp::session::SessionsF
 
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
 fn is_per_request(headers: &HeaderMap) -> bool {
-    header(headers, &PROTOCOL_VERSION) == Some(crate::mcp::per_request::REVISION)
+    header(headers, &PROTOCOL_VERSION) == Some(REVISION)
 }
 
 fn not_allowed() -> Response {
@@ -227,7 +229,7 @@ async fn dispatch(
     caller: Option<Caller>,
 ) -> Result<Response, HttpError> {
     let declared = header(headers, &PROTOCOL_VERSION);
-    if declared == Some(crate::mcp::per_request::REVISION) {
+    if declared == Some(REVISION) {
         return super::per_request::post(state, headers, message, caller).await;
     }
     let version = header_version(declared, &message)?;

@@ -16,10 +16,11 @@ use super::AppState;
 use super::error::HttpError;
 use super::respond::{self, answer};
 use super::sse;
-use crate::mcp::Caller;
+use crate::auth::Caller;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
-use crate::mcp::per_request::{self, METHODS, REVISION};
+use crate::mcp::per_request::{self, METHODS};
+use crate::mcp::protocol::REVISION;
 use crate::mcp::state::{ProtocolState, RequestState};
 use crate::mcp::tasks::EXTENSION_METHODS;
 

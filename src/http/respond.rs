@@ -13,10 +13,11 @@ use serde_json::value::RawValue;
 use super::AppState;
 use super::error::HttpError;
 use super::sse;
+use crate::auth::Caller;
+use crate::mcp::RequestCtx;
 use crate::mcp::service::{InlineAnswer, MissingScopes};
 use crate::mcp::sink::{Drops, Outbound, outbound_channel};
 use crate::mcp::state::ProtocolState;
-use crate::mcp::{Caller, RequestCtx};
 
 /// Cancels a call when dropped, unless [disarmed](Self::disarm): the future that answers a
 /// request is dropped when its client goes away.

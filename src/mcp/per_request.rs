@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-pub(crate) use super::protocol::REVISION;
 use super::protocol::{SUPPORTED, capabilities, server_info};
 
 /// Methods of this revision (anything else is answered 404 / -32601).
@@ -162,7 +161,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|x| x == REVISION)
+                .any(|x| x == crate::mcp::protocol::REVISION)
         );
     }
 }

@@ -21,12 +21,11 @@ use serde_json::value::RawValue;
 
 use super::jsonrpc;
 use super::per_request;
-pub(crate) use super::protocol::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, LATEST_HANDSHAKE};
-use super::protocol::{capabilities, server_info};
+use super::protocol::{HANDSHAKE_VERSIONS, LATEST_HANDSHAKE, capabilities, server_info};
 use super::session::{Negotiated, Session, SessionStore, level_index};
 use super::state::ProtocolState;
 use super::tasks;
-pub(crate) use crate::auth::Caller;
+use crate::auth::Caller;
 use crate::plugin::manifest::Access;
 use crate::plugin::{Generation, Registry};
 

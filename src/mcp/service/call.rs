@@ -14,10 +14,10 @@ use super::context::{PluginContext, build_request};
 use super::lookup::{FoundTool, MissingScopes, NoTool, Runner};
 use super::outcome::{CallEnd, ReplyChecks, invalid_reply};
 use super::scan::leading_call;
-use super::{Caller, Reply, RequestCtx, Service};
+use super::{Reply, RequestCtx, Service};
+use crate::auth::Caller;
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::{self, Mrtr};
-use crate::mcp::per_request;
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{PerRequestCall, RequestSink};
 use crate::plugin::inline::InlineGate;
@@ -91,7 +91,7 @@ impl Service {
     /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
     /// 2026-07-28 (which decorates results).
     pub(crate) fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
-        if !self.options.inline_tools || call.protocol_version == per_request::REVISION {
+        if !self.options.inline_tools || call.protocol_version == crate::mcp::protocol::REVISION {
             return None;
         }
         let params = call.params?;

@@ -6,7 +6,8 @@ use std::io::Write;
 use rmcp::model::RequestId;
 use serde_json::value::RawValue;
 
-use super::{Caller, RequestCtx};
+use super::RequestCtx;
+use crate::auth::Caller;
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
 pub(super) struct PluginContext<'a> {

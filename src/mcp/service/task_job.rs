@@ -13,10 +13,10 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::Caller;
 use super::context::PluginContext;
 use super::task_input::{self, TaskInput};
 use super::task_progress::{self, ProgressNote};
+use crate::auth::Caller;
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::Inputs;
 use crate::mcp::session::Session;
