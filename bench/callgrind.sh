@@ -8,6 +8,8 @@
 # Usage: bash bench/callgrind.sh            (N1=1000 N2=6000; SYSTEMS="fastmcp ceiling")
 #   PROFILE=1  also keep the N2 profiles in target/callgrind/ for callgrind_annotate
 #   FASTMCP_FLAGS="--inline-tools false"  extra fastmcp flags (that one: the worker-thread path)
+#   PROTOCOL=2026-07-28  send that revision's requests (benchctl calls ADDR N 2026-07-28)
+#   BIN=DIR  use the release binaries in DIR (fastmcp, libcalculator.so, benchctl, ceiling), no build
 # Needs valgrind (apt-get install valgrind). Only 127.0.0.1 is used; every server is stopped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,6 +18,7 @@ N1=${N1:-1000}
 N2=${N2:-6000}
 SYSTEMS=${SYSTEMS:-"fastmcp ceiling"}
 PROFILE=${PROFILE:-0}
+PROTOCOL=${PROTOCOL:-}
 read -r -a EXTRA <<<"${FASTMCP_FLAGS:-}"
 CARGO=${CARGO:-cargo}
 log() { echo "== $*" >&2; }
@@ -23,9 +26,11 @@ die() { echo "callgrind.sh: $*" >&2; exit 1; }
 ((N2 > N1)) || die "N2 must be larger than N1"
 command -v valgrind >/dev/null || die "valgrind is needed (apt-get install valgrind)"
 
-log "cargo build --release -p fastmcp -p calculator -p fastmcp-bench"
-"$CARGO" build --release -p fastmcp -p calculator -p fastmcp-bench >&2
-BIN="$ROOT/target/release"
+if [[ -z ${BIN:-} ]]; then
+  log "cargo build --release -p fastmcp -p calculator -p fastmcp-bench"
+  "$CARGO" build --release -p fastmcp -p calculator -p fastmcp-bench >&2
+  BIN="$ROOT/target/release"
+fi
 WORK=$(mktemp -d /tmp/fastmcp-callgrind.XXXXXX)
 PID=""
 cleanup() {
@@ -50,7 +55,7 @@ count() { # SYSTEM CALLS -> total instructions of the run
   esac
   PID=$!
   "$BIN/benchctl" wait-ready "127.0.0.1:$port" 120000 || die "$system did not start: $(tail -5 "$WORK/$system.log")"
-  "$BIN/benchctl" calls "127.0.0.1:$port" "$calls" >/dev/null || die "$system: calls failed"
+  "$BIN/benchctl" calls "127.0.0.1:$port" "$calls" ${PROTOCOL:+"$PROTOCOL"} >/dev/null || die "$system: calls failed"
   # callgrind writes its counts when the process ends by itself or by a catchable signal.
   for sig in INT TERM KILL; do
     kill -"$sig" "$PID" 2>/dev/null || true

@@ -4,6 +4,8 @@
 //! - [`jsonrpc`]: parse incoming messages, write outgoing ones.
 //! - [`session`]: per-client state, the stateful session store and the trait a shared
 //!   store implements ([`session::SharedSessions`]).
+//! - [`state`]: a request's protocol state: its stored session's, or its own (stateless,
+//!   2026-07-28).
 //! - [`events`]: the per-session SSE event log for resuming streams.
 //! - [`store`]: the Redis implementation of [`session::SharedSessions`].
 //! - [`sink`]: how a running tool's notifications and requests reach the client.
@@ -23,9 +25,10 @@ pub(crate) mod protocol;
 pub(crate) mod service;
 pub(crate) mod session;
 pub(crate) mod sink;
+pub(crate) mod state;
 pub(crate) mod store;
 pub(crate) mod tasks;
 pub(crate) mod uri_template;
 
-pub(crate) use service::{Caller, RequestCtx, Service, ServiceOptions, Stores};
+pub(crate) use service::{RequestCtx, Service, ServiceOptions, Stores};
 pub(crate) use session::{Session, SessionStore};

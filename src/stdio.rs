@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::LATEST_HANDSHAKE;
+use crate::mcp::protocol::LATEST_HANDSHAKE;
 use crate::mcp::sink::{Drops, OUTBOUND_CAPACITY, Outbound, OutboundTx};
+use crate::mcp::state::ProtocolState;
 use crate::mcp::{RequestCtx, Service, Session};
 use crate::server::{ServerError, load_plugins, service};
 
@@ -59,7 +60,7 @@ pub async fn run(
     // Hot reload works here too; the watcher lives until we return.
     let _watch = watch(&config, &service);
     // One implicit session for the whole connection; named so cancellations can find its calls.
-    let session = Arc::new(Session::new(Some("stdio".into()), LATEST_HANDSHAKE));
+    let session = Arc::new(Session::new("stdio".into(), LATEST_HANDSHAKE));
     let (tx, rx) = mpsc::channel::<Outbound>(OUTBOUND_CAPACITY);
     let writer = std::thread::spawn(move || write_lines(rx, &mut out));
     forward_standalone(&session, tx.clone());
@@ -138,7 +139,7 @@ async fn handle_line(
                 .await;
         }
         Ok(Incoming::Notification { method, params }) => {
-            service.handle_notification(&method, params, session);
+            service.handle_notification(&method, params, Some(session));
         }
         Ok(Incoming::Response { id, outcome }) => {
             session.answer(&id, outcome);
@@ -149,7 +150,7 @@ async fn handle_line(
             let cancel = Arc::new(AtomicBool::new(false));
             let drops = Drops::new(service.options.metrics.clone());
             let ctx = RequestCtx {
-                session: session.clone(),
+                protocol: ProtocolState::Session(session.clone()),
                 outbound: Some(OutboundTx::new(tx.clone(), cancel.clone(), drops)),
                 cancel,
                 caller: None,

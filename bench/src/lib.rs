@@ -40,8 +40,19 @@ impl Conn {
         body: &str,
         extra: &[(&str, &str)],
     ) -> std::io::Result<Reply> {
+        self.post_version(path, body, "2025-06-18", extra)
+    }
+
+    /// [`Conn::post_with`] declaring protocol `version` in `MCP-Protocol-Version`.
+    pub fn post_version(
+        &mut self,
+        path: &str,
+        body: &str,
+        version: &str,
+        extra: &[(&str, &str)],
+    ) -> std::io::Result<Reply> {
         let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\nContent-Length: {}\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nMCP-Protocol-Version: {version}\r\nContent-Length: {}\r\n",
             self.host,
             body.len()
         );

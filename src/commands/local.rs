@@ -14,11 +14,14 @@ use rmcp::model::RequestId;
 use serde_json::value::to_raw_value;
 use serde_json::{Map, Value, json};
 
+use crate::auth::Caller;
 use crate::cli::{CompleteArgs, PromptArgs, ReadArgs};
 use crate::config::ConfigError;
+use crate::mcp::SessionStore;
 use crate::mcp::mrtr::Mrtr;
-use crate::mcp::service::{Caller, LATEST_HANDSHAKE, RequestCtx, Service, ServiceOptions, Stores};
-use crate::mcp::{Session, SessionStore};
+use crate::mcp::protocol::LATEST_HANDSHAKE;
+use crate::mcp::service::{RequestCtx, Service, ServiceOptions, Stores};
+use crate::mcp::state::{ProtocolState, RequestState};
 use crate::plugin::{PluginError, Registry, Slot};
 
 /// Why a one-shot request printed no result.
@@ -220,7 +223,7 @@ pub(crate) fn send(
         };
         let service = Service::new(registry, options, stores);
         let ctx = RequestCtx {
-            session: Arc::new(Session::new(None, LATEST_HANDSHAKE)),
+            protocol: ProtocolState::Request(RequestState::handshake(LATEST_HANDSHAKE)),
             outbound: None,
             cancel: Arc::new(AtomicBool::new(false)),
             caller: Some(caller),

@@ -4,7 +4,8 @@
 //! the tool sends something first (progress, a log line, a request to the client); then the
 //! answer switches to a `text/event-stream` that carries those messages and ends with the
 //! response. `GET` opens a session's stream for messages not tied to a request; `DELETE` ends a
-//! session. In stateless mode every POST gets a throwaway session and GET/DELETE answer 405.
+//! session. In stateless mode a POST carries its own protocol state (no session is made) and
+//! GET/DELETE answer 405.
 
 use std::sync::Arc;
 
@@ -23,11 +24,14 @@ use super::error::HttpError;
 use super::guard;
 use super::respond::{self, answer, inline_response};
 use super::sse;
+use crate::auth::Caller;
+use crate::mcp::Session;
 use crate::mcp::events::parse_event_id;
 use crate::mcp::jsonrpc::{self, Incoming};
-use crate::mcp::service::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, InlineCall};
+use crate::mcp::protocol::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, REVISION};
+use crate::mcp::service::InlineCall;
 use crate::mcp::sink::Drops;
-use crate::mcp::{Caller, Session};
+use crate::mcp::state::{ProtocolState, RequestState};
 
 /// The session header.
 pub(crate) const SESSION_HEADER: &str = "mcp-session-id";
@@ -105,7 +109,7 @@ fn server_full(id: rmcp::model::RequestId, full: &crate::mcp::session::SessionsF
 
 /// Whether a request speaks protocol 2026-07-28 (no sessions, no GET/DELETE).
 fn is_per_request(headers: &HeaderMap) -> bool {
-    header(headers, &PROTOCOL_VERSION) == Some(crate::mcp::per_request::REVISION)
+    header(headers, &PROTOCOL_VERSION) == Some(REVISION)
 }
 
 fn not_allowed() -> Response {
@@ -227,19 +231,20 @@ async fn dispatch(
     caller: Option<Caller>,
 ) -> Result<Response, HttpError> {
     let declared = header(headers, &PROTOCOL_VERSION);
-    if declared == Some(crate::mcp::per_request::REVISION) {
+    if declared == Some(REVISION) {
         return super::per_request::post(state, headers, message, caller).await;
     }
     let version = header_version(declared, &message)?;
     match message {
         Incoming::Notification { method, params } => {
-            if state.stateless {
-                let s = Session::new(None, version);
-                state.service.handle_notification(&method, params, &s);
+            let s = if state.stateless {
+                None
             } else {
-                let s = session(state, headers, caller.as_ref()).await?;
-                state.service.handle_notification(&method, params, &s);
-            }
+                Some(session(state, headers, caller.as_ref()).await?)
+            };
+            state
+                .service
+                .handle_notification(&method, params, s.as_deref());
             Ok(StatusCode::ACCEPTED.into_response())
         }
         Incoming::Response { id, outcome } => {
@@ -271,8 +276,20 @@ struct RequestRef<'a> {
     caller: Option<Caller>,
 }
 
+impl RequestRef<'_> {
+    /// The request, owned, for [`answer`].
+    fn into_call(self) -> respond::Call {
+        respond::Call {
+            id: self.id,
+            method: self.method.to_owned(),
+            params: self.params.map(|p| p.to_owned()),
+            caller: self.caller,
+        }
+    }
+}
+
 /// Serves a request of a handshake revision: inline when the tool allows, else in its session
-/// (a new one for `initialize`, a throwaway one in stateless mode).
+/// (a new one for `initialize`), or in stateless mode with the state its header declares.
 async fn request(
     state: &AppState,
     headers: &HeaderMap,
@@ -295,12 +312,14 @@ async fn request(
             caller: call.caller.as_ref(),
         })
     };
-    let (session, new_session) = if state.stateless {
+    if state.stateless {
         if let Some(answer) = inline(version, None) {
             return Ok(inline_response(answer));
         }
-        (Arc::new(Session::new(None, version)), false)
-    } else if call.method == "initialize" {
+        let protocol = ProtocolState::Request(RequestState::handshake(version));
+        return Ok(answer(state, protocol, call.into_call()).await);
+    }
+    let (session, new_session) = if call.method == "initialize" {
         let s = state
             .service
             .sessions
@@ -310,20 +329,14 @@ async fn request(
         (s, true)
     } else {
         let s = session(state, headers, call.caller.as_ref()).await?;
-        if let Some(answer) = inline(&s.protocol_version(), s.id.as_deref()) {
+        if let Some(answer) = inline(&s.protocol_version(), Some(&s.id)) {
             return Ok(inline_response(answer));
         }
         (s, false)
     };
     let persist = new_session || call.method == "logging/setLevel";
-    let request = respond::Call {
-        id: call.id,
-        method: call.method.to_owned(),
-        params: call.params.map(|p| p.to_owned()),
-        resumable: !state.stateless,
-        caller: call.caller,
-    };
-    let response = answer(state, session.clone(), request).await;
+    let protocol = ProtocolState::Session(session.clone());
+    let response = answer(state, protocol, call.into_call()).await;
     finish_session(state, &session, new_session, persist, response).await
 }
 
@@ -338,7 +351,7 @@ async fn finish_session(
     mut response: Response,
 ) -> Result<Response, HttpError> {
     let sessions = &state.service.sessions;
-    let id = session.id.as_deref().unwrap_or_default();
+    let id = &*session.id;
     if new_session && session.negotiated().client_info.is_none() {
         sessions.remove(id);
         return Ok(response);
@@ -352,12 +365,7 @@ async fn finish_session(
         }
         return Err(store_down(&e));
     }
-    if new_session
-        && let Some(sid) = session
-            .id
-            .as_deref()
-            .and_then(|s| HeaderValue::from_str(s).ok())
-    {
+    if new_session && let Ok(sid) = HeaderValue::from_str(id) {
         response.headers_mut().insert(SESSION, sid);
     }
     Ok(response)

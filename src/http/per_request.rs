@@ -1,9 +1,8 @@
-//! The MCP endpoint for protocol 2026-07-28 requests: header validation, no sessions,
-//! 404 for unknown methods, and `subscriptions/listen` streams.
+//! The MCP endpoint for protocol 2026-07-28 requests: header validation, no sessions (each
+//! request carries its protocol state in `_meta`), 404 for unknown methods, and
+//! `subscriptions/listen` streams.
 //!
 //! - `headers`: the revision's header rules (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
-
-use std::sync::Arc;
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,12 +16,13 @@ use super::AppState;
 use super::error::HttpError;
 use super::respond::{self, answer};
 use super::sse;
+use crate::auth::Caller;
 use crate::mcp::jsonrpc::Incoming;
 use crate::mcp::listen::Filter;
-use crate::mcp::per_request::{self, METHODS, REVISION};
-use crate::mcp::session::{Negotiated, level_index};
+use crate::mcp::per_request::{self, METHODS};
+use crate::mcp::protocol::REVISION;
+use crate::mcp::state::{ProtocolState, RequestState};
 use crate::mcp::tasks::EXTENSION_METHODS;
-use crate::mcp::{Caller, Session};
 
 /// Serves one POSTed message of a 2026-07-28 client.
 pub(crate) async fn post(
@@ -80,28 +80,18 @@ pub(crate) async fn post(
         let drops = crate::mcp::sink::Drops::new(state.service.options.metrics.clone());
         return Ok(sse::session_stream(rx, drops));
     }
-    let session = Arc::new(Session::new(None, REVISION));
-    match meta.log_level.as_deref().and_then(level_index) {
-        Some(level) => session.set_log_level(level),
-        None => session.disable_logs(),
-    }
-    session.set_negotiated(Negotiated {
-        protocol_version: REVISION.to_string(),
-        client_capabilities: meta
-            .client_capabilities
-            .and_then(|c| serde_json::from_value(c).ok()),
-        client_info: meta
-            .client_info
-            .and_then(|c| serde_json::from_value(c).ok()),
-    });
+    let declared = RequestState::declared(
+        REVISION,
+        meta.client_capabilities,
+        meta.log_level.as_deref(),
+    );
     let call = respond::Call {
         id,
         method: method.into_owned(),
         params: params.map(|p| p.to_owned()),
-        resumable: false,
         caller,
     };
-    Ok(answer(state, session, call).await)
+    Ok(answer(state, ProtocolState::Request(declared), call).await)
 }
 
 /// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.

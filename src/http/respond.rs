@@ -13,9 +13,11 @@ use serde_json::value::RawValue;
 use super::AppState;
 use super::error::HttpError;
 use super::sse;
+use crate::auth::Caller;
+use crate::mcp::RequestCtx;
 use crate::mcp::service::{InlineAnswer, MissingScopes};
 use crate::mcp::sink::{Drops, Outbound, outbound_channel};
-use crate::mcp::{Caller, RequestCtx, Session};
+use crate::mcp::state::ProtocolState;
 
 /// Cancels a call when dropped, unless [disarmed](Self::disarm): the future that answers a
 /// request is dropped when its client goes away.
@@ -51,8 +53,6 @@ pub(crate) struct Call {
     pub(crate) id: RequestId,
     pub(crate) method: String,
     pub(crate) params: Option<Box<RawValue>>,
-    /// The stream records its events in the session (stateful mode, handshake revisions).
-    pub(crate) resumable: bool,
     pub(crate) caller: Option<Caller>,
 }
 
@@ -66,12 +66,12 @@ fn insufficient_scope(state: &AppState, id: RequestId, needed: &[String]) -> Res
 }
 
 /// Serves one request: JSON if the handler finishes without sending anything first, else SSE.
-pub(crate) async fn answer(state: &AppState, session: Arc<Session>, call: Call) -> Response {
+/// A stored session records the stream's events, so the client can resume it.
+pub(crate) async fn answer(state: &AppState, protocol: ProtocolState, call: Call) -> Response {
     let Call {
         id,
         method,
         params,
-        resumable,
         caller,
     } = call;
     let cancel = Arc::new(AtomicBool::new(false));
@@ -81,23 +81,20 @@ pub(crate) async fn answer(state: &AppState, session: Arc<Session>, call: Call) 
     let mut guard = CancelOnDrop::new(cancel.clone());
     let service = state.service.clone();
     let mode = sse::StreamMode {
-        resumable: resumable.then(|| session.clone()),
-        priming: session.version_cmp("2025-11-25").is_ge(),
+        resumable: protocol.session().cloned(),
+        priming: protocol.version_cmp("2025-11-25").is_ge(),
         cancel: cancel.clone(),
         drops,
     };
+    let per_request = protocol.is_per_request();
     let ctx = RequestCtx {
-        session,
+        protocol,
         outbound: Some(tx),
         cancel,
         caller,
     };
     // For the shutdown cut-off's error, which needs the id after `work` took it.
     let cut_id = id.clone();
-    let per_request = ctx
-        .session
-        .version_cmp(crate::mcp::per_request::REVISION)
-        .is_eq();
     let work = async move {
         let out = service
             .handle_request(&id, &method, params.as_deref(), &ctx)

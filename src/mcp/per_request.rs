@@ -15,7 +15,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-pub(crate) use super::protocol::REVISION;
 use super::protocol::{SUPPORTED, capabilities, server_info};
 
 /// Methods of this revision (anything else is answered 404 / -32601).
@@ -40,20 +39,18 @@ pub(crate) const TTL_MS: u64 = 0;
 
 pub(crate) const KEY_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub(crate) const KEY_CAPS: &str = "io.modelcontextprotocol/clientCapabilities";
-const KEY_INFO: &str = "io.modelcontextprotocol/clientInfo";
 const KEY_LOG: &str = "io.modelcontextprotocol/logLevel";
 const KEY_SERVER: &str = "io.modelcontextprotocol/serverInfo";
 
 /// The protocol state a request carries in `params._meta` (what a handshake negotiates in
-/// the earlier revisions).
+/// the earlier revisions). `io.modelcontextprotocol/clientInfo` is not read: nothing the
+/// server does depends on which client it is.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ProtocolMeta {
     /// `io.modelcontextprotocol/protocolVersion`.
     pub(crate) protocol_version: Option<String>,
     /// `io.modelcontextprotocol/clientCapabilities`.
     pub(crate) client_capabilities: Option<Value>,
-    /// `io.modelcontextprotocol/clientInfo`.
-    pub(crate) client_info: Option<Value>,
     /// `io.modelcontextprotocol/logLevel`: without it no log messages are sent.
     pub(crate) log_level: Option<String>,
 }
@@ -77,7 +74,6 @@ pub(crate) fn request_meta(params: Option<&RawValue>) -> ProtocolMeta {
             .and_then(Value::as_str)
             .map(str::to_string),
         client_capabilities: meta.get(KEY_CAPS).cloned(),
-        client_info: meta.get(KEY_INFO).cloned(),
         log_level: meta
             .get(KEY_LOG)
             .and_then(Value::as_str)
@@ -165,7 +161,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|x| x == REVISION)
+                .any(|x| x == crate::mcp::protocol::REVISION)
         );
     }
 }

@@ -1,8 +1,9 @@
 //! The MCP method handlers, shared by every transport and both modes.
 //!
-//! A transport parses a message with [`super::jsonrpc`], finds or makes the [`Session`], and
-//! hands requests to [`Service::handle_request`] with a [`RequestCtx`] that says where related
-//! messages (progress, logs, server-to-client requests) may go. Plugin calls go through the
+//! A transport parses a message with [`super::jsonrpc`], finds the request's protocol state
+//! (its stored [`Session`], or the request's own: [`ProtocolState`]), and hands requests to
+//! [`Service::handle_request`] with a [`RequestCtx`] that says where related messages
+//! (progress, logs, server-to-client requests) may go. Plugin calls go through the
 //! [`Registry`]'s current catalog; nothing here depends on HTTP.
 //!
 //! A [`Service`] is built once by [`Service::new`] from its [`ServiceOptions`] and the
@@ -20,11 +21,11 @@ use serde_json::value::RawValue;
 
 use super::jsonrpc;
 use super::per_request;
-pub(crate) use super::protocol::{DEFAULT_VERSION, HANDSHAKE_VERSIONS, LATEST_HANDSHAKE};
-use super::protocol::{capabilities, server_info};
+use super::protocol::{HANDSHAKE_VERSIONS, LATEST_HANDSHAKE, capabilities, server_info};
 use super::session::{Negotiated, Session, SessionStore, level_index};
+use super::state::ProtocolState;
 use super::tasks;
-pub(crate) use crate::auth::Caller;
+use crate::auth::Caller;
 use crate::plugin::manifest::Access;
 use crate::plugin::{Generation, Registry};
 
@@ -74,8 +75,8 @@ pub(crate) struct Stores {
 /// Where one request's related messages go, and its cancellation flag.
 #[derive(Debug)]
 pub(crate) struct RequestCtx {
-    /// The request's session (throwaway in stateless mode).
-    pub(crate) session: Arc<Session>,
+    /// The client's protocol state: its stored session, or the request's own.
+    pub(crate) protocol: ProtocolState,
     /// The request's response stream, for notifications and requests to the client.
     pub(crate) outbound: Option<super::sink::OutboundTx>,
     /// Set when the client cancels or goes away.
@@ -175,7 +176,7 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Handled {
-        let per_request = ctx.session.version_cmp(per_request::REVISION).is_eq();
+        let per_request = ctx.protocol.is_per_request();
         let reply = if method == "tools/call" {
             match self.call_tool(id, params, ctx).await {
                 // An `InputRequiredResult` goes out as the plugin's rounds built it.
@@ -218,7 +219,7 @@ impl Service {
         ctx: &RequestCtx,
     ) -> Reply {
         match method {
-            "initialize" => self.initialize(params, &ctx.session),
+            "initialize" => self.initialize(params, ctx.protocol.session()),
             "ping" => Ok("{}".into()),
             "tools/list" => self.list_tools(params, ctx.caller.as_ref()),
             "resources/list" => self.list_resources(params),
@@ -235,19 +236,7 @@ impl Service {
                     .await
             }
             "resources/subscribe" | "resources/unsubscribe" => {
-                let p: UriParams = jsonrpc::params(params)?;
-                let generation = self.resource_owner(&p.uri);
-                if method == "resources/subscribe" {
-                    ctx.session.subscribe(&p.uri);
-                } else {
-                    ctx.session.unsubscribe(&p.uri);
-                }
-                match generation {
-                    Some(g) if g.manifest.capabilities.subscribe => {
-                        self.call_plugin(&g, id, method, params, ctx).await
-                    }
-                    _ => Ok("{}".into()),
-                }
+                self.subscription(id, method, params, ctx).await
             }
             "prompts/list" => self.list_prompts(params),
             "prompts/get" => {
@@ -264,7 +253,7 @@ impl Service {
             "completion/complete" => self.complete(id, params, ctx).await,
             m if skills::METHODS.contains(&m) => self.skills_method(m, params),
             m if tasks::HANDSHAKE_METHODS.contains(&m)
-                && ctx.session.version_cmp(tasks::FIRST_VERSION).is_ge() =>
+                && ctx.protocol.version_cmp(tasks::FIRST_VERSION).is_ge() =>
             {
                 self.task_method_handshake(m, params, ctx).await
             }
@@ -277,7 +266,10 @@ impl Service {
                 let level = level_index(&p.level).ok_or_else(|| {
                     ErrorData::invalid_params(format!("Unknown log level: {:?}", p.level), None)
                 })?;
-                ctx.session.set_log_level(level);
+                // A request without a session has no later messages for a level to filter.
+                if let Some(session) = ctx.protocol.session() {
+                    session.set_log_level(level);
+                }
                 Ok("{}".into())
             }
             _ => Err(ErrorData::new(
@@ -329,7 +321,36 @@ impl Service {
         }
     }
 
-    fn initialize(&self, params: Option<&RawValue>, session: &Session) -> Reply {
+    /// `resources/subscribe` and `resources/unsubscribe`: noted in the session, and passed on
+    /// to the resource's plugin when it handles subscriptions.
+    async fn subscription(
+        &self,
+        id: &RequestId,
+        method: &str,
+        params: Option<&RawValue>,
+        ctx: &RequestCtx,
+    ) -> Reply {
+        let p: UriParams = jsonrpc::params(params)?;
+        let generation = self.resource_owner(&p.uri);
+        // Updates go out on a session's stream: without one, nothing to remember.
+        if let Some(session) = ctx.protocol.session() {
+            if method == "resources/subscribe" {
+                session.subscribe(&p.uri);
+            } else {
+                session.unsubscribe(&p.uri);
+            }
+        }
+        match generation {
+            Some(g) if g.manifest.capabilities.subscribe => {
+                self.call_plugin(&g, id, method, params, ctx).await
+            }
+            _ => Ok("{}".into()),
+        }
+    }
+
+    /// Answers `initialize`, recording what it negotiated in the stored `session`, if any
+    /// (without one, the answer is all that is left of it).
+    fn initialize(&self, params: Option<&RawValue>, session: Option<&Arc<Session>>) -> Reply {
         let p: InitializeRequestParams = jsonrpc::params(params)?;
         let requested = p.protocol_version.to_string();
         let version = if HANDSHAKE_VERSIONS.contains(&requested.as_str()) {
@@ -337,11 +358,14 @@ impl Service {
         } else {
             LATEST_HANDSHAKE.to_string()
         };
-        session.set_negotiated(Negotiated {
-            protocol_version: version.clone(),
-            client_capabilities: Some(p.capabilities),
-            client_info: Some(p.client_info),
-        });
+        let has_tasks = version.as_str() >= tasks::FIRST_VERSION;
+        if let Some(session) = session {
+            session.set_negotiated(Negotiated {
+                protocol_version: version.clone(),
+                client_capabilities: Some(p.capabilities),
+                client_info: Some(p.client_info),
+            });
+        }
         let mut result = InitializeResult::new(capabilities())
             .with_server_info(server_info())
             .with_protocol_version(
@@ -350,7 +374,7 @@ impl Service {
             );
         result.instructions = None;
         let mut reply = json(&result)?;
-        if session.version_cmp(tasks::FIRST_VERSION).is_ge() {
+        if has_tasks {
             reply = tasks::wire::advertise_handshake(&reply);
         }
         if self.serves_skills() {

@@ -2,8 +2,8 @@
 //!
 //! A stateful server keeps sessions in a [`SessionStore`] keyed by `Mcp-Session-Id` and reaps
 //! them when idle; with `--session-store` it also keeps their state in a [`SharedSessions`]
-//! store (Redis), so other instances can serve them. A stateless server makes a throwaway
-//! [`Session`] for every request, so the same handlers serve both modes.
+//! store (Redis), so other instances can serve them. A request without a session (stateless
+//! mode, protocol 2026-07-28) carries its own protocol state instead ([`super::state`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
@@ -34,8 +34,8 @@ pub(crate) type Answer = Result<Value, Value>;
 /// One client's session.
 #[derive(Debug)]
 pub(crate) struct Session {
-    /// The `Mcp-Session-Id`; `None` for a stateless request's throwaway session.
-    pub(crate) id: Option<Arc<str>>,
+    /// The `Mcp-Session-Id` (`stdio` for the one session of the stdio transport).
+    pub(crate) id: Arc<str>,
     negotiated: Mutex<Negotiated>,
     /// Minimum level of `notifications/message` sent (0 = debug ... 7 = emergency).
     log_level: AtomicU8,
@@ -79,8 +79,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Session {
-    /// A new session; `id` is `None` for stateless requests.
-    pub(crate) fn new(id: Option<Arc<str>>, protocol_version: &str) -> Session {
+    /// A new session.
+    pub(crate) fn new(id: Arc<str>, protocol_version: &str) -> Session {
         Session {
             id,
             negotiated: Mutex::new(Negotiated {
@@ -118,6 +118,14 @@ impl Session {
             .cmp(version)
     }
 
+    /// Runs `f` on what the client said it can do.
+    pub(crate) fn with_client_capabilities<T>(
+        &self,
+        f: impl FnOnce(Option<&ClientCapabilities>) -> T,
+    ) -> T {
+        f(lock(&self.negotiated).client_capabilities.as_ref())
+    }
+
     /// Records what `initialize` negotiated.
     pub(crate) fn set_negotiated(&self, n: Negotiated) {
         *lock(&self.negotiated) = n;
@@ -136,11 +144,6 @@ impl Session {
     /// The caller that opened the session.
     pub(crate) fn owner(&self) -> Option<String> {
         lock(&self.owner).clone()
-    }
-
-    /// Sends no log messages at all (2026-07-28 requests without a `logLevel`).
-    pub(crate) fn disable_logs(&self) {
-        self.log_level.store(u8::MAX, Ordering::Relaxed);
     }
 
     /// Sets the minimum log level sent to this client.
@@ -312,9 +315,9 @@ impl SessionStore {
 
     /// Saves a session's state to the shared store (after `initialize` or a level change).
     pub(crate) async fn persist(&self, session: &Session) -> Result<(), StoreError> {
-        match (&self.shared, session.id.as_deref()) {
-            (Some(store), Some(id)) => store.save(id, &Stored::of(session)).await,
-            _ => Ok(()),
+        match &self.shared {
+            Some(store) => store.save(&session.id, &Stored::of(session)).await,
+            None => Ok(()),
         }
     }
 
@@ -337,10 +340,7 @@ impl SessionStore {
                 }
                 let restored = Arc::new(stored.restore(id));
                 let mut map = lock(&self.sessions);
-                let s = map
-                    .entry(restored.id.clone().unwrap_or_else(|| id.into()))
-                    .or_insert(restored)
-                    .clone();
+                let s = map.entry(restored.id.clone()).or_insert(restored).clone();
                 Ok(Some(s))
             }
         }
@@ -363,7 +363,7 @@ impl SessionStore {
             return Err(self.full());
         }
         let id: Arc<str> = new_session_id().into();
-        let session = Arc::new(Session::new(Some(id.clone()), protocol_version));
+        let session = Arc::new(Session::new(id.clone(), protocol_version));
         let mut map = lock(&self.sessions);
         // Checked again: another initialize may have taken the last place meanwhile.
         if map.len() >= self.max {

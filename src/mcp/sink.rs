@@ -1,7 +1,7 @@
 //! The per-request [`CallSink`]: how a running tool reaches the client that called it.
 //!
 //! Progress goes out only when the request carried a `progressToken` (which the sink adds);
-//! log messages only at or above the session's level. Requests to the client (sampling,
+//! log messages only at or above the client's level. Requests to the client (sampling,
 //! elicitation, roots) go out on the request's own stream and the worker thread waits for the
 //! answer, which arrives as a separate POST and is routed through the session.
 //!
@@ -25,7 +25,7 @@ use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
 use super::jsonrpc;
 pub(crate) use super::mrtr::PerRequestCall;
-use super::session::Session;
+use super::state::ProtocolState;
 use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
 
@@ -206,13 +206,14 @@ impl OutboundTx {
 /// Routes one call's notifications and requests.
 #[derive(Debug)]
 pub(crate) struct RequestSink {
-    /// The session of the request (a throwaway one in stateless mode).
-    pub(crate) session: Arc<Session>,
+    /// The client's protocol state: its log level, and its stored session, if any, which
+    /// routes the answers to requests.
+    pub(crate) protocol: ProtocolState,
     /// The request's response stream; `None` when nothing can be sent.
     pub(crate) outbound: Option<OutboundTx>,
     /// The request's `_meta.progressToken`.
     pub(crate) progress_token: Option<ProgressToken>,
-    /// Whether the client can be asked things (stateful mode with a live stream).
+    /// Whether the client can be asked things (a stored session with a live stream).
     pub(crate) can_request: bool,
     /// For protocol 2026-07-28: answers from the client's retry instead of live requests.
     pub(crate) per_request: Option<Arc<PerRequestCall>>,
@@ -297,7 +298,7 @@ impl CallSink for RequestSink {
         }
         let route = Route {
             progress_token: self.progress_token.as_ref(),
-            wants_log: &|level| self.session.wants_log(level),
+            wants_log: &|level| self.protocol.wants_log(level),
             updates: self.updates.as_ref(),
         };
         match route.shape(method, params) {
@@ -323,12 +324,13 @@ impl CallSink for RequestSink {
         if let Some(per_request) = &self.per_request {
             return per_request.request(method, params, key);
         }
-        if !self.can_request {
-            return Err(no_way_back(method));
-        }
-        let (id, rx) = self.session.register_pending();
+        let session = match self.protocol.session() {
+            Some(session) if self.can_request => session,
+            _ => return Err(no_way_back(method)),
+        };
+        let (id, rx) = session.register_pending();
         if !self.send(jsonrpc::request(&id, method, &params)) {
-            self.session.forget_pending(&id);
+            session.forget_pending(&id);
             return Err(HostRequestError::Cancelled);
         }
         loop {
@@ -337,7 +339,7 @@ impl CallSink for RequestSink {
                 Ok(Err(e)) => return Err(HostRequestError::Client(e)),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     if cancel.load(Ordering::Relaxed) {
-                        self.session.forget_pending(&id);
+                        session.forget_pending(&id);
                         return Err(HostRequestError::Cancelled);
                     }
                 }

@@ -6,8 +6,10 @@
 //! benchctl check ADDR [SESSION_ID]      one tools/call of calculate(add 2 3); exit 1 unless `Result: 5`
 //! benchctl init ADDR                    initialize + notifications/initialized; prints the session id
 //! benchctl sessions ADDR N              N initialize requests on one keep-alive connection
-//! benchctl calls ADDR N                 N sequential tools/call of calculate on one keep-alive
-//!                                       connection, each checked for `Result: 5` (callgrind.sh)
+//! benchctl calls ADDR N [REVISION]      N sequential tools/call of calculate on one keep-alive
+//!                                       connection, each checked for `Result: 5` (callgrind.sh);
+//!                                       REVISION `2026-07-28` sends that revision's requests
+//!                                       (its headers and `_meta`) instead of 2025-06-18 ones
 //! benchctl cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG...
 //!     spawns CMD N times (each `{port}` in the arguments replaced by a fresh free port, the
 //!     child pinned to CPU C), polls `GET /ready` on 127.0.0.1:PORT until it answers 200, kills
@@ -21,6 +23,10 @@ use std::time::{Duration, Instant};
 use fastmcp_bench::{Conn, Guard, free_port, ready_status};
 
 const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3}}}"#;
+/// [`CALL`] as protocol 2026-07-28 sends it: the revision, capabilities and client in `_meta`.
+const CALL_PER_REQUEST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"fastmcp-bench","version":"0.1.0"}}}}"#;
+/// The revision [`CALL_PER_REQUEST`] speaks.
+const PER_REQUEST: &str = "2026-07-28";
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fastmcp-bench","version":"0.1.0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 /// The most sessions `sessions` will create.
@@ -31,7 +37,7 @@ const MAX_CALLS: usize = 10_000_000;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: benchctl port | wait-ready ADDR [TIMEOUT_MS] | check ADDR [SESSION] | init ADDR | sessions ADDR N | \
-         calls ADDR N | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
+         calls ADDR N [2026-07-28] | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
     );
     ExitCode::from(2)
 }
@@ -57,10 +63,17 @@ fn main() -> ExitCode {
             Ok(n) if n <= MAX_SESSIONS => sessions(&args[1], n),
             _ => return usage(),
         },
-        Some("calls") if args.len() == 3 => match args[2].parse::<usize>() {
-            Ok(n) if n <= MAX_CALLS => calls(&args[1], n),
-            _ => return usage(),
-        },
+        Some("calls") if (3..=4).contains(&args.len()) => {
+            let per_request = match args.get(3).map(String::as_str) {
+                None => false,
+                Some(PER_REQUEST) => true,
+                Some(_) => return usage(),
+            };
+            match args[2].parse::<usize>() {
+                Ok(n) if n <= MAX_CALLS => calls(&args[1], n, per_request),
+                _ => return usage(),
+            }
+        }
         Some("cold-start") => match cold_start(&args[1..]) {
             Some(r) => r,
             None => return usage(),
@@ -148,12 +161,19 @@ fn sessions(addr: &str, n: usize) -> Result<()> {
     Ok(())
 }
 
-fn calls(addr: &str, n: usize) -> Result<()> {
+/// `n` calls of calculate; `per_request` sends them as protocol 2026-07-28 requests.
+fn calls(addr: &str, n: usize, per_request: bool) -> Result<()> {
     let mut conn = connect(addr)?;
     let started = Instant::now();
+    let headers = [("Mcp-Method", "tools/call"), ("Mcp-Name", "calculate")];
     for i in 0..n {
-        let (status, body) = conn
-            .post("/mcp", CALL)
+        let reply = if per_request {
+            conn.post_version("/mcp", CALL_PER_REQUEST, PER_REQUEST, &headers)
+        } else {
+            conn.post_with("/mcp", CALL, &[])
+        };
+        let (status, body) = reply
+            .map(|r| (r.status, r.body))
             .map_err(|e| format!("call {i}: {e}"))?;
         if status != 200 || !body.contains("Result: 5") {
             return Err(format!("call {i}: unexpected answer: {status} {body}"));

@@ -9,7 +9,8 @@ use rmcp::model::{ErrorCode, ErrorData};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::mcp::per_request::{KEY_CAPS, KEY_VERSION, ProtocolMeta, REVISION};
+use crate::mcp::per_request::{KEY_CAPS, KEY_VERSION, ProtocolMeta};
+use crate::mcp::protocol::REVISION;
 use crate::mcp::tasks::EXTENSION_METHODS;
 
 fn mismatch(message: String) -> ErrorData {

@@ -14,10 +14,10 @@ use super::context::{PluginContext, build_request};
 use super::lookup::{FoundTool, MissingScopes, NoTool, Runner};
 use super::outcome::{CallEnd, ReplyChecks, invalid_reply};
 use super::scan::leading_call;
-use super::{Caller, Reply, RequestCtx, Service};
+use super::{Reply, RequestCtx, Service};
+use crate::auth::Caller;
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::{self, Mrtr};
-use crate::mcp::per_request;
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{PerRequestCall, RequestSink};
 use crate::plugin::inline::InlineGate;
@@ -91,7 +91,7 @@ impl Service {
     /// there, or not allowed), params that do not parse, inline calls turned off, or protocol
     /// 2026-07-28 (which decorates results).
     pub(crate) fn try_call_inline(&self, call: InlineCall<'_>) -> Option<InlineAnswer> {
-        if !self.options.inline_tools || call.protocol_version == per_request::REVISION {
+        if !self.options.inline_tools || call.protocol_version == crate::mcp::protocol::REVISION {
             return None;
         }
         let params = call.params?;
@@ -217,7 +217,7 @@ impl Service {
             RoundStart::Classic => None,
         };
         let started = Instant::now();
-        let version = ctx.session.protocol_version();
+        let version = ctx.protocol.protocol_version();
         let arguments = p.arguments.map(RawValue::get);
         let context = PluginContext::of(ctx, &version, id);
         let request = tool_request(raw_params, &p.name, arguments, &context);
@@ -244,7 +244,7 @@ impl Service {
                 self.tool_reply(&p.name, other, &checks)
             }
         };
-        let session = ctx.session.id.as_deref();
+        let session = ctx.protocol.session_id();
         let took = started.elapsed();
         self.record_call(&p.name, &generation, session, took, label, run_inline);
         reply
@@ -275,7 +275,7 @@ impl Service {
             per_request_call: round.as_ref().map(|r| r.call.clone()),
             is_async: false,
         };
-        let version = ctx.session.protocol_version();
+        let version = ctx.protocol.protocol_version();
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
         let end = self.run(generation, id, request, ctx, setup).await;
@@ -334,21 +334,22 @@ impl Service {
             is_async,
         } = setup;
         let sink = Arc::new(RequestSink {
-            session: ctx.session.clone(),
+            protocol: ctx.protocol.clone(),
             outbound: ctx.outbound.clone(),
             progress_token,
             // 2026-07-28 sends nothing to the client on a response stream: only tool calls
             // ask it things, through multi round-trip requests (`per_request`).
             can_request: !self.options.stateless
                 && ctx.outbound.is_some()
-                && ctx.session.version_cmp(per_request::REVISION).is_ne(),
+                && !ctx.protocol.is_per_request(),
             per_request: per_request_call,
             updates: Some(self.updates.clone()),
         });
         // Only a stored session can receive `notifications/cancelled` for this id.
-        let tracked = ctx.session.id.is_some();
-        if tracked {
-            ctx.session.begin_request(id, ctx.cancel.clone());
+        let session = ctx.protocol.session();
+        let tracked = session.is_some();
+        if let Some(session) = session {
+            session.begin_request(id, ctx.cancel.clone());
         }
         let cancel = ctx.cancel.clone();
         let call = async move {
@@ -369,8 +370,8 @@ impl Service {
                 CallEnd::TimedOut(self.options.tool_timeout)
             }
         };
-        if tracked {
-            ctx.session.end_request(id);
+        if let Some(session) = session {
+            session.end_request(id);
         }
         self.relist(generation);
         end
@@ -459,7 +460,7 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Result<RoundStart, ErrorData> {
-        if !ctx.session.version_cmp(per_request::REVISION).is_eq() {
+        if !ctx.protocol.is_per_request() {
             return Ok(RoundStart::Classic);
         }
         let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
@@ -469,8 +470,7 @@ impl Service {
             let reply = self.mrtr.input_required(method, &inputs, missing, &bind);
             return Ok(RoundStart::Ask(reply));
         }
-        let caps = ctx.session.negotiated().client_capabilities;
-        let caps = caps.and_then(|c| serde_json::to_value(c).ok());
+        let caps = ctx.protocol.client_capabilities_json();
         let call = Arc::new(PerRequestCall::new(inputs.clone(), caps));
         Ok(RoundStart::Run(Round {
             method,

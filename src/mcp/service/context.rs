@@ -6,7 +6,8 @@ use std::io::Write;
 use rmcp::model::RequestId;
 use serde_json::value::RawValue;
 
-use super::{Caller, RequestCtx};
+use super::RequestCtx;
+use crate::auth::Caller;
 
 /// What the plugin sees of a request's context (`docs/abi.md`).
 pub(super) struct PluginContext<'a> {
@@ -35,7 +36,7 @@ impl<'a> PluginContext<'a> {
     pub(super) fn of(ctx: &'a RequestCtx, version: &'a str, request_id: &'a RequestId) -> Self {
         Self::new(
             version,
-            ctx.session.id.as_deref(),
+            ctx.protocol.session_id(),
             ctx.caller.as_ref(),
             request_id,
         )

@@ -11,7 +11,8 @@ use rmcp::model::{
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{Caller, Reply, Service, allowed, json};
+use super::{Reply, Service, allowed, json};
+use crate::auth::Caller;
 use crate::mcp::{jsonrpc, tasks};
 use crate::plugin::manifest::ToolEntry;
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use rmcp::model::ErrorData;
 
-use super::{Caller, Service, allowed};
+use super::{Service, allowed};
+use crate::auth::Caller;
 use crate::plugin::Generation;
 use crate::plugin::inline::{InlineGate, InlinePermit};
 use crate::plugin::manifest::TaskSupport;

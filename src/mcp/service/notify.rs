@@ -83,12 +83,12 @@ impl Service {
         }
     }
 
-    /// Handles a notification from the client.
+    /// Handles a notification from the client, in its session if it has one.
     pub(crate) fn handle_notification(
         &self,
         method: &str,
         params: Option<&RawValue>,
-        session: &Session,
+        session: Option<&Session>,
     ) {
         match method {
             "notifications/cancelled" => {
@@ -98,7 +98,8 @@ impl Service {
                     request_id: RequestId,
                 }
                 if let Ok(p) = jsonrpc::params::<P>(params) {
-                    let found = session.cancel_request(&p.request_id);
+                    // Only a stored session's requests can be found again.
+                    let found = session.is_some_and(|s| s.cancel_request(&p.request_id));
                     tracing::debug!(request = ?p.request_id, found, "client cancelled a request");
                 }
             }

@@ -16,9 +16,8 @@ use super::lookup::FoundTool;
 use super::task_job::TaskJob;
 use super::{PAGE_SIZE, Reply, RequestCtx, Service, page};
 use crate::mcp::jsonrpc;
-use crate::mcp::per_request;
-use crate::mcp::session::Session;
 use crate::mcp::sink::Outbound;
+use crate::mcp::state::ProtocolState;
 use crate::mcp::tasks::{EXTENSION_ID, FIRST_VERSION, Status, TaskError, owner_key, wire};
 use crate::plugin::manifest::TaskSupport;
 
@@ -32,11 +31,8 @@ fn extension_required(what: &str) -> ErrorData {
 }
 
 /// Whether the request's client declared the 2026-07-28 tasks extension.
-fn declares_extension(session: &Session) -> bool {
-    session
-        .negotiated()
-        .client_capabilities
-        .is_some_and(|c| c.supports_tasks())
+fn declares_extension(protocol: &ProtocolState) -> bool {
+    protocol.with_client_capabilities(|c| c.is_some_and(|c| c.supports_tasks()))
 }
 
 /// Whether a call of `tool` runs as a task: the tool supports it and the client asks (with
@@ -46,12 +42,12 @@ fn runs_as_task(
     tool: &str,
     support: TaskSupport,
     task_param: bool,
-    session: &Session,
+    protocol: &ProtocolState,
 ) -> Result<bool, ErrorData> {
-    let extension = session.version_cmp(per_request::REVISION).is_eq();
-    let has_tasks = session.version_cmp(FIRST_VERSION).is_ge();
+    let extension = protocol.is_per_request();
+    let has_tasks = protocol.version_cmp(FIRST_VERSION).is_ge();
     let wants = if extension {
-        declares_extension(session)
+        declares_extension(protocol)
     } else {
         has_tasks && task_param
     };
@@ -101,8 +97,8 @@ impl Service {
         found: &FoundTool,
         ctx: &RequestCtx,
     ) -> Result<Option<String>, ErrorData> {
-        let extension = ctx.session.version_cmp(per_request::REVISION).is_eq();
-        if !runs_as_task(&p.name, found.task_support, p.task.is_some(), &ctx.session)? {
+        let extension = ctx.protocol.is_per_request();
+        if !runs_as_task(&p.name, found.task_support, p.task.is_some(), &ctx.protocol)? {
             return Ok(None);
         }
         let tool = &p.name;
@@ -147,8 +143,8 @@ impl Service {
             params: raw_params.to_owned(),
             name: tool.to_string(),
             arguments: p.arguments.map(|a| a.get().to_string()),
-            version: ctx.session.protocol_version(),
-            session: ctx.session.clone(),
+            version: ctx.protocol.protocol_version().into_owned(),
+            protocol: ctx.protocol.clone(),
             caller: ctx.caller.clone(),
             request_id: id.clone(),
             progress_token,
@@ -171,7 +167,7 @@ impl Service {
     fn task_owner(&self, ctx: &RequestCtx) -> String {
         owner_key(
             ctx.caller.as_ref().map(|c| c.id.as_str()),
-            ctx.session.id.as_deref(),
+            ctx.protocol.session_id(),
         )
     }
 
@@ -206,9 +202,9 @@ impl Service {
             }
             "tasks/cancel" => {
                 let task = wire::handshake_task(&self.tasks.cancel(&task_id, &owner).await?);
-                if ctx.session.id.is_some() {
+                if let Some(session) = ctx.protocol.session() {
                     let note = jsonrpc::notification("notifications/tasks/status", &task);
-                    ctx.session.send_standalone(note);
+                    session.send_standalone(note);
                 }
                 Ok(task.to_string())
             }
@@ -240,7 +236,7 @@ impl Service {
         params: Option<&RawValue>,
         ctx: &RequestCtx,
     ) -> Reply {
-        if !declares_extension(&ctx.session) {
+        if !declares_extension(&ctx.protocol) {
             return Err(extension_required(method));
         }
         let owner = self.task_owner(ctx);

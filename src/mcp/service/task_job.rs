@@ -13,16 +13,17 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::Caller;
 use super::context::PluginContext;
 use super::task_input::{self, TaskInput};
 use super::task_progress::{self, ProgressNote};
+use crate::auth::Caller;
 use crate::mcp::jsonrpc;
 use crate::mcp::mrtr::Inputs;
 use crate::mcp::session::Session;
 use crate::mcp::sink::{
     Drops, Outbound, OutboundTx, PerRequestCall, RequestSink, outbound_channel,
 };
+use crate::mcp::state::ProtocolState;
 use crate::mcp::tasks::clock::now_ms;
 use crate::mcp::tasks::{Live, Status, TaskRecord, Tasks, wire};
 use crate::plugin::reply::check_tool_result;
@@ -45,7 +46,8 @@ pub(super) struct TaskJob {
     pub(super) name: String,
     pub(super) arguments: Option<String>,
     pub(super) version: String,
-    pub(super) session: Arc<Session>,
+    /// The protocol state of the `tools/call` that started the task.
+    pub(super) protocol: ProtocolState,
     pub(super) caller: Option<Caller>,
     pub(super) request_id: RequestId,
     pub(super) progress_token: Option<ProgressToken>,
@@ -77,8 +79,7 @@ impl TaskJob {
             .then(|| task_progress::spawn_writer(self.tasks.clone(), self.id.clone()));
         loop {
             let per_request = self.extension.then(|| {
-                let caps = self.session.negotiated().client_capabilities;
-                let caps = caps.and_then(|c| serde_json::to_value(c).ok());
+                let caps = self.protocol.client_capabilities_json();
                 Arc::new(PerRequestCall::new(
                     Inputs {
                         answers: self.answers.clone(),
@@ -110,12 +111,9 @@ impl TaskJob {
     /// `GET` stream: the `tools/call` that started it has been answered.
     /// Its requests to the client wait for a `tasks/result` to carry them (`task_input`).
     fn session_stream(&self) -> Option<OutboundTx> {
-        if self.extension || self.session.id.is_none() {
-            return None;
-        }
+        let session = self.stream_session()?.clone();
         let drops = Drops::new(self.metrics.clone());
         let (tx, mut rx) = outbound_channel(self.live.cancel.clone(), drops);
-        let session = self.session.clone();
         let relay = self.live.relay.clone();
         tokio::spawn(async move {
             while let Some(message) = rx.recv().await {
@@ -131,6 +129,11 @@ impl TaskJob {
         Some(tx)
     }
 
+    /// The session whose stream carries the task's messages: a 2025-11-25 task's, if stored.
+    fn stream_session(&self) -> Option<&Arc<Session>> {
+        self.protocol.session().filter(|_| !self.extension)
+    }
+
     fn remaining(&self) -> Duration {
         Duration::from_millis(self.deadline_ms.saturating_sub(now_ms()))
     }
@@ -143,7 +146,7 @@ impl TaskJob {
     ) -> Round {
         let context = PluginContext::new(
             &self.version,
-            self.session.id.as_deref(),
+            self.protocol.session_id(),
             self.caller.as_ref(),
             &self.request_id,
         );
@@ -157,30 +160,31 @@ impl TaskJob {
         // stream exists exactly then); 2026-07-28 tasks ask through `input_required`.
         let asks = outbound.is_some();
         let sink = Arc::new(RequestSink {
-            session: self.session.clone(),
+            protocol: self.protocol.clone(),
             outbound,
             progress_token: self.progress_token.clone(),
             can_request: asks,
             per_request,
             updates: Some(self.updates.clone()),
         });
-        let sink: Arc<dyn CallSink> = match (progress, asks) {
+        let asking = self.stream_session().filter(|_| asks);
+        let sink: Arc<dyn CallSink> = match (progress, asking) {
             (Some(latest), _) => Arc::new(ProgressNote {
                 inner: sink,
                 latest,
-                session: self.session.clone(),
+                protocol: self.protocol.clone(),
                 metrics: self.metrics.clone(),
             }),
-            (None, true) => Arc::new(TaskInput {
+            (None, Some(session)) => Arc::new(TaskInput {
                 inner: sink,
                 task_id: self.id.clone(),
                 asking: task_input::spawn_status(
                     self.tasks.clone(),
                     self.id.clone(),
-                    self.session.clone(),
+                    session.clone(),
                 ),
             }),
-            (None, false) => sink,
+            (None, None) => sink,
         };
         let cancel = self.live.cancel.clone();
         let call = async {

@@ -18,8 +18,8 @@ use std::sync::atomic::AtomicBool;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::mcp::session::Session;
 use crate::mcp::sink::DropReason;
+use crate::mcp::state::ProtocolState;
 use crate::mcp::tasks::{Status, Tasks};
 use crate::metrics::Metrics;
 use crate::plugin::{CallSink, HostRequestError};
@@ -29,8 +29,8 @@ use crate::plugin::{CallSink, HostRequestError};
 pub(super) struct ProgressNote {
     pub(super) inner: Arc<dyn CallSink>,
     pub(super) latest: watch::Sender<Option<String>>,
-    /// The task's session (its log level says which messages would have gone out).
-    pub(super) session: Arc<Session>,
+    /// The task's protocol state (its log level says which messages would have gone out).
+    pub(super) protocol: ProtocolState,
     pub(super) metrics: Option<Arc<Metrics>>,
 }
 
@@ -46,7 +46,7 @@ impl CallSink for ProgressNote {
                     .get("level")
                     .and_then(Value::as_str)
                     .unwrap_or("info");
-                if self.session.wants_log(level)
+                if self.protocol.wants_log(level)
                     && let Some(m) = &self.metrics
                 {
                     m.record_notifications_dropped(DropReason::TaskWithoutStream.as_str(), 1);

@@ -61,7 +61,7 @@ impl Stored {
 
     /// Rebuilds a session with id `id` from stored state.
     pub(crate) fn restore(self, id: &str) -> Session {
-        let s = Session::new(Some(id.into()), &self.protocol_version);
+        let s = Session::new(id.into(), &self.protocol_version);
         s.set_negotiated(Negotiated {
             protocol_version: self.protocol_version,
             client_capabilities: self

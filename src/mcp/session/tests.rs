@@ -6,7 +6,7 @@ use super::*;
 fn store_creates_finds_removes_and_reaps() {
     let store = SessionStore::new(crate::config::DEFAULT_MAX_SESSIONS);
     let s = store.create("2025-06-18").unwrap();
-    let id = s.id.clone().unwrap();
+    let id = s.id.clone();
     assert_eq!(id.len(), 32);
     assert!(store.get(&id).is_some());
     assert!(store.remove(&id));
@@ -23,7 +23,7 @@ fn store_creates_finds_removes_and_reaps() {
 fn the_store_refuses_past_its_maximum_until_a_session_ends() {
     let store = SessionStore::new(3);
     let ids: Vec<Arc<str>> = (0..3)
-        .map(|_| store.create("2025-06-18").unwrap().id.clone().unwrap())
+        .map(|_| store.create("2025-06-18").unwrap().id.clone())
         .collect();
     let full = store.create("2025-06-18").unwrap_err();
     assert_eq!(full.max, 3);
@@ -35,7 +35,7 @@ fn the_store_refuses_past_its_maximum_until_a_session_ends() {
 
 #[test]
 fn log_levels_filter() {
-    let s = Session::new(None, "2025-06-18");
+    let s = Session::new("s".into(), "2025-06-18");
     assert!(!s.wants_log("debug"));
     assert!(s.wants_log("info"));
     s.set_log_level(level_index("error").unwrap());
@@ -46,7 +46,7 @@ fn log_levels_filter() {
 
 #[test]
 fn pending_requests_get_answers() {
-    let s = Session::new(None, "2025-06-18");
+    let s = Session::new("s".into(), "2025-06-18");
     let (id, rx) = s.register_pending();
     assert!(s.answer(&id, Ok(serde_json::json!({"ok": true}))));
     assert_eq!(rx.recv().unwrap().unwrap()["ok"], true);
