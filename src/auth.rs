@@ -448,7 +448,7 @@ pub(crate) enum AuthError {
     #[error("malformed token")]
     Malformed,
     /// A JWT signed with an algorithm its method does not accept (`none` included): HS256 for
-    /// `--jwt-secret`, [`ALGORITHMS`] for OAuth, and the key set's `alg` for its key.
+    /// `--jwt-secret`, `ALGORITHMS` for OAuth, and the key set's `alg` for its key.
     #[error("token algorithm is not accepted")]
     Algorithm,
     /// A token that names its own key or key location (`jku`, `x5u`, `jwk`, `x5c`).

@@ -7,7 +7,7 @@
 //! that tests never touch the process environment.
 //!
 //! - `parse`: the value parsers (booleans, durations, sizes, hosts, ports, endpoints, lists);
-//!   [`parse_bool`], [`parse_duration`] and [`parse_bytes`] are re-exported here.
+//!   [`parse_bool`] and [`parse_duration`] are re-exported here.
 //! - `env`: the `FASTMCP_*` variables and the unprefixed fallbacks, read from (name, value) pairs.
 //! - `settings`: one setting from the first of its sources, and the settings that hold secrets.
 //! - `probe`: what `fastmcp probe` checks ([`ProbeConfig`]).

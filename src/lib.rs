@@ -23,6 +23,10 @@
 //! - [`scaffold`]: `new`, a plugin crate from templates compiled into the binary.
 //! - `fuzz` (tests only): property-based fuzzing of the JSON-RPC parser and the reply checks.
 
+// The library is the binary's internals, read with `cargo doc --document-private-items`, where
+// module docs may link to crate-private items.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod auth;
 pub mod cli;
 pub mod commands;

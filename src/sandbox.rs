@@ -13,7 +13,7 @@
 //!   delegated to us, `RLIMIT_AS` otherwise;
 //! - spend the CPU limit per call: [`CpuWatch`] kills the child with `SIGXCPU` past it.
 //!
-//! [`probe`] tells which of these mechanisms the running kernel offers, and
+//! [`probe()`] tells which of these mechanisms the running kernel offers, and
 //! [`Support::warnings`] the loud startup warnings for the ones a policy needs but cannot get.
 //! [`describe_exit`] turns the end of a child into the reason a call fails with.
 //!
@@ -28,7 +28,7 @@
 //! - `exit`: [`describe_exit`].
 //!
 //! Elsewhere than Linux, [`apply`] fails with [`SandboxError::Unsupported`] for any policy
-//! that asks for a restriction, and [`probe`] reports nothing available.
+//! that asks for a restriction, and [`probe()`] reports nothing available.
 
 #[cfg(target_os = "linux")]
 pub mod cgroup;

@@ -1,7 +1,7 @@
 //! The shared session store: stateful sessions kept in Redis, so a client that initialized on
 //! one instance can continue on another behind a load balancer.
 //!
-//! Each instance keeps its live [`Session`] objects in memory (streams, running calls and
+//! Each instance keeps its live [`Session`](super::session::Session) objects in memory (streams, running calls and
 //! pending client requests cannot move between processes); what makes a session usable
 //! anywhere is its negotiated state, stored as JSON under `fastmcp:session:{id}` with the idle
 //! timeout as its TTL. An instance that does not know a session id loads it from Redis; a

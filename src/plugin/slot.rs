@@ -22,10 +22,10 @@ pub struct Slot {
     pub(crate) crate_manifest: Option<PathBuf>,
     /// The last failed reload's message, cleared by a good one.
     last_error: Mutex<Option<String>>,
-    /// Its crate's first build failed: [`Registry::load_all`] serves nothing for it, and the
+    /// Its crate's first build failed: [`Registry::load_all`](super::Registry::load_all) serves nothing for it, and the
     /// first rebuild that succeeds loads it (`fastmcp dev CRATE` waits for the fix).
     pub(super) unbuilt: bool,
-    /// A failed first load leaves the slot empty instead of failing [`Registry::load_all`]:
+    /// A failed first load leaves the slot empty instead of failing [`Registry::load_all`](super::Registry::load_all):
     /// a watched crate, which the next rebuild may fix.
     pub(super) waits_for_fix: bool,
     /// Next generation number.
@@ -80,7 +80,7 @@ impl Slot {
     }
 
     /// Lets a failed first load leave the slot empty, until a reload succeeds, instead of
-    /// failing [`Registry::load_all`] (for a watched crate: the developer's next save may fix it).
+    /// failing [`Registry::load_all`](super::Registry::load_all) (for a watched crate: the developer's next save may fix it).
     pub(crate) fn waiting_for_fix(mut self) -> Slot {
         self.waits_for_fix = true;
         self

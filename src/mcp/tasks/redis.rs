@@ -62,7 +62,7 @@ fn owner_key(owner: &str) -> String {
 
 const ALL: &str = "fastmcp:tasks:all";
 
-/// Compare-and-set of a record on its `version` (KEYS[1]; ARGV: old version, new JSON, TTL ms).
+/// Compare-and-set of a record on its `version` (`KEYS[1]`; ARGV: old version, new JSON, TTL ms).
 const SWAP: &str = r#"
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
