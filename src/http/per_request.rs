@@ -62,7 +62,7 @@ pub(crate) async fn post(
     let schema = (method == "tools/call")
         .then(|| tool_schema(state, params))
         .flatten();
-    headers::check(headers, &method, params, &meta, schema.as_ref())
+    headers::check(headers, &method, params, &meta, schema.as_deref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
     if !state.service.registry.is_serving() {
         return Err(HttpError::still_loading(id));
@@ -94,17 +94,18 @@ pub(crate) async fn post(
     Ok(answer(state, ProtocolState::Request(declared), call).await)
 }
 
-/// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks.
+/// The input schema of the tool a `tools/call` names, for `Mcp-Param-*` checks (shared, not
+/// copied: this runs on every call).
 fn tool_schema(
     state: &AppState,
     params: Option<&RawValue>,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
+) -> Option<std::sync::Arc<serde_json::Map<String, serde_json::Value>>> {
     #[derive(Deserialize)]
-    struct P {
-        name: String,
+    struct P<'a> {
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
     }
     let p: P = serde_json::from_str(params?.get()).ok()?;
     let cat = state.service.registry.catalog();
-    cat.tool(&p.name)
-        .map(|(e, _)| (*e.tool.input_schema).clone())
+    cat.tool(&p.name).map(|(e, _)| e.tool.input_schema.clone())
 }
