@@ -70,7 +70,7 @@ pub(crate) fn app(router: Router, state: &AppState, endpoint: &str) -> App {
         endpoint: endpoint.to_owned(),
         auth: state.auth.clone(),
         security: state.security.clone(),
-        metrics: state.service.options.metrics.clone(),
+        metrics: state.service.options().metrics.clone(),
     };
     edge::EdgeLayer(Arc::new(edge)).layer(router)
 }

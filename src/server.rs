@@ -267,15 +267,15 @@ fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> http::A
         cutoff: cutoff.clone(),
     };
     let app = http::router(state.clone(), &config.endpoint);
-    let Some(metrics) = &service.options.metrics else {
+    let Some(metrics) = &service.options().metrics else {
         return http::app(app, &state, &config.endpoint);
     };
     // Weak: the service owns the metrics; a strong reference would be a cycle.
     let weak = Arc::downgrade(service);
     metrics.on_scrape(move |m| {
         if let Some(s) = weak.upgrade() {
-            m.set_sessions(s.sessions.len());
-            let c = s.registry.catalog();
+            m.set_sessions(s.sessions().len());
+            let c = s.registry().catalog();
             m.set_generations(c.served().map(|g| (g.manifest.name.as_str(), g.id)));
             m.set_blocking_calls(c.served().map(|g| {
                 let u = g.pool().usage();
@@ -335,7 +335,7 @@ fn spawn_loader(
     let load_error: Arc<Mutex<Option<PluginError>>> = Arc::default();
     let loader_error = load_error.clone();
     let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || match load_plugins(&config, &service.registry) {
+    tokio::task::spawn_blocking(move || match load_plugins(&config, service.registry()) {
         Err(e) => {
             *loader_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             let _ = stop.send(true);
@@ -361,7 +361,7 @@ fn spawn_reaper(service: &Arc<Service>, idle: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let n = service.sessions.reap(idle);
+            let n = service.sessions().reap(idle);
             if n > 0 {
                 tracing::info!(reaped = n, "idle sessions closed");
             }
@@ -376,10 +376,10 @@ fn spawn_graceful_shutdown(service: &Arc<Service>, mut stop: watch::Receiver<boo
     tokio::spawn(async move {
         let _ = stop.wait_for(|s| *s).await;
         tracing::info!("shutting down: no new connections, finishing requests in flight");
-        for s in service.sessions.all() {
+        for s in service.sessions().all() {
             s.shut_down();
         }
-        service.listeners.close_all();
+        service.listeners().close_all();
     });
 }
 

@@ -52,7 +52,7 @@ pub async fn run(
     {
         let service = service.clone();
         let config = config.clone();
-        tokio::task::spawn_blocking(move || load_plugins(&config, &service.registry))
+        tokio::task::spawn_blocking(move || load_plugins(&config, service.registry()))
             .await
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     }
@@ -148,7 +148,7 @@ async fn handle_line(
             let method = method.into_owned();
             let params = params.map(|p| p.to_owned());
             let cancel = Arc::new(AtomicBool::new(false));
-            let drops = Drops::new(service.options.metrics.clone());
+            let drops = Drops::new(service.options().metrics.clone());
             let ctx = RequestCtx {
                 protocol: ProtocolState::Session(session.clone()),
                 outbound: Some(OutboundTx::new(tx.clone(), cancel.clone(), drops)),

@@ -104,7 +104,7 @@ pub(crate) struct Watch {
 /// Starts watching every loaded plugin of `service`; reloads use cargo `profile` for crates.
 pub(crate) fn spawn(service: Arc<Service>, profile: String) -> Result<Watch, WatchError> {
     let mut targets = Vec::new();
-    for slot in service.registry.slots() {
+    for slot in service.registry().slots() {
         let target = match &slot.crate_manifest {
             Some(manifest) => {
                 let dir = manifest.parent().unwrap_or(Path::new("."));
@@ -206,11 +206,11 @@ async fn run(
                     let profile = profile.clone();
                     let done = done_tx.clone();
                     tokio::task::spawn_blocking(move || {
-                        let outcome = reload::reload(&service.registry, i, &profile);
-                        if let Some(m) = &service.options.metrics
+                        let outcome = reload::reload(service.registry(), i, &profile);
+                        if let Some(m) = &service.options().metrics
                             && !matches!(outcome, Reloaded::Unchanged)
                         {
-                            let catalog = service.registry.catalog();
+                            let catalog = service.registry().catalog();
                             let plugin = catalog
                                 .generation(i)
                                 .map_or("unknown", |g| g.manifest.name.as_str());

@@ -30,7 +30,7 @@ pub(crate) async fn health() -> Response {
 /// restart gives it new threads. An isolated plugin whose child crashed in a loop is not
 /// restarted: it is listed under `failed` with the reason (status `failed`) until a reload.
 pub(crate) async fn ready(State(state): State<AppState>) -> Response {
-    let registry = &state.service.registry;
+    let registry = &state.service.registry();
     let total = registry.total();
     let serving = registry.is_serving();
     let (stuck, unbuilt, failed) = if serving {
@@ -81,7 +81,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
             .collect();
     }
     if !state.stateless {
-        body["sessions"] = json!(state.service.sessions.len());
+        body["sessions"] = json!(state.service.sessions().len());
     }
     let failures: Vec<_> = registry
         .slots()

@@ -60,7 +60,7 @@ async fn session(
             "Bad Request: Mcp-Session-Id header is required",
         )
     })?;
-    match state.service.sessions.lookup(id).await {
+    match state.service.sessions().lookup(id).await {
         // Another caller's session does not exist, as far as this caller can tell.
         Ok(Some(s)) if !s.owned_by(caller.map(|c| c.id.as_str())) => Err(session_not_found()),
         Ok(Some(s)) => {
@@ -211,7 +211,7 @@ pub(crate) async fn post(State(state): State<AppState>, req: Request) -> Respons
     let mut response = dispatch(&state, headers, message, caller)
         .await
         .unwrap_or_else(IntoResponse::into_response);
-    if state.service.options.metrics.is_some() {
+    if state.service.options().metrics.is_some() {
         response.extensions_mut().insert(MethodLabel(label));
     }
     response
@@ -296,7 +296,7 @@ async fn request(
     version: &'static str,
     call: RequestRef<'_>,
 ) -> Result<Response, HttpError> {
-    if !state.service.registry.is_serving() {
+    if !state.service.registry().is_serving() {
         return Err(HttpError::still_loading(call.id));
     }
     let inline = |protocol_version: &str, session_id: Option<&str>| {
@@ -322,7 +322,7 @@ async fn request(
     let (session, new_session) = if call.method == "initialize" {
         let s = state
             .service
-            .sessions
+            .sessions()
             .create(version)
             .map_err(|full| server_full(call.id.clone(), &full))?;
         s.set_owner(call.caller.as_ref().map(|c| c.id.as_str()));
@@ -350,7 +350,7 @@ async fn finish_session(
     persist: bool,
     mut response: Response,
 ) -> Result<Response, HttpError> {
-    let sessions = &state.service.sessions;
+    let sessions = &state.service.sessions();
     let id = &*session.id;
     if new_session && session.negotiated().client_info.is_none() {
         sessions.remove(id);
@@ -402,7 +402,7 @@ pub(crate) async fn get(
     }
     let (tx, rx) = mpsc::unbounded_channel::<String>();
     session.set_standalone(tx);
-    sse::session_stream(rx, Drops::new(state.service.options.metrics.clone()))
+    sse::session_stream(rx, Drops::new(state.service.options().metrics.clone()))
 }
 
 /// `DELETE` on the MCP endpoint: ends the session.
@@ -427,7 +427,7 @@ pub(crate) async fn delete(
     if let Err(e) = session(state, &headers, caller.as_ref()).await {
         return e.into_response();
     }
-    match state.service.sessions.delete(id).await {
+    match state.service.sessions().delete(id).await {
         Ok(true) => {
             tracing::info!(session = id, "session deleted by the client");
             StatusCode::NO_CONTENT.into_response()

@@ -64,7 +64,7 @@ pub(crate) async fn post(
         .flatten();
     headers::check(headers, &method, params, &meta, schema.as_deref())
         .map_err(|e| HttpError::rpc(StatusCode::BAD_REQUEST, Some(id.clone()), e))?;
-    if !state.service.registry.is_serving() {
+    if !state.service.registry().is_serving() {
         return Err(HttpError::still_loading(id));
     }
     if method == "subscriptions/listen" {
@@ -76,8 +76,8 @@ pub(crate) async fn post(
         let p: P = params
             .and_then(|p| serde_json::from_str(p.get()).ok())
             .unwrap_or_default();
-        let rx = state.service.listeners.listen(id, p.notifications);
-        let drops = crate::mcp::sink::Drops::new(state.service.options.metrics.clone());
+        let rx = state.service.listeners().listen(id, p.notifications);
+        let drops = crate::mcp::sink::Drops::new(state.service.options().metrics.clone());
         return Ok(sse::session_stream(rx, drops));
     }
     let declared = RequestState::declared(
@@ -106,6 +106,6 @@ fn tool_schema(
         name: std::borrow::Cow<'a, str>,
     }
     let p: P = serde_json::from_str(params?.get()).ok()?;
-    let cat = state.service.registry.catalog();
+    let cat = state.service.registry().catalog();
     cat.tool(&p.name).map(|(e, _)| e.tool.input_schema.clone())
 }

@@ -21,7 +21,7 @@ pub(crate) async fn get(State(state): State<AppState>) -> Response {
     let Some(oauth) = state.auth.oauth() else {
         return super::error::not_found().await;
     };
-    let catalog = state.service.registry.catalog();
+    let catalog = state.service.registry().catalog();
     let mut scopes: Vec<&str> = catalog
         .tools
         .iter()

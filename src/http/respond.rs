@@ -75,7 +75,7 @@ pub(crate) async fn answer(state: &AppState, protocol: ProtocolState, call: Call
         caller,
     } = call;
     let cancel = Arc::new(AtomicBool::new(false));
-    let drops = Drops::new(state.service.options.metrics.clone());
+    let drops = Drops::new(state.service.options().metrics.clone());
     let (tx, mut rx) = outbound_channel(cancel.clone(), drops.clone());
     // Cancels the call if the client goes away before the JSON answer (this future dropped).
     let mut guard = CancelOnDrop::new(cancel.clone());

@@ -89,15 +89,15 @@ pub(crate) struct RequestCtx {
 #[derive(Debug)]
 pub(crate) struct Service {
     /// The plugins being served.
-    pub(crate) registry: Arc<Registry>,
+    registry: Arc<Registry>,
     /// Live sessions (stateful mode).
-    pub(crate) sessions: SessionStore,
+    sessions: SessionStore,
     /// Settings.
-    pub(crate) options: ServiceOptions,
+    options: ServiceOptions,
     /// Seals `requestState` for 2026-07-28 multi round-trip requests.
     mrtr: super::mrtr::Mrtr,
     /// Open `subscriptions/listen` streams (2026-07-28).
-    pub(crate) listeners: super::listen::Listeners,
+    listeners: super::listen::Listeners,
     /// URIs of resources a plugin reported as updated, for [`Service::resource_updated`].
     updates: tokio::sync::mpsc::UnboundedSender<String>,
     /// The receiving end, taken once by the task that fans updates out.
@@ -148,6 +148,26 @@ fn error_result(text: &str) -> String {
 }
 
 impl Service {
+    /// The plugins being served.
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Live sessions (stateful mode).
+    pub(crate) fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+
+    /// Settings.
+    pub(crate) fn options(&self) -> &ServiceOptions {
+        &self.options
+    }
+
+    /// Open `subscriptions/listen` streams (2026-07-28).
+    pub(crate) fn listeners(&self) -> &super::listen::Listeners {
+        &self.listeners
+    }
+
     /// A service for `registry`, keeping its state in `stores`. The only constructor: nothing
     /// about a service changes once it is built.
     pub(crate) fn new(registry: Arc<Registry>, options: ServiceOptions, stores: Stores) -> Service {
