@@ -350,7 +350,7 @@ async fn finish_session(
     persist: bool,
     mut response: Response,
 ) -> Result<Response, HttpError> {
-    let sessions = &state.service.sessions();
+    let sessions = state.service.sessions();
     let id = &*session.id;
     if new_session && session.negotiated().client_info.is_none() {
         sessions.remove(id);
