@@ -110,7 +110,7 @@ impl Mrtr {
     pub(crate) fn inputs(
         &self,
         params: Option<&RawValue>,
-        binding: &[u8],
+        binding: impl FnOnce() -> Vec<u8>,
     ) -> Result<(Inputs, Vec<(String, Value)>), ErrorData> {
         let retry: Retry = match params {
             Some(p) => serde_json::from_str(p.get())
@@ -129,7 +129,7 @@ impl Mrtr {
             // No state: the answers are taken by key as the client gives them.
             return Ok((Inputs { answers: responses }, Vec::new()));
         };
-        let sealed: Sealed = self.codec.open_json_with(&state, binding).map_err(|_| {
+        let sealed: Sealed = self.codec.open_json_with(&state, &binding()).map_err(|_| {
             invalid("Invalid requestState: it was not issued for this request or has expired")
         })?;
         let mut answers = sealed.answers;
@@ -339,14 +339,14 @@ mod tests {
             "name": "t", "arguments": {}, "requestState": state,
             "inputResponses": {"r0": {"roots": []}, "extra": 1}
         }));
-        let (inputs, missing) = m.inputs(Some(&retry), &bind).unwrap();
+        let (inputs, missing) = m.inputs(Some(&retry), || bind.clone()).unwrap();
         assert_eq!(Value::Object(inputs.answers), json!({"r0": {"roots": []}}));
         assert!(missing.is_empty());
         // Another caller, or a tampered state, is refused.
         let bob = binding(Some("bob"), "tools/call", Some(&params));
-        assert!(m.inputs(Some(&retry), &bob).is_err());
+        assert!(m.inputs(Some(&retry), || bob.clone()).is_err());
         let bad = raw(json!({"name": "t", "requestState": format!("{state}x")}));
-        assert!(m.inputs(Some(&bad), &bind).is_err());
+        assert!(m.inputs(Some(&bad), || bind.clone()).is_err());
     }
 
     #[test]
@@ -366,7 +366,7 @@ mod tests {
         // The retry cannot replace a sealed answer, and must answer what was asked.
         let retry = raw(json!({"requestState": state,
             "inputResponses": {"step1": {"action": "decline"}}}));
-        let (inputs, missing) = m.inputs(Some(&retry), &bind).unwrap();
+        let (inputs, missing) = m.inputs(Some(&retry), || bind.clone()).unwrap();
         assert_eq!(inputs.answers["step1"], json!({"action": "accept"}));
         assert_eq!(missing, vec![("step2".to_string(), elicit())]);
     }
@@ -376,7 +376,7 @@ mod tests {
         let m = Mrtr::new(None);
         let p = raw(json!({"inputResponses": {"user_name": {"action": "accept",
             "content": {"name": "Ann"}}, "n": 12345}}));
-        let (inputs, _) = m.inputs(Some(&p), b"b").unwrap();
+        let (inputs, _) = m.inputs(Some(&p), || b"b".to_vec()).unwrap();
         let round = PerRequestCall::new(inputs, None);
         let answer = round.request("elicitation/create", json!({}), Some("user_name"));
         assert_eq!(answer.unwrap()["content"]["name"], "Ann");
@@ -385,7 +385,7 @@ mod tests {
         assert_eq!(wrong, Err(HostRequestError::InputRequired));
         assert!(round.malformed().is_some());
         let null = raw(json!({"inputResponses": null}));
-        assert!(m.inputs(Some(&null), b"b").is_err());
+        assert!(m.inputs(Some(&null), || b"b".to_vec()).is_err());
     }
 
     #[test]

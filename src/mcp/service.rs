@@ -8,7 +8,8 @@
 //!
 //! A [`Service`] is built once by [`Service::new`] from its [`ServiceOptions`] and the
 //! [`Stores`] its state lives in, and never changes after. The list methods are in [`lists`],
-//! notifications in [`notify`], a tool call in [`call`] and its reply in [`outcome`].
+//! notifications in [`notify`], a tool call in [`call`] and its reply in [`outcome`], the
+//! rounds of a 2026-07-28 multi round-trip request in [`round`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ mod lists;
 mod lookup;
 mod notify;
 mod outcome;
+mod round;
 mod scan;
 pub(crate) mod skills;
 mod task_call;

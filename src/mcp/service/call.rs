@@ -13,11 +13,12 @@ use serde_json::value::RawValue;
 use super::context::{PluginContext, build_request};
 use super::lookup::{FoundTool, MissingScopes, NoTool, Runner};
 use super::outcome::{CallEnd, ReplyChecks, invalid_reply};
+use super::round::RoundStart;
 use super::scan::leading_call;
 use super::{Reply, RequestCtx, Service};
 use crate::auth::Caller;
 use crate::mcp::jsonrpc;
-use crate::mcp::mrtr::{self, Mrtr};
+use crate::mcp::mrtr;
 use crate::mcp::sink::BufferedSink;
 use crate::mcp::sink::{PerRequestCall, RequestSink};
 use crate::plugin::inline::InlineGate;
@@ -233,7 +234,11 @@ impl Service {
             };
             self.run(&generation, id, request, ctx, setup).await
         };
-        let finished = round.as_ref().and_then(|r| r.finish(&self.mrtr, &outcome));
+        let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
+        let bind = || crate::mcp::mrtr::binding(caller, "tools/call", Some(raw_params));
+        let finished = round
+            .as_ref()
+            .and_then(|r| r.finish(&self.mrtr, &outcome, bind));
         let (reply, label) = match (finished, outcome) {
             (Some(reply), _) => (reply, "input_required"),
             (None, other) => {
@@ -279,7 +284,12 @@ impl Service {
         let context = PluginContext::of(ctx, &version, id);
         let request = PluginRequest::Json(build_request(method, params, &context));
         let end = self.run(generation, id, request, ctx, setup).await;
-        if let Some(reply) = round.as_ref().and_then(|r| r.finish(&self.mrtr, &end)) {
+        let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
+        let bind = || crate::mcp::mrtr::binding(caller, method, params);
+        if let Some(reply) = round
+            .as_ref()
+            .and_then(|r| r.finish(&self.mrtr, &end, bind))
+        {
             return reply;
         }
         match end {
@@ -389,95 +399,6 @@ impl Service {
                 "a plugin's list change was refused"
             ),
         }
-    }
-}
-
-/// How a request that may need the client's input (MRTR) starts.
-enum RoundStart {
-    /// Not protocol 2026-07-28: requests to the client go over the session, if any.
-    Classic,
-    /// Run the plugin with this round's answers.
-    Run(Round),
-    /// The retry left requests of the last round unanswered: ask them again, without
-    /// running the plugin.
-    Ask(String),
-}
-
-/// One 2026-07-28 round of a `tools/call`, `prompts/get` or `resources/read`.
-struct Round {
-    method: &'static str,
-    /// What the `requestState` is bound to (caller, method, params).
-    bind: Vec<u8>,
-    inputs: crate::mcp::mrtr::Inputs,
-    /// What the plugin's requests are answered from.
-    call: Arc<PerRequestCall>,
-}
-
-impl Round {
-    /// The reply when the plugin's run ended for want of input (an `InputRequiredResult`), met
-    /// a malformed answer (-32602), or failed for want of a capability the client did not
-    /// declare (-32021); `None` lets its outcome through.
-    fn finish(&self, mrtr: &Mrtr, end: &CallEnd) -> Option<Reply> {
-        if let Some(error) = self.call.malformed() {
-            return Some(Err(error));
-        }
-        if !matches!(end, CallEnd::Returned(CallOutcome::InputRequired)) {
-            // The plugin failed after a request for an undeclared capability was refused.
-            return self
-                .call
-                .missing_capabilities()
-                .filter(|_| failed(end))
-                .map(Err);
-        }
-        let asked = self.call.take_asked();
-        let result = mrtr.input_required(self.method, &self.inputs, asked, &self.bind);
-        Some(Ok(result))
-    }
-}
-
-/// Whether a plugin run failed: an error result (`isError`) or a protocol error.
-fn failed(end: &CallEnd) -> bool {
-    #[derive(Deserialize)]
-    struct IsError {
-        #[serde(rename = "isError", default)]
-        is_error: bool,
-    }
-    match end {
-        CallEnd::Returned(CallOutcome::Ok(raw)) => {
-            serde_json::from_str::<IsError>(raw).is_ok_and(|r| r.is_error)
-        }
-        CallEnd::Returned(CallOutcome::Error { .. }) => true,
-        _ => false,
-    }
-}
-
-impl Service {
-    /// Opens the MRTR round of a 2026-07-28 `method` request: verifies its `requestState`
-    /// and gathers the client's answers.
-    fn mrtr_round(
-        &self,
-        method: &'static str,
-        params: Option<&RawValue>,
-        ctx: &RequestCtx,
-    ) -> Result<RoundStart, ErrorData> {
-        if !ctx.protocol.is_per_request() {
-            return Ok(RoundStart::Classic);
-        }
-        let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-        let bind = crate::mcp::mrtr::binding(caller, method, params);
-        let (inputs, missing) = self.mrtr.inputs(params, &bind)?;
-        if !missing.is_empty() {
-            let reply = self.mrtr.input_required(method, &inputs, missing, &bind);
-            return Ok(RoundStart::Ask(reply));
-        }
-        let caps = ctx.protocol.client_capabilities_json();
-        let call = Arc::new(PerRequestCall::new(inputs.clone(), caps));
-        Ok(RoundStart::Run(Round {
-            method,
-            bind,
-            inputs,
-            call,
-        }))
     }
 }
 

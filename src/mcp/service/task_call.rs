@@ -107,14 +107,14 @@ impl Service {
         if extension {
             // Answers gathered by multi round-trip requests before the task existed.
             let caller = ctx.caller.as_ref().map(|c| c.id.as_str());
-            let bind = crate::mcp::mrtr::binding(caller, "tools/call", params);
-            let (got, missing) = self.mrtr.inputs(params, &bind)?;
+            let bind = || crate::mcp::mrtr::binding(caller, "tools/call", params);
+            let (got, missing) = self.mrtr.inputs(params, bind)?;
             if !missing.is_empty() {
                 return Ok(Some(self.mrtr.input_required(
                     "tools/call",
                     &got,
                     missing,
-                    &bind,
+                    &bind(),
                 )));
             }
             // A tool that asks before it works: the first round is a plain call.
