@@ -9,7 +9,10 @@
 #   PROFILE=1  also keep the N2 profiles in target/callgrind/ for callgrind_annotate
 #   FASTMCP_FLAGS="--inline-tools false"  extra fastmcp flags (that one: the worker-thread path)
 #   PROTOCOL=2026-07-28  send that revision's requests (benchctl calls ADDR N 2026-07-28)
-#   BIN=DIR  use the release binaries in DIR (fastmcp, libcalculator.so, benchctl, ceiling), no build
+#   SYSTEMS="fastmcp-progress"  the context-tool path: fastmcp serving the test plugin, each call
+#     of `progress_once` with a progressToken (benchctl calls ADDR N progress), answered as SSE
+#   BIN=DIR  use the release binaries in DIR (fastmcp, libcalculator.so, libtest_plugin.so,
+#     benchctl, ceiling), no build
 # Needs valgrind (apt-get install valgrind). Only 127.0.0.1 is used; every server is stopped.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,8 +30,10 @@ die() { echo "callgrind.sh: $*" >&2; exit 1; }
 command -v valgrind >/dev/null || die "valgrind is needed (apt-get install valgrind)"
 
 if [[ -z ${BIN:-} ]]; then
-  log "cargo build --release -p fastmcp -p calculator -p fastmcp-bench"
-  "$CARGO" build --release -p fastmcp -p calculator -p fastmcp-bench >&2
+  log "cargo build --release -p fastmcp -p calculator -p test-plugin; -p fastmcp-bench"
+  "$CARGO" build --release -p fastmcp -p calculator -p test-plugin >&2
+  # On its own, so that the bench crate's rmcp features are not unified into fastmcp's rmcp.
+  "$CARGO" build --release -p fastmcp-bench >&2
   BIN="$ROOT/target/release"
 fi
 WORK=$(mktemp -d /tmp/fastmcp-callgrind.XXXXXX)
@@ -39,23 +44,27 @@ cleanup() {
 }
 trap cleanup EXIT
 cp "$BIN/libcalculator.so" "$WORK/"
+if [[ " $SYSTEMS " == *" fastmcp-progress "* ]]; then cp "$BIN/libtest_plugin.so" "$WORK/"; fi
 OUT_DIR="$ROOT/target/callgrind"
 mkdir -p "$OUT_DIR"
 
 alive() { [[ -r /proc/$1/stat ]] && [[ $(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1) != Z ]]; }
 
 count() { # SYSTEM CALLS -> total instructions of the run
-  local system=$1 calls=$2 port out="$WORK/cg.$1.$2"
+  local system=$1 calls=$2 port out="$WORK/cg.$1.$2" mode=${PROTOCOL:-}
   port=$("$BIN/benchctl" port)
   case $system in
     fastmcp) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libcalculator.so" \
+      --stateless true --watch false --port "$port" "${EXTRA[@]}" >"$WORK/$system.log" 2>&1 & ;;
+    fastmcp-progress) mode=progress
+      valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libtest_plugin.so" \
       --stateless true --watch false --port "$port" "${EXTRA[@]}" >"$WORK/$system.log" 2>&1 & ;;
     ceiling) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/ceiling" "$port" >"$WORK/$system.log" 2>&1 & ;;
     *) die "unknown system $system" ;;
   esac
   PID=$!
   "$BIN/benchctl" wait-ready "127.0.0.1:$port" 120000 || die "$system did not start: $(tail -5 "$WORK/$system.log")"
-  "$BIN/benchctl" calls "127.0.0.1:$port" "$calls" ${PROTOCOL:+"$PROTOCOL"} >/dev/null || die "$system: calls failed"
+  "$BIN/benchctl" calls "127.0.0.1:$port" "$calls" ${mode:+"$mode"} >/dev/null || die "$system: calls failed"
   # callgrind writes its counts when the process ends by itself or by a catchable signal.
   for sig in INT TERM KILL; do
     kill -"$sig" "$PID" 2>/dev/null || true

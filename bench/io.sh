@@ -9,6 +9,10 @@
 #            StreamableHttpService without sessions, JSON responses
 #   ts       TypeScript fastmcp (bench/ts/server.mjs): an `execute: async` tool awaiting a
 #            setTimeout promise; httpStream, stateless, JSON responses
+#   ceiling  bench/src/bin/ceiling.rs in `io` mode: bare axum + serde_json whose handler awaits
+#            tokio::time::sleep and answers the same text; no MCP, no plugin. Its RSS per
+#            in-flight call is what the HTTP stack (hyper's buffers, a task per connection)
+#            costs any server built on it
 # One load generator (wrk + bench/wrk/call.lua, which checks every body for `waited 50 ms`),
 # servers pinned to SERVER_CPU and wrk to GEN_CPU. Every run gets a fresh server process (so
 # its memory figures are its own): start, one checked call, idle RSS, warm-up, measured run
@@ -21,7 +25,7 @@
 #
 # Usage: bash bench/io.sh
 # Knobs (environment): DURATION=10 ROUNDS=2 LEVELS="256 1024 4096" WARMUP=2 TIMEOUT=5
-#   SERVER_CPU=0 GEN_CPU=1 SYSTEMS="fastmcp rmcp ts" WAIT_QUIET=0 KEEP_LOGS=0 BUILD=1
+#   SERVER_CPU=0 GEN_CPU=1 SYSTEMS="fastmcp rmcp ts ceiling" WAIT_QUIET=0 KEEP_LOGS=0 BUILD=1
 #   TIMEOUT     wrk's --timeout in seconds: a slower response counts as an error
 #   BUILD=0     use the binaries already in target/release instead of building
 #   WAIT_QUIET=S  wait up to S seconds for the 1-minute load average to drop to 1.0 first
@@ -40,7 +44,7 @@ WARMUP=${WARMUP:-2}
 TIMEOUT=${TIMEOUT:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 GEN_CPU=${GEN_CPU:-1}
-SYSTEMS=${SYSTEMS:-"fastmcp rmcp ts"}
+SYSTEMS=${SYSTEMS:-"fastmcp rmcp ts ceiling"}
 WAIT_QUIET=${WAIT_QUIET:-0}
 KEEP_LOGS=${KEEP_LOGS:-0}
 BUILD=${BUILD:-1}
@@ -66,7 +70,7 @@ for c in $LEVELS; do
   if ((c > MAX_LEVEL)); then MAX_LEVEL=$c; fi
 done
 for s in $SYSTEMS; do
-  case $s in fastmcp | fastmcp-isolated | rmcp | ts) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp or ts)" ;; esac
+  case $s in fastmcp | fastmcp-isolated | rmcp | ts | ceiling) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp, ts or ceiling)" ;; esac
 done
 [[ -n $SYSTEMS ]] || die "SYSTEMS is empty"
 
@@ -107,14 +111,14 @@ if [[ $BUILD == 1 ]]; then
   # transport) would unify into the rmcp that the measured fastmcp binary links.
   log "cargo build --release -p fastmcp -p test-plugin; cargo build --release -p fastmcp-bench (fastmcp $FASTMCP_REV)"
   "$CARGO" build --release -p fastmcp -p test-plugin
-  "$CARGO" build --release -p fastmcp-bench --bin rmcp_io --bin benchctl
+  "$CARGO" build --release -p fastmcp-bench --bin rmcp_io --bin benchctl --bin ceiling
 fi
 BUILT="$ROOT/target/release"
 mkdir -p "$WORK/bin" "$WORK/plugin"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
 # fastmcp-plugin-host beside fastmcp, as installed: fastmcp-isolated runs its plugin in it.
-for f in fastmcp fastmcp-plugin-host rmcp_io benchctl; do
+for f in fastmcp fastmcp-plugin-host rmcp_io benchctl ceiling; do
   [[ -x $BUILT/$f ]] || die "$BUILT/$f is missing (run with BUILD=1)"
   cp "$BUILT/$f" "$WORK/bin/"
 done
@@ -154,6 +158,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets SERVER_PID
     fastmcp) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     fastmcp-isolated) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --isolate=true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     rmcp) taskset -c "$SERVER_CPU" "$WORK/bin/rmcp_io" "$2" >"$out" 2>&1 & ;;
+    ceiling) taskset -c "$SERVER_CPU" "$WORK/bin/ceiling" "$2" io >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$2" >"$out" 2>&1 & ;;
   esac
   SERVER_PID=$!

@@ -6,10 +6,13 @@
 //! benchctl check ADDR [SESSION_ID]      one tools/call of calculate(add 2 3); exit 1 unless `Result: 5`
 //! benchctl init ADDR                    initialize + notifications/initialized; prints the session id
 //! benchctl sessions ADDR N              N initialize requests on one keep-alive connection
-//! benchctl calls ADDR N [REVISION]      N sequential tools/call of calculate on one keep-alive
+//! benchctl calls ADDR N [MODE]          N sequential tools/call of calculate on one keep-alive
 //!                                       connection, each checked for `Result: 5` (callgrind.sh);
-//!                                       REVISION `2026-07-28` sends that revision's requests
-//!                                       (its headers and `_meta`) instead of 2025-06-18 ones
+//!                                       MODE `2026-07-28` sends that revision's requests
+//!                                       (its headers and `_meta`) instead of 2025-06-18 ones;
+//!                                       MODE `progress` calls the test plugin's `progress_once`
+//!                                       with a progressToken instead, each answer checked for the
+//!                                       progress event and then the result (an SSE body)
 //! benchctl cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG...
 //!     spawns CMD N times (each `{port}` in the arguments replaced by a fresh free port, the
 //!     child pinned to CPU C), polls `GET /ready` on 127.0.0.1:PORT until it answers 200, kills
@@ -27,6 +30,16 @@ const CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n
 const CALL_PER_REQUEST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"calculate","arguments":{"operation":"add","a":2,"b":3},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"fastmcp-bench","version":"0.1.0"}}}}"#;
 /// The revision [`CALL_PER_REQUEST`] speaks.
 const PER_REQUEST: &str = "2026-07-28";
+/// The context-tool call: the test plugin's `progress_once`, asked for progress.
+const CALL_PROGRESS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"progress_once","arguments":{},"_meta":{"progressToken":1}}}"#;
+
+/// What `calls` sends.
+#[derive(Clone, Copy, PartialEq)]
+enum CallMode {
+    Calculate,
+    PerRequest,
+    Progress,
+}
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fastmcp-bench","version":"0.1.0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 /// The most sessions `sessions` will create.
@@ -37,7 +50,7 @@ const MAX_CALLS: usize = 10_000_000;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: benchctl port | wait-ready ADDR [TIMEOUT_MS] | check ADDR [SESSION] | init ADDR | sessions ADDR N | \
-         calls ADDR N [2026-07-28] | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
+         calls ADDR N [2026-07-28|progress] | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
     );
     ExitCode::from(2)
 }
@@ -64,13 +77,14 @@ fn main() -> ExitCode {
             _ => return usage(),
         },
         Some("calls") if (3..=4).contains(&args.len()) => {
-            let per_request = match args.get(3).map(String::as_str) {
-                None => false,
-                Some(PER_REQUEST) => true,
+            let mode = match args.get(3).map(String::as_str) {
+                None => CallMode::Calculate,
+                Some(PER_REQUEST) => CallMode::PerRequest,
+                Some("progress") => CallMode::Progress,
                 Some(_) => return usage(),
             };
             match args[2].parse::<usize>() {
-                Ok(n) if n <= MAX_CALLS => calls(&args[1], n, per_request),
+                Ok(n) if n <= MAX_CALLS => calls(&args[1], n, mode),
                 _ => return usage(),
             }
         }
@@ -161,21 +175,36 @@ fn sessions(addr: &str, n: usize) -> Result<()> {
     Ok(())
 }
 
-/// `n` calls of calculate; `per_request` sends them as protocol 2026-07-28 requests.
-fn calls(addr: &str, n: usize, per_request: bool) -> Result<()> {
+/// Whether `body` is the answer `mode` expects: the sum, or the progress event and after it
+/// the result.
+fn expected(mode: CallMode, body: &str) -> bool {
+    match mode {
+        CallMode::Calculate | CallMode::PerRequest => body.contains("Result: 5"),
+        CallMode::Progress => match body.find("notifications/progress") {
+            Some(at) => body[at..].contains("\"result\""),
+            None => false,
+        },
+    }
+}
+
+/// `n` calls of calculate (as protocol 2026-07-28 requests with `PerRequest`), or of the test
+/// plugin's `progress_once` with a progress token.
+fn calls(addr: &str, n: usize, mode: CallMode) -> Result<()> {
     let mut conn = connect(addr)?;
     let started = Instant::now();
     let headers = [("Mcp-Method", "tools/call"), ("Mcp-Name", "calculate")];
     for i in 0..n {
-        let reply = if per_request {
-            conn.post_version("/mcp", CALL_PER_REQUEST, PER_REQUEST, &headers)
-        } else {
-            conn.post_with("/mcp", CALL, &[])
+        let reply = match mode {
+            CallMode::PerRequest => {
+                conn.post_version("/mcp", CALL_PER_REQUEST, PER_REQUEST, &headers)
+            }
+            CallMode::Calculate => conn.post_with("/mcp", CALL, &[]),
+            CallMode::Progress => conn.post_with("/mcp", CALL_PROGRESS, &[]),
         };
         let (status, body) = reply
             .map(|r| (r.status, r.body))
             .map_err(|e| format!("call {i}: {e}"))?;
-        if status != 200 || !body.contains("Result: 5") {
+        if status != 200 || !expected(mode, &body) {
             return Err(format!("call {i}: unexpected answer: {status} {body}"));
         }
     }

@@ -7,7 +7,11 @@
 //! No MCP machinery at all: no header checks, no sessions, no plugin, no logging. Same runtime
 //! as fastmcp (tokio multi-thread with the default worker count, `axum::serve`).
 //!
-//! Run: `ceiling PORT` (listens on 127.0.0.1 only).
+//! `ceiling PORT io` serves `tools/call io_wait {"ms": N}` instead (`bench/io.sh`): the handler
+//! awaits `tokio::time::sleep` for N ms and answers `waited N ms`, the least a server on this
+//! HTTP stack holds per in-flight call.
+//!
+//! Run: `ceiling PORT [io]` (listens on 127.0.0.1 only).
 
 use axum::Router;
 use axum::body::Bytes;
@@ -103,6 +107,53 @@ async fn mcp(body: Bytes) -> Response {
     }
 }
 
+#[derive(Deserialize)]
+struct WaitRequest<'a> {
+    #[serde(borrow)]
+    id: &'a RawValue,
+    method: &'a str,
+    params: WaitParams<'a>,
+}
+
+#[derive(Deserialize)]
+struct WaitParams<'a> {
+    name: &'a str,
+    arguments: WaitArguments,
+}
+
+#[derive(Deserialize)]
+struct WaitArguments {
+    ms: u64,
+}
+
+/// The I/O-bound variant: `io_wait` sleeps on the runtime, holding no thread.
+async fn io_wait(body: Bytes) -> Response {
+    let req: WaitRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(None, -32700, &format!("Parse error: {e}")),
+    };
+    if req.method != "tools/call" || req.params.name != "io_wait" || req.params.arguments.ms > 60_000
+    {
+        return error(Some(req.id), -32601, "only tools/call of io_wait, ms <= 60000");
+    }
+    let ms = req.params.arguments.ms;
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    let response = Reply {
+        jsonrpc: "2.0",
+        id: req.id,
+        result: ToolResult {
+            content: [Text {
+                kind: "text",
+                text: format!("waited {ms} ms"),
+            }],
+        },
+    };
+    match serde_json::to_string(&response) {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => error(Some(req.id), -32603, &e.to_string()),
+    }
+}
+
 async fn ready() -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -117,9 +168,15 @@ async fn main() -> std::io::Result<()> {
         .nth(1)
         .and_then(|p| p.parse().ok())
         .unwrap_or(8080);
-    let app = Router::new()
-        .route("/ready", get(ready))
-        .route("/mcp", post(mcp));
+    let app = match std::env::args().nth(2).as_deref() {
+        None => Router::new().route("/mcp", post(mcp)),
+        Some("io") => Router::new().route("/mcp", post(io_wait)),
+        Some(other) => {
+            eprintln!("usage: ceiling PORT [io] (got {other:?})");
+            std::process::exit(2);
+        }
+    };
+    let app = app.route("/ready", get(ready));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await
 }
