@@ -132,9 +132,15 @@ async fn io_wait(body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return error(None, -32700, &format!("Parse error: {e}")),
     };
-    if req.method != "tools/call" || req.params.name != "io_wait" || req.params.arguments.ms > 60_000
+    if req.method != "tools/call"
+        || req.params.name != "io_wait"
+        || req.params.arguments.ms > 60_000
     {
-        return error(Some(req.id), -32601, "only tools/call of io_wait, ms <= 60000");
+        return error(
+            Some(req.id),
+            -32601,
+            "only tools/call of io_wait, ms <= 60000",
+        );
     }
     let ms = req.params.arguments.ms;
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
