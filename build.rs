@@ -9,6 +9,11 @@
 //!
 //! Exports `FASTMCP_SOURCE_HASH` to the crate, and writes the list of hashed files to
 //! `$OUT_DIR/source_hash_inputs.txt` so a unit test can check what the hash covers.
+//!
+//! It also hands the linker the code-layout scripts of `link/` ([`LINK_ORDER`]): each places
+//! the functions a binary runs to start and serve together at the front of its code, so an
+//! idle process touches fewer 64 KiB fault-around windows of it (docs/performance.md, "Code
+//! layout"; `bench/link-order.sh` regenerates them).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,6 +27,14 @@ const INPUTS: &[&str] = &[
     "tool-plugins/fastmcp-abi/Cargo.toml",
     "tool-plugins/fastmcp-abi/src",
 ];
+
+/// Which binary gets which code-layout script (an `INSERT` linker script, which GNU ld and lld
+/// both add to their default layout).
+const LINK_ORDER: &[(&str, &str)] = &[("fastmcp", "link/fastmcp.ld")];
+
+/// Set to `0` to link without the layout scripts (for a linker that does not read `INSERT`
+/// scripts, such as mold).
+const LINK_ORDER_ENV: &str = "FASTMCP_LINK_ORDER";
 
 /// The build settings that change the compiled code without changing a source file.
 const SETTINGS: &[&str] = &["PROFILE", "OPT_LEVEL", "DEBUG", "TARGET", "RUSTC"];
@@ -53,6 +66,36 @@ fn main() {
         .map(|f| format!("{}\n", f.to_string_lossy()))
         .collect();
     fs::write(out.join("source_hash_inputs.txt"), list).expect("write OUT_DIR");
+    link_order(&root);
+}
+
+/// Passes each binary its layout script, on ELF Linux targets only, unless switched off. A
+/// script that matches nothing (stale names) costs only the gain; a missing one is skipped
+/// (a package without `link/`).
+fn link_order(root: &Path) {
+    println!("cargo::rerun-if-env-changed={LINK_ORDER_ENV}");
+    println!("cargo::rerun-if-changed=link");
+    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
+    let off = std::env::var(LINK_ORDER_ENV).is_ok_and(|v| v == "0");
+    // mold and other linkers read only part of the script language.
+    let other_linker = std::env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|f| {
+        f.split('\x1f').any(|flag| {
+            flag.contains("fuse-ld=")
+                && !flag.contains("fuse-ld=lld")
+                && !flag.contains("fuse-ld=bfd")
+        })
+    });
+    if !linux || off || other_linker {
+        return;
+    }
+    for (bin, script) in LINK_ORDER {
+        let path = root.join(script);
+        let text = path.to_string_lossy();
+        // `-Wl,` splits at commas.
+        if path.is_file() && !text.contains(',') {
+            println!("cargo::rustc-link-arg-bin={bin}=-Wl,-T,{text}");
+        }
+    }
 }
 
 /// Adds `rel` (a file, or every file under a directory) to `files`, leaving out hidden files

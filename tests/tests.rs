@@ -10,6 +10,7 @@ mod backpressure;
 mod blocking;
 mod c_header;
 mod c_plugin;
+mod code_layout;
 mod commands;
 mod config_cli;
 mod conformance_plugin;

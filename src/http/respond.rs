@@ -139,9 +139,11 @@ pub(crate) fn inline_response(answer: InlineAnswer) -> Response {
     if answer.messages.is_empty() {
         return json_response(answer.response);
     }
-    let mut body = Vec::new();
-    for message in answer.messages.iter().chain([&answer.response]) {
-        body.extend_from_slice(&sse::event(message, None));
+    let messages = || answer.messages.iter().chain([&answer.response]);
+    let size = messages().map(|m| m.len() + sse::EVENT_OVERHEAD).sum();
+    let mut body = String::with_capacity(size);
+    for message in messages() {
+        sse::write_event(&mut body, message, None);
     }
     sse::response(axum::body::Body::from(body))
 }

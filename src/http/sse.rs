@@ -41,16 +41,24 @@ pub(crate) const SESSION_BACKLOG: usize = 1024;
 
 /// A `message` event carrying one JSON-RPC message, with an id when resumable.
 pub(crate) fn event(json: &str, id: Option<&str>) -> Bytes {
-    let mut s = String::with_capacity(json.len() + 40);
-    if let Some(id) = id {
-        s.push_str("id: ");
-        s.push_str(id);
-        s.push('\n');
-    }
-    s.push_str("event: message\ndata: ");
-    s.push_str(json);
-    s.push_str("\n\n");
+    let mut s = String::with_capacity(json.len() + EVENT_OVERHEAD);
+    write_event(&mut s, json, id);
     Bytes::from(s)
+}
+
+/// What [`write_event`] adds to a message without an id, and a little room for one.
+pub(crate) const EVENT_OVERHEAD: usize = 40;
+
+/// Appends one `message` event with `json` as its data (and `id`, if any) to `out`.
+pub(crate) fn write_event(out: &mut String, json: &str, id: Option<&str>) {
+    if let Some(id) = id {
+        out.push_str("id: ");
+        out.push_str(id);
+        out.push('\n');
+    }
+    out.push_str("event: message\ndata: ");
+    out.push_str(json);
+    out.push_str("\n\n");
 }
 
 /// An SSE response around `body`.

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use rmcp::model::ProgressToken;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::mpsc::{Receiver, Sender, UnboundedSender, channel};
 
@@ -286,10 +287,9 @@ impl RequestSink {
             None => false,
         }
     }
-}
 
-impl CallSink for RequestSink {
-    fn notify(&self, method: &str, params: Value) {
+    /// Shapes a notification with this request's [`Route`] and sends it, or the stream's close.
+    fn route(&self, method: &str, shape: impl FnOnce(&Route) -> Option<Shaped>) {
         // A tool that keeps logging after its client left should not pay for serializing.
         if self.outbound.as_ref().is_some_and(OutboundTx::is_closed)
             && method != "notifications/resources/updated"
@@ -301,17 +301,27 @@ impl CallSink for RequestSink {
             wants_log: &|level| self.protocol.wants_log(level),
             updates: self.updates.as_ref(),
         };
-        match route.shape(method, params) {
-            Shaped::Message(message) => {
+        match shape(&route) {
+            Some(Shaped::Message(message)) => {
                 self.send(message);
             }
-            Shaped::CloseStream => {
+            Some(Shaped::CloseStream) => {
                 if let Some(tx) = &self.outbound {
                     tx.send(Outbound::CloseStream);
                 }
             }
-            Shaped::Done => {}
+            Some(Shaped::Done) | None => {}
         }
+    }
+}
+
+impl CallSink for RequestSink {
+    fn notify(&self, method: &str, params: Value) {
+        self.route(method, |route| Some(route.shape(method, params)));
+    }
+
+    fn notify_raw(&self, method: &str, params: &RawValue) {
+        self.route(method, |route| route.shape_raw_or_parse(method, params));
     }
 
     fn request(
@@ -385,29 +395,45 @@ impl BufferedSink {
         }
     }
 
+    /// Without a session, log messages go out at the default level.
+    fn route(&self) -> Route<'_> {
+        Route {
+            progress_token: self.progress_token.as_ref(),
+            wants_log: &default_level,
+            updates: Some(&self.updates),
+        }
+    }
+
+    /// Keeps a shaped notification for the answer. Closing the stream early means nothing when
+    /// the answer comes all at once.
+    fn keep(&self, shaped: Shaped) {
+        if let Shaped::Message(message) = shaped {
+            self.messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(message);
+        }
+    }
+
     /// The messages collected, oldest first.
     pub(crate) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.messages.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
+/// Whether a log message of `level` goes out at the default level.
+fn default_level(level: &str) -> bool {
+    super::session::level_index(level).is_some_and(|l| l >= super::session::DEFAULT_LOG_LEVEL)
+}
+
 impl CallSink for BufferedSink {
     fn notify(&self, method: &str, params: Value) {
-        let wants_log = |level: &str| {
-            super::session::level_index(level)
-                .is_some_and(|l| l >= super::session::DEFAULT_LOG_LEVEL)
-        };
-        let route = Route {
-            progress_token: self.progress_token.as_ref(),
-            wants_log: &wants_log,
-            updates: Some(&self.updates),
-        };
-        // Closing the stream early means nothing when the answer comes all at once.
-        if let Shaped::Message(message) = route.shape(method, params) {
-            self.messages
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(message);
+        self.keep(self.route().shape(method, params));
+    }
+
+    fn notify_raw(&self, method: &str, params: &RawValue) {
+        if let Some(shaped) = self.route().shape_raw_or_parse(method, params) {
+            self.keep(shaped);
         }
     }
 
@@ -422,5 +448,6 @@ impl CallSink for BufferedSink {
     }
 }
 
+mod raw;
 #[cfg(test)]
 mod tests;

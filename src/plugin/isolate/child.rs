@@ -299,6 +299,15 @@ impl CallSink for ChildSink {
         self.child.send(wire::NOTIFY, self.call, &payload);
     }
 
+    fn notify_raw(&self, method: &str, params: &serde_json::value::RawValue) {
+        let note = wire::NoteRef {
+            method: method.into(),
+            params: Some(params),
+        };
+        let payload = serde_json::to_vec(&note).unwrap_or_default();
+        self.child.send(wire::NOTIFY, self.call, &payload);
+    }
+
     fn request(
         &self,
         method: &str,

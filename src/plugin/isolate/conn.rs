@@ -318,9 +318,10 @@ impl Conn {
                 }
                 wire::NOTIFY => {
                     let sink = lock(&self.calls).get(&frame.id).map(|w| w.sink.clone());
-                    let note = serde_json::from_slice::<Outgoing>(&frame.payload);
+                    let note = serde_json::from_slice::<wire::NoteRef>(&frame.payload);
                     if let (Some(sink), Ok(note)) = (sink, note) {
-                        sink.notify(&note.method, note.params);
+                        let params = note.params.unwrap_or(serde_json::value::RawValue::NULL);
+                        sink.notify_raw(&note.method, params);
                     }
                 }
                 wire::REQUEST => self.ask_client(frame.id, &frame.payload),
