@@ -31,7 +31,10 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 }
 
 fn c_str(b: &[u8], at: usize) -> String {
-    let end = b[at..].iter().position(|&c| c == 0).map_or(b.len(), |n| at + n);
+    let end = b[at..]
+        .iter()
+        .position(|&c| c == 0)
+        .map_or(b.len(), |n| at + n);
     String::from_utf8_lossy(&b[at..end]).into_owned()
 }
 
@@ -83,7 +86,10 @@ fn fastmcp_is_linked_with_its_hot_functions_first() {
         let names: Vec<&str> = sections.iter().map(|s| s.name.as_str()).collect();
         panic!("{path} has no {HOT} section: build.rs did not pass link/fastmcp.ld? {names:?}")
     });
-    let text = sections.iter().find(|s| s.name == ".text").expect("a .text");
+    let text = sections
+        .iter()
+        .find(|s| s.name == ".text")
+        .expect("a .text");
     assert!(hot.addr < text.addr, "{HOT} comes before .text");
     // `fastmcp::main` (legacy mangling) runs in every process: the script must hold it.
     let main = symbol(&elf, &sections, "_ZN7fastmcp4main17h").expect("fastmcp::main");
