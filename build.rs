@@ -9,9 +9,18 @@
 //!
 //! Exports `FASTMCP_SOURCE_HASH` to the crate, and writes the list of hashed files to
 //! `$OUT_DIR/source_hash_inputs.txt` so a unit test can check what the hash covers.
+//!
+//! It also links `fastmcp-plugin-host` with `src/bin/plugin_host.ld`, a linker script that
+//! groups the code an idle child runs at the start of its text, so the child maps fewer 64 KiB
+//! fault-around windows of it (docs/performance.md, "Memory of an idle child"). Only that
+//! binary, only on Linux, and only when a test link with the same compiler, target, linker and
+//! flags accepts the script: GNU ld and lld do, a linker without `INSERT` (mold) would fail the
+//! build, so it is left out with a warning. `FASTMCP_CHILD_LINK_ORDER` tells the crate's tests
+//! which way it went.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// What the hash covers, relative to the package root; directories are walked.
 const INPUTS: &[&str] = &[
@@ -53,6 +62,87 @@ fn main() {
         .map(|f| format!("{}\n", f.to_string_lossy()))
         .collect();
     fs::write(out.join("source_hash_inputs.txt"), list).expect("write OUT_DIR");
+
+    let status = match link_child_hot_code(&root, &out) {
+        Ok(()) => "applied".to_owned(),
+        Err(why) => why,
+    };
+    println!("cargo::rustc-env=FASTMCP_CHILD_LINK_ORDER={status}");
+}
+
+/// The linker script of `fastmcp-plugin-host` (made by `FORMAT=ld bash bench/child-order.sh`);
+/// under `src/`, so it is part of the source hash and a change reruns this script.
+const CHILD_LINK_SCRIPT: &str = "src/bin/plugin_host.ld";
+
+/// Passes [`CHILD_LINK_SCRIPT`] to the link of `fastmcp-plugin-host` when it applies, or says
+/// why not.
+fn link_child_hot_code(root: &Path, out: &Path) -> Result<(), String> {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return Err("not linked with it: the script is for Linux (ELF) targets".into());
+    }
+    let script = root.join(CHILD_LINK_SCRIPT);
+    let text = fs::read(&script).map_err(|e| format!("not linked with it: {e}"))?;
+    let arg = format!("-T{}", script.display());
+    if let Err(why) = linker_accepts(&arg, &text, out) {
+        println!(
+            "cargo::warning=fastmcp-plugin-host is linked without {CHILD_LINK_SCRIPT} (an idle \
+             isolated plugin then maps more of its code): the linker rejected it: {why}"
+        );
+        return Err(format!("linker rejected it: {why}"));
+    }
+    println!("cargo::rustc-link-arg-bin=fastmcp-plugin-host={arg}");
+    Ok(())
+}
+
+/// Links an empty program with `link_arg` as cargo would link ours: same compiler, target,
+/// flags and configured linker. The answer is kept in `OUT_DIR` under a hash of all of those
+/// and the script's text, so this script's reruns (every source change) link only once.
+fn linker_accepts(link_arg: &str, script: &[u8], out: &Path) -> Result<(), String> {
+    let var = |name| std::env::var(name).unwrap_or_default();
+    let (rustc, target, linker) = (var("RUSTC"), var("TARGET"), var("RUSTC_LINKER"));
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let mut key = fnv1a(FNV_OFFSET, script);
+    for part in [link_arg, &rustc, &target, &linker, &flags] {
+        key = fnv1a(fnv1a(key, part.as_bytes()), &[0]);
+    }
+    let answer = out.join(format!("link_probe_{key:016x}.txt"));
+    if let Ok(kept) = fs::read_to_string(&answer) {
+        return if kept.is_empty() { Ok(()) } else { Err(kept) };
+    }
+    let source = out.join("link_probe.rs");
+    fs::write(&source, "fn main() {}\n").expect("write OUT_DIR");
+    let mut cmd = Command::new(&rustc);
+    cmd.args(["--crate-type", "bin", "--crate-name", "link_probe"])
+        .args(["--target", &target, "-o"])
+        .arg(out.join("link_probe"))
+        .arg(format!("-Clink-arg={link_arg}"))
+        .args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    if !linker.is_empty() {
+        cmd.arg(format!("-Clinker={linker}"));
+    }
+    let result = match cmd.arg(&source).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(linker_message(&String::from_utf8_lossy(&o.stderr))),
+        Err(e) => Err(format!("cannot run {rustc}: {e}")),
+    };
+    fs::write(&answer, result.as_ref().err().map_or("", String::as_str)).expect("write OUT_DIR");
+    result
+}
+
+/// The line of rustc's report that carries the linker's own complaint (rustc's first line only
+/// says that linking failed; its notes hold the command and then what the linker said).
+fn linker_message(stderr: &str) -> String {
+    let lines = || {
+        stderr
+            .lines()
+            .map(|l| l.trim().trim_start_matches("= note:").trim())
+    };
+    lines()
+        .skip(1)
+        .find(|l| l.contains("error") || l.contains("fatal"))
+        .or_else(|| lines().find(|l| !l.is_empty()))
+        .unwrap_or("no message")
+        .to_owned()
 }
 
 /// Adds `rel` (a file, or every file under a directory) to `files`, leaving out hidden files
