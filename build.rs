@@ -78,10 +78,13 @@ const CHILD_LINK_SCRIPT: &str = "src/bin/plugin_host.ld";
 /// why not.
 fn link_child_hot_code(root: &Path, out: &Path) -> Result<(), String> {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
-        return Err("not linked with it: the script is for Linux (ELF) targets".into());
+        return Err(format!(
+            "not linked with {CHILD_LINK_SCRIPT}: it is for Linux (ELF) targets"
+        ));
     }
     let script = root.join(CHILD_LINK_SCRIPT);
-    let text = fs::read(&script).map_err(|e| format!("not linked with it: {e}"))?;
+    let text =
+        fs::read(&script).map_err(|e| format!("not linked with {CHILD_LINK_SCRIPT}: {e}"))?;
     let arg = format!("-T{}", script.display());
     if let Err(why) = linker_accepts(&arg, &text, out) {
         println!(

@@ -26,6 +26,7 @@ mod inline_context;
 mod inspector_stdio;
 mod io_isolation;
 mod isolate;
+mod isolate_code_layout;
 mod isolate_crash;
 mod isolate_exe;
 mod isolate_sandbox;
