@@ -13,8 +13,9 @@
 # function) with the mangling's hashes left out (`...17h*`, `Cs*_`), so the list survives the
 # hash changes that come with every change of the code, the compiler or the dependencies'
 # features.
-# Whole modules the profile cannot see or that the test in tests/isolate_code_layout.rs relies
-# on (the sandbox, seccompiler, `plugin::isolate::child`) go in as path globs. Regenerate it
+# Whole modules the profile cannot see (the sandbox and the crates it uses, std's stack
+# overflow guard: under valgrind they take other paths) or that tests/isolate_code_layout.rs
+# relies on (`plugin::isolate::child`) go in as path globs. Regenerate it
 # when the child's code changes much (a new dependency on its path, a reworked serve loop),
 # or when `bash bench/child-rss.sh` shows the code Rss of `fastmcp-plugin-host` growing past
 # ~700 KiB: a function that is no longer named in the list costs only its window, never the
@@ -27,8 +28,8 @@
 # Its names carry hashes, so it only fits the build it was profiled from.
 #
 # Needs valgrind (callgrind). Valgrind cannot run the seccomp filter, so the profile runs with
-# --plugin-allow-net true; the sandbox's and seccompiler's functions are added whole. Talks to
-# 127.0.0.1 only.
+# --plugin-allow-net true; the sandbox's functions and those of the crates it uses are added
+# whole. Talks to 127.0.0.1 only.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 REL=${REL:-$ROOT/target/release}
@@ -61,7 +62,8 @@ HOOK="bash $WORK/hook.sh" EXTRA="--plugin-allow-net true" SETTLE=5 FASTMCP_BIN="
   CALC_SO="$WORK/libcalculator.so" bash "$ROOT/bench/child-rss.sh" >/dev/null
 profile=$(ls "$WORK"/cg.*.1 | head -1)
 python3 - "$FORMAT" "$profile" "$WORK/maps" "$WORK/fastmcp-plugin-host.real" \
-  fastmcp::sandbox seccompiler fastmcp::plugin::isolate::child >"$WORK/out" <<'PY'
+  fastmcp::sandbox seccompiler landlock enumflags2 fastmcp::plugin::isolate::child \
+  std::sys::pal::unix::stack_overflow >"$WORK/out" <<'PY'
 """Symbols of the binary whose code the callgrind profile ran, in address order."""
 import bisect, re, subprocess, sys
 fmt, profile, maps, binary, *whole = sys.argv[1:]
@@ -128,9 +130,14 @@ def pattern(name):
     return f".text.{name}"
 
 patterns = [pattern(name) for name in ordered]
+# A whole module: its own functions (legacy `_ZN<path>`, v0 `...<path without the crate>`,
+# which is the same run of components whether the crate is named or back-referenced), and
+# every function whose name mentions it (trait impls, drop glue, generics over its types).
 for path in whole:
-    dots = path.replace("::", "..")
-    patterns += [f".text.{legacy_path(path)}*", f".text._ZN*_$LT${dots}..*"]
+    parts = path.split("::")
+    v0 = "".join(f"{len(c)}{c}" for c in parts[1:] or parts)
+    dots = "..".join(parts)
+    patterns += [f".text.{legacy_path(path)}*", f".text._ZN*{dots}..*", f".text._R*{v0}*"]
 patterns = list(dict.fromkeys(patterns))
 print(f"{len(patterns)} patterns", file=sys.stderr)
 print(f"""/* The code an isolated plugin's child runs (start, one call, idle), linked together.
