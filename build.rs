@@ -14,8 +14,8 @@
 //! groups the code an idle child runs at the start of its text, so the child maps fewer 64 KiB
 //! fault-around windows of it (docs/performance.md, "Memory of an idle child"). Only that
 //! binary, only on Linux, and only when a test link with the same compiler, target, linker and
-//! flags accepts the script: GNU ld and lld do, a linker without `INSERT` (mold) would fail the
-//! build, so it is left out with a warning. `FASTMCP_CHILD_LINK_ORDER` tells the crate's tests
+//! flags accepts the script: GNU ld and lld do; a linker that rejects it (one without `INSERT`)
+//! would fail the build, so it is left out there, with a warning. `FASTMCP_CHILD_LINK_ORDER` tells the crate's tests
 //! which way it went.
 
 use std::fs;

@@ -12,14 +12,13 @@
 # input-section patterns are the profiled functions' section names (`.text.<symbol>`, one per
 # function) with the mangling's hashes left out (`...17h*`, `Cs*_`), so the list survives the
 # hash changes that come with every change of the code, the compiler or the dependencies'
-# features.
-# Whole modules the profile cannot see (the sandbox and the crates it uses, std's stack
-# overflow guard: under valgrind they take other paths) or that tests/isolate_code_layout.rs
-# relies on (`plugin::isolate::child`) go in as path globs. Regenerate it
-# when the child's code changes much (a new dependency on its path, a reworked serve loop),
-# or when `bash bench/child-rss.sh` shows the code Rss of `fastmcp-plugin-host` growing past
-# ~700 KiB: a function that is no longer named in the list costs only its window, never the
-# build. Profile the default build (`cargo build --release -p fastmcp -p calculator`).
+# features. Whole modules the profile cannot see (the sandbox and the crates it uses, std's
+# stack overflow guard: under valgrind they take other paths) or that
+# tests/isolate_code_layout.rs relies on (`plugin::isolate::child`) go in as path globs.
+# Regenerate it when the child's code changes much (a new dependency on its path, a reworked
+# serve loop), or when `bash bench/child-rss.sh` shows the code Rss of `fastmcp-plugin-host`
+# growing past ~750 KiB: a function that is no longer named in the list costs only its window,
+# never the build. Profile the default build (`cargo build --release -p fastmcp -p calculator`).
 #
 # FORMAT=order (the default) writes an lld `--symbol-ordering-file` of full mangled names to
 # target/release/plugin-host.order instead, for experiments with exact symbol order:
