@@ -10,13 +10,18 @@
 //! Exports `FASTMCP_SOURCE_HASH` to the crate, and writes the list of hashed files to
 //! `$OUT_DIR/source_hash_inputs.txt` so a unit test can check what the hash covers.
 //!
-//! It also hands the linker the code-layout scripts of `link/` ([`LINK_ORDER`]): each places
-//! the functions a binary runs to start and serve together at the front of its code, so an
-//! idle process touches fewer 64 KiB fault-around windows of it (docs/performance.md, "Code
-//! layout"; `bench/link-order.sh` regenerates them).
+//! It also links each binary with its code-layout script ([`LINK_SCRIPTS`]): an `INSERT`
+//! linker script that groups the code the process runs to start, serve and idle at the start
+//! of its text, so it maps fewer 64 KiB fault-around windows of it (docs/performance.md, "Code
+//! layout" and "Memory of an idle child"). Only on Linux, and only when a test link with the
+//! same compiler, target, linker and flags accepts the script: GNU ld and lld do; a linker
+//! that rejects it (one without `INSERT`) would fail the build, so it is left out there, with
+//! a warning. `FASTMCP_HOST_LINK_ORDER` and `FASTMCP_CHILD_LINK_ORDER` tell the crate's tests
+//! which way it went.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// What the hash covers, relative to the package root; directories are walked.
 const INPUTS: &[&str] = &[
@@ -27,14 +32,6 @@ const INPUTS: &[&str] = &[
     "tool-plugins/fastmcp-abi/Cargo.toml",
     "tool-plugins/fastmcp-abi/src",
 ];
-
-/// Which binary gets which code-layout script (an `INSERT` linker script, which GNU ld and lld
-/// both add to their default layout).
-const LINK_ORDER: &[(&str, &str)] = &[("fastmcp", "link/fastmcp.ld")];
-
-/// Set to `0` to link without the layout scripts (for a linker that does not read `INSERT`
-/// scripts, such as mold).
-const LINK_ORDER_ENV: &str = "FASTMCP_LINK_ORDER";
 
 /// The build settings that change the compiled code without changing a source file.
 const SETTINGS: &[&str] = &["PROFILE", "OPT_LEVEL", "DEBUG", "TARGET", "RUSTC"];
@@ -66,36 +63,112 @@ fn main() {
         .map(|f| format!("{}\n", f.to_string_lossy()))
         .collect();
     fs::write(out.join("source_hash_inputs.txt"), list).expect("write OUT_DIR");
-    link_order(&root);
+
+    for script in LINK_SCRIPTS {
+        let status = match link_hot_code(&root, &out, script) {
+            Ok(()) => "applied".to_owned(),
+            Err(why) => why,
+        };
+        println!("cargo::rustc-env={}={status}", script.status_env);
+    }
 }
 
-/// Passes each binary its layout script, on ELF Linux targets only, unless switched off. A
-/// script that matches nothing (stale names) costs only the gain; a missing one is skipped
-/// (a package without `link/`).
-fn link_order(root: &Path) {
-    println!("cargo::rerun-if-env-changed={LINK_ORDER_ENV}");
-    println!("cargo::rerun-if-changed=link");
-    let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
-    let off = std::env::var(LINK_ORDER_ENV).is_ok_and(|v| v == "0");
-    // mold and other linkers read only part of the script language.
-    let other_linker = std::env::var("CARGO_ENCODED_RUSTFLAGS").is_ok_and(|f| {
-        f.split('\x1f').any(|flag| {
-            flag.contains("fuse-ld=")
-                && !flag.contains("fuse-ld=lld")
-                && !flag.contains("fuse-ld=bfd")
-        })
-    });
-    if !linux || off || other_linker {
-        return;
+/// A binary's code-layout script.
+struct LinkScript {
+    bin: &'static str,
+    /// Relative to the package root.
+    path: &'static str,
+    /// The crate's environment variable that says whether it was applied, or why not.
+    status_env: &'static str,
+}
+
+/// `fastmcp`'s is made by `bench/link-order.sh`; `fastmcp-plugin-host`'s by `FORMAT=ld bash
+/// bench/child-order.sh`, and it sits under `src/`, in the source hash of the child's build id.
+const LINK_SCRIPTS: &[LinkScript] = &[
+    LinkScript {
+        bin: "fastmcp",
+        path: "link/fastmcp.ld",
+        status_env: "FASTMCP_HOST_LINK_ORDER",
+    },
+    LinkScript {
+        bin: "fastmcp-plugin-host",
+        path: "src/bin/plugin_host.ld",
+        status_env: "FASTMCP_CHILD_LINK_ORDER",
+    },
+];
+
+/// Passes `script` to the link of its binary when it applies, or says why not.
+fn link_hot_code(root: &Path, out: &Path, script: &LinkScript) -> Result<(), String> {
+    let (bin, rel) = (script.bin, script.path);
+    println!("cargo::rerun-if-changed={rel}");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return Err(format!(
+            "not linked with {rel}: it is for Linux (ELF) targets"
+        ));
     }
-    for (bin, script) in LINK_ORDER {
-        let path = root.join(script);
-        let text = path.to_string_lossy();
-        // `-Wl,` splits at commas.
-        if path.is_file() && !text.contains(',') {
-            println!("cargo::rustc-link-arg-bin={bin}=-Wl,-T,{text}");
-        }
+    let path = root.join(rel);
+    let text = fs::read(&path).map_err(|e| format!("not linked with {rel}: {e}"))?;
+    let arg = format!("-T{}", path.display());
+    if let Err(why) = linker_accepts(&arg, &text, out) {
+        println!(
+            "cargo::warning={bin} is linked without {rel} (an idle process then maps more of \
+             its code): the linker rejected it: {why}"
+        );
+        return Err(format!("linker rejected it: {why}"));
     }
+    println!("cargo::rustc-link-arg-bin={bin}={arg}");
+    Ok(())
+}
+
+/// Links an empty program with `link_arg` as cargo would link ours: same compiler, target,
+/// flags and configured linker. The answer is kept in `OUT_DIR` under a hash of all of those
+/// and the script's text, so this script's reruns (every source change) link only once.
+fn linker_accepts(link_arg: &str, script: &[u8], out: &Path) -> Result<(), String> {
+    let var = |name| std::env::var(name).unwrap_or_default();
+    let (rustc, target, linker) = (var("RUSTC"), var("TARGET"), var("RUSTC_LINKER"));
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let mut key = fnv1a(FNV_OFFSET, script);
+    for part in [link_arg, &rustc, &target, &linker, &flags] {
+        key = fnv1a(fnv1a(key, part.as_bytes()), &[0]);
+    }
+    let answer = out.join(format!("link_probe_{key:016x}.txt"));
+    if let Ok(kept) = fs::read_to_string(&answer) {
+        return if kept.is_empty() { Ok(()) } else { Err(kept) };
+    }
+    let source = out.join("link_probe.rs");
+    fs::write(&source, "fn main() {}\n").expect("write OUT_DIR");
+    let mut cmd = Command::new(&rustc);
+    cmd.args(["--crate-type", "bin", "--crate-name", "link_probe"])
+        .args(["--target", &target, "-o"])
+        .arg(out.join("link_probe"))
+        .arg(format!("-Clink-arg={link_arg}"))
+        .args(flags.split('\x1f').filter(|f| !f.is_empty()));
+    if !linker.is_empty() {
+        cmd.arg(format!("-Clinker={linker}"));
+    }
+    let result = match cmd.arg(&source).output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(linker_message(&String::from_utf8_lossy(&o.stderr))),
+        Err(e) => Err(format!("cannot run {rustc}: {e}")),
+    };
+    fs::write(&answer, result.as_ref().err().map_or("", String::as_str)).expect("write OUT_DIR");
+    result
+}
+
+/// The line of rustc's report that carries the linker's own complaint (rustc's first line only
+/// says that linking failed; its notes hold the command and then what the linker said).
+fn linker_message(stderr: &str) -> String {
+    let lines = || {
+        stderr
+            .lines()
+            .map(|l| l.trim().trim_start_matches("= note:").trim())
+    };
+    lines()
+        .skip(1)
+        .find(|l| l.contains("error") || l.contains("fatal"))
+        .or_else(|| lines().find(|l| !l.is_empty()))
+        .unwrap_or("no message")
+        .to_owned()
 }
 
 /// Adds `rel` (a file, or every file under a directory) to `files`, leaving out hidden files

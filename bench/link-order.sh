@@ -19,13 +19,21 @@ cd "$ROOT"
 CALLS=${CALLS:-300}
 OUT=${OUT:-$ROOT/link/fastmcp.ld}
 command -v valgrind >/dev/null || { echo "link-order.sh: valgrind is needed" >&2; exit 1; }
+WORK=$(mktemp -d)
+PID=""
+cleanup() {
+  [[ -n $PID ]] && kill -KILL "$PID" 2>/dev/null
+  # A failed run leaves the script as it was.
+  if [[ -f $WORK/previous.ld && ! -f $OUT ]]; then mv "$WORK/previous.ld" "$OUT"; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+# Profile a build without the script: callgrind names only code in `.text`, so the functions
+# an older script grouped would show as unknown addresses and drop out of the new one.
+if [[ -f $OUT ]]; then mv "$OUT" "$WORK/previous.ld"; fi
 cargo build --release -p fastmcp -p calculator >&2
 cargo build --release -p fastmcp-bench --bin benchctl >&2
 REL=$ROOT/target/release
-WORK=$(mktemp -d)
-PID=""
-cleanup() { [[ -n $PID ]] && kill -KILL "$PID" 2>/dev/null; rm -rf "$WORK"; }
-trap cleanup EXIT
 cp "$REL/fastmcp" "$REL/libcalculator.so" "$WORK/"
 port=$("$REL/benchctl" port)
 valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$WORK/cg.out" "$WORK/fastmcp" dev \
@@ -40,5 +48,6 @@ kill -INT "$PID"
 for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 wait "$PID" 2>/dev/null || true
 PID=""
-python3 "$ROOT/bench/hot-functions.py" "$WORK/cg.out" "$WORK/fastmcp" .text.fastmcp_hot >"$OUT"
-echo "wrote $OUT" >&2
+python3 "$ROOT/bench/hot-functions.py" "$WORK/cg.out" "$WORK/fastmcp" .text.fastmcp_hot >"$WORK/new.ld"
+mv "$WORK/new.ld" "$OUT"
+echo "wrote $OUT; build again (cargo build --release) to link with it" >&2
