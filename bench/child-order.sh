@@ -14,7 +14,7 @@
 # hash changes that come with every change of the code, the compiler or the dependencies'
 # features. Whole modules the profile cannot see (the sandbox and the crates it uses, std's
 # stack overflow guard: under valgrind they take other paths) or that
-# tests/isolate_code_layout.rs relies on (`plugin::isolate::child`) go in as path globs.
+# tests/code_layout.rs relies on (`plugin::isolate::child`) go in as path globs.
 # Regenerate it when the child's code changes much (a new dependency on its path, a reworked
 # serve loop), or when `bash bench/child-rss.sh` shows the code Rss of `fastmcp-plugin-host`
 # growing past ~750 KiB: a function that is no longer named in the list costs only its window,
@@ -147,7 +147,7 @@ print(f"""/* The code an isolated plugin's child runs (start, one call, idle), l
  * an INSERT script adds this output section to the default layout instead of replacing it.
  * A pattern that matches nothing costs only its part of the gain, never the build.
  * Why: an idle child's code Rss is the number of 64 KiB fault-around windows of its text it
- * touches (docs/performance.md, "Memory of an idle child"); tests/isolate_code_layout.rs
+ * touches (docs/performance.md, "Memory of an idle child"); tests/code_layout.rs
  * checks the section is there and holds the child's serve loop.
  */
 SECTIONS
