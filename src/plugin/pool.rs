@@ -12,6 +12,13 @@
 //! a while; a thread that exits on its own runs its destructors while the library is still
 //! loaded, which is fine.
 //!
+//! A job is handed to a worker that is already awake (running a job or between two) if there
+//! is one: short jobs then run back to back on one thread instead of waking a thread each,
+//! which costs context switches (`docs/performance.md`). A job still queued
+//! [`OVERDUE_AFTER`] later, because the awake workers run something long or blocking, gets a
+//! thread of its own from the pool's watchdog thread ([`threads`]), so a blocking tool delays
+//! another call by about that much at most, up to the bound on threads.
+//!
 //! The pool also says how it is doing ([`Pool::usage`]): how many jobs run and wait, how long
 //! a job waited for a thread (the queue-wait metric), and how many running jobs are stuck:
 //! started longer ago than the tool timeout plus [`STUCK_GRACE`], so they ignored their
@@ -22,6 +29,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+mod threads;
 
 /// A unit of work: runs plugin code on a pool thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -45,6 +54,12 @@ pub(crate) const STUCK_GRACE: Duration = Duration::from_secs(1);
 /// How often a submit to a pool with no free thread looks for stuck jobs (to log them).
 const STUCK_CHECK_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a job may wait in the queue for the workers that are already awake before the
+/// watchdog wakes or starts a thread for it: the most a call waits behind one that blocks.
+/// Short jobs take microseconds, so a burst of them drains well within it on one thread; it
+/// is also what a long or blocking job costs the calls queued behind it, so it stays small.
+pub(crate) const OVERDUE_AFTER: Duration = Duration::from_millis(1);
+
 /// How a generation's pool runs its jobs.
 #[derive(Clone)]
 pub(crate) struct PoolOptions {
@@ -54,6 +69,8 @@ pub(crate) struct PoolOptions {
     pub(crate) stuck_after: Duration,
     /// Where queue waits are recorded (`--metrics`), per plugin.
     pub(crate) queue_wait: Option<QueueWaitMetric>,
+    /// How long a job waits for the awake workers before it gets a thread ([`OVERDUE_AFTER`]).
+    pub(crate) overdue_after: Duration,
 }
 
 impl PoolOptions {
@@ -63,6 +80,7 @@ impl PoolOptions {
             max_threads,
             stuck_after: tool_timeout.saturating_add(STUCK_GRACE),
             queue_wait: None,
+            overdue_after: OVERDUE_AFTER,
         }
     }
 }
@@ -80,6 +98,7 @@ impl std::fmt::Debug for PoolOptions {
             .field("max_threads", &self.max_threads)
             .field("stuck_after", &self.stuck_after)
             .field("queue_wait", &self.queue_wait.is_some())
+            .field("overdue_after", &self.overdue_after)
             .finish()
     }
 }
@@ -104,12 +123,20 @@ impl Usage {
     }
 }
 
+/// What the pool's threads share, behind [`Shared::state`]. Every worker alive is in exactly
+/// one of three places: parked ([`State::parked`]), awake without a job
+/// ([`State::awake_free`]) or running a job ([`State::busy_since`]).
 struct State {
     /// Jobs with the instant they were queued.
     queue: VecDeque<(Job, Instant)>,
-    /// Threads waiting for work; a submit only spawns when none is idle.
-    idle: usize,
-    /// Threads alive (running a job or idle).
+    /// Workers waiting on [`Shared::ready`] that nobody has woken.
+    parked: usize,
+    /// Wake-ups sent to parked workers and not yet taken: the next worker to wake takes one.
+    wakeups: usize,
+    /// Workers awake and without a job: started, woken (wake-up not yet taken included) or
+    /// between two jobs. Each takes the next queued job without being told.
+    awake_free: usize,
+    /// Threads alive (running a job, awake or parked); the watchdog is not counted.
     alive: usize,
     closed: bool,
     handles: Vec<JoinHandle<()>>,
@@ -121,13 +148,25 @@ struct State {
     warned: bool,
     /// When a submit may next look for stuck jobs.
     next_check: Option<Instant>,
+    /// How many jobs at the front of the queue the watchdog found overdue (so it does not
+    /// look at them again).
+    overdue: usize,
+    /// Whether the watchdog thread runs.
+    watchdog: bool,
+    /// Whether the watchdog will look at the queue again by the time each queued job is
+    /// overdue; when not, a submit that leaves its job to the awake workers wakes it.
+    watch_armed: bool,
 }
 
 struct Shared {
     state: Mutex<State>,
+    /// Where parked workers wait for a job.
     ready: Condvar,
+    /// Where the watchdog waits for its next deadline or to be armed.
+    watch: Condvar,
     max_threads: usize,
     stuck_after: Duration,
+    overdue_after: Duration,
     name: String,
     queue_wait: Option<QueueWaitMetric>,
     /// The plugin's name, once its manifest is known (logs and metrics).
@@ -160,7 +199,9 @@ impl Pool {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
-                    idle: 0,
+                    parked: 0,
+                    wakeups: 0,
+                    awake_free: 0,
                     alive: 0,
                     closed: false,
                     handles: Vec::new(),
@@ -168,10 +209,15 @@ impl Pool {
                     free_ids: Vec::new(),
                     warned: false,
                     next_check: None,
+                    overdue: 0,
+                    watchdog: false,
+                    watch_armed: false,
                 }),
                 ready: Condvar::new(),
+                watch: Condvar::new(),
                 max_threads: options.max_threads.max(1),
                 stuck_after: options.stuck_after,
+                overdue_after: options.overdue_after,
                 name: name.into(),
                 queue_wait: options.queue_wait,
                 plugin: OnceLock::new(),
@@ -191,7 +237,9 @@ impl Pool {
         }
     }
 
-    /// Queues `job`; it runs on a pool thread as soon as one is free.
+    /// Queues `job`. A worker that is awake runs it once free; a job that finds none wakes a
+    /// parked worker or starts one, and one still queued after [`PoolOptions::overdue_after`]
+    /// gets a thread from the watchdog, as far as `max_threads` allows.
     pub(crate) fn submit(&self, job: Job) -> Result<(), PoolClosed> {
         let now = Instant::now();
         let mut st = lock(&self.shared.state);
@@ -199,43 +247,22 @@ impl Pool {
             return Err(PoolClosed);
         }
         st.queue.push_back((job, now));
-        // An idle thread counts until it has woken up and taken a job: spawn unless there are
-        // enough of them for every queued job.
-        if st.idle >= st.queue.len() {
-            self.shared.ready.notify_one();
-        } else if st.alive < self.shared.max_threads {
-            self.spawn(&mut st);
+        // A worker that is awake takes the job once it is free: no wake-up. Only when none is
+        // does the job wake a parked worker or start one.
+        if st.alive == st.parked && self.shared.wake_one(&mut st) {
+            return Ok(());
+        }
+        if st.parked > 0 || st.alive < self.shared.max_threads {
+            // The awake workers may be running jobs that block: the watchdog gives this one a
+            // thread if it is still queued when overdue.
+            self.shared.arm_watchdog(&mut st);
         } else if st.next_check.is_none_or(|at| now >= at) {
-            // Every thread is busy: if they are all stuck, say so now rather than at the next
-            // look at /ready.
+            // Every thread is awake and no other can be added: if every one is stuck, say so
+            // now rather than at the next look at /ready.
             st.next_check = Some(now + STUCK_CHECK_EVERY);
             self.shared.note_stuck(&mut st, now);
         }
         Ok(())
-    }
-
-    /// Starts one more worker thread (the caller checked the bound).
-    fn spawn(&self, st: &mut State) {
-        let id = match st.free_ids.pop() {
-            Some(id) => id,
-            None => {
-                st.busy_since.push(None);
-                st.busy_since.len() - 1
-            }
-        };
-        st.alive += 1;
-        let shared = self.shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name(self.shared.name.clone())
-            .spawn(move || worker(shared, id));
-        match spawned {
-            Ok(handle) => st.handles.push(handle),
-            // The job stays queued for a thread that already exists, if any.
-            Err(_) => {
-                st.alive -= 1;
-                st.free_ids.push(id);
-            }
-        }
     }
 
     /// Runs `f` on a pool thread and waits for its result (for load-time work, off the
@@ -251,25 +278,28 @@ impl Pool {
         rx.recv().map_err(|_| PoolClosed)
     }
 
-    /// Refuses new jobs, lets queued and running ones finish, and joins every thread.
+    /// Refuses new jobs, lets queued and running ones finish, and joins every thread (the
+    /// watchdog's too).
     pub(crate) fn shutdown(&self) {
         let handles = {
             let mut st = lock(&self.shared.state);
             st.closed = true;
             self.shared.ready.notify_all();
+            self.shared.watch.notify_all();
             std::mem::take(&mut st.handles)
         };
         for handle in handles {
             let _ = handle.join();
         }
-        // Threads that exited on their own were already reaped below; any spawned after the
-        // take above cannot exist because `closed` stops `submit`.
+        // Threads that exited on their own removed their handles; none is started after the
+        // take above: `closed` stops `submit` and the watchdog.
     }
 
-    /// Number of live worker threads.
+    /// Number of live worker threads, and whether the watchdog runs.
     #[cfg(test)]
-    fn threads(&self) -> usize {
-        lock(&self.shared.state).alive
+    fn threads(&self) -> (usize, bool) {
+        let st = lock(&self.shared.state);
+        (st.alive, st.watchdog)
     }
 
     /// Jobs running, queued and stuck right now. Logs a warning the first time it finds every
@@ -320,148 +350,5 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The loop of worker number `id`: take a job, run it, repeat; exit when closed or idle.
-fn worker(shared: Arc<Shared>, id: usize) {
-    let mut st = lock(&shared.state);
-    loop {
-        if let Some((job, queued)) = st.queue.pop_front() {
-            let started = Instant::now();
-            st.busy_since[id] = Some(started);
-            drop(st);
-            if let Some(record) = shared.recorder.get() {
-                record(started.saturating_duration_since(queued));
-            }
-            // Jobs catch plugin panics themselves; this guards the pool against host bugs.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            st = lock(&shared.state);
-            st.busy_since[id] = None;
-            continue;
-        }
-        if st.closed {
-            break;
-        }
-        st.idle += 1;
-        let (guard, timeout) = shared
-            .ready
-            .wait_timeout(st, IDLE_EXIT)
-            .unwrap_or_else(|e| e.into_inner());
-        st = guard;
-        st.idle -= 1;
-        if timeout.timed_out() && st.queue.is_empty() && !st.closed {
-            break;
-        }
-    }
-    st.alive -= 1;
-    st.free_ids.push(id);
-    // Reap our own handle if nobody is going to join us (idle exit): drop it unjoined.
-    if !st.closed {
-        let me = std::thread::current().id();
-        st.handles.retain(|h| h.thread().id() != me);
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-    fn pool(max_threads: usize) -> Pool {
-        Pool::new("t", PoolOptions::new(max_threads, Duration::from_secs(60)))
-    }
-
-    #[test]
-    fn runs_jobs_and_joins_on_shutdown() {
-        let pool = pool(4);
-        let done = Arc::new(AtomicUsize::new(0));
-        for _ in 0..20 {
-            let done = done.clone();
-            pool.submit(Box::new(move || {
-                std::thread::sleep(Duration::from_millis(2));
-                done.fetch_add(1, Ordering::SeqCst);
-            }))
-            .unwrap();
-        }
-        assert!(pool.threads() <= 4);
-        pool.shutdown();
-        assert_eq!(done.load(Ordering::SeqCst), 20);
-        assert_eq!(pool.threads(), 0);
-        assert_eq!(pool.submit(Box::new(|| {})), Err(PoolClosed));
-    }
-
-    #[test]
-    fn run_blocking_returns_value() {
-        let pool = pool(1);
-        assert_eq!(pool.run_blocking(|| 41 + 1), Ok(42));
-        pool.shutdown();
-    }
-
-    /// Submits a job that holds its worker until `release` is set; returns when it runs.
-    fn hold(pool: &Pool, release: &Arc<AtomicBool>) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let release = release.clone();
-        pool.submit(Box::new(move || {
-            let _ = tx.send(());
-            while !release.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }))
-        .unwrap();
-        rx.recv_timeout(Duration::from_secs(10))
-            .expect("job started");
-    }
-
-    #[test]
-    fn queue_waits_are_recorded_once_the_plugin_is_named() {
-        let waits = Arc::new(Mutex::new(Vec::new()));
-        let sink = waits.clone();
-        let mut options = PoolOptions::new(1, Duration::from_secs(60));
-        options.queue_wait = Some(Arc::new(move |plugin: &str| -> WaitRecorder {
-            assert_eq!(plugin, "p");
-            let sink = sink.clone();
-            Box::new(move |d| sink.lock().unwrap().push(d))
-        }));
-        let pool = Pool::new("t", options);
-        pool.run_blocking(|| ()).unwrap();
-        assert!(waits.lock().unwrap().is_empty(), "not named yet");
-        pool.set_plugin("p");
-        let release = Arc::new(AtomicBool::new(false));
-        hold(&pool, &release);
-        // Queued behind the held job: it waits at least until the release.
-        let (tx, rx) = std::sync::mpsc::channel();
-        pool.submit(Box::new(move || tx.send(()).unwrap())).unwrap();
-        assert_eq!(pool.usage().queued, 1);
-        std::thread::sleep(Duration::from_millis(30));
-        release.store(true, Ordering::SeqCst);
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
-        pool.shutdown();
-        let waits = waits.lock().unwrap();
-        assert_eq!(waits.len(), 2, "{waits:?}");
-        assert!(waits[1] >= Duration::from_millis(30), "{waits:?}");
-    }
-
-    #[test]
-    fn a_pool_whose_every_worker_overran_is_wedged() {
-        let pool = Pool::new(
-            "t",
-            PoolOptions {
-                max_threads: 2,
-                stuck_after: Duration::from_millis(50),
-                queue_wait: None,
-            },
-        );
-        let release = Arc::new(AtomicBool::new(false));
-        hold(&pool, &release);
-        let usage = pool.usage();
-        assert_eq!((usage.running, usage.stuck, usage.limit), (1, 0, 2));
-        hold(&pool, &release);
-        std::thread::sleep(Duration::from_millis(80));
-        let usage = pool.usage();
-        assert_eq!((usage.running, usage.stuck), (2, 2));
-        assert!(usage.wedged());
-        release.store(true, Ordering::SeqCst);
-        pool.shutdown();
-        let usage = pool.usage();
-        assert_eq!((usage.running, usage.stuck), (0, 0));
-        assert!(!usage.wedged());
-    }
-}
+mod tests;
