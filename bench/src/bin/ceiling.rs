@@ -75,6 +75,21 @@ fn error(id: Option<&RawValue>, code: i32, message: &str) -> Response {
         .into_response()
 }
 
+/// The answer `{"jsonrpc":"2.0","id":..,"result":{"content":[{"type":"text","text":..}]}}`.
+fn text_reply(id: &RawValue, text: String) -> Response {
+    let response = Reply {
+        jsonrpc: "2.0",
+        id,
+        result: ToolResult {
+            content: [Text { kind: "text", text }],
+        },
+    };
+    match serde_json::to_string(&response) {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => error(Some(id), -32603, &e.to_string()),
+    }
+}
+
 async fn mcp(body: Bytes) -> Response {
     let req: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -91,20 +106,7 @@ async fn mcp(body: Bytes) -> Response {
         "divide" => a / b,
         _ => return error(Some(req.id), -32602, "unknown operation"),
     };
-    let response = Reply {
-        jsonrpc: "2.0",
-        id: req.id,
-        result: ToolResult {
-            content: [Text {
-                kind: "text",
-                text: format!("Result: {result}"),
-            }],
-        },
-    };
-    match serde_json::to_string(&response) {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(e) => error(Some(req.id), -32603, &e.to_string()),
-    }
+    text_reply(req.id, format!("Result: {result}"))
 }
 
 #[derive(Deserialize)]
@@ -144,20 +146,7 @@ async fn io_wait(body: Bytes) -> Response {
     }
     let ms = req.params.arguments.ms;
     tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
-    let response = Reply {
-        jsonrpc: "2.0",
-        id: req.id,
-        result: ToolResult {
-            content: [Text {
-                kind: "text",
-                text: format!("waited {ms} ms"),
-            }],
-        },
-    };
-    match serde_json::to_string(&response) {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(e) => error(Some(req.id), -32603, &e.to_string()),
-    }
+    text_reply(req.id, format!("waited {ms} ms"))
 }
 
 async fn ready() -> Response {
