@@ -30,9 +30,27 @@ use axum::routing::get;
 use crate::mcp::Service;
 pub(crate) use guard::Security;
 
-/// What every handler needs.
+/// What every handler needs: one `Arc`, because axum clones the state for every request.
 #[derive(Debug, Clone)]
-pub(crate) struct AppState {
+pub(crate) struct AppState(Arc<AppShared>);
+
+impl AppState {
+    pub(crate) fn new(shared: AppShared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppShared;
+
+    fn deref(&self) -> &AppShared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+#[derive(Debug)]
+pub(crate) struct AppShared {
     /// The MCP core.
     pub(crate) service: Arc<Service>,
     /// Host/Origin rules for the MCP endpoint.

@@ -22,7 +22,7 @@ mod nofile;
 
 use crate::config::{Config, PluginSource};
 use crate::http::cutoff::Cutoff;
-use crate::http::{self, AppState, Security};
+use crate::http::{self, AppShared, AppState, Security};
 use crate::mcp::mrtr::Mrtr;
 use crate::mcp::tasks::{MemoryStore, Tasks};
 use crate::mcp::{Service, ServiceOptions, SessionStore, Stores};
@@ -255,7 +255,7 @@ pub async fn run(
 
 /// The application: the HTTP router, with `/metrics` when metrics are on.
 fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> http::App {
-    let state = AppState {
+    let state = AppState::new(AppShared {
         service: service.clone(),
         security: Arc::new(Security {
             allowed_hosts: config.allowed_hosts.clone(),
@@ -265,7 +265,7 @@ fn app(config: &Config, service: &Arc<Service>, cutoff: &Arc<Cutoff>) -> http::A
         stateless: config.stateless,
         auth: Arc::new(config.auth.clone()),
         cutoff: cutoff.clone(),
-    };
+    });
     let app = http::router(state.clone(), &config.endpoint);
     let Some(metrics) = &service.options().metrics else {
         return http::app(app, &state, &config.endpoint);

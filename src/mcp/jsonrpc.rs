@@ -266,7 +266,24 @@ pub(crate) fn error(id: Option<&RequestId>, err: &ErrorData) -> String {
 
 /// A notification `{"jsonrpc":"2.0","method":M,"params":P}`.
 pub(crate) fn notification(method: &str, params: &Value) -> String {
-    serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string()
+    notification_text(method, &params.to_string())
+}
+
+/// [`notification`] with params that are already JSON text (a tool's, passed on unparsed).
+pub(crate) fn notification_text(method: &str, params: &str) -> String {
+    let mut out = String::with_capacity(params.len() + method.len() + 40);
+    out.push_str("{\"jsonrpc\":\"2.0\",\"method\":");
+    if method.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&Value::from(method).to_string());
+    } else {
+        out.push('"');
+        out.push_str(method);
+        out.push('"');
+    }
+    out.push_str(",\"params\":");
+    out.push_str(params);
+    out.push('}');
+    out
 }
 
 /// A server-to-client request.
@@ -278,6 +295,22 @@ pub fn request(id: &RequestId, method: &str, params: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_are_the_same_from_a_value_or_text() {
+        let params = serde_json::json!({"progress": 1, "message": "a \"b\""});
+        let expected = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params});
+        let from_value = notification("notifications/progress", &params);
+        assert_eq!(
+            serde_json::from_str::<Value>(&from_value).unwrap(),
+            expected
+        );
+        assert_eq!(from_value, expected.to_string());
+        let odd = notification_text("x\"y\\z\n", "{}");
+        let parsed: Value = serde_json::from_str(&odd).unwrap();
+        assert_eq!(parsed["method"], "x\"y\\z\n");
+        assert_eq!(parsed["params"], serde_json::json!({}));
+    }
 
     #[test]
     fn classifies_messages() {

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Route, Shaped};
+use crate::mcp::jsonrpc;
 
 /// The one field of a log message's params the route looks at.
 #[derive(Deserialize)]
@@ -42,7 +43,7 @@ impl Route<'_> {
                     params.push_str(fields);
                 }
                 params.push('}');
-                Some(Shaped::Message(notification(method, &params)))
+                Some(Shaped::Message(jsonrpc::notification_text(method, &params)))
             }
             "notifications/message" => {
                 object_fields(params.get())?;
@@ -50,7 +51,10 @@ impl Route<'_> {
                 if !(self.wants_log)(level.as_deref().unwrap_or("info")) {
                     return Some(Shaped::Done);
                 }
-                Some(Shaped::Message(notification(method, params.get())))
+                Some(Shaped::Message(jsonrpc::notification_text(
+                    method,
+                    params.get(),
+                )))
             }
             _ => None,
         }
@@ -71,18 +75,6 @@ impl Route<'_> {
 fn object_fields(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
     Some(inner.trim())
-}
-
-/// `{"jsonrpc":"2.0","method":M,"params":P}` for a method this module knows (no escaping
-/// needed) and params that are JSON text.
-fn notification(method: &str, params: &str) -> String {
-    let mut out = String::with_capacity(params.len() + method.len() + 40);
-    out.push_str("{\"jsonrpc\":\"2.0\",\"method\":\"");
-    out.push_str(method);
-    out.push_str("\",\"params\":");
-    out.push_str(params);
-    out.push('}');
-    out
 }
 
 #[cfg(test)]
