@@ -11,6 +11,7 @@
 //! - [`respond`]: a request's answer, JSON or SSE, for every protocol revision.
 //! - [`sse`]: response streams, resumable streams (`Last-Event-ID`) and the session stream.
 
+mod body;
 pub(crate) mod cutoff;
 pub(crate) mod edge;
 pub(crate) mod error;
@@ -89,6 +90,7 @@ pub(crate) fn app(router: Router, state: &AppState, endpoint: &str) -> App {
         auth: state.auth.clone(),
         security: state.security.clone(),
         metrics: state.service.options().metrics.clone(),
+        state: state.clone(),
     };
     edge::EdgeLayer(Arc::new(edge)).layer(router)
 }

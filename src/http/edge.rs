@@ -8,8 +8,10 @@
 //!
 //! A tower [`Layer`] written out rather than `axum::middleware::from_fn`: this runs on every
 //! request, and `from_fn` boxes the handler's future and clones the route for each one. Without
-//! authentication the checks are synchronous, so the handler's future is wrapped as it is;
-//! only authentication, which may await an identity provider, boxes.
+//! authentication the checks are synchronous, so the handler's future is wrapped as it is, and
+//! a POST on the endpoint goes straight to its handler (boxed, as the router's route would box
+//! it) instead of through the router. Authentication, which may await an identity provider,
+//! boxes and then calls the router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,14 +19,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::Security;
+use super::{AppState, Security};
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
 
@@ -36,6 +38,10 @@ pub(crate) struct Edge {
     pub(crate) auth: Arc<AuthConfig>,
     pub(crate) security: Arc<Security>,
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// The state of the endpoint's POST handler, which the layer calls itself when no
+    /// authentication is on: a POST on the endpoint is most of the traffic, and going through
+    /// the router would cost it a route lookup and its parameters for nothing.
+    pub(crate) state: AppState,
 }
 
 /// The `method` label of a response's `requests_total` sample, set by the handler that
@@ -100,11 +106,14 @@ where
             // The service that was made ready goes into the future; a clone stays (tower's rule).
             let clone = self.inner.clone();
             let inner = std::mem::replace(&mut self.inner, clone);
-            Stage::Authenticating {
+            Stage::Boxed {
                 future: Box::pin(authenticated(self.edge.clone(), request, inner)),
             }
         } else {
             match self.edge.security.check(request.headers()) {
+                Ok(()) if request.method() == Method::POST => Stage::Boxed {
+                    future: Box::pin(super::mcp::post(State(self.edge.state.clone()), request)),
+                },
                 Ok(()) => Stage::Handler {
                     future: self.inner.call(request),
                 },
@@ -177,7 +186,8 @@ pin_project_lite::pin_project! {
     enum Stage<F> {
         Refused { response: Option<Response> },
         Handler { #[pin] future: F },
-        Authenticating { future: BoxFuture<'static, Response> },
+        /// Authentication then the router, or the endpoint's POST handler.
+        Boxed { future: BoxFuture<'static, Response> },
     }
 }
 
@@ -197,7 +207,7 @@ where
                 Ok(response) => response,
                 Err(never) => match never {},
             },
-            StageProj::Authenticating { future } => std::task::ready!(future.as_mut().poll(cx)),
+            StageProj::Boxed { future } => std::task::ready!(future.as_mut().poll(cx)),
         };
         if let Some(count) = this.count.take() {
             let label = response

@@ -19,6 +19,7 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::AppState;
+use super::body::BodyError;
 use super::edge::MethodLabel;
 use super::error::HttpError;
 use super::guard;
@@ -157,31 +158,20 @@ fn header_version(
 }
 
 async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
-    let too_large = || {
-        HttpError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "Payload Too Large: the limit is {} bytes",
-                state.max_body_bytes
-            ),
-        )
-    };
-    // hyper's size hint is the Content-Length: refuse an announced oversize body unread.
-    if axum::body::HttpBody::size_hint(&body).lower() > state.max_body_bytes as u64 {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, state.max_body_bytes)
+    super::body::read_limited(body, state.max_body_bytes)
         .await
-        .map_err(|e| {
-            if e.into_inner().is::<http_body_util::LengthLimitError>() {
-                too_large()
-            } else {
-                // Not a size: a malformed chunked body, or a client that hung up mid-body.
-                HttpError::new(
-                    StatusCode::BAD_REQUEST,
-                    "Bad Request: the request body could not be read",
-                )
-            }
+        .map_err(|e| match e {
+            BodyError::TooLarge => HttpError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "Payload Too Large: the limit is {} bytes",
+                    state.max_body_bytes
+                ),
+            ),
+            BodyError::Unreadable => HttpError::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request: the request body could not be read",
+            ),
         })
 }
 

@@ -160,6 +160,13 @@ fn per_request_json_response(body: String) -> Response {
     json_response(body)
 }
 
+/// Built directly: axum's `(headers, String)` response first sets a `text/plain` type that
+/// the header then replaces, on every call.
 fn json_response(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    let mut response = Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }

@@ -223,11 +223,8 @@ fn id_json(id: &RequestId) -> String {
 }
 
 fn write_id(out: &mut String, id: &RequestId) {
-    use std::fmt::Write;
     match id {
-        RequestId::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
+        RequestId::Number(n) => out.push_str(itoa::Buffer::new().format(*n)),
         RequestId::String(s) => match serde_json::to_string(&**s) {
             Ok(quoted) => out.push_str(&quoted),
             Err(_) => out.push_str("null"),

@@ -1,8 +1,6 @@
 //! What a plugin sees of a request: the `context` object (`docs/abi.md`) and the generic
 //! `{"method","params","context"}` request, written directly (this runs on every call).
 
-use std::io::Write;
-
 use rmcp::model::RequestId;
 use serde_json::value::RawValue;
 
@@ -58,7 +56,7 @@ impl<'a> PluginContext<'a> {
         out.extend_from_slice(b",\"requestId\":");
         match self.request_id {
             RequestId::Number(n) => {
-                let _ = write!(out, "{n}");
+                out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes())
             }
             RequestId::String(s) => {
                 let _ = serde_json::to_writer(&mut *out, &**s);
