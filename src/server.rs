@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 mod accept;
 mod conn;
+mod gated;
 mod nofile;
 
 use crate::config::{Config, PluginSource};

@@ -37,6 +37,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::gated::Gated;
 use crate::http::cutoff::Cutoff;
 use crate::http::error::HttpError;
 
@@ -199,20 +200,23 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     builder.header_read_timeout(None).keep_alive(!probes_only);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
+    // The branches besides the connection are polled only when they woke the task (`Gated`),
+    // not on every wake of the socket.
     let tick = timeouts.shortest();
-    let sleep = tokio::time::sleep(tick);
+    let sleep = Gated::new(tokio::time::sleep(tick));
     tokio::pin!(sleep);
     let mut stop = common.stop.clone();
-    let stopping = async move {
+    let stopping = Gated::new(async move {
         let _ = stop.wait_for(|stop| *stop).await;
-    };
+    });
     tokio::pin!(stopping);
     let mut stopped = false;
-    let cut = common.cutoff.wait();
+    let cut = Gated::new(common.cutoff.wait());
     tokio::pin!(cut);
     let mut cut_seen = false;
     loop {
         tokio::select! {
+            biased;
             r = conn.as_mut() => {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, "connection ended with an error");
@@ -230,7 +234,7 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
                 }
                 // Woken at least every `tick`: a deadline set meanwhile is never earlier.
                 let next = due.map_or(now + ms(tick), |(at, _)| at.min(now + ms(tick)));
-                sleep.as_mut().reset(progress.instant(next));
+                sleep.as_mut().repoll().reset(progress.instant(next));
             }
             () = &mut stopping, if !stopped => {
                 stopped = true;
