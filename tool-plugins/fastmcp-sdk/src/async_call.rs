@@ -33,7 +33,7 @@ pub struct AsyncCall {
     host: *const HostContext,
     logger: &'static str,
     arguments: Option<String>,
-    context: Option<String>,
+    context: Option<Vec<u8>>,
 }
 
 // SAFETY: `host` is the only field that is not `Send`. The ABI makes the `HostContext` of a
@@ -52,13 +52,13 @@ impl AsyncCall {
         host: *const HostContext,
         logger: &'static str,
         arguments: Option<&str>,
-        context: Option<&str>,
+        context: Option<&[u8]>,
     ) -> Self {
         AsyncCall {
             host,
             logger,
             arguments: arguments.map(str::to_owned),
-            context: context.map(str::to_owned),
+            context: context.map(<[u8]>::to_vec),
         }
     }
 

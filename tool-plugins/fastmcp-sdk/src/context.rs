@@ -81,7 +81,7 @@ pub struct Context<'a> {
     logger: &'a str,
     /// The request's `context` object as the host wrote it, read on first use: most tools
     /// never ask for it.
-    raw_request: Option<&'a str>,
+    raw_request: Option<&'a [u8]>,
     request: OnceLock<RequestContext<'a>>,
     /// Set when a request returned `STATUS_INPUT_REQUIRED`: the shim then returns that status
     /// whatever the tool returned, so a tool that swallowed the error is still replayed.
@@ -188,7 +188,7 @@ impl<'a> Context<'a> {
     pub(crate) unsafe fn new(
         host: *const HostContext,
         logger: &'a str,
-        request: Option<&'a str>,
+        request: Option<&'a [u8]>,
     ) -> Self {
         let host = if host.is_null() {
             None
@@ -300,7 +300,7 @@ impl<'a> Context<'a> {
     fn request_context(&self) -> &RequestContext<'a> {
         self.request.get_or_init(|| {
             self.raw_request
-                .and_then(|raw| serde_json::from_str(raw).ok())
+                .and_then(|raw| serde_json::from_slice(raw).ok())
                 .unwrap_or_default()
         })
     }

@@ -117,7 +117,7 @@ impl Registry {
                 return Response::invalid_request(error);
             }
         };
-        let context = request.context.map(RawValue::get);
+        let context = request.context.map(|c| c.get().as_bytes());
         if request.method == "tools/call" {
             // SAFETY: the caller guarantees `host` until this returns.
             return unsafe { self.call_tool(host, context, request.params) };
@@ -148,7 +148,7 @@ impl Registry {
         host: *const HostContext,
         name: &str,
         arguments: Option<&str>,
-        context: Option<&str>,
+        context: Option<&[u8]>,
     ) -> Response {
         // SAFETY: the caller guarantees `host`.
         unsafe { self.run_tool(host, context, name, arguments) }
@@ -163,7 +163,7 @@ impl Registry {
     unsafe fn call_tool(
         &self,
         host: *const HostContext,
-        context: Option<&str>,
+        context: Option<&[u8]>,
         params: Params<'_>,
     ) -> Response {
         let params: CallToolParams<'_> = match params {
@@ -187,7 +187,7 @@ impl Registry {
     unsafe fn run_tool(
         &self,
         host: *const HostContext,
-        context: Option<&str>,
+        context: Option<&[u8]>,
         name: &str,
         arguments: Option<&str>,
     ) -> Response {

@@ -39,7 +39,11 @@ impl ToolResult {
 
     /// A successful result with one text block.
     pub fn text(text: impl Into<String>) -> Self {
-        Self::new().with_content(Content::text(text))
+        // Sized for its one block: pushing onto an empty `Vec` would allocate room for four.
+        Self {
+            content: vec![Content::text(text)],
+            ..Self::default()
+        }
     }
 
     /// A failed result (`isError: true`) with the message as its text block.

@@ -263,14 +263,16 @@ unsafe extern "C" fn call_tool<P: PluginSource>(
     })
 }
 
+/// A tool call's name, arguments and context, as [`tool_call_parts`] finds them.
+type CallParts<'a> = (&'a str, Option<&'a str>, Option<&'a [u8]>);
+
 /// The name, arguments (absent when empty) and context (absent when empty) of a `ToolCall`;
-/// `None` if it is null, older than the fields we read, or holds text that is not UTF-8.
+/// `None` if it is null, older than the fields we read, or its name or arguments are not
+/// UTF-8. The context stays bytes: most tools never read it, and its parse checks it.
 ///
 /// # Safety
 /// `call` is null or points to a `ToolCall` whose strings are readable for `'a`.
-unsafe fn tool_call_parts<'a>(
-    call: *const ToolCall,
-) -> Option<(&'a str, Option<&'a str>, Option<&'a str>)> {
+unsafe fn tool_call_parts<'a>(call: *const ToolCall) -> Option<CallParts<'a>> {
     if call.is_null() {
         return None;
     }
@@ -286,8 +288,13 @@ unsafe fn tool_call_parts<'a>(
     let non_empty = |s: &'a str| (!s.is_empty()).then_some(s);
     let name = text(call.name)?;
     let arguments = text(call.arguments)?;
-    let context = text(call.context)?;
-    Some((name, non_empty(arguments), non_empty(context)))
+    // SAFETY: as for `text`.
+    let context = unsafe { bytes_of(call.context) }?;
+    Some((
+        name,
+        non_empty(arguments),
+        (!context.is_empty()).then_some(context),
+    ))
 }
 
 /// The text of a `Str`, checked to be UTF-8; `None` for a null pointer with a length.
@@ -295,14 +302,23 @@ unsafe fn tool_call_parts<'a>(
 /// # Safety
 /// `s.ptr` points to `s.len` readable bytes for `'a` (or `s.len` is 0).
 unsafe fn str_of<'a>(s: Str) -> Option<&'a str> {
+    // SAFETY: by the caller.
+    std::str::from_utf8(unsafe { bytes_of(s) }?).ok()
+}
+
+/// The bytes of a `Str`; `None` for a null pointer with a length.
+///
+/// # Safety
+/// As [`str_of`].
+unsafe fn bytes_of<'a>(s: Str) -> Option<&'a [u8]> {
     if s.len == 0 {
-        return Some("");
+        return Some(&[]);
     }
     if s.ptr.is_null() {
         return None;
     }
     // SAFETY: by the caller.
-    std::str::from_utf8(unsafe { std::slice::from_raw_parts(s.ptr, s.len) }).ok()
+    Some(unsafe { std::slice::from_raw_parts(s.ptr, s.len) })
 }
 
 /// # Safety

@@ -95,7 +95,7 @@ fn reads_the_request_context_without_copying() {
     ));
     assert_eq!(request.session_id.as_deref(), Some("s1"));
     // SAFETY: null is always allowed.
-    let ctx = unsafe { Context::new(std::ptr::null(), "p", Some(json)) };
+    let ctx = unsafe { Context::new(std::ptr::null(), "p", Some(json.as_bytes())) };
     assert_eq!(ctx.caller().unwrap().scopes, ["read"]);
     assert_eq!(ctx.session_id(), Some("s1"));
     assert_eq!(ctx.protocol_version(), "2025-06-18");

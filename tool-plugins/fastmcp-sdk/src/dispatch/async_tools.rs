@@ -43,7 +43,7 @@ impl Registry {
         host: *const HostContext,
         name: &str,
         arguments: Option<&str>,
-        context: Option<&str>,
+        context: Option<&[u8]>,
         done: Completion,
     ) -> Option<Response> {
         let Some(tool) = self.tool(name) else {
@@ -78,7 +78,7 @@ impl Registry {
         tool: &'static str,
         handler: AsyncHandler,
         host: *const HostContext,
-        context: Option<&str>,
+        context: Option<&[u8]>,
         arguments: Option<&str>,
     ) -> Response {
         let runtime = match self.runtime.start() {
