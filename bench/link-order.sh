@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates link/fastmcp.ld, the linker script that places the functions `fastmcp` runs to
 # start, serve stateless tools/call requests and answer /health and /ready together at the
-# front of its code (build.rs passes it to the linker). Why: the kernel maps up to 64 KiB of
+# front of its code, with the hot-reload watcher on as `fastmcp dev` runs by default (build.rs
+# passes it to the linker). Why: the kernel maps up to 64 KiB of
 # cached file pages around each page a process touches ("fault-around"), so an idle server's
 # RSS is set by how many 64 KiB windows of its 12 MB binary start-up touched, not by how much
 # code ran; scattered over the binary, the ~1.4 MB that runs kept ~6.8 MiB of it resident
@@ -37,7 +38,7 @@ REL=$ROOT/target/release
 cp "$REL/fastmcp" "$REL/libcalculator.so" "$WORK/"
 port=$("$REL/benchctl" port)
 valgrind --tool=callgrind --dump-instr=yes --callgrind-out-file="$WORK/cg.out" "$WORK/fastmcp" dev \
-  "$WORK/libcalculator.so" --stateless true --watch false --port "$port" >"$WORK/server.log" 2>&1 &
+  "$WORK/libcalculator.so" --stateless true --port "$port" >"$WORK/server.log" 2>&1 &
 PID=$!
 "$REL/benchctl" wait-ready "127.0.0.1:$port" 120000 || { tail -5 "$WORK/server.log" >&2; exit 1; }
 "$REL/benchctl" calls "127.0.0.1:$port" "$CALLS" >&2
