@@ -11,6 +11,10 @@
 #   PROTOCOL=2026-07-28  send that revision's requests (benchctl calls ADDR N 2026-07-28)
 #   SYSTEMS="fastmcp-progress"  the context-tool path: fastmcp serving the test plugin, each call
 #     of `progress_once` with a progressToken (benchctl calls ADDR N progress), answered as SSE
+#   SYSTEMS="fastmcp-io"  the async-tool path: fastmcp serving the test plugin, each call of
+#     `#[tool] async fn io_wait` with {"ms":0} (benchctl calls ADDR N io), so the count is what
+#     starting, running and completing an async call costs, the plugin's runtime threads included
+#   SYSTEMS="ceiling-io"  the ceiling in `io` mode answering the same io_wait {"ms":0} calls
 #   BIN=DIR  use the release binaries in DIR (fastmcp, libcalculator.so, libtest_plugin.so,
 #     benchctl, ceiling), no build
 # Needs valgrind (apt-get install valgrind). Only 127.0.0.1 is used; every server is stopped.
@@ -44,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cp "$BIN/libcalculator.so" "$WORK/"
-if [[ " $SYSTEMS " == *" fastmcp-progress "* ]]; then cp "$BIN/libtest_plugin.so" "$WORK/"; fi
+if [[ " $SYSTEMS " == *" fastmcp-progress "* || " $SYSTEMS " == *" fastmcp-io "* ]]; then cp "$BIN/libtest_plugin.so" "$WORK/"; fi
 OUT_DIR="$ROOT/target/callgrind"
 mkdir -p "$OUT_DIR"
 
@@ -59,6 +63,11 @@ count() { # SYSTEM CALLS -> total instructions of the run
     fastmcp-progress) mode=progress
       valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libtest_plugin.so" \
       --stateless true --watch false --port "$port" "${EXTRA[@]}" >"$WORK/$system.log" 2>&1 & ;;
+    fastmcp-io) mode=io
+      valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/fastmcp" dev "$WORK/libtest_plugin.so" \
+      --stateless true --watch false --port "$port" "${EXTRA[@]}" >"$WORK/$system.log" 2>&1 & ;;
+    ceiling-io) mode=io
+      valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/ceiling" "$port" io >"$WORK/$system.log" 2>&1 & ;;
     ceiling) valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN/ceiling" "$port" >"$WORK/$system.log" 2>&1 & ;;
     *) die "unknown system $system" ;;
   esac

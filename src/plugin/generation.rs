@@ -273,17 +273,12 @@ impl Generation {
             cancel: &cancel,
             armed: true,
         };
-        let mut told = false;
-        let reply = loop {
-            tokio::select! {
-                reply = &mut answer => break reply,
-                () = tokio::time::sleep(CANCEL_WATCH), if watch_cancel && !told => {
-                    if cancel.load(Ordering::Relaxed) {
-                        library.cancel_call(id);
-                        told = true;
-                    }
-                }
-            }
+        let reply = if watch_cancel {
+            watch_cancel_flag(&mut answer, library, id, &cancel).await
+        } else {
+            // Nobody else can set the flag: no timer (a disabled `select!` branch would still
+            // build one per call).
+            (&mut answer).await
         };
         guard.armed = false;
         match reply {
@@ -392,6 +387,28 @@ impl Drop for Generation {
 
 /// How often an async call whose cancel flag others may set looks at it.
 pub(crate) const CANCEL_WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Awaits `answer`, looking at `cancel` every [`CANCEL_WATCH`]: once it is set, the plugin is
+/// asked to drop the call `id` (once), and the answer (`STATUS_CANCELLED`, or a result that won
+/// the race) is still awaited.
+async fn watch_cancel_flag(
+    answer: &mut tokio::sync::oneshot::Receiver<RawReply>,
+    library: &Library,
+    id: u64,
+    cancel: &AtomicBool,
+) -> Result<RawReply, tokio::sync::oneshot::error::RecvError> {
+    loop {
+        tokio::select! {
+            reply = &mut *answer => return reply,
+            () = tokio::time::sleep(CANCEL_WATCH) => {
+                if cancel.load(Ordering::Relaxed) {
+                    library.cancel_call(id);
+                    return answer.await;
+                }
+            }
+        }
+    }
+}
 
 /// Cancels a pending async call when the future awaiting it is dropped before the answer.
 struct CancelPending<'a> {

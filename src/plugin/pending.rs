@@ -43,17 +43,17 @@ impl std::fmt::Debug for PendingCalls {
     }
 }
 
-/// One call between `start_tool` and its completion. Boxed, and its state boxed too, so the
-/// plugin's pointers to `ctx` and the context's pointer to `state` stay put while the map moves
-/// entries around.
+/// One call between `start_tool` and its completion. Boxed (one allocation for the state and
+/// the context pointing at it), so the plugin's pointer to `ctx` and the context's pointer to
+/// `state` stay put while the map moves entries around.
 struct Entry {
-    state: Box<OwnedState>,
+    state: OwnedState,
     ctx: HostContext,
     answer: Option<oneshot::Sender<RawReply>>,
 }
 
 // SAFETY: `ctx` only holds a pointer to `state` (in the same box) and function pointers;
-// `state` is `Send + Sync` (an `Arc<dyn CallSink>` and an `Arc<AtomicBool>`).
+// `state` is `Send + Sync` (an `Arc<dyn CallSink>`, an `Arc<AtomicBool>`, an `Arc<Listing>`).
 unsafe impl Send for Entry {}
 
 /// What starting a call gave.
@@ -103,16 +103,18 @@ impl PendingCalls {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        let state = Box::new(OwnedState {
+        let state = OwnedState {
             sink,
             cancel,
             listing,
-        });
-        let entry = Box::new(Entry {
+        };
+        let mut entry = Box::new(Entry {
+            // Replaced below, once the state has its place in the box.
             ctx: state.context(),
             state,
             answer: Some(tx),
         });
+        entry.ctx = entry.state.context();
         let ctx: *const HostContext = &entry.ctx;
         // In the table before the plugin sees it: the completion may come before
         // `start_tool` returns, on another thread.

@@ -12,7 +12,9 @@
 //!                                       (its headers and `_meta`) instead of 2025-06-18 ones;
 //!                                       MODE `progress` calls the test plugin's `progress_once`
 //!                                       with a progressToken instead, each answer checked for the
-//!                                       progress event and then the result (an SSE body)
+//!                                       progress event and then the result (an SSE body);
+//!                                       MODE `io` calls the test plugin's async `io_wait` with
+//!                                       `{"ms":0}`, each answer checked for `waited 0 ms`
 //! benchctl cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG...
 //!     spawns CMD N times (each `{port}` in the arguments replaced by a fresh free port, the
 //!     child pinned to CPU C), polls `GET /ready` on 127.0.0.1:PORT until it answers 200, kills
@@ -32,6 +34,9 @@ const CALL_PER_REQUEST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call",
 const PER_REQUEST: &str = "2026-07-28";
 /// The context-tool call: the test plugin's `progress_once`, asked for progress.
 const CALL_PROGRESS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"progress_once","arguments":{},"_meta":{"progressToken":1}}}"#;
+/// The async-tool call: the test plugin's `io_wait` with no wait, so what is counted is the
+/// cost of starting and completing an async call, not of a timer.
+const CALL_IO: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"io_wait","arguments":{"ms":0}}}"#;
 
 /// What `calls` sends.
 #[derive(Clone, Copy, PartialEq)]
@@ -39,6 +44,7 @@ enum CallMode {
     Calculate,
     PerRequest,
     Progress,
+    Io,
 }
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fastmcp-bench","version":"0.1.0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -50,7 +56,7 @@ const MAX_CALLS: usize = 10_000_000;
 fn usage() -> ExitCode {
     eprintln!(
         "usage: benchctl port | wait-ready ADDR [TIMEOUT_MS] | check ADDR [SESSION] | init ADDR | sessions ADDR N | \
-         calls ADDR N [2026-07-28|progress] | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
+         calls ADDR N [2026-07-28|progress|io] | cold-start [--runs N] [--cpu C] [--timeout-ms T] -- CMD ARG..."
     );
     ExitCode::from(2)
 }
@@ -81,6 +87,7 @@ fn main() -> ExitCode {
                 None => CallMode::Calculate,
                 Some(PER_REQUEST) => CallMode::PerRequest,
                 Some("progress") => CallMode::Progress,
+                Some("io") => CallMode::Io,
                 Some(_) => return usage(),
             };
             match args[2].parse::<usize>() {
@@ -184,11 +191,12 @@ fn expected(mode: CallMode, body: &str) -> bool {
             Some(at) => body[at..].contains("\"result\""),
             None => false,
         },
+        CallMode::Io => body.contains("waited 0 ms"),
     }
 }
 
-/// `n` calls of calculate (as protocol 2026-07-28 requests with `PerRequest`), or of the test
-/// plugin's `progress_once` with a progress token.
+/// `n` calls of calculate (as protocol 2026-07-28 requests with `PerRequest`), of the test
+/// plugin's `progress_once` with a progress token, or of its async `io_wait`.
 fn calls(addr: &str, n: usize, mode: CallMode) -> Result<()> {
     let mut conn = connect(addr)?;
     let started = Instant::now();
@@ -200,6 +208,7 @@ fn calls(addr: &str, n: usize, mode: CallMode) -> Result<()> {
             }
             CallMode::Calculate => conn.post_with("/mcp", CALL, &[]),
             CallMode::Progress => conn.post_with("/mcp", CALL_PROGRESS, &[]),
+            CallMode::Io => conn.post_with("/mcp", CALL_IO, &[]),
         };
         let (status, body) = reply
             .map(|r| (r.status, r.body))
