@@ -1,11 +1,13 @@
 //! One running child process of an isolated plugin, seen from the host: its socket, the calls
 //! waiting for its replies, and the threads that read its frames and its stderr.
 //!
-//! A call writes one frame and awaits a oneshot: no host thread waits for the child. One
-//! reader thread per child turns replies into those oneshots' values, and forwards the
-//! notifications and client requests of running tools to their calls' sinks (a request, which
-//! blocks until the client answers, on a thread of its own). When the socket ends, the child
-//! is reaped and every call still waiting gets the crash error ([`crashed`]).
+//! A call writes one frame and awaits a oneshot: no host thread waits for the child. The
+//! child's frames are read by a task on the server's runtime ([`super::inbox`]), or by a
+//! thread of their own where there is none (`fastmcp call`): replies become those oneshots'
+//! values, and the notifications and client requests of running tools go to their calls'
+//! sinks (a request, which blocks until the client answers, on a thread of its own). When the
+//! socket ends, a thread reaps the child and every call still waiting gets the crash error
+//! ([`crashed`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufReader, Write};
@@ -19,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::child::ChildSpec;
 use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
+use super::inbox;
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
 use crate::plugin::listing::Listing;
@@ -34,7 +37,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a child asked to exit gets before it is killed.
 pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(10);
 
-/// Called once, on the reader thread, when the child's socket ends: the cause of its death.
+/// Called once, on a thread of its own, when the child's socket ends: the cause of its death.
 pub(crate) type OnEnd = Box<dyn FnOnce(&Arc<Conn>, String) + Send>;
 
 /// A call waiting for its reply.
@@ -81,9 +84,11 @@ impl Conn {
     /// Returns the connection and the manifest JSON, or why the child did not come up (with
     /// its last stderr lines). Blocking.
     ///
-    /// The reader thread runs inside `runtime` when there is one: a notification for a client
-    /// whose stream is full is then dropped (and counted) instead of parking the thread, as
-    /// for async tools in-process, so one slow client cannot hold up this child's replies.
+    /// The frames are read on `runtime` when it is a multi-threaded one (the server's; a
+    /// current-thread runtime may not be driven while its caller waits for a reply), else on
+    /// a reader thread, inside `runtime` if there is one. Either way a notification for a
+    /// client whose stream is full is dropped (and counted) instead of waiting, as for async
+    /// tools in-process, so one slow client cannot hold up this child's replies.
     pub(crate) fn spawn(
         spec: &ChildSpec,
         plugin: &str,
@@ -119,15 +124,59 @@ impl Conn {
         });
         let mut input = BufReader::with_capacity(64 * 1024, host);
         let manifest = conn.handshake(&mut input)?;
+        if let Some(handle) = runtime
+            .as_ref()
+            .filter(|r| r.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        {
+            conn.read_on(handle, input, on_end)?;
+            return Ok((conn, manifest));
+        }
         let reader = conn.clone();
         std::thread::Builder::new()
             .name("fastmcp-isolated".into())
             .spawn(move || {
                 let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
-                reader.read_frames(input, on_end)
+                while let Ok(Some(f)) = wire::read(&mut input) {
+                    reader.dispatch(f.kind, f.id, &f.payload);
+                }
+                reader.end(on_end);
             })
             .map_err(|e| format!("cannot start a reader thread: {e}"))?;
         Ok((conn, manifest))
+    }
+
+    /// Reads the child's frames in a task on `runtime` ([`super::inbox`]); once the socket
+    /// ends, [`Conn::end`] runs on a thread of its own, since it waits for the child.
+    fn read_on(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        input: BufReader<UnixStream>,
+        on_end: OnEnd,
+    ) -> Result<(), String> {
+        let read = input.buffer().to_vec();
+        let reader = self.clone();
+        let on_frame = move |kind, id, payload: &[u8]| reader.dispatch(kind, id, payload);
+        let ender = self.clone();
+        let finish = move || {
+            // Run here (blocking this thread) only if no thread can be had: every waiting
+            // call must still get its answer.
+            let end = Arc::new(Mutex::new(Some((ender, on_end))));
+            let ending = end.clone();
+            let spawned = std::thread::Builder::new()
+                .name("fastmcp-isolated-end".into())
+                .spawn(move || {
+                    if let Some((conn, on_end)) = lock(&ending).take() {
+                        conn.end(on_end);
+                    }
+                });
+            if spawned.is_err()
+                && let Some((conn, on_end)) = lock(&end).take()
+            {
+                conn.end(on_end);
+            }
+        };
+        inbox::spawn(runtime, input.into_inner(), &read, on_frame, finish)
+            .map_err(|e| format!("cannot read the child's socket on the runtime: {e}"))
     }
 
     /// Waits for the child's manifest (and takes the plugin's name from it), or says why it
@@ -305,34 +354,36 @@ impl Conn {
         status
     }
 
-    /// The reader thread: dispatches frames until the socket ends, then reaps the child and
-    /// fails what still waits.
-    fn read_frames(self: Arc<Self>, mut input: BufReader<UnixStream>, on_end: OnEnd) {
-        while let Ok(Some(frame)) = wire::read(&mut input) {
-            match frame.kind {
-                wire::REPLY => {
-                    self.answered.store(true, Ordering::Relaxed);
-                    if let Some(w) = lock(&self.calls).remove(&frame.id) {
-                        let _ = w.tx.send(wire::read_outcome(&frame.payload));
-                    }
+    /// Hands one frame of the child's to whom it is for. Never blocks: it runs on a runtime
+    /// thread (or the reader thread).
+    fn dispatch(self: &Arc<Self>, kind: u8, id: u64, payload: &[u8]) {
+        match kind {
+            wire::REPLY => {
+                self.answered.store(true, Ordering::Relaxed);
+                if let Some(w) = lock(&self.calls).remove(&id) {
+                    let _ = w.tx.send(wire::read_outcome(payload));
                 }
-                wire::NOTIFY => {
-                    let sink = lock(&self.calls).get(&frame.id).map(|w| w.sink.clone());
-                    let note = serde_json::from_slice::<wire::NoteRef>(&frame.payload);
-                    if let (Some(sink), Ok(note)) = (sink, note) {
-                        let params = note.params.unwrap_or(serde_json::value::RawValue::NULL);
-                        sink.notify_raw(&note.method, params);
-                    }
-                }
-                wire::REQUEST => self.ask_client(frame.id, &frame.payload),
-                wire::LISTED => {
-                    if let Some(listing) = self.listing.get() {
-                        listing.replace_from_json(&frame.payload);
-                    }
-                }
-                _ => {}
             }
+            wire::NOTIFY => {
+                let sink = lock(&self.calls).get(&id).map(|w| w.sink.clone());
+                let note = serde_json::from_slice::<wire::NoteRef>(payload);
+                if let (Some(sink), Ok(note)) = (sink, note) {
+                    let params = note.params.unwrap_or(serde_json::value::RawValue::NULL);
+                    sink.notify_raw(&note.method, params);
+                }
+            }
+            wire::REQUEST => self.ask_client(id, payload),
+            wire::LISTED => {
+                if let Some(listing) = self.listing.get() {
+                    listing.replace_from_json(payload);
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// After the socket ended: reaps the child and fails what still waits. Blocking.
+    fn end(self: Arc<Self>, on_end: OnEnd) {
         self.dead.store(true, Ordering::SeqCst);
         let patience = if self.stopping.load(Ordering::SeqCst) {
             EXIT_GRACE
