@@ -52,6 +52,12 @@ pub(crate) struct Conn {
     /// The plugin's name, for errors and logs (its manifest's once the child sent it).
     plugin: Mutex<String>,
     out: Mutex<UnixStream>,
+    /// Calls' frames waiting for `writer` (only when the frames are read on a runtime):
+    /// the calls that one turn of the runtime starts go to the child in one write, which
+    /// wakes it once.
+    outbox: Mutex<Vec<u8>>,
+    /// Woken when `outbox` gets its first frame; `None` without a runtime (frames go at once).
+    writer: OnceLock<Arc<tokio::sync::Notify>>,
     calls: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
     process: Mutex<Child>,
@@ -109,6 +115,8 @@ impl Conn {
         let conn = Arc::new(Conn {
             plugin: Mutex::new(plugin.to_owned()),
             out: Mutex::new(out),
+            outbox: Mutex::new(Vec::new()),
+            writer: OnceLock::new(),
             calls: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             process: Mutex::new(process),
@@ -176,7 +184,11 @@ impl Conn {
             }
         };
         inbox::spawn(runtime, input.into_inner(), &read, on_frame, finish)
-            .map_err(|e| format!("cannot read the child's socket on the runtime: {e}"))
+            .map_err(|e| format!("cannot read the child's socket on the runtime: {e}"))?;
+        let writer = Arc::new(tokio::sync::Notify::new());
+        let _ = self.writer.set(writer.clone());
+        runtime.spawn(Conn::write_calls(Arc::downgrade(self), writer));
+        Ok(())
     }
 
     /// Waits for the child's manifest (and takes the plugin's name from it), or says why it
@@ -233,7 +245,7 @@ impl Conn {
         if self.dead.load(Ordering::SeqCst) && lock(&self.calls).remove(&id).is_some() {
             return self.crashed("it stopped before the call was sent");
         }
-        self.send(wire::CALL, id, &wire::call_payload(&request));
+        self.send_call(id, &wire::call_payload(&request));
         drop(request);
         let mut guard = CancelInChild {
             conn: self,
@@ -267,13 +279,58 @@ impl Conn {
         Some(lock(&self.plugin).clone())
     }
 
-    /// Sends one frame. A child that does not read for [`WRITE_TIMEOUT`] is killed: its reader
-    /// then ends and fails its calls.
+    /// Sends one frame now, after the calls' frames waiting in `outbox` (a call's cancel
+    /// never overtakes it).
     fn send(&self, kind: u8, id: u64, payload: &[u8]) {
-        let frame = wire::frame(kind, id, payload);
-        let failed = lock(&self.out).write_all(&frame).is_err();
-        if failed && !self.dead.load(Ordering::SeqCst) {
+        let mut out = lock(&self.out);
+        let mut frames = std::mem::take(&mut *lock(&self.outbox));
+        wire::push_frame(&mut frames, kind, id, payload);
+        self.write(&mut out, &frames);
+    }
+
+    /// Sends a call's frame: at once without a writer task, else with the other calls of
+    /// this turn of the runtime, once the writer task's turn comes (it yields first).
+    fn send_call(&self, id: u64, payload: &[u8]) {
+        let Some(writer) = self.writer.get() else {
+            return self.send(wire::CALL, id, payload);
+        };
+        let mut outbox = lock(&self.outbox);
+        let first = outbox.is_empty();
+        wire::push_frame(&mut outbox, wire::CALL, id, payload);
+        drop(outbox);
+        if first {
+            writer.notify_one();
+        }
+    }
+
+    /// Sends the calls' frames waiting in `outbox`.
+    fn flush(&self) {
+        let mut out = lock(&self.out);
+        let frames = std::mem::take(&mut *lock(&self.outbox));
+        if !frames.is_empty() {
+            self.write(&mut out, &frames);
+        }
+    }
+
+    /// Writes whole frames. A child that does not read for [`WRITE_TIMEOUT`] is killed: its
+    /// reader then ends and fails its calls.
+    fn write(&self, out: &mut UnixStream, frames: &[u8]) {
+        if out.write_all(frames).is_err() && !self.dead.load(Ordering::SeqCst) {
             self.kill();
+        }
+    }
+
+    /// The writer task: sends what `outbox` holds once the tasks the runtime had ready ran
+    /// (`yield_now` waits for that), so the calls they started go in one write. Ends with
+    /// the connection.
+    async fn write_calls(conn: std::sync::Weak<Conn>, writer: Arc<tokio::sync::Notify>) {
+        loop {
+            writer.notified().await;
+            tokio::task::yield_now().await;
+            match conn.upgrade() {
+                Some(c) if !c.dead.load(Ordering::SeqCst) => c.flush(),
+                _ => return,
+            }
         }
     }
 
@@ -385,6 +442,9 @@ impl Conn {
     /// After the socket ended: reaps the child and fails what still waits. Blocking.
     fn end(self: Arc<Self>, on_end: OnEnd) {
         self.dead.store(true, Ordering::SeqCst);
+        if let Some(writer) = self.writer.get() {
+            writer.notify_one();
+        }
         let patience = if self.stopping.load(Ordering::SeqCst) {
             EXIT_GRACE
         } else {
