@@ -132,10 +132,10 @@ impl Buffer {
         if left == 0 && self.bytes.len() > BUFFER {
             self.bytes = vec![0; BUFFER];
         }
-        if self.start > 0 {
+        if left > 0 && self.start > 0 {
             self.bytes.copy_within(self.start..self.end, 0);
-            (self.start, self.end) = (0, left);
         }
+        (self.start, self.end) = (0, left);
         if self.bytes.len() < len {
             self.bytes.resize(len, 0);
         }
