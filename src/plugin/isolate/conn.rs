@@ -1,20 +1,19 @@
 //! One running child process of an isolated plugin, seen from the host: its socket, the calls
 //! waiting for its replies, and the threads that read its frames and its stderr.
 //!
-//! A call writes one frame and awaits a oneshot: no host thread waits for the child. The
-//! child's frames are read by a task on the server's runtime ([`super::inbox`]), or by a
-//! thread of their own where there is none (`fastmcp call`): replies become those oneshots'
-//! values, and the notifications and client requests of running tools go to their calls'
+//! A call sends one frame and awaits a oneshot: no host thread waits for the child. On the
+//! server's runtime, the calls one turn of it starts go in one write (a writer task per
+//! child), and the child's frames are read by a task ([`super::inbox`]); without one
+//! (`fastmcp call`), frames go at once and a thread of their own reads the child's. Replies
+//! become those oneshots' values, and the notifications and client requests of running tools go to their calls'
 //! sinks (a request, which blocks until the client answers, on a thread of its own). When the
 //! socket ends, a thread reaps the child and every call still waiting gets the crash error
 //! ([`crashed`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufReader, Write};
-use std::os::fd::AsRawFd;
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -22,6 +21,7 @@ use std::time::{Duration, Instant};
 use super::child::ChildSpec;
 use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
 use super::inbox;
+use super::outbox::Outbox;
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
 use crate::plugin::listing::Listing;
@@ -51,13 +51,7 @@ struct Waiting {
 pub(crate) struct Conn {
     /// The plugin's name, for errors and logs (its manifest's once the child sent it).
     plugin: Mutex<String>,
-    out: Mutex<UnixStream>,
-    /// Calls' frames waiting for `writer` (only when the frames are read on a runtime):
-    /// the calls that one turn of the runtime starts go to the child in one write, which
-    /// wakes it once.
-    outbox: Mutex<Vec<u8>>,
-    /// Woken when `outbox` gets its first frame; `None` without a runtime (frames go at once).
-    writer: OnceLock<Arc<tokio::sync::Notify>>,
+    out: Arc<Outbox>,
     calls: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
     process: Mutex<Child>,
@@ -102,7 +96,7 @@ impl Conn {
         on_end: OnEnd,
         listing: SharedListing,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
-        let (mut process, host) = start_child(spec)?;
+        let (mut process, host) = super::exe::start_child(spec)?;
         let pid = process.id();
         let stderr = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_LINES)));
         let stderr_done = Arc::new(AtomicBool::new(false));
@@ -114,9 +108,7 @@ impl Conn {
         let _ = out.set_write_timeout(Some(WRITE_TIMEOUT));
         let conn = Arc::new(Conn {
             plugin: Mutex::new(plugin.to_owned()),
-            out: Mutex::new(out),
-            outbox: Mutex::new(Vec::new()),
-            writer: OnceLock::new(),
+            out: Arc::new(Outbox::new(out)),
             calls: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             process: Mutex::new(process),
@@ -185,9 +177,15 @@ impl Conn {
         };
         inbox::spawn(runtime, input.into_inner(), &read, on_frame, finish)
             .map_err(|e| format!("cannot read the child's socket on the runtime: {e}"))?;
-        let writer = Arc::new(tokio::sync::Notify::new());
-        let _ = self.writer.set(writer.clone());
-        runtime.spawn(Conn::write_calls(Arc::downgrade(self), writer));
+        let conn = Arc::downgrade(self);
+        let failed = move || {
+            if let Some(conn) = conn.upgrade()
+                && !conn.dead.load(Ordering::SeqCst)
+            {
+                conn.kill();
+            }
+        };
+        self.out.start_writer(runtime, failed);
         Ok(())
     }
 
@@ -245,7 +243,14 @@ impl Conn {
         if self.dead.load(Ordering::SeqCst) && lock(&self.calls).remove(&id).is_some() {
             return self.crashed("it stopped before the call was sent");
         }
-        self.send_call(id, &wire::call_payload(&request));
+        if self
+            .out
+            .send_call(id, &wire::call_payload(&request))
+            .is_err()
+            && !self.dead.load(Ordering::SeqCst)
+        {
+            self.kill();
+        }
         drop(request);
         let mut guard = CancelInChild {
             conn: self,
@@ -279,58 +284,11 @@ impl Conn {
         Some(lock(&self.plugin).clone())
     }
 
-    /// Sends one frame now, after the calls' frames waiting in `outbox` (a call's cancel
-    /// never overtakes it).
+    /// Sends one frame now ([`Outbox::send`]). A child that does not read for
+    /// [`WRITE_TIMEOUT`] is killed: its reader then ends and fails its calls.
     fn send(&self, kind: u8, id: u64, payload: &[u8]) {
-        let mut out = lock(&self.out);
-        let mut frames = std::mem::take(&mut *lock(&self.outbox));
-        wire::push_frame(&mut frames, kind, id, payload);
-        self.write(&mut out, &frames);
-    }
-
-    /// Sends a call's frame: at once without a writer task, else with the other calls of
-    /// this turn of the runtime, once the writer task's turn comes (it yields first).
-    fn send_call(&self, id: u64, payload: &[u8]) {
-        let Some(writer) = self.writer.get() else {
-            return self.send(wire::CALL, id, payload);
-        };
-        let mut outbox = lock(&self.outbox);
-        let first = outbox.is_empty();
-        wire::push_frame(&mut outbox, wire::CALL, id, payload);
-        drop(outbox);
-        if first {
-            writer.notify_one();
-        }
-    }
-
-    /// Sends the calls' frames waiting in `outbox`.
-    fn flush(&self) {
-        let mut out = lock(&self.out);
-        let frames = std::mem::take(&mut *lock(&self.outbox));
-        if !frames.is_empty() {
-            self.write(&mut out, &frames);
-        }
-    }
-
-    /// Writes whole frames. A child that does not read for [`WRITE_TIMEOUT`] is killed: its
-    /// reader then ends and fails its calls.
-    fn write(&self, out: &mut UnixStream, frames: &[u8]) {
-        if out.write_all(frames).is_err() && !self.dead.load(Ordering::SeqCst) {
+        if self.out.send(kind, id, payload).is_err() && !self.dead.load(Ordering::SeqCst) {
             self.kill();
-        }
-    }
-
-    /// The writer task: sends what `outbox` holds once the tasks the runtime had ready ran
-    /// (`yield_now` waits for that), so the calls they started go in one write. Ends with
-    /// the connection.
-    async fn write_calls(conn: std::sync::Weak<Conn>, writer: Arc<tokio::sync::Notify>) {
-        loop {
-            writer.notified().await;
-            tokio::task::yield_now().await;
-            match conn.upgrade() {
-                Some(c) if !c.dead.load(Ordering::SeqCst) => c.flush(),
-                _ => return,
-            }
         }
     }
 
@@ -442,9 +400,7 @@ impl Conn {
     /// After the socket ended: reaps the child and fails what still waits. Blocking.
     fn end(self: Arc<Self>, on_end: OnEnd) {
         self.dead.store(true, Ordering::SeqCst);
-        if let Some(writer) = self.writer.get() {
-            writer.notify_one();
-        }
+        self.out.close();
         let patience = if self.stopping.load(Ordering::SeqCst) {
             EXIT_GRACE
         } else {
@@ -498,54 +454,6 @@ impl Conn {
             self.send(wire::ANSWER, id, &wire::answer_payload(&answer));
         }
     }
-}
-
-/// Starts a child ([`super::exe`]) for `spec` with one end of a new socket pair; returns the
-/// process (its stderr piped) and the host's end.
-fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
-    let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-    if theirs.as_raw_fd() < 3 {
-        // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
-        // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
-        theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
-    }
-    let mut spec = spec.clone();
-    spec.fd = theirs.as_raw_fd();
-    spec.parent = std::process::id();
-    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-    let exe = super::exe::child_exe()?;
-    let mut cmd = Command::new(&exe.program);
-    // The plugin may read its environment: none of the server's own settings (API keys, JWT
-    // and state secrets, the session store's URL) are its business. FASTMCP_LOG stays.
-    for (name, _) in std::env::vars_os() {
-        let name_str = name.to_string_lossy();
-        if name_str.starts_with("FASTMCP_") && name_str != "FASTMCP_LOG" {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.args(&exe.args)
-        .arg(spec_json)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let fd = spec.fd;
-    // SAFETY: between fork and exec only async-signal-safe calls run (fcntl, dup2): the
-    // child keeps its socket end across exec, and its stdout goes where its stderr goes.
-    unsafe {
-        cmd.pre_exec(move || {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::dup2(2, 1) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
-    let process = super::spawn(cmd).map_err(|e| format!("cannot start the child: {e}"))?;
-    drop(theirs);
-    Ok((process, host))
 }
 
 /// Cancels a call in the child when the future awaiting it is dropped before the reply.
