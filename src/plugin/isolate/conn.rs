@@ -1,14 +1,14 @@
 //! One running child process of an isolated plugin, seen from the host: its socket, the calls
-//! waiting for its replies, and the threads that read its frames and its stderr.
+//! waiting for its replies, and what reads its frames and its stderr.
 //!
 //! A call sends one frame and awaits a oneshot: no host thread waits for the child. On the
-//! server's runtime, the calls one turn of it starts go in one write (a writer task per
-//! child), and the child's frames are read by a task ([`super::inbox`]); without one
-//! (`fastmcp call`), frames go at once and a thread of their own reads the child's. Replies
-//! become those oneshots' values, and the notifications and client requests of running tools go to their calls'
-//! sinks (a request, which blocks until the client answers, on a thread of its own). When the
-//! socket ends, a thread reaps the child and every call still waiting gets the crash error
-//! ([`crashed`]).
+//! server's runtime, the calls one turn of it starts go in one write ([`super::outbox`]),
+//! and the child's frames are read by a task ([`super::inbox`]); without one (`fastmcp
+//! call`), frames go at once and a thread of their own reads the child's. Replies become
+//! those oneshots' values, and the notifications and client requests of running tools go to
+//! their calls' sinks (a request, which blocks until the client answers, on a thread of its
+//! own). When the socket ends, a thread reaps the child and every call still waiting gets the
+//! crash error ([`crashed`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::BufReader;
@@ -237,15 +237,21 @@ impl Conn {
             sink,
             cancel: cancel.clone(),
         };
-        lock(&self.calls).insert(id, waiting);
+        let alone = {
+            let mut calls = lock(&self.calls);
+            calls.insert(id, waiting);
+            calls.len() == 1
+        };
         // The reader marks the connection dead before it fails what is waiting: either it
         // found this call, or this sees the mark.
         if self.dead.load(Ordering::SeqCst) && lock(&self.calls).remove(&id).is_some() {
             return self.crashed("it stopped before the call was sent");
         }
+        // A call alone (one client calling in turn) has no other call to wait for: it goes at
+        // once, without a turn of the writer task.
         if self
             .out
-            .send_call(id, &wire::call_payload(&request))
+            .send_call(id, &wire::call_payload(&request), alone)
             .is_err()
             && !self.dead.load(Ordering::SeqCst)
         {

@@ -5,7 +5,7 @@
 //! host: one write per call means one switch to the child and back per call. The calls that
 //! one batch of requests starts wait here instead, and a writer task sends them together once
 //! the runtime has run every task it had ready (`tokio::task::yield_now`), which costs them
-//! at most one turn of the runtime.
+//! at most one turn of the runtime. A call alone goes at once: there is nothing to gather.
 
 use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
@@ -46,10 +46,10 @@ impl Outbox {
         out.write_all(&frames)
     }
 
-    /// Sends a call's frame: at once without a writer task, else with the other calls of
-    /// this turn of the runtime.
-    pub(crate) fn send_call(&self, id: u64, payload: &[u8]) -> io::Result<()> {
-        let Some(writer) = self.writer.get() else {
+    /// Sends a call's frame: at once when `now` or without a writer task, else with the other
+    /// calls of this turn of the runtime.
+    pub(crate) fn send_call(&self, id: u64, payload: &[u8], now: bool) -> io::Result<()> {
+        let Some(writer) = self.writer.get().filter(|_| !now) else {
             return self.send(wire::CALL, id, payload);
         };
         let mut queued = lock(&self.queued);
