@@ -8,6 +8,8 @@
 //!   reader of its frames and its stderr, the crash error.
 //! - [`exe`]: which executable a child runs: the small `fastmcp-plugin-host` beside the
 //!   host's, from the same build, else the host's own.
+//! - `inbox`: reads a child's frames on the server's runtime, without a thread.
+//! - `outbox`: writes the host's frames to a child, a turn of the runtime's calls at once.
 //! - `death`: how a child died, in words (the crash error), and its last stderr lines.
 //! - `supervisor`: starts, restarts (with backoff) and stops one generation's children, and
 //!   gives up on a crash loop.
@@ -30,6 +32,8 @@ pub mod child;
 mod conn;
 mod death;
 pub mod exe;
+mod inbox;
+mod outbox;
 mod supervisor;
 mod wire;
 

@@ -139,6 +139,10 @@ pub fn run<G>(spec: &str, start_logging: impl FnOnce() -> G) -> ExitCode {
 }
 
 /// Serves frames until a shutdown (`true`) or the end of the stream (`false`).
+///
+/// The replies of inline calls wait in `replies` while more frames are already read, and go
+/// in one write before the next read that could wait: calls that came together cost one
+/// write here and one wake-up of the host.
 fn serve(
     child: &Arc<Child>,
     generation: &Arc<Generation>,
@@ -147,14 +151,22 @@ fn serve(
 ) -> bool {
     let tools = Tools::of(generation);
     let mut input = BufReader::with_capacity(64 * 1024, stream);
+    let mut replies = Vec::new();
     loop {
+        if !replies.is_empty() && !wire::holds_frame(input.buffer()) {
+            child.send_frames(&replies);
+            replies.clear();
+        }
         let frame = match wire::read(&mut input) {
             Ok(Some(f)) => f,
             Ok(None) | Err(_) => return false,
         };
         match frame.kind {
             wire::CALL => match wire::read_call(&frame.payload) {
-                Some(request) => start_call(child, generation, runtime, &tools, frame.id, request),
+                Some(request) => {
+                    let (id, tools) = (frame.id, &tools);
+                    start_call(child, generation, runtime, tools, id, request, &mut replies);
+                }
                 None => {
                     let bad = CallOutcome::Invalid("the host sent an unreadable request".into());
                     child.send(wire::REPLY, frame.id, &wire::outcome_payload(&bad));
@@ -170,7 +182,10 @@ fn serve(
                     let _ = tx.send(wire::read_answer(&frame.payload));
                 }
             }
-            wire::SHUTDOWN => return true,
+            wire::SHUTDOWN => {
+                child.send_frames(&replies);
+                return true;
+            }
             _ => {}
         }
     }
@@ -207,7 +222,8 @@ impl Tools {
     }
 }
 
-/// Runs call `id`: an inline tool's at once, any other as a task that replies when done.
+/// Runs call `id`: an inline tool's at once (its reply appended to `replies`, unless it
+/// changed the listing), any other as a task that replies when done.
 fn start_call(
     child: &Arc<Child>,
     generation: &Arc<Generation>,
@@ -215,6 +231,7 @@ fn start_call(
     tools: &Tools,
     id: u64,
     request: PluginRequest,
+    replies: &mut Vec<u8>,
 ) {
     if let PluginRequest::Tool(tool) = &request
         && let Some(gate) = tools.inline.get(tool.name()).filter(|g| g.is_open())
@@ -223,7 +240,15 @@ fn start_call(
         let _charged = child.watch.as_ref().map(|w| w.start_call(id));
         let outcome = generation.call_inline(&request, &NullSink);
         gate.record(started.elapsed());
-        child.reply(generation, id, &outcome);
+        if generation.listing().is_dirty() {
+            // The new listing goes before this reply, as it is when it goes.
+            child.send_frames(replies);
+            replies.clear();
+            child.reply(generation, id, &outcome);
+        } else {
+            let payload = wire::outcome_payload(&outcome);
+            wire::push_frame(replies, wire::REPLY, id, &payload);
+        }
         return;
     }
     let cancel = Arc::new(AtomicBool::new(false));
@@ -267,8 +292,14 @@ struct Child {
 impl Child {
     /// Sends one frame. A host that is gone cannot be told; its death ends this process.
     fn send(&self, kind: u8, id: u64, payload: &[u8]) {
-        let frame = wire::frame(kind, id, payload);
-        let _ = lock(&self.out).write_all(&frame);
+        self.send_frames(&wire::frame(kind, id, payload));
+    }
+
+    /// Sends whole frames in one write (none if `frames` is empty).
+    fn send_frames(&self, frames: &[u8]) {
+        if !frames.is_empty() {
+            let _ = lock(&self.out).write_all(frames);
+        }
     }
 
     /// Answers call `id`. A call that hid or showed tools or prompts tells the host first, so

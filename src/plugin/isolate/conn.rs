@@ -1,24 +1,27 @@
 //! One running child process of an isolated plugin, seen from the host: its socket, the calls
-//! waiting for its replies, and the threads that read its frames and its stderr.
+//! waiting for its replies, and what reads its frames and its stderr.
 //!
-//! A call writes one frame and awaits a oneshot: no host thread waits for the child. One
-//! reader thread per child turns replies into those oneshots' values, and forwards the
-//! notifications and client requests of running tools to their calls' sinks (a request, which
-//! blocks until the client answers, on a thread of its own). When the socket ends, the child
-//! is reaped and every call still waiting gets the crash error ([`crashed`]).
+//! A call sends one frame and awaits a oneshot: no host thread waits for the child. On the
+//! server's runtime, the calls one turn of it starts go in one write ([`super::outbox`]),
+//! and the child's frames are read by a task ([`super::inbox`]); without one (`fastmcp
+//! call`), frames go at once and a thread of their own reads the child's. Replies become
+//! those oneshots' values, and the notifications and client requests of running tools go to
+//! their calls' sinks (a request, which blocks until the client answers, on a thread of its
+//! own). When the socket ends, a thread reaps the child and every call still waiting gets the
+//! crash error ([`crashed`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{BufReader, Write};
-use std::os::fd::AsRawFd;
+use std::io::BufReader;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::child::ChildSpec;
 use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
+use super::inbox;
+use super::outbox::Outbox;
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
 use crate::plugin::listing::Listing;
@@ -34,7 +37,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a child asked to exit gets before it is killed.
 pub(crate) const EXIT_GRACE: Duration = Duration::from_secs(10);
 
-/// Called once, on the reader thread, when the child's socket ends: the cause of its death.
+/// Called once, on a thread of its own, when the child's socket ends: the cause of its death.
 pub(crate) type OnEnd = Box<dyn FnOnce(&Arc<Conn>, String) + Send>;
 
 /// A call waiting for its reply.
@@ -48,7 +51,7 @@ struct Waiting {
 pub(crate) struct Conn {
     /// The plugin's name, for errors and logs (its manifest's once the child sent it).
     plugin: Mutex<String>,
-    out: Mutex<UnixStream>,
+    out: Arc<Outbox>,
     calls: Mutex<HashMap<u64, Waiting>>,
     next: AtomicU64,
     process: Mutex<Child>,
@@ -81,9 +84,11 @@ impl Conn {
     /// Returns the connection and the manifest JSON, or why the child did not come up (with
     /// its last stderr lines). Blocking.
     ///
-    /// The reader thread runs inside `runtime` when there is one: a notification for a client
-    /// whose stream is full is then dropped (and counted) instead of parking the thread, as
-    /// for async tools in-process, so one slow client cannot hold up this child's replies.
+    /// The frames are read on `runtime` when it is a multi-threaded one (the server's; a
+    /// current-thread runtime may not be driven while its caller waits for a reply), else on
+    /// a reader thread, inside `runtime` if there is one. Either way a notification for a
+    /// client whose stream is full is dropped (and counted) instead of waiting, as for async
+    /// tools in-process, so one slow client cannot hold up this child's replies.
     pub(crate) fn spawn(
         spec: &ChildSpec,
         plugin: &str,
@@ -91,7 +96,7 @@ impl Conn {
         on_end: OnEnd,
         listing: SharedListing,
     ) -> Result<(Arc<Conn>, Vec<u8>), String> {
-        let (mut process, host) = start_child(spec)?;
+        let (mut process, host) = super::exe::start_child(spec)?;
         let pid = process.id();
         let stderr = Arc::new(Mutex::new(VecDeque::with_capacity(STDERR_LINES)));
         let stderr_done = Arc::new(AtomicBool::new(false));
@@ -103,7 +108,7 @@ impl Conn {
         let _ = out.set_write_timeout(Some(WRITE_TIMEOUT));
         let conn = Arc::new(Conn {
             plugin: Mutex::new(plugin.to_owned()),
-            out: Mutex::new(out),
+            out: Arc::new(Outbox::new(out)),
             calls: Mutex::new(HashMap::new()),
             next: AtomicU64::new(1),
             process: Mutex::new(process),
@@ -119,15 +124,69 @@ impl Conn {
         });
         let mut input = BufReader::with_capacity(64 * 1024, host);
         let manifest = conn.handshake(&mut input)?;
+        if let Some(handle) = runtime
+            .as_ref()
+            .filter(|r| r.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        {
+            conn.read_on(handle, input, on_end)?;
+            return Ok((conn, manifest));
+        }
         let reader = conn.clone();
         std::thread::Builder::new()
             .name("fastmcp-isolated".into())
             .spawn(move || {
                 let _entered = runtime.as_ref().map(tokio::runtime::Handle::enter);
-                reader.read_frames(input, on_end)
+                while let Ok(Some(f)) = wire::read(&mut input) {
+                    reader.dispatch(f.kind, f.id, &f.payload);
+                }
+                reader.end(on_end);
             })
             .map_err(|e| format!("cannot start a reader thread: {e}"))?;
         Ok((conn, manifest))
+    }
+
+    /// Reads the child's frames in a task on `runtime` ([`super::inbox`]); once the socket
+    /// ends, [`Conn::end`] runs on a thread of its own, since it waits for the child.
+    fn read_on(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        input: BufReader<UnixStream>,
+        on_end: OnEnd,
+    ) -> Result<(), String> {
+        let read = input.buffer().to_vec();
+        let reader = self.clone();
+        let on_frame = move |kind, id, payload: &[u8]| reader.dispatch(kind, id, payload);
+        let ender = self.clone();
+        let finish = move || {
+            // Run here (blocking this thread) only if no thread can be had: every waiting
+            // call must still get its answer.
+            let end = Arc::new(Mutex::new(Some((ender, on_end))));
+            let ending = end.clone();
+            let spawned = std::thread::Builder::new()
+                .name("fastmcp-isolated-end".into())
+                .spawn(move || {
+                    if let Some((conn, on_end)) = lock(&ending).take() {
+                        conn.end(on_end);
+                    }
+                });
+            if spawned.is_err()
+                && let Some((conn, on_end)) = lock(&end).take()
+            {
+                conn.end(on_end);
+            }
+        };
+        inbox::spawn(runtime, input.into_inner(), &read, on_frame, finish)
+            .map_err(|e| format!("cannot read the child's socket on the runtime: {e}"))?;
+        let conn = Arc::downgrade(self);
+        let failed = move || {
+            if let Some(conn) = conn.upgrade()
+                && !conn.dead.load(Ordering::SeqCst)
+            {
+                conn.kill();
+            }
+        };
+        self.out.start_writer(runtime, failed);
+        Ok(())
     }
 
     /// Waits for the child's manifest (and takes the plugin's name from it), or says why it
@@ -178,13 +237,26 @@ impl Conn {
             sink,
             cancel: cancel.clone(),
         };
-        lock(&self.calls).insert(id, waiting);
+        let alone = {
+            let mut calls = lock(&self.calls);
+            calls.insert(id, waiting);
+            calls.len() == 1
+        };
         // The reader marks the connection dead before it fails what is waiting: either it
         // found this call, or this sees the mark.
         if self.dead.load(Ordering::SeqCst) && lock(&self.calls).remove(&id).is_some() {
             return self.crashed("it stopped before the call was sent");
         }
-        self.send(wire::CALL, id, &wire::call_payload(&request));
+        // A call alone (one client calling in turn) has no other call to wait for: it goes at
+        // once, without a turn of the writer task.
+        if self
+            .out
+            .send_call(id, &wire::call_payload(&request), alone)
+            .is_err()
+            && !self.dead.load(Ordering::SeqCst)
+        {
+            self.kill();
+        }
         drop(request);
         let mut guard = CancelInChild {
             conn: self,
@@ -218,12 +290,10 @@ impl Conn {
         Some(lock(&self.plugin).clone())
     }
 
-    /// Sends one frame. A child that does not read for [`WRITE_TIMEOUT`] is killed: its reader
-    /// then ends and fails its calls.
+    /// Sends one frame now ([`Outbox::send`]). A child that does not read for
+    /// [`WRITE_TIMEOUT`] is killed: its reader then ends and fails its calls.
     fn send(&self, kind: u8, id: u64, payload: &[u8]) {
-        let frame = wire::frame(kind, id, payload);
-        let failed = lock(&self.out).write_all(&frame).is_err();
-        if failed && !self.dead.load(Ordering::SeqCst) {
+        if self.out.send(kind, id, payload).is_err() && !self.dead.load(Ordering::SeqCst) {
             self.kill();
         }
     }
@@ -305,35 +375,38 @@ impl Conn {
         status
     }
 
-    /// The reader thread: dispatches frames until the socket ends, then reaps the child and
-    /// fails what still waits.
-    fn read_frames(self: Arc<Self>, mut input: BufReader<UnixStream>, on_end: OnEnd) {
-        while let Ok(Some(frame)) = wire::read(&mut input) {
-            match frame.kind {
-                wire::REPLY => {
-                    self.answered.store(true, Ordering::Relaxed);
-                    if let Some(w) = lock(&self.calls).remove(&frame.id) {
-                        let _ = w.tx.send(wire::read_outcome(&frame.payload));
-                    }
+    /// Hands one frame of the child's to whom it is for. Never blocks: it runs on a runtime
+    /// thread (or the reader thread).
+    fn dispatch(self: &Arc<Self>, kind: u8, id: u64, payload: &[u8]) {
+        match kind {
+            wire::REPLY => {
+                self.answered.store(true, Ordering::Relaxed);
+                if let Some(w) = lock(&self.calls).remove(&id) {
+                    let _ = w.tx.send(wire::read_outcome(payload));
                 }
-                wire::NOTIFY => {
-                    let sink = lock(&self.calls).get(&frame.id).map(|w| w.sink.clone());
-                    let note = serde_json::from_slice::<wire::NoteRef>(&frame.payload);
-                    if let (Some(sink), Ok(note)) = (sink, note) {
-                        let params = note.params.unwrap_or(serde_json::value::RawValue::NULL);
-                        sink.notify_raw(&note.method, params);
-                    }
-                }
-                wire::REQUEST => self.ask_client(frame.id, &frame.payload),
-                wire::LISTED => {
-                    if let Some(listing) = self.listing.get() {
-                        listing.replace_from_json(&frame.payload);
-                    }
-                }
-                _ => {}
             }
+            wire::NOTIFY => {
+                let sink = lock(&self.calls).get(&id).map(|w| w.sink.clone());
+                let note = serde_json::from_slice::<wire::NoteRef>(payload);
+                if let (Some(sink), Ok(note)) = (sink, note) {
+                    let params = note.params.unwrap_or(serde_json::value::RawValue::NULL);
+                    sink.notify_raw(&note.method, params);
+                }
+            }
+            wire::REQUEST => self.ask_client(id, payload),
+            wire::LISTED => {
+                if let Some(listing) = self.listing.get() {
+                    listing.replace_from_json(payload);
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// After the socket ended: reaps the child and fails what still waits. Blocking.
+    fn end(self: Arc<Self>, on_end: OnEnd) {
         self.dead.store(true, Ordering::SeqCst);
+        self.out.close();
         let patience = if self.stopping.load(Ordering::SeqCst) {
             EXIT_GRACE
         } else {
@@ -387,54 +460,6 @@ impl Conn {
             self.send(wire::ANSWER, id, &wire::answer_payload(&answer));
         }
     }
-}
-
-/// Starts a child ([`super::exe`]) for `spec` with one end of a new socket pair; returns the
-/// process (its stderr piped) and the host's end.
-fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
-    let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
-    if theirs.as_raw_fd() < 3 {
-        // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
-        // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
-        theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
-    }
-    let mut spec = spec.clone();
-    spec.fd = theirs.as_raw_fd();
-    spec.parent = std::process::id();
-    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
-    let exe = super::exe::child_exe()?;
-    let mut cmd = Command::new(&exe.program);
-    // The plugin may read its environment: none of the server's own settings (API keys, JWT
-    // and state secrets, the session store's URL) are its business. FASTMCP_LOG stays.
-    for (name, _) in std::env::vars_os() {
-        let name_str = name.to_string_lossy();
-        if name_str.starts_with("FASTMCP_") && name_str != "FASTMCP_LOG" {
-            cmd.env_remove(&name);
-        }
-    }
-    cmd.args(&exe.args)
-        .arg(spec_json)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let fd = spec.fd;
-    // SAFETY: between fork and exec only async-signal-safe calls run (fcntl, dup2): the
-    // child keeps its socket end across exec, and its stdout goes where its stderr goes.
-    unsafe {
-        cmd.pre_exec(move || {
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::dup2(2, 1) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    };
-    let process = super::spawn(cmd).map_err(|e| format!("cannot start the child: {e}"))?;
-    drop(theirs);
-    Ok((process, host))
 }
 
 /// Cancels a call in the child when the future awaiting it is dropped before the reply.

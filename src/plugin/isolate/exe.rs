@@ -1,4 +1,4 @@
-//! Which executable an isolated plugin's child runs: `fastmcp-plugin-host`, found beside the
+//! Which executable an isolated plugin's child runs, and starting a child with it: `fastmcp-plugin-host`, found beside the
 //! host's own executable, when it is there and from the same build; otherwise the host's own
 //! executable as `fastmcp __plugin-host`. Both run [`super::child::run`]; the small one maps a
 //! fraction of the pages (`docs/performance.md`, "Isolated plugins").
@@ -8,9 +8,14 @@
 //! from an earlier `cargo build` beside a `fastmcp` that `cargo run` rebuilt alone) is not used.
 
 use std::ffi::OsString;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+
+use super::child::ChildSpec;
 
 /// The file name of the child's own binary (a `[[bin]]` of this package).
 pub(crate) const PLUGIN_HOST: &str = "fastmcp-plugin-host";
@@ -95,6 +100,54 @@ fn build_of(path: &Path) -> Result<String, String> {
         return Err(format!("{BUILD_FLAG} failed: {}", out.status));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// Starts a child (the executable [`child_exe`] chose) for `spec` with one end of a new socket pair; returns the
+/// process (its stderr piped) and the host's end.
+pub(crate) fn start_child(spec: &ChildSpec) -> Result<(Child, UnixStream), String> {
+    let (host, mut theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+    if theirs.as_raw_fd() < 3 {
+        // A host started with a closed stdin, stdout or stderr got 0-2 back, which the
+        // child's stdio set-up would overwrite: move it up (a duplicate is numbered >= 3).
+        theirs = theirs.try_clone().map_err(|e| format!("dup: {e}"))?;
+    }
+    let mut spec = spec.clone();
+    spec.fd = theirs.as_raw_fd();
+    spec.parent = std::process::id();
+    let spec_json = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+    let exe = child_exe()?;
+    let mut cmd = Command::new(&exe.program);
+    // The plugin may read its environment: none of the server's own settings (API keys, JWT
+    // and state secrets, the session store's URL) are its business. FASTMCP_LOG stays.
+    for (name, _) in std::env::vars_os() {
+        let name_str = name.to_string_lossy();
+        if name_str.starts_with("FASTMCP_") && name_str != "FASTMCP_LOG" {
+            cmd.env_remove(&name);
+        }
+    }
+    cmd.args(&exe.args)
+        .arg(spec_json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let fd = spec.fd;
+    // SAFETY: between fork and exec only async-signal-safe calls run (fcntl, dup2): the
+    // child keeps its socket end across exec, and its stdout goes where its stderr goes.
+    unsafe {
+        cmd.pre_exec(move || {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(2, 1) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    };
+    let process = super::spawn(cmd).map_err(|e| format!("cannot start the child: {e}"))?;
+    drop(theirs);
+    Ok((process, host))
 }
 
 #[cfg(test)]

@@ -50,11 +50,52 @@ pub(crate) struct Frame {
 /// Builds a frame in one buffer, so that one `write` sends it whole.
 pub(crate) fn frame(kind: u8, id: u64, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(13 + payload.len());
+    push_frame(&mut out, kind, id, payload);
+    out
+}
+
+/// Appends a frame to `out`, where other whole frames may wait to go in the same `write`.
+pub(crate) fn push_frame(out: &mut Vec<u8>, kind: u8, id: u64, payload: &[u8]) {
+    out.reserve(13 + payload.len());
     out.extend_from_slice(&((9 + payload.len()) as u32).to_le_bytes());
     out.push(kind);
     out.extend_from_slice(&id.to_le_bytes());
     out.extend_from_slice(payload);
-    out
+}
+
+/// The length of what follows a frame's length field, or an error for one no frame has.
+fn body_len(len: [u8; 4]) -> io::Result<usize> {
+    let len = u32::from_le_bytes(len) as usize;
+    if !(9..=MAX_FRAME).contains(&len) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame length {len}"),
+        ));
+    }
+    Ok(len)
+}
+
+/// The whole length of the frame `bytes` start with (its length field included), once its
+/// length field is there.
+pub(crate) fn frame_len(bytes: &[u8]) -> io::Result<Option<usize>> {
+    match bytes.first_chunk::<4>() {
+        Some(len) => Ok(Some(4 + body_len(*len)?)),
+        None => Ok(None),
+    }
+}
+
+/// Whether `bytes` start with a whole frame, so a read of it would not wait.
+pub(crate) fn holds_frame(bytes: &[u8]) -> bool {
+    matches!(frame_len(bytes), Ok(Some(len)) if bytes.len() >= len)
+}
+
+/// The kind, id and payload of a whole frame (`frame_len` bytes).
+pub(crate) fn split(frame: &[u8]) -> (u8, u64, &[u8]) {
+    let id = frame
+        .get(5..13)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u64::from_le_bytes);
+    (frame[4], id, frame.get(13..).unwrap_or_default())
 }
 
 /// Reads one frame; `Ok(None)` at a clean end of the stream.
@@ -65,13 +106,7 @@ pub fn read(input: &mut impl Read) -> io::Result<Option<Frame>> {
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(e) => return Err(e),
     }
-    let len = u32::from_le_bytes(len) as usize;
-    if !(9..=MAX_FRAME).contains(&len) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("frame length {len}"),
-        ));
-    }
+    let len = body_len(len)?;
     let mut head = [0u8; 9];
     input.read_exact(&mut head)?;
     let mut payload = vec![0u8; len - 9];
@@ -245,6 +280,20 @@ mod tests {
         assert!(read(&mut input).unwrap().is_none());
         let mut bad = &[3u8, 0, 0, 0, 1][..];
         assert!(read(&mut bad).is_err());
+    }
+
+    #[test]
+    fn frames_split_in_place() {
+        let mut buf = frame(REPLY, 7, b"xyz");
+        let whole = buf.len();
+        buf.extend(frame(NOTIFY, 9, b"ab"));
+        assert_eq!(frame_len(&buf).unwrap(), Some(whole));
+        assert_eq!(split(&buf[..whole]), (REPLY, 7, &b"xyz"[..]));
+        assert!(holds_frame(&buf[whole..]));
+        assert!(!holds_frame(&buf[whole..buf.len() - 1]));
+        assert!(!holds_frame(&buf[..3]));
+        assert_eq!(frame_len(&buf[..3]).unwrap(), None);
+        assert!(frame_len(&[3u8, 0, 0, 0][..]).is_err());
     }
 
     #[test]
