@@ -325,6 +325,8 @@ fn tasks_and_list_changed_work_isolated() {
         }
     }
     assert!(heard, "no list_changed; log:\n{}", server.log_text());
+    // The reload is logged after the swap sent its notifications: the line may come later.
+    assert!(server.wait_log("plugin reloaded", 1, Duration::from_secs(10)));
     let reloaded = server.log_events("plugin reloaded");
     assert_eq!(reloaded.len(), 1, "{reloaded:?}");
     assert!(util::eventually(Duration::from_secs(20), || {
