@@ -26,6 +26,7 @@ use futures_util::future::BoxFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::mcp::MethodLabel;
 use super::{AppState, Security};
 use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
@@ -43,13 +44,6 @@ pub(crate) struct Edge {
     /// the router would cost it a route lookup and its parameters for nothing.
     pub(crate) state: AppState,
 }
-
-/// The `method` label of a response's `requests_total` sample, set by the handler that
-/// parsed a JSON-RPC message (only when metrics are on: it costs an allocation). Without it
-/// the label is the HTTP method (`GET`, `DELETE`) or `other`: a request refused before its
-/// body was read.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct MethodLabel(pub(crate) &'static str);
 
 /// The layer, around the whole router: a layer inside the router (`route_layer`) would cost a
 /// boxed clone of the route on every request.

@@ -20,7 +20,6 @@ use tokio::sync::mpsc;
 
 use super::AppState;
 use super::body::BodyError;
-use super::edge::MethodLabel;
 use super::error::HttpError;
 use super::guard;
 use super::respond::{self, answer, inline_response};
@@ -174,6 +173,13 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, HttpError> {
             ),
         })
 }
+
+/// The `method` label of a response's `requests_total` sample, set by the handler that
+/// parsed a JSON-RPC message (only when metrics are on: it costs an allocation). Without it
+/// the label is the HTTP method (`GET`, `DELETE`) or `other`: a request refused before its
+/// body was read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MethodLabel(pub(crate) &'static str);
 
 /// `POST` on the MCP endpoint. The JSON-RPC method goes to the edge layer's metrics in a
 /// [`MethodLabel`] extension.
