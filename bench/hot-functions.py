@@ -14,7 +14,8 @@ mangled name (`..17h<16 hex>E`) and the crate disambiguators of a v0 one (`Cs<ba
 the script stays useful across dependency, feature and compiler changes, and a function that
 no longer exists just matches nothing. Generic functions of the same path share a pattern in
 legacy mangling, so a few instantiations that did not run come along. Sections are matched
-with and without a prefix (`.text.unlikely.` for `#[cold]` functions, `.text.startup.`).
+(by default) with and without a prefix (`.text.unlikely.` for `#[cold]` functions,
+`.text.startup.`).
 
 Options:
   --maps FILE        /proc/PID/maps of the profiled process: code callgrind could not name
@@ -148,16 +149,20 @@ def write_ld(args, chosen):
 
 
 def main():
-    ap = argparse.ArgumentParser(usage=__doc__.split("\n\n")[1].removeprefix("Usage: "))
-    ap.add_argument("profile")
-    ap.add_argument("binary")
-    ap.add_argument("section")
-    ap.add_argument("prefixes", nargs="*")
-    ap.add_argument("--maps")
-    ap.add_argument("--whole", action="append", default=[])
+    usage = __doc__.split("\n\n")[1].removeprefix("Usage: ")
+    raw = argparse.RawDescriptionHelpFormatter
+    ap = argparse.ArgumentParser(usage=usage, add_help=False, formatter_class=raw)
+    # -h prints the module doc, which describes every option.
+    ap.add_argument("-h", "--help", action="version", version=__doc__)
+    ap.add_argument("profile", metavar="PROFILE")
+    ap.add_argument("binary", metavar="BINARY")
+    ap.add_argument("section", metavar="SECTION")
+    ap.add_argument("prefixes", nargs="*", metavar="PREFIX")
+    ap.add_argument("--maps", metavar="FILE")
+    ap.add_argument("--whole", action="append", default=[], metavar="PATH")
     ap.add_argument("--format", choices=["ld", "order"], default="ld")
-    ap.add_argument("--header")
-    ap.add_argument("--other-sections", default=".text.*.")
+    ap.add_argument("--header", metavar="FILE")
+    ap.add_argument("--other-sections", default=".text.*.", metavar="P")
     ap.add_argument("--glob-backrefs", action="store_true")
     ap.add_argument("--keep-start", action="store_true")
     args = ap.parse_args()
