@@ -27,7 +27,8 @@ Options:
                      generics over its types), for code the profile cannot see. Repeatable.
   --format ld|order  `ld` (the default) writes the linker script; `order` writes the chosen
                      functions' full mangled names, one a line, in address order, for lld's
-                     `--symbol-ordering-file` (names with hashes: it fits only that build).
+                     `--symbol-ordering-file` (names with hashes: it fits only that build;
+                     SECTION and the options below are unused).
   --header FILE      the comment printed before `SECTIONS` (the text of FILE as it is)
                      instead of the default two lines naming the script and BINARY.
   --other-sections P what else a function's section may be called: P followed by the pattern
