@@ -26,6 +26,7 @@
 #     -- -C link-arg=-Wl,--symbol-ordering-file=$PWD/target/release/plugin-host.order
 # Its names carry hashes, so it only fits the build it was profiled from.
 #
+# bench/hot-functions.py (shared with bench/link-order.sh) turns the profile into either file.
 # Needs valgrind (callgrind). Valgrind cannot run the seccomp filter, so the profile runs with
 # --plugin-allow-net true; the sandbox's functions and those of the crates it uses are added
 # whole. Talks to 127.0.0.1 only.
@@ -60,86 +61,9 @@ HOOK
 HOOK="bash $WORK/hook.sh" EXTRA="--plugin-allow-net true" SETTLE=5 FASTMCP_BIN="$WORK/fastmcp" \
   CALC_SO="$WORK/libcalculator.so" bash "$ROOT/bench/child-rss.sh" >/dev/null
 profile=$(ls "$WORK"/cg.*.1 | head -1)
-python3 - "$FORMAT" "$profile" "$WORK/maps" "$WORK/fastmcp-plugin-host.real" \
-  fastmcp::sandbox seccompiler landlock enumflags2 fastmcp::plugin::isolate::child \
-  std::sys::pal::unix::stack_overflow >"$WORK/out" <<'PY'
-"""Symbols of the binary whose code the callgrind profile ran, in address order."""
-import bisect, re, subprocess, sys
-fmt, profile, maps, binary, *whole = sys.argv[1:]
-# The binary's mappings: its load bias (the first one's start, a PIE's vaddrs start at 0) and
-# extent, to translate the absolute addresses of the code callgrind could not name.
-spans = [[int(x, 16) for x in l.split()[0].split("-")] for l in open(maps) if l.rstrip().endswith(binary)]
-bias, end = spans[0][0], spans[-1][1]
-names, ob, last, ran = {}, None, 0, set()
-for line in open(profile):
-    m = re.match(r"^(c?ob)=\((\d+)\)(?: (.*))?$", line)
-    if m:
-        if m.group(3):
-            names[m.group(2)] = m.group(3).strip()
-        if m.group(1) == "ob":
-            ob = m.group(2)
-        continue
-    m = re.match(r"^(0x[0-9a-f]+|[+-]\d+|\*)\s", line)
-    if m and not line.startswith("calls="):
-        t = m.group(1)
-        last = int(t, 16) if t.startswith("0x") else last if t == "*" else last + int(t)
-        if names.get(ob, "") == binary:
-            ran.add(last)
-        elif names.get(ob, "") == "???" and bias <= last < end:
-            ran.add(last - bias)
-raw = subprocess.run(["nm", "-S", "--defined-only", binary], capture_output=True, text=True)
-dem = subprocess.run(["nm", "-S", "-C", "--defined-only", binary], capture_output=True, text=True)
-syms = []
-for r, d in zip(raw.stdout.splitlines(), dem.stdout.splitlines()):
-    p = r.split()
-    if len(p) == 4 and p[2] in "tTwW":
-        syms.append((int(p[0], 16), int(p[1], 16), p[3], d.split(None, 3)[3]))
-syms.sort()
-starts = [s[0] for s in syms]
-chosen = {}
-for a in sorted(ran):
-    i = bisect.bisect_right(starts, a) - 1
-    if i >= 0 and syms[i][0] <= a < syms[i][0] + syms[i][1]:
-        chosen.setdefault(syms[i][2], syms[i])
-for s in syms:
-    if any(s[3].lstrip("<").startswith(p) for p in whole):
-        chosen.setdefault(s[2], s)
-size = sum(s[1] for s in chosen.values())
-print(f"{len(chosen)} symbols, {size} bytes of code", file=sys.stderr)
-ordered = [name for name, _ in sorted(chosen.items(), key=lambda kv: kv[1][0])]
-if fmt == "order":
-    print("\n".join(ordered))
-    sys.exit()
-
-def legacy_path(path):
-    """`a::b` as the legacy mangling spells a path's start: `_ZN1a1b`."""
-    return "_ZN" + "".join(f"{len(c)}{c}" for c in path.split("::"))
-
-def pattern(name):
-    """The section of function `name` (rustc puts each in `.text.<symbol>`) as a glob that
-    leaves out what changes from build to build: the legacy mangling's final hash
-    (`17h<16 hex digits>E`); in the v0 mangling (`_R...`, the standard library's), each crate's
-    hash (`Cs<base-62>_`) and the back-references (`B<base-62>_`, offsets into the name,
-    which move when a hash's length does). Other names (`main`, C functions) stay whole."""
-    m = re.fullmatch(r"(_ZN.*)17h[0-9a-f]{16}E", name)
-    if m:
-        return f".text.{m.group(1)}17h*"
-    if name.startswith("_R"):
-        name = re.sub(r"B[0-9A-Za-z]*_", "B*_", re.sub(r"Cs[0-9A-Za-z]+_", "Cs*_", name))
-    return f".text.{name}"
-
-patterns = [pattern(name) for name in ordered]
-# A whole module: its own functions (legacy `_ZN<path>`, v0 `...<path without the crate>`,
-# which is the same run of components whether the crate is named or back-referenced), and
-# every function whose name mentions it (trait impls, drop glue, generics over its types).
-for path in whole:
-    parts = path.split("::")
-    v0 = "".join(f"{len(c)}{c}" for c in parts[1:] or parts)
-    dots = "..".join(parts)
-    patterns += [f".text.{legacy_path(path)}*", f".text._ZN*{dots}..*", f".text._R*{v0}*"]
-patterns = list(dict.fromkeys(patterns))
-print(f"{len(patterns)} patterns", file=sys.stderr)
-print(f"""/* The code an isolated plugin's child runs (start, one call, idle), linked together.
+# The ld script's comment (bench/hot-functions.py's default one is fastmcp's).
+cat >"$WORK/header" <<'HEADER'
+/* The code an isolated plugin's child runs (start, one call, idle), linked together.
  *
  * Generated by `FORMAT=ld bash bench/child-order.sh` from a callgrind profile of the child;
  * regenerate it when the child's code changes much (the script's header says when).
@@ -150,16 +74,12 @@ print(f"""/* The code an isolated plugin's child runs (start, one call, idle), l
  * touches (docs/performance.md, "Memory of an idle child"); tests/code_layout.rs
  * checks the section is there and holds the child's serve loop.
  */
-SECTIONS
-{{
-  .text.child_hot :
-  {{""")
-for p in patterns:
-    # LLVM puts a `#[cold]` function in `.text.unlikely.<symbol>`.
-    print(f"    *({p} {p.replace('.text.', '.text.unlikely.', 1)})")
-print("""  }
-}
-INSERT BEFORE .text;""")
-PY
+HEADER
+whole=()
+for m in fastmcp::sandbox seccompiler landlock enumflags2 fastmcp::plugin::isolate::child \
+  std::sys::pal::unix::stack_overflow; do whole+=(--whole "$m"); done
+python3 "$ROOT/bench/hot-functions.py" --format "$FORMAT" --maps "$WORK/maps" "${whole[@]}" \
+  --header "$WORK/header" --other-sections .text.unlikely. --glob-backrefs --keep-start \
+  "$profile" "$WORK/fastmcp-plugin-host.real" .text.child_hot >"$WORK/out"
 mv "$WORK/out" "$OUT"
 echo "wrote $OUT" >&2
