@@ -12,7 +12,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${FASTMCP_BIN:-$ROOT/target/release/fastmcp}
 CALC_SO=${CALC_SO:-$ROOT/target/release/libcalculator.so}
-PORT=${PORT:-$((20000 + RANDOM % 20000))}
+# A port the kernel just handed out and released (benchctl port), when built; a random one in
+# the ephemeral range could be in use by a load run's connections.
+BENCHCTL=$ROOT/target/release/benchctl
+if [[ -z ${PORT:-} && -x $BENCHCTL ]]; then PORT=$("$BENCHCTL" port); fi
+PORT=${PORT:-$((20000 + RANDOM % 10000))}
 TOP=${TOP:-25}
 SETTLE=${SETTLE:-1}
 # shellcheck disable=SC2086
