@@ -200,6 +200,12 @@ fn memory_cgroup(sandbox: &Policy, label: &str, id: u64) -> Option<std::path::Pa
     }
 }
 
+/// Locks, ignoring poison: every critical section of these modules leaves its data
+/// consistent, and a panic elsewhere must not take a child's calls with it.
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A job for the spawning thread.
 type SpawnJob = Box<dyn FnOnce() + Send>;
 

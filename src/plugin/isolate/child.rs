@@ -20,6 +20,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::lock;
 use super::wire::{self, Outgoing};
 use crate::plugin::inline::InlineGate;
 use crate::plugin::pool::PoolOptions;
@@ -368,10 +369,6 @@ impl CallSink for ChildSink {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Makes the kernel kill this process when the host's spawning thread (which lives as long as

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use super::child::ChildSpec;
 use super::death::{STDERR_LINES, cause, crashed, forward_stderr};
 use super::inbox;
+use super::lock;
 use super::outbox::Outbox;
 use super::wire::{self, Outgoing};
 use crate::plugin::generation::CANCEL_WATCH;
@@ -478,8 +479,4 @@ impl Drop for CancelInChild<'_> {
             self.conn.send(wire::CANCEL, self.id, &[]);
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

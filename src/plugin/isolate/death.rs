@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 
+use super::lock;
 use crate::plugin::CallOutcome;
 
 /// How many of a child's last stderr lines a crash report shows.
@@ -100,10 +101,6 @@ pub(super) fn forward_stderr(
     let _ = std::thread::Builder::new()
         .name("fastmcp-isolated-stderr".into())
         .spawn(read);
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
+use super::lock;
 use super::wire;
 
 /// Where the host's frames to one child go.
@@ -109,8 +110,4 @@ async fn write_calls(outbox: Weak<Outbox>, writer: Arc<tokio::sync::Notify>, fai
             _ => return,
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }

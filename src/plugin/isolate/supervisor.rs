@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::CrashLoop;
 use super::child::ChildSpec;
 use super::conn::{Conn, OnEnd, SharedListing};
+use super::lock;
 
 use crate::plugin::generation::Remote;
 use crate::plugin::library::Staged;
@@ -278,8 +279,4 @@ impl Drop for Supervisor {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
