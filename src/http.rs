@@ -87,9 +87,6 @@ pub(crate) fn app(router: Router, state: &AppState, endpoint: &str) -> App {
     use tower_layer::Layer;
     let edge = edge::Edge {
         endpoint: endpoint.to_owned(),
-        auth: state.auth.clone(),
-        security: state.security.clone(),
-        metrics: state.service.options().metrics.clone(),
         state: state.clone(),
     };
     edge::EdgeLayer(Arc::new(edge)).layer(router)

@@ -26,9 +26,8 @@ use futures_util::future::BoxFuture;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::AppState;
 use super::mcp::MethodLabel;
-use super::{AppState, Security};
-use crate::auth::AuthConfig;
 use crate::metrics::Metrics;
 
 /// What the layer needs, shared by every request.
@@ -36,12 +35,10 @@ use crate::metrics::Metrics;
 pub(crate) struct Edge {
     /// The MCP endpoint's path: the layer guards its GET, POST and DELETE, nothing else.
     pub(crate) endpoint: String,
-    pub(crate) auth: Arc<AuthConfig>,
-    pub(crate) security: Arc<Security>,
-    pub(crate) metrics: Option<Arc<Metrics>>,
-    /// The state of the endpoint's POST handler, which the layer calls itself when no
-    /// authentication is on: a POST on the endpoint is most of the traffic, and going through
-    /// the router would cost it a route lookup and its parameters for nothing.
+    /// The application's state: its authentication, Host/Origin rules and metrics are the
+    /// layer's, and the endpoint's POST handler, which the layer calls itself when no
+    /// authentication is on (a POST on the endpoint is most of the traffic, and going through
+    /// the router would cost it a route lookup and its parameters for nothing), takes it.
     pub(crate) state: AppState,
 }
 
@@ -92,11 +89,11 @@ where
                 count: None,
             };
         }
-        let count = self.edge.metrics.clone().map(|m| Count {
+        let count = self.edge.metrics().cloned().map(|m| Count {
             metrics: m,
             http_label: http_label(request.method()),
         });
-        let state = if self.edge.auth.is_enabled() {
+        let state = if self.edge.state.auth.is_enabled() {
             // The service that was made ready goes into the future; a clone stays (tower's rule).
             let clone = self.inner.clone();
             let inner = std::mem::replace(&mut self.inner, clone);
@@ -104,7 +101,7 @@ where
                 future: Box::pin(authenticated(self.edge.clone(), request, inner)),
             }
         } else {
-            match self.edge.security.check(request.headers()) {
+            match self.edge.state.security.check(request.headers()) {
                 Ok(()) if request.method() == Method::POST => Stage::Boxed {
                     future: Box::pin(super::mcp::post(State(self.edge.state.clone()), request)),
                 },
@@ -121,6 +118,11 @@ where
 }
 
 impl Edge {
+    /// Where requests are counted, when metrics are on.
+    fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.state.service.options().metrics.as_ref()
+    }
+
     /// Whether `request` is one the layer guards: a method the MCP endpoint serves, on it.
     fn guards(&self, request: &Request) -> bool {
         matches!(
@@ -144,14 +146,14 @@ async fn authenticated<S>(edge: Arc<Edge>, mut request: Request, mut inner: S) -
 where
     S: Service<Request, Response = Response, Error = Infallible>,
 {
-    match edge.auth.authenticate(request.headers()).await {
+    match edge.state.auth.authenticate(request.headers()).await {
         Ok(Some(caller)) => {
             request.extensions_mut().insert(caller);
         }
         Ok(None) => {}
-        Err(e) => return edge.auth.refuse(e),
+        Err(e) => return edge.state.auth.refuse(e),
     }
-    if let Err(e) = edge.security.check(request.headers()) {
+    if let Err(e) = edge.state.security.check(request.headers()) {
         return e.into_response();
     }
     match inner.call(request).await {
