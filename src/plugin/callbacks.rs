@@ -85,15 +85,6 @@ impl Reach for OwnedState {
     }
 }
 
-/// A notification as the plugin writes it, borrowed: its params go on as text.
-#[derive(Deserialize)]
-struct OutgoingNote<'a> {
-    #[serde(borrow)]
-    method: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    params: Option<&'a serde_json::value::RawValue>,
-}
-
 #[derive(Deserialize)]
 struct Outgoing {
     method: String,
@@ -132,7 +123,7 @@ unsafe extern "C" fn host_notify<R: Reach>(data: *const c_void, ptr: *const u8, 
         // SAFETY: the plugin passes back the context's data pointer during the call, and a
         // buffer it owns for the duration of this callback.
         let (st, bytes) = unsafe { (state::<R>(data), borrowed(ptr, len)) };
-        match serde_json::from_slice::<OutgoingNote>(bytes) {
+        match serde_json::from_slice::<super::sink::NoteRef>(bytes) {
             Ok(n) => {
                 let params = n.params.unwrap_or(serde_json::value::RawValue::NULL);
                 st.sink().notify_raw(&n.method, params);

@@ -8,6 +8,17 @@ use std::sync::atomic::AtomicBool;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+/// A notification as a plugin writes it (`{"method","params"}`), borrowed: its params go on
+/// as text ([`CallSink::notify_raw`]), from the plugin's callback and over an isolated
+/// child's socket alike.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct NoteRef<'a> {
+    #[serde(borrow)]
+    pub(crate) method: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    pub(crate) params: Option<&'a RawValue>,
+}
+
 /// Where a running call sends what the tool asks of the client. Implemented by the MCP layer.
 pub trait CallSink: Send + Sync {
     /// A notification related to the call (`notifications/progress`, `notifications/message`,

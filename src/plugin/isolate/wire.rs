@@ -204,16 +204,10 @@ pub(crate) fn read_outcome(payload: &[u8]) -> CallOutcome {
     }
 }
 
-/// A notification of a running tool, borrowed: the child forwards the params as the plugin
-/// wrote them, and the host hands them on as text ([`crate::plugin::CallSink::notify_raw`]).
-/// Reads the same JSON as [`Outgoing`] without `key`.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct NoteRef<'a> {
-    #[serde(borrow)]
-    pub(crate) method: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    pub(crate) params: Option<&'a serde_json::value::RawValue>,
-}
+/// A notification of a running tool, as the plugin wrote it: the child forwards the params
+/// as text and the host hands them on as text. Reads the same JSON as [`Outgoing`] without
+/// `key`.
+pub(crate) use crate::plugin::sink::NoteRef;
 
 /// A notification or request of a running tool, as the child forwards it.
 #[derive(Serialize, Deserialize)]
