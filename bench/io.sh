@@ -13,6 +13,10 @@
 #            tokio::time::sleep and answers the same text; no MCP, no plugin. Its RSS per
 #            in-flight call is what the HTTP stack (hyper's buffers, a task per connection)
 #            costs any server built on it
+#   floor    bench/src/bin/floor_io.rs: no HTTP library, a tokio task per connection that reads
+#            the request into a buffer sized to it, parses it with serde_json, sleeps and
+#            writes the same text. Its RSS per in-flight call is the runtime's own cost (a
+#            task, a timer, a socket registration): the ceiling minus it is hyper's and axum's
 # One load generator (wrk + bench/wrk/call.lua, which checks every body for `waited 50 ms`),
 # servers pinned to SERVER_CPU and wrk to GEN_CPU. Every run gets a fresh server process (so
 # its memory figures are its own): start, one checked call, idle RSS, warm-up, measured run
@@ -70,7 +74,7 @@ for c in $LEVELS; do
   if ((c > MAX_LEVEL)); then MAX_LEVEL=$c; fi
 done
 for s in $SYSTEMS; do
-  case $s in fastmcp | fastmcp-isolated | rmcp | ts | ceiling) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp, ts or ceiling)" ;; esac
+  case $s in fastmcp | fastmcp-isolated | rmcp | ts | ceiling | floor) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp, ts, ceiling or floor)" ;; esac
 done
 [[ -n $SYSTEMS ]] || die "SYSTEMS is empty"
 
@@ -111,14 +115,14 @@ if [[ $BUILD == 1 ]]; then
   # transport) would unify into the rmcp that the measured fastmcp binary links.
   log "cargo build --release -p fastmcp -p test-plugin; cargo build --release -p fastmcp-bench (fastmcp $FASTMCP_REV)"
   "$CARGO" build --release -p fastmcp -p test-plugin
-  "$CARGO" build --release -p fastmcp-bench --bin rmcp_io --bin benchctl --bin ceiling
+  "$CARGO" build --release -p fastmcp-bench --bin rmcp_io --bin benchctl --bin ceiling --bin floor_io
 fi
 BUILT="$ROOT/target/release"
 mkdir -p "$WORK/bin" "$WORK/plugin"
 # Private copies: a rebuild in target/ during the run changes nothing here, and fastmcp's
 # watcher (on by default) watches a quiet directory.
 # fastmcp-plugin-host beside fastmcp, as installed: fastmcp-isolated runs its plugin in it.
-for f in fastmcp fastmcp-plugin-host rmcp_io benchctl ceiling; do
+for f in fastmcp fastmcp-plugin-host rmcp_io benchctl ceiling floor_io; do
   [[ -x $BUILT/$f ]] || die "$BUILT/$f is missing (run with BUILD=1)"
   cp "$BUILT/$f" "$WORK/bin/"
 done
@@ -159,6 +163,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets SERVER_PID
     fastmcp-isolated) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --isolate=true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     rmcp) taskset -c "$SERVER_CPU" "$WORK/bin/rmcp_io" "$2" >"$out" 2>&1 & ;;
     ceiling) taskset -c "$SERVER_CPU" "$WORK/bin/ceiling" "$2" io >"$out" 2>&1 & ;;
+    floor) taskset -c "$SERVER_CPU" "$WORK/bin/floor_io" "$2" >"$out" 2>&1 & ;;
     ts) taskset -c "$SERVER_CPU" node "$ROOT/bench/ts/server.mjs" "$2" >"$out" 2>&1 & ;;
   esac
   SERVER_PID=$!
