@@ -6,6 +6,7 @@
 //! # Layout
 //! - [`cli`]: the command line as typed (clap derive structs only).
 //! - [`config`]: the validated [`config::Config`]: flags > environment > defaults.
+//! - [`memory`]: one glibc malloc arena for the process, set first thing in `main`.
 //! - [`logging`]: installs the tracing subscriber (the only place that does).
 //! - [`auth`]: API keys and HS256 JWTs -> the `Caller` (who is calling); 401 responses.
 //! - [`metrics`]: Prometheus/OpenMetrics counters, `GET /metrics`.
@@ -34,6 +35,7 @@ pub mod config;
 pub mod http;
 pub mod logging;
 pub mod mcp;
+pub mod memory;
 pub mod metrics;
 pub mod plugin;
 pub mod sandbox;

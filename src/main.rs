@@ -9,6 +9,7 @@ use fastmcp::config::{self, Config, ProbeConfig, Transport};
 use fastmcp::{commands, logging, server, stdio};
 
 fn main() -> ExitCode {
+    fastmcp::memory::one_malloc_arena();
     let cli = Cli::parse();
     // Plugin copies live in $TMPDIR/fastmcp-<pid>/: removed on return from here, and those of
     // processes that are gone removed now. `probe` and `new` stage no plugin.

@@ -83,7 +83,7 @@ pub fn run<G>(spec: &str, start_logging: impl FnOnce() -> G) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    limit_malloc_arenas();
+    crate::memory::one_malloc_arena();
     let confined = confine(&spec);
     let _log = start_logging();
     let watch = match confined {
@@ -418,18 +418,6 @@ fn confine(spec: &ChildSpec) -> Result<Option<CpuWatch>, String> {
         .map(CpuWatch::kill_on_overrun)
         .transpose()
         .map_err(|e| e.to_string())
-}
-
-/// One malloc arena for the whole child, set while it has one thread: glibc gives each new
-/// thread that allocates an arena of its own (up to 8 per core), each keeping its freed
-/// memory, while a child serves one plugin whose calls rarely allocate from many threads at
-/// once.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt takes two integers; M_ARENA_MAX only bounds arenas created later.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
 }
 
 /// Returns to the kernel the heap that loading the library used and freed (the file copy, the
