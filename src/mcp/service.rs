@@ -199,6 +199,9 @@ impl Service {
         ctx: &RequestCtx,
     ) -> Handled {
         let per_request = ctx.protocol.is_per_request();
+        // The other methods are boxed: their futures are twice the size of a tool call's
+        // (3.1-3.2 KiB against 1.7 KiB in a release build), and unboxed they would size every
+        // in-flight call's future to them.
         let reply = if method == "tools/call" {
             match self.call_tool(id, params, ctx).await {
                 // An `InputRequiredResult` goes out as the plugin's rounds built it.
@@ -219,9 +222,9 @@ impl Service {
                 }
             }
         } else if per_request {
-            self.dispatch_per_request(id, method, params, ctx).await
+            Box::pin(self.dispatch_per_request(id, method, params, ctx)).await
         } else {
-            self.dispatch(id, method, params, ctx).await
+            Box::pin(self.dispatch(id, method, params, ctx)).await
         };
         let response = match reply {
             Ok(raw) => jsonrpc::response_raw(id, &raw),
