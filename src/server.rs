@@ -7,6 +7,8 @@
 //!
 //! - `accept`: the accept loop, the connection limit and the reserve for probes.
 //! - `conn`: one connection, with its header, body and idle timeouts.
+//! - `h1`: HTTP/1.1 for the requests MCP clients send, holding no buffer while a call runs.
+//! - `progress`: what a connection is doing, for its timeouts.
 //! - `nofile`: the open-files limit, raised at startup.
 
 use std::future::Future;
@@ -19,7 +21,9 @@ use tokio::sync::watch;
 mod accept;
 mod conn;
 mod gated;
+mod h1;
 mod nofile;
+mod progress;
 
 use crate::config::{Config, PluginSource};
 use crate::http::cutoff::Cutoff;
@@ -227,12 +231,13 @@ pub async fn run(
     spawn_graceful_shutdown(&service, stop_rx.clone());
 
     let options = accept::Options {
-        timeouts: conn::Timeouts {
+        timeouts: progress::Timeouts {
             header: config.limits.header_timeout,
             body: config.limits.body_timeout,
             idle: config.limits.idle_timeout,
         },
         max_connections,
+        max_body: config.max_body_bytes,
     };
     let (connections, serve) =
         accept::start(listener, app, options, stop_rx.clone(), cutoff.clone());

@@ -17,7 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::conn::{self, Timeouts};
+use super::conn;
+use super::progress::Timeouts;
 use crate::http::cutoff::Cutoff;
 
 /// Connections admitted past `--max-connections`, each for one request to `/health` or
@@ -87,6 +88,8 @@ pub(crate) struct Options {
     pub(crate) timeouts: Timeouts,
     /// Connections served at once, [`PROBE_RESERVE`] not included.
     pub(crate) max_connections: usize,
+    /// `--max-body-bytes`.
+    pub(crate) max_body: usize,
 }
 
 /// Serves `router` on `listener` until `stop` becomes true and every connection has closed.
@@ -104,6 +107,7 @@ pub(crate) fn start(
             timeouts: options.timeouts,
             stop,
             cutoff,
+            max_body: options.max_body,
         },
         max: options.max_connections.max(1),
         served: AtomicUsize::new(0),

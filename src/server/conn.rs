@@ -1,8 +1,9 @@
-//! One HTTP/1 connection: hyper parses requests and writes responses, and a watchdog bounds how
-//! long the client may take. hyper's own `header_read_timeout` starts as soon as a keep-alive
+//! One HTTP/1 connection: [`h1`] serves the requests MCP clients send, hyper serves the rest of
+//! a connection from the first request `h1` leaves to it, and a watchdog bounds how long the
+//! client may take. hyper's own `header_read_timeout` starts as soon as a keep-alive
 //! connection goes idle, so it cannot tell a slow request head (10 s) from an idle keep-alive
-//! connection (60 s); the watchdog reads a few timestamps instead, which the connection's task
-//! writes as it goes:
+//! connection (60 s); the watchdog reads a few timestamps instead ([`super::progress`]), which
+//! the connection's task writes as it goes:
 //!
 //! - header: from the accept, or from the first byte of a later request, until the head is in;
 //! - body: from the end of the head until the body is read or the handler answers;
@@ -12,9 +13,8 @@
 //! timeout bounds calls, and streams end with their call, their session or shutdown. A
 //! connection past its deadline is closed without a response.
 //!
-//! Everything here runs on the connection's own task (hyper polls the handler and both bodies
-//! there), so a request costs a few uncontended atomic stores and two clock reads: no
-//! allocation, no lock. The watchdog sleeps once per connection and wakes at most every
+//! Everything here runs on the connection's own task (`h1`, or hyper, polls the handler and
+//! both bodies there). The watchdog sleeps once per connection and wakes at most every
 //! `min(timeouts)`.
 
 use std::convert::Infallible;
@@ -22,9 +22,8 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
@@ -35,9 +34,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use super::gated::Gated;
+use super::h1;
+use super::progress::{Progress, Timeouts, ms};
 use crate::http::cutoff::Cutoff;
 use crate::http::error::HttpError;
 
@@ -49,133 +49,14 @@ pub(crate) struct Common {
     /// Becomes true at shutdown: connections finish their request and close.
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) cutoff: Arc<Cutoff>,
+    /// `--max-body-bytes`.
+    pub(crate) max_body: usize,
 }
 
-/// The three timeouts of a connection.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Timeouts {
-    pub(crate) header: Duration,
-    pub(crate) body: Duration,
-    pub(crate) idle: Duration,
-}
-
-impl Timeouts {
-    /// The timeouts of a connection admitted past the limit for `/health` and `/ready` only:
-    /// at most 2 s each, so a flood cannot hold the few places kept for probes for long.
-    fn for_probes(self) -> Timeouts {
-        let cap = Duration::from_secs(2);
-        Timeouts {
-            header: self.header.min(cap),
-            body: self.body.min(cap),
-            idle: self.idle.min(cap),
-        }
-    }
-
-    fn shortest(&self) -> Duration {
-        self.header.min(self.body).min(self.idle)
-    }
-}
-
-/// What a connection is doing, as the watchdog sees it. Times are milliseconds since `born`,
-/// plus one, so 0 can mean "not yet".
-#[derive(Debug)]
-struct Progress {
-    born: Instant,
-    /// Requests handed to the handler whose response body is not finished.
-    busy: AtomicU32,
-    /// The accept, the start of the request in flight, or the end of the last response.
-    since: AtomicU64,
-    /// The first byte of the next request's head; 0 = none yet.
-    head_from: AtomicU64,
-    /// The request in flight has its body read, or the handler answered.
-    body_done: AtomicBool,
-    /// No request yet: the header timeout runs from the accept.
-    fresh: AtomicBool,
-}
-
-/// Which timeout a connection has to meet next.
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    Header,
-    Body,
-    Idle,
-}
-
-impl Progress {
-    fn new() -> Progress {
-        Progress {
-            born: Instant::now(),
-            busy: AtomicU32::new(0),
-            since: AtomicU64::new(1),
-            head_from: AtomicU64::new(0),
-            body_done: AtomicBool::new(true),
-            fresh: AtomicBool::new(true),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.born.elapsed().as_millis() as u64 + 1
-    }
-
-    fn instant(&self, ms: u64) -> Instant {
-        self.born + Duration::from_millis(ms.saturating_sub(1))
-    }
-
-    /// Bytes arrived: the first of a request's head starts its header timeout.
-    fn bytes_in(&self) {
-        if self.busy.load(Ordering::Relaxed) == 0
-            && !self.fresh.load(Ordering::Relaxed)
-            && self.head_from.load(Ordering::Relaxed) == 0
-        {
-            self.head_from.store(self.now(), Ordering::Relaxed);
-        }
-    }
-
-    /// hyper parsed a head and calls the handler.
-    fn begin_request(&self) {
-        self.busy.fetch_add(1, Ordering::Relaxed);
-        self.fresh.store(false, Ordering::Relaxed);
-        self.head_from.store(0, Ordering::Relaxed);
-        self.body_done.store(false, Ordering::Relaxed);
-        self.since.store(self.now(), Ordering::Relaxed);
-    }
-
-    fn body_done(&self) {
-        self.body_done.store(true, Ordering::Relaxed);
-    }
-
-    /// The response body was written (or dropped).
-    fn end_request(&self) {
-        self.since.store(self.now(), Ordering::Relaxed);
-        self.busy.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// When the connection must have made progress, and what progress; `None` while it is
-    /// answering.
-    fn due(&self, t: &Timeouts) -> Option<(u64, Phase)> {
-        let since = self.since.load(Ordering::Relaxed);
-        if self.busy.load(Ordering::Relaxed) > 0 {
-            return (!self.body_done.load(Ordering::Relaxed))
-                .then(|| (since + ms(t.body), Phase::Body));
-        }
-        let head_from = self.head_from.load(Ordering::Relaxed);
-        if head_from != 0 {
-            Some((head_from + ms(t.header), Phase::Header))
-        } else if self.fresh.load(Ordering::Relaxed) {
-            Some((since + ms(t.header), Phase::Header))
-        } else {
-            Some((since + ms(t.idle), Phase::Idle))
-        }
-    }
-}
-
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX / 4)
-}
-
-/// Serves one connection until it closes, times out, or shutdown closes it. With
-/// `probes_only`, it answers one request, and only `/health` and `/ready` reach the router.
-pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
+/// Serves one connection until it closes, times out, or shutdown closes it: [`h1`] serves its
+/// requests until one needs hyper, which serves the rest. With `probes_only`, hyper answers
+/// one request, and only `/health` and `/ready` reach the router.
+pub(crate) async fn serve(mut tcp: TcpStream, common: &Common, probes_only: bool) {
     // An SSE answer goes out in several writes; with Nagle's algorithm each one after the first
     // waits for the client's delayed ACK (~40 ms on a reused connection).
     if let Err(e) = tcp.set_nodelay(true) {
@@ -187,8 +68,27 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     } else {
         common.timeouts
     };
+    let mut read = Vec::new();
+    if !probes_only {
+        let stopping = AtomicBool::new(false);
+        let own = h1::serve(
+            &mut tcp,
+            &common.router,
+            &progress,
+            &stopping,
+            common.max_body,
+        );
+        tokio::pin!(own);
+        let graceful = |_: Pin<&mut _>| stopping.store(true, Ordering::Relaxed);
+        match supervise(own, &progress, timeouts, common, graceful).await {
+            Some(h1::Outcome::Handoff(bytes)) => read = bytes,
+            Some(h1::Outcome::Closed) | None => return,
+        }
+    }
     let io = TokioIo::new(Io {
         tcp,
+        read,
+        at: 0,
         progress: progress.clone(),
     });
     let service = ConnService {
@@ -200,6 +100,24 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     builder.header_read_timeout(None).keep_alive(!probes_only);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
+    if let Some(Err(e)) = supervise(conn, &progress, timeouts, common, |conn| {
+        conn.graceful_shutdown();
+    })
+    .await
+    {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+/// Polls `conn` until it ends (its output) or misses a deadline of `progress` (`None`: dropped,
+/// which closes the socket). At shutdown, `graceful` tells it to finish and close.
+async fn supervise<F: Future>(
+    mut conn: Pin<&mut F>,
+    progress: &Progress,
+    timeouts: Timeouts,
+    common: &Common,
+    mut graceful: impl FnMut(Pin<&mut F>),
+) -> Option<F::Output> {
     // The branches besides the connection are polled only when they woke the task (`Gated`),
     // not on every wake of the socket.
     let tick = timeouts.shortest();
@@ -217,12 +135,7 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     loop {
         tokio::select! {
             biased;
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                }
-                return;
-            }
+            r = conn.as_mut() => return Some(r),
             () = &mut sleep => {
                 let now = progress.now();
                 let due = progress.due(&timeouts);
@@ -230,7 +143,7 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
                     && at <= now
                 {
                     tracing::debug!(?phase, "connection closed: too slow");
-                    return;
+                    return None;
                 }
                 // Woken at least every `tick`: a deadline set meanwhile is never earlier.
                 let next = due.map_or(now + ms(tick), |(at, _)| at.min(now + ms(tick)));
@@ -238,7 +151,7 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
             }
             () = &mut stopping, if !stopped => {
                 stopped = true;
-                conn.as_mut().graceful_shutdown();
+                graceful(conn.as_mut());
             }
             // Polls the connection again, so a handler waiting on `Cutoff::fired` sees it.
             () = &mut cut, if !cut_seen => cut_seen = true,
@@ -246,9 +159,11 @@ pub(crate) async fn serve(tcp: TcpStream, common: &Common, probes_only: bool) {
     }
 }
 
-/// The socket, noting when bytes arrive.
+/// The socket, noting when bytes arrive, after the bytes [`h1`] read before it handed over.
 struct Io {
     tcp: TcpStream,
+    read: Vec<u8>,
+    at: usize,
     progress: Arc<Progress>,
 }
 
@@ -258,6 +173,16 @@ impl AsyncRead for Io {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.at < self.read.len() {
+            let n = buf.remaining().min(self.read.len() - self.at);
+            buf.put_slice(&self.read[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.read.len() {
+                self.read = Vec::new();
+                self.at = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let r = Pin::new(&mut self.tcp).poll_read(cx, buf);
         if buf.filled().len() > before {
@@ -446,51 +371,5 @@ impl hyper::body::Body for TrackedBody {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const T: Timeouts = Timeouts {
-        header: Duration::from_millis(100),
-        body: Duration::from_millis(200),
-        idle: Duration::from_millis(300),
-    };
-
-    fn phase(p: &Progress) -> Option<(u64, &'static str)> {
-        p.due(&T).map(|(at, phase)| {
-            let name = match phase {
-                Phase::Header => "header",
-                Phase::Body => "body",
-                Phase::Idle => "idle",
-            };
-            (at, name)
-        })
-    }
-
-    #[test]
-    fn each_phase_has_its_deadline() {
-        let p = Progress::new();
-        // Fresh: the head is due a header timeout after the accept, bytes or not.
-        assert_eq!(phase(&p), Some((101, "header")));
-        p.bytes_in();
-        assert_eq!(phase(&p), Some((101, "header")));
-        p.begin_request();
-        let start = p.since.load(Ordering::Relaxed);
-        assert_eq!(phase(&p), Some((start + 200, "body")));
-        p.body_done();
-        assert_eq!(phase(&p), None, "answering is not idle");
-        p.end_request();
-        let end = p.since.load(Ordering::Relaxed);
-        assert_eq!(phase(&p), Some((end + 300, "idle")));
-        std::thread::sleep(Duration::from_millis(3));
-        p.bytes_in();
-        let first = p.head_from.load(Ordering::Relaxed);
-        assert!(first > end);
-        assert_eq!(phase(&p), Some((first + 100, "header")));
-        p.begin_request();
-        assert_eq!(p.head_from.load(Ordering::Relaxed), 0);
     }
 }
