@@ -13,6 +13,9 @@
 #            tokio::time::sleep and answers the same text; no MCP, no plugin. Its RSS per
 #            in-flight call is what the HTTP stack (hyper's buffers, a task per connection)
 #            costs any server built on it
+#   fastmcp-hyper  the fastmcp server, but wrk sends 50 more header fields
+#            (MCP_EXTRA_HEADERS=50), past the 48 that src/server/h1.rs takes: hyper serves every
+#            request, so this is the A/B of the HTTP/1 layer in one binary
 #   floor    bench/src/bin/floor_io.rs: no HTTP library, a tokio task per connection that reads
 #            the request into a buffer sized to it, parses it with serde_json, sleeps and
 #            writes the same text. Its RSS per in-flight call is the runtime's own cost (a
@@ -74,7 +77,7 @@ for c in $LEVELS; do
   if ((c > MAX_LEVEL)); then MAX_LEVEL=$c; fi
 done
 for s in $SYSTEMS; do
-  case $s in fastmcp | fastmcp-isolated | rmcp | ts | ceiling | floor) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, rmcp, ts, ceiling or floor)" ;; esac
+  case $s in fastmcp | fastmcp-isolated | fastmcp-hyper | rmcp | ts | ceiling | floor) ;; *) die "unknown system $s (want fastmcp, fastmcp-isolated, fastmcp-hyper, rmcp, ts, ceiling or floor)" ;; esac
 done
 [[ -n $SYSTEMS ]] || die "SYSTEMS is empty"
 
@@ -159,7 +162,7 @@ launch() { # NAME PORT: starts the server pinned to SERVER_CPU; sets SERVER_PID
   local out="$WORK/$1-$2.log"
   case $1 in
     # --max-connections above the level: the default (1024) would refuse the 4096 level.
-    fastmcp) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
+    fastmcp | fastmcp-hyper) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     fastmcp-isolated) taskset -c "$SERVER_CPU" "$WORK/bin/fastmcp" dev "$WORK/plugin/libtest_plugin.so" --stateless true --isolate=true --max-connections $((MAX_LEVEL + 64)) --port "$2" >"$out" 2>&1 & ;;
     rmcp) taskset -c "$SERVER_CPU" "$WORK/bin/rmcp_io" "$2" >"$out" 2>&1 & ;;
     ceiling) taskset -c "$SERVER_CPU" "$WORK/bin/ceiling" "$2" io >"$out" 2>&1 & ;;
@@ -180,9 +183,10 @@ check() { # NAME PORT: one tools/call, which must answer the expected text
 # wrk against 127.0.0.1:PORT for SECONDS with CONNECTIONS, output to OUT. While it runs, samples
 # the server's VmRSS every 0.1 s: sets RSS_MAX_KIB to the largest sample.
 RSS_MAX_KIB=0
-wrk_run() { # PORT CONNECTIONS SECONDS OUT
-  local rc=0 k done=0
-  MCP_TOOL=io_wait MCP_ARGS="{\"ms\":$WAIT_MS}" MCP_EXPECT="$EXPECT" \
+wrk_run() { # PORT CONNECTIONS SECONDS OUT SYSTEM
+  local rc=0 k done=0 extra=0
+  [[ $5 == fastmcp-hyper ]] && extra=50
+  MCP_TOOL=io_wait MCP_ARGS="{\"ms\":$WAIT_MS}" MCP_EXPECT="$EXPECT" MCP_EXTRA_HEADERS=$extra \
     taskset -c "$GEN_CPU" wrk -t1 -c"$2" -d"$3"s --timeout "${TIMEOUT}s" -s "$LUA" "http://127.0.0.1:$1/mcp" >"$4" 2>&1 &
   WRK_PID=$!
   RSS_MAX_KIB=0
@@ -212,12 +216,12 @@ run_one() { # ROUND LEVEL SYSTEM: fresh server, idle RSS, warm-up, measured run;
   sleep 1
   idle=$(status_kib "$SERVER_PID" VmRSS)
   if ((WARMUP > 0)); then
-    wrk_run "$port" "$c" "$WARMUP" "$WORK/warmup-$r-$c-$s.txt"
+    wrk_run "$port" "$c" "$WARMUP" "$WORK/warmup-$r-$c-$s.txt" "$s"
   fi
   out="$WORK/round$r-$c-$s.txt"
   log "round $r/$ROUNDS: $s, $c connections (${DURATION}s)"
   t0=$(cpu_ticks "$SERVER_PID")
-  wrk_run "$port" "$c" "$DURATION" "$out"
+  wrk_run "$port" "$c" "$DURATION" "$out" "$s"
   t1=$(cpu_ticks "$SERVER_PID")
   # The kernel updates VmHWM lazily (it can lag a VmRSS sample): the peak is the larger.
   peak=$(status_kib "$SERVER_PID" VmHWM)

@@ -20,6 +20,7 @@ mod docker_recipe;
 mod fetch_plugin;
 mod hardening;
 mod health;
+mod http1;
 mod http_stateful;
 mod http_stateless;
 mod inline;

@@ -10,6 +10,9 @@
 --   MCP_PROGRESS  1: the request carries `_meta.progressToken`, and every response must be a
 --                 `text/event-stream` whose body has a `notifications/progress` event before
 --                 the one that holds MCP_EXPECT (the result)
+--   MCP_EXTRA_HEADERS  that many more header fields `X-Pad-N: 1` (default 0); 50 is past what
+--                 the server's own HTTP/1 loop takes, so hyper serves the requests (io.sh's
+--                 fastmcp-hyper)
 
 local tool = os.getenv("MCP_TOOL")
 local args = os.getenv("MCP_ARGS")
@@ -27,6 +30,9 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json, text/event-stream"
 wrk.headers["MCP-Protocol-Version"] = "2025-06-18"
+for i = 1, tonumber(os.getenv("MCP_EXTRA_HEADERS") or "0") or 0 do
+  wrk.headers["X-Pad-" .. i] = "1"
+end
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"' .. tool
   .. '","arguments":' .. args .. meta .. '}}'
 

@@ -144,8 +144,11 @@ async fn next_request(
     stopping: &AtomicBool,
     max_body: usize,
 ) -> Next {
+    // A head ends in a newline: bytes without one cannot complete it, so a client that sends
+    // its head a byte at a time costs no parse per byte.
+    let mut parse_now = !buf.is_empty();
     loop {
-        if !buf.is_empty() {
+        if parse_now {
             match parse(buf, max_body) {
                 Parse::Head(head) => return read_body(tcp, buf, progress, head).await,
                 Parse::Partial => {}
@@ -172,7 +175,10 @@ async fn next_request(
         };
         match read {
             Ok(0) | Err(_) => return Next::Closed,
-            Ok(_) => progress.bytes_in(),
+            Ok(n) => {
+                progress.bytes_in();
+                parse_now = buf[buf.len() - n..].contains(&b'\n') || buf.len() >= MAX_HEAD;
+            }
         }
     }
 }

@@ -152,6 +152,29 @@ async fn a_body_that_arrives_late_is_read_whole() {
 }
 
 #[tokio::test]
+async fn a_head_sent_a_byte_at_a_time_is_read() {
+    let (mut client, _stop, _task) = connect(router(Arc::default())).await;
+    for byte in post_echo("slow").bytes() {
+        client.write_all(&[byte]).await.unwrap();
+        client.flush().await.unwrap();
+    }
+    let got = read_until(&mut client, "got slow", 1).await;
+    assert!(got.starts_with("HTTP/1.1 200 OK\r\n"), "{got}");
+}
+
+#[tokio::test]
+async fn a_head_without_an_end_goes_to_hyper_at_the_limit() {
+    let (mut client, _stop, task) = connect(router(Arc::default())).await;
+    let endless = format!("GET /{} HTTP/1.1", "a".repeat(MAX_HEAD));
+    client.write_all(endless.as_bytes()).await.unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("no hand-off")
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Handoff(b) if b.len() >= MAX_HEAD));
+}
+
+#[tokio::test]
 async fn a_streamed_body_is_chunked() {
     let (mut client, _stop, _task) = connect(router(Arc::default())).await;
     client
