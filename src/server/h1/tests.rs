@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use super::write::chunk_size;
 use super::*;
 
 /// Sets its flag when dropped: the handler's future was dropped.
