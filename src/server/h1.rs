@@ -142,7 +142,8 @@ async fn next_request(
     max_body: usize,
 ) -> Next {
     // A head ends in a newline: bytes without one cannot complete it, so a client that sends
-    // its head a byte at a time costs no parse per byte.
+    // its head a byte at a time costs no parse per byte. The first bytes are parsed anyway, so
+    // that what is not HTTP (a TLS client hello) is answered now rather than at the timeout.
     let mut parse_now = !buf.is_empty();
     loop {
         if parse_now {
@@ -174,7 +175,9 @@ async fn next_request(
             Ok(0) | Err(_) => return Next::Closed,
             Ok(n) => {
                 progress.bytes_in();
-                parse_now = buf[buf.len() - n..].contains(&b'\n') || buf.len() >= MAX_HEAD;
+                parse_now = buf.len() == n
+                    || buf[buf.len() - n..].contains(&b'\n')
+                    || buf.len() >= MAX_HEAD;
             }
         }
     }
