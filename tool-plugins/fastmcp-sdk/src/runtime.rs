@@ -31,6 +31,17 @@
 //! the runtime runs when the I/O thread waits or its time slice ends, and takes every call
 //! queued meanwhile in one turn (one wake-up byte, one switch). Threads that the plugin's code
 //! spawns from the runtime's threads inherit the policy.
+//!
+//! The other side of that: while the I/O thread works through a long batch of requests (4 ms
+//! was seen at 256 connections with the server on one CPU), the calls it queued early wait for
+//! it, and a call's own timers only start when the runtime first polls it. So a host thread
+//! that queues a message while the oldest undrained one has waited [`YIELD_AFTER`] gives up its
+//! CPU once (`sched_yield`, no thread-local) and restarts that clock: the runtime, if it shares
+//! the CPU, starts the waiting calls now. At most one yield per [`YIELD_AFTER`] while the
+//! intake is stalled, so a runtime that is busy elsewhere costs the host little; on a machine
+//! where the runtime has a CPU of its own the queue drains first and no thread ever yields.
+//! With the server on one CPU, `io_wait {ms: 50}` at 256 connections went from 0.98x to 1.01x
+//! rmcp (`bench/io.sh`, docs/performance.md).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,7 +49,7 @@ use std::io::{ErrorKind, PipeWriter, Write};
 use std::num::NonZero;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fastmcp_abi::Completion;
 use rustc_hash::FxHashMap;
@@ -50,6 +61,10 @@ use crate::async_call::{CallTask, Completer, ToolFuture};
 
 /// At most this many runtime worker threads, whatever the machine: the calls mostly wait.
 pub(crate) const MAX_THREADS: usize = 4;
+
+/// How long the oldest queued message may wait for the intake before a host thread that queues
+/// another yields its CPU (see "Scheduling" in the module docs).
+const YIELD_AFTER: Duration = Duration::from_micros(200);
 
 /// How long the intake task waits before looking again after its pipe failed (never expected).
 const RETRY: Duration = Duration::from_millis(1);
@@ -77,6 +92,8 @@ struct Intake {
     wake: Option<PipeWriter>,
     /// Why the runtime could not start, if it could not.
     failure: Option<String>,
+    /// Since when the oldest message in `queue` has waited, or since the last yield for it.
+    waiting_since: Option<Instant>,
 }
 
 enum Msg {
@@ -107,6 +124,23 @@ fn batch_scheduling() {
     }
 }
 
+/// Whether a host thread that has just queued a message at `now` should yield its CPU to the
+/// runtime: the oldest undrained message has waited [`YIELD_AFTER`] since it was queued or
+/// since the last yield, whose clock this then restarts.
+fn stalled(waiting_since: &mut Option<Instant>, now: Instant) -> bool {
+    match *waiting_since {
+        None => {
+            *waiting_since = Some(now);
+            false
+        }
+        Some(since) if now.saturating_duration_since(since) >= YIELD_AFTER => {
+            *waiting_since = Some(now);
+            true
+        }
+        Some(_) => false,
+    }
+}
+
 /// Locks, ignoring poison: every critical section leaves the data consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -119,6 +153,7 @@ impl AsyncRuntime {
             queue: VecDeque::new(),
             wake: None,
             failure: None,
+            waiting_since: None,
         };
         AsyncRuntime {
             plugin,
@@ -220,6 +255,12 @@ impl AsyncRuntime {
             }
         }
         intake.queue.push_back(make());
+        let stalled = stalled(&mut intake.waiting_since, Instant::now());
+        drop(intake);
+        if stalled {
+            // `sched_yield`: no thread-local, so safe on the host's I/O threads.
+            std::thread::yield_now();
+        }
         Ok(())
     }
 
@@ -228,6 +269,7 @@ impl AsyncRuntime {
     pub(crate) fn shutdown(&self) {
         let (queued, wake) = {
             let mut intake = lock(&self.shared.intake);
+            intake.waiting_since = None;
             (std::mem::take(&mut intake.queue), intake.wake.take())
         };
         drop(wake);
@@ -306,7 +348,11 @@ async fn intake(shared: Arc<Shared>, wake: Receiver) {
         }
         // Before draining: a message queued after this writes a new byte.
         shared.wake_pending.store(false, Ordering::Release);
-        std::mem::swap(&mut batch, &mut lock(&shared.intake).queue);
+        {
+            let mut intake = lock(&shared.intake);
+            intake.waiting_since = None;
+            std::mem::swap(&mut batch, &mut intake.queue);
+        }
         for msg in batch.drain(..) {
             shared.handle(msg);
         }
@@ -315,7 +361,9 @@ async fn intake(shared: Arc<Shared>, wake: Receiver) {
 
 #[cfg(test)]
 mod tests {
-    use super::{AsyncRuntime, thread_name};
+    use std::time::{Duration, Instant};
+
+    use super::{AsyncRuntime, stalled, thread_name};
 
     #[cfg(target_os = "linux")]
     #[test]
@@ -332,6 +380,32 @@ mod tests {
             .expect("the task ran");
         assert_eq!(policy, libc::SCHED_BATCH);
         runtime.shutdown();
+    }
+
+    #[test]
+    fn a_host_thread_yields_once_per_period_while_the_intake_is_stalled() {
+        let t0 = Instant::now();
+        let at = |us| t0 + Duration::from_micros(us);
+        let mut since = None;
+        assert!(
+            !stalled(&mut since, at(0)),
+            "the first message never yields"
+        );
+        assert!(!stalled(&mut since, at(150)), "within the period");
+        assert!(stalled(&mut since, at(200)), "the oldest waited the period");
+        assert!(
+            !stalled(&mut since, at(210)),
+            "the clock restarted at the yield"
+        );
+        assert!(!stalled(&mut since, at(399)));
+        assert!(stalled(&mut since, at(400)), "still stalled a period later");
+        // The intake drained the queue.
+        since = None;
+        assert!(
+            !stalled(&mut since, at(1_000)),
+            "a new queue starts its own clock"
+        );
+        assert!(!stalled(&mut since, at(1_100)));
     }
 
     #[test]
